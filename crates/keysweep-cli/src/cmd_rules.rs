@@ -1,0 +1,98 @@
+//! `keysweep rules list` and `keysweep rules check`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use keysweep::{RuleSet, Scanner};
+
+use crate::{rules, ListFormat, RuleArgs, EXIT_FINDINGS};
+
+pub fn list(args: &RuleArgs, format: ListFormat) -> Result<u8, String> {
+    let set = rules::load(args)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = match format {
+        ListFormat::Human => set.rules().iter().try_for_each(|r| {
+            writeln!(
+                out,
+                "{:<40} {:<7} {:<28} {}",
+                r.id,
+                r.confidence,
+                r.tags.join(","),
+                r.name
+            )
+        }),
+        ListFormat::Json => {
+            let rows: Vec<serde_json::Value> = set
+                .rules()
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": &*r.id,
+                        "name": r.name,
+                        "description": r.description,
+                        "keywords": r.keywords,
+                        "case_sensitive": r.case_sensitive,
+                        "pattern": r.pattern,
+                        "min_entropy": r.min_entropy,
+                        "check": r.check.map(|c| c.as_str()),
+                        "confidence": r.confidence.as_str(),
+                        "tags": r.tags,
+                        "references": r.references,
+                        "origin": &*r.origin,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &rows)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+        }
+    };
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(format!("cannot write: {e}")),
+        Ok(()) => Ok(0),
+    }
+}
+
+pub fn check(files: &[PathBuf]) -> Result<u8, String> {
+    let set = if files.is_empty() {
+        RuleSet::builtin()
+    } else {
+        let mut set = RuleSet::empty();
+        for f in files {
+            set.extend(rules::load_file(f)?)
+                .map_err(|e| e.to_string())?;
+        }
+        set
+    };
+    let scanner = Scanner::new(set).map_err(|e| e.to_string())?;
+    let mut failures = 0;
+    let mut warnings = 0;
+    for (i, rule) in scanner.rules().iter().enumerate() {
+        for f in keysweep::check_rule_examples(rule) {
+            println!("FAIL {}: {}", f.rule_id, f.message);
+            failures += 1;
+        }
+        if rule.keywords.is_empty() {
+            println!(
+                "warning {}: no keywords; it runs in the keyword-less regex pass over every byte, \
+                 which costs throughput",
+                rule.id
+            );
+            warnings += 1;
+        } else if !scanner.rule_is_bounded(i) {
+            println!(
+                "warning {}: pattern has no maximum match length (use {{m,n}}, not * or +); \
+                 matches longer than the default window can be missed",
+                rule.id
+            );
+            warnings += 1;
+        }
+    }
+    println!(
+        "checked {} rules: {failures} failure(s), {warnings} warning(s)",
+        scanner.rules().len()
+    );
+    Ok(if failures > 0 { EXIT_FINDINGS } else { 0 })
+}

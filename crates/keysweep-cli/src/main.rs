@@ -1,0 +1,196 @@
+//! `keysweep`: find secrets in files, directories and standard input.
+
+mod cmd_rules;
+mod cmd_scan;
+mod output;
+mod rules;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Find secrets (API keys, tokens, private keys, passwords) in files, directories and stdin.
+#[derive(Parser, Debug)]
+#[command(name = "keysweep", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Scan files, directories (recursively) or `-` (standard input) for secrets.
+    Scan(ScanArgs),
+    /// List or check rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Files or directories to scan; `-` reads standard input.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Print secrets in full instead of redacted.
+    #[arg(long)]
+    pub reveal: bool,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Report only findings with at least this confidence.
+    #[arg(long, value_enum, default_value_t = MinConfidence::Low)]
+    pub min_confidence: MinConfidence,
+    /// Skip files larger than this (bytes; suffixes K, M, G accepted).
+    #[arg(long, default_value = "256M", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Also scan binary files (those with a NUL byte in their first 8 KiB).
+    #[arg(long)]
+    pub scan_binary: bool,
+    /// Do not honour .gitignore, .ignore and git exclude files.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Follow symbolic links while walking (loops are detected and reported).
+    #[arg(long, short = 'L')]
+    pub follow: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+    /// Key for fingerprints (HMAC-SHA-256); or set KEYSWEEP_FINGERPRINT_KEY.
+    #[arg(long, env = "KEYSWEEP_FINGERPRINT_KEY", hide_env_values = true)]
+    pub fingerprint_key: Option<String>,
+    /// When to colour human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Do not print the summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Run every rule over the whole input, skipping the keyword prefilter (slow; debugging).
+    #[arg(long, hide = true)]
+    pub no_prefilter: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RuleArgs {
+    /// Load extra rules from a TOML file (repeatable).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Do not load the built-in rules.
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum RulesCommand {
+    /// List the rules.
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+    },
+    /// Run every rule's examples and negative examples (the built-in rules, or FILEs).
+    Check {
+        /// Rule files to check instead of the built-in rules.
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Jsonl,
+    Sarif,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MinConfidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl MinConfidence {
+    pub fn get(self) -> keysweep::Confidence {
+        match self {
+            MinConfidence::Low => keysweep::Confidence::Low,
+            MinConfidence::Medium => keysweep::Confidence::Medium,
+            MinConfidence::High => keysweep::Confidence::High,
+        }
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, mult) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 1 << 20),
+        Some(b'g' | b'G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("{s:?} is not a size (e.g. 1048576, 512K, 256M, 2G)"))
+}
+
+/// Exit statuses: 0 nothing found, 1 findings (or failed rule checks), 2 error.
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Scan(args) => cmd_scan::run(args),
+        Command::Rules(RulesCommand::List { rules, format }) => cmd_rules::list(&rules, format),
+        Command::Rules(RulesCommand::Check { files }) => cmd_rules::check(&files),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("keysweep: error: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512").unwrap(), 512);
+        assert_eq!(parse_size("4K").unwrap(), 4096);
+        assert_eq!(parse_size("2g").unwrap(), 2 << 30);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999999G").is_err());
+    }
+}

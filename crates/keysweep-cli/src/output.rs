@@ -1,0 +1,357 @@
+//! Output formats (human, JSON, JSON Lines, SARIF 2.1.0), redaction, summary and progress.
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use keysweep::{Finding, Scanner};
+use serde_json::{json, Value};
+
+use crate::cmd_scan::{Stats, PROGRESS_INTERVAL};
+use crate::{ColorChoice, Format};
+
+/// One file's findings.
+pub struct ScannedFile {
+    pub path: String,
+    pub findings: Vec<Finding>,
+}
+
+/// Everything a format needs to print a scan.
+pub struct Report<'a> {
+    pub scanner: &'a Scanner,
+    pub files: &'a [ScannedFile],
+    pub reveal: bool,
+    pub stats: &'a Stats,
+    pub elapsed: Duration,
+}
+
+/// The reason of an I/O error without the `(os error N)` noise.
+pub fn io_reason(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// A secret as it may be shown without `--reveal`: at most its first 4 bytes (a quarter of it
+/// for short secrets, none below 8), then a fixed mask that hides the length.
+pub fn redact(secret: &[u8]) -> String {
+    let keep = if secret.len() < 8 {
+        0
+    } else {
+        (secret.len() / 4).min(4)
+    };
+    let prefix: String = secret[..keep]
+        .iter()
+        .take_while(|b| b.is_ascii_graphic())
+        .map(|&b| b as char)
+        .collect();
+    format!("{prefix}*****")
+}
+
+/// The secret as printed: in full with `--reveal` (lossy UTF-8), otherwise redacted.
+fn shown(secret: &[u8], reveal: bool) -> String {
+    if reveal {
+        String::from_utf8_lossy(secret).into_owned()
+    } else {
+        redact(secret)
+    }
+}
+
+pub fn write(
+    report: &Report<'_>,
+    format: Format,
+    color: ColorChoice,
+    quiet: bool,
+) -> Result<(), String> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = match format {
+        Format::Human => {
+            let color = match color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            write_human(&mut out, report, color)
+        }
+        Format::Json => {
+            let rows: Vec<Value> = findings(report)
+                .map(|(p, f)| finding_json(report, p, f))
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &rows)
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(out))
+        }
+        Format::Jsonl => findings(report).try_for_each(|(p, f)| {
+            serde_json::to_writer(&mut out, &finding_json(report, p, f))?;
+            writeln!(out)
+        }),
+        Format::Sarif => serde_json::to_writer_pretty(&mut out, &sarif(report))
+            .map_err(io::Error::from)
+            .and_then(|()| writeln!(out)),
+    };
+    let result = result.and_then(|()| out.flush());
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(e) => return Err(format!("cannot write output: {}", io_reason(&e))),
+        Ok(()) => {}
+    }
+    if !quiet {
+        eprintln!("{}", summary(report));
+    }
+    Ok(())
+}
+
+fn findings<'a>(report: &'a Report<'_>) -> impl Iterator<Item = (&'a str, &'a Finding)> {
+    report
+        .files
+        .iter()
+        .flat_map(|file| file.findings.iter().map(move |f| (file.path.as_str(), f)))
+}
+
+fn finding_json(report: &Report<'_>, path: &str, f: &Finding) -> Value {
+    let rule = &report.scanner.rules()[f.rule_index];
+    json!({
+        "rule_id": &*f.rule_id,
+        "rule_name": rule.name,
+        "path": path,
+        "line": f.line,
+        "column": f.column,
+        "end_line": f.end_line,
+        "end_column": f.end_column,
+        "byte_start": f.range.start,
+        "byte_end": f.range.end,
+        "secret": shown(&f.secret, report.reveal),
+        "redacted": !report.reveal,
+        "fingerprint": f.fingerprint.to_string(),
+        "entropy": (f.entropy * 1000.0).round() / 1000.0,
+        "confidence": f.confidence.as_str(),
+        "check_passed": f.check_passed,
+        "tags": rule.tags,
+    })
+}
+
+fn write_human(out: &mut impl Write, report: &Report<'_>, color: bool) -> io::Result<()> {
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    for (path, f) in findings(report) {
+        let secret = shown(&f.secret, report.reveal)
+            .replace('\r', "\\r")
+            .replace('\n', "\\n");
+        let conf_color = match f.confidence {
+            keysweep::Confidence::High => "1;31",
+            keysweep::Confidence::Medium => "33",
+            keysweep::Confidence::Low => "2",
+        };
+        writeln!(
+            out,
+            "{}:{}:{}  {}  {}  {}",
+            paint("35", path),
+            paint("32", &f.line.to_string()),
+            f.column,
+            paint("1;36", &f.rule_id),
+            secret,
+            paint(conf_color, f.confidence.as_str()),
+        )?;
+    }
+    Ok(())
+}
+
+fn summary(report: &Report<'_>) -> String {
+    let s = report.stats;
+    let files = s.files.load(Ordering::Relaxed);
+    let bytes = s.bytes.load(Ordering::Relaxed);
+    let secs = report.elapsed.as_secs_f64();
+    let mb = bytes as f64 / 1e6;
+    let count: usize = report.files.iter().map(|f| f.findings.len()).sum();
+    let mut line = format!(
+        "keysweep: {count} finding(s) in {files} file(s), {mb:.1} MB in {secs:.2} s ({:.0} MB/s)",
+        if secs > 0.0 { mb / secs } else { 0.0 }
+    );
+    let (bin, large, errors) = (
+        s.skipped_binary.load(Ordering::Relaxed),
+        s.skipped_large.load(Ordering::Relaxed),
+        s.errors.load(Ordering::Relaxed),
+    );
+    if bin + large > 0 {
+        line += &format!("; skipped {bin} binary, {large} too large");
+    }
+    if errors > 0 {
+        line += &format!("; {errors} error(s), see above");
+    }
+    line
+}
+
+fn sarif(report: &Report<'_>) -> Value {
+    let rules = report.scanner.rules();
+    // Only the rules with results, in first-seen order; results point at them by index.
+    let mut used: Vec<usize> = Vec::new();
+    let mut index_of = vec![usize::MAX; rules.len()];
+    let mut results = Vec::new();
+    for (path, f) in findings(report) {
+        if index_of[f.rule_index] == usize::MAX {
+            index_of[f.rule_index] = used.len();
+            used.push(f.rule_index);
+        }
+        let rule = &rules[f.rule_index];
+        results.push(json!({
+            "ruleId": &*f.rule_id,
+            "ruleIndex": index_of[f.rule_index],
+            "level": sarif_level(f.confidence),
+            "message": { "text": format!("{} ({}): {}", rule.name, f.confidence, shown(&f.secret, report.reveal)) },
+            "locations": [{
+                "physicalLocation": {
+                    "artifactLocation": { "uri": uri_reference(path), "uriBaseId": "%SRCROOT%" },
+                    "region": {
+                        "startLine": f.line,
+                        "startColumn": f.column,
+                        "endLine": f.end_line,
+                        "endColumn": f.end_column,
+                    }
+                }
+            }],
+            "partialFingerprints": { "keysweep/fingerprint/v1": f.fingerprint.to_string() },
+            "properties": { "confidence": f.confidence.as_str(), "entropy": (f.entropy * 1000.0).round() / 1000.0 },
+        }));
+    }
+    let driver_rules: Vec<Value> = used
+        .iter()
+        .map(|&i| {
+            let r = &rules[i];
+            let mut tags = vec!["security".to_string(), "secret".to_string()];
+            tags.extend(r.tags.iter().cloned());
+            json!({
+                "id": &*r.id,
+                "name": r.name,
+                "shortDescription": { "text": r.name },
+                "fullDescription": { "text": if r.description.is_empty() { &r.name } else { &r.description } },
+                "help": { "text": format!("{} Rotate the secret, then remove it from the code and its history.", r.description) },
+                "helpUri": r.references.first().cloned().unwrap_or_else(|| env!("CARGO_PKG_REPOSITORY").to_string()),
+                "defaultConfiguration": { "level": sarif_level(r.confidence) },
+                "properties": {
+                    "tags": tags,
+                    "precision": match r.confidence { keysweep::Confidence::High => "high", keysweep::Confidence::Medium => "medium", keysweep::Confidence::Low => "low" },
+                    "security-severity": match r.confidence { keysweep::Confidence::High => "9.0", keysweep::Confidence::Medium => "7.0", keysweep::Confidence::Low => "5.0" },
+                }
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "keysweep",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": env!("CARGO_PKG_REPOSITORY"),
+                "rules": driver_rules,
+            }},
+            "originalUriBaseIds": { "%SRCROOT%": { "uri": "file:///" } },
+            "results": results,
+        }]
+    })
+}
+
+fn sarif_level(c: keysweep::Confidence) -> &'static str {
+    match c {
+        keysweep::Confidence::High | keysweep::Confidence::Medium => "error",
+        keysweep::Confidence::Low => "warning",
+    }
+}
+
+/// A relative URI reference for a path: `/` separators, RFC 3986 unreserved bytes kept,
+/// everything else percent-encoded.
+fn uri_reference(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            b'\\' => out.push('/'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A spinner with counts on stderr, drawn only when stderr is a terminal.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    last: std::sync::Mutex<Instant>,
+}
+
+impl Progress {
+    pub fn new(enabled: bool) -> Progress {
+        let bar = enabled.then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} scanning: {msg} ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            last: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Updates the message at most every [`PROGRESS_INTERVAL`]; never blocks a scanning thread.
+    pub fn tick(&self, stats: &Stats) {
+        let Some(bar) = &self.bar else { return };
+        let Ok(mut last) = self.last.try_lock() else {
+            return;
+        };
+        if last.elapsed() < PROGRESS_INTERVAL {
+            return;
+        }
+        *last = Instant::now();
+        bar.set_message(format!(
+            "{} files, {:.1} MB",
+            stats.files.load(Ordering::Relaxed),
+            stats.bytes.load(Ordering::Relaxed) as f64 / 1e6
+        ));
+        bar.tick();
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_all_but_a_short_prefix() {
+        assert_eq!(
+            redact(b"ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u"),
+            "ghp_*****"
+        );
+        assert_eq!(redact(b"hunter2"), "*****");
+        assert_eq!(redact(b"Vq7!rT2#pLx9"), "Vq7*****");
+        assert_eq!(redact(b"-----BEGIN\nabc"), "---*****");
+    }
+
+    #[test]
+    fn uris_are_relative_and_encoded() {
+        assert_eq!(uri_reference("src/a b.rs"), "src/a%20b.rs");
+        assert_eq!(uri_reference("dir\\x#1"), "dir/x%231");
+    }
+}

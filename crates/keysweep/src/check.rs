@@ -1,0 +1,174 @@
+//! Structural checks that token formats publish: checksums and encodings.
+
+use crate::rule::Check;
+
+/// Runs `check` on a secret. `true` means the secret has the published structure.
+pub(crate) fn passes(check: Check, secret: &[u8]) -> bool {
+    match check {
+        Check::Base62Crc32 => base62_crc32(secret),
+        Check::Jwt => jwt(secret),
+    }
+}
+
+const CRC32_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+};
+
+/// CRC-32 (IEEE 802.3, the one zlib computes).
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c = CRC32_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8);
+    }
+    !c
+}
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `n` in base62, left-padded with `0` to 6 digits (a u32 needs at most 6).
+pub(crate) fn base62_6(mut n: u32) -> [u8; 6] {
+    let mut out = [b'0'; 6];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    out
+}
+
+/// GitHub (`ghp_` and kin) and npm (`npm_`) tokens: after the prefix, 30 random base62 chars,
+/// then their CRC-32 in 6 base62 digits.
+fn base62_crc32(secret: &[u8]) -> bool {
+    let Some(us) = secret.iter().position(|&b| b == b'_') else {
+        return false;
+    };
+    let body = &secret[us + 1..];
+    if body.len() != 36 || !body.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let (random, checksum) = body.split_at(30);
+    base62_6(crc32(random)) == checksum
+}
+
+/// A JWT: `header.payload.signature` in base64url, the header a JSON object naming its `alg`.
+fn jwt(secret: &[u8]) -> bool {
+    let mut parts = secret.split(|&b| b == b'.');
+    let (Some(header), Some(payload), Some(_sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let (Some(h), Some(p)) = (base64_decode(header), base64_decode(payload)) else {
+        return false;
+    };
+    let h = trim_ascii(&h);
+    h.first() == Some(&b'{')
+        && memchr::memmem::find(h, b"\"alg\"").is_some()
+        && trim_ascii(&p).first() == Some(&b'{')
+}
+
+fn trim_ascii(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    &s[start..]
+}
+
+/// Decodes standard or URL-safe base64, padded or not. `None` on any other byte.
+pub(crate) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
+    let input = match input.iter().position(|&b| b == b'=') {
+        Some(p) if input[p..].iter().all(|&b| b == b'=') && input.len() - p <= 2 => &input[..p],
+        Some(_) => return None,
+        None => input,
+    };
+    if input.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(input.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &b in input {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_matches_zlib() {
+        // zlib.crc32(b"123456789") == 0xCBF43926, the standard check value.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn base62_padding() {
+        assert_eq!(&base62_6(0), b"000000");
+        assert_eq!(&base62_6(61), b"00000z");
+        assert_eq!(&base62_6(62), b"000010");
+        assert_eq!(&base62_6(u32::MAX), b"4gfFC3");
+    }
+
+    #[test]
+    fn github_checksum_round_trip() {
+        let body = b"R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5f";
+        let mut token = b"ghp_".to_vec();
+        token.extend_from_slice(body);
+        token.extend_from_slice(&base62_6(crc32(body)));
+        assert!(base62_crc32(&token));
+        let last = token.len() - 1;
+        token[last] = if token[last] == b'a' { b'b' } else { b'a' };
+        assert!(!base62_crc32(&token));
+        assert!(!base62_crc32(b"ghp_short"));
+    }
+
+    #[test]
+    fn jwt_structure() {
+        // {"alg":"HS256","typ":"JWT"} . {"sub":"1"} . sig
+        assert!(jwt(
+            b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
+        ));
+        assert!(!jwt(b"eyJub3QiOiJhIGp3dCJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"));
+        assert!(!jwt(b"abc.def"));
+    }
+
+    #[test]
+    fn base64_variants() {
+        assert_eq!(base64_decode(b"aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(base64_decode(b"aGVsbG8").unwrap(), b"hello");
+        assert_eq!(base64_decode(b"-_8").unwrap(), vec![0xfb, 0xff]);
+        assert!(base64_decode(b"a=b=").is_none());
+        assert!(base64_decode(b"a").is_none());
+    }
+}

@@ -1,0 +1,710 @@
+//! The compiled scanner: one keyword automaton, lazily compiled per-rule regexes, bounded
+//! confirmation windows, then the entropy, placeholder and structural gates.
+
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::captures::Captures;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input};
+
+use crate::check;
+use crate::filter::{is_placeholder, looks_like_literal, shannon_entropy};
+use crate::fingerprint::Fingerprint;
+use crate::rule::{Confidence, Rule, RuleSet};
+
+/// Context (bytes on each side of a keyword hit) searched for a rule whose pattern has no upper
+/// bound on its match length.
+const UNBOUNDED_WINDOW: usize = 1024;
+/// Largest context searched on each side of a keyword hit, whatever the pattern's bound.
+const MAX_WINDOW: usize = 16 * 1024;
+
+fn syntax_config() -> syntax::Config {
+    // Bytes, not text: Unicode classes off (ASCII `\w`, `\b`, fast DFAs), `.` matches any byte
+    // but `\n`, and `^`/`$` match at line boundaries, `\r\n` included.
+    syntax::Config::new()
+        .unicode(false)
+        .utf8(false)
+        .multi_line(true)
+        .crlf(true)
+}
+
+fn meta_config() -> meta::Config {
+    meta::Config::new()
+        .utf8_empty(false)
+        .nfa_size_limit(Some(16 << 20))
+        .hybrid_cache_capacity(1 << 20)
+}
+
+/// Parses a rule pattern the way the scanner compiles it. `Err` carries a one-line message.
+pub(crate) fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .multi_line(true)
+        .crlf(true)
+        .build()
+        .parse(pattern)
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or("invalid regex")
+                .trim()
+                .to_string()
+        })
+}
+
+/// A rule's compiled pattern, built the first time a scan needs it.
+#[derive(Debug)]
+struct Compiled {
+    regex: Regex,
+    /// Indexes of the capture groups named `secret`, `secret2`, ... (alternatives of one
+    /// pattern cannot share a group name); the first that took part in a match is the secret.
+    secret_groups: Vec<usize>,
+    /// Bytes searched on each side of a keyword hit.
+    window: usize,
+    /// Whether the pattern's matches have an upper bound on their length.
+    bounded: bool,
+}
+
+fn compile(rule: &Rule) -> Result<Compiled, String> {
+    let hir = parse_pattern(&rule.pattern)?;
+    let max_len = hir.properties().maximum_len();
+    let regex = Regex::builder()
+        .syntax(syntax_config())
+        .configure(meta_config())
+        .build_from_hir(&hir)
+        .map_err(|e| e.to_string())?;
+    let secret_groups = regex
+        .group_info()
+        .pattern_names(regex_automata::PatternID::ZERO)
+        .enumerate()
+        .filter(|(_, name)| name.is_some_and(|n| n.starts_with("secret")))
+        .map(|(i, _)| i)
+        .collect();
+    Ok(Compiled {
+        regex,
+        secret_groups,
+        window: max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW)),
+        bounded: max_len.is_some(),
+    })
+}
+
+/// One distinct keyword of the automaton and the rules it triggers.
+#[derive(Debug)]
+struct Keyword {
+    /// For case-sensitive keywords, the exact bytes a hit must have.
+    exact: Option<Box<[u8]>>,
+    rules: Vec<u32>,
+}
+
+/// Builds a [`Scanner`].
+///
+/// ```
+/// use keysweep::{RuleSet, ScannerBuilder};
+///
+/// let scanner = ScannerBuilder::new()
+///     .fingerprint_key(b"our-team-key".to_vec())
+///     .build(RuleSet::builtin())
+///     .unwrap();
+/// assert!(scanner.rules().len() >= 200);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ScannerBuilder {
+    prefilter: Option<bool>,
+    fingerprint_key: Option<Vec<u8>>,
+}
+
+impl ScannerBuilder {
+    /// Default configuration: prefilter on, unkeyed fingerprints.
+    pub fn new() -> ScannerBuilder {
+        ScannerBuilder::default()
+    }
+
+    /// Turns the keyword prefilter off (every rule's pattern then runs over the whole input).
+    ///
+    /// Only for testing the prefilter contract and for debugging: it is much slower.
+    pub fn prefilter(mut self, yes: bool) -> ScannerBuilder {
+        self.prefilter = Some(yes);
+        self
+    }
+
+    /// Keys fingerprints with HMAC-SHA-256 under `key`, so they cannot be checked against
+    /// guessed secrets by anyone without the key.
+    pub fn fingerprint_key(mut self, key: Vec<u8>) -> ScannerBuilder {
+        self.fingerprint_key = Some(key);
+        self
+    }
+
+    /// Compiles `rules` into a scanner: the keyword automaton now, each rule's regex lazily.
+    pub fn build(&self, rules: RuleSet) -> Result<Scanner, BuildError> {
+        let rules = rules.into_rules();
+        let mut keywords: Vec<Keyword> = Vec::new();
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut index: std::collections::HashMap<(Vec<u8>, bool), usize> =
+            std::collections::HashMap::new();
+        let mut keywordless = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            if rule.keywords.is_empty() {
+                keywordless.push(i as u32);
+                continue;
+            }
+            for kw in &rule.keywords {
+                let bytes = kw.as_bytes();
+                let key = if rule.case_sensitive {
+                    (bytes.to_vec(), true)
+                } else {
+                    (bytes.to_ascii_lowercase(), false)
+                };
+                let slot = *index.entry(key).or_insert_with(|| {
+                    patterns.push(bytes.to_ascii_lowercase());
+                    keywords.push(Keyword {
+                        exact: rule.case_sensitive.then(|| bytes.into()),
+                        rules: Vec::new(),
+                    });
+                    keywords.len() - 1
+                });
+                let entry = &mut keywords[slot].rules;
+                if entry.last() != Some(&(i as u32)) {
+                    entry.push(i as u32);
+                }
+            }
+        }
+        let automaton = if patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&patterns)
+                    .map_err(|e| BuildError {
+                        message: format!("keyword automaton: {e}"),
+                    })?,
+            )
+        };
+        let generic = rules.iter().map(|r| r.has_tag("generic")).collect();
+        Ok(Scanner {
+            inner: Arc::new(Inner {
+                compiled: (0..rules.len()).map(|_| OnceLock::new()).collect(),
+                rules,
+                automaton,
+                keywords,
+                keywordless,
+                keywordless_regex: OnceLock::new(),
+                generic,
+                prefilter: self.prefilter.unwrap_or(true),
+                fingerprint_key: self.fingerprint_key.clone(),
+            }),
+        })
+    }
+}
+
+/// Why a scanner could not be built.
+#[derive(Clone, Debug)]
+pub struct BuildError {
+    message: String,
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot build scanner: {}", self.message)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+#[derive(Debug)]
+struct Inner {
+    rules: Vec<Rule>,
+    compiled: Vec<OnceLock<Option<Compiled>>>,
+    automaton: Option<AhoCorasick>,
+    keywords: Vec<Keyword>,
+    keywordless: Vec<u32>,
+    keywordless_regex: OnceLock<Option<Regex>>,
+    generic: Vec<bool>,
+    prefilter: bool,
+    fingerprint_key: Option<Vec<u8>>,
+}
+
+/// A compiled, immutable rule set. Cheap to clone (`Arc`), `Send + Sync`: share one across
+/// threads and give each thread its own [`Scratch`].
+///
+/// ```
+/// use keysweep::{RuleSet, Scanner};
+///
+/// let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+/// let mut scratch = scanner.scratch();
+/// let text = b"STRIPE_KEY = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\"\n";
+/// let findings = scanner.scan(&mut scratch, text);
+/// assert_eq!(findings.len(), 1);
+/// assert_eq!(&*findings[0].rule_id, "stripe.secret_key.live");
+/// assert_eq!((findings[0].line, findings[0].column), (1, 15));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Scanner {
+    inner: Arc<Inner>,
+}
+
+/// Per-thread scratch space for [`Scanner::scan`]: regex caches and candidate buffers, reused
+/// from scan to scan so the hot path does not allocate.
+#[derive(Debug)]
+pub struct Scratch {
+    caches: Vec<Option<(meta::Cache, Captures)>>,
+    keywordless_cache: Option<meta::Cache>,
+    candidates: Vec<(u32, usize, usize)>,
+}
+
+/// One secret found in a haystack.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Finding {
+    /// The id of the rule that found it.
+    pub rule_id: Arc<str>,
+    /// Index of that rule in [`Scanner::rules`].
+    pub rule_index: usize,
+    /// Byte range of the secret in the haystack.
+    pub range: Range<usize>,
+    /// 1-based line of the secret's first byte.
+    pub line: usize,
+    /// 1-based column (in bytes) of the secret's first byte.
+    pub column: usize,
+    /// 1-based line of the secret's last byte.
+    pub end_line: usize,
+    /// 1-based column just past the secret's last byte, on `end_line` (exclusive, as SARIF).
+    pub end_column: usize,
+    /// The secret itself. Never print it unless the user asked to see secrets.
+    pub secret: Vec<u8>,
+    /// Stable identity of the secret's value.
+    pub fingerprint: Fingerprint,
+    /// Shannon entropy of the secret, bits per byte.
+    pub entropy: f64,
+    /// The rule's confidence, lowered to `Low` when the secret fails its structural check.
+    pub confidence: Confidence,
+    /// `Some(passed)` when the rule has a structural check.
+    pub check_passed: Option<bool>,
+}
+
+impl Scanner {
+    /// Compiles `rules` with the default configuration.
+    pub fn new(rules: RuleSet) -> Result<Scanner, BuildError> {
+        ScannerBuilder::new().build(rules)
+    }
+
+    /// The rules, indexed by [`Finding::rule_index`].
+    pub fn rules(&self) -> &[Rule] {
+        &self.inner.rules
+    }
+
+    /// New scratch space for one thread.
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            caches: (0..self.inner.rules.len()).map(|_| None).collect(),
+            keywordless_cache: None,
+            candidates: Vec::new(),
+        }
+    }
+
+    /// Whether rule `index` has an upper bound on its match length (so a bounded window around
+    /// each keyword hit is enough); `rules check` warns about the others.
+    pub fn rule_is_bounded(&self, index: usize) -> bool {
+        self.compiled(index).is_some_and(|c| c.bounded)
+    }
+
+    /// Compiles every rule now instead of on first use. Returns the ids and messages of the
+    /// rules whose pattern does not compile (such rules never match).
+    pub fn compile_all(&self) -> Vec<(Arc<str>, String)> {
+        let mut errors = Vec::new();
+        for (i, rule) in self.inner.rules.iter().enumerate() {
+            if self.compiled(i).is_none() {
+                let msg = compile(rule).err().unwrap_or_default();
+                errors.push((rule.id.clone(), msg));
+            }
+        }
+        errors
+    }
+
+    /// The largest number of bytes a match can span plus its windows: the overlap needed when
+    /// a haystack is cut into chunks.
+    fn max_reach(&self) -> usize {
+        2 * MAX_WINDOW + 256
+    }
+
+    fn compiled(&self, index: usize) -> Option<&Compiled> {
+        self.inner.compiled[index]
+            .get_or_init(|| compile(&self.inner.rules[index]).ok())
+            .as_ref()
+    }
+
+    /// Scans `haystack` and returns its findings, ordered by position.
+    pub fn scan(&self, scratch: &mut Scratch, haystack: &[u8]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        self.scan_into(scratch, haystack, &mut out);
+        out
+    }
+
+    /// Like [`scan`](Scanner::scan), appending to `out` (which is not cleared).
+    pub fn scan_into(&self, scratch: &mut Scratch, haystack: &[u8], out: &mut Vec<Finding>) {
+        let from = out.len();
+        self.scan_range(scratch, haystack, 0..haystack.len(), haystack.len(), out);
+        assign_lines(haystack, 0, &mut out[from..]);
+    }
+
+    /// Scans a large haystack on rayon's thread pool, cut into overlapping chunks. Findings
+    /// and their lines are exactly those of [`scan`](Scanner::scan); memory use beyond the
+    /// haystack is independent of its size.
+    #[cfg(feature = "parallel")]
+    pub fn scan_parallel(&self, haystack: &[u8]) -> Vec<Finding> {
+        use rayon::prelude::*;
+
+        const MIN_CHUNK: usize = 1 << 20;
+        let threads = rayon::current_num_threads().max(1);
+        let chunk = (haystack.len() / (threads * 8))
+            .max(MIN_CHUNK)
+            .max(4 * self.max_reach());
+        if haystack.len() <= chunk {
+            return self.scan(&mut self.scratch(), haystack);
+        }
+        let starts: Vec<usize> = (0..haystack.len()).step_by(chunk).collect();
+        let reach = self.max_reach();
+        let mut per_chunk: Vec<Vec<Finding>> = starts
+            .par_iter()
+            .map_init(
+                || self.scratch(),
+                |scratch, &start| {
+                    let owned_end = (start + chunk).min(haystack.len());
+                    let end = (owned_end + reach).min(haystack.len());
+                    let mut out = Vec::new();
+                    self.scan_range(scratch, haystack, start..end, owned_end, &mut out);
+                    out
+                },
+            )
+            .collect();
+        let Some(last) = per_chunk.iter().rposition(|f| !f.is_empty()) else {
+            return Vec::new();
+        };
+        // Lines: each chunk numbers from its own start; add the newlines before it.
+        let newlines: Vec<usize> = starts[..last]
+            .par_iter()
+            .map(|&s| count_newlines(&haystack[s..(s + chunk).min(haystack.len())]))
+            .collect();
+        let mut before = 0;
+        let mut all = Vec::new();
+        for (i, findings) in per_chunk.iter_mut().enumerate().take(last + 1) {
+            assign_lines(haystack, starts[i], findings);
+            for f in findings.iter_mut() {
+                f.line += before;
+                f.end_line += before;
+            }
+            before += newlines.get(i).copied().unwrap_or(0);
+            all.append(findings);
+        }
+        all
+    }
+
+    /// Scans the matches that start in `range.start..owned_end` (keyword hits are looked for in
+    /// `range`; windows and look-around may see the whole haystack). Lines are left unset.
+    fn scan_range(
+        &self,
+        scratch: &mut Scratch,
+        hay: &[u8],
+        range: Range<usize>,
+        owned_end: usize,
+        out: &mut Vec<Finding>,
+    ) {
+        let inner = &*self.inner;
+        let from = out.len();
+        scratch.candidates.clear();
+        if !inner.prefilter {
+            for i in 0..inner.rules.len() {
+                scratch.candidates.push((i as u32, range.start, range.end));
+            }
+        } else {
+            if let Some(ac) = &inner.automaton {
+                let input = aho_corasick::Input::new(hay).span(range.clone());
+                for m in ac.find_overlapping_iter(input) {
+                    let kw = &inner.keywords[m.pattern().as_usize()];
+                    if let Some(exact) = &kw.exact {
+                        if &hay[m.range()] != &**exact {
+                            continue;
+                        }
+                    }
+                    for &rule in &kw.rules {
+                        let Some(c) = self.compiled(rule as usize) else {
+                            continue;
+                        };
+                        let start = m.start().saturating_sub(c.window);
+                        let end = (m.end() + c.window).min(hay.len());
+                        scratch.candidates.push((rule, start, end));
+                    }
+                }
+            }
+            self.keywordless_candidates(scratch, hay, range.clone());
+        }
+        // Merge overlapping windows of the same rule so each region is searched once.
+        scratch.candidates.sort_unstable();
+        let mut merged_to = 0;
+        for i in 0..scratch.candidates.len() {
+            let (rule, start, end) = scratch.candidates[i];
+            if merged_to > 0 {
+                let prev = &mut scratch.candidates[merged_to - 1];
+                if prev.0 == rule && start <= prev.2 {
+                    prev.2 = prev.2.max(end);
+                    continue;
+                }
+            }
+            scratch.candidates[merged_to] = (rule, start, end);
+            merged_to += 1;
+        }
+        scratch.candidates.truncate(merged_to);
+
+        for ci in 0..scratch.candidates.len() {
+            let (rule, start, end) = scratch.candidates[ci];
+            self.confirm(
+                scratch,
+                hay,
+                rule as usize,
+                start..end,
+                range.start..owned_end,
+                out,
+            );
+        }
+        let found = &mut out[from..];
+        found.sort_by(|a, b| (a.range.start, a.rule_index).cmp(&(b.range.start, b.rule_index)));
+        suppress_generic_overlaps(&inner.generic, out, from);
+    }
+
+    /// Adds the windows of keyword-less rules: one multi-pattern regex pass finds where each
+    /// may match.
+    fn keywordless_candidates(&self, scratch: &mut Scratch, hay: &[u8], range: Range<usize>) {
+        let inner = &*self.inner;
+        if inner.keywordless.is_empty() {
+            return;
+        }
+        let regex = inner.keywordless_regex.get_or_init(|| {
+            let patterns: Vec<&str> = inner
+                .keywordless
+                .iter()
+                .map(|&i| inner.rules[i as usize].pattern.as_str())
+                .collect();
+            Regex::builder()
+                .syntax(syntax_config())
+                .configure(meta_config())
+                .build_many(&patterns)
+                .ok()
+        });
+        let Some(regex) = regex else {
+            // Some pattern does not compile alone either; confirm each over the whole range.
+            for &rule in &inner.keywordless {
+                scratch.candidates.push((rule, range.start, range.end));
+            }
+            return;
+        };
+        let cache = scratch
+            .keywordless_cache
+            .get_or_insert_with(|| regex.create_cache());
+        let mut at = range.start;
+        while at < range.end {
+            let input = Input::new(hay).span(at..range.end);
+            let Some(m) = regex.search_with(cache, &input) else {
+                break;
+            };
+            let rule = inner.keywordless[m.pattern().as_usize()];
+            scratch.candidates.push((rule, m.start(), m.end()));
+            at = if m.end() > m.start() {
+                m.end()
+            } else {
+                m.end() + 1
+            };
+        }
+    }
+
+    /// Runs rule `rule` over `window` and turns its matches that start in `owned` into
+    /// findings, after the placeholder, entropy and structural gates.
+    fn confirm(
+        &self,
+        scratch: &mut Scratch,
+        hay: &[u8],
+        rule: usize,
+        window: Range<usize>,
+        owned: Range<usize>,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(c) = self.compiled(rule) else { return };
+        let spec = &self.inner.rules[rule];
+        let (cache, caps) = scratch.caches[rule]
+            .get_or_insert_with(|| (c.regex.create_cache(), c.regex.create_captures()));
+        let mut at = window.start;
+        while at < window.end {
+            let input = Input::new(hay).span(at..window.end).anchored(Anchored::No);
+            c.regex.search_captures_with(cache, &input, caps);
+            let Some(m) = caps.get_match() else { break };
+            at = if m.end() > m.start() {
+                m.end()
+            } else {
+                m.end() + 1
+            };
+            let span = if c.secret_groups.is_empty() {
+                m.range()
+            } else {
+                match c.secret_groups.iter().find_map(|&g| caps.get_group(g)) {
+                    Some(s) => s.range(),
+                    None => continue,
+                }
+            };
+            if span.is_empty() || !owned.contains(&span.start) {
+                continue;
+            }
+            let secret = &hay[span.clone()];
+            if is_placeholder(secret) || (self.inner.generic[rule] && !looks_like_literal(secret)) {
+                continue;
+            }
+            let entropy = shannon_entropy(secret);
+            if spec.min_entropy.is_some_and(|min| entropy < min) {
+                continue;
+            }
+            let check_passed = spec.check.map(|ch| check::passes(ch, secret));
+            let confidence = if check_passed == Some(false) {
+                Confidence::Low
+            } else {
+                spec.confidence
+            };
+            out.push(Finding {
+                rule_id: spec.id.clone(),
+                rule_index: rule,
+                range: span,
+                line: 0,
+                column: 0,
+                end_line: 0,
+                end_column: 0,
+                secret: secret.to_vec(),
+                fingerprint: Fingerprint::of(secret, self.inner.fingerprint_key.as_deref()),
+                entropy,
+                confidence,
+                check_passed,
+            });
+        }
+    }
+}
+
+/// Drops exact duplicates, and findings of `generic` rules whose secret overlaps a finding of a
+/// specific rule: `token = "ghp_…"` is a GitHub token, not also a generic token.
+fn suppress_generic_overlaps(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
+    let found = &out[from..];
+    if found.len() < 2 {
+        return;
+    }
+    let mut keep = vec![true; found.len()];
+    for i in 0..found.len() {
+        for j in i + 1..found.len() {
+            if found[j].range.start >= found[i].range.end {
+                break;
+            }
+            let (a, b) = (&found[i], &found[j]);
+            if a.rule_index == b.rule_index {
+                // Same rule, overlapping: keep the first (a window artefact otherwise).
+                keep[j] = false;
+                continue;
+            }
+            match (generic[a.rule_index], generic[b.rule_index]) {
+                (true, false) => keep[i] = false,
+                (false, true) => keep[j] = false,
+                (true, true) if a.range == b.range => keep[j] = false,
+                _ => {}
+            }
+        }
+    }
+    let mut k = 0;
+    out.retain(|_| {
+        let idx = k;
+        k += 1;
+        idx < from || keep[idx - from]
+    });
+}
+
+/// Counts `\n` bytes; written so the compiler vectorises it.
+fn count_newlines(bytes: &[u8]) -> usize {
+    bytes.iter().map(|&b| (b == b'\n') as usize).sum()
+}
+
+/// Sets line/column fields of `findings` (sorted by start), numbering lines from `base`
+/// (line 1 starts at `base`). Columns are measured from the previous newline in `hay`.
+fn assign_lines(hay: &[u8], base: usize, findings: &mut [Finding]) {
+    let mut pos = base;
+    let mut line = 1;
+    for f in findings.iter_mut() {
+        let start = f.range.start;
+        if start >= pos {
+            line += count_newlines(&hay[pos..start]);
+        } else {
+            line -= count_newlines(&hay[start..pos]);
+        }
+        pos = start;
+        f.line = line;
+        f.column = start - memchr::memrchr(b'\n', &hay[..start]).map_or(0, |p| p + 1) + 1;
+        let last = f.range.end.saturating_sub(1).max(start);
+        f.end_line = line + count_newlines(&hay[start..last]);
+        f.end_column = f.range.end - memchr::memrchr(b'\n', &hay[..last]).map_or(0, |p| p + 1) + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanner(src: &str) -> Scanner {
+        Scanner::new(RuleSet::from_toml(src, "test.toml").unwrap()).unwrap()
+    }
+
+    const ACME: &str = r#"
+[[rule]]
+id = "acme.key"
+name = "Acme"
+description = "d"
+keywords = ["acme_"]
+pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
+"#;
+
+    #[test]
+    fn lines_and_columns() {
+        let s = scanner(ACME);
+        let hay = b"first\r\nk = acme_q8w7e6r5t4y3u2i1\n\nx acme_z9y8x7w6v5u4t3s2";
+        let f = s.scan(&mut s.scratch(), hay);
+        assert_eq!(f.len(), 2);
+        assert_eq!(
+            (f[0].line, f[0].column, f[0].end_line, f[0].end_column),
+            (2, 5, 2, 26)
+        );
+        assert_eq!((f[1].line, f[1].column), (4, 3));
+    }
+
+    #[test]
+    fn window_merging_reports_each_match_once() {
+        let s = scanner(ACME);
+        let hay = b"acme_q8w7e6r5t4y3u2i1 acme_q8w7e6r5t4y3u2i1acme_";
+        let f = s.scan(&mut s.scratch(), hay);
+        assert_eq!(f.len(), 1, "{f:?}");
+    }
+
+    #[cfg(feature = "parallel")]
+    #[test]
+    fn parallel_scan_equals_serial_scan_across_chunk_boundaries() {
+        let s = scanner(ACME);
+        let mut hay = Vec::new();
+        let mut i = 0u64;
+        while hay.len() < 9 << 20 {
+            hay.extend_from_slice(b"some filler text on a line\n");
+            if i % 9973 == 0 {
+                hay.extend_from_slice(format!("key=acme_{:016x}\n", i * 2654435761).as_bytes());
+            }
+            i += 1;
+        }
+        let serial = s.scan(&mut s.scratch(), &hay);
+        let parallel = s.scan_parallel(&hay);
+        assert!(serial.len() > 10);
+        assert_eq!(serial, parallel);
+    }
+}

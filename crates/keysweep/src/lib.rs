@@ -1,0 +1,155 @@
+//! keysweep finds secrets (API keys, tokens, private keys, passwords in connection strings) in
+//! bytes.
+//!
+//! A [`RuleSet`] (the embedded built-in rules, TOML rule files, or both) compiles once into a
+//! [`Scanner`]: every rule's keywords go into one Aho-Corasick automaton; a keyword hit runs
+//! that rule's regex (regex-automata, linear time) only in a bounded window around the hit;
+//! each match then passes placeholder, entropy and structural (checksum) gates before it
+//! becomes a [`Finding`]. The scanner is immutable and `Send + Sync`; each thread brings its own
+//! [`Scratch`].
+//!
+//! The crate does no I/O: it scans byte slices. Walking directories, reading files, git
+//! history and output formats live in the `keysweep` command-line crate.
+//!
+//! ```
+//! use keysweep::{RuleSet, Scanner};
+//!
+//! let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+//! let mut scratch = scanner.scratch();
+//! let config = b"[default]\naws_access_key_id = AKIAZ4X7Q2M9R3T8V6WN\n";
+//! let findings = scanner.scan(&mut scratch, config);
+//! assert_eq!(&*findings[0].rule_id, "aws.access_key_id");
+//! assert_eq!(findings[0].line, 2);
+//!
+//! // Documentation examples and placeholders are not findings.
+//! assert!(scanner.scan(&mut scratch, b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE").is_empty());
+//! ```
+//!
+//! # The prefilter contract
+//!
+//! The keyword prefilter may produce candidates that no rule confirms, but it never misses a
+//! match: every match of a rule's pattern contains one of the rule's keywords, and the window
+//! around a keyword hit is at least the pattern's maximum match length. The test suite checks
+//! this by running every rule example with the prefilter on and off
+//! ([`ScannerBuilder::prefilter`]).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod builtin;
+mod check;
+mod engine;
+mod filter;
+mod fingerprint;
+mod rule;
+
+pub use engine::{BuildError, Finding, Scanner, ScannerBuilder, Scratch};
+pub use filter::{is_placeholder, looks_like_literal, shannon_entropy};
+pub use fingerprint::Fingerprint;
+pub use rule::{Check, Confidence, Example, Rule, RuleError, RuleSet};
+
+/// Result of checking one rule's examples: see [`check_rule_examples`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExampleFailure {
+    /// The rule.
+    pub rule_id: String,
+    /// What went wrong (never contains more of the example than its index).
+    pub message: String,
+}
+
+/// Runs one rule's examples and negative examples against that rule alone, with the prefilter
+/// on and off, and returns every failure. An empty result means the rule behaves as its file
+/// says. Also fails a rule without examples or negative examples, and an example whose match
+/// contains none of the rule's keywords (which would break the prefilter contract).
+///
+/// ```
+/// let rules = keysweep::RuleSet::builtin();
+/// let rule = rules.get("github.pat.classic").unwrap();
+/// assert!(keysweep::check_rule_examples(rule).is_empty());
+/// ```
+pub fn check_rule_examples(rule: &Rule) -> Vec<ExampleFailure> {
+    let mut failures = Vec::new();
+    let mut fail = |message: String| {
+        failures.push(ExampleFailure {
+            rule_id: rule.id.to_string(),
+            message,
+        })
+    };
+    if let Err(e) = rule.validate() {
+        fail(e.to_string());
+        return failures;
+    }
+    if rule.examples.is_empty() {
+        fail("has no examples".into());
+    }
+    if rule.negative_examples.is_empty() {
+        fail("has no negative examples".into());
+    }
+    let mut set = RuleSet::empty();
+    let _ = set.push(rule.clone());
+    let scanners = [
+        ("prefilter on", ScannerBuilder::new().build(set.clone())),
+        (
+            "prefilter off",
+            ScannerBuilder::new().prefilter(false).build(set),
+        ),
+    ];
+    for (mode, scanner) in scanners {
+        let scanner = match scanner {
+            Ok(s) => s,
+            Err(e) => {
+                fail(e.to_string());
+                return failures;
+            }
+        };
+        if let Some((_, msg)) = scanner.compile_all().into_iter().next() {
+            fail(format!("pattern does not compile: {msg}"));
+            return failures;
+        }
+        let mut scratch = scanner.scratch();
+        for (i, ex) in rule.examples.iter().enumerate() {
+            let found = scanner.scan(&mut scratch, ex.text.as_bytes());
+            let secrets: Vec<&[u8]> = found.iter().map(|f| f.secret.as_slice()).collect();
+            if secrets != [ex.secret.as_bytes()] {
+                fail(format!(
+                    "example #{} ({mode}): expected exactly its secret, got {} finding(s){}",
+                    i + 1,
+                    found.len(),
+                    if found.len() == 1 {
+                        " with a different secret"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if mode == "prefilter off" {
+                if !rule.keywords.is_empty() && !text_has_keyword(rule, ex.text.as_bytes()) {
+                    fail(format!("example #{}: contains none of the keywords", i + 1));
+                }
+            }
+        }
+        for (i, text) in rule.negative_examples.iter().enumerate() {
+            let found = scanner.scan(&mut scratch, text.as_bytes());
+            if !found.is_empty() {
+                fail(format!(
+                    "negative example #{} ({mode}): reported {} finding(s)",
+                    i + 1,
+                    found.len()
+                ));
+            }
+        }
+    }
+    failures
+}
+
+fn text_has_keyword(rule: &Rule, text: &[u8]) -> bool {
+    rule.keywords.iter().any(|kw| {
+        let kw = kw.as_bytes();
+        text.windows(kw.len()).any(|w| {
+            if rule.case_sensitive {
+                w == kw
+            } else {
+                w.eq_ignore_ascii_case(kw)
+            }
+        })
+    })
+}

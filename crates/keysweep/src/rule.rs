@@ -1,0 +1,575 @@
+//! The rule model: what a rule says, how rule files are parsed and validated.
+
+use std::fmt;
+use std::sync::Arc;
+
+use toml::{Table, Value};
+
+/// How sure a rule (or a finding) is that a match is a real secret.
+///
+/// Ordered: `Low < Medium < High`, so a minimum confidence is a comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Confidence {
+    /// A generic shape (an assignment to `password`, a URL with credentials).
+    Low,
+    /// A distinctive shape that needs context to tell it apart.
+    Medium,
+    /// A unique prefix or a verified checksum: almost never a false alarm.
+    High,
+}
+
+impl Confidence {
+    /// The lowercase name used in rule files and output: `low`, `medium`, `high`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+
+    /// Parses `low`, `medium` or `high`.
+    pub fn parse(s: &str) -> Option<Confidence> {
+        match s {
+            "low" => Some(Confidence::Low),
+            "medium" => Some(Confidence::Medium),
+            "high" => Some(Confidence::High),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A structural check that a secret's format publishes (a checksum, an encoding).
+///
+/// A secret that fails its rule's check is still reported, with [`Confidence::Low`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Check {
+    /// GitHub and npm tokens: `prefix_` + 30 base62 chars + 6 base62 chars of their CRC-32.
+    Base62Crc32,
+    /// A JSON Web Token: three base64url segments, the header a JSON object with `alg`.
+    Jwt,
+}
+
+impl Check {
+    /// The name used in rule files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Base62Crc32 => "base62-crc32",
+            Check::Jwt => "jwt",
+        }
+    }
+
+    /// Parses a check name as written in rule files.
+    pub fn parse(s: &str) -> Option<Check> {
+        match s {
+            "base62-crc32" => Some(Check::Base62Crc32),
+            "jwt" => Some(Check::Jwt),
+            _ => None,
+        }
+    }
+}
+
+/// A text that a rule must find, and the secret it must report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Example {
+    /// The text to scan.
+    pub text: String,
+    /// The one secret the rule must report in `text`.
+    pub secret: String,
+}
+
+/// One detection rule.
+///
+/// Rules are usually loaded from TOML with [`RuleSet::from_toml`]; the format is described in
+/// `docs/rules.md`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Rule {
+    /// Stable dotted identifier, e.g. `github.pat.classic`.
+    pub id: Arc<str>,
+    /// Human-readable name.
+    pub name: String,
+    /// What the secret is and what it grants.
+    pub description: String,
+    /// Prefilter literals; every match of `pattern` contains at least one of them.
+    pub keywords: Vec<String>,
+    /// Whether keywords are compared case-sensitively (default: ASCII case-insensitive).
+    pub case_sensitive: bool,
+    /// The regex; the secret is the named group `secret`, or the whole match without one.
+    pub pattern: String,
+    /// Minimum Shannon entropy (bits per byte) of the secret.
+    pub min_entropy: Option<f64>,
+    /// Optional structural check.
+    pub check: Option<Check>,
+    /// Confidence of a finding that passes every check.
+    pub confidence: Confidence,
+    /// Category and provider tags (`cloud`, `aws`, `generic`, ...).
+    pub tags: Vec<String>,
+    /// Documentation of the format.
+    pub references: Vec<String>,
+    /// Texts the rule must find.
+    pub examples: Vec<Example>,
+    /// Texts the rule must not report anything in.
+    pub negative_examples: Vec<String>,
+    /// Where the rule came from (a file path, or `builtin:NAME.toml`).
+    pub origin: Arc<str>,
+}
+
+impl Rule {
+    /// A rule with the given id and pattern, no keywords (it runs in the keyword-less pass
+    /// until keywords are added), medium confidence and no examples.
+    ///
+    /// ```
+    /// use keysweep::{Rule, RuleSet, Scanner};
+    ///
+    /// let mut rule = Rule::new("acme.key", r"\b(?P<secret>acme_[a-z0-9]{16})\b");
+    /// rule.keywords.push("acme_".to_string());
+    /// let mut rules = RuleSet::empty();
+    /// rules.push(rule).unwrap();
+    /// let scanner = Scanner::new(rules).unwrap();
+    /// let findings = scanner.scan(&mut scanner.scratch(), b"k = acme_q8w7e6r5t4y3u2i1");
+    /// assert_eq!(findings[0].secret, b"acme_q8w7e6r5t4y3u2i1");
+    /// ```
+    pub fn new(id: &str, pattern: &str) -> Rule {
+        Rule {
+            id: Arc::from(id),
+            name: id.to_string(),
+            description: String::new(),
+            keywords: Vec::new(),
+            case_sensitive: false,
+            pattern: pattern.to_string(),
+            min_entropy: None,
+            check: None,
+            confidence: Confidence::Medium,
+            tags: Vec::new(),
+            references: Vec::new(),
+            examples: Vec::new(),
+            negative_examples: Vec::new(),
+            origin: Arc::from("api"),
+        }
+    }
+
+    /// Whether the rule carries the given tag.
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.tags.iter().any(|t| t == tag)
+    }
+
+    /// Checks the rule's fields: id syntax, keyword lengths, entropy range and that the pattern
+    /// parses as a linear-time regex (with a `secret` group, if any, that can match).
+    pub fn validate(&self) -> Result<(), RuleError> {
+        let err = |field: &str, msg: String| RuleError {
+            origin: self.origin.to_string(),
+            rule_id: Some(self.id.to_string()),
+            field: Some(field.to_string()),
+            line: None,
+            message: msg,
+        };
+        if !valid_id(&self.id) {
+            return Err(err(
+                "id",
+                "must be lowercase segments of [a-z0-9_-] joined by '.'".into(),
+            ));
+        }
+        for kw in &self.keywords {
+            if kw.len() < 3 {
+                return Err(err(
+                    "keywords",
+                    format!("keyword {kw:?} is shorter than 3 bytes"),
+                ));
+            }
+        }
+        if let Some(e) = self.min_entropy {
+            if !(0.0..=8.0).contains(&e) {
+                return Err(err("min_entropy", format!("{e} is outside 0.0..=8.0")));
+            }
+        }
+        crate::engine::parse_pattern(&self.pattern).map_err(|m| err("pattern", m))?;
+        Ok(())
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.split('.').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        })
+}
+
+/// An error in a rule or a rule file. Its message names the file, the rule id and the field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleError {
+    /// The rule file (or `builtin:NAME`).
+    pub origin: String,
+    /// The rule's id, when the error is inside one rule.
+    pub rule_id: Option<String>,
+    /// The offending field.
+    pub field: Option<String>,
+    /// The 1-based line in the file, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rule file {}", self.origin)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(id) = &self.rule_id {
+            write!(f, ": rule `{id}`")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+/// An ordered collection of rules with unique ids.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// No rules.
+    pub fn empty() -> RuleSet {
+        RuleSet::default()
+    }
+
+    /// The built-in rules, embedded in the library.
+    ///
+    /// Their patterns are checked by the crate's tests, so this only parses the TOML: patterns
+    /// compile lazily, the first time a scan needs them.
+    ///
+    /// ```
+    /// let rules = keysweep::RuleSet::builtin();
+    /// assert!(rules.get("github.pat.classic").is_some());
+    /// ```
+    pub fn builtin() -> RuleSet {
+        let mut set = RuleSet::empty();
+        for (name, src) in crate::builtin::FILES {
+            let origin = format!("builtin:{name}");
+            let parsed = parse_file(src, &origin, false)
+                .unwrap_or_else(|e| panic!("built-in rules are tested; this is a bug: {e}"));
+            set.extend(parsed)
+                .unwrap_or_else(|e| panic!("built-in rules are tested; this is a bug: {e}"));
+        }
+        set
+    }
+
+    /// Parses and validates a TOML rule file. `origin` names it in errors (usually its path).
+    ///
+    /// ```
+    /// let src = r#"
+    /// [[rule]]
+    /// id = "acme.key"
+    /// name = "Acme key"
+    /// description = "An Acme API key."
+    /// keywords = ["acme_"]
+    /// pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
+    /// confidence = "high"
+    /// tags = ["cloud"]
+    /// examples = [{ text = "k = acme_q8w7e6r5t4y3u2i1", secret = "acme_q8w7e6r5t4y3u2i1" }]
+    /// negative_examples = ["acme_short"]
+    /// "#;
+    /// let rules = keysweep::RuleSet::from_toml(src, "acme.toml").unwrap();
+    /// assert_eq!(rules.len(), 1);
+    ///
+    /// let err = keysweep::RuleSet::from_toml(&src.replace("high", "sure"), "acme.toml").unwrap_err();
+    /// assert!(err.to_string().contains("acme.toml"));
+    /// assert!(err.to_string().contains("`acme.key`"));
+    /// assert!(err.to_string().contains("`confidence`"));
+    /// ```
+    pub fn from_toml(src: &str, origin: &str) -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::empty();
+        set.extend(parse_file(src, origin, true)?)?;
+        Ok(set)
+    }
+
+    /// Adds one rule; its id must not be taken.
+    pub fn push(&mut self, rule: Rule) -> Result<(), RuleError> {
+        if let Some(prev) = self.get(&rule.id) {
+            return Err(RuleError {
+                origin: rule.origin.to_string(),
+                rule_id: Some(rule.id.to_string()),
+                field: Some("id".into()),
+                line: None,
+                message: format!("duplicate id, already defined in {}", prev.origin),
+            });
+        }
+        self.rules.push(rule);
+        Ok(())
+    }
+
+    /// Adds every rule of `other`; fails on the first duplicate id.
+    pub fn extend(&mut self, other: RuleSet) -> Result<(), RuleError> {
+        self.rules.reserve(other.rules.len());
+        for rule in other.rules {
+            self.push(rule)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the rules for which `keep` returns true.
+    pub fn retain(&mut self, keep: impl FnMut(&Rule) -> bool) {
+        self.rules.retain(keep);
+    }
+
+    /// The rule with this id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| &*r.id == id)
+    }
+
+    /// All rules, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub(crate) fn into_rules(self) -> Vec<Rule> {
+        self.rules
+    }
+}
+
+/// Parses one TOML rule file. With `validate`, every rule's pattern is parsed too.
+fn parse_file(src: &str, origin: &str, validate: bool) -> Result<RuleSet, RuleError> {
+    let file_err = |line: Option<usize>, message: String| RuleError {
+        origin: origin.to_string(),
+        rule_id: None,
+        field: None,
+        line,
+        message,
+    };
+    let table: Table = src.parse().map_err(|e: toml::de::Error| {
+        let line = e.span().map(|s| {
+            src.as_bytes()[..s.start.min(src.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1
+        });
+        file_err(line, e.message().trim().to_string())
+    })?;
+    let origin: Arc<str> = Arc::from(origin);
+    let mut set = RuleSet::empty();
+    for (key, value) in &table {
+        if key != "rule" {
+            return Err(file_err(
+                None,
+                format!("unknown top-level key `{key}` (expected [[rule]] tables)"),
+            ));
+        }
+        let Value::Array(items) = value else {
+            return Err(file_err(
+                None,
+                "`rule` must be an array of tables ([[rule]])".into(),
+            ));
+        };
+        for (index, item) in items.iter().enumerate() {
+            let Value::Table(t) = item else {
+                return Err(file_err(
+                    None,
+                    format!("rule #{} is not a table", index + 1),
+                ));
+            };
+            let rule = parse_rule(t, &origin, index).map_err(|mut e| {
+                e.line = e.rule_id.as_deref().and_then(|id| line_of_id(src, id));
+                e
+            })?;
+            if validate {
+                rule.validate().map_err(|mut e| {
+                    e.line = line_of_id(src, &rule.id);
+                    e
+                })?;
+            }
+            set.push(rule).map_err(|mut e| {
+                e.line = e.rule_id.as_deref().and_then(|id| line_of_id(src, id));
+                e
+            })?;
+        }
+    }
+    Ok(set)
+}
+
+/// The 1-based line of `id = "<id>"` in a rule file, to point errors at the rule.
+fn line_of_id(src: &str, id: &str) -> Option<usize> {
+    src.lines()
+        .position(|line| {
+            let l = line.trim_start();
+            l.starts_with("id") && l.contains(id)
+        })
+        .map(|i| i + 1)
+}
+
+const KNOWN_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "keywords",
+    "case_sensitive",
+    "pattern",
+    "min_entropy",
+    "check",
+    "confidence",
+    "tags",
+    "references",
+    "examples",
+    "negative_examples",
+];
+
+fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleError> {
+    let id = match t.get("id") {
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => {
+            return Err(RuleError {
+                origin: origin.to_string(),
+                rule_id: None,
+                field: Some("id".into()),
+                line: None,
+                message: format!("rule #{}: must be a string", index + 1),
+            })
+        }
+        None => {
+            return Err(RuleError {
+                origin: origin.to_string(),
+                rule_id: None,
+                field: Some("id".into()),
+                line: None,
+                message: format!("rule #{} has no id", index + 1),
+            })
+        }
+    };
+    let err = |field: &str, message: String| RuleError {
+        origin: origin.to_string(),
+        rule_id: Some(id.clone()),
+        field: Some(field.to_string()),
+        line: None,
+        message,
+    };
+    for key in t.keys() {
+        if !KNOWN_FIELDS.contains(&key.as_str()) {
+            return Err(err(key, "unknown field".into()));
+        }
+    }
+    let string = |field: &str, required: bool| -> Result<Option<String>, RuleError> {
+        match t.get(field) {
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(err(field, "must be a string".into())),
+            None if required => Err(err(field, "is required".into())),
+            None => Ok(None),
+        }
+    };
+    let strings = |field: &str| -> Result<Vec<String>, RuleError> {
+        match t.get(field) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s.clone()),
+                    _ => Err(err(field, "must be an array of strings".into())),
+                })
+                .collect(),
+            Some(_) => Err(err(field, "must be an array of strings".into())),
+        }
+    };
+    let confidence = match string("confidence", false)? {
+        None => Confidence::Medium,
+        Some(s) => Confidence::parse(&s).ok_or_else(|| {
+            err(
+                "confidence",
+                format!("{s:?} is not one of low, medium, high"),
+            )
+        })?,
+    };
+    let check = match string("check", false)? {
+        None => None,
+        Some(s) => Some(Check::parse(&s).ok_or_else(|| {
+            err(
+                "check",
+                format!("{s:?} is not a known check (base62-crc32, jwt)"),
+            )
+        })?),
+    };
+    let min_entropy = match t.get("min_entropy") {
+        None => None,
+        Some(Value::Float(f)) => Some(*f),
+        Some(Value::Integer(i)) => Some(*i as f64),
+        Some(_) => return Err(err("min_entropy", "must be a number".into())),
+    };
+    let case_sensitive = match t.get("case_sensitive") {
+        None => false,
+        Some(Value::Boolean(b)) => *b,
+        Some(_) => return Err(err("case_sensitive", "must be true or false".into())),
+    };
+    let examples = match t.get("examples") {
+        None => Vec::new(),
+        Some(Value::Array(a)) => {
+            let mut out = Vec::with_capacity(a.len());
+            for (i, v) in a.iter().enumerate() {
+                let Value::Table(ex) = v else {
+                    return Err(err(
+                        "examples",
+                        format!("example #{} must be a table {{ text, secret }}", i + 1),
+                    ));
+                };
+                let get = |k: &str| match ex.get(k) {
+                    Some(Value::String(s)) => Ok(s.clone()),
+                    _ => Err(err(
+                        "examples",
+                        format!("example #{} needs a string `{k}`", i + 1),
+                    )),
+                };
+                out.push(Example {
+                    text: get("text")?,
+                    secret: get("secret")?,
+                });
+            }
+            out
+        }
+        Some(_) => {
+            return Err(err(
+                "examples",
+                "must be an array of { text, secret } tables".into(),
+            ))
+        }
+    };
+    Ok(Rule {
+        name: string("name", true)?.unwrap_or_default(),
+        description: string("description", true)?.unwrap_or_default(),
+        keywords: strings("keywords")?,
+        case_sensitive,
+        pattern: string("pattern", true)?.unwrap_or_default(),
+        min_entropy,
+        check,
+        confidence,
+        tags: strings("tags")?,
+        references: strings("references")?,
+        examples,
+        negative_examples: strings("negative_examples")?,
+        origin: origin.clone(),
+        id: Arc::from(id.as_str()),
+    })
+}
