@@ -129,7 +129,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
                         Err(e) => {
                             eprintln!(
                                 "keysweep: error: cannot read {}: {}",
-                                path.display(),
+                                display_path(&path),
                                 output::io_reason(&e)
                             );
                             stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -209,7 +209,10 @@ fn walk_error_message(err: &ignore::Error) -> String {
             )
         }
         ignore::Error::Loop { child, .. } => {
-            format!("symbolic link loop at {} (not followed)", child.display())
+            format!(
+                "symbolic link loop at {} (not followed)",
+                display_path(child)
+            )
         }
         ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
             walk_error_message(err)
@@ -246,11 +249,12 @@ fn scan_file(
     args: &ScanArgs,
     stats: &Stats,
 ) -> std::io::Result<Outcome> {
-    let mut file = File::open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
+    // Look before opening: opening a FIFO or a device could block or never end.
+    if !std::fs::metadata(path)?.is_file() {
         return Ok(Outcome::NotAFile);
     }
+    let mut file = File::open(path)?;
+    let meta = file.metadata()?;
     let len = meta.len();
     if len > args.max_file_size {
         return Ok(Outcome::TooLarge);
