@@ -16,6 +16,9 @@ use crate::{rules, ScanArgs, EXIT_ERROR, EXIT_FINDINGS};
 const MMAP_THRESHOLD: u64 = 4 << 20;
 /// Haystacks at least this large are cut into chunks scanned in parallel.
 const PARALLEL_THRESHOLD: usize = 16 << 20;
+/// Mapped files are scanned this many bytes at a time; each segment's pages are released when
+/// it is done, so memory stays bounded whatever the file's size.
+const SEGMENT: usize = 128 << 20;
 /// A file with a NUL byte in this many leading bytes is binary.
 const BINARY_PROBE: usize = 8 << 10;
 
@@ -265,7 +268,11 @@ fn scan_file(
             return Ok(Outcome::Binary);
         }
         stats.bytes.fetch_add(map.len() as u64, Ordering::Relaxed);
-        scan_bytes(scanner, scratch, &map)
+        if map.len() >= PARALLEL_THRESHOLD {
+            scan_segments(scanner, &map)
+        } else {
+            scanner.scan(scratch, &map)
+        }
     } else {
         buf.clear();
         file.read_to_end(buf)?;
@@ -279,9 +286,26 @@ fn scan_file(
     Ok(Outcome::Scanned(findings))
 }
 
-/// The one place that maps files.
+/// Scans a mapped file one [`SEGMENT`] at a time, in parallel within each segment.
+fn scan_segments(scanner: &Scanner, map: &memmap2::Mmap) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut line = 1;
+    let mut start = 0;
+    while start < map.len() {
+        let end = (start + SEGMENT).min(map.len());
+        let part = scanner.scan_parallel_range(map, start..end, line);
+        line += part.newlines;
+        findings.extend(part.findings);
+        mmap::release(map, start..end);
+        start = end;
+    }
+    findings
+}
+
+/// The one place that maps files: every `unsafe` block of the CLI is here.
 mod mmap {
     use std::fs::File;
+    use std::ops::Range;
 
     pub fn map(file: &File) -> std::io::Result<memmap2::Mmap> {
         // SAFETY: the map is read-only and lives only while this file is scanned. If another
@@ -289,6 +313,19 @@ mod mmap {
         // ripgrep, we accept that for large files, where mapping avoids copying the whole file
         // into memory. Small files are read, not mapped.
         unsafe { memmap2::Mmap::map(file) }
+    }
+
+    /// Drops the resident pages of `range` (a scanned segment) so that peak memory does not
+    /// grow with the file. Best effort: an error only means the pages stay resident.
+    pub fn release(map: &memmap2::Mmap, range: Range<usize>) {
+        // SAFETY: MADV_DONTNEED on a read-only, file-backed mapping discards the pages; a later
+        // access faults them in again from the file, so the bytes read stay the file's bytes.
+        // memmap2 marks the advice unsafe because it conceptually writes to the pages; no borrow
+        // of the mapping is alive here (findings own copies of their secrets), and the next
+        // segment's scan, which may look back into this range, re-reads it from the file.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, range.start, range.len())
+        };
     }
 }
 

@@ -4,7 +4,7 @@
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::captures::Captures;
 use regex_automata::util::syntax;
@@ -93,12 +93,70 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
     })
 }
 
-/// One distinct keyword of the automaton and the rules it triggers.
-#[derive(Debug)]
+/// What a hit of one automaton pattern (a distinct lowercased keyword) triggers: the rules of
+/// that keyword and of every shorter keyword contained in it.
+#[derive(Debug, Default)]
 struct Keyword {
-    /// For case-sensitive keywords, the exact bytes a hit must have.
-    exact: Option<Box<[u8]>>,
-    rules: Vec<u32>,
+    triggers: Vec<Trigger>,
+}
+
+#[derive(Debug)]
+struct Trigger {
+    rule: u32,
+    /// For a case-sensitive keyword: where it sits inside the hit, and its exact bytes.
+    exact: Option<(usize, Box<[u8]>)>,
+}
+
+/// Builds the automaton patterns and their triggers. The search reports, at each position, only
+/// the longest keyword starting there (leftmost-longest, restarted one byte after each hit's
+/// start), so every keyword also carries the triggers of the keywords inside it: an occurrence
+/// of `live_` within `sk_live_` still triggers the rules of `live_`.
+fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>) {
+    let mut patterns: Vec<Vec<u8>> = Vec::new();
+    let mut slot_of: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
+    // Direct entries: (rule, the keyword's exact bytes if case-sensitive) per pattern.
+    let mut direct: Vec<Vec<(u32, Option<Box<[u8]>>)>> = Vec::new();
+    let mut keywordless = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        if rule.keywords.is_empty() {
+            keywordless.push(i as u32);
+            continue;
+        }
+        for kw in &rule.keywords {
+            let lower = kw.as_bytes().to_ascii_lowercase();
+            let slot = *slot_of.entry(lower.clone()).or_insert_with(|| {
+                patterns.push(lower);
+                direct.push(Vec::new());
+                patterns.len() - 1
+            });
+            let exact = rule
+                .case_sensitive
+                .then(|| Box::<[u8]>::from(kw.as_bytes()));
+            if !direct[slot]
+                .iter()
+                .any(|(r, e)| *r == i as u32 && *e == exact)
+            {
+                direct[slot].push((i as u32, exact));
+            }
+        }
+    }
+    let mut keywords: Vec<Keyword> = (0..patterns.len()).map(|_| Keyword::default()).collect();
+    for (outer, pattern) in patterns.iter().enumerate() {
+        for (inner, sub) in patterns.iter().enumerate() {
+            if sub.len() > pattern.len() {
+                continue;
+            }
+            for offset in memchr::memmem::find_iter(pattern, sub) {
+                for (rule, exact) in &direct[inner] {
+                    let exact = exact.as_ref().map(|e| (offset, e.clone()));
+                    keywords[outer]
+                        .triggers
+                        .push(Trigger { rule: *rule, exact });
+                }
+            }
+        }
+    }
+    (patterns, keywords, keywordless)
 }
 
 /// Builds a [`Scanner`].
@@ -142,44 +200,20 @@ impl ScannerBuilder {
     /// Compiles `rules` into a scanner: the keyword automaton now, each rule's regex lazily.
     pub fn build(&self, rules: RuleSet) -> Result<Scanner, BuildError> {
         let rules = rules.into_rules();
-        let mut keywords: Vec<Keyword> = Vec::new();
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        let mut index: std::collections::HashMap<(Vec<u8>, bool), usize> =
-            std::collections::HashMap::new();
-        let mut keywordless = Vec::new();
-        for (i, rule) in rules.iter().enumerate() {
-            if rule.keywords.is_empty() {
-                keywordless.push(i as u32);
-                continue;
-            }
-            for kw in &rule.keywords {
-                let bytes = kw.as_bytes();
-                let key = if rule.case_sensitive {
-                    (bytes.to_vec(), true)
-                } else {
-                    (bytes.to_ascii_lowercase(), false)
-                };
-                let slot = *index.entry(key).or_insert_with(|| {
-                    patterns.push(bytes.to_ascii_lowercase());
-                    keywords.push(Keyword {
-                        exact: rule.case_sensitive.then(|| bytes.into()),
-                        rules: Vec::new(),
-                    });
-                    keywords.len() - 1
-                });
-                let entry = &mut keywords[slot].rules;
-                if entry.last() != Some(&(i as u32)) {
-                    entry.push(i as u32);
-                }
-            }
-        }
+        let (patterns, keywords, keywordless) = keyword_table(&rules);
         let automaton = if patterns.is_empty() {
             None
         } else {
             Some(
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
+                    // Non-overlapping search is about a third faster than overlapping search;
+                    // see `keyword_table` for why no keyword occurrence is lost.
+                    .match_kind(MatchKind::LeftmostLongest)
+                    // A full DFA: one table lookup per byte. Hundreds of case-insensitive
+                    // keywords defeat the literal prefilters, so the automaton itself must be
+                    // as fast as possible; its memory is a few MiB at most.
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(&patterns)
                     .map_err(|e| BuildError {
                         message: format!("keyword automaton: {e}"),
@@ -288,6 +322,17 @@ pub struct Finding {
     pub check_passed: Option<bool>,
 }
 
+/// Result of [`Scanner::scan_parallel_range`].
+#[cfg(feature = "parallel")]
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RangeScan {
+    /// Findings whose secret starts in the range, ordered by position.
+    pub findings: Vec<Finding>,
+    /// Newlines in the range.
+    pub newlines: usize,
+}
+
 impl Scanner {
     /// Compiles `rules` with the default configuration.
     pub fn new(rules: RuleSet) -> Result<Scanner, BuildError> {
@@ -350,59 +395,83 @@ impl Scanner {
     pub fn scan_into(&self, scratch: &mut Scratch, haystack: &[u8], out: &mut Vec<Finding>) {
         let from = out.len();
         self.scan_range(scratch, haystack, 0..haystack.len(), haystack.len(), out);
-        assign_lines(haystack, 0, &mut out[from..]);
+        assign_lines(haystack, 0, &mut out[from..], haystack.len());
     }
 
     /// Scans a large haystack on rayon's thread pool, cut into overlapping chunks. Findings
-    /// and their lines are exactly those of [`scan`](Scanner::scan); memory use beyond the
-    /// haystack is independent of its size.
+    /// and their lines are exactly those of [`scan`](Scanner::scan).
     #[cfg(feature = "parallel")]
     pub fn scan_parallel(&self, haystack: &[u8]) -> Vec<Finding> {
+        self.scan_parallel_range(haystack, 0..haystack.len(), 1)
+            .findings
+    }
+
+    /// Scans the part of `haystack` in `range` in parallel: the findings whose secret starts
+    /// in `range`, with lines numbered from `first_line` (the line `range.start` is on), and
+    /// the number of newlines in `range`, to number the next range's lines.
+    ///
+    /// Consecutive ranges give the same findings as one [`scan`](Scanner::scan) of the whole
+    /// haystack (keyword windows and look-around see past the range's ends). This lets a
+    /// caller scan a mapped file of any size one segment at a time and release each segment's
+    /// pages when it is done.
+    ///
+    /// ```
+    /// # use keysweep::{RuleSet, Scanner};
+    /// let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+    /// let hay = b"one\napi_key = \"q8Xv2LmZ7pRt4YwK9sNb3Jd6\"\nthree\ntoken: 'T5kR9mW2xQ7vL3pZ8nB4yJ6c'\n";
+    /// let mid = 20;
+    /// let first = scanner.scan_parallel_range(hay, 0..mid, 1);
+    /// let second = scanner.scan_parallel_range(hay, mid..hay.len(), 1 + first.newlines);
+    /// let lines: Vec<usize> = first.findings.iter().chain(&second.findings).map(|f| f.line).collect();
+    /// assert_eq!(lines, [2, 4]);
+    /// ```
+    #[cfg(feature = "parallel")]
+    pub fn scan_parallel_range(
+        &self,
+        haystack: &[u8],
+        range: Range<usize>,
+        first_line: usize,
+    ) -> RangeScan {
         use rayon::prelude::*;
 
         const MIN_CHUNK: usize = 1 << 20;
+        let range = range.start.min(haystack.len())..range.end.min(haystack.len());
         let threads = rayon::current_num_threads().max(1);
-        let chunk = (haystack.len() / (threads * 8))
+        let chunk = (range.len() / (threads * 8))
             .max(MIN_CHUNK)
             .max(4 * self.max_reach());
-        if haystack.len() <= chunk {
-            return self.scan(&mut self.scratch(), haystack);
-        }
-        let starts: Vec<usize> = (0..haystack.len()).step_by(chunk).collect();
         let reach = self.max_reach();
-        let mut per_chunk: Vec<Vec<Finding>> = starts
+        let starts: Vec<usize> = (range.start..range.end).step_by(chunk).collect();
+        // Each chunk numbers its findings' lines from its own start and counts its newlines;
+        // a prefix sum then turns chunk-relative lines into file lines.
+        let per_chunk: Vec<(Vec<Finding>, usize)> = starts
             .par_iter()
             .map_init(
                 || self.scratch(),
                 |scratch, &start| {
-                    let owned_end = (start + chunk).min(haystack.len());
+                    let owned_end = (start + chunk).min(range.end);
                     let end = (owned_end + reach).min(haystack.len());
                     let mut out = Vec::new();
                     self.scan_range(scratch, haystack, start..end, owned_end, &mut out);
-                    out
+                    let newlines = assign_lines(haystack, start, &mut out, owned_end);
+                    (out, newlines)
                 },
             )
             .collect();
-        let Some(last) = per_chunk.iter().rposition(|f| !f.is_empty()) else {
-            return Vec::new();
-        };
-        // Lines: each chunk numbers from its own start; add the newlines before it.
-        let newlines: Vec<usize> = starts[..last]
-            .par_iter()
-            .map(|&s| count_newlines(&haystack[s..(s + chunk).min(haystack.len())]))
-            .collect();
-        let mut before = 0;
-        let mut all = Vec::new();
-        for (i, findings) in per_chunk.iter_mut().enumerate().take(last + 1) {
-            assign_lines(haystack, starts[i], findings);
-            for f in findings.iter_mut() {
+        let mut before = first_line - 1;
+        let mut findings = Vec::new();
+        for (mut found, newlines) in per_chunk {
+            for f in found.iter_mut() {
                 f.line += before;
                 f.end_line += before;
             }
-            before += newlines.get(i).copied().unwrap_or(0);
-            all.append(findings);
+            before += newlines;
+            findings.append(&mut found);
         }
-        all
+        RangeScan {
+            findings,
+            newlines: before - (first_line - 1),
+        }
     }
 
     /// Scans the matches that start in `range.start..owned_end` (keyword hits are looked for in
@@ -424,21 +493,24 @@ impl Scanner {
             }
         } else {
             if let Some(ac) = &inner.automaton {
-                let input = aho_corasick::Input::new(hay).span(range.clone());
-                for m in ac.find_overlapping_iter(input) {
-                    let kw = &inner.keywords[m.pattern().as_usize()];
-                    if let Some(exact) = &kw.exact {
-                        if &hay[m.range()] != &**exact {
-                            continue;
+                let mut at = range.start;
+                while at < range.end {
+                    let input = aho_corasick::Input::new(hay).span(at..range.end);
+                    let Some(m) = ac.find(input) else { break };
+                    at = m.start() + 1;
+                    for t in &inner.keywords[m.pattern().as_usize()].triggers {
+                        if let Some((offset, exact)) = &t.exact {
+                            let start = m.start() + offset;
+                            if hay.get(start..start + exact.len()) != Some(&**exact) {
+                                continue;
+                            }
                         }
-                    }
-                    for &rule in &kw.rules {
-                        let Some(c) = self.compiled(rule as usize) else {
+                        let Some(c) = self.compiled(t.rule as usize) else {
                             continue;
                         };
                         let start = m.start().saturating_sub(c.window);
                         let end = (m.end() + c.window).min(hay.len());
-                        scratch.candidates.push((rule, start, end));
+                        scratch.candidates.push((t.rule, start, end));
                     }
                 }
             }
@@ -625,14 +697,26 @@ fn suppress_generic_overlaps(generic: &[bool], out: &mut Vec<Finding>, from: usi
     });
 }
 
-/// Counts `\n` bytes; written so the compiler vectorises it.
+/// Counts `\n` bytes, eight at a time (SWAR): a byte of `w ^ 0x0a…` is zero exactly where `w`
+/// has a newline, and the high-bit trick marks zero bytes without carries between them.
 fn count_newlines(bytes: &[u8]) -> usize {
-    bytes.iter().map(|&b| (b == b'\n') as usize).sum()
+    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut words = bytes.chunks_exact(8);
+    let mut total = 0;
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().expect("chunks_exact(8)")) ^ NL;
+        // High bit of each byte set iff that byte of x is non-zero.
+        let nonzero = ((x & LOW7) + LOW7) | x;
+        total += (!nonzero & !LOW7).count_ones() as usize;
+    }
+    total + words.remainder().iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Sets line/column fields of `findings` (sorted by start), numbering lines from `base`
-/// (line 1 starts at `base`). Columns are measured from the previous newline in `hay`.
-fn assign_lines(hay: &[u8], base: usize, findings: &mut [Finding]) {
+/// (line 1 starts at `base`); columns are measured from the previous newline in `hay`. Returns
+/// the number of newlines in `base..end`, counted in the same pass.
+fn assign_lines(hay: &[u8], base: usize, findings: &mut [Finding], end: usize) -> usize {
     let mut pos = base;
     let mut line = 1;
     for f in findings.iter_mut() {
@@ -649,6 +733,7 @@ fn assign_lines(hay: &[u8], base: usize, findings: &mut [Finding]) {
         f.end_line = line + count_newlines(&hay[start..last]);
         f.end_column = f.range.end - memchr::memrchr(b'\n', &hay[..last]).map_or(0, |p| p + 1) + 1;
     }
+    (line - 1) + count_newlines(&hay[pos.min(end)..end])
 }
 
 #[cfg(test)]
@@ -687,6 +772,54 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         let hay = b"acme_q8w7e6r5t4y3u2i1 acme_q8w7e6r5t4y3u2i1acme_";
         let f = s.scan(&mut s.scratch(), hay);
         assert_eq!(f.len(), 1, "{f:?}");
+    }
+
+    #[test]
+    fn newline_count_matches_naive_count() {
+        let mut data = Vec::new();
+        for i in 0..20_000u32 {
+            data.push(if i % 7 == 0 || i % 13 == 0 {
+                b'\n'
+            } else {
+                (i % 251) as u8
+            });
+        }
+        for len in [0, 1, 31, 32, 33, 8159, 8160, 8161, data.len()] {
+            let naive = data[..len].iter().filter(|&&b| b == b'\n').count();
+            assert_eq!(count_newlines(&data[..len]), naive, "len {len}");
+        }
+    }
+
+    #[test]
+    fn keywords_inside_longer_keywords_still_trigger_their_rules() {
+        let src = r#"
+[[rule]]
+id = "a.long"
+name = "n"
+description = "d"
+keywords = ["sk_live_"]
+pattern = '(?P<secret>sk_live_[a-z]{8})'
+
+[[rule]]
+id = "b.inner"
+name = "n"
+description = "d"
+keywords = ["LIVE_"]
+case_sensitive = true
+pattern = '(?P<secret>LIVE_[0-9]{6})'
+
+[[rule]]
+id = "c.inner"
+name = "n"
+description = "d"
+keywords = ["live_"]
+pattern = '(?P<secret>live_[0-9]{6})'
+"#;
+        let s = scanner(src);
+        // Keyword hits: "sk_live_" (longest at its start) contains "live_".
+        let found = s.scan(&mut s.scratch(), b"x sk_live_123456 y sk_LIVE_654321");
+        let ids: Vec<&str> = found.iter().map(|f| &*f.rule_id).collect();
+        assert_eq!(ids, ["c.inner", "b.inner"]);
     }
 
     #[cfg(feature = "parallel")]

@@ -58,6 +58,12 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"replace_me",
     b"replaceme",
     b"dummy",
+    // Interpolation in Ruby, Python %-formatting and friends: the value is built at run time.
+    b"#{",
+    b"%{",
+    // A value that spells out "password" is a sample (`42password`, `my-passwords`).
+    b"password",
+    b"passwd",
 ];
 
 /// Whole values (compared ASCII-case-insensitively) that are words, not secrets.
@@ -132,32 +138,61 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if first == b'$' && s.len() > 1 && (s[1].is_ascii_alphabetic() || s[1] == b'_') {
         return true;
     }
+    // Password hashes (bcrypt, argon2, crypt): derived from a secret, not usable as one.
+    if [
+        &b"$2a$"[..],
+        b"$2b$",
+        b"$2y$",
+        b"$argon2",
+        b"$6$",
+        b"$5$",
+        b"$1$",
+    ]
+    .iter()
+    .any(|p| s.starts_with(p))
+    {
+        return true;
+    }
     let (longest_repeat, longest_ascending) = runs(s);
     longest_repeat >= (s.len() / 3).max(8) || longest_ascending >= 8
 }
 
 /// Whether a value caught by a generic rule (`password = …`) looks like a literal secret rather
-/// than code: an identifier or member path (`self.password`, `request_token`, `getpassword`) is
-/// not. Values of only letters and `_ . -` are identifiers when they contain `.` or `_`, or have
-/// no uppercase letter.
+/// than code: an identifier, member path or symbol (`self.password`, `request_token`,
+/// `@user.auth_token`, `:BCryptPassword`, `Rails.env.test?`, `routes#update`) is not.
+///
+/// A value made only of letters and `_ . - # / ? : !` (no digits, no other symbols) is code when
+/// it starts with a sigil (`@`, `:`, `!`, `&`), contains a separator (`_ . # / ? :`) or has no
+/// uppercase letter.
 ///
 /// ```
 /// use keysweep::looks_like_literal;
 /// assert!(looks_like_literal(b"Tr0ub4dor&3"));
+/// assert!(looks_like_literal(b"SuperSecretPhrase"));
 /// assert!(!looks_like_literal(b"self.password"));
 /// assert!(!looks_like_literal(b"request_token"));
 /// assert!(!looks_like_literal(b"getpassword"));
+/// assert!(!looks_like_literal(b"@old_request_forgery_protection_token"));
+/// assert!(!looks_like_literal(b":BCryptPassword"));
+/// assert!(!looks_like_literal(b"Rails.env.test?"));
 /// ```
 pub fn looks_like_literal(secret: &[u8]) -> bool {
-    let identifier_chars = secret
-        .iter()
-        .all(|&b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'.' | b'-'));
-    if !identifier_chars {
+    let code_chars = secret.iter().all(|&b| {
+        b.is_ascii_alphabetic()
+            || matches!(
+                b,
+                b'_' | b'.' | b'-' | b'#' | b'/' | b'?' | b':' | b'!' | b'@' | b'&'
+            )
+    });
+    if !code_chars {
         return true;
     }
+    let sigil = matches!(secret.first(), Some(b'@' | b':' | b'!' | b'&'));
     let has_upper = secret.iter().any(u8::is_ascii_uppercase);
-    let has_separator = secret.iter().any(|&b| matches!(b, b'_' | b'.'));
-    has_upper && !has_separator
+    let has_separator = secret
+        .iter()
+        .any(|&b| matches!(b, b'_' | b'.' | b'#' | b'/' | b'?' | b':'));
+    !sigil && has_upper && !has_separator
 }
 
 fn trim_quotes(s: &[u8]) -> &[u8] {
@@ -222,6 +257,9 @@ mod tests {
             "********",
             "[REDACTED]",
             "password",
+            "42password",
+            "#{params[:password]}",
+            "$2a$04$gF8RfZdoXHvyTjHhiU4ZsO.kQqV9oonYZu31PRE4hLQn3xM2qkpIy",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p} should be a placeholder");
         }

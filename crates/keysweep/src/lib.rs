@@ -42,6 +42,8 @@ mod filter;
 mod fingerprint;
 mod rule;
 
+#[cfg(feature = "parallel")]
+pub use engine::RangeScan;
 pub use engine::{BuildError, Finding, Scanner, ScannerBuilder, Scratch};
 pub use filter::{is_placeholder, looks_like_literal, shannon_entropy};
 pub use fingerprint::Fingerprint;
