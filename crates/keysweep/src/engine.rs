@@ -662,8 +662,9 @@ impl Scanner {
     }
 }
 
-/// Drops exact duplicates, and findings of `generic` rules whose secret overlaps a finding of a
-/// specific rule: `token = "ghp_…"` is a GitHub token, not also a generic token.
+/// Drops duplicates: overlapping findings of one rule, findings of `generic` rules whose secret
+/// overlaps a finding of a specific rule (`token = "ghp_…"` is a GitHub token, not also a
+/// generic token), and all but one finding of the same secret range.
 fn suppress_generic_overlaps(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
     let found = &out[from..];
     if found.len() < 2 {
@@ -684,7 +685,15 @@ fn suppress_generic_overlaps(generic: &[bool], out: &mut Vec<Finding>, from: usi
             match (generic[a.rule_index], generic[b.rule_index]) {
                 (true, false) => keep[i] = false,
                 (false, true) => keep[j] = false,
-                (true, true) if a.range == b.range => keep[j] = false,
+                // Two rules, one secret (a Paystack key is also shaped like a Stripe key):
+                // report it once, under the more confident rule, or the first one loaded.
+                _ if a.range == b.range => {
+                    if b.confidence > a.confidence {
+                        keep[i] = false;
+                    } else {
+                        keep[j] = false;
+                    }
+                }
                 _ => {}
             }
         }

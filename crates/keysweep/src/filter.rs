@@ -98,6 +98,17 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"private_key",
     b"mypassword",
     b"pass",
+    // Well-known default passwords of local databases and brokers (`postgres:postgres@`,
+    // `guest:guest@`): configuration for a developer's machine, not a leaked credential.
+    b"postgres",
+    b"guest",
+    b"mysql",
+    b"redis",
+    b"rabbitmq",
+    b"mongo",
+    b"mypass",
+    b"letmein",
+    b"qwerty",
 ];
 
 /// Whether `secret` is a placeholder rather than a secret: a documentation example

@@ -245,3 +245,28 @@ fn scan_builtin_bytes(hay: &[u8]) -> Vec<keysweep::Finding> {
     let found = scanner.scan(&mut scanner.scratch(), hay);
     found
 }
+
+#[test]
+fn one_secret_matched_by_two_specific_rules_is_reported_once() {
+    // `sk_live_` keys of Paystack are also shaped like Stripe keys.
+    let found =
+        scan_builtin("PAYSTACK_SECRET_KEY=sk_live_4f9c2a7e1b8d3f6a0c5e9b2d7a4f1c8e3b6d9a2f");
+    let ranges: Vec<_> = found.iter().map(|f| f.range.clone()).collect();
+    let mut deduped = ranges.clone();
+    deduped.dedup();
+    assert_eq!(
+        ranges,
+        deduped,
+        "{:?}",
+        found.iter().map(|f| &*f.rule_id).collect::<Vec<_>>()
+    );
+    assert!(!found.is_empty());
+}
+
+#[test]
+fn default_database_passwords_are_not_findings() {
+    assert_nothing_found(&[
+        "DATABASE_URL=postgres://postgres:postgres@localhost:5432/app_test",
+        "AMQP_URL=amqp://guest:guest@localhost:5672/",
+    ]);
+}
