@@ -107,6 +107,9 @@ struct Trigger {
     exact: Option<(usize, Box<[u8]>)>,
 }
 
+/// A rule a keyword names directly, with the keyword's exact bytes if it is case-sensitive.
+type DirectEntry = (u32, Option<Box<[u8]>>);
+
 /// Builds the automaton patterns and their triggers. The search reports, at each position, only
 /// the longest keyword starting there (leftmost-longest, restarted one byte after each hit's
 /// start), so every keyword also carries the triggers of the keywords inside it: an occurrence
@@ -115,7 +118,7 @@ fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>) {
     let mut patterns: Vec<Vec<u8>> = Vec::new();
     let mut slot_of: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
     // Direct entries: (rule, the keyword's exact bytes if case-sensitive) per pattern.
-    let mut direct: Vec<Vec<(u32, Option<Box<[u8]>>)>> = Vec::new();
+    let mut direct: Vec<Vec<DirectEntry>> = Vec::new();
     let mut keywordless = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         if rule.keywords.is_empty() {
@@ -545,7 +548,7 @@ impl Scanner {
             );
         }
         let found = &mut out[from..];
-        found.sort_by(|a, b| (a.range.start, a.rule_index).cmp(&(b.range.start, b.rule_index)));
+        found.sort_by_key(|f| (f.range.start, f.rule_index));
         suppress_generic_overlaps(&inner.generic, out, from);
     }
 
@@ -839,7 +842,7 @@ pattern = '(?P<secret>live_[0-9]{6})'
         let mut i = 0u64;
         while hay.len() < 9 << 20 {
             hay.extend_from_slice(b"some filler text on a line\n");
-            if i % 9973 == 0 {
+            if i.is_multiple_of(9973) {
                 hay.extend_from_slice(format!("key=acme_{:016x}\n", i * 2654435761).as_bytes());
             }
             i += 1;

@@ -123,10 +123,11 @@ pub fn check_rule_examples(rule: &Rule) -> Vec<ExampleFailure> {
                     }
                 ));
             }
-            if mode == "prefilter off" {
-                if !rule.keywords.is_empty() && !text_has_keyword(rule, ex.text.as_bytes()) {
-                    fail(format!("example #{}: contains none of the keywords", i + 1));
-                }
+            if mode == "prefilter off"
+                && !rule.keywords.is_empty()
+                && !text_has_keyword(rule, ex.text.as_bytes())
+            {
+                fail(format!("example #{}: contains none of the keywords", i + 1));
             }
         }
         for (i, text) in rule.negative_examples.iter().enumerate() {

@@ -107,8 +107,7 @@ fn prefilter_contract_holds_on_all_examples_together() {
 
 fn scan_builtin(text: &str) -> Vec<keysweep::Finding> {
     let scanner = Scanner::new(RuleSet::builtin()).unwrap();
-    let findings = scanner.scan(&mut scanner.scratch(), text.as_bytes());
-    findings
+    scanner.scan(&mut scanner.scratch(), text.as_bytes())
 }
 
 fn assert_nothing_found(cases: &[&str]) {
@@ -242,8 +241,7 @@ fn scanning_invalid_utf8_and_binary_bytes_works() {
 
 fn scan_builtin_bytes(hay: &[u8]) -> Vec<keysweep::Finding> {
     let scanner = Scanner::new(RuleSet::builtin()).unwrap();
-    let found = scanner.scan(&mut scanner.scratch(), hay);
-    found
+    scanner.scan(&mut scanner.scratch(), hay)
 }
 
 #[test]
