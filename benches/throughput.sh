@@ -92,7 +92,7 @@ hyperfine --warmup 1 --runs 3 -i --style basic --export-json "$WORK/big.json" \
   -n keysweep "$KS scan -q --no-progress --max-file-size 64G --format json '$big' > /dev/null" \
   -n ripgrep "rg -c -i -F -f '$WORK/keywords.txt' '$big' > /dev/null" >&2
 /usr/bin/time -f '%M' -o "$WORK/rss" "$KS" scan -q --no-progress --max-file-size 64G --format json "$big" > /dev/null || true
-python3 - "$WORK/big.json" "$BIG_MB" "$(cat "$WORK/rss")" <<'EOF'
+python3 - "$WORK/big.json" "$BIG_MB" "$(tail -1 "$WORK/rss")" <<'EOF'
 import json, sys
 res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 mb = int(sys.argv[2]) * 1048576 / 1e6

@@ -4,7 +4,9 @@
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored as AcAnchored, MatchKind, PatternID, StartKind};
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::captures::Captures;
 use regex_automata::util::syntax;
@@ -93,8 +95,7 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
     })
 }
 
-/// What a hit of one automaton pattern (a distinct lowercased keyword) triggers: the rules of
-/// that keyword and of every shorter keyword contained in it.
+/// What a hit of one automaton pattern (a distinct lowercased keyword) triggers.
 #[derive(Debug, Default)]
 struct Keyword {
     triggers: Vec<Trigger>,
@@ -103,22 +104,16 @@ struct Keyword {
 #[derive(Debug)]
 struct Trigger {
     rule: u32,
-    /// For a case-sensitive keyword: where it sits inside the hit, and its exact bytes.
-    exact: Option<(usize, Box<[u8]>)>,
+    /// For a case-sensitive keyword, the exact bytes a hit must have.
+    exact: Option<Box<[u8]>>,
 }
 
-/// A rule a keyword names directly, with the keyword's exact bytes if it is case-sensitive.
-type DirectEntry = (u32, Option<Box<[u8]>>);
-
-/// Builds the automaton patterns and their triggers. The search reports, at each position, only
-/// the longest keyword starting there (leftmost-longest, restarted one byte after each hit's
-/// start), so every keyword also carries the triggers of the keywords inside it: an occurrence
-/// of `live_` within `sk_live_` still triggers the rules of `live_`.
+/// The automaton's patterns (distinct lowercased keywords), what each triggers, and the rules
+/// without keywords.
 fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>) {
     let mut patterns: Vec<Vec<u8>> = Vec::new();
+    let mut keywords: Vec<Keyword> = Vec::new();
     let mut slot_of: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
-    // Direct entries: (rule, the keyword's exact bytes if case-sensitive) per pattern.
-    let mut direct: Vec<Vec<DirectEntry>> = Vec::new();
     let mut keywordless = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         if rule.keywords.is_empty() {
@@ -129,37 +124,113 @@ fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>) {
             let lower = kw.as_bytes().to_ascii_lowercase();
             let slot = *slot_of.entry(lower.clone()).or_insert_with(|| {
                 patterns.push(lower);
-                direct.push(Vec::new());
+                keywords.push(Keyword::default());
                 patterns.len() - 1
             });
             let exact = rule
                 .case_sensitive
                 .then(|| Box::<[u8]>::from(kw.as_bytes()));
-            if !direct[slot]
+            let triggers = &mut keywords[slot].triggers;
+            if !triggers
                 .iter()
-                .any(|(r, e)| *r == i as u32 && *e == exact)
+                .any(|t| t.rule == i as u32 && t.exact == exact)
             {
-                direct[slot].push((i as u32, exact));
-            }
-        }
-    }
-    let mut keywords: Vec<Keyword> = (0..patterns.len()).map(|_| Keyword::default()).collect();
-    for (outer, pattern) in patterns.iter().enumerate() {
-        for (inner, sub) in patterns.iter().enumerate() {
-            if sub.len() > pattern.len() {
-                continue;
-            }
-            for offset in memchr::memmem::find_iter(pattern, sub) {
-                for (rule, exact) in &direct[inner] {
-                    let exact = exact.as_ref().map(|e| (offset, e.clone()));
-                    keywords[outer]
-                        .triggers
-                        .push(Trigger { rule: *rule, exact });
-                }
+                triggers.push(Trigger {
+                    rule: i as u32,
+                    exact,
+                });
             }
         }
     }
     (patterns, keywords, keywordless)
+}
+
+/// Lanes of the keyword search stepped in lockstep by one thread (see [`keyword_hits`]).
+/// Four: measured 2.8x one lane's speed here; eight adds little and spills registers.
+const LANES: usize = 4;
+
+/// Reports every keyword occurrence that starts at or after `range.start` and ends in `range`,
+/// as `(pattern, start)` pairs in `hits` (unordered).
+///
+/// A DFA step is one table load that depends on the previous one, so a single pass is bound by
+/// load latency, not bandwidth: about 350 MB/s on a 2 GHz server core, whatever the number of
+/// keywords. The range is therefore cut into [`LANES`] lanes scanned in lockstep, which keeps
+/// several independent loads in flight. The automaton's state depends only on the last
+/// `max_len` bytes, so each lane first runs over the `max_len` bytes before it (reporting
+/// nothing there) and then owns the hits that end inside it. With `MatchKind::Standard`, a
+/// match state lists every keyword ending at that position, so no occurrence is lost.
+fn keyword_hits(dfa: &DFA, hay: &[u8], range: Range<usize>, hits: &mut Vec<(PatternID, usize)>) {
+    let Ok(start_state) = dfa.start_state(AcAnchored::No) else {
+        return;
+    };
+    let warmup = dfa.max_pattern_len();
+    let lane_len = range.len().div_ceil(LANES).max(1);
+    // Per lane: first byte scanned, first byte owned, end.
+    let mut lanes = [(0usize, 0usize, 0usize); LANES];
+    for (i, lane) in lanes.iter_mut().enumerate() {
+        let own = (range.start + i * lane_len).min(range.end);
+        let end = (own + lane_len).min(range.end);
+        *lane = (own.saturating_sub(warmup).max(range.start), own, end);
+    }
+    let mut sids = [start_state; LANES];
+    let steps = lanes
+        .iter()
+        .map(|&(from, _, end)| end - from)
+        .min()
+        .unwrap_or(0);
+    // Four named states over zipped slices: no bounds checks, states stay in registers, and
+    // one branch (rarely taken) asks whether any lane entered a match state.
+    let [l0, l1, l2, l3] = lanes.map(|(from, _, _)| &hay[from..from + steps]);
+    let [mut s0, mut s1, mut s2, mut s3] = sids;
+    let bytes = l0.iter().zip(l1).zip(l2).zip(l3);
+    for (k, (((&b0, &b1), &b2), &b3)) in bytes.enumerate() {
+        s0 = dfa.next_state(AcAnchored::No, s0, b0);
+        s1 = dfa.next_state(AcAnchored::No, s1, b1);
+        s2 = dfa.next_state(AcAnchored::No, s2, b2);
+        s3 = dfa.next_state(AcAnchored::No, s3, b3);
+        if dfa.is_match(s0) | dfa.is_match(s1) | dfa.is_match(s2) | dfa.is_match(s3) {
+            for (lane, sid) in [s0, s1, s2, s3].into_iter().enumerate() {
+                if dfa.is_match(sid) {
+                    let (from, own, _) = lanes[lane];
+                    report_hits(dfa, sid, from + k + 1, own, range.start, hits);
+                }
+            }
+        }
+    }
+    sids = [s0, s1, s2, s3];
+    // Each lane's tail, alone.
+    for (lane, &(from, own, end)) in lanes.iter().enumerate() {
+        let mut sid = sids[lane];
+        for (k, &b) in hay[from + steps..end].iter().enumerate() {
+            sid = dfa.next_state(AcAnchored::No, sid, b);
+            if dfa.is_match(sid) {
+                report_hits(dfa, sid, from + steps + k + 1, own, range.start, hits);
+            }
+        }
+    }
+}
+
+/// Records the keywords of match state `sid`, reached at `end`, unless the hit ends in the
+/// lane's warm-up (`end <= own`: the previous lane's) or starts before the range.
+#[inline(never)]
+fn report_hits(
+    dfa: &DFA,
+    sid: aho_corasick::automaton::StateID,
+    end: usize,
+    own: usize,
+    range_start: usize,
+    hits: &mut Vec<(PatternID, usize)>,
+) {
+    if end <= own {
+        return;
+    }
+    for i in 0..dfa.match_len(sid) {
+        let pid = dfa.match_pattern(sid, i);
+        let len = dfa.pattern_len(pid);
+        if end - len >= range_start {
+            hits.push((pid, end - len));
+        }
+    }
 }
 
 /// Builds a [`Scanner`].
@@ -208,15 +279,12 @@ impl ScannerBuilder {
             None
         } else {
             Some(
-                AhoCorasickBuilder::new()
+                aho_corasick::dfa::Builder::new()
                     .ascii_case_insensitive(true)
-                    // Non-overlapping search is about a third faster than overlapping search;
-                    // see `keyword_table` for why no keyword occurrence is lost.
-                    .match_kind(MatchKind::LeftmostLongest)
-                    // A full DFA: one table lookup per byte. Hundreds of case-insensitive
-                    // keywords defeat the literal prefilters, so the automaton itself must be
-                    // as fast as possible; its memory is a few MiB at most.
-                    .kind(Some(AhoCorasickKind::DFA))
+                    // Standard semantics: a match state lists every keyword that ends there.
+                    .match_kind(MatchKind::Standard)
+                    .start_kind(StartKind::Unanchored)
+                    .prefilter(false)
                     .build(&patterns)
                     .map_err(|e| BuildError {
                         message: format!("keyword automaton: {e}"),
@@ -258,7 +326,7 @@ impl std::error::Error for BuildError {}
 struct Inner {
     rules: Vec<Rule>,
     compiled: Vec<OnceLock<Option<Compiled>>>,
-    automaton: Option<AhoCorasick>,
+    automaton: Option<DFA>,
     keywords: Vec<Keyword>,
     keywordless: Vec<u32>,
     keywordless_regex: OnceLock<Option<Regex>>,
@@ -292,6 +360,8 @@ pub struct Scanner {
 pub struct Scratch {
     caches: Vec<Option<(meta::Cache, Captures)>>,
     keywordless_cache: Option<meta::Cache>,
+    /// Keyword hits of the current range: (pattern, start).
+    hits: Vec<(PatternID, usize)>,
     candidates: Vec<(u32, usize, usize)>,
 }
 
@@ -352,6 +422,7 @@ impl Scanner {
         Scratch {
             caches: (0..self.inner.rules.len()).map(|_| None).collect(),
             keywordless_cache: None,
+            hits: Vec::new(),
             candidates: Vec::new(),
         }
     }
@@ -495,25 +566,23 @@ impl Scanner {
                 scratch.candidates.push((i as u32, range.start, range.end));
             }
         } else {
-            if let Some(ac) = &inner.automaton {
-                let mut at = range.start;
-                while at < range.end {
-                    let input = aho_corasick::Input::new(hay).span(at..range.end);
-                    let Some(m) = ac.find(input) else { break };
-                    at = m.start() + 1;
-                    for t in &inner.keywords[m.pattern().as_usize()].triggers {
-                        if let Some((offset, exact)) = &t.exact {
-                            let start = m.start() + offset;
-                            if hay.get(start..start + exact.len()) != Some(&**exact) {
+            if let Some(dfa) = &inner.automaton {
+                scratch.hits.clear();
+                keyword_hits(dfa, hay, range.clone(), &mut scratch.hits);
+                for &(pattern, start) in &scratch.hits {
+                    let len = dfa.pattern_len(pattern);
+                    for t in &inner.keywords[pattern.as_usize()].triggers {
+                        if let Some(exact) = &t.exact {
+                            if hay[start..start + len] != **exact {
                                 continue;
                             }
                         }
                         let Some(c) = self.compiled(t.rule as usize) else {
                             continue;
                         };
-                        let start = m.start().saturating_sub(c.window);
-                        let end = (m.end() + c.window).min(hay.len());
-                        scratch.candidates.push((t.rule, start, end));
+                        let from = start.saturating_sub(c.window);
+                        let to = (start + len + c.window).min(hay.len());
+                        scratch.candidates.push((t.rule, from, to));
                     }
                 }
             }
@@ -799,6 +868,57 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         for len in [0, 1, 31, 32, 33, 8159, 8160, 8161, data.len()] {
             let naive = data[..len].iter().filter(|&&b| b == b'\n').count();
             assert_eq!(count_newlines(&data[..len]), naive, "len {len}");
+        }
+    }
+
+    /// The lane-interleaved search against aho-corasick's own overlapping search, on random
+    /// text over a small alphabet (so keywords overlap, nest and straddle lane boundaries).
+    #[test]
+    fn keyword_hits_equal_a_plain_overlapping_search() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for round in 0..200 {
+            let alphabet = b"abcAB_-";
+            let kws: Vec<Vec<u8>> = (0..1 + rand(12))
+                .map(|_| {
+                    (0..1 + rand(6))
+                        .map(|_| alphabet[rand(5) as usize].to_ascii_lowercase())
+                        .collect()
+                })
+                .collect();
+            let hay: Vec<u8> = (0..rand(400)).map(|_| alphabet[rand(7) as usize]).collect();
+            let dfa = aho_corasick::dfa::Builder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .start_kind(StartKind::Unanchored)
+                .prefilter(false)
+                .build(&kws)
+                .unwrap();
+            let naive = aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&kws)
+                .unwrap();
+            let start = rand(hay.len() as u64 + 1) as usize;
+            let end = start + rand((hay.len() - start) as u64 + 1) as usize;
+            let mut want: Vec<(usize, usize)> = naive
+                .find_overlapping_iter(aho_corasick::Input::new(&hay).span(start..end))
+                .map(|m| (m.pattern().as_usize(), m.start()))
+                .collect();
+            let mut got = Vec::new();
+            keyword_hits(&dfa, &hay, start..end, &mut got);
+            let mut got: Vec<(usize, usize)> =
+                got.iter().map(|(p, s)| (p.as_usize(), *s)).collect();
+            want.sort_unstable();
+            got.sort_unstable();
+            assert_eq!(
+                got, want,
+                "round {round}: keywords {kws:?} range {start}..{end}"
+            );
         }
     }
 
