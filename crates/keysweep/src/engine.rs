@@ -275,28 +275,13 @@ impl ScannerBuilder {
     pub fn build(&self, rules: RuleSet) -> Result<Scanner, BuildError> {
         let rules = rules.into_rules();
         let (patterns, keywords, keywordless) = keyword_table(&rules);
-        let automaton = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                aho_corasick::dfa::Builder::new()
-                    .ascii_case_insensitive(true)
-                    // Standard semantics: a match state lists every keyword that ends there.
-                    .match_kind(MatchKind::Standard)
-                    .start_kind(StartKind::Unanchored)
-                    .prefilter(false)
-                    .build(&patterns)
-                    .map_err(|e| BuildError {
-                        message: format!("keyword automaton: {e}"),
-                    })?,
-            )
-        };
         let generic = rules.iter().map(|r| r.has_tag("generic")).collect();
         Ok(Scanner {
             inner: Arc::new(Inner {
                 compiled: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 rules,
-                automaton,
+                patterns,
+                automaton: OnceLock::new(),
                 keywords,
                 keywordless,
                 keywordless_regex: OnceLock::new(),
@@ -326,7 +311,10 @@ impl std::error::Error for BuildError {}
 struct Inner {
     rules: Vec<Rule>,
     compiled: Vec<OnceLock<Option<Compiled>>>,
-    automaton: Option<DFA>,
+    /// Distinct lowercased keywords, the automaton's patterns.
+    patterns: Vec<Vec<u8>>,
+    /// Built on first use: a scan that never sees a byte (an empty directory) never pays for it.
+    automaton: OnceLock<Option<DFA>>,
     keywords: Vec<Keyword>,
     keywordless: Vec<u32>,
     keywordless_regex: OnceLock<Option<Regex>>,
@@ -452,6 +440,29 @@ impl Scanner {
         2 * MAX_WINDOW + 256
     }
 
+    /// The keyword automaton, built the first time a scan needs it. `None` without keywords.
+    fn automaton(&self) -> Option<&DFA> {
+        let inner = &*self.inner;
+        inner
+            .automaton
+            .get_or_init(|| {
+                if inner.patterns.is_empty() {
+                    return None;
+                }
+                // Standard semantics: a match state lists every keyword that ends there. The
+                // only way this fails is a size limit, which hundreds of keywords do not reach;
+                // scans then confirm every keyword rule over the whole input (slow, complete).
+                aho_corasick::dfa::Builder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .start_kind(StartKind::Unanchored)
+                    .prefilter(false)
+                    .build(&inner.patterns)
+                    .ok()
+            })
+            .as_ref()
+    }
+
     fn compiled(&self, index: usize) -> Option<&Compiled> {
         self.inner.compiled[index]
             .get_or_init(|| compile(&self.inner.rules[index]).ok())
@@ -566,7 +577,7 @@ impl Scanner {
                 scratch.candidates.push((i as u32, range.start, range.end));
             }
         } else {
-            if let Some(dfa) = &inner.automaton {
+            if let Some(dfa) = self.automaton() {
                 scratch.hits.clear();
                 keyword_hits(dfa, hay, range.clone(), &mut scratch.hits);
                 for &(pattern, start) in &scratch.hits {
@@ -583,6 +594,13 @@ impl Scanner {
                         let from = start.saturating_sub(c.window);
                         let to = (start + len + c.window).min(hay.len());
                         scratch.candidates.push((t.rule, from, to));
+                    }
+                }
+            } else if !inner.patterns.is_empty() {
+                // No automaton (a size limit): confirm every keyword rule over the range.
+                for (i, rule) in inner.rules.iter().enumerate() {
+                    if !rule.keywords.is_empty() {
+                        scratch.candidates.push((i as u32, range.start, range.end));
                     }
                 }
             }
