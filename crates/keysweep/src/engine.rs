@@ -70,6 +70,9 @@ struct Compiled {
     window: usize,
     /// Whether the pattern's matches have an upper bound on their length.
     bounded: bool,
+    /// Whether every match starts with one of the rule's keywords: a keyword hit then needs one
+    /// anchored search at the hit, not an unanchored search over a window around it.
+    starts_with_keyword: bool,
 }
 
 fn compile(rule: &Rule) -> Result<Compiled, String> {
@@ -87,12 +90,44 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         .filter(|(_, name)| name.is_some_and(|n| n.starts_with("secret")))
         .map(|(i, _)| i)
         .collect();
+    let starts_with_keyword = starts_with_keyword(&hir, rule);
     Ok(Compiled {
+        starts_with_keyword,
         regex,
         secret_groups,
         window: max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW)),
         bounded: max_len.is_some(),
     })
+}
+
+/// Whether every match of `hir` starts with one of `rule`'s keywords, proven from the pattern's
+/// prefix literals: if the extracted prefix set is finite, every match begins with one of its
+/// literals, and each literal must begin with a keyword (compared as the prefilter compares).
+fn starts_with_keyword(hir: &regex_syntax::hir::Hir, rule: &Rule) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    if rule.keywords.is_empty() {
+        return false;
+    }
+    let mut extractor = Extractor::new();
+    // Case-insensitive keywords expand into every case variant (`password`: 256 of them).
+    extractor.kind(ExtractKind::Prefix).limit_total(8192);
+    let seq = extractor.extract(hir);
+    let Some(literals) = seq.literals() else {
+        return false;
+    };
+    !literals.is_empty()
+        && literals.iter().all(|lit| {
+            let bytes = lit.as_bytes();
+            rule.keywords.iter().any(|kw| {
+                let kw = kw.as_bytes();
+                bytes.len() >= kw.len()
+                    && if rule.case_sensitive {
+                        bytes.starts_with(kw)
+                    } else {
+                        bytes[..kw.len()].eq_ignore_ascii_case(kw)
+                    }
+            })
+        })
 }
 
 /// What a hit of one automaton pattern (a distinct lowercased keyword) triggers.
@@ -350,6 +385,8 @@ pub struct Scratch {
     keywordless_cache: Option<meta::Cache>,
     /// Keyword hits of the current range: (pattern, start).
     hits: Vec<(PatternID, usize)>,
+    /// (rule, position) pairs to try with one anchored search each.
+    anchored: Vec<(u32, usize)>,
     candidates: Vec<(u32, usize, usize)>,
 }
 
@@ -411,6 +448,7 @@ impl Scanner {
             caches: (0..self.inner.rules.len()).map(|_| None).collect(),
             keywordless_cache: None,
             hits: Vec::new(),
+            anchored: Vec::new(),
             candidates: Vec::new(),
         }
     }
@@ -572,6 +610,7 @@ impl Scanner {
         let inner = &*self.inner;
         let from = out.len();
         scratch.candidates.clear();
+        scratch.anchored.clear();
         if !inner.prefilter {
             for i in 0..inner.rules.len() {
                 scratch.candidates.push((i as u32, range.start, range.end));
@@ -591,6 +630,10 @@ impl Scanner {
                         let Some(c) = self.compiled(t.rule as usize) else {
                             continue;
                         };
+                        if c.starts_with_keyword {
+                            scratch.anchored.push((t.rule, start));
+                            continue;
+                        }
                         let from = start.saturating_sub(c.window);
                         let to = (start + len + c.window).min(hay.len());
                         scratch.candidates.push((t.rule, from, to));
@@ -633,6 +676,12 @@ impl Scanner {
                 range.start..owned_end,
                 out,
             );
+        }
+        scratch.anchored.sort_unstable();
+        scratch.anchored.dedup();
+        for ai in 0..scratch.anchored.len() {
+            let (rule, at) = scratch.anchored[ai];
+            self.confirm_at(scratch, hay, rule as usize, at, range.start..owned_end, out);
         }
         let found = &mut out[from..];
         found.sort_by_key(|f| (f.range.start, f.rule_index));
@@ -696,7 +745,6 @@ impl Scanner {
         out: &mut Vec<Finding>,
     ) {
         let Some(c) = self.compiled(rule) else { return };
-        let spec = &self.inner.rules[rule];
         let (cache, caps) = scratch.caches[rule]
             .get_or_insert_with(|| (c.regex.create_cache(), c.regex.create_captures()));
         let mut at = window.start;
@@ -709,46 +757,86 @@ impl Scanner {
             } else {
                 m.end() + 1
             };
-            let span = if c.secret_groups.is_empty() {
-                m.range()
-            } else {
-                match c.secret_groups.iter().find_map(|&g| caps.get_group(g)) {
-                    Some(s) => s.range(),
-                    None => continue,
-                }
-            };
-            if span.is_empty() || !owned.contains(&span.start) {
-                continue;
+            if let Some(f) = self.finding(rule, caps, hay, &owned) {
+                out.push(f);
             }
-            let secret = &hay[span.clone()];
-            if is_placeholder(secret) || (self.inner.generic[rule] && !looks_like_literal(secret)) {
-                continue;
-            }
-            let entropy = shannon_entropy(secret);
-            if spec.min_entropy.is_some_and(|min| entropy < min) {
-                continue;
-            }
-            let check_passed = spec.check.map(|ch| check::passes(ch, secret));
-            let confidence = if check_passed == Some(false) {
-                Confidence::Low
-            } else {
-                spec.confidence
-            };
-            out.push(Finding {
-                rule_id: spec.id.clone(),
-                rule_index: rule,
-                range: span,
-                line: 0,
-                column: 0,
-                end_line: 0,
-                end_column: 0,
-                secret: secret.to_vec(),
-                fingerprint: Fingerprint::of(secret, self.inner.fingerprint_key.as_deref()),
-                entropy,
-                confidence,
-                check_passed,
-            });
         }
+    }
+
+    /// One anchored search of rule `rule` at `at` (a keyword hit where every match of the rule
+    /// must start).
+    fn confirm_at(
+        &self,
+        scratch: &mut Scratch,
+        hay: &[u8],
+        rule: usize,
+        at: usize,
+        owned: Range<usize>,
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(c) = self.compiled(rule) else { return };
+        let (cache, caps) = scratch.caches[rule]
+            .get_or_insert_with(|| (c.regex.create_cache(), c.regex.create_captures()));
+        let end = (at + c.window).min(hay.len());
+        let input = Input::new(hay).span(at..end).anchored(Anchored::Yes);
+        c.regex.search_captures_with(cache, &input, caps);
+        if caps.get_match().is_some() {
+            if let Some(f) = self.finding(rule, caps, hay, &owned) {
+                out.push(f);
+            }
+        }
+    }
+
+    /// Turns a match into a finding if its secret starts in `owned` and passes the
+    /// placeholder, entropy and structural gates.
+    fn finding(
+        &self,
+        rule: usize,
+        caps: &Captures,
+        hay: &[u8],
+        owned: &Range<usize>,
+    ) -> Option<Finding> {
+        let c = self.compiled(rule)?;
+        let spec = &self.inner.rules[rule];
+        let span = if c.secret_groups.is_empty() {
+            caps.get_match()?.range()
+        } else {
+            c.secret_groups
+                .iter()
+                .find_map(|&g| caps.get_group(g))?
+                .range()
+        };
+        if span.is_empty() || !owned.contains(&span.start) {
+            return None;
+        }
+        let secret = &hay[span.clone()];
+        if is_placeholder(secret) || (self.inner.generic[rule] && !looks_like_literal(secret)) {
+            return None;
+        }
+        let entropy = shannon_entropy(secret);
+        if spec.min_entropy.is_some_and(|min| entropy < min) {
+            return None;
+        }
+        let check_passed = spec.check.map(|ch| check::passes(ch, secret));
+        let confidence = if check_passed == Some(false) {
+            Confidence::Low
+        } else {
+            spec.confidence
+        };
+        Some(Finding {
+            rule_id: spec.id.clone(),
+            rule_index: rule,
+            range: span,
+            line: 0,
+            column: 0,
+            end_line: 0,
+            end_column: 0,
+            secret: secret.to_vec(),
+            fingerprint: Fingerprint::of(secret, self.inner.fingerprint_key.as_deref()),
+            entropy,
+            confidence,
+            check_passed,
+        })
     }
 }
 
@@ -763,6 +851,9 @@ fn suppress_generic_overlaps(generic: &[bool], out: &mut Vec<Finding>, from: usi
     let mut keep = vec![true; found.len()];
     for i in 0..found.len() {
         for j in i + 1..found.len() {
+            if !keep[i] {
+                break; // a dropped finding suppresses nothing
+            }
             if found[j].range.start >= found[i].range.end {
                 break;
             }
@@ -871,6 +962,36 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         let hay = b"acme_q8w7e6r5t4y3u2i1 acme_q8w7e6r5t4y3u2i1acme_";
         let f = s.scan(&mut s.scratch(), hay);
         assert_eq!(f.len(), 1, "{f:?}");
+    }
+
+    #[test]
+    fn starts_with_keyword_is_proven_only_when_every_match_starts_with_a_keyword() {
+        let check = |pattern: &str, keywords: &[&str], case_sensitive: bool| {
+            let mut rule = Rule::new("t.t", pattern);
+            rule.keywords = keywords.iter().map(|k| k.to_string()).collect();
+            rule.case_sensitive = case_sensitive;
+            starts_with_keyword(&parse_pattern(pattern).unwrap(), &rule)
+        };
+        assert!(check(
+            r"\b(?P<secret>ghp_[A-Za-z0-9]{36})\b",
+            &["ghp_"],
+            true
+        ));
+        assert!(check(
+            r"(?i)(?:password|passwd)[\w.-]{0,24}\s{0,3}=",
+            &["password", "passwd"],
+            false
+        ));
+        // A case-insensitive pattern cannot lean on a case-sensitive keyword.
+        assert!(!check(r"(?i)ghp_[a-z0-9]{36}", &["ghp_"], true));
+        // The keyword is not at the start of every match.
+        assert!(!check(
+            r"(?:^|[^A-Za-z0-9_-])(?P<secret>ghp_[A-Za-z0-9]{36})",
+            &["ghp_"],
+            true
+        ));
+        assert!(!check(r"aws.{0,20}secret", &["secret"], false));
+        assert!(!check(r"gh[a-z]{3}", &["ghp_"], true));
     }
 
     #[test]

@@ -134,7 +134,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if PLACEHOLDER_WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)) {
         return true;
     }
-    if contains_any_ignore_case(s, PLACEHOLDER_NEEDLES) {
+    if needles().is_match(s) {
         return true;
     }
     // Angle-bracket or square-bracket templates: `<token>`, `[API_KEY]`.
@@ -217,10 +217,16 @@ fn trim_quotes(s: &[u8]) -> &[u8] {
     s
 }
 
-fn contains_any_ignore_case(hay: &[u8], needles: &[&[u8]]) -> bool {
-    needles
-        .iter()
-        .any(|n| hay.len() >= n.len() && hay.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)))
+/// One case-insensitive automaton over [`PLACEHOLDER_NEEDLES`], built once: every match of
+/// every rule passes through here, so this must not cost a pass per needle.
+fn needles() -> &'static aho_corasick::AhoCorasick {
+    static NEEDLES: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    NEEDLES.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(PLACEHOLDER_NEEDLES)
+            .expect("a few dozen short literals always build")
+    })
 }
 
 /// Longest run of one repeated byte, and longest run of ASCII-ascending alphanumerics
