@@ -995,6 +995,52 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
     }
 
     #[test]
+    fn keywordless_rules_run_in_one_multi_pattern_pass() {
+        let src = r#"
+[[rule]]
+id = "a.nokw"
+name = "n"
+description = "d"
+pattern = '\b(?P<secret>AB[0-9]{6}CD)\b'
+
+[[rule]]
+id = "b.nokw"
+name = "n"
+description = "d"
+pattern = '\bzz-(?P<secret>[a-f]{8})\b'
+
+[[rule]]
+id = "c.kw"
+name = "n"
+description = "d"
+keywords = ["acme_"]
+pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
+"#;
+        let on = scanner(src);
+        let off = ScannerBuilder::new()
+            .prefilter(false)
+            .build(RuleSet::from_toml(src, "t.toml").unwrap())
+            .unwrap();
+        let hay = b"x AB123456CD y zz-abcdefab acme_q8w7e6r5t4y3u2i1 AB12CD\nAB654321CD";
+        let ids = |s: &Scanner| -> Vec<(String, usize)> {
+            s.scan(&mut s.scratch(), hay)
+                .iter()
+                .map(|f| (f.rule_id.to_string(), f.line))
+                .collect()
+        };
+        assert_eq!(
+            ids(&on),
+            [
+                ("a.nokw".to_string(), 1),
+                ("b.nokw".to_string(), 1),
+                ("c.kw".to_string(), 1),
+                ("a.nokw".to_string(), 2)
+            ]
+        );
+        assert_eq!(ids(&on), ids(&off));
+    }
+
+    #[test]
     fn newline_count_matches_naive_count() {
         let mut data = Vec::new();
         for i in 0..20_000u32 {
