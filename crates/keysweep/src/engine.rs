@@ -685,7 +685,7 @@ impl Scanner {
         }
         let found = &mut out[from..];
         found.sort_by_key(|f| (f.range.start, f.rule_index));
-        suppress_generic_overlaps(&inner.generic, out, from);
+        suppress_duplicates(&inner.generic, out, from);
     }
 
     /// Adds the windows of keyword-less rules: one multi-pattern regex pass finds where each
@@ -843,7 +843,7 @@ impl Scanner {
 /// Drops duplicates: overlapping findings of one rule, findings of `generic` rules whose secret
 /// overlaps a finding of a specific rule (`token = "ghp_…"` is a GitHub token, not also a
 /// generic token), and all but one finding of the same secret range.
-fn suppress_generic_overlaps(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
+fn suppress_duplicates(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
     let found = &out[from..];
     if found.len() < 2 {
         return;
