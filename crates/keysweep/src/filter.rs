@@ -64,6 +64,12 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     // A value that spells out "password" is a sample (`42password`, `my-passwords`).
     b"password",
     b"passwd",
+    // Documentation ids: AWS abbreviates EXAMPLE as XMPL (`ACCAQFODXMPL4YFHP7DZE`).
+    b"xmpl",
+    // Sample sequences.
+    b"abcd1234",
+    b"1234abcd",
+    b"a1b2c3d4",
 ];
 
 /// Whole values (compared ASCII-case-insensitively) that are words, not secrets.
@@ -142,8 +148,8 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if (first == b'<' && last == b'>') || (first == b'[' && last == b']') {
         return true;
     }
-    if s.contains(&b'<') && s.contains(&b'>') {
-        return true;
+    if (s.contains(&b'<') && s.contains(&b'>')) || (s.contains(&b'{') && s.contains(&b'}')) {
+        return true; // `<token>`, `{registry_id}-auth-token`
     }
     // Shell-style references: `$TOKEN`, `$env:TOKEN`.
     if first == b'$' && s.len() > 1 && (s[1].is_ascii_alphabetic() || s[1] == b'_') {
@@ -169,27 +175,42 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 }
 
 /// Whether a value caught by a generic rule (`password = …`) looks like a literal secret rather
-/// than code: an identifier, member path or symbol (`self.password`, `request_token`,
-/// `@user.auth_token`, `:BCryptPassword`, `Rails.env.test?`, `routes#update`) is not.
+/// than code or data that merely sits next to a secret-sounding name.
 ///
-/// A value made only of letters and `_ . - # / ? : !` (no digits, no other symbols) is code when
-/// it starts with a sigil (`@`, `:`, `!`, `&`), contains a separator (`_ . # / ? :`) or has no
-/// uppercase letter.
+/// Not literals:
+/// - identifiers, member paths, symbols and type names: a value of letters, digits and
+///   `_ . : / # ? ! @ &` whose words (split at case changes, letter/digit changes and
+///   separators) average three or more characters (`self.password`, `@user.auth_token`,
+///   `CanonicalNameCredentialSourcer`, `x25519.X25519PrivateKey`, `Incomplete`), or that
+///   starts with a sigil (`:BCryptPassword`). Random tokens split into 1-2 character words.
+/// - UUIDs (pagination and change tokens in API examples), base64-encoded JSON without the
+///   dots of a JWT (`eyJOZXh0VG9rZW4iOi…`: a cursor), and dates, times and numbers.
 ///
 /// ```
 /// use keysweep::looks_like_literal;
 /// assert!(looks_like_literal(b"Tr0ub4dor&3"));
-/// assert!(looks_like_literal(b"SuperSecretPhrase"));
+/// assert!(looks_like_literal(b"e9Tq4Lm2Zx7Vb5Rk8Wp3Ny6H"));
+/// assert!(looks_like_literal(b"d41d8cd98f00b204e9800998ecf8427e"));
 /// assert!(!looks_like_literal(b"self.password"));
 /// assert!(!looks_like_literal(b"request_token"));
-/// assert!(!looks_like_literal(b"getpassword"));
 /// assert!(!looks_like_literal(b"@old_request_forgery_protection_token"));
 /// assert!(!looks_like_literal(b":BCryptPassword"));
 /// assert!(!looks_like_literal(b"Rails.env.test?"));
+/// assert!(!looks_like_literal(b"CanonicalNameCredentialSourcer"));
+/// assert!(!looks_like_literal(b"x25519.X25519PrivateKey"));
+/// assert!(!looks_like_literal(b"9f4d9f69-275a-41fe-b58e-2b837bd9ba48"));
+/// assert!(!looks_like_literal(b"eyJOZXh0VG9rZW4iOiBudWxsfQ=="));
+/// assert!(!looks_like_literal(b"2016-09-08T21:47:36Z"));
 /// ```
 pub fn looks_like_literal(secret: &[u8]) -> bool {
+    if is_uuid(secret) || is_date_or_number(secret) {
+        return false;
+    }
+    if secret.starts_with(b"eyJ") && !secret.contains(&b'.') {
+        return false;
+    }
     let code_chars = secret.iter().all(|&b| {
-        b.is_ascii_alphabetic()
+        b.is_ascii_alphanumeric()
             || matches!(
                 b,
                 b'_' | b'.' | b'-' | b'#' | b'/' | b'?' | b':' | b'!' | b'@' | b'&'
@@ -198,12 +219,44 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
     if !code_chars {
         return true;
     }
-    let sigil = matches!(secret.first(), Some(b'@' | b':' | b'!' | b'&'));
-    let has_upper = secret.iter().any(u8::is_ascii_uppercase);
-    let has_separator = secret
-        .iter()
-        .any(|&b| matches!(b, b'_' | b'.' | b'#' | b'/' | b'?' | b':'));
-    !sigil && has_upper && !has_separator
+    if matches!(secret.first(), Some(b'@' | b':' | b'!' | b'&')) {
+        return false;
+    }
+    // Words: maximal runs of `[A-Z]?[a-z]+`, `[A-Z]+` or `[0-9]+`.
+    let (mut words, mut chars) = (0usize, 0usize);
+    let mut prev: Option<u8> = None;
+    for &b in secret {
+        if !b.is_ascii_alphanumeric() {
+            prev = None;
+            continue;
+        }
+        chars += 1;
+        let starts_word = match prev {
+            None => true,
+            Some(p) => {
+                (p.is_ascii_digit() != b.is_ascii_digit())
+                    || (p.is_ascii_lowercase() && b.is_ascii_uppercase())
+            }
+        };
+        words += starts_word as usize;
+        prev = Some(b);
+    }
+    words == 0 || chars < 3 * words
+}
+
+fn is_uuid(s: &[u8]) -> bool {
+    s.len() == 36
+        && s.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// Digits with date, time and number punctuation only: `2016-09-08T21:47:36Z`, `1.5e10`.
+fn is_date_or_number(s: &[u8]) -> bool {
+    s.iter().any(u8::is_ascii_digit)
+        && s.iter()
+            .all(|&b| b.is_ascii_digit() || b"-:.+/ TZe".contains(&b))
 }
 
 fn trim_quotes(s: &[u8]) -> &[u8] {
@@ -276,6 +329,8 @@ mod tests {
             "password",
             "42password",
             "#{params[:password]}",
+            "{registry_id}-auth-token",
+            "ACCAQFODXMPL4YFHP7DZE",
             "$2a$04$gF8RfZdoXHvyTjHhiU4ZsO.kQqV9oonYZu31PRE4hLQn3xM2qkpIy",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p} should be a placeholder");
