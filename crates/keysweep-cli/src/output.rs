@@ -255,7 +255,6 @@ fn sarif(report: &Report<'_>) -> Value {
                 "informationUri": env!("CARGO_PKG_REPOSITORY"),
                 "rules": driver_rules,
             }},
-            "originalUriBaseIds": { "%SRCROOT%": { "uri": "file:///" } },
             "results": results,
         }]
     })

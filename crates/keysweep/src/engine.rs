@@ -618,7 +618,13 @@ impl Scanner {
         } else {
             if let Some(dfa) = self.automaton() {
                 scratch.hits.clear();
-                keyword_hits(dfa, hay, range.clone(), &mut scratch.hits);
+                // A chunk after the first also looks for keywords one window before its start:
+                // a match there that reaches into the chunk masks overlapping matches as it
+                // would in a scan of the whole input (its own finding belongs to the chunk
+                // before, which owns its start).
+                let look_back = if range.start == 0 { 0 } else { MAX_WINDOW };
+                let from = range.start.saturating_sub(look_back);
+                keyword_hits(dfa, hay, from..range.end, &mut scratch.hits);
                 for &(pattern, start) in &scratch.hits {
                     let len = dfa.pattern_len(pattern);
                     for t in &inner.keywords[pattern.as_usize()].triggers {
@@ -677,11 +683,24 @@ impl Scanner {
                 out,
             );
         }
+        // Anchored tries in order per rule, skipping positions inside the rule's previous
+        // match (found, even if a gate then dropped it): exactly the matches a leftmost-first
+        // sweep of the whole input reports, since each of them starts at a keyword.
         scratch.anchored.sort_unstable();
         scratch.anchored.dedup();
+        let (mut rule_of_prev, mut resume_at) = (u32::MAX, 0);
         for ai in 0..scratch.anchored.len() {
             let (rule, at) = scratch.anchored[ai];
-            self.confirm_at(scratch, hay, rule as usize, at, range.start..owned_end, out);
+            if rule != rule_of_prev {
+                (rule_of_prev, resume_at) = (rule, 0);
+            }
+            if at < resume_at {
+                continue;
+            }
+            let owned = range.start..owned_end;
+            if let Some(end) = self.confirm_at(scratch, hay, rule as usize, at, owned, out) {
+                resume_at = end.max(at + 1);
+            }
         }
         let found = &mut out[from..];
         found.sort_by_key(|f| (f.range.start, f.rule_index));
@@ -764,7 +783,8 @@ impl Scanner {
     }
 
     /// One anchored search of rule `rule` at `at` (a keyword hit where every match of the rule
-    /// must start).
+    /// must start). Returns the end of the match, if there is one, whether or not it became a
+    /// finding.
     fn confirm_at(
         &self,
         scratch: &mut Scratch,
@@ -773,18 +793,18 @@ impl Scanner {
         at: usize,
         owned: Range<usize>,
         out: &mut Vec<Finding>,
-    ) {
-        let Some(c) = self.compiled(rule) else { return };
+    ) -> Option<usize> {
+        let c = self.compiled(rule)?;
         let (cache, caps) = scratch.caches[rule]
             .get_or_insert_with(|| (c.regex.create_cache(), c.regex.create_captures()));
         let end = (at + c.window).min(hay.len());
         let input = Input::new(hay).span(at..end).anchored(Anchored::Yes);
         c.regex.search_captures_with(cache, &input, caps);
-        if caps.get_match().is_some() {
-            if let Some(f) = self.finding(rule, caps, hay, &owned) {
-                out.push(f);
-            }
+        let m = caps.get_match()?;
+        if let Some(f) = self.finding(rule, caps, hay, &owned) {
+            out.push(f);
         }
+        Some(m.end())
     }
 
     /// Turns a match into a finding if its secret starts in `owned` and passes the

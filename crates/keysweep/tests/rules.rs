@@ -268,3 +268,42 @@ fn default_database_passwords_are_not_findings() {
         "AMQP_URL=amqp://guest:guest@localhost:5672/",
     ]);
 }
+
+/// Randomised form of the prefilter contract: fragments of every rule's examples (cut at random
+/// points, so matches start and end near window and lane edges) spliced with random bytes.
+#[test]
+fn prefilter_contract_holds_on_spliced_examples() {
+    let rules = RuleSet::builtin();
+    let texts: Vec<&[u8]> = rules
+        .rules()
+        .iter()
+        .flat_map(|r| r.examples.iter().map(|e| e.text.as_bytes()))
+        .collect();
+    let on = Scanner::new(rules.clone()).unwrap();
+    let off = ScannerBuilder::new()
+        .prefilter(false)
+        .build(rules.clone())
+        .unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for round in 0..8 {
+        let mut hay = Vec::new();
+        while hay.len() < 6000 {
+            let t = texts[rand(texts.len())];
+            let (a, b) = (rand(t.len() / 3 + 1), t.len() - rand(t.len() / 3 + 1));
+            hay.extend_from_slice(&t[a.min(b)..b.max(a)]);
+            for _ in 0..rand(4) {
+                hay.push(b" \n=:\"'_-Ax0\x00\xff"[rand(13)]);
+            }
+        }
+        let key = |f: &keysweep::Finding| (f.range.clone(), f.rule_id.to_string());
+        let a: Vec<_> = on.scan(&mut on.scratch(), &hay).iter().map(key).collect();
+        let b: Vec<_> = off.scan(&mut off.scratch(), &hay).iter().map(key).collect();
+        assert_eq!(a, b, "round {round}");
+    }
+}
