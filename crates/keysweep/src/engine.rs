@@ -70,9 +70,9 @@ struct Compiled {
     window: usize,
     /// Whether the pattern's matches have an upper bound on their length.
     bounded: bool,
-    /// Whether every match starts with one of the rule's keywords: a keyword hit then needs one
-    /// anchored search at the hit, not an unanchored search over a window around it.
-    starts_with_keyword: bool,
+    /// `Some(n)` when every match starts at most `n` bytes before one of the rule's keywords: a
+    /// keyword hit then needs `n + 1` anchored searches, not a search of a window around it.
+    keyword_lead: Option<usize>,
 }
 
 fn compile(rule: &Rule) -> Result<Compiled, String> {
@@ -90,9 +90,9 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         .filter(|(_, name)| name.is_some_and(|n| n.starts_with("secret")))
         .map(|(i, _)| i)
         .collect();
-    let starts_with_keyword = starts_with_keyword(&hir, rule);
+    let keyword_lead = keyword_lead(&hir, rule);
     Ok(Compiled {
-        starts_with_keyword,
+        keyword_lead,
         regex,
         secret_groups,
         window: max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW)),
@@ -100,14 +100,36 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
     })
 }
 
-/// Whether every match of `hir` starts with one of `rule`'s keywords, proven from the pattern's
-/// prefix literals: if the extracted prefix set is finite, every match begins with one of its
-/// literals, and each literal must begin with a keyword (compared as the prefilter compares).
+/// How far before a keyword hit a match of `hir` can start, when that is provably bounded: `0`
+/// when every match starts with one of `rule`'s keywords (proven from the pattern's prefix
+/// literals: a finite prefix set means every match begins with one of its literals, and each
+/// literal must begin with a keyword, compared as the prefilter compares), or `n` when the
+/// pattern is a lead of at most [`MAX_LEAD`] bytes (a boundary such as `(?:^|[^A-Za-z0-9])`)
+/// followed by such a part. `None` otherwise: the rule then searches a window around each hit.
+fn keyword_lead(hir: &regex_syntax::hir::Hir, rule: &Rule) -> Option<usize> {
+    use regex_syntax::hir::{Hir, HirKind};
+    if rule.keywords.is_empty() {
+        return None;
+    }
+    if starts_with_keyword(hir, rule) {
+        return Some(0);
+    }
+    let HirKind::Concat(items) = hir.kind() else {
+        return None;
+    };
+    let lead = items.first()?.properties().maximum_len()?;
+    if lead > MAX_LEAD || items.len() < 2 {
+        return None;
+    }
+    starts_with_keyword(&Hir::concat(items[1..].to_vec()), rule).then_some(lead)
+}
+
+/// Longest lead before a keyword that [`keyword_lead`] accepts (each byte of it costs one more
+/// anchored try per keyword hit).
+const MAX_LEAD: usize = 8;
+
 fn starts_with_keyword(hir: &regex_syntax::hir::Hir, rule: &Rule) -> bool {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    if rule.keywords.is_empty() {
-        return false;
-    }
     let mut extractor = Extractor::new();
     // Case-insensitive keywords expand into every case variant (`password`: 256 of them).
     extractor.kind(ExtractKind::Prefix).limit_total(8192);
@@ -636,8 +658,10 @@ impl Scanner {
                         let Some(c) = self.compiled(t.rule as usize) else {
                             continue;
                         };
-                        if c.starts_with_keyword {
-                            scratch.anchored.push((t.rule, start));
+                        if let Some(lead) = c.keyword_lead {
+                            for at in start.saturating_sub(lead)..=start {
+                                scratch.anchored.push((t.rule, at));
+                            }
                             continue;
                         }
                         let from = start.saturating_sub(c.window);
@@ -985,13 +1009,29 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
     }
 
     #[test]
-    fn starts_with_keyword_is_proven_only_when_every_match_starts_with_a_keyword() {
-        let check = |pattern: &str, keywords: &[&str], case_sensitive: bool| {
+    fn keyword_lead_is_proven_only_when_every_match_starts_near_a_keyword() {
+        let lead = |pattern: &str, keywords: &[&str], case_sensitive: bool| {
             let mut rule = Rule::new("t.t", pattern);
             rule.keywords = keywords.iter().map(|k| k.to_string()).collect();
             rule.case_sensitive = case_sensitive;
-            starts_with_keyword(&parse_pattern(pattern).unwrap(), &rule)
+            keyword_lead(&parse_pattern(pattern).unwrap(), &rule)
         };
+        let check = |pattern: &str, keywords: &[&str], case_sensitive: bool| {
+            lead(pattern, keywords, case_sensitive) == Some(0)
+        };
+        // A one-byte boundary class before the keyword: matches start at most 1 byte before it.
+        assert_eq!(
+            lead(
+                r"(?:^|[^A-Za-z0-9_-])(?P<secret>ghp_[A-Za-z0-9]{36})",
+                &["ghp_"],
+                true
+            ),
+            Some(1)
+        );
+        assert_eq!(
+            lead(r"[a-z]{0,20}ghp_[A-Za-z0-9]{36}", &["ghp_"], true),
+            None
+        );
         assert!(check(
             r"\b(?P<secret>ghp_[A-Za-z0-9]{36})\b",
             &["ghp_"],
