@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use keysweep::{Finding, Scanner, ScannerBuilder, Scratch};
 use rayon::iter::{ParallelBridge, ParallelIterator};
@@ -328,6 +328,3 @@ mod mmap {
         };
     }
 }
-
-/// How often the progress bar may redraw.
-pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(120);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use keysweep::{Finding, Scanner};
 use serde_json::{json, Value};
 
-use crate::cmd_scan::{Stats, PROGRESS_INTERVAL};
+use crate::cmd_scan::Stats;
 use crate::{ColorChoice, Format};
 
 /// One file's findings.
@@ -282,6 +282,9 @@ fn uri_reference(path: &str) -> String {
     }
     out
 }
+
+/// How often the progress bar may redraw.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(120);
 
 /// A spinner with counts on stderr, drawn only when stderr is a terminal.
 pub struct Progress {
