@@ -21,6 +21,11 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     keysweep().current_dir(dir).args(args).output().unwrap()
 }
 
+/// Runs keysweep in `dir` and parses its JSON output.
+fn scan_json(dir: &Path, args: &[&str]) -> Value {
+    serde_json::from_slice(&run(dir, args).stdout).unwrap()
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
@@ -134,9 +139,7 @@ fn json_output_has_the_documented_shape_and_redacts() {
     assert_eq!(f["fingerprint"].as_str().unwrap().len(), 32);
     assert!(!stdout(&o).contains(SECRET));
 
-    let revealed: Value =
-        serde_json::from_slice(&run(dir.path(), &["scan", "-f", "json", "--reveal"]).stdout)
-            .unwrap();
+    let revealed: Value = scan_json(dir.path(), &["scan", "-f", "json", "--reveal"]);
     assert_eq!(revealed[0]["secret"], SECRET);
     assert_eq!(revealed[0]["fingerprint"], f["fingerprint"]);
 }
@@ -229,8 +232,7 @@ fn gitignored_files_are_skipped_hidden_files_scanned_dot_git_skipped() {
         format!("api_key = \"{SECRET}\"\n"),
     )
     .unwrap();
-    let v: Value =
-        serde_json::from_slice(&run(dir.path(), &["scan", "-f", "json"]).stdout).unwrap();
+    let v: Value = scan_json(dir.path(), &["scan", "-f", "json"]);
     let mut paths: Vec<&str> = v
         .as_array()
         .unwrap()
@@ -240,9 +242,7 @@ fn gitignored_files_are_skipped_hidden_files_scanned_dot_git_skipped() {
     paths.sort();
     assert_eq!(paths, [".env.local", "config/app.env"]);
     // --no-ignore brings the ignored file back; .git stays skipped.
-    let v: Value =
-        serde_json::from_slice(&run(dir.path(), &["scan", "-f", "json", "--no-ignore"]).stdout)
-            .unwrap();
+    let v: Value = scan_json(dir.path(), &["scan", "-f", "json", "--no-ignore"]);
     assert_eq!(v.as_array().unwrap().len(), 3);
 }
 
@@ -279,9 +279,7 @@ fn binary_empty_and_invalid_utf8_files() {
     );
     assert!(summary.contains("in 4 file(s)"), "{summary}");
     // --scan-binary scans it too.
-    let v: Value =
-        serde_json::from_slice(&run(dir.path(), &["scan", "-f", "json", "--scan-binary"]).stdout)
-            .unwrap();
+    let v: Value = scan_json(dir.path(), &["scan", "-f", "json", "--scan-binary"]);
     assert_eq!(v.as_array().unwrap().len(), 3);
 }
 
@@ -317,8 +315,7 @@ fn large_file_is_mapped_and_scanned_in_chunks_with_correct_lines() {
     }
     data.extend_from_slice(format!("api_key = \"{SECRET}\"\n").as_bytes());
     fs::write(dir.path().join("big.js"), &data).unwrap();
-    let v: Value =
-        serde_json::from_slice(&run(dir.path(), &["scan", "-f", "json"]).stdout).unwrap();
+    let v: Value = scan_json(dir.path(), &["scan", "-f", "json"]);
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert_eq!(v[0]["line"], line + 1);
 }
