@@ -9,7 +9,6 @@ use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored as AcAnchored, MatchKind, PatternID, StartKind};
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::captures::Captures;
-use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 
 use crate::check;
@@ -22,16 +21,8 @@ use crate::rule::{Confidence, Rule, RuleSet};
 const UNBOUNDED_WINDOW: usize = 1024;
 /// Largest context searched on each side of a keyword hit, whatever the pattern's bound.
 const MAX_WINDOW: usize = 16 * 1024;
-
-fn syntax_config() -> syntax::Config {
-    // Bytes, not text: Unicode classes off (ASCII `\w`, `\b`, fast DFAs), `.` matches any byte
-    // but `\n`, and `^`/`$` match at line boundaries, `\r\n` included.
-    syntax::Config::new()
-        .unicode(false)
-        .utf8(false)
-        .multi_line(true)
-        .crlf(true)
-}
+/// The overlap between chunks of a parallel scan: a match plus the window around its keyword.
+const MAX_REACH: usize = 2 * MAX_WINDOW + 256;
 
 fn meta_config() -> meta::Config {
     meta::Config::new()
@@ -40,7 +31,9 @@ fn meta_config() -> meta::Config {
         .hybrid_cache_capacity(1 << 20)
 }
 
-/// Parses a rule pattern the way the scanner compiles it. `Err` carries a one-line message.
+/// Parses a rule pattern; every regex the scanner builds comes from this `Hir`. Bytes, not
+/// text: Unicode classes off (ASCII `\w`, `\b`, fast DFAs), `.` matches any byte but `\n`,
+/// and `^`/`$` match at line boundaries, `\r\n` included. `Err` carries a one-line message.
 pub(crate) fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
@@ -79,7 +72,6 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
     let hir = parse_pattern(&rule.pattern)?;
     let max_len = hir.properties().maximum_len();
     let regex = Regex::builder()
-        .syntax(syntax_config())
         .configure(meta_config())
         .build_from_hir(&hir)
         .map_err(|e| e.to_string())?;
@@ -229,7 +221,6 @@ fn keyword_hits(dfa: &DFA, hay: &[u8], range: Range<usize>, hits: &mut Vec<(Patt
         let end = (own + lane_len).min(range.end);
         *lane = (own.saturating_sub(warmup).max(range.start), own, end);
     }
-    let mut sids = [start_state; LANES];
     let steps = lanes
         .iter()
         .map(|&(from, _, end)| end - from)
@@ -238,7 +229,7 @@ fn keyword_hits(dfa: &DFA, hay: &[u8], range: Range<usize>, hits: &mut Vec<(Patt
     // Four named states over zipped slices: no bounds checks, states stay in registers, and
     // one branch (rarely taken) asks whether any lane entered a match state.
     let [l0, l1, l2, l3] = lanes.map(|(from, _, _)| &hay[from..from + steps]);
-    let [mut s0, mut s1, mut s2, mut s3] = sids;
+    let [mut s0, mut s1, mut s2, mut s3] = [start_state; LANES];
     let bytes = l0.iter().zip(l1).zip(l2).zip(l3);
     for (k, (((&b0, &b1), &b2), &b3)) in bytes.enumerate() {
         s0 = dfa.next_state(AcAnchored::No, s0, b0);
@@ -254,7 +245,7 @@ fn keyword_hits(dfa: &DFA, hay: &[u8], range: Range<usize>, hits: &mut Vec<(Patt
             }
         }
     }
-    sids = [s0, s1, s2, s3];
+    let sids = [s0, s1, s2, s3];
     // Each lane's tail, alone.
     for (lane, &(from, own, end)) in lanes.iter().enumerate() {
         let mut sid = sids[lane];
@@ -328,7 +319,10 @@ impl ScannerBuilder {
         self
     }
 
-    /// Compiles `rules` into a scanner: the keyword automaton now, each rule's regex lazily.
+    /// Prepares `rules` for scanning. The keyword automaton and each rule's regex are built on
+    /// first use, so this is cheap; it cannot fail today (patterns that do not compile are
+    /// reported by [`Scanner::compile_all`] and never match), and returns a `Result` so that
+    /// future limits need no API change.
     pub fn build(&self, rules: RuleSet) -> Result<Scanner, BuildError> {
         let rules = rules.into_rules();
         let (patterns, keywords, keywordless) = keyword_table(&rules);
@@ -367,7 +361,8 @@ impl std::error::Error for BuildError {}
 #[derive(Debug)]
 struct Inner {
     rules: Vec<Rule>,
-    compiled: Vec<OnceLock<Option<Compiled>>>,
+    /// Each rule's pattern, compiled on first use (an error is kept for `compile_all`).
+    compiled: Vec<OnceLock<Result<Compiled, String>>>,
     /// Distinct lowercased keywords, the automaton's patterns.
     patterns: Vec<Vec<u8>>,
     /// Built on first use: a scan that never sees a byte (an empty directory) never pays for it.
@@ -484,20 +479,12 @@ impl Scanner {
     /// Compiles every rule now instead of on first use. Returns the ids and messages of the
     /// rules whose pattern does not compile (such rules never match).
     pub fn compile_all(&self) -> Vec<(Arc<str>, String)> {
-        let mut errors = Vec::new();
-        for (i, rule) in self.inner.rules.iter().enumerate() {
-            if self.compiled(i).is_none() {
-                let msg = compile(rule).err().unwrap_or_default();
-                errors.push((rule.id.clone(), msg));
-            }
-        }
-        errors
-    }
-
-    /// The largest number of bytes a match can span plus its windows: the overlap needed when
-    /// a haystack is cut into chunks.
-    fn max_reach(&self) -> usize {
-        2 * MAX_WINDOW + 256
+        (0..self.inner.rules.len())
+            .filter_map(|i| {
+                let err = self.compile_result(i).as_ref().err()?;
+                Some((self.inner.rules[i].id.clone(), err.clone()))
+            })
+            .collect()
     }
 
     /// The keyword automaton, built the first time a scan needs it. `None` without keywords.
@@ -523,10 +510,12 @@ impl Scanner {
             .as_ref()
     }
 
+    fn compile_result(&self, index: usize) -> &Result<Compiled, String> {
+        self.inner.compiled[index].get_or_init(|| compile(&self.inner.rules[index]))
+    }
+
     fn compiled(&self, index: usize) -> Option<&Compiled> {
-        self.inner.compiled[index]
-            .get_or_init(|| compile(&self.inner.rules[index]).ok())
-            .as_ref()
+        self.compile_result(index).as_ref().ok()
     }
 
     /// Scans `haystack` and returns its findings, ordered by position.
@@ -584,8 +573,7 @@ impl Scanner {
         let threads = rayon::current_num_threads().max(1);
         let chunk = (range.len() / (threads * 8))
             .max(MIN_CHUNK)
-            .max(4 * self.max_reach());
-        let reach = self.max_reach();
+            .max(4 * MAX_REACH);
         let starts: Vec<usize> = (range.start..range.end).step_by(chunk).collect();
         // Each chunk numbers its findings' lines from its own start and counts its newlines;
         // a prefix sum then turns chunk-relative lines into file lines.
@@ -595,7 +583,7 @@ impl Scanner {
                 || self.scratch(),
                 |scratch, &start| {
                     let owned_end = (start + chunk).min(range.end);
-                    let end = (owned_end + reach).min(haystack.len());
+                    let end = (owned_end + MAX_REACH).min(haystack.len());
                     let mut out = Vec::new();
                     self.scan_range(scratch, haystack, start..end, owned_end, &mut out);
                     let newlines = assign_lines(haystack, start, &mut out, owned_end);
@@ -619,8 +607,9 @@ impl Scanner {
         }
     }
 
-    /// Scans the matches that start in `range.start..owned_end` (keyword hits are looked for in
-    /// `range`; windows and look-around may see the whole haystack). Lines are left unset.
+    /// Scans the matches that start in `range.start..owned_end`. Keyword hits are looked for in
+    /// `range` (and, for a chunk after the first, one window before it); windows and
+    /// look-around may see the whole haystack. Lines are left unset.
     fn scan_range(
         &self,
         scratch: &mut Scratch,
@@ -739,15 +728,15 @@ impl Scanner {
             return;
         }
         let regex = inner.keywordless_regex.get_or_init(|| {
-            let patterns: Vec<&str> = inner
+            let hirs = inner
                 .keywordless
                 .iter()
-                .map(|&i| inner.rules[i as usize].pattern.as_str())
-                .collect();
+                .map(|&i| parse_pattern(&inner.rules[i as usize].pattern))
+                .collect::<Result<Vec<_>, _>>()
+                .ok()?;
             Regex::builder()
-                .syntax(syntax_config())
                 .configure(meta_config())
-                .build_many(&patterns)
+                .build_many_from_hir(&hirs)
                 .ok()
         });
         let Some(regex) = regex else {
