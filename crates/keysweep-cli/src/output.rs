@@ -1,7 +1,7 @@
 //! Output formats (human, JSON, JSON Lines, SARIF 2.1.0), redaction, summary and progress.
 
 use std::io::{self, IsTerminal, Write};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use keysweep::{Finding, Scanner};
@@ -289,7 +289,10 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(120);
 /// A spinner with counts on stderr, drawn only when stderr is a terminal.
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
-    last: std::sync::Mutex<Instant>,
+    started: Instant,
+    /// Milliseconds after `started` of the last redraw; threads race for the next one with a
+    /// compare-exchange, so the scanning loop takes no lock.
+    last_ms: AtomicU64,
 }
 
 impl Progress {
@@ -307,20 +310,24 @@ impl Progress {
         });
         Progress {
             bar,
-            last: std::sync::Mutex::new(Instant::now()),
+            started: Instant::now(),
+            last_ms: AtomicU64::new(0),
         }
     }
 
     /// Updates the message at most every [`PROGRESS_INTERVAL`]; never blocks a scanning thread.
     pub fn tick(&self, stats: &Stats) {
         let Some(bar) = &self.bar else { return };
-        let Ok(mut last) = self.last.try_lock() else {
-            return;
-        };
-        if last.elapsed() < PROGRESS_INTERVAL {
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.last_ms.load(Ordering::Relaxed);
+        if now < last + PROGRESS_INTERVAL.as_millis() as u64
+            || self
+                .last_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
             return;
         }
-        *last = Instant::now();
         bar.set_message(format!(
             "{} files, {:.1} MB",
             stats.files.load(Ordering::Relaxed),
