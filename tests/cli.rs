@@ -21,6 +21,13 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     keysweep().current_dir(dir).args(args).output().unwrap()
 }
 
+/// Writes `content` to `rel` under `dir`, creating its directories.
+fn put(dir: &Path, rel: &str, content: impl AsRef<[u8]>) {
+    let path = dir.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, content).unwrap();
+}
+
 /// Runs keysweep in `dir` and parses its JSON output.
 fn scan_json(dir: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&run(dir, args).stdout).unwrap()
@@ -37,18 +44,16 @@ fn stderr(o: &Output) -> String {
 /// A temporary tree with one secret in `config/app.env` and a clean `src/main.rs`.
 fn tree() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    fs::create_dir_all(dir.path().join("config")).unwrap();
-    fs::create_dir_all(dir.path().join("src")).unwrap();
-    fs::write(
-        dir.path().join("config/app.env"),
+    put(
+        dir.path(),
+        "config/app.env",
         format!("# settings\nAPI_KEY=\"{SECRET}\"\n"),
-    )
-    .unwrap();
-    fs::write(
-        dir.path().join("src/main.rs"),
+    );
+    put(
+        dir.path(),
+        "src/main.rs",
         "fn main() { println!(\"hi\"); }\n",
-    )
-    .unwrap();
+    );
     dir
 }
 
@@ -147,11 +152,11 @@ fn json_output_has_the_documented_shape_and_redacts() {
 #[test]
 fn jsonl_is_one_object_per_line() {
     let dir = tree();
-    fs::write(
-        dir.path().join("src/more.py"),
+    put(
+        dir.path(),
+        "src/more.py",
         format!("TOKEN = '{SECRET}'\nx = 1\n"),
-    )
-    .unwrap();
+    );
     let out = stdout(&run(dir.path(), &["scan", "--format", "jsonl"]));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2);
@@ -215,23 +220,23 @@ fn stdin_is_scanned_with_dash() {
 #[test]
 fn gitignored_files_are_skipped_hidden_files_scanned_dot_git_skipped() {
     let dir = tree();
-    fs::write(dir.path().join(".gitignore"), "ignored.txt\n").unwrap();
-    fs::write(
-        dir.path().join("ignored.txt"),
+    put(dir.path(), ".gitignore", "ignored.txt\n");
+    put(
+        dir.path(),
+        "ignored.txt",
         format!("api_key = \"{SECRET}\"\n"),
-    )
-    .unwrap();
+    );
     fs::create_dir_all(dir.path().join(".git")).unwrap();
-    fs::write(
-        dir.path().join(".git/config"),
+    put(
+        dir.path(),
+        ".git/config",
         format!("api_key = \"{SECRET}\"\n"),
-    )
-    .unwrap();
-    fs::write(
-        dir.path().join(".env.local"),
+    );
+    put(
+        dir.path(),
+        ".env.local",
         format!("api_key = \"{SECRET}\"\n"),
-    )
-    .unwrap();
+    );
     let v: Value = scan_json(dir.path(), &["scan", "-f", "json"]);
     let mut paths: Vec<&str> = v
         .as_array()
@@ -249,19 +254,19 @@ fn gitignored_files_are_skipped_hidden_files_scanned_dot_git_skipped() {
 #[test]
 fn binary_empty_and_invalid_utf8_files() {
     let dir = tree();
-    fs::write(
-        dir.path().join("blob.bin"),
+    put(
+        dir.path(),
+        "blob.bin",
         [
             b"PK\x03\x04\0\0".as_slice(),
             format!("api_key = \"{SECRET}\"").as_bytes(),
         ]
         .concat(),
-    )
-    .unwrap();
-    fs::write(dir.path().join("empty.txt"), "").unwrap();
+    );
+    put(dir.path(), "empty.txt", "");
     let mut latin1 = b"caf\xe9 \xff\xfe\n".to_vec();
     latin1.extend_from_slice(format!("secret = \"{SECRET}\"\n").as_bytes());
-    fs::write(dir.path().join("latin1.cfg"), latin1).unwrap();
+    put(dir.path(), "latin1.cfg", latin1);
     let o = run(dir.path(), &["scan", "-f", "json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let paths: Vec<&str> = v
@@ -314,7 +319,7 @@ fn large_file_is_mapped_and_scanned_in_chunks_with_correct_lines() {
         line += 1;
     }
     data.extend_from_slice(format!("api_key = \"{SECRET}\"\n").as_bytes());
-    fs::write(dir.path().join("big.js"), &data).unwrap();
+    put(dir.path(), "big.js", &data);
     let v: Value = scan_json(dir.path(), &["scan", "-f", "json"]);
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert_eq!(v[0]["line"], line + 1);
@@ -415,27 +420,8 @@ fn unreadable_file_is_reported_and_the_rest_is_scanned() {
 fn user_rule_files_extend_and_malformed_ones_are_errors() {
     let dir = tree();
     let rules = dir.path().join("team.toml");
-    fs::write(
-        &rules,
-        r#"
-[[rule]]
-id = "acme.key"
-name = "Acme key"
-description = "An Acme key."
-keywords = ["acme_"]
-pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
-confidence = "high"
-tags = ["cloud"]
-examples = [{ text = "k = acme_q8w7e6r5t4y3u2i1", secret = "acme_q8w7e6r5t4y3u2i1" }]
-negative_examples = ["acme_short"]
-"#,
-    )
-    .unwrap();
-    fs::write(
-        dir.path().join("src/acme.txt"),
-        "k = acme_q8w7e6r5t4y3u2i1\n",
-    )
-    .unwrap();
+    fs::write(&rules, include_str!("fixtures/acme.toml")).unwrap();
+    put(dir.path(), "src/acme.txt", "k = acme_q8w7e6r5t4y3u2i1\n");
     let v: Value = serde_json::from_slice(
         &run(
             dir.path(),
@@ -471,8 +457,9 @@ negative_examples = ["acme_short"]
 #[test]
 fn rules_check_reports_failing_examples_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(
-        dir.path().join("bad.toml"),
+    put(
+        dir.path(),
+        "bad.toml",
         r#"
 [[rule]]
 id = "acme.key"
@@ -491,8 +478,7 @@ pattern = 'acme-[a-z]+'
 examples = [{ text = "acme-abc", secret = "acme-abc" }]
 negative_examples = ["nothing"]
 "#,
-    )
-    .unwrap();
+    );
     let o = run(dir.path(), &["rules", "check", "bad.toml"]);
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);

@@ -2,18 +2,7 @@
 
 use keysweep::RuleSet;
 
-const GOOD: &str = r#"
-[[rule]]
-id = "acme.key"
-name = "Acme key"
-description = "An Acme API key."
-keywords = ["acme_"]
-pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
-confidence = "high"
-tags = ["cloud"]
-examples = [{ text = "k = acme_q8w7e6r5t4y3u2i1", secret = "acme_q8w7e6r5t4y3u2i1" }]
-negative_examples = ["acme_short"]
-"#;
+const GOOD: &str = include_str!("../../../tests/fixtures/acme.toml");
 
 fn error_of(src: &str) -> String {
     RuleSet::from_toml(src, "team/rules.toml")
