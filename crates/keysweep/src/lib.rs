@@ -86,8 +86,13 @@ pub fn check_rule_examples(rule: &Rule) -> Vec<ExampleFailure> {
     if rule.negative_examples.is_empty() {
         fail("has no negative examples".into());
     }
+    for (i, ex) in rule.examples.iter().enumerate() {
+        if !rule.keywords.is_empty() && !text_has_keyword(rule, ex.text.as_bytes()) {
+            fail(format!("example #{}: contains none of the keywords", i + 1));
+        }
+    }
     let mut set = RuleSet::empty();
-    let _ = set.push(rule.clone());
+    let _ = set.push(rule.clone()); // an empty set has no id to collide with
     let scanners = [
         ("prefilter on", ScannerBuilder::new().build(set.clone())),
         (
@@ -122,12 +127,6 @@ pub fn check_rule_examples(rule: &Rule) -> Vec<ExampleFailure> {
                         ""
                     }
                 ));
-            }
-            if mode == "prefilter off"
-                && !rule.keywords.is_empty()
-                && !text_has_keyword(rule, ex.text.as_bytes())
-            {
-                fail(format!("example #{}: contains none of the keywords", i + 1));
             }
         }
         for (i, text) in rule.negative_examples.iter().enumerate() {

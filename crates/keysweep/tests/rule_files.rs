@@ -79,3 +79,27 @@ fn rules_outside_rule_tables_are_rejected() {
     let e = error_of("title = \"my rules\"\n");
     assert!(e.contains("unknown top-level key `title`"), "{e}");
 }
+
+#[test]
+fn check_reports_an_example_without_any_keyword() {
+    // The pattern matches `beta_…` too, but the keyword is only `acme_`: the prefilter would
+    // never look at the example, so `rules check` must say so.
+    let src = GOOD
+        .replace(r"acme_[a-z0-9]{16}", r"(?:acme|beta)_[a-z0-9]{16}")
+        .replace(
+            "k = acme_q8w7e6r5t4y3u2i1\", secret = \"acme_",
+            "k = beta_q8w7e6r5t4y3u2i1\", secret = \"beta_",
+        );
+    let set = RuleSet::from_toml(&src, "team/rules.toml").unwrap();
+    let failures = keysweep::check_rule_examples(&set.rules()[0]);
+    let messages: Vec<&str> = failures.iter().map(|f| f.message.as_str()).collect();
+    assert!(
+        messages.contains(&"example #1: contains none of the keywords"),
+        "{messages:?}"
+    );
+    // And the prefilter indeed misses it: the on/off comparison fails too.
+    assert!(
+        messages.iter().any(|m| m.contains("(prefilter on)")),
+        "{messages:?}"
+    );
+}
