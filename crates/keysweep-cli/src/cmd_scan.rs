@@ -252,16 +252,17 @@ fn scan_file(
     args: &ScanArgs,
     stats: &Stats,
 ) -> std::io::Result<Outcome> {
-    // Look before opening: opening a FIFO or a device could block or never end.
-    if !std::fs::metadata(path)?.is_file() {
+    // Look before opening: opening a FIFO or a device could block or never end. One stat per
+    // file: its size decides too-large before the file is even opened.
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
         return Ok(Outcome::NotAFile);
     }
-    let mut file = File::open(path)?;
-    let meta = file.metadata()?;
     let len = meta.len();
     if len > args.max_file_size {
         return Ok(Outcome::TooLarge);
     }
+    let mut file = File::open(path)?;
     let findings = if len >= MMAP_THRESHOLD {
         let map = mmap::map(&file)?;
         if !args.scan_binary && is_binary(&map) {
