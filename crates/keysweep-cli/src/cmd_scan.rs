@@ -60,6 +60,9 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
             .build_global()
             .map_err(|e| format!("cannot start {n} threads: {e}"))?;
     }
+    if args.git {
+        return crate::cmd_git::run(&args, &scanner, started);
+    }
     // Every root must exist before anything is scanned: a typo is an error, not an empty scan.
     for root in &args.paths {
         if root.as_os_str() != "-" {
@@ -83,6 +86,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
                 files.push(ScannedFile {
                     path: "<stdin>".into(),
                     findings,
+                    provenance: Vec::new(),
                 });
             }
             Err(e) => {
@@ -118,6 +122,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
                             Some(ScannedFile {
                                 path: display_path(&path),
                                 findings,
+                                provenance: Vec::new(),
                             })
                         }
                         Ok(Outcome::Scanned(_)) | Ok(Outcome::NotAFile) => None,
@@ -158,8 +163,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
         scanner: &scanner,
         files: &files,
         reveal: args.reveal,
-        stats: &stats,
-        elapsed: started.elapsed(),
+        summary: output::summary(&stats, &files, started.elapsed()),
     };
     output::write(&report, args.format, args.color, args.quiet)?;
 

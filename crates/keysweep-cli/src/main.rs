@@ -1,5 +1,6 @@
 //! `keysweep`: find secrets in files, directories and standard input.
 
+mod cmd_git;
 mod cmd_rules;
 mod cmd_scan;
 mod output;
@@ -29,9 +30,26 @@ enum Command {
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// Files or directories to scan; `-` reads standard input.
+    /// Files or directories to scan; `-` reads standard input. With --git: repositories.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// Scan the git history of the repositories at PATHS (working tree, .git directory or bare
+    /// repository): every blob reachable from any ref, once, with the commit that introduced it.
+    #[arg(long)]
+    pub git: bool,
+    /// With --git: only what the commits after REV introduced (REV..HEAD, or A..B).
+    #[arg(long, value_name = "REV", requires = "git")]
+    pub since: Option<String>,
+    /// With --git: only the history of this branch (or rev) instead of every ref.
+    #[arg(long, value_name = "NAME", requires = "git")]
+    pub branch: Option<String>,
+    /// With --git: also report blobs that no ref reaches.
+    #[arg(long, requires = "git")]
+    pub unreachable: bool,
+    /// With --git: one entry per distinct secret (fingerprint), with first and last commit,
+    /// blobs, paths and refs.
+    #[arg(long, requires = "git")]
+    pub group: bool,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
     pub format: Format,

@@ -14,6 +14,15 @@ use crate::{ColorChoice, Format};
 pub struct ScannedFile {
     pub path: String,
     pub findings: Vec<Finding>,
+    /// Where each finding came from, for findings in git history: empty, or one per finding.
+    pub provenance: Vec<Provenance>,
+}
+
+/// A finding's origin beyond its path: a JSON object (the `git` field of JSON output and the
+/// `git` property of a SARIF result) and a compact line for human output.
+pub struct Provenance {
+    pub json: Value,
+    pub human: String,
 }
 
 /// Everything a format needs to print a scan.
@@ -21,8 +30,8 @@ pub struct Report<'a> {
     pub scanner: &'a Scanner,
     pub files: &'a [ScannedFile],
     pub reveal: bool,
-    pub stats: &'a Stats,
-    pub elapsed: Duration,
+    /// The line printed on stderr after the findings (unless quiet).
+    pub summary: String,
 }
 
 /// The reason of an I/O error without the `(os error N)` noise.
@@ -80,14 +89,14 @@ pub fn write(
         }
         Format::Json => {
             let rows: Vec<Value> = findings(report)
-                .map(|(p, f)| finding_json(report, p, f))
+                .map(|(p, f, g)| finding_json(report, p, f, g))
                 .collect();
             serde_json::to_writer_pretty(&mut out, &rows)
                 .map_err(io::Error::from)
                 .and_then(|()| writeln!(out))
         }
-        Format::Jsonl => findings(report).try_for_each(|(p, f)| {
-            serde_json::to_writer(&mut out, &finding_json(report, p, f))?;
+        Format::Jsonl => findings(report).try_for_each(|(p, f, g)| {
+            serde_json::to_writer(&mut out, &finding_json(report, p, f, g))?;
             writeln!(out)
         }),
         Format::Sarif => serde_json::to_writer_pretty(&mut out, &sarif(report))
@@ -101,21 +110,26 @@ pub fn write(
         Ok(()) => {}
     }
     if !quiet {
-        eprintln!("{}", summary(report));
+        eprintln!("{}", report.summary);
     }
     Ok(())
 }
 
-fn findings<'a>(report: &'a Report<'_>) -> impl Iterator<Item = (&'a str, &'a Finding)> {
-    report
-        .files
-        .iter()
-        .flat_map(|file| file.findings.iter().map(move |f| (file.path.as_str(), f)))
+/// Every finding with its path and, for history findings, its provenance.
+fn findings<'a>(
+    report: &'a Report<'_>,
+) -> impl Iterator<Item = (&'a str, &'a Finding, Option<&'a Provenance>)> {
+    report.files.iter().flat_map(|file| {
+        file.findings
+            .iter()
+            .enumerate()
+            .map(move |(i, f)| (file.path.as_str(), f, file.provenance.get(i)))
+    })
 }
 
-fn finding_json(report: &Report<'_>, path: &str, f: &Finding) -> Value {
+fn finding_json(report: &Report<'_>, path: &str, f: &Finding, prov: Option<&Provenance>) -> Value {
     let rule = &report.scanner.rules()[f.rule_index];
-    json!({
+    let mut row = json!({
         "rule_id": &*f.rule_id,
         "rule_name": rule.name,
         "path": path,
@@ -132,7 +146,11 @@ fn finding_json(report: &Report<'_>, path: &str, f: &Finding) -> Value {
         "confidence": f.confidence.as_str(),
         "check_passed": f.check_passed,
         "tags": rule.tags,
-    })
+    });
+    if let Some(p) = prov {
+        row["git"] = p.json.clone();
+    }
+    row
 }
 
 fn write_human(out: &mut impl Write, report: &Report<'_>, color: bool) -> io::Result<()> {
@@ -143,7 +161,7 @@ fn write_human(out: &mut impl Write, report: &Report<'_>, color: bool) -> io::Re
             s.to_string()
         }
     };
-    for (path, f) in findings(report) {
+    for (path, f, prov) in findings(report) {
         let secret = shown(&f.secret, report.reveal)
             .replace('\r', "\\r")
             .replace('\n', "\\n");
@@ -162,17 +180,21 @@ fn write_human(out: &mut impl Write, report: &Report<'_>, color: bool) -> io::Re
             secret,
             paint(conf_color, f.confidence.as_str()),
         )?;
+        if let Some(p) = prov {
+            writeln!(out, "    {}", paint("2", &p.human))?;
+        }
     }
     Ok(())
 }
 
-fn summary(report: &Report<'_>) -> String {
-    let s = report.stats;
+/// The summary line of a file scan.
+pub fn summary(stats: &Stats, files: &[ScannedFile], elapsed: Duration) -> String {
+    let s = stats;
+    let count: usize = files.iter().map(|f| f.findings.len()).sum();
     let files = s.files.load(Ordering::Relaxed);
     let bytes = s.bytes.load(Ordering::Relaxed);
-    let secs = report.elapsed.as_secs_f64();
+    let secs = elapsed.as_secs_f64();
     let mb = bytes as f64 / 1e6;
-    let count: usize = report.files.iter().map(|f| f.findings.len()).sum();
     let mut line = format!(
         "keysweep: {count} finding(s) in {files} file(s), {mb:.1} MB in {secs:.2} s ({:.0} MB/s)",
         if secs > 0.0 { mb / secs } else { 0.0 }
@@ -197,12 +219,16 @@ fn sarif(report: &Report<'_>) -> Value {
     let mut used: Vec<usize> = Vec::new();
     let mut index_of = vec![usize::MAX; rules.len()];
     let mut results = Vec::new();
-    for (path, f) in findings(report) {
+    for (path, f, prov) in findings(report) {
         if index_of[f.rule_index] == usize::MAX {
             index_of[f.rule_index] = used.len();
             used.push(f.rule_index);
         }
         let rule = &rules[f.rule_index];
+        let mut properties = json!({ "confidence": f.confidence.as_str(), "entropy": (f.entropy * 1000.0).round() / 1000.0 });
+        if let Some(p) = prov {
+            properties["git"] = p.json.clone();
+        }
         results.push(json!({
             "ruleId": &*f.rule_id,
             "ruleIndex": index_of[f.rule_index],
@@ -220,7 +246,7 @@ fn sarif(report: &Report<'_>) -> Value {
                 }
             }],
             "partialFingerprints": { "keysweep/fingerprint/v1": f.fingerprint.to_string() },
-            "properties": { "confidence": f.confidence.as_str(), "entropy": (f.entropy * 1000.0).round() / 1000.0 },
+            "properties": properties,
         }));
     }
     let driver_rules: Vec<Value> = used

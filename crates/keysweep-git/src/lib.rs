@@ -1,0 +1,944 @@
+//! Scan a git repository's whole history with a [`keysweep::Scanner`]: every blob reachable from
+//! any ref, each scanned once, with the provenance of every finding.
+//!
+//! A full scan reads the object database in two passes:
+//!
+//! 1. **Every object once, in pack order.** Each pack is decoded with gix's delta-tree traversal
+//!    (a base is inflated once and its deltas are applied from it, on every core), loose objects
+//!    one by one. Blobs are scanned as they are decoded; commits are kept in a compact form.
+//! 2. **The history walk.** Commits are put in topological order, oldest first, and each distinct
+//!    tree is read once. The first commit whose tree holds a blob with findings is the commit that
+//!    introduced it, and its path there is the finding's path. Refs reaching that commit and
+//!    whether the same secret is still in the tree of `HEAD` are worked out from there.
+//!
+//! Blobs that no ref reaches are scanned in pass 1 but reported only when asked
+//! ([`HistoryScan::include_unreachable`]).
+//!
+//! An incremental scan ([`HistoryScan::since`], [`HistoryScan::branch`]) walks only the commits
+//! of a range and scans the blobs they introduced, reading them by id.
+//!
+//! Damaged or missing objects do not stop a scan: each is reported as a [`Problem`] with its id
+//! and file, and the rest is scanned.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use keysweep::{RuleSet, Scanner};
+//! use keysweep_git::HistoryScan;
+//!
+//! let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+//! let history = HistoryScan::new(&scanner).run("path/to/repo").unwrap();
+//! for f in &history.findings {
+//!     let commit = f.commit.map(|c| &history.commits[c]);
+//!     println!(
+//!         "{} in {} at {:?}, introduced by {:?}, still at HEAD: {}",
+//!         f.finding.rule_id,
+//!         f.blob,
+//!         f.path,
+//!         commit.map(|c| &c.summary),
+//!         f.present_at_head,
+//!     );
+//! }
+//! for problem in &history.problems {
+//!     eprintln!("{problem}");
+//! }
+//! ```
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod group;
+mod objects;
+mod table;
+mod walk;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use gix::objs::Find;
+use std::time::{Duration, Instant};
+
+pub use gix::ObjectId;
+use keysweep::{Finding, Fingerprint, Scanner};
+
+pub use group::{group, Group};
+use objects::{BlobPolicy, Collected, Counters, Shared};
+use table::Dense;
+use walk::{Graph, Tip, TreeWalker};
+
+/// Rebuilds paths from the walk's parent links, reading the few trees on them by id.
+struct Paths<'a> {
+    repo: &'a gix::Repository,
+    dense: &'a Dense<'a>,
+    parent: &'a [u32],
+}
+
+impl Paths<'_> {
+    /// The path of object `id` (dense) whose object id is `oid`.
+    fn of(&self, id: u32, oid: &ObjectId) -> Vec<u8> {
+        match self.parent.get(id as usize) {
+            Some(&p) if p != u32::MAX => self.child(p, oid),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The path of the entry of tree `tree` (dense) that points at `oid`.
+    fn child(&self, tree: u32, oid: &ObjectId) -> Vec<u8> {
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        let (mut tree, mut target) = (tree, *oid);
+        let mut buf = Vec::new();
+        loop {
+            let tree_oid = self.dense.oid(tree);
+            let name = match self.repo.objects.try_find(&tree_oid, &mut buf) {
+                Ok(Some(data)) => {
+                    gix::objs::TreeRefIter::from_bytes(data.data, self.repo.object_hash())
+                        .filter_map(Result::ok)
+                        .find(|e| e.oid == target.as_ref())
+                        .map(|e| e.filename.to_vec())
+                }
+                _ => None,
+            };
+            names.push(
+                name.unwrap_or_else(|| format!("<{}>", target.to_hex_with_len(10)).into_bytes()),
+            );
+            match self.parent.get(tree as usize) {
+                Some(&p) if p != u32::MAX => {
+                    target = tree_oid;
+                    tree = p;
+                }
+                _ => break,
+            }
+        }
+        names.reverse();
+        names.join(&b'/')
+    }
+}
+
+/// A callback for progress: blobs scanned so far and their bytes. Called from worker threads.
+pub type Progress<'a> = dyn Fn(u64, u64) + Sync + 'a;
+
+/// Configures and runs a history scan.
+pub struct HistoryScan<'s> {
+    scanner: &'s Scanner,
+    threads: usize,
+    include_unreachable: bool,
+    policy: BlobPolicy,
+    since: Option<String>,
+    branch: Option<String>,
+    progress: Option<&'s Progress<'s>>,
+}
+
+impl<'s> HistoryScan<'s> {
+    /// A full-history scan with `scanner`, on every core, skipping binary blobs and blobs over
+    /// 256 MiB.
+    pub fn new(scanner: &'s Scanner) -> Self {
+        HistoryScan {
+            scanner,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            include_unreachable: false,
+            policy: BlobPolicy {
+                scan_binary: false,
+                max_blob_size: 256 << 20,
+            },
+            since: None,
+            branch: None,
+            progress: None,
+        }
+    }
+
+    /// Worker threads (at least one).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// Also report findings in blobs that no ref reaches (they have no commit or path).
+    pub fn include_unreachable(mut self, yes: bool) -> Self {
+        self.include_unreachable = yes;
+        self
+    }
+
+    /// Also scan binary blobs (those with a NUL byte in their first 8 KiB).
+    pub fn scan_binary(mut self, yes: bool) -> Self {
+        self.policy.scan_binary = yes;
+        self
+    }
+
+    /// Skip blobs larger than this many bytes.
+    pub fn max_blob_size(mut self, bytes: u64) -> Self {
+        self.policy.max_blob_size = bytes;
+        self
+    }
+
+    /// Scan only what the commits after `rev` introduced: `REV` means `REV..HEAD` (or
+    /// `REV..BRANCH` with [`branch`](Self::branch)); `A..B` names both ends.
+    pub fn since(mut self, rev: impl Into<String>) -> Self {
+        self.since = Some(rev.into());
+        self
+    }
+
+    /// Walk only the history of this branch (or any rev) instead of every ref.
+    pub fn branch(mut self, name: impl Into<String>) -> Self {
+        self.branch = Some(name.into());
+        self
+    }
+
+    /// Report progress while blobs are scanned.
+    pub fn progress(mut self, f: &'s Progress<'s>) -> Self {
+        self.progress = Some(f);
+        self
+    }
+
+    /// Opens the repository at `path` (a working tree, a `.git` directory, a bare repository, or
+    /// a directory inside one of them) and scans it.
+    pub fn run(&self, path: impl AsRef<Path>) -> Result<History, Error> {
+        let started = Instant::now();
+        let path = path.as_ref();
+        let repo = gix::discover(path).map_err(|e| Error::Open {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let mut history = if self.since.is_some() || self.branch.is_some() {
+            self.run_range(&repo)?
+        } else {
+            self.run_full(&repo)
+        };
+        history.repository = repo.workdir().unwrap_or_else(|| repo.git_dir()).to_owned();
+        history.stats.elapsed = started.elapsed();
+        Ok(history)
+    }
+
+    fn run_full(&self, repo: &gix::Repository) -> History {
+        let mut problems = Vec::new();
+        let sources = objects::sources(repo, &mut problems);
+        let dense = Dense::new(&sources.packs, sources.loose_ids());
+        let counters = Counters::default();
+        let shared = Shared {
+            scanner: self.scanner,
+            policy: self.policy,
+            counters: &counters,
+            progress: self.progress,
+            hash_kind: repo.object_hash(),
+            dense: &dense,
+            collected: Mutex::new(Collected::default()),
+        };
+        let read_started = Instant::now();
+        objects::read_all(&shared, &sources, self.threads);
+        let read_time = read_started.elapsed();
+        let walk_started = Instant::now();
+        let mut collected = shared
+            .collected
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        problems.append(&mut collected.problems);
+
+        // Pass 1 saw every object: what is not in its tag list is not a tag.
+        let tips = tips(
+            repo,
+            &|id| {
+                collected
+                    .tags
+                    .get(id)
+                    .map_or(Peel::NotATag, |t| Peel::Tag(*t))
+            },
+            &mut problems,
+        );
+        let shallow = shallow_commits(repo);
+        let graph = Graph::from_commits(&collected.commits, &tips, &shallow, &mut problems);
+
+        // Walk history over the tree table, oldest commit first: the first commit to reach a
+        // blob with findings introduced it.
+        let targets: HashMap<u32, ObjectId> = collected
+            .findings
+            .keys()
+            .filter_map(|oid| dense.id(oid).map(|d| (d, *oid)))
+            .collect();
+        let mut roots = Vec::with_capacity(graph.len());
+        for c in 0..graph.len() {
+            match dense.id(&graph.trees[c]) {
+                Some(t) => roots.push((Some(c as u32), t, true)),
+                None => problems.push(Problem::object(
+                    &graph.trees[c],
+                    format!("tree is missing (the root of commit {})", graph.ids[c]),
+                )),
+            }
+        }
+        // Tags that point at trees or blobs directly.
+        for tip in &tips {
+            if !collected.commits.contains_key(&tip.id) {
+                if let Some(d) = dense.id(&tip.id) {
+                    roots.push((None, d, collected.trees.get(d).is_some()));
+                }
+            }
+        }
+        let tw = table::walk(&collected.trees, dense.len(), roots.into_iter(), |id| {
+            targets.contains_key(&id)
+        });
+        let paths = Paths {
+            repo,
+            dense: &dense,
+            parent: &tw.parent,
+        };
+        let commit_name = |c: Option<u32>| c.map(|c| graph.ids[c as usize]);
+        let mut origins: HashMap<ObjectId, (Option<u32>, Vec<u8>)> = HashMap::new();
+        for &(blob, commit) in &tw.found {
+            let oid = targets[&blob];
+            origins.insert(oid, (commit, paths.of(blob, &oid)));
+        }
+        for &(tree, commit) in &tw.unread {
+            let oid = dense.oid(tree);
+            problems.push(walk::tree_problem(
+                &oid,
+                &paths.of(tree, &oid),
+                commit_name(commit).as_ref(),
+                "tree could not be read".into(),
+            ));
+        }
+        let mut submodules: HashMap<Vec<u8>, Submodule> = HashMap::new();
+        let mut missing = HashSet::new();
+        for &(tree, special, commit) in &tw.specials {
+            match &collected.trees.specials[special as usize] {
+                // Each missing object once, where the walk first met it.
+                table::Special::Missing(oid) if !missing.insert(*oid) => {}
+                table::Special::Missing(oid) => problems.push(walk::tree_problem(
+                    oid,
+                    &paths.child(tree, oid),
+                    commit_name(commit).as_ref(),
+                    "object is missing".into(),
+                )),
+                table::Special::Gitlink(oid) => {
+                    let path = paths.child(tree, oid);
+                    submodules.entry(path.clone()).or_insert_with(|| Submodule {
+                        path: String::from_utf8_lossy(&path).into_owned(),
+                        commit: *oid,
+                    });
+                }
+            }
+        }
+        let submodules: Vec<Submodule> = submodules.into_values().collect();
+        let stats = HistoryStats {
+            objects: counters.objects.into_inner(),
+            commits: graph.len() as u64,
+            trees_read: tw.trees,
+            reachable_blobs: tw.blobs,
+            blobs_scanned: counters.blobs.into_inner(),
+            blob_bytes: counters.blob_bytes.into_inner(),
+            skipped_binary: counters.skipped_binary.into_inner(),
+            skipped_large: counters.skipped_large.into_inner(),
+            read_time,
+            walk_time: walk_started.elapsed(),
+            ..HistoryStats::default()
+        };
+        drop(tw);
+        drop(collected.trees);
+
+        let mut blobs: Vec<(ObjectId, Vec<Finding>)> = collected.findings.into_iter().collect();
+        blobs.sort_by_key(|(id, _)| *id);
+        let mut unreachable_dropped = 0;
+        let mut found = Vec::new();
+        for (blob, findings) in blobs {
+            match origins.remove(&blob) {
+                Some((commit, path)) => found.push((blob, findings, commit, Some(path))),
+                None if self.include_unreachable => found.push((blob, findings, None, None)),
+                None => unreachable_dropped += findings.len() as u64,
+            }
+        }
+        let mut history = finish(repo, &graph, &tips, found, problems, submodules);
+        drop(sources);
+        history.stats = HistoryStats {
+            unreachable_findings_dropped: unreachable_dropped,
+            ..stats
+        };
+        history.shallow = graph.truncated || !shallow.is_empty();
+        history
+    }
+
+    fn run_range(&self, repo: &gix::Repository) -> Result<History, Error> {
+        let mut problems = Vec::new();
+        let resolve = |spec: &str| -> Result<ObjectId, Error> {
+            repo.rev_parse_single(format!("{spec}^{{commit}}").as_str())
+                .map(|id| id.detach())
+                .map_err(|e| Error::Revision {
+                    spec: spec.to_owned(),
+                    message: e.to_string(),
+                })
+        };
+        let tip = self.branch.as_deref().unwrap_or("HEAD");
+        let (include, exclude) = match self.since.as_deref() {
+            Some(spec) => match spec.split_once("..") {
+                Some((a, b)) => {
+                    let a = if a.is_empty() { "HEAD" } else { a };
+                    let b = if b.is_empty() { "HEAD" } else { b };
+                    (vec![resolve(b)?], vec![resolve(a)?])
+                }
+                None => (vec![resolve(tip)?], vec![resolve(spec)?]),
+            },
+            None => (vec![resolve(tip)?], Vec::new()),
+        };
+        let graph =
+            Graph::range(repo, &include, &exclude, &mut problems).map_err(|e| Error::Revision {
+                spec: self.since.clone().unwrap_or_else(|| tip.to_owned()),
+                message: e.to_string(),
+            })?;
+        let walk_started = Instant::now();
+        let mut walker = TreeWalker::new(repo, false);
+        for boundary in &graph.boundary {
+            match repo
+                .find_commit(*boundary)
+                .and_then(|c| c.tree_id().map(|t| t.detach()))
+            {
+                Ok(tree) => walker.walk(tree, Some(boundary), &mut |_, _| {}),
+                Err(e) => problems.push(Problem::object(
+                    boundary,
+                    format!("commit could not be read: {e}"),
+                )),
+            }
+        }
+        let mut introduced: Vec<(ObjectId, u32, Vec<u8>)> = Vec::new();
+        for c in 0..graph.len() {
+            let commit = graph.ids[c];
+            walker.walk(graph.trees[c], Some(&commit), &mut |blob, path| {
+                introduced.push((*blob, c as u32, path.to_vec()));
+            });
+        }
+        problems.append(&mut walker.problems);
+        let submodules = std::mem::take(&mut walker.submodules)
+            .into_values()
+            .collect();
+
+        let walk_time = walk_started.elapsed();
+        let counters = Counters::default();
+        let read_started = Instant::now();
+        let scanned = self.scan_by_id(repo, &introduced, &counters);
+        let read_time = read_started.elapsed();
+        let mut found = Vec::new();
+        for ((blob, commit, path), result) in introduced.into_iter().zip(scanned) {
+            match result {
+                Ok(findings) if !findings.is_empty() => {
+                    found.push((blob, findings, Some(commit), Some(path)))
+                }
+                Ok(_) => {}
+                Err(p) => problems.push(p),
+            }
+        }
+        let tips = tips(repo, &|_| Peel::Unknown, &mut problems);
+        let mut history = finish(repo, &graph, &tips, found, problems, submodules);
+        history.stats = HistoryStats {
+            objects: counters.objects.into_inner(),
+            commits: graph.len() as u64,
+            trees_read: walker.trees_read,
+            reachable_blobs: walker.blobs_seen() as u64,
+            blobs_scanned: counters.blobs.into_inner(),
+            blob_bytes: counters.blob_bytes.into_inner(),
+            skipped_binary: counters.skipped_binary.into_inner(),
+            skipped_large: counters.skipped_large.into_inner(),
+            read_time,
+            walk_time,
+            ..HistoryStats::default()
+        };
+        history.shallow = repo.is_shallow().unwrap_or(false);
+        Ok(history)
+    }
+
+    /// Reads and scans blobs by id, in parallel (the incremental path).
+    fn scan_by_id(
+        &self,
+        repo: &gix::Repository,
+        blobs: &[(ObjectId, u32, Vec<u8>)],
+        counters: &Counters,
+    ) -> Vec<Result<Vec<Finding>, Problem>> {
+        use gix::objs::Find;
+        use rayon::prelude::*;
+        use std::sync::atomic::Ordering;
+        let sync = repo.clone().into_sync();
+        let policy = self.policy;
+        let work = || {
+            blobs
+                .par_iter()
+                .map_init(
+                    || (sync.to_thread_local(), self.scanner.scratch(), Vec::new()),
+                    |(repo, scratch, buf), (blob, _, path)| {
+                        let data = match repo.objects.try_find(blob, buf) {
+                            Ok(Some(d)) => d,
+                            Ok(None) => {
+                                return Err(Problem::object(
+                                    blob,
+                                    format!(
+                                        "blob is missing (at `{}`)",
+                                        String::from_utf8_lossy(path)
+                                    ),
+                                ))
+                            }
+                            Err(e) => {
+                                return Err(Problem::object(
+                                    blob,
+                                    format!("blob could not be read: {e}"),
+                                ))
+                            }
+                        };
+                        counters.objects.fetch_add(1, Ordering::Relaxed);
+                        if data.data.len() as u64 > policy.max_blob_size {
+                            counters.skipped_large.fetch_add(1, Ordering::Relaxed);
+                            return Ok(Vec::new());
+                        }
+                        if !policy.scan_binary && objects::is_binary(data.data) {
+                            counters.skipped_binary.fetch_add(1, Ordering::Relaxed);
+                            return Ok(Vec::new());
+                        }
+                        counters.blobs.fetch_add(1, Ordering::Relaxed);
+                        counters
+                            .blob_bytes
+                            .fetch_add(data.data.len() as u64, Ordering::Relaxed);
+                        Ok(self.scanner.scan(scratch, data.data))
+                    },
+                )
+                .collect()
+        };
+        match rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .build()
+        {
+            Ok(pool) => pool.install(work),
+            Err(_) => work(),
+        }
+    }
+}
+
+/// What pass 1 knows of an object, for peeling refs without reading objects again.
+enum Peel {
+    Tag(ObjectId),
+    NotATag,
+    Unknown,
+}
+
+/// The refs of the repository (and `HEAD` when detached, and older stash entries), each peeled
+/// to the object it finally names, ordered for listing: `HEAD`, branches, tags, remotes, stash,
+/// then the rest.
+fn tips(
+    repo: &gix::Repository,
+    tag_target: &dyn Fn(&ObjectId) -> Peel,
+    problems: &mut Vec<Problem>,
+) -> Vec<Tip> {
+    let mut tips = Vec::new();
+    let peel = |mut id: ObjectId| -> ObjectId {
+        for _ in 0..64 {
+            let next = match tag_target(&id) {
+                Peel::Tag(t) => Some(t),
+                Peel::NotATag => None,
+                Peel::Unknown => match repo.try_find_object(id) {
+                    Ok(Some(o)) if o.kind == gix::objs::Kind::Tag => o
+                        .try_into_tag()
+                        .ok()
+                        .and_then(|t| t.target_id().ok())
+                        .map(|t| t.detach()),
+                    _ => None,
+                },
+            };
+            match next {
+                Some(t) => id = t,
+                None => break,
+            }
+        }
+        id
+    };
+    let mut peel_cache: HashMap<ObjectId, ObjectId> = HashMap::new();
+    let platform = repo.references();
+    match platform
+        .as_ref()
+        .map_err(|e| e.to_string())
+        .and_then(|p| p.all().map_err(|e| e.to_string()))
+    {
+        Ok(iter) => {
+            for r in iter {
+                let mut r = match r {
+                    Ok(r) => r,
+                    Err(e) => {
+                        problems.push(Problem::file(
+                            repo.common_dir(),
+                            format!("a ref could not be read: {e}"),
+                        ));
+                        continue;
+                    }
+                };
+                let name = r.name().as_bstr().to_string();
+                match r.follow_to_object() {
+                    Ok(id) => {
+                        let id = id.detach();
+                        let peeled = *peel_cache.entry(id).or_insert_with(|| peel(id));
+                        tips.push(Tip { name, id: peeled });
+                    }
+                    Err(e) => problems.push(Problem::file(
+                        repo.common_dir(),
+                        format!("ref {name} could not be resolved: {e}"),
+                    )),
+                }
+            }
+        }
+        Err(e) => problems.push(Problem::file(
+            repo.common_dir(),
+            format!("refs could not be listed: {e}"),
+        )),
+    }
+    // Older stash entries live only in the stash's reflog.
+    if let Ok(Some(stash)) = repo.try_find_reference("refs/stash") {
+        let mut log = stash.log_iter();
+        if let Ok(Some(lines)) = log.all() {
+            let ids: Vec<ObjectId> = lines.filter_map(|l| l.ok().map(|l| l.new_oid())).collect();
+            let n = ids.len();
+            for (i, id) in ids.into_iter().enumerate() {
+                // The log runs oldest to newest; stash@{0} is the ref itself.
+                let k = n - 1 - i;
+                if k > 0 {
+                    tips.push(Tip {
+                        name: format!("stash@{{{k}}}"),
+                        id,
+                    });
+                }
+            }
+        }
+    }
+    let head_ref = repo
+        .head_name()
+        .ok()
+        .flatten()
+        .map(|n| n.as_bstr().to_string());
+    if head_ref.is_none() {
+        if let Ok(Some(id)) = repo.head_id().map(|id| Some(id.detach())) {
+            tips.push(Tip {
+                name: "HEAD".into(),
+                id,
+            });
+        }
+    }
+    let class = |name: &str| -> u8 {
+        if Some(name) == head_ref.as_deref() || name == "HEAD" {
+            0
+        } else if name.starts_with("refs/heads/") {
+            1
+        } else if name.starts_with("refs/tags/") {
+            2
+        } else if name.starts_with("refs/remotes/") {
+            3
+        } else if name.starts_with("refs/stash") || name.starts_with("stash@") {
+            4
+        } else {
+            5
+        }
+    };
+    tips.sort_by(|a, b| (class(&a.name), &a.name).cmp(&(class(&b.name), &b.name)));
+    tips
+}
+
+fn shallow_commits(repo: &gix::Repository) -> gix::hashtable::HashSet<ObjectId> {
+    match repo.shallow_commits() {
+        Ok(Some(commits)) => commits.iter().copied().collect(),
+        _ => Default::default(),
+    }
+}
+
+type Found = (ObjectId, Vec<Finding>, Option<u32>, Option<Vec<u8>>);
+
+/// Builds the [`History`]: commit details of the commits findings name, refs reaching them,
+/// and presence at `HEAD`.
+fn finish(
+    repo: &gix::Repository,
+    graph: &Graph,
+    tips: &[Tip],
+    found: Vec<Found>,
+    problems: Vec<Problem>,
+    submodules: Vec<Submodule>,
+) -> History {
+    // Commits named by findings, in history order.
+    let mut positions: Vec<u32> = found.iter().filter_map(|f| f.2).collect();
+    positions.sort_unstable();
+    positions.dedup();
+    let reaching = graph.tips_reaching(&positions, tips);
+    // Which refs are named at all: keep the listing order of `tips`.
+    let mut used: Vec<u32> = reaching.iter().flatten().copied().collect();
+    used.sort_unstable();
+    used.dedup();
+    let ref_index: HashMap<u32, u32> = used
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| (t, i as u32))
+        .collect();
+    let refs: Vec<String> = used
+        .iter()
+        .map(|&t| tips[t as usize].name.clone())
+        .collect();
+    let commits: Vec<CommitInfo> = positions
+        .iter()
+        .zip(&reaching)
+        .map(|(&p, tips)| {
+            let mut c = commit_info(repo, graph.ids[p as usize], p);
+            c.refs = tips.iter().map(|t| ref_index[t]).collect();
+            c
+        })
+        .collect();
+    let commit_index: HashMap<u32, usize> =
+        positions.iter().enumerate().map(|(i, &p)| (p, i)).collect();
+
+    let head = repo.head_id().ok().map(|id| id.detach());
+    let head_blobs = head
+        .and_then(|h| repo.find_commit(h).ok()?.tree_id().ok().map(|t| t.detach()))
+        .map(|tree| walk::blobs_of_tree(repo, tree))
+        .unwrap_or_default();
+    let at_head: HashSet<Fingerprint> = found
+        .iter()
+        .filter(|f| head_blobs.contains(&f.0))
+        .flat_map(|f| f.1.iter().map(|x| x.fingerprint))
+        .collect();
+
+    let mut findings = Vec::new();
+    for (blob, fs, commit, path) in found {
+        let ci = commit.map(|p| commit_index[&p]);
+        let path = path.map(|p| String::from_utf8_lossy(&p).into_owned());
+        for finding in fs {
+            findings.push(BlobFinding {
+                present_at_head: at_head.contains(&finding.fingerprint),
+                finding,
+                blob,
+                path: path.clone(),
+                commit: ci,
+            });
+        }
+    }
+    // History order, then path and position: stable across runs.
+    findings.sort_by(|a, b| {
+        (
+            a.commit.is_none(),
+            a.commit,
+            &a.path,
+            a.finding.range.start,
+            &a.finding.rule_id,
+        )
+            .cmp(&(
+                b.commit.is_none(),
+                b.commit,
+                &b.path,
+                b.finding.range.start,
+                &b.finding.rule_id,
+            ))
+    });
+    let mut submodules: Vec<Submodule> = submodules;
+    submodules.sort_by(|a, b| a.path.cmp(&b.path));
+    History {
+        findings,
+        commits,
+        refs,
+        problems,
+        stats: HistoryStats::default(),
+        shallow: false,
+        submodules,
+        head,
+        repository: PathBuf::new(),
+    }
+}
+
+fn commit_info(repo: &gix::Repository, id: ObjectId, rank: u32) -> CommitInfo {
+    let mut info = CommitInfo {
+        id,
+        rank,
+        author_name: String::new(),
+        author_email: String::new(),
+        time: 0,
+        offset: 0,
+        summary: String::new(),
+        refs: Vec::new(),
+    };
+    if let Ok(commit) = repo.find_commit(id) {
+        if let Ok(author) = commit.author() {
+            info.author_name = author.name.to_string();
+            info.author_email = author.email.to_string();
+            if let Ok(t) = author.time() {
+                info.time = t.seconds;
+                info.offset = t.offset;
+            }
+        }
+        if let Ok(message) = commit.message() {
+            info.summary = message.summary().to_string();
+        }
+    }
+    info
+}
+
+/// The result of a history scan.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct History {
+    /// Every finding, one per blob it is in, in history order.
+    pub findings: Vec<BlobFinding>,
+    /// The commits that findings name ([`BlobFinding::commit`] indexes this).
+    pub commits: Vec<CommitInfo>,
+    /// The refs that reach the commits of findings ([`CommitInfo::refs`] indexes this), in
+    /// listing order:
+    /// `HEAD`'s branch, branches, tags, remotes, stash, others.
+    pub refs: Vec<String>,
+    /// Objects or files that could not be read; the rest was scanned.
+    pub problems: Vec<Problem>,
+    /// Counts and time.
+    pub stats: HistoryStats,
+    /// The repository is a shallow clone: history before its boundary was not scanned.
+    pub shallow: bool,
+    /// Submodules met in the walk (by path, with the first commit recorded): not scanned.
+    pub submodules: Vec<Submodule>,
+    /// The commit `HEAD` points at, if any.
+    pub head: Option<ObjectId>,
+    /// The repository's working tree, or its git directory when bare.
+    pub repository: PathBuf,
+}
+
+/// A finding in one blob of history.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BlobFinding {
+    /// What the scanner found, with line and column within the blob.
+    pub finding: Finding,
+    /// The blob it is in.
+    pub blob: ObjectId,
+    /// The blob's path in the commit that introduced it (`None` when unreachable).
+    pub path: Option<String>,
+    /// The commit that introduced the blob (index into [`History::commits`]); `None` when the
+    /// blob is unreachable or only reachable through a tag on a tree or blob.
+    pub commit: Option<usize>,
+    /// The same secret (by fingerprint) is in some blob of `HEAD`'s tree.
+    pub present_at_head: bool,
+}
+
+/// A commit that introduced a blob with findings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CommitInfo {
+    /// The commit id.
+    pub id: ObjectId,
+    /// Its position in the walk's topological order (oldest first).
+    pub rank: u32,
+    /// Author name.
+    pub author_name: String,
+    /// Author email.
+    pub author_email: String,
+    /// Author time, seconds since the Unix epoch.
+    pub time: i64,
+    /// The author's UTC offset, in seconds.
+    pub offset: i32,
+    /// The first line of the message.
+    pub summary: String,
+    /// The refs whose history holds this commit (indices into [`History::refs`], in listing
+    /// order).
+    pub refs: Vec<u32>,
+}
+
+/// A submodule (gitlink) met in history; its repository is not scanned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submodule {
+    /// Its path in the tree.
+    pub path: String,
+    /// The commit it pointed at where first met.
+    pub commit: ObjectId,
+}
+
+/// Counts of a history scan.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct HistoryStats {
+    /// Objects read (pass 1: every object of the database; incremental: blobs read by id).
+    pub objects: u64,
+    /// Commits walked.
+    pub commits: u64,
+    /// Distinct trees read in the walk.
+    pub trees_read: u64,
+    /// Distinct blobs the walk met (reachable blobs).
+    pub reachable_blobs: u64,
+    /// Blobs scanned.
+    pub blobs_scanned: u64,
+    /// Bytes of the blobs scanned.
+    pub blob_bytes: u64,
+    /// Blobs skipped as binary.
+    pub skipped_binary: u64,
+    /// Blobs skipped as too large.
+    pub skipped_large: u64,
+    /// Findings in unreachable blobs, not reported.
+    pub unreachable_findings_dropped: u64,
+    /// Wall time of reading every object (a full scan's first pass), or of reading the
+    /// introduced blobs (an incremental scan).
+    pub read_time: Duration,
+    /// Wall time of the history walk.
+    pub walk_time: Duration,
+    /// Wall time in all.
+    pub elapsed: Duration,
+}
+
+/// An object or file that could not be read.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    /// The object, when one is concerned.
+    pub object: Option<ObjectId>,
+    /// The file (pack, loose object, directory), when known.
+    pub file: Option<PathBuf>,
+    /// What went wrong. Never holds blob contents.
+    pub message: String,
+}
+
+impl Problem {
+    fn object(id: &gix::oid, message: impl Into<String>) -> Problem {
+        Problem {
+            object: Some(id.to_owned()),
+            file: None,
+            message: message.into(),
+        }
+    }
+
+    fn file(path: &Path, message: impl Into<String>) -> Problem {
+        Problem {
+            object: None,
+            file: Some(path.to_owned()),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.object, &self.file) {
+            (Some(o), Some(p)) => write!(f, "object {o} in {}: {}", p.display(), self.message),
+            (Some(o), None) => write!(f, "object {o}: {}", self.message),
+            (None, Some(p)) => write!(f, "{}: {}", p.display(), self.message),
+            (None, None) => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Why a history scan could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// No repository could be opened at the path.
+    Open {
+        /// The path given.
+        path: PathBuf,
+        /// gix's explanation.
+        message: String,
+    },
+    /// A revision (`--since`, `--branch`) did not resolve to a commit.
+    Revision {
+        /// The revision as given.
+        spec: String,
+        /// gix's explanation.
+        message: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Open { path, message } => {
+                write!(f, "{}: not a git repository ({message})", path.display())
+            }
+            Error::Revision { spec, message } => write!(f, "revision `{spec}`: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
