@@ -383,7 +383,7 @@ impl<'s> HistoryScan<'s> {
                 message: e.to_string(),
             })?;
         let walk_started = Instant::now();
-        let mut walker = TreeWalker::new(repo, false);
+        let mut walker = TreeWalker::new(repo);
         for boundary in &graph.boundary {
             match repo
                 .find_commit(*boundary)

@@ -68,6 +68,26 @@ pub(crate) struct Shared<'a> {
     pub collected: Mutex<Collected>,
 }
 
+impl Counters {
+    fn snapshot(&self) -> [u64; 5] {
+        [
+            self.objects.load(Ordering::Relaxed),
+            self.blobs.load(Ordering::Relaxed),
+            self.blob_bytes.load(Ordering::Relaxed),
+            self.skipped_binary.load(Ordering::Relaxed),
+            self.skipped_large.load(Ordering::Relaxed),
+        ]
+    }
+
+    fn restore(&self, s: [u64; 5]) {
+        self.objects.store(s[0], Ordering::Relaxed);
+        self.blobs.store(s[1], Ordering::Relaxed);
+        self.blob_bytes.store(s[2], Ordering::Relaxed);
+        self.skipped_binary.store(s[3], Ordering::Relaxed);
+        self.skipped_large.store(s[4], Ordering::Relaxed);
+    }
+}
+
 impl Shared<'_> {
     fn problem(&self, p: Problem) {
         self.collected.lock().unwrap().problems.push(p);
@@ -372,6 +392,7 @@ fn read_pack(
     bundle: &pack::Bundle,
     threads: usize,
 ) {
+    let before = shared.counters.snapshot();
     let mut worker = Worker::new(shared, earlier);
     let interrupt = AtomicBool::new(false);
     let result = bundle.index.traverse_with_index(
@@ -397,6 +418,9 @@ fn read_pack(
             bundle.pack.path(),
             format!("pack could not be decoded in one pass ({e}); reading its objects one by one"),
         ));
+        // What the fast pass did is kept (findings, commits and trees are keyed by id, so
+        // reading them again changes nothing) but counted once.
+        shared.counters.restore(before);
         read_pack_slowly(shared, earlier, pack_no, bundle);
     }
 }

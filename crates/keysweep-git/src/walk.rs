@@ -301,12 +301,10 @@ pub(crate) struct TreeWalker<'r> {
     pub problems: Vec<Problem>,
     pub submodules: HashMap<String, Submodule>,
     pub trees_read: u64,
-    /// Check that each newly met blob exists (pass 1 read everything there is).
-    check_blobs: bool,
 }
 
 impl<'r> TreeWalker<'r> {
-    pub fn new(repo: &'r gix::Repository, check_blobs: bool) -> Self {
+    pub fn new(repo: &'r gix::Repository) -> Self {
         TreeWalker {
             repo,
             buf: Vec::new(),
@@ -315,7 +313,6 @@ impl<'r> TreeWalker<'r> {
             problems: Vec::new(),
             submodules: HashMap::new(),
             trees_read: 0,
-            check_blobs,
         }
     }
 
@@ -417,15 +414,6 @@ impl<'r> TreeWalker<'r> {
             }
             for (blob, child) in blobs {
                 if self.seen_blobs.insert(blob) {
-                    if self.check_blobs && !self.repo.has_object(blob) {
-                        self.problems.push(tree_problem(
-                            &blob,
-                            &child,
-                            commit,
-                            "blob is missing".into(),
-                        ));
-                        continue;
-                    }
                     on_blob(&blob, &child);
                 }
             }
@@ -452,7 +440,7 @@ pub(crate) fn tree_problem(
 
 /// Every blob id in the tree of `root`, with no deduplication against other walks.
 pub(crate) fn blobs_of_tree(repo: &gix::Repository, root: ObjectId) -> HashSet<ObjectId> {
-    let mut walker = TreeWalker::new(repo, false);
+    let mut walker = TreeWalker::new(repo);
     let mut out = HashSet::default();
     walker.walk(root, None, &mut |b, _| {
         out.insert(*b);

@@ -1,0 +1,503 @@
+//! End-to-end tests of `keysweep scan --git` on small repositories built with the git CLI
+//! (at test time only: keysweep itself reads repositories with gix).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// Fake AWS access key ids (the format is checked, the keys do not exist).
+const KEY_A: &str = "AKIAUJZDEGXDNCF32EPF";
+const KEY_B: &str = "AKIAQW4RZT7MN2XKLP3V";
+const KEY_C: &str = "AKIAZX5HBT2RQ7MWNK4D";
+const KEY_D: &str = "AKIAMV3KQ7TZX2RWBN5H";
+
+struct Repo {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    /// Seconds of the next commit's author and committer date.
+    clock: std::cell::Cell<i64>,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("repo");
+        fs::create_dir(&path).unwrap();
+        let r = Repo {
+            _dir: dir,
+            path,
+            clock: std::cell::Cell::new(1_600_000_000),
+        };
+        r.git(&["init", "-q", "-b", "main"]);
+        r
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let t = self.clock.get();
+        let date = format!("{t} +0000");
+        let out = Command::new("git")
+            .current_dir(&self.path)
+            .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "Ada Dev")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada Dev")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", self._dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn put(&self, rel: &str, content: &str) {
+        let p = self.path.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, content).unwrap();
+    }
+
+    /// Stages everything and commits; returns the commit id.
+    fn commit(&self, message: &str) -> String {
+        self.clock.set(self.clock.get() + 3600);
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+fn keysweep(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_keysweep"))
+        .current_dir(dir)
+        .env_remove("KEYSWEEP_FINGERPRINT_KEY")
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn scan(repo: &Path, extra: &[&str]) -> (Vec<Value>, String, i32) {
+    let mut args = vec!["scan", "--git", "-f", "json", "--no-progress"];
+    args.extend_from_slice(extra);
+    let repo = repo.to_str().unwrap();
+    args.push(repo);
+    let out = keysweep(Path::new("/"), &args);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let rows: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}); stderr: {stderr}"));
+    (
+        rows.as_array().unwrap().clone(),
+        stderr,
+        out.status.code().unwrap(),
+    )
+}
+
+/// The fingerprint keysweep gives `secret` (scanned on stdin).
+fn fingerprint_of(secret: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keysweep"))
+        .args(["scan", "-f", "json", "-q", "-"])
+        .env_remove("KEYSWEEP_FINGERPRINT_KEY")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    writeln!(child.stdin.take().unwrap(), "AWS_ACCESS_KEY_ID={secret}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    rows[0]["fingerprint"].as_str().unwrap().to_string()
+}
+
+fn by_fingerprint<'a>(rows: &'a [Value], fp: &str) -> Vec<&'a Value> {
+    rows.iter().filter(|r| r["fingerprint"] == fp).collect()
+}
+
+#[test]
+fn a_secret_added_then_deleted_is_found_with_its_commit() {
+    let r = Repo::new();
+    r.put("README.md", "hello\n");
+    r.commit("initial");
+    r.put("deploy/aws.env", &format!("AWS_ACCESS_KEY_ID={KEY_A}\n"));
+    let added = r.commit("add deploy settings");
+    fs::remove_file(r.path.join("deploy/aws.env")).unwrap();
+    r.commit("remove the key");
+
+    let (rows, stderr, code) = scan(&r.path, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let fp = fingerprint_of(KEY_A);
+    let found = by_fingerprint(&rows, &fp);
+    assert_eq!(found.len(), 1, "{rows:#?}");
+    let f = found[0];
+    assert_eq!(f["rule_id"], "aws.access_key_id");
+    assert_eq!(f["path"], "deploy/aws.env");
+    assert_eq!(f["line"], 1);
+    let g = &f["git"];
+    assert_eq!(g["commit"], added.as_str());
+    assert_eq!(g["author_name"], "Ada Dev");
+    assert_eq!(g["author_email"], "ada@example.com");
+    assert_eq!(g["summary"], "add deploy settings");
+    assert_eq!(g["date"], "2020-09-13T14:26:40+00:00");
+    assert_eq!(g["present_at_head"], false);
+    assert_eq!(g["reachable"], true);
+    assert_eq!(g["refs"], serde_json::json!(["refs/heads/main"]));
+    assert_eq!(g["refs_total"], 1);
+    // Redacted by default.
+    assert!(!String::from_utf8_lossy(&serde_json::to_vec(&rows).unwrap()).contains(KEY_A));
+}
+
+#[test]
+fn one_secret_in_two_files_on_two_branches_is_grouped() {
+    let r = Repo::new();
+    r.put("a.env", &format!("AWS_ACCESS_KEY_ID={KEY_B}\n"));
+    let first = r.commit("key in a");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.put("b.env", &format!("# copy\nAWS_ACCESS_KEY_ID={KEY_B}\n"));
+    let second = r.commit("key in b");
+    r.git(&["checkout", "-q", "main"]);
+
+    let fp = fingerprint_of(KEY_B);
+    let (rows, _, _) = scan(&r.path, &[]);
+    let found = by_fingerprint(&rows, &fp);
+    assert_eq!(found.len(), 2, "two blobs: {rows:#?}");
+    assert_eq!(found[0]["path"], "a.env");
+    assert_eq!(found[0]["git"]["commit"], first.as_str());
+    assert_eq!(
+        found[0]["git"]["refs"],
+        serde_json::json!(["refs/heads/main", "refs/heads/feature"])
+    );
+    assert_eq!(found[1]["path"], "b.env");
+    assert_eq!(found[1]["git"]["commit"], second.as_str());
+    assert_eq!(
+        found[1]["git"]["refs"],
+        serde_json::json!(["refs/heads/feature"])
+    );
+    // HEAD (main) still has a.env: the secret is present at HEAD, whichever blob.
+    assert!(found.iter().all(|f| f["git"]["present_at_head"] == true));
+
+    let (groups, _, code) = scan(&r.path, &["--group"]);
+    assert_eq!(code, 1);
+    let g: Vec<&Value> = groups.iter().filter(|g| g["fingerprint"] == fp).collect();
+    assert_eq!(g.len(), 1, "{groups:#?}");
+    let g = g[0];
+    assert_eq!(g["blobs"], 2);
+    assert_eq!(g["findings"], 2);
+    assert_eq!(g["paths"], serde_json::json!(["a.env", "b.env"]));
+    assert_eq!(g["first_seen"]["commit"], first.as_str());
+    assert_eq!(g["last_seen"]["commit"], second.as_str());
+    assert_eq!(g["refs_total"], 2);
+    assert_eq!(g["present_at_head"], true);
+    assert_eq!(g["secret"], "AKIA*****");
+}
+
+#[test]
+fn a_renamed_file_keeps_its_origin_and_a_blob_is_scanned_once() {
+    let r = Repo::new();
+    let content = format!("AWS_ACCESS_KEY_ID={KEY_C}\n");
+    r.put("old/name.env", &content);
+    let added = r.commit("add");
+    fs::create_dir(r.path.join("new")).unwrap();
+    r.git(&["mv", "old/name.env", "new/name.env"]);
+    r.commit("rename");
+    // The same content again, at a third path and on another commit.
+    r.put("copy.env", &content);
+    r.commit("copy");
+
+    let (rows, _, _) = scan(&r.path, &[]);
+    let fp = fingerprint_of(KEY_C);
+    let found = by_fingerprint(&rows, &fp);
+    assert_eq!(found.len(), 1, "one blob, one finding: {rows:#?}");
+    assert_eq!(found[0]["path"], "old/name.env");
+    assert_eq!(found[0]["git"]["commit"], added.as_str());
+    assert_eq!(found[0]["git"]["present_at_head"], true);
+}
+
+#[test]
+fn a_merge_commit_that_introduces_a_blob_is_its_origin() {
+    let r = Repo::new();
+    r.put("conf.env", "MODE=dev\n");
+    r.commit("base");
+    r.git(&["checkout", "-q", "-b", "side"]);
+    r.put("conf.env", "MODE=side\n");
+    r.commit("side change");
+    r.git(&["checkout", "-q", "main"]);
+    r.put("conf.env", "MODE=main\n");
+    r.commit("main change");
+    // A conflicting merge resolved by hand with a new secret.
+    let out = Command::new("git")
+        .current_dir(&r.path)
+        .args(["merge", "-q", "side"])
+        .env("GIT_AUTHOR_NAME", "Ada Dev")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada Dev")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the merge should conflict");
+    r.put(
+        "conf.env",
+        &format!("MODE=merged\nAWS_ACCESS_KEY_ID={KEY_D}\n"),
+    );
+    let merge = r.commit("merge side");
+    assert_eq!(
+        r.git(&["rev-list", "--parents", "-n1", "HEAD"])
+            .split(' ')
+            .count(),
+        3
+    );
+
+    let (rows, _, _) = scan(&r.path, &[]);
+    let found = by_fingerprint(&rows, &fingerprint_of(KEY_D));
+    assert_eq!(found.len(), 1, "{rows:#?}");
+    assert_eq!(found[0]["git"]["commit"], merge.as_str());
+    assert_eq!(found[0]["git"]["summary"], "merge side");
+    assert_eq!(found[0]["line"], 2);
+}
+
+#[test]
+fn tags_stash_and_unreachable_blobs() {
+    let r = Repo::new();
+    r.put("README.md", "hello\n");
+    r.commit("initial");
+    // A commit reachable only through a tag.
+    r.git(&["checkout", "-q", "-b", "tmp"]);
+    r.put("release.env", &format!("AWS_ACCESS_KEY_ID={KEY_A}\n"));
+    let tagged = r.commit("release settings");
+    r.git(&["tag", "-a", "-m", "v1", "v1.0"]);
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["branch", "-q", "-D", "tmp"]);
+    // A tag on a blob.
+    r.put("blob.txt", &format!("AWS_ACCESS_KEY_ID={KEY_B}\n"));
+    let blob = r.git(&["hash-object", "-w", "blob.txt"]);
+    fs::remove_file(r.path.join("blob.txt")).unwrap();
+    r.git(&["tag", "blob-tag", &blob]);
+    // A stashed change.
+    r.put("README.md", &format!("hello\nAWS_ACCESS_KEY_ID={KEY_C}\n"));
+    r.clock.set(r.clock.get() + 3600);
+    r.git(&["stash", "-q"]);
+    // A blob no ref reaches.
+    r.put("loose.txt", &format!("AWS_ACCESS_KEY_ID={KEY_D}\n"));
+    let loose = r.git(&["hash-object", "-w", "loose.txt"]);
+    fs::remove_file(r.path.join("loose.txt")).unwrap();
+
+    let (rows, stderr, _) = scan(&r.path, &[]);
+    let a = by_fingerprint(&rows, &fingerprint_of(KEY_A));
+    assert_eq!(a.len(), 1, "{rows:#?}");
+    assert_eq!(a[0]["git"]["commit"], tagged.as_str());
+    assert_eq!(a[0]["git"]["refs"], serde_json::json!(["refs/tags/v1.0"]));
+    assert_eq!(a[0]["git"]["present_at_head"], false);
+
+    let b = by_fingerprint(&rows, &fingerprint_of(KEY_B));
+    assert_eq!(b.len(), 1, "{rows:#?}");
+    assert_eq!(b[0]["git"]["blob"], blob.as_str());
+    assert_eq!(b[0]["git"]["commit"], Value::Null);
+
+    let c = by_fingerprint(&rows, &fingerprint_of(KEY_C));
+    assert_eq!(c.len(), 1, "{rows:#?}");
+    assert_eq!(c[0]["path"], "README.md");
+    assert_eq!(c[0]["git"]["refs"], serde_json::json!(["refs/stash"]));
+
+    let d_fp = fingerprint_of(KEY_D);
+    assert!(by_fingerprint(&rows, &d_fp).is_empty());
+    assert!(
+        stderr.contains("1 finding(s) in unreachable blobs not shown"),
+        "{stderr}"
+    );
+    let (rows, _, _) = scan(&r.path, &["--unreachable"]);
+    let d = by_fingerprint(&rows, &d_fp);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0]["git"]["blob"], loose.as_str());
+    assert_eq!(d[0]["git"]["reachable"], false);
+}
+
+#[test]
+fn since_and_branch_scan_only_what_the_range_introduced() {
+    let r = Repo::new();
+    r.put("one.env", &format!("AWS_ACCESS_KEY_ID={KEY_A}\n"));
+    let base = r.commit("one");
+    r.put("two.env", &format!("AWS_ACCESS_KEY_ID={KEY_B}\n"));
+    let two = r.commit("two");
+    r.git(&["checkout", "-q", "-b", "topic"]);
+    r.put("three.env", &format!("AWS_ACCESS_KEY_ID={KEY_C}\n"));
+    r.commit("three");
+    r.git(&["checkout", "-q", "main"]);
+
+    let (rows, stderr, code) = scan(&r.path, &["--since", &base]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["path"], "two.env");
+    assert_eq!(rows[0]["git"]["commit"], two.as_str());
+
+    let (rows, _, _) = scan(&r.path, &["--since", &format!("{two}..topic")]);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["path"], "three.env");
+
+    let (rows, _, _) = scan(&r.path, &["--branch", "topic"]);
+    let mut paths: Vec<&str> = rows.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    paths.sort();
+    assert_eq!(paths, ["one.env", "three.env", "two.env"]);
+
+    let out = keysweep(&r.path, &["scan", "--git", "--since", "no-such-rev", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-rev"));
+}
+
+#[test]
+fn bare_shallow_worktree_and_submodules() {
+    let r = Repo::new();
+    r.put("a.env", &format!("AWS_ACCESS_KEY_ID={KEY_A}\n"));
+    r.commit("one");
+    r.put("b.env", &format!("AWS_ACCESS_KEY_ID={KEY_B}\n"));
+    r.commit("two");
+    // A gitlink, as `git submodule add` would record it.
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        "160000,1111111111111111111111111111111111111111,vendor/lib",
+    ]);
+    r.git(&["commit", "-q", "-m", "submodule"]);
+
+    let parent = r.path.parent().unwrap();
+    let bare = parent.join("bare.git");
+    r.git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    let (rows, stderr, code) = scan(&bare, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert!(stderr.contains("1 submodule(s) not scanned"), "{stderr}");
+    assert!(stderr.contains("vendor/lib"), "{stderr}");
+
+    let shallow = parent.join("shallow");
+    let url = format!("file://{}", r.path.display());
+    r.git(&[
+        "clone",
+        "-q",
+        "--depth",
+        "1",
+        &url,
+        shallow.to_str().unwrap(),
+    ]);
+    let (rows, stderr, _) = scan(&shallow, &[]);
+    assert!(stderr.contains("shallow clone"), "{stderr}");
+    // Both files are in the one commit the clone has.
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+
+    let wt = parent.join("wt");
+    r.git(&["worktree", "add", "-q", wt.to_str().unwrap()]);
+    let (rows, stderr, code) = scan(&wt, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+}
+
+#[test]
+fn a_corrupt_loose_object_is_reported_and_the_rest_scanned() {
+    let r = Repo::new();
+    r.put("good.env", &format!("AWS_ACCESS_KEY_ID={KEY_A}\n"));
+    r.put("bad.env", &format!("AWS_ACCESS_KEY_ID={KEY_B}\n"));
+    r.commit("two files");
+    let bad = r.git(&["rev-parse", "HEAD:bad.env"]);
+    let file = r.path.join(".git/objects").join(&bad[..2]).join(&bad[2..]);
+    let bytes = fs::read(&file).unwrap();
+    let mut perms = fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    fs::set_permissions(&file, perms).unwrap();
+    fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+
+    let (rows, stderr, code) = scan(&r.path, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&bad), "names the object: {stderr}");
+    assert!(
+        stderr.contains(&file.display().to_string()),
+        "names the file: {stderr}"
+    );
+    assert!(!stderr.contains(KEY_B), "never prints secret bytes");
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["path"], "good.env");
+}
+
+#[test]
+fn a_corrupt_pack_is_reported_and_the_rest_scanned() {
+    let r = Repo::new();
+    // Enough distinct files that some survive the damage.
+    for i in 0..40 {
+        r.put(
+            &format!("f{i:02}.txt"),
+            &format!("file {i}\n{}\n", "lorem ipsum ".repeat(50 + i)),
+        );
+    }
+    r.put("z.env", &format!("AWS_ACCESS_KEY_ID={KEY_A}\n"));
+    r.commit("many files");
+    r.git(&["gc", "-q"]);
+    let pack_dir = r.path.join(".git/objects/pack");
+    let pack = fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .unwrap();
+    let idx = pack.with_extension("idx");
+    // Find the pack offset of one blob and damage its compressed data.
+    let victim = r.git(&["rev-parse", "HEAD:f07.txt"]);
+    let verify = r.git(&["verify-pack", "-v", idx.to_str().unwrap()]);
+    let offset: usize = verify
+        .lines()
+        .find(|l| l.starts_with(&victim))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut bytes = fs::read(&pack).unwrap();
+    let mut perms = fs::metadata(&pack).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    fs::set_permissions(&pack, perms).unwrap();
+    for b in &mut bytes[offset + 4..offset + 20] {
+        *b ^= 0x5a;
+    }
+    fs::write(&pack, &bytes).unwrap();
+
+    let (rows, stderr, code) = scan(&r.path, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&victim), "names the object: {stderr}");
+    assert!(
+        stderr.contains(&pack.display().to_string()),
+        "names the pack: {stderr}"
+    );
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["path"], "z.env");
+}
+
+#[test]
+fn not_a_repository_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = keysweep(dir.path(), &["scan", "--git", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a git repository"));
+    let out = keysweep(dir.path(), &["scan", "--since", "HEAD", "."]);
+    assert_eq!(out.status.code(), Some(2), "--since needs --git");
+}
+
+#[test]
+fn human_output_is_compact_and_redacted() {
+    let r = Repo::new();
+    r.put("x.env", &format!("AWS_ACCESS_KEY_ID={KEY_A}\n"));
+    r.commit("add x");
+    let out = keysweep(&r.path, &["scan", "--git", "--no-progress", "."]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("x.env:1:19  aws.access_key_id  AKIA*****  high"),
+        "{text}"
+    );
+    assert!(
+        text.contains("by Ada Dev <ada@example.com>: add x; refs main; still at HEAD"),
+        "{text}"
+    );
+    assert!(!text.contains(KEY_A));
+}
