@@ -447,3 +447,50 @@ pub(crate) fn blobs_of_tree(repo: &gix::Repository, root: ObjectId) -> HashSet<O
     });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ps(v: &[&[u32]]) -> Vec<Box<[u32]>> {
+        v.iter().map(|p| p.to_vec().into_boxed_slice()).collect()
+    }
+
+    #[test]
+    fn parents_come_first_then_the_oldest() {
+        // 0 <- 1 <- 3 (merge of 1 and 2), 0 <- 2; 2 is older than 1 by its timestamp; 4 is a
+        // second root, newer than everything.
+        let parents = ps(&[&[], &[0], &[0], &[1, 2], &[]]);
+        let times = [10, 30, 20, 40, 50];
+        assert_eq!(topological(&parents, &times), vec![0, 2, 1, 3, 4]);
+        // A child dated before its parent still comes after it.
+        let parents = ps(&[&[], &[0]]);
+        assert_eq!(topological(&parents, &[100, 5]), vec![0, 1]);
+    }
+
+    #[test]
+    fn tips_reach_their_ancestors_only() {
+        let mut g = Graph {
+            ids: (0u8..4)
+                .map(|i| ObjectId::from_bytes_or_panic(&[i; 20]))
+                .collect(),
+            parents: ps(&[&[], &[0], &[0], &[1, 2]]),
+            ..Graph::default()
+        };
+        g.position = g
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, i as u32))
+            .collect();
+        let tip = |name: &str, i: usize| Tip {
+            name: name.into(),
+            id: g.ids[i],
+        };
+        let tips = [tip("merged", 3), tip("side", 2), tip("root", 0)];
+        let reach = g.tips_reaching(&[0, 1, 2], &tips);
+        assert_eq!(reach[0], vec![0, 1, 2]);
+        assert_eq!(reach[1], vec![0]);
+        assert_eq!(reach[2], vec![0, 1]);
+    }
+}
