@@ -319,17 +319,12 @@ impl<'s> HistoryScan<'s> {
         }
         let submodules: Vec<Submodule> = submodules.into_values().collect();
         let stats = HistoryStats {
-            objects: counters.objects.into_inner(),
             commits: graph.len() as u64,
             trees_read: tw.trees,
             reachable_blobs: tw.blobs,
-            blobs_scanned: counters.blobs.into_inner(),
-            blob_bytes: counters.blob_bytes.into_inner(),
-            skipped_binary: counters.skipped_binary.into_inner(),
-            skipped_large: counters.skipped_large.into_inner(),
             read_time,
             walk_time: walk_started.elapsed(),
-            ..HistoryStats::default()
+            ..counters.into_stats()
         };
         drop(tw);
         drop(collected.trees);
@@ -426,17 +421,12 @@ impl<'s> HistoryScan<'s> {
         let tips = tips(repo, &|_| Peel::Unknown, &mut problems);
         let mut history = finish(repo, &graph, &tips, found, problems, submodules);
         history.stats = HistoryStats {
-            objects: counters.objects.into_inner(),
             commits: graph.len() as u64,
             trees_read: walker.trees_read,
             reachable_blobs: walker.blobs_seen() as u64,
-            blobs_scanned: counters.blobs.into_inner(),
-            blob_bytes: counters.blob_bytes.into_inner(),
-            skipped_binary: counters.skipped_binary.into_inner(),
-            skipped_large: counters.skipped_large.into_inner(),
             read_time,
             walk_time,
-            ..HistoryStats::default()
+            ..counters.into_stats()
         };
         history.shallow = repo.is_shallow().unwrap_or(false);
         Ok(history)

@@ -69,6 +69,18 @@ pub(crate) struct Shared<'a> {
 }
 
 impl Counters {
+    /// The counts of a finished scan; the caller fills in the rest.
+    pub fn into_stats(self) -> crate::HistoryStats {
+        crate::HistoryStats {
+            objects: self.objects.into_inner(),
+            blobs_scanned: self.blobs.into_inner(),
+            blob_bytes: self.blob_bytes.into_inner(),
+            skipped_binary: self.skipped_binary.into_inner(),
+            skipped_large: self.skipped_large.into_inner(),
+            ..crate::HistoryStats::default()
+        }
+    }
+
     fn snapshot(&self) -> [u64; 5] {
         [
             self.objects.load(Ordering::Relaxed),

@@ -345,31 +345,13 @@ impl<'r> TreeWalker<'r> {
                     }
                     continue;
                 }
-                Ok(Some(d)) => {
-                    self.problems.push(tree_problem(
-                        &tree,
-                        &path,
-                        commit,
-                        format!("expected a tree, found a {}", d.kind),
-                    ));
-                    continue;
-                }
-                Ok(None) => {
-                    self.problems.push(tree_problem(
-                        &tree,
-                        &path,
-                        commit,
-                        "tree is missing".into(),
-                    ));
-                    continue;
-                }
-                Err(e) => {
-                    self.problems.push(tree_problem(
-                        &tree,
-                        &path,
-                        commit,
-                        format!("tree could not be read: {e}"),
-                    ));
+                other => {
+                    let what = match other {
+                        Ok(Some(d)) => format!("expected a tree, found a {}", d.kind),
+                        Ok(None) => "tree is missing".into(),
+                        Err(e) => format!("tree could not be read: {e}"),
+                    };
+                    self.problems.push(tree_problem(&tree, &path, commit, what));
                     continue;
                 }
             };
