@@ -291,7 +291,16 @@ fn write_groups(histories: &[History], args: &ScanArgs) -> Result<(), String> {
 
 fn summary(histories: &[History], problems: usize, started: Instant) -> String {
     let findings: usize = histories.iter().map(|h| h.findings.len()).sum();
-    let secrets: usize = histories.iter().map(|h| group(h).len()).sum();
+    let secrets: usize = histories
+        .iter()
+        .map(|h| {
+            h.findings
+                .iter()
+                .map(|f| f.finding.fingerprint)
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        })
+        .sum();
     let (mut blobs, mut bytes, mut commits, mut objects, mut dropped) = (0, 0, 0, 0, 0);
     let (mut read, mut walk) = (0.0, 0.0);
     for h in histories {

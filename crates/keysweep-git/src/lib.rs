@@ -5,10 +5,12 @@
 //!
 //! 1. **Every object once, in pack order.** Each pack is decoded with gix's delta-tree traversal
 //!    (a base is inflated once and its deltas are applied from it, on every core), loose objects
-//!    one by one. Blobs are scanned as they are decoded; commits are kept in a compact form.
-//! 2. **The history walk.** Commits are put in topological order, oldest first, and each distinct
-//!    tree is read once. The first commit whose tree holds a blob with findings is the commit that
-//!    introduced it, and its path there is the finding's path. Refs reaching that commit and
+//!    one by one. Blobs are scanned as they are decoded; commits are kept in a compact form and
+//!    trees as lists of dense child ids (4 bytes an entry, no names).
+//! 2. **The history walk.** Commits are put in topological order, oldest first, and the tree
+//!    table is walked once, meeting each object once; no tree is decoded again. The first commit
+//!    whose tree holds a blob with findings is the commit that introduced it; its path there
+//!    (rebuilt by reading only the trees on it) is the finding's path. Refs reaching that commit and
 //!    whether the same secret is still in the tree of `HEAD` are worked out from there.
 //!
 //! Blobs that no ref reaches are scanned in pass 1 but reported only when asked

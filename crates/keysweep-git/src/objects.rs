@@ -2,8 +2,8 @@
 //!
 //! Packs are decoded with gix's delta-tree traversal (each base inflated once, its deltas applied
 //! on every core), loose objects one by one. Blobs are scanned as they are decoded and only their
-//! findings are kept; commits and tags are kept in a compact form for the history walk; trees are
-//! not kept (the walk reads the few it needs again).
+//! findings are kept; commits and tags are kept in a compact form, and trees go into the
+//! [tree table](crate::table) that the history walk runs over.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

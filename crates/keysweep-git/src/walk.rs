@@ -1,6 +1,7 @@
-//! Pass 2: the history walk. Orders commits oldest first (parents before children, then by
-//! time), reads each distinct tree once, and reports each blob the first time the walk meets it:
-//! with the commit (the oldest that has it) and the path it has there.
+//! The commit graph in topological order (parents before children, then oldest first), the refs
+//! reaching its commits, and the tree walker of incremental scans, which reads each distinct tree
+//! once by id and reports each blob the first time it meets it, with its commit and path. (A
+//! full scan walks the tree table of pass 1 instead: see `table`.)
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -24,7 +25,6 @@ pub(crate) struct Tip {
 pub(crate) struct Graph {
     pub ids: Vec<ObjectId>,
     pub trees: Vec<ObjectId>,
-    pub times: Vec<i64>,
     pub parents: Vec<Box<[u32]>>,
     /// Commits outside the graph whose trees hold what the graph's commits did not introduce
     /// (the excluded side of a range): their blobs are marked seen before the walk.
@@ -88,34 +88,13 @@ impl Graph {
                 }
             })
             .collect();
-        let times: Vec<i64> = raw.iter().map(|(_, c)| c.time).collect();
-        let order = topological(&parents, &times);
-        let mut g = Graph {
-            truncated,
-            ..Graph::default()
-        };
-        g.ids = order.iter().map(|&i| raw[i as usize].0).collect();
-        g.trees = order.iter().map(|&i| raw[i as usize].1.tree).collect();
-        g.times = order.iter().map(|&i| times[i as usize]).collect();
-        let mut new_pos = vec![0u32; order.len()];
-        for (new, &old) in order.iter().enumerate() {
-            new_pos[old as usize] = new as u32;
-        }
-        g.parents = order
-            .iter()
-            .map(|&old| {
-                parents[old as usize]
-                    .iter()
-                    .map(|&p| new_pos[p as usize])
-                    .collect()
-            })
-            .collect();
-        g.position = g
-            .ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (*id, i as u32))
-            .collect();
+        let mut g = Graph::ordered(
+            raw.iter().map(|(id, _)| *id).collect(),
+            raw.iter().map(|(_, c)| c.tree).collect(),
+            &raw.iter().map(|(_, c)| c.time).collect::<Vec<_>>(),
+            &parents,
+        );
+        g.truncated = truncated;
         g
     }
 
@@ -178,15 +157,27 @@ impl Graph {
             .collect();
         boundary.sort_unstable();
         boundary.dedup();
-        let order = topological(&parents, &times);
+        let mut g = Graph::ordered(ids, trees, &times, &parents);
+        g.boundary = boundary;
+        Ok(g)
+    }
+
+    /// The graph of commits `ids` (with their root trees, times and parents as indices into
+    /// `ids`), renumbered in topological order.
+    fn ordered(
+        ids: Vec<ObjectId>,
+        trees: Vec<ObjectId>,
+        times: &[i64],
+        parents: &[Box<[u32]>],
+    ) -> Graph {
+        let order = topological(parents, times);
         let mut new_pos = vec![0u32; order.len()];
         for (new, &old) in order.iter().enumerate() {
             new_pos[old as usize] = new as u32;
         }
-        let g = Graph {
+        Graph {
             ids: order.iter().map(|&i| ids[i as usize]).collect(),
             trees: order.iter().map(|&i| trees[i as usize]).collect(),
-            times: order.iter().map(|&i| times[i as usize]).collect(),
             parents: order
                 .iter()
                 .map(|&old| {
@@ -196,15 +187,13 @@ impl Graph {
                         .collect()
                 })
                 .collect(),
-            boundary,
             position: order
                 .iter()
                 .enumerate()
                 .map(|(new, &old)| (ids[old as usize], new as u32))
                 .collect(),
-            truncated: false,
-        };
-        Ok(g)
+            ..Graph::default()
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -358,7 +347,16 @@ impl<'r> TreeWalker<'r> {
             self.trees_read += 1;
             let hash_kind = self.repo.object_hash();
             let mut bad = None;
-            let mut blobs = Vec::new();
+            // A child's path is built only for what is new: most entries were met before.
+            let join = |name: &[u8]| {
+                let mut child = Vec::with_capacity(path.len() + 1 + name.len());
+                child.extend_from_slice(&path);
+                if !path.is_empty() {
+                    child.push(b'/');
+                }
+                child.extend_from_slice(name);
+                child
+            };
             for entry in gix::objs::TreeRefIter::from_bytes(data.data, hash_kind) {
                 let entry = match entry {
                     Ok(e) => e,
@@ -367,23 +365,21 @@ impl<'r> TreeWalker<'r> {
                         break;
                     }
                 };
-                let mut child = path.clone();
-                if !child.is_empty() {
-                    child.push(b'/');
-                }
-                child.extend_from_slice(entry.filename);
+                let oid = entry.oid.to_owned();
                 if entry.mode.is_tree() {
-                    stack.push((entry.oid.to_owned(), child));
+                    if !self.seen_trees.contains(&oid) {
+                        stack.push((oid, join(entry.filename)));
+                    }
                 } else if entry.mode.is_commit() {
-                    let p = String::from_utf8_lossy(&child).into_owned();
+                    let p = String::from_utf8_lossy(&join(entry.filename)).into_owned();
                     self.submodules
                         .entry(p.clone())
                         .or_insert_with(|| Submodule {
                             path: p,
-                            commit: entry.oid.to_owned(),
+                            commit: oid,
                         });
-                } else {
-                    blobs.push((entry.oid.to_owned(), child));
+                } else if self.seen_blobs.insert(oid) {
+                    on_blob(&oid, &join(entry.filename));
                 }
             }
             if let Some(e) = bad {
@@ -393,11 +389,6 @@ impl<'r> TreeWalker<'r> {
                     commit,
                     format!("tree is corrupt: {e}"),
                 ));
-            }
-            for (blob, child) in blobs {
-                if self.seen_blobs.insert(blob) {
-                    on_blob(&blob, &child);
-                }
             }
         }
     }
