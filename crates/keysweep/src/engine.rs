@@ -1,6 +1,7 @@
 //! The compiled scanner: one keyword automaton, lazily compiled per-rule regexes, bounded
 //! confirmation windows, then the entropy, placeholder and structural gates.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
@@ -15,6 +16,7 @@ use crate::check;
 use crate::filter::{is_placeholder, looks_like_literal, shannon_entropy};
 use crate::fingerprint::Fingerprint;
 use crate::rule::{Confidence, Rule, RuleSet};
+use crate::suppress::{inline_allows, Suppression};
 
 /// Context (bytes on each side of a keyword hit) searched for a rule whose pattern has no upper
 /// bound on its match length.
@@ -296,6 +298,10 @@ fn report_hits(
 pub struct ScannerBuilder {
     prefilter: Option<bool>,
     fingerprint_key: Option<Vec<u8>>,
+    keep_suppressed: bool,
+    no_inline_allow: bool,
+    allow_values: Vec<String>,
+    baseline: Vec<Fingerprint>,
 }
 
 impl ScannerBuilder {
@@ -319,11 +325,79 @@ impl ScannerBuilder {
         self
     }
 
+    /// Returns suppressed findings too, with [`Finding::suppressed`] set, instead of dropping
+    /// them; for front ends that count and explain suppressions. Off by default.
+    pub fn keep_suppressed(mut self, yes: bool) -> ScannerBuilder {
+        self.keep_suppressed = yes;
+        self
+    }
+
+    /// Honours `keysweep:allow` comments ([`Suppression::Inline`]). On by default.
+    pub fn inline_allow(mut self, yes: bool) -> ScannerBuilder {
+        self.no_inline_allow = !yes;
+        self
+    }
+
+    /// Suppresses findings whose secret matches any of these regexes (unanchored: use `^` and
+    /// `$` for whole values) as [`Suppression::Allowlist`]. Adds to earlier calls.
+    ///
+    /// ```
+    /// use keysweep::{RuleSet, ScannerBuilder, Suppression};
+    ///
+    /// let scanner = ScannerBuilder::new()
+    ///     .allow_values(["^sk_live_4eC39"])
+    ///     .keep_suppressed(true)
+    ///     .build(RuleSet::builtin())
+    ///     .unwrap();
+    /// let found = scanner.scan(&mut scanner.scratch(), b"k = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\"");
+    /// assert_eq!(found[0].suppressed, Some(Suppression::Allowlist));
+    /// ```
+    pub fn allow_values<S: AsRef<str>>(
+        mut self,
+        patterns: impl IntoIterator<Item = S>,
+    ) -> ScannerBuilder {
+        self.allow_values
+            .extend(patterns.into_iter().map(|p| p.as_ref().to_string()));
+        self
+    }
+
+    /// Suppresses findings whose fingerprint is one of these as [`Suppression::Baseline`]
+    /// (findings triaged earlier). Fingerprints must come from a scanner with the same
+    /// [`fingerprint_key`](ScannerBuilder::fingerprint_key). Adds to earlier calls.
+    pub fn baseline(
+        mut self,
+        fingerprints: impl IntoIterator<Item = Fingerprint>,
+    ) -> ScannerBuilder {
+        self.baseline.extend(fingerprints);
+        self
+    }
+
     /// Prepares `rules` for scanning. The keyword automaton and each rule's regex are built on
-    /// first use, so this is cheap; it cannot fail today (patterns that do not compile are
-    /// reported by [`Scanner::compile_all`] and never match), and returns a `Result` so that
-    /// future limits need no API change.
+    /// first use, so this is cheap. Fails when an [`allow_values`](ScannerBuilder::allow_values)
+    /// pattern does not compile; rule patterns that do not compile are reported by
+    /// [`Scanner::compile_all`] and never match.
     pub fn build(&self, rules: RuleSet) -> Result<Scanner, BuildError> {
+        let allow_values = if self.allow_values.is_empty() {
+            None
+        } else {
+            for (i, p) in self.allow_values.iter().enumerate() {
+                Regex::builder()
+                    .configure(meta_config())
+                    .build(p)
+                    .map_err(|e| BuildError {
+                        message: format!("allowlist pattern {p:?} does not compile: {e}"),
+                        allow_value: Some(i),
+                    })?;
+            }
+            let regex = Regex::builder()
+                .configure(meta_config())
+                .build_many(&self.allow_values)
+                .map_err(|e| BuildError {
+                    message: format!("allowlist patterns do not compile together: {e}"),
+                    allow_value: None,
+                })?;
+            Some(regex)
+        };
         let rules = rules.into_rules();
         let (patterns, keywords, keywordless) = keyword_table(&rules);
         let generic = rules.iter().map(|r| r.has_tag("generic")).collect();
@@ -339,6 +413,10 @@ impl ScannerBuilder {
                 generic,
                 prefilter: self.prefilter.unwrap_or(true),
                 fingerprint_key: self.fingerprint_key.clone(),
+                keep_suppressed: self.keep_suppressed,
+                inline_allow: !self.no_inline_allow,
+                allow_values,
+                baseline: self.baseline.iter().copied().collect(),
             }),
         })
     }
@@ -348,6 +426,15 @@ impl ScannerBuilder {
 #[derive(Clone, Debug)]
 pub struct BuildError {
     message: String,
+    allow_value: Option<usize>,
+}
+
+impl BuildError {
+    /// The index of the [`allow_values`](ScannerBuilder::allow_values) pattern that failed to
+    /// compile, if that is the error.
+    pub fn allow_value(&self) -> Option<usize> {
+        self.allow_value
+    }
 }
 
 impl std::fmt::Display for BuildError {
@@ -373,6 +460,10 @@ struct Inner {
     generic: Vec<bool>,
     prefilter: bool,
     fingerprint_key: Option<Vec<u8>>,
+    keep_suppressed: bool,
+    inline_allow: bool,
+    allow_values: Option<Regex>,
+    baseline: HashSet<Fingerprint>,
 }
 
 /// A compiled, immutable rule set. Cheap to clone (`Arc`), `Send + Sync`: share one across
@@ -435,6 +526,9 @@ pub struct Finding {
     pub confidence: Confidence,
     /// `Some(passed)` when the rule has a structural check.
     pub check_passed: Option<bool>,
+    /// Why the finding is suppressed; always `None` unless the scanner
+    /// [keeps suppressed findings](ScannerBuilder::keep_suppressed).
+    pub suppressed: Option<Suppression>,
 }
 
 /// Result of [`Scanner::scan_parallel_range`].
@@ -843,11 +937,31 @@ impl Scanner {
             return None;
         }
         let secret = &hay[span.clone()];
-        if is_placeholder(secret) || (self.inner.generic[rule] && !looks_like_literal(secret)) {
+        let inner = &*self.inner;
+        if inner.generic[rule] && !looks_like_literal(secret) {
             return None;
         }
         let entropy = shannon_entropy(secret);
         if spec.min_entropy.is_some_and(|min| entropy < min) {
+            return None;
+        }
+        let fingerprint = Fingerprint::of(secret, inner.fingerprint_key.as_deref());
+        let suppressed = if is_placeholder(secret) {
+            Some(Suppression::Placeholder)
+        } else if inner
+            .allow_values
+            .as_ref()
+            .is_some_and(|re| re.is_match(secret))
+        {
+            Some(Suppression::Allowlist)
+        } else if inner.inline_allow && inline_allows(hay, span.start, &spec.id) {
+            Some(Suppression::Inline)
+        } else if inner.baseline.contains(&fingerprint) {
+            Some(Suppression::Baseline)
+        } else {
+            None
+        };
+        if suppressed.is_some() && !inner.keep_suppressed {
             return None;
         }
         let check_passed = spec.check.map(|ch| check::passes(ch, secret));
@@ -865,10 +979,11 @@ impl Scanner {
             end_line: 0,
             end_column: 0,
             secret: secret.to_vec(),
-            fingerprint: Fingerprint::of(secret, self.inner.fingerprint_key.as_deref()),
+            fingerprint,
             entropy,
             confidence,
             check_passed,
+            suppressed,
         })
     }
 }
@@ -891,6 +1006,10 @@ fn suppress_duplicates(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
                 break;
             }
             let (a, b) = (&found[i], &found[j]);
+            if a.suppressed.is_some() != b.suppressed.is_some() {
+                // Reported findings are those a scanner that drops suppressed ones reports.
+                continue;
+            }
             if a.rule_index == b.rule_index {
                 // Same rule, overlapping: keep the first (a window artefact otherwise).
                 keep[j] = false;

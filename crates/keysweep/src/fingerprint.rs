@@ -74,6 +74,43 @@ impl fmt::Display for Fingerprint {
     }
 }
 
+/// A string that is not a fingerprint (32 hexadecimal digits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseFingerprintError;
+
+impl fmt::Display for ParseFingerprintError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a fingerprint is 32 hexadecimal digits")
+    }
+}
+
+impl std::error::Error for ParseFingerprintError {}
+
+impl std::str::FromStr for Fingerprint {
+    type Err = ParseFingerprintError;
+
+    /// Parses the [`Display`](fmt::Display) form (either case).
+    ///
+    /// ```
+    /// use keysweep::Fingerprint;
+    /// let fp = Fingerprint::of(b"s3cr3t-value", None);
+    /// assert_eq!(fp.to_string().parse::<Fingerprint>(), Ok(fp));
+    /// assert!("xyz".parse::<Fingerprint>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Fingerprint, ParseFingerprintError> {
+        let s = s.as_bytes();
+        if s.len() != 32 {
+            return Err(ParseFingerprintError);
+        }
+        let digit = |b: u8| (b as char).to_digit(16).ok_or(ParseFingerprintError);
+        let mut out = [0u8; 16];
+        for (i, pair) in s.chunks_exact(2).enumerate() {
+            out[i] = (digit(pair[0])? << 4 | digit(pair[1])?) as u8;
+        }
+        Ok(Fingerprint(out))
+    }
+}
+
 impl fmt::Debug for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Fingerprint({self})")

@@ -41,13 +41,15 @@ mod engine;
 mod filter;
 mod fingerprint;
 mod rule;
+mod suppress;
 
 #[cfg(feature = "parallel")]
 pub use engine::RangeScan;
 pub use engine::{BuildError, Finding, Scanner, ScannerBuilder, Scratch};
 pub use filter::{is_placeholder, looks_like_literal, shannon_entropy};
-pub use fingerprint::Fingerprint;
+pub use fingerprint::{Fingerprint, ParseFingerprintError};
 pub use rule::{Check, Confidence, Example, Rule, RuleError, RuleSet};
+pub use suppress::{Suppression, MARKER as INLINE_ALLOW_MARKER};
 
 /// Result of checking one rule's examples: see [`check_rule_examples`].
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -329,6 +329,22 @@ impl RuleSet {
         self.rules.retain(keep);
     }
 
+    /// Replaces the minimum entropy of every rule that has one (a repository's tuning of the
+    /// entropy gate). Rules without an entropy gate keep none.
+    ///
+    /// ```
+    /// let mut rules = keysweep::RuleSet::builtin();
+    /// rules.override_min_entropy(4.5);
+    /// assert!(rules.rules().iter().all(|r| r.min_entropy.is_none_or(|e| e == 4.5)));
+    /// ```
+    pub fn override_min_entropy(&mut self, min: f64) {
+        for rule in &mut self.rules {
+            if rule.min_entropy.is_some() {
+                rule.min_entropy = Some(min);
+            }
+        }
+    }
+
     /// The rule with this id.
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| &*r.id == id)
