@@ -1,28 +1,30 @@
 //! `keysweep scan --git`: scan repositories' history, print findings with provenance.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use keysweep::Scanner;
 use keysweep_git::{group, History, HistoryScan};
 use serde_json::json;
 
-use crate::cmd_scan::Stats;
-use crate::output::{self, Provenance, Report, ScannedFile};
-use crate::{Format, ScanArgs, EXIT_ERROR, EXIT_FINDINGS};
+use crate::cmd_scan::{Collected, Setup, Stats};
+use crate::output::{self, Provenance, ScannedFile};
+use crate::{Format, InputArgs, ScanArgs};
 
 /// Refs listed per finding in JSON; the total is always given.
 const MAX_REFS_JSON: usize = 100;
 /// Refs listed per finding in human output.
 const MAX_REFS_HUMAN: usize = 3;
 
-pub fn run(args: &ScanArgs, scanner: &Scanner, started: Instant) -> Result<u8, String> {
-    if args.group && args.format == Format::Sarif {
-        return Err("--group prints human, json or jsonl output, not sarif".into());
-    }
+/// Scans the history of every repository in `input.paths`.
+pub fn collect(
+    input: &InputArgs,
+    setup: &Setup,
+    progress: bool,
+    started: Instant,
+) -> Result<Collected, String> {
     let stats = Stats::default();
-    let progress = output::Progress::new(!args.no_progress && io::stderr().is_terminal());
+    let progress = output::Progress::new(progress);
     let tick = |blobs: u64, bytes: u64| {
         stats.files.store(blobs, Ordering::Relaxed);
         stats.bytes.store(bytes, Ordering::Relaxed);
@@ -30,22 +32,22 @@ pub fn run(args: &ScanArgs, scanner: &Scanner, started: Instant) -> Result<u8, S
     };
     let mut histories = Vec::new();
     let mut problems = 0usize;
-    for path in &args.paths {
+    for path in &input.paths {
         if path.as_os_str() == "-" {
             return Err("--git scans repositories, not standard input".into());
         }
-        let mut scan = HistoryScan::new(scanner)
-            .include_unreachable(args.unreachable)
-            .scan_binary(args.scan_binary)
-            .max_blob_size(args.max_file_size)
+        let mut scan = HistoryScan::new(&setup.scanner)
+            .include_unreachable(input.unreachable)
+            .scan_binary(input.scan_binary)
+            .max_blob_size(setup.max_file_size)
             .progress(&tick);
-        if let Some(n) = args.threads {
+        if let Some(n) = input.threads {
             scan = scan.threads(n);
         }
-        if let Some(rev) = &args.since {
+        if let Some(rev) = &input.since {
             scan = scan.since(rev.clone());
         }
-        if let Some(b) = &args.branch {
+        if let Some(b) = &input.branch {
             scan = scan.branch(b.clone());
         }
         let mut history = scan.run(path).map_err(|e| e.to_string())?;
@@ -67,38 +69,25 @@ pub fn run(args: &ScanArgs, scanner: &Scanner, started: Instant) -> Result<u8, S
                 names.join(", ")
             );
         }
-        let min = args.min_confidence.get();
+        let min = setup.min_confidence;
         history.findings.retain(|f| f.finding.confidence >= min);
+        if !setup.exclude.is_empty() {
+            history
+                .findings
+                .retain(|f| !f.path.as_deref().is_some_and(|p| setup.exclude.relative(p)));
+        }
         histories.push(history);
     }
     progress.finish();
-
-    let summary = summary(&histories, problems, started);
-    if args.group {
-        write_groups(&histories, args)?;
-        if !args.quiet {
-            eprintln!("{summary}");
-        }
-    } else {
-        let files: Vec<ScannedFile> = histories
-            .iter()
-            .flat_map(|h| scanned_files(h, args.paths.len() > 1))
-            .collect();
-        let report = Report {
-            scanner,
-            files: &files,
-            reveal: args.reveal,
-            summary,
-        };
-        output::write(&report, args.format, args.color, args.quiet)?;
-    }
-    let findings: usize = histories.iter().map(|h| h.findings.len()).sum();
-    Ok(if problems > 0 {
-        EXIT_ERROR
-    } else if findings > 0 {
-        EXIT_FINDINGS
-    } else {
-        0
+    let files: Vec<ScannedFile> = histories
+        .iter()
+        .flat_map(|h| scanned_files(h, input.paths.len() > 1))
+        .collect();
+    Ok(Collected {
+        files,
+        summary: summary(&histories, problems, started),
+        errors: problems > 0,
+        histories,
     })
 }
 
@@ -186,7 +175,7 @@ fn short_list(refs: &[&str], total: usize) -> String {
     s
 }
 
-fn write_groups(histories: &[History], args: &ScanArgs) -> Result<(), String> {
+pub fn write_groups(histories: &[History], args: &ScanArgs) -> Result<(), String> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut rows = Vec::new();
@@ -290,12 +279,19 @@ fn write_groups(histories: &[History], args: &ScanArgs) -> Result<(), String> {
 }
 
 fn summary(histories: &[History], problems: usize, started: Instant) -> String {
-    let findings: usize = histories.iter().map(|h| h.findings.len()).sum();
+    let reported = |h: &'_ History| {
+        h.findings
+            .iter()
+            .filter(|f| f.finding.suppressed.is_none())
+            .count()
+    };
+    let findings: usize = histories.iter().map(reported).sum();
     let secrets: usize = histories
         .iter()
         .map(|h| {
             h.findings
                 .iter()
+                .filter(|f| f.finding.suppressed.is_none())
                 .map(|f| f.finding.fingerprint)
                 .collect::<std::collections::HashSet<_>>()
                 .len()

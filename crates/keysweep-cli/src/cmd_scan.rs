@@ -4,13 +4,20 @@ use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use keysweep::{Finding, Scanner, ScannerBuilder, Scratch};
 use rayon::iter::{ParallelBridge, ParallelIterator};
 
+use crate::config::{self, Config};
 use crate::output::{self, Report, ScannedFile};
-use crate::{rules, ScanArgs, EXIT_ERROR, EXIT_FINDINGS};
+use crate::{
+    baseline, rules, Format, InputArgs, MinConfidence, ScanArgs, EXIT_ERROR, EXIT_FINDINGS,
+};
+
+/// Files larger than this are skipped unless `--max-file-size` or the configuration says.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 << 20;
 
 /// Files at least this large are memory-mapped instead of read.
 const MMAP_THRESHOLD: u64 = 4 << 20;
@@ -46,48 +53,259 @@ enum Item {
     WalkError(String),
 }
 
-pub fn run(args: ScanArgs) -> Result<u8, String> {
-    let started = Instant::now();
-    let ruleset = rules::load(&args.rules)?;
-    let mut builder = ScannerBuilder::new().prefilter(!args.no_prefilter);
-    if let Some(key) = &args.fingerprint_key {
+/// Everything a scan runs with: the scanner (rules, allowlist, baseline) and the limits,
+/// from the command line and the repository's configuration.
+pub struct Setup {
+    pub scanner: Scanner,
+    pub max_file_size: u64,
+    pub min_confidence: keysweep::Confidence,
+    pub exclude: Arc<Exclude>,
+}
+
+/// Builds the scanner a scan or a baseline runs with. Every error names the file (and for the
+/// configuration, the key and line) that caused it.
+pub fn prepare(input: &InputArgs) -> Result<Setup, String> {
+    let first = input
+        .paths
+        .iter()
+        .find(|p| p.as_os_str() != "-")
+        .map_or(Path::new("."), PathBuf::as_path);
+    let config = if input.no_config {
+        Config::default()
+    } else if let Some(path) = &input.config {
+        Config::load(path)?
+    } else {
+        match config::discover(first) {
+            Some(path) => Config::load(&path)?,
+            None => Config::default(),
+        }
+    };
+    let ruleset = rules::load_with_config(&input.rules, &config)?;
+    let mut builder = ScannerBuilder::new()
+        .prefilter(!input.no_prefilter)
+        .keep_suppressed(true)
+        .allow_values(config.allow_values.iter().map(|a| &a.value));
+    if let Some(key) = &input.fingerprint_key {
         builder = builder.fingerprint_key(key.as_bytes().to_vec());
     }
-    let scanner = builder.build(ruleset).map_err(|e| e.to_string())?;
-    if let Some(n) = args.threads {
+    let baseline_file = input.baseline.as_ref().or(config.baseline.as_ref());
+    if let Some(path) = baseline_file {
+        let base = baseline::Baseline::load(path)?;
+        base.check_key(input.fingerprint_key.as_deref(), path)?;
+        builder = builder.baseline(base.fingerprints());
+    }
+    let scanner = builder.build(ruleset).map_err(|e| match e.allow_value() {
+        Some(i) => format!(
+            "{}: allow.values: {e}",
+            config.locate(config.allow_values[i].line)
+        ),
+        None => e.to_string(),
+    })?;
+    if let Some(n) = input.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build_global()
             .map_err(|e| format!("cannot start {n} threads: {e}"))?;
     }
-    if args.git {
-        return crate::cmd_git::run(&args, &scanner, started);
+    let base = config::repo_root(first).or_else(|| {
+        config
+            .path
+            .as_ref()
+            .and_then(|p| std::path::absolute(p).ok()?.parent().map(Path::to_path_buf))
+    });
+    let exclude = Exclude::new(&config, base)?;
+    Ok(Setup {
+        scanner,
+        max_file_size: input
+            .max_file_size
+            .or(config.max_file_size)
+            .unwrap_or(DEFAULT_MAX_FILE_SIZE),
+        min_confidence: input
+            .min_confidence
+            .map(MinConfidence::get)
+            .or(config.min_confidence)
+            .unwrap_or(keysweep::Confidence::Low),
+        exclude: Arc::new(exclude),
+    })
+}
+
+/// The `allow.paths` globs of the configuration, matched against paths relative to the
+/// repository root.
+pub struct Exclude {
+    set: Option<globset::GlobSet>,
+    base: Option<PathBuf>,
+    cwd: PathBuf,
+    /// Paths excluded so far (a pruned directory counts once).
+    pub count: AtomicU64,
+}
+
+impl Exclude {
+    fn new(config: &Config, base: Option<PathBuf>) -> Result<Exclude, String> {
+        let set = if config.exclude.is_empty() {
+            None
+        } else {
+            let mut b = globset::GlobSetBuilder::new();
+            for g in &config.exclude {
+                b.add(
+                    config::glob(&g.value)
+                        .map_err(|e| format!("{}: allow.paths: {e}", config.locate(g.line)))?,
+                );
+            }
+            Some(b.build().map_err(|e| format!("allow.paths: {e}"))?)
+        };
+        Ok(Exclude {
+            set,
+            base,
+            cwd: std::env::current_dir().unwrap_or_default(),
+            count: AtomicU64::new(0),
+        })
     }
+
+    /// Whether a path relative to the repository root (`/`-separated) is excluded: it, or a
+    /// directory above it, matches.
+    pub fn relative(&self, rel: &str) -> bool {
+        let Some(set) = &self.set else { return false };
+        let hit = set.is_match(rel) || rel.match_indices('/').any(|(i, _)| set.is_match(&rel[..i]));
+        if hit {
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
+    /// Whether a path on disk is excluded (never, if it is outside the repository root).
+    pub fn path(&self, path: &Path) -> bool {
+        let (Some(set), Some(base)) = (&self.set, &self.base) else {
+            return false;
+        };
+        let abs = self.cwd.join(path);
+        let hit = abs.strip_prefix(base).is_ok_and(|rel| set.is_match(rel));
+        if hit {
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set.is_none()
+    }
+}
+
+/// What one scan found (suppressed findings included), before output.
+pub struct Collected {
+    pub files: Vec<ScannedFile>,
+    /// The mode's summary line, without the suppression counts.
+    pub summary: String,
+    /// Whether anything could not be read (exit status 2).
+    pub errors: bool,
+    /// For `--git`: the scanned histories (for `--group`).
+    pub histories: Vec<keysweep_git::History>,
+}
+
+/// Scans what `input` names: files, history or pending changes.
+pub fn collect(input: &InputArgs, setup: &Setup, progress: bool) -> Result<Collected, String> {
+    let started = Instant::now();
+    let mut collected = if input.git {
+        crate::cmd_git::collect(input, setup, progress, started)?
+    } else if input.changes() {
+        crate::cmd_changes::collect(input, setup, started)?
+    } else {
+        collect_files(input, setup, progress, started)?
+    };
+    let min = setup.min_confidence;
+    for f in &mut collected.files {
+        f.retain(|x| x.confidence >= min);
+    }
+    collected.files.retain(|f| !f.findings.is_empty());
+    for h in &mut collected.histories {
+        h.findings.retain(|f| f.finding.confidence >= min);
+    }
+    Ok(collected)
+}
+
+pub fn run(args: ScanArgs) -> Result<u8, String> {
+    let input = &args.input;
+    if args.group && args.format == Format::Sarif {
+        return Err("--group prints human, json or jsonl output, not sarif".into());
+    }
+    let setup = prepare(input)?;
+    let progress = !args.no_progress && std::io::stderr().is_terminal();
+    let mut collected = collect(input, &setup, progress)?;
+
+    let counts = output::SuppressionCounts::of(&collected.files);
+    if !args.show_suppressed {
+        for f in &mut collected.files {
+            f.retain(|x| x.suppressed.is_none());
+        }
+        collected.files.retain(|f| !f.findings.is_empty());
+    }
+    let reported: usize = collected
+        .files
+        .iter()
+        .flat_map(|f| &f.findings)
+        .filter(|x| x.suppressed.is_none())
+        .count();
+    let mut summary = collected.summary.clone() + &counts.summary();
+    let excluded = setup.exclude.count.load(Ordering::Relaxed);
+    if excluded > 0 && !input.changes() {
+        summary += &format!("; {excluded} path(s) excluded by allow.paths");
+    }
+
+    if args.group {
+        for h in &mut collected.histories {
+            h.findings.retain(|f| f.finding.suppressed.is_none());
+        }
+        crate::cmd_git::write_groups(&collected.histories, &args)?;
+        if !args.quiet {
+            eprintln!("{summary}");
+        }
+    } else {
+        let report = Report {
+            scanner: &setup.scanner,
+            files: &collected.files,
+            reveal: args.reveal,
+            summary,
+        };
+        output::write(&report, args.format, args.color, args.quiet)?;
+    }
+    if input.staged && reported > 0 && args.format == Format::Human {
+        eprint!("{}", crate::cmd_hook::ADVICE);
+    }
+    Ok(if collected.errors {
+        EXIT_ERROR
+    } else if reported > 0 {
+        EXIT_FINDINGS
+    } else {
+        0
+    })
+}
+
+fn collect_files(
+    input: &InputArgs,
+    setup: &Setup,
+    progress: bool,
+    started: Instant,
+) -> Result<Collected, String> {
     // Every root must exist before anything is scanned: a typo is an error, not an empty scan.
-    for root in &args.paths {
+    for root in &input.paths {
         if root.as_os_str() != "-" {
             std::fs::symlink_metadata(root).map_err(|e| {
                 format!("cannot read {}: {}", root.display(), output::io_reason(&e))
             })?;
         }
     }
-
+    let scanner = &setup.scanner;
     let stats = Stats::default();
-    let progress = output::Progress::new(!args.no_progress && std::io::stderr().is_terminal());
+    let progress = output::Progress::new(progress);
     let mut files: Vec<ScannedFile> = Vec::new();
 
-    if args.paths.iter().any(|p| p.as_os_str() == "-") {
+    if input.paths.iter().any(|p| p.as_os_str() == "-") {
         let mut data = Vec::new();
         match std::io::stdin().lock().read_to_end(&mut data) {
             Ok(_) => {
                 stats.files.fetch_add(1, Ordering::Relaxed);
                 stats.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-                let findings = scan_bytes(&scanner, &mut scanner.scratch(), &data);
-                files.push(ScannedFile {
-                    path: "<stdin>".into(),
-                    findings,
-                    provenance: Vec::new(),
-                });
+                let findings = scan_bytes(scanner, &mut scanner.scratch(), &data);
+                files.push(ScannedFile::new("<stdin>".into(), findings));
             }
             Err(e) => {
                 eprintln!(
@@ -99,9 +317,13 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
         }
     }
 
-    let roots: Vec<&PathBuf> = args.paths.iter().filter(|p| p.as_os_str() != "-").collect();
+    let roots: Vec<&PathBuf> = input
+        .paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .collect();
     if !roots.is_empty() {
-        let items = walk(&roots, &args);
+        let items = walk(&roots, input, &setup.exclude);
         let found: Vec<ScannedFile> = items
             .par_bridge()
             .map_init(
@@ -115,15 +337,11 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
                         }
                         Item::File(path) => path,
                     };
-                    let outcome = scan_file(&scanner, scratch, buf, &path, &args, &stats);
+                    let outcome = scan_file(scanner, scratch, buf, &path, input, setup, &stats);
                     progress.tick(&stats);
                     match outcome {
                         Ok(Outcome::Scanned(findings)) if !findings.is_empty() => {
-                            Some(ScannedFile {
-                                path: display_path(&path),
-                                findings,
-                                provenance: Vec::new(),
-                            })
+                            Some(ScannedFile::new(display_path(&path), findings))
                         }
                         Ok(Outcome::Scanned(_)) | Ok(Outcome::NotAFile) => None,
                         Ok(Outcome::Binary) => {
@@ -151,35 +369,26 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
         files.extend(found);
     }
     progress.finish();
-
-    let min = args.min_confidence.get();
     for f in &mut files {
-        f.findings.retain(|x| x.confidence >= min);
+        f.retain(|x| x.confidence >= setup.min_confidence);
     }
     files.retain(|f| !f.findings.is_empty());
     files.sort_by(|a, b| a.path.cmp(&b.path));
-
-    let report = Report {
-        scanner: &scanner,
-        files: &files,
-        reveal: args.reveal,
+    Ok(Collected {
         summary: output::summary(&stats, &files, started.elapsed()),
-    };
-    output::write(&report, args.format, args.color, args.quiet)?;
-
-    let findings: usize = files.iter().map(|f| f.findings.len()).sum();
-    Ok(if stats.errors.load(Ordering::Relaxed) > 0 {
-        EXIT_ERROR
-    } else if findings > 0 {
-        EXIT_FINDINGS
-    } else {
-        0
+        errors: stats.errors.load(Ordering::Relaxed) > 0,
+        files,
+        histories: Vec::new(),
     })
 }
 
 /// Walks the roots in order. Explicitly named files are always yielded; inside directories,
 /// ignore files are honoured, hidden files are included and `.git/` is skipped.
-fn walk<'a>(roots: &[&PathBuf], args: &ScanArgs) -> impl Iterator<Item = Item> + Send + 'a {
+fn walk(
+    roots: &[&PathBuf],
+    args: &InputArgs,
+    exclude: &Arc<Exclude>,
+) -> impl Iterator<Item = Item> + Send {
     let mut builder = ignore::WalkBuilder::new(roots[0]);
     for root in &roots[1..] {
         builder.add(root);
@@ -193,9 +402,14 @@ fn walk<'a>(roots: &[&PathBuf], args: &ScanArgs) -> impl Iterator<Item = Item> +
         .git_global(honour)
         .parents(honour)
         .require_git(false)
-        .follow_links(args.follow)
-        .filter_entry(|e| e.file_name() != ".git");
-    builder.build().filter_map(|entry| match entry {
+        .follow_links(args.follow);
+    let exclude = Arc::clone(exclude);
+    // Paths excluded by the configuration's `allow.paths` are pruned (a directory with all it
+    // holds); a root named on the command line is never excluded.
+    builder.filter_entry(move |e| {
+        e.file_name() != ".git" && (e.depth() == 0 || exclude.is_empty() || !exclude.path(e.path()))
+    });
+    builder.build().filter_map(move |entry| match entry {
         Ok(e) => match e.file_type() {
             Some(t) if t.is_dir() => None,
             // Symlinks that are not followed are not scanned (their targets are, if inside).
@@ -253,7 +467,8 @@ fn scan_file(
     scratch: &mut Scratch,
     buf: &mut Vec<u8>,
     path: &Path,
-    args: &ScanArgs,
+    args: &InputArgs,
+    setup: &Setup,
     stats: &Stats,
 ) -> std::io::Result<Outcome> {
     // Look before opening: opening a FIFO or a device could block or never end. One stat per
@@ -263,7 +478,7 @@ fn scan_file(
         return Ok(Outcome::NotAFile);
     }
     let len = meta.len();
-    if len > args.max_file_size {
+    if len > setup.max_file_size {
         return Ok(Outcome::TooLarge);
     }
     let mut file = File::open(path)?;

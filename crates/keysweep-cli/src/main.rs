@@ -1,8 +1,12 @@
 //! `keysweep`: find secrets in files, directories and standard input.
 
+mod baseline;
+mod cmd_changes;
 mod cmd_git;
+mod cmd_hook;
 mod cmd_rules;
 mod cmd_scan;
+mod config;
 mod output;
 mod rules;
 
@@ -21,8 +25,14 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Scan files, directories (recursively) or `-` (standard input) for secrets.
+    /// Scan files, directories (recursively), `-` (standard input), git history, or the staged,
+    /// unstaged and untracked changes of a repository for secrets.
     Scan(ScanArgs),
+    /// Record the current findings so that later scans (`--baseline FILE`) suppress them.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Install a git pre-commit hook that blocks commits adding secrets.
+    InstallHook(HookArgs),
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -30,22 +40,8 @@ enum Command {
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// Files or directories to scan; `-` reads standard input. With --git: repositories.
-    #[arg(default_value = ".")]
-    pub paths: Vec<PathBuf>,
-    /// Scan the git history of the repositories at PATHS (working tree, .git directory or bare
-    /// repository): every blob reachable from any ref, once, with the commit that introduced it.
-    #[arg(long)]
-    pub git: bool,
-    /// With --git: only what the commits after REV introduced (REV..HEAD, or A..B).
-    #[arg(long, value_name = "REV", requires = "git")]
-    pub since: Option<String>,
-    /// With --git: only the history of this branch (or rev) instead of every ref.
-    #[arg(long, value_name = "NAME", requires = "git")]
-    pub branch: Option<String>,
-    /// With --git: also report blobs that no ref reaches.
-    #[arg(long, requires = "git")]
-    pub unreachable: bool,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// With --git: one entry per distinct secret (fingerprint), with first and last commit,
     /// blobs, paths and refs.
     #[arg(long, requires = "git")]
@@ -56,14 +52,68 @@ pub struct ScanArgs {
     /// Print secrets in full instead of redacted.
     #[arg(long)]
     pub reveal: bool,
+    /// Also print suppressed findings, each with the mechanism that suppressed it (inline
+    /// comment, baseline, config allowlist, placeholder filter). They never fail the scan.
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// When to colour human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Do not print the summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// What to scan and with which rules: shared by `scan` and `baseline create`.
+#[derive(Args, Debug)]
+pub struct InputArgs {
+    /// Files or directories to scan; `-` reads standard input. With --git: repositories; with
+    /// --staged, --unstaged or --untracked: one repository.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Scan the git history of the repositories at PATHS (working tree, .git directory or bare
+    /// repository): every blob reachable from any ref, once, with the commit that introduced it.
+    #[arg(long, conflicts_with_all = ["staged", "unstaged", "untracked"])]
+    pub git: bool,
+    /// With --git: only what the commits after REV introduced (REV..HEAD, or A..B).
+    #[arg(long, value_name = "REV", requires = "git")]
+    pub since: Option<String>,
+    /// With --git: only the history of this branch (or rev) instead of every ref.
+    #[arg(long, value_name = "NAME", requires = "git")]
+    pub branch: Option<String>,
+    /// With --git: also report blobs that no ref reaches.
+    #[arg(long, requires = "git")]
+    pub unreachable: bool,
+    /// Scan what the next commit would add: staged files against HEAD, findings on added
+    /// lines only (the pre-commit check). Combines with --unstaged and --untracked.
+    #[arg(long)]
+    pub staged: bool,
+    /// Scan changes in the working tree not yet staged (against the index), added lines only.
+    #[arg(long)]
+    pub unstaged: bool,
+    /// Scan files git does not track and does not ignore.
+    #[arg(long)]
+    pub untracked: bool,
     #[command(flatten)]
     pub rules: RuleArgs,
+    /// Read the configuration from FILE instead of `.keysweep.toml` at the repository root.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore any `.keysweep.toml`.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Suppress the findings recorded in this baseline (from `keysweep baseline create`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Report only findings with at least this confidence.
-    #[arg(long, value_enum, default_value_t = MinConfidence::Low)]
-    pub min_confidence: MinConfidence,
-    /// Skip files larger than this (bytes; suffixes K, M, G accepted).
-    #[arg(long, default_value = "256M", value_parser = parse_size)]
-    pub max_file_size: u64,
+    #[arg(long, value_enum)]
+    pub min_confidence: Option<MinConfidence>,
+    /// Skip files larger than this (bytes; suffixes K, M, G accepted) [default: 256M].
+    #[arg(long, value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
     /// Also scan binary files (those with a NUL byte in their first 8 KiB).
     #[arg(long)]
     pub scan_binary: bool,
@@ -79,18 +129,44 @@ pub struct ScanArgs {
     /// Key for fingerprints (HMAC-SHA-256); or set KEYSWEEP_FINGERPRINT_KEY.
     #[arg(long, env = "KEYSWEEP_FINGERPRINT_KEY", hide_env_values = true)]
     pub fingerprint_key: Option<String>,
-    /// When to colour human output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
-    /// Do not print the summary.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-    /// Never show a progress bar.
-    #[arg(long)]
-    pub no_progress: bool,
     /// Run every rule over the whole input, skipping the keyword prefilter (slow; debugging).
     #[arg(long, hide = true)]
     pub no_prefilter: bool,
+}
+
+impl InputArgs {
+    /// Whether this scans a repository's pending changes.
+    pub fn changes(&self) -> bool {
+        self.staged || self.unstaged || self.untracked
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum BaselineCommand {
+    /// Scan (as `keysweep scan` would) and write one entry per distinct secret, keyed by its
+    /// fingerprint and sorted, to FILE or standard output. Unchanged code gives a
+    /// byte-identical baseline; moving files or editing other lines does not change it.
+    Create {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Write the baseline to FILE instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Do not print the summary.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct HookArgs {
+    /// The repository (any directory inside its working tree).
+    #[arg(default_value = ".")]
+    pub repo: PathBuf,
+    /// Replace an existing pre-commit hook that keysweep did not write (it is kept as
+    /// `pre-commit.keysweep-backup`).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -158,7 +234,7 @@ pub enum ColorChoice {
     Never,
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (digits, mult) = match s.as_bytes().last() {
         Some(b'k' | b'K') => (&s[..s.len() - 1], 1u64 << 10),
@@ -187,6 +263,12 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Scan(args) => cmd_scan::run(args),
+        Command::Baseline(BaselineCommand::Create {
+            input,
+            output,
+            quiet,
+        }) => baseline::create(&input, output.as_deref(), quiet),
+        Command::InstallHook(args) => cmd_hook::install(&args),
         Command::Rules(RulesCommand::List { rules, format }) => cmd_rules::list(&rules, format),
         Command::Rules(RulesCommand::Check { files }) => cmd_rules::check(&files),
     };

@@ -4,7 +4,7 @@ use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use keysweep::{Finding, Scanner};
+use keysweep::{Finding, Scanner, Suppression};
 use serde_json::{json, Value};
 
 use crate::cmd_scan::Stats;
@@ -16,6 +16,77 @@ pub struct ScannedFile {
     pub findings: Vec<Finding>,
     /// Where each finding came from, for findings in git history: empty, or one per finding.
     pub provenance: Vec<Provenance>,
+}
+
+impl ScannedFile {
+    pub fn new(path: String, findings: Vec<Finding>) -> ScannedFile {
+        ScannedFile {
+            path,
+            findings,
+            provenance: Vec::new(),
+        }
+    }
+
+    /// Keeps the findings (and their provenance) for which `keep` returns true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Finding) -> bool) {
+        if self.provenance.is_empty() {
+            self.findings.retain(keep);
+            return;
+        }
+        let mut i = 0;
+        let flags: Vec<bool> = self.findings.iter().map(&mut keep).collect();
+        self.findings.retain(|_| {
+            i += 1;
+            flags[i - 1]
+        });
+        let mut i = 0;
+        self.provenance.retain(|_| {
+            i += 1;
+            flags[i - 1]
+        });
+    }
+}
+
+/// How many findings each mechanism suppressed.
+#[derive(Debug, Default)]
+pub struct SuppressionCounts {
+    counts: [usize; Suppression::ALL.len()],
+}
+
+impl SuppressionCounts {
+    pub fn of(files: &[ScannedFile]) -> SuppressionCounts {
+        let mut c = SuppressionCounts::default();
+        for f in files.iter().flat_map(|f| &f.findings) {
+            if let Some(s) = f.suppressed {
+                if let Some(i) = Suppression::ALL.iter().position(|&x| x == s) {
+                    c.counts[i] += 1;
+                }
+            }
+        }
+        c
+    }
+
+    pub fn total(&self) -> usize {
+        self.counts.iter().sum()
+    }
+
+    /// `; 3 suppressed (1 inline, 2 baseline)`, or nothing.
+    pub fn summary(&self) -> String {
+        if self.total() == 0 {
+            return String::new();
+        }
+        let parts: Vec<String> = Suppression::ALL
+            .iter()
+            .zip(self.counts)
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        format!(
+            "; {} suppressed ({}; --show-suppressed lists them)",
+            self.total(),
+            parts.join(", ")
+        )
+    }
 }
 
 /// A finding's origin beyond its path: a JSON object (the `git` field of JSON output and the
@@ -146,6 +217,7 @@ fn finding_json(report: &Report<'_>, path: &str, f: &Finding, prov: Option<&Prov
         "confidence": f.confidence.as_str(),
         "check_passed": f.check_passed,
         "tags": rule.tags,
+        "suppressed": f.suppressed.map(Suppression::as_str),
     });
     if let Some(p) = prov {
         row["git"] = p.json.clone();
@@ -170,15 +242,20 @@ fn write_human(out: &mut impl Write, report: &Report<'_>, color: bool) -> io::Re
             keysweep::Confidence::Medium => "33",
             keysweep::Confidence::Low => "2",
         };
+        let suppressed = f
+            .suppressed
+            .map(|s| format!("  {}", paint("2", &format!("[suppressed: {s}]"))))
+            .unwrap_or_default();
         writeln!(
             out,
-            "{}:{}:{}  {}  {}  {}",
+            "{}:{}:{}  {}  {}  {}{}",
             paint("35", path),
             paint("32", &f.line.to_string()),
             f.column,
             paint("1;36", &f.rule_id),
             secret,
             paint(conf_color, f.confidence.as_str()),
+            suppressed,
         )?;
         if let Some(p) = prov {
             writeln!(out, "    {}", paint("2", &p.human))?;
@@ -190,7 +267,11 @@ fn write_human(out: &mut impl Write, report: &Report<'_>, color: bool) -> io::Re
 /// The summary line of a file scan.
 pub fn summary(stats: &Stats, files: &[ScannedFile], elapsed: Duration) -> String {
     let s = stats;
-    let count: usize = files.iter().map(|f| f.findings.len()).sum();
+    let count = files
+        .iter()
+        .flat_map(|f| &f.findings)
+        .filter(|f| f.suppressed.is_none())
+        .count();
     let files = s.files.load(Ordering::Relaxed);
     let bytes = s.bytes.load(Ordering::Relaxed);
     let secs = elapsed.as_secs_f64();
@@ -229,7 +310,7 @@ fn sarif(report: &Report<'_>) -> Value {
         if let Some(p) = prov {
             properties["git"] = p.json.clone();
         }
-        results.push(json!({
+        let mut result = json!({
             "ruleId": &*f.rule_id,
             "ruleIndex": index_of[f.rule_index],
             "level": sarif_level(f.confidence),
@@ -247,7 +328,23 @@ fn sarif(report: &Report<'_>) -> Value {
             }],
             "partialFingerprints": { "keysweep/fingerprint/v1": f.fingerprint.to_string() },
             "properties": properties,
-        }));
+        });
+        if let Some(s) = f.suppressed {
+            // SARIF's own suppression object: code scanning shows these as dismissed.
+            let (kind, why) = match s {
+                Suppression::Inline => ("inSource", "keysweep:allow comment"),
+                Suppression::Baseline => ("external", "in the keysweep baseline"),
+                Suppression::Allowlist => (
+                    "external",
+                    "value allowlisted in the keysweep configuration",
+                ),
+                Suppression::Placeholder => ("external", "placeholder or example value"),
+                _ => ("external", "suppressed"),
+            };
+            result["suppressions"] =
+                json!([{ "kind": kind, "status": "accepted", "justification": why }]);
+        }
+        results.push(result);
     }
     let driver_rules: Vec<Value> = used
         .iter()

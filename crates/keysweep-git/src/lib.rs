@@ -49,6 +49,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod changes;
 mod group;
 mod objects;
 mod table;
@@ -65,6 +66,9 @@ use std::time::{Duration, Instant};
 pub use gix::ObjectId;
 use keysweep::{Finding, Fingerprint, Scanner};
 
+pub use changes::{
+    added_lines, hooks_dir, Change, ChangeFinding, ChangeScan, ChangeStats, Changes,
+};
 pub use group::{group, Group};
 use objects::{BlobPolicy, Collected, Counters, Shared};
 use table::Dense;

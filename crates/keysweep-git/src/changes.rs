@@ -1,0 +1,536 @@
+//! Pending changes: what the next commit would add (staged), what is modified in the working
+//! tree but not staged, and files git does not track. The pre-commit check.
+//!
+//! Each changed file is scanned whole (so multi-line secrets and line numbers are right), and a
+//! finding is kept only when one of its lines was added: a line diff (histogram) of the old
+//! content (HEAD's blob for staged changes, the index's blob for unstaged ones, nothing for
+//! new files) against the new content. A renamed file is compared with its source, so moving
+//! a file adds nothing.
+
+use std::path::{Path, PathBuf};
+
+use gix::bstr::ByteSlice;
+use gix::diff::blob::{Algorithm, Diff, InternedInput};
+use gix::index::entry::Mode;
+use gix::ObjectId;
+use keysweep::{Finding, Scanner};
+use rayon::prelude::*;
+
+use crate::Error;
+
+/// The directory git runs hooks from for the repository containing `path`: `core.hooksPath`
+/// if set (relative to the working tree), else the `hooks` directory of the common git
+/// directory (shared by linked worktrees, as git does).
+pub fn hooks_dir(path: impl AsRef<Path>) -> Result<PathBuf, Error> {
+    let path = path.as_ref();
+    let repo = gix::discover(path).map_err(|e| Error::Open {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let configured = repo
+        .config_snapshot()
+        .trusted_path("core.hooksPath")
+        .ok()
+        .flatten();
+    Ok(match configured {
+        Some(p) if p.is_absolute() => p,
+        Some(p) => repo.workdir().unwrap_or_else(|| repo.git_dir()).join(p),
+        None => repo.common_dir().join("hooks"),
+    })
+}
+
+/// A file with a NUL byte in this many leading bytes is binary.
+const BINARY_PROBE: usize = 8 << 10;
+
+/// Which kind of pending change a finding was added by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Change {
+    /// Staged: in the index, not in HEAD.
+    Staged,
+    /// In the working tree, not in the index.
+    Unstaged,
+    /// In a file git does not track (and does not ignore).
+    Untracked,
+}
+
+impl Change {
+    /// `staged`, `unstaged` or `untracked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Staged => "staged",
+            Change::Unstaged => "unstaged",
+            Change::Untracked => "untracked",
+        }
+    }
+}
+
+/// A finding on an added line.
+#[derive(Clone, Debug)]
+pub struct ChangeFinding {
+    /// The finding; its lines and columns are those of the new content.
+    pub finding: Finding,
+    /// Path relative to the repository's working tree, `/`-separated.
+    pub path: String,
+    /// The change that added it.
+    pub change: Change,
+    /// The staged blob, for staged changes.
+    pub blob: Option<ObjectId>,
+}
+
+/// Counters of a [`ChangeScan`].
+#[derive(Clone, Debug, Default)]
+pub struct ChangeStats {
+    /// Changed files scanned.
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Changed files skipped as binary.
+    pub skipped_binary: u64,
+    /// Changed files skipped as too large.
+    pub skipped_large: u64,
+    /// Changed files skipped by the path filter.
+    pub excluded: u64,
+}
+
+/// The result of [`ChangeScan::run`].
+#[derive(Debug)]
+pub struct Changes {
+    /// Findings on added lines, sorted by path, then position.
+    pub findings: Vec<ChangeFinding>,
+    /// Files or objects that could not be read; the rest was scanned.
+    pub problems: Vec<String>,
+    /// Counters.
+    pub stats: ChangeStats,
+    /// The working tree's root.
+    pub workdir: PathBuf,
+}
+
+/// One changed file to scan.
+struct Job {
+    path: String,
+    change: Change,
+    old: Option<ObjectId>,
+    new: Source,
+}
+
+enum Source {
+    Blob(ObjectId),
+    File(PathBuf),
+}
+
+/// A scan of a repository's pending changes.
+///
+/// ```no_run
+/// use keysweep::{RuleSet, Scanner};
+/// use keysweep_git::ChangeScan;
+///
+/// let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+/// let changes = ChangeScan::new(&scanner).staged(true).run(".").unwrap();
+/// for f in &changes.findings {
+///     println!("{}:{} {}", f.path, f.finding.line, f.finding.rule_id);
+/// }
+/// ```
+pub struct ChangeScan<'a> {
+    scanner: &'a Scanner,
+    staged: bool,
+    unstaged: bool,
+    untracked: bool,
+    scan_binary: bool,
+    max_size: u64,
+    exclude: Option<&'a (dyn Fn(&str) -> bool + Sync)>,
+}
+
+impl<'a> ChangeScan<'a> {
+    /// A scan of nothing yet: choose [`staged`](Self::staged), [`unstaged`](Self::unstaged),
+    /// [`untracked`](Self::untracked), or several.
+    pub fn new(scanner: &'a Scanner) -> ChangeScan<'a> {
+        ChangeScan {
+            scanner,
+            staged: false,
+            unstaged: false,
+            untracked: false,
+            scan_binary: false,
+            max_size: u64::MAX,
+            exclude: None,
+        }
+    }
+
+    /// Scans staged changes (the index against HEAD; everything staged if there is no commit).
+    pub fn staged(mut self, yes: bool) -> Self {
+        self.staged = yes;
+        self
+    }
+
+    /// Scans unstaged changes (the working tree against the index).
+    pub fn unstaged(mut self, yes: bool) -> Self {
+        self.unstaged = yes;
+        self
+    }
+
+    /// Scans untracked files that are not ignored.
+    pub fn untracked(mut self, yes: bool) -> Self {
+        self.untracked = yes;
+        self
+    }
+
+    /// Also scans files with a NUL byte in their first 8 KiB.
+    pub fn scan_binary(mut self, yes: bool) -> Self {
+        self.scan_binary = yes;
+        self
+    }
+
+    /// Skips changed files larger than this.
+    pub fn max_size(mut self, bytes: u64) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
+    /// Skips the files (repository-relative, `/`-separated paths) for which `exclude` is true.
+    pub fn exclude(mut self, exclude: &'a (dyn Fn(&str) -> bool + Sync)) -> Self {
+        self.exclude = Some(exclude);
+        self
+    }
+
+    /// Scans the repository whose working tree contains `path`.
+    pub fn run(&self, path: impl AsRef<Path>) -> Result<Changes, Error> {
+        let path = path.as_ref();
+        let open = |message: String| Error::Open {
+            path: path.to_path_buf(),
+            message,
+        };
+        let repo = gix::discover(path).map_err(|e| open(e.to_string()))?;
+        let workdir = repo
+            .workdir()
+            .ok_or_else(|| open("a bare repository has no staged or working-tree changes".into()))?
+            .to_path_buf();
+        let mut jobs = Vec::new();
+        if self.staged {
+            staged_jobs(&repo, &mut jobs).map_err(open)?;
+        }
+        if self.unstaged || self.untracked {
+            self.worktree_jobs(&repo, &workdir, &mut jobs)
+                .map_err(open)?;
+        }
+        let mut stats = ChangeStats::default();
+        if let Some(exclude) = self.exclude {
+            let before = jobs.len();
+            jobs.retain(|j| !exclude(&j.path));
+            stats.excluded = (before - jobs.len()) as u64;
+        }
+
+        let repo = repo.into_sync();
+        let scan = |local: &mut (gix::Repository, keysweep::Scratch), job: &Job| {
+            self.scan_job(&local.0, &mut local.1, &workdir, job)
+        };
+        let init = || (repo.to_thread_local(), self.scanner.scratch());
+        let outcomes: Vec<Result<Outcome, String>> = if jobs.len() > 1 {
+            jobs.par_iter().map_init(init, scan).collect()
+        } else {
+            let mut local = init();
+            jobs.iter().map(|j| scan(&mut local, j)).collect()
+        };
+
+        let mut findings = Vec::new();
+        let mut problems = Vec::new();
+        for (job, outcome) in jobs.iter().zip(outcomes) {
+            match outcome {
+                Ok(Outcome::Scanned { bytes, found }) => {
+                    stats.files += 1;
+                    stats.bytes += bytes;
+                    let blob = match job.new {
+                        Source::Blob(id) => Some(id),
+                        Source::File(_) => None,
+                    };
+                    findings.extend(found.into_iter().map(|finding| ChangeFinding {
+                        finding,
+                        path: job.path.clone(),
+                        change: job.change,
+                        blob,
+                    }));
+                }
+                Ok(Outcome::Binary) => stats.skipped_binary += 1,
+                Ok(Outcome::TooLarge) => stats.skipped_large += 1,
+                Ok(Outcome::Gone) => {}
+                Err(message) => {
+                    problems.push(format!("{} ({}): {message}", job.path, job.change.as_str()))
+                }
+            }
+        }
+        findings.sort_by(|a, b| {
+            (&a.path, a.change, a.finding.range.start).cmp(&(
+                &b.path,
+                b.change,
+                b.finding.range.start,
+            ))
+        });
+        Ok(Changes {
+            findings,
+            problems,
+            stats,
+            workdir,
+        })
+    }
+
+    /// Unstaged modifications and untracked files, from one status pass.
+    fn worktree_jobs(
+        &self,
+        repo: &gix::Repository,
+        workdir: &Path,
+        jobs: &mut Vec<Job>,
+    ) -> Result<(), String> {
+        use gix::status::index_worktree::Item;
+        use gix::status::UntrackedFiles;
+        use gix_status_types::{Change as WtChange, EntryStatus};
+
+        let status = repo
+            .status(gix::progress::Discard)
+            .map_err(|e| format!("cannot compute the status: {e}"))?
+            .untracked_files(if self.untracked {
+                UntrackedFiles::Files
+            } else {
+                UntrackedFiles::None
+            })
+            .index_worktree_rewrites(None)
+            .index_worktree_submodules(None);
+        let iter = status
+            .into_index_worktree_iter(Vec::new())
+            .map_err(|e| format!("cannot compute the status: {e}"))?;
+        for item in iter {
+            let item = item.map_err(|e| format!("cannot compute the status: {e}"))?;
+            match item {
+                Item::Modification {
+                    entry,
+                    rela_path,
+                    status,
+                    ..
+                } if self.unstaged && is_file(entry.mode) => {
+                    let old = match status {
+                        EntryStatus::Change(WtChange::Modification {
+                            content_change: Some(()),
+                            ..
+                        }) => Some(entry.id),
+                        // `git add --intent-to-add`: tracked, but nothing staged yet.
+                        EntryStatus::IntentToAdd => None,
+                        _ => continue,
+                    };
+                    let path = rela_path.to_str_lossy().into_owned();
+                    jobs.push(Job {
+                        new: Source::File(worktree_path(workdir, rela_path.as_bstr())),
+                        path,
+                        change: Change::Unstaged,
+                        old,
+                    });
+                }
+                Item::DirectoryContents { entry, .. }
+                    if self.untracked
+                        && entry.status == gix::dir::entry::Status::Untracked
+                        && entry.disk_kind == Some(gix::dir::entry::Kind::File) =>
+                {
+                    jobs.push(Job {
+                        new: Source::File(worktree_path(workdir, entry.rela_path.as_bstr())),
+                        path: entry.rela_path.to_str_lossy().into_owned(),
+                        change: Change::Untracked,
+                        old: None,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_job(
+        &self,
+        repo: &gix::Repository,
+        scratch: &mut keysweep::Scratch,
+        workdir: &Path,
+        job: &Job,
+    ) -> Result<Outcome, String> {
+        let _ = workdir;
+        let new = match &job.new {
+            Source::Blob(id) => {
+                let header = repo
+                    .find_header(*id)
+                    .map_err(|e| format!("cannot read staged blob {id}: {e}"))?;
+                if header.size() > self.max_size {
+                    return Ok(Outcome::TooLarge);
+                }
+                read_blob(repo, *id)?
+            }
+            Source::File(path) => {
+                let meta = match std::fs::symlink_metadata(path) {
+                    Ok(m) => m,
+                    // Deleted since the status was taken.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Outcome::Gone),
+                    Err(e) => return Err(format!("cannot read: {}", io_reason(&e))),
+                };
+                if !meta.is_file() {
+                    return Ok(Outcome::Gone);
+                }
+                if meta.len() > self.max_size {
+                    return Ok(Outcome::TooLarge);
+                }
+                std::fs::read(path).map_err(|e| format!("cannot read: {}", io_reason(&e)))?
+            }
+        };
+        if !self.scan_binary && new[..new.len().min(BINARY_PROBE)].contains(&0) {
+            return Ok(Outcome::Binary);
+        }
+        let mut found = self.scanner.scan(scratch, &new);
+        if !found.is_empty() {
+            if let Some(old) = job.old {
+                let old = read_blob(repo, old)?;
+                let added = added_lines(&old, &new);
+                found.retain(|f| (f.line..=f.end_line).any(|l| added.get(l - 1) == Some(&true)));
+            }
+        }
+        Ok(Outcome::Scanned {
+            bytes: new.len() as u64,
+            found,
+        })
+    }
+}
+
+enum Outcome {
+    Scanned { bytes: u64, found: Vec<Finding> },
+    Binary,
+    TooLarge,
+    Gone,
+}
+
+// `gix` re-exports the status crate's entry types under this path.
+mod gix_status_types {
+    pub use gix::status::plumbing::index_as_worktree::{Change, EntryStatus};
+}
+
+/// The lines of `data` without their line ends.
+fn lines(data: &[u8]) -> Vec<&[u8]> {
+    let data = data.strip_suffix(b"\n").unwrap_or(data);
+    data.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .collect()
+}
+
+/// The file at repository-relative `rela` in the working tree.
+fn worktree_path(workdir: &Path, rela: &gix::bstr::BStr) -> PathBuf {
+    match gix::path::from_bstr(rela) {
+        Ok(p) => workdir.join(p),
+        Err(_) => workdir.join(rela.to_str_lossy().as_ref()),
+    }
+}
+
+fn is_file(mode: Mode) -> bool {
+    mode == Mode::FILE || mode == Mode::FILE_EXECUTABLE
+}
+
+fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, String> {
+    let obj = repo
+        .find_object(id)
+        .map_err(|e| format!("cannot read blob {id}: {e}"))?;
+    Ok(obj.detach().data)
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Staged changes: the index against HEAD's tree (every staged file without a commit).
+fn staged_jobs(repo: &gix::Repository, jobs: &mut Vec<Job>) -> Result<(), String> {
+    let index = repo
+        .index_or_empty()
+        .map_err(|e| format!("cannot read the index: {e}"))?;
+    let head = repo.head().map_err(|e| format!("cannot read HEAD: {e}"))?;
+    if head.is_unborn() {
+        for entry in index.entries() {
+            if entry.stage_raw() == 0 && is_file(entry.mode) {
+                jobs.push(Job {
+                    path: entry.path(&index).to_str_lossy().into_owned(),
+                    change: Change::Staged,
+                    old: None,
+                    new: Source::Blob(entry.id),
+                });
+            }
+        }
+        return Ok(());
+    }
+    let tree = repo
+        .head_tree_id()
+        .map_err(|e| format!("cannot read HEAD's tree: {e}"))?;
+    repo.tree_index_status(
+        &tree,
+        &index,
+        None,
+        gix::status::tree_index::TrackRenames::AsConfigured,
+        |change, _, _| {
+            use gix::diff::index::ChangeRef;
+            let (location, mode, id, old) = match change {
+                ChangeRef::Addition {
+                    location,
+                    entry_mode,
+                    id,
+                    ..
+                } => (location, entry_mode, id, None),
+                ChangeRef::Modification {
+                    location,
+                    entry_mode,
+                    id,
+                    previous_id,
+                    ..
+                } => (location, entry_mode, id, Some(previous_id.into_owned())),
+                ChangeRef::Rewrite {
+                    location,
+                    entry_mode,
+                    id,
+                    source_id,
+                    ..
+                } => (location, entry_mode, id, Some(source_id.into_owned())),
+                ChangeRef::Deletion { .. } => return Ok(std::ops::ControlFlow::Continue(())),
+            };
+            if is_file(mode) {
+                jobs.push(Job {
+                    path: location.to_str_lossy().into_owned(),
+                    change: Change::Staged,
+                    old,
+                    new: Source::Blob(id.into_owned()),
+                });
+            }
+            Ok(std::ops::ControlFlow::Continue(()))
+        },
+    )
+    .map_err(|e| format!("cannot compare the index with HEAD: {e}"))?;
+    Ok(())
+}
+
+/// Which lines of `new` (0-based) a line diff from `old` marks as added. Line ends (`\n`,
+/// `\r\n`) are ignored, so a file whose line endings a checkout filter changed adds nothing.
+pub fn added_lines(old: &[u8], new: &[u8]) -> Vec<bool> {
+    let (old_lines, new_lines) = (lines(old), lines(new));
+    let mut input: InternedInput<&[u8]> = InternedInput::default();
+    input.update_before(old_lines.into_iter());
+    input.update_after(new_lines.iter().copied());
+    let diff = Diff::compute(Algorithm::Histogram, &input);
+    (0..new_lines.len() as u32)
+        .map(|i| diff.is_added(i))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::added_lines;
+
+    #[test]
+    fn added_lines_of_a_diff() {
+        assert_eq!(added_lines(b"", b"a\nb\n"), [true, true]);
+        assert_eq!(added_lines(b"a\nb\n", b"a\nx\nb\n"), [false, true, false]);
+        assert_eq!(added_lines(b"a\nb\n", b"b\n"), [false]);
+        // A duplicated line is added once.
+        assert_eq!(added_lines(b"a\nb\n", b"a\nb\nb\n"), [false, false, true]);
+        // Line endings alone add nothing.
+        assert_eq!(added_lines(b"a\nb\n", b"a\r\nb\r\n"), [false, false]);
+        assert_eq!(added_lines(b"a\nb", b"a\nb\n"), [false, false]);
+    }
+}
