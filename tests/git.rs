@@ -1,10 +1,13 @@
 //! End-to-end tests of `keysweep scan --git` on small repositories built with the git CLI
 //! (at test time only: keysweep itself reads repositories with gix).
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use common::{keysweep, Repo};
 use serde_json::Value;
 
 /// Fake AWS access key ids (the format is checked, the keys do not exist).
@@ -12,77 +15,6 @@ const KEY_A: &str = "AKIAUJZDEGXDNCF32EPF";
 const KEY_B: &str = "AKIAQW4RZT7MN2XKLP3V";
 const KEY_C: &str = "AKIAZX5HBT2RQ7MWNK4D";
 const KEY_D: &str = "AKIAMV3KQ7TZX2RWBN5H";
-
-struct Repo {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    /// Seconds of the next commit's author and committer date.
-    clock: std::cell::Cell<i64>,
-}
-
-impl Repo {
-    fn new() -> Repo {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("repo");
-        fs::create_dir(&path).unwrap();
-        let r = Repo {
-            _dir: dir,
-            path,
-            clock: std::cell::Cell::new(1_600_000_000),
-        };
-        r.git(&["init", "-q", "-b", "main"]);
-        r
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let t = self.clock.get();
-        let date = format!("{t} +0000");
-        let out = Command::new("git")
-            .current_dir(&self.path)
-            .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "Ada Dev")
-            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-            .env("GIT_COMMITTER_NAME", "Ada Dev")
-            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", self._dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-
-    fn put(&self, rel: &str, content: &str) {
-        let p = self.path.join(rel);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, content).unwrap();
-    }
-
-    /// Stages everything and commits; returns the commit id.
-    fn commit(&self, message: &str) -> String {
-        self.clock.set(self.clock.get() + 3600);
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
-        self.git(&["rev-parse", "HEAD"])
-    }
-}
-
-fn keysweep(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_keysweep"))
-        .current_dir(dir)
-        .env_remove("KEYSWEEP_FINGERPRINT_KEY")
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn scan(repo: &Path, extra: &[&str]) -> (Vec<Value>, String, i32) {
     let mut args = vec!["scan", "--git", "-f", "json", "--no-progress"];

@@ -267,7 +267,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
         };
         output::write(&report, args.format, args.color, args.quiet)?;
     }
-    if input.staged && reported > 0 && args.format == Format::Human {
+    if input.staged && reported > 0 && !args.quiet {
         eprint!("{}", crate::cmd_hook::ADVICE);
     }
     Ok(if collected.errors {
