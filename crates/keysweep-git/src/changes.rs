@@ -220,7 +220,7 @@ impl<'a> ChangeScan<'a> {
 
         let repo = repo.into_sync();
         let scan = |local: &mut (gix::Repository, keysweep::Scratch), job: &Job| {
-            self.scan_job(&local.0, &mut local.1, &workdir, job)
+            self.scan_job(&local.0, &mut local.1, job)
         };
         let init = || (repo.to_thread_local(), self.scanner.scratch());
         let outcomes: Vec<Result<Outcome, String>> = if jobs.len() > 1 {
@@ -343,10 +343,8 @@ impl<'a> ChangeScan<'a> {
         &self,
         repo: &gix::Repository,
         scratch: &mut keysweep::Scratch,
-        workdir: &Path,
         job: &Job,
     ) -> Result<Outcome, String> {
-        let _ = workdir;
         let new = match &job.new {
             Source::Blob(id) => {
                 let header = repo
