@@ -24,6 +24,7 @@ const UNBOUNDED_WINDOW: usize = 1024;
 /// Largest context searched on each side of a keyword hit, whatever the pattern's bound.
 const MAX_WINDOW: usize = 16 * 1024;
 /// The overlap between chunks of a parallel scan: a match plus the window around its keyword.
+#[cfg(feature = "parallel")]
 const MAX_REACH: usize = 2 * MAX_WINDOW + 256;
 
 fn meta_config() -> meta::Config {
