@@ -41,6 +41,46 @@ fn scan(c: &mut Criterion) {
     group.finish();
 }
 
+/// The C ABI's cost over the Rust API on the same scanner and input: taking scratch from the
+/// pool, and copying findings into C structs with their fingerprints as hex strings.
+fn ffi(c: &mut Criterion) {
+    use keysweep_ffi::{keysweep_findings_free, keysweep_findings_len, keysweep_scan};
+    use keysweep_ffi::{keysweep_scanner_free, keysweep_scanner_new};
+    use std::ptr;
+
+    let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+    // SAFETY: NULL options and error pointer are allowed; the handle is freed below.
+    let handle = unsafe { keysweep_scanner_new(ptr::null(), ptr::null_mut()) };
+    assert!(!handle.is_null());
+    let mut group = c.benchmark_group("ffi");
+    group.sample_size(10);
+    for (name, input) in [
+        ("source-like", source_like(LEN)),
+        ("candidate-dense", candidate_dense(LEN)),
+    ] {
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        let mut scratch = scanner.scratch();
+        group.bench_with_input(BenchmarkId::new("rust-api", name), &input, |b, input| {
+            b.iter(|| scanner.scan(&mut scratch, black_box(input)).len())
+        });
+        group.bench_with_input(BenchmarkId::new("c-abi", name), &input, |b, input| {
+            b.iter(|| {
+                // SAFETY: a live scanner and a valid buffer; the findings are freed at once.
+                unsafe {
+                    let found =
+                        keysweep_scan(handle, input.as_ptr(), input.len(), 0, ptr::null_mut());
+                    let n = keysweep_findings_len(found);
+                    keysweep_findings_free(found);
+                    n
+                }
+            })
+        });
+    }
+    group.finish();
+    // SAFETY: created above, no longer used.
+    unsafe { keysweep_scanner_free(handle) };
+}
+
 fn startup(c: &mut Criterion) {
     let mut group = c.benchmark_group("startup");
     group.bench_function("load-builtin-and-build", |b| {
@@ -54,5 +94,5 @@ fn byte_count(hay: &[u8]) -> usize {
     hay.iter().filter(|&&b| b == 0).count()
 }
 
-criterion_group!(benches, scan, startup);
+criterion_group!(benches, scan, ffi, startup);
 criterion_main!(benches);
