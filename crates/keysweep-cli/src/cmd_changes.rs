@@ -30,6 +30,7 @@ pub fn collect(input: &InputArgs, setup: &Setup, started: Instant) -> Result<Col
         eprintln!("keysweep: error: {p}");
     }
 
+    let repo = std::sync::Arc::new(crate::output::Repo::at(&changes.workdir));
     let mut files: Vec<ScannedFile> = Vec::new();
     for f in changes.findings {
         if f.finding.confidence < setup.min_confidence {
@@ -49,6 +50,7 @@ pub fn collect(input: &InputArgs, setup: &Setup, started: Instant) -> Result<Col
                 last.provenance.push(prov);
             }
             _ => files.push(ScannedFile {
+                repo: Some((repo.clone(), f.path.clone())),
                 path: f.path,
                 findings: vec![f.finding],
                 provenance: vec![prov],

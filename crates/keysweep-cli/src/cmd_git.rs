@@ -93,6 +93,7 @@ pub fn collect(
 
 /// One entry per finding, with its provenance.
 fn scanned_files(h: &History, name_repo: bool) -> Vec<ScannedFile> {
+    let repo = std::sync::Arc::new(output::Repo::at(&h.repository));
     h.findings
         .iter()
         .map(|f| {
@@ -105,6 +106,7 @@ fn scanned_files(h: &History, name_repo: bool) -> Vec<ScannedFile> {
                 path,
                 findings: vec![f.finding.clone()],
                 provenance: vec![provenance(h, f)],
+                repo: f.path.as_ref().map(|p| (repo.clone(), p.clone())),
             }
         })
         .collect()

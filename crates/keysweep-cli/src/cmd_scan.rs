@@ -374,6 +374,7 @@ fn collect_files(
     }
     files.retain(|f| !f.findings.is_empty());
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    output::attribute_repositories(&mut files);
     Ok(Collected {
         summary: output::summary(&stats, &files, started.elapsed()),
         errors: stats.errors.load(Ordering::Relaxed) > 0,

@@ -1,7 +1,10 @@
 //! Output formats (human, JSON, JSON Lines, SARIF 2.1.0), redaction, summary and progress.
 
+use std::collections::HashMap;
 use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use keysweep::{Finding, Scanner, Suppression};
@@ -16,6 +19,72 @@ pub struct ScannedFile {
     pub findings: Vec<Finding>,
     /// Where each finding came from, for findings in git history: empty, or one per finding.
     pub provenance: Vec<Provenance>,
+    /// The repository the file is in, and its path there.
+    pub repo: Option<(Arc<Repo>, String)>,
+}
+
+/// A repository, as scan output names it so that findings from many runs and machines can be
+/// put together (`keysweep inventory`).
+#[derive(Debug)]
+pub struct Repo {
+    /// The origin remote's URL without scheme, credentials or `.git`
+    /// (`github.com/acme/api`), or the local root when there is no origin.
+    pub id: String,
+    /// The working tree (or bare repository) on this machine.
+    pub root: PathBuf,
+}
+
+impl Repo {
+    pub fn at(root: &Path) -> Repo {
+        let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+        let id = keysweep_git::repository_info(&root)
+            .and_then(|info| info.origin_url)
+            .map(|url| keysweep_git::normalize_remote_url(&url))
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| root.display().to_string());
+        Repo { id, root }
+    }
+
+    pub fn json(&self, path: &str) -> Value {
+        json!({ "id": self.id, "root": self.root.display().to_string(), "path": path })
+    }
+}
+
+/// Names the repository of each file scanned from the file system: the nearest enclosing
+/// directory with a `.git`, looked up once per directory.
+pub fn attribute_repositories(files: &mut [ScannedFile]) {
+    let mut by_dir: HashMap<PathBuf, Option<Arc<Repo>>> = HashMap::new();
+    let mut by_root: HashMap<PathBuf, Arc<Repo>> = HashMap::new();
+    for file in files.iter_mut().filter(|f| f.repo.is_none()) {
+        if file.path == "<stdin>" {
+            continue;
+        }
+        let Ok(abs) = std::path::absolute(&file.path) else {
+            continue;
+        };
+        let Some(dir) = abs.parent() else { continue };
+        let repo = by_dir
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| {
+                let root = crate::config::repo_root(dir)?;
+                Some(Arc::clone(
+                    by_root
+                        .entry(root.clone())
+                        .or_insert_with(|| Arc::new(Repo::at(&root))),
+                ))
+            })
+            .clone();
+        if let Some(repo) = repo {
+            if let Ok(rel) = abs.strip_prefix(&repo.root) {
+                let rel = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                file.repo = Some((repo, rel));
+            }
+        }
+    }
 }
 
 impl ScannedFile {
@@ -24,6 +93,7 @@ impl ScannedFile {
             path,
             findings,
             provenance: Vec::new(),
+            repo: None,
         }
     }
 
@@ -186,19 +256,30 @@ pub fn write(
     Ok(())
 }
 
-/// Every finding with its path and, for history findings, its provenance.
+/// Every finding with its file and, for history findings, its provenance.
 fn findings<'a>(
     report: &'a Report<'_>,
-) -> impl Iterator<Item = (&'a str, &'a Finding, Option<&'a Provenance>)> {
+) -> impl Iterator<Item = (&'a ScannedFile, &'a Finding, Option<&'a Provenance>)> {
     report.files.iter().flat_map(|file| {
         file.findings
             .iter()
             .enumerate()
-            .map(move |(i, f)| (file.path.as_str(), f, file.provenance.get(i)))
+            .map(move |(i, f)| (file, f, file.provenance.get(i)))
     })
 }
 
-fn finding_json(report: &Report<'_>, path: &str, f: &Finding, prov: Option<&Provenance>) -> Value {
+/// The JSON (and JSON Lines) form of every finding of a report.
+pub fn json_rows<'a>(report: &'a Report<'_>) -> impl Iterator<Item = Value> + 'a {
+    findings(report).map(|(p, f, g)| finding_json(report, p, f, g))
+}
+
+fn finding_json(
+    report: &Report<'_>,
+    file: &ScannedFile,
+    f: &Finding,
+    prov: Option<&Provenance>,
+) -> Value {
+    let path = file.path.as_str();
     let rule = &report.scanner.rules()[f.rule_index];
     let mut row = json!({
         "rule_id": &*f.rule_id,
@@ -219,6 +300,9 @@ fn finding_json(report: &Report<'_>, path: &str, f: &Finding, prov: Option<&Prov
         "tags": rule.tags,
         "suppressed": f.suppressed.map(Suppression::as_str),
     });
+    if let Some((repo, rel)) = &file.repo {
+        row["repository"] = repo.json(rel);
+    }
     if let Some(p) = prov {
         row["git"] = p.json.clone();
     }
@@ -233,7 +317,8 @@ fn write_human(out: &mut impl Write, report: &Report<'_>, color: bool) -> io::Re
             s.to_string()
         }
     };
-    for (path, f, prov) in findings(report) {
+    for (file, f, prov) in findings(report) {
+        let path = file.path.as_str();
         let secret = shown(&f.secret, report.reveal)
             .replace('\r', "\\r")
             .replace('\n', "\\n");
@@ -300,7 +385,8 @@ fn sarif(report: &Report<'_>) -> Value {
     let mut used: Vec<usize> = Vec::new();
     let mut index_of = vec![usize::MAX; rules.len()];
     let mut results = Vec::new();
-    for (path, f, prov) in findings(report) {
+    for (file, f, prov) in findings(report) {
+        let path = file.path.as_str();
         if index_of[f.rule_index] == usize::MAX {
             index_of[f.rule_index] = used.len();
             used.push(f.rule_index);
@@ -309,6 +395,9 @@ fn sarif(report: &Report<'_>) -> Value {
         let mut properties = json!({ "confidence": f.confidence.as_str(), "entropy": (f.entropy * 1000.0).round() / 1000.0 });
         if let Some(p) = prov {
             properties["git"] = p.json.clone();
+        }
+        if let Some((repo, rel)) = &file.repo {
+            properties["repository"] = repo.json(rel);
         }
         let mut result = json!({
             "ruleId": &*f.rule_id,

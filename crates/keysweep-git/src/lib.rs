@@ -51,6 +51,7 @@
 
 mod changes;
 mod group;
+mod identity;
 mod objects;
 mod table;
 mod walk;
@@ -70,6 +71,7 @@ pub use changes::{
     added_lines, hooks_dir, Change, ChangeFinding, ChangeScan, ChangeStats, Changes,
 };
 pub use group::{group, Group};
+pub use identity::{normalize_remote_url, read_head_file, repository_info, RepositoryInfo};
 use objects::{BlobPolicy, Collected, Counters, Shared};
 use table::Dense;
 use walk::{Graph, Tip, TreeWalker};
