@@ -167,8 +167,8 @@ pub fn create(input: &InputArgs, output: Option<&Path>, quiet: bool) -> Result<u
 }
 
 /// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a reader
-/// never sees half a baseline.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// never sees half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -4,16 +4,20 @@ mod baseline;
 mod cmd_changes;
 mod cmd_git;
 mod cmd_hook;
+mod cmd_inventory;
 mod cmd_rules;
 mod cmd_scan;
+mod codeowners;
 mod config;
+mod inventory;
 mod output;
 mod rules;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Find secrets (API keys, tokens, private keys, passwords) in files, directories and stdin.
 #[derive(Parser, Debug)]
@@ -33,6 +37,11 @@ enum Command {
     Baseline(BaselineCommand),
     /// Install a git pre-commit hook that blocks commits adding secrets.
     InstallHook(HookArgs),
+    /// One entry per distinct secret across scan results and repositories: where it is, since
+    /// when, who introduced it, who owns it, whether it is still at HEAD, and what to rotate
+    /// first. Reads saved results (--results, from `scan --format jsonl`), scans PATHS (with
+    /// --git: their history) or the repositories of --repos-from, or both.
+    Inventory(InventoryArgs),
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -67,13 +76,60 @@ pub struct ScanArgs {
     pub no_progress: bool,
 }
 
-/// What to scan and with which rules: shared by `scan` and `baseline create`.
+#[derive(Args, Debug)]
+pub struct InventoryArgs {
+    /// Saved scan results to read: `keysweep scan --format jsonl` (or `json`) output of any
+    /// number of runs and repositories; `-` reads standard input. Repeatable. With it, nothing
+    /// is scanned unless PATHS or --repos-from are given.
+    #[arg(long = "results", value_name = "FILE")]
+    pub results: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = InventoryFormat::Json)]
+    pub format: InventoryFormat,
+    /// Write to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The day exposure ages are counted to (YYYY-MM-DD, UTC) [default: today].
+    #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
+    pub as_of: Option<i64>,
+    /// Locations kept per secret for the detail lists (counts, first and last sighting stay
+    /// exact).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_locations: usize,
+    /// Do not print the summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+fn parse_as_of(s: &str) -> Result<i64, String> {
+    inventory::parse_day(s).ok_or_else(|| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    Json,
+    Csv,
+    /// One self-contained page (no network): summary, sortable and filterable table, details.
+    Html,
+}
+
+/// What to scan and with which rules: shared by `scan`, `baseline create` and `inventory`.
 #[derive(Args, Debug)]
 pub struct InputArgs {
     /// Files or directories to scan; `-` reads standard input. With --git: repositories; with
-    /// --staged, --unstaged or --untracked: one repository.
+    /// --staged, --unstaged or --untracked: one repository. Default `.`, unless --repos-from
+    /// (or, for inventory, --results) says what to read.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// Also scan the repositories listed in FILE, one path per line (blank lines and lines
+    /// starting with `#` are skipped; relative paths are relative to the current directory).
+    #[arg(long, value_name = "FILE")]
+    pub repos_from: Option<PathBuf>,
     /// Scan the git history of the repositories at PATHS (working tree, .git directory or bare
     /// repository): every blob reachable from any ref, once, with the commit that introduced it.
     #[arg(long, conflicts_with_all = ["staged", "unstaged", "untracked"])]
@@ -253,21 +309,64 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
+/// Applies what clap cannot express: PATHS default to `.` only when nothing else says what
+/// to read, and --repos-from adds its repositories.
+fn resolve_inputs(
+    input: &mut InputArgs,
+    matches: Option<&ArgMatches>,
+    other_source: bool,
+) -> Result<(), String> {
+    let defaulted =
+        matches.is_some_and(|m| m.value_source("paths") == Some(ValueSource::DefaultValue));
+    if defaulted && (other_source || input.repos_from.is_some()) {
+        input.paths.clear();
+    }
+    if let Some(file) = &input.repos_from {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {}", file.display(), output::io_reason(&e)))?;
+        for line in text.lines().map(str::trim) {
+            if !line.is_empty() && !line.starts_with('#') {
+                input.paths.push(PathBuf::from(line));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The matches of the innermost subcommand.
+fn leaf(matches: &ArgMatches) -> &ArgMatches {
+    match matches.subcommand() {
+        Some((_, sub)) => leaf(sub),
+        None => matches,
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { 0 });
         }
     };
+    let sub = Some(leaf(&matches));
     let result = match cli.command {
-        Command::Scan(args) => cmd_scan::run(args),
+        Command::Scan(mut args) => {
+            resolve_inputs(&mut args.input, sub, false).and_then(|()| cmd_scan::run(args))
+        }
         Command::Baseline(BaselineCommand::Create {
-            input,
+            mut input,
             output,
             quiet,
-        }) => baseline::create(&input, output.as_deref(), quiet),
+        }) => resolve_inputs(&mut input, sub, false)
+            .and_then(|()| baseline::create(&input, output.as_deref(), quiet)),
+        Command::Inventory(mut args) => {
+            let results = !args.results.is_empty();
+            resolve_inputs(&mut args.input, sub, results).and_then(|()| cmd_inventory::run(args))
+        }
         Command::InstallHook(args) => cmd_hook::install(&args),
         Command::Rules(RulesCommand::List { rules, format }) => cmd_rules::list(&rules, format),
         Command::Rules(RulesCommand::Check { files }) => cmd_rules::check(&files),

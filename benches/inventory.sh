@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Inventory build time and peak memory on synthetic sweeps, next to a baseline measured in the
+# same run (`wc -l`, reading the same file once).
+#
+#   benches/inventory.sh
+#
+# Three inputs of realistic JSON Lines scan output (history findings with commit, author,
+# date, refs, repository), to show what memory grows with:
+#   100k findings of   5k secrets in 200 repositories
+#     1M findings of   5k secrets in 200 repositories  (10x the findings, same secrets)
+#   100k findings of 100k secrets in 200 repositories  (same findings, 20x the secrets)
+# Needs: hyperfine, python3, GNU time (/usr/bin/time). Machines are shared and noisy: read the
+# ratios, measured in the same run.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+KS=${KEYSWEEP:-$ROOT/target/release/keysweep}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+if [ -z "${KEYSWEEP:-}" ]; then
+  (cd "$ROOT" && cargo build --release -q -p keysweep-cli)
+fi
+command -v hyperfine >/dev/null || { echo "missing: hyperfine" >&2; exit 2; }
+
+gen() { # FINDINGS SECRETS FILE
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+n, secrets, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+with open(out, "w") as f:
+    for i in range(n):
+        s = i % secrets
+        repo = (i * 7) % 200
+        path = f"src/pkg{i % 300}/mod{i % 97}.py"
+        f.write(json.dumps({
+            "rule_id": ["aws.access_key_id", "github.pat.classic", "stripe.secret_key.live"][s % 3],
+            "rule_name": "x", "path": path, "line": 1 + i % 400, "column": 9,
+            "end_line": 1 + i % 400, "end_column": 49, "byte_start": 100, "byte_end": 140,
+            "secret": "AKIA*****", "redacted": True, "fingerprint": "%032x" % (s * 2654435761 % (1 << 128)),
+            "entropy": 4.1, "confidence": ["high", "medium", "low"][s % 3], "check_passed": None,
+            "tags": ["cloud"], "suppressed": None,
+            "repository": {"id": f"git.example.com/org/repo{repo}", "root": f"/src/repo{repo}", "path": path},
+            "git": {"repository": f"/src/repo{repo}", "blob": "%040x" % i, "commit": "%040x" % (i * 31),
+                    "author_name": f"Dev {i % 113}", "author_email": f"dev{i % 113}@example.com",
+                    "date": "20%02d-%02d-%02dT10:00:00+00:00" % (15 + i % 10, 1 + i % 12, 1 + i % 28),
+                    "summary": "change", "refs": ["refs/heads/main"], "refs_total": 1,
+                    "present_at_head": i % 3 != 0, "reachable": True},
+        }) + "\n")
+PY
+}
+
+printf '%-34s %10s %12s %12s %10s %12s\n' input size inventory "wc -l" ratio "peak RSS"
+for spec in "100000 5000" "1000000 5000" "100000 100000"; do
+  set -- $spec
+  f=$WORK/sweep-$1-$2.jsonl
+  gen "$1" "$2" "$f"
+  size=$(du -m "$f" | cut -f1)
+  hyperfine -N -w 1 -r 5 --export-json "$WORK/h.json" \
+    "$KS inventory --results $f --as-of 2026-12-01 -q -o $WORK/inv.json" \
+    "wc -l $f" >/dev/null 2>&1
+  read -r inv base < <(python3 -c "
+import json; r = json.load(open('$WORK/h.json'))['results']
+print(r[0]['mean'], r[1]['mean'])")
+  rss=$(/usr/bin/time -f %M "$KS" inventory --results "$f" --as-of 2026-12-01 -q -o "$WORK/inv.json" 2>&1 >/dev/null | tail -1)
+  printf '%-34s %8s MB %10.3f s %10.3f s %9.1fx %9s MiB\n' \
+    "$1 findings, $2 secrets" "$size" "$inv" "$base" "$(python3 -c "print($inv/$base)")" "$((rss / 1024))"
+done

@@ -1,0 +1,763 @@
+//! The secret inventory: one entry per distinct secret (fingerprint) across every scan result
+//! and repository given, with its locations, lifecycle, owners and a priority.
+//!
+//! Findings arrive one at a time ([`Inventory::add`]) as the JSON objects `keysweep scan
+//! --format jsonl` prints, from saved files or from a scan run now. Memory grows with the
+//! number of distinct secrets: strings are interned, and each secret keeps at most
+//! `max_locations` locations (its counts, first and last sighting stay exact).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::codeowners::CodeOwners;
+
+/// A finding as scan output (JSON, JSON Lines) writes it: the fields the inventory reads.
+/// Unknown fields are ignored so that newer scan output stays readable.
+#[derive(Debug, Deserialize)]
+pub struct Row {
+    pub rule_id: String,
+    pub path: String,
+    #[serde(default)]
+    pub line: u64,
+    #[serde(default)]
+    pub column: u64,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub redacted: Option<bool>,
+    pub fingerprint: String,
+    pub confidence: String,
+    #[serde(default)]
+    pub suppressed: Option<String>,
+    #[serde(default)]
+    pub repository: Option<RowRepository>,
+    #[serde(default)]
+    pub git: Option<RowGit>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RowRepository {
+    pub id: String,
+    #[serde(default)]
+    pub root: Option<String>,
+    pub path: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RowGit {
+    #[serde(default)]
+    pub repository: Option<String>,
+    #[serde(default)]
+    pub commit: Option<String>,
+    #[serde(default)]
+    pub author_name: Option<String>,
+    #[serde(default)]
+    pub author_email: Option<String>,
+    #[serde(default)]
+    pub date: Option<String>,
+    #[serde(default)]
+    pub refs: Vec<String>,
+    #[serde(default)]
+    pub present_at_head: Option<bool>,
+    /// Set for `--staged/--unstaged/--untracked` findings.
+    #[serde(default)]
+    pub change: Option<String>,
+}
+
+type Id = u32;
+
+#[derive(Default)]
+struct Strings {
+    ids: HashMap<Box<str>, Id>,
+    all: Vec<Box<str>>,
+}
+
+impl Strings {
+    fn id(&mut self, s: &str) -> Id {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.all.len() as Id;
+        self.all.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    fn get(&self, id: Id) -> &str {
+        &self.all[id as usize]
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Commit {
+    id: Id,
+    author_name: Id,
+    author_email: Id,
+    date: Id,
+    /// Seconds since the epoch, for ordering.
+    time: i64,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Location {
+    repo: Id,
+    path: Id,
+    line: u64,
+    column: u64,
+    commit: Option<Commit>,
+    refs: Vec<Id>,
+    present: bool,
+}
+
+struct Entry {
+    rules: BTreeSet<Id>,
+    /// 0 low, 1 medium, 2 high: the highest seen.
+    confidence: u8,
+    secret: String,
+    locations: Vec<Location>,
+    seen: HashSet<(Id, Id, u64, u64, Option<Id>)>,
+    total: u64,
+    present: bool,
+    repos: BTreeSet<Id>,
+    paths: BTreeSet<Id>,
+    refs: BTreeSet<Id>,
+    /// First and last sighting with a commit: (time, location).
+    first: Option<Location>,
+    last: Option<Location>,
+    /// Introducing authors: (name, email) -> earliest time.
+    authors: HashMap<(Id, Id), i64>,
+}
+
+/// Builds the inventory.
+pub struct Inventory {
+    strings: Strings,
+    entries: HashMap<[u8; 16], Entry>,
+    /// Repository id -> a local root where it was scanned.
+    roots: BTreeMap<Id, PathBuf>,
+    max_locations: usize,
+    pub findings: u64,
+    pub suppressed: u64,
+}
+
+const MAX_AUTHORS: usize = 10;
+const MAX_LIST: usize = 100;
+
+impl Inventory {
+    pub fn new(max_locations: usize) -> Inventory {
+        Inventory {
+            strings: Strings::default(),
+            entries: HashMap::new(),
+            roots: BTreeMap::new(),
+            max_locations,
+            findings: 0,
+            suppressed: 0,
+        }
+    }
+
+    /// Adds one finding. Suppressed findings (triaged, allowed) are counted, not inventoried.
+    pub fn add(&mut self, row: Row) -> Result<(), String> {
+        let fingerprint =
+            parse_fingerprint(&row.fingerprint).ok_or("`fingerprint` is not 32 hex digits")?;
+        let confidence = match row.confidence.as_str() {
+            "low" => 0,
+            "medium" => 1,
+            "high" => 2,
+            _ => return Err("`confidence` is not low, medium or high".into()),
+        };
+        if row.suppressed.is_some() {
+            self.suppressed += 1;
+            return Ok(());
+        }
+        self.findings += 1;
+        let s = &mut self.strings;
+        // The repository and the path inside it: from `repository` when scan output names it,
+        // else from a history finding's `git.repository`, else none (a plain path).
+        let (repo, path) = match &row.repository {
+            Some(r) => {
+                let id = s.id(&r.id);
+                if let Some(root) = &r.root {
+                    self.roots.entry(id).or_insert_with(|| PathBuf::from(root));
+                }
+                (id, s.id(&r.path))
+            }
+            None => match row.git.as_ref().and_then(|g| g.repository.as_deref()) {
+                Some(root) => {
+                    let id = s.id(root);
+                    self.roots.entry(id).or_insert_with(|| PathBuf::from(root));
+                    let rel = row
+                        .path
+                        .strip_prefix(root)
+                        .and_then(|p| p.strip_prefix(':'))
+                        .unwrap_or(&row.path);
+                    (id, s.id(rel))
+                }
+                None => (s.id(""), s.id(&row.path)),
+            },
+        };
+        let git = row.git.as_ref();
+        let commit = git.and_then(|g| {
+            let id = g.commit.as_deref()?;
+            let date = g.date.as_deref().unwrap_or("");
+            Some(Commit {
+                id: s.id(id),
+                author_name: s.id(g.author_name.as_deref().unwrap_or("")),
+                author_email: s.id(g.author_email.as_deref().unwrap_or("")),
+                date: s.id(date),
+                time: parse_time(date).unwrap_or(i64::MAX),
+            })
+        });
+        // A finding from the working tree or pending changes is in the current code; a history
+        // finding says whether its blob is at HEAD.
+        let present = match git {
+            Some(g) if g.change.is_none() => g.present_at_head.unwrap_or(false),
+            _ => true,
+        };
+        let refs: Vec<Id> = git
+            .map(|g| g.refs.iter().map(|r| s.id(r)).collect())
+            .unwrap_or_default();
+        let rule = s.id(&row.rule_id);
+        let location = Location {
+            repo,
+            path,
+            line: row.line,
+            column: row.column,
+            commit,
+            refs,
+            present,
+        };
+
+        let entry = self.entries.entry(fingerprint).or_insert_with(|| Entry {
+            rules: BTreeSet::new(),
+            confidence,
+            secret: redacted(&row),
+            locations: Vec::new(),
+            seen: HashSet::new(),
+            total: 0,
+            present: false,
+            repos: BTreeSet::new(),
+            paths: BTreeSet::new(),
+            refs: BTreeSet::new(),
+            first: None,
+            last: None,
+            authors: HashMap::new(),
+        });
+        let key = (repo, path, row.line, row.column, commit.map(|c| c.id));
+        if entry.seen.contains(&key) {
+            return Ok(()); // the same location from another run
+        }
+        if entry.locations.len() < self.max_locations {
+            entry.seen.insert(key);
+        }
+        entry.total += 1;
+        entry.rules.insert(rule);
+        entry.confidence = entry.confidence.max(confidence);
+        entry.present |= present;
+        entry.repos.insert(repo);
+        if entry.paths.len() < MAX_LIST {
+            entry.paths.insert(path);
+        }
+        for &r in &location.refs {
+            if entry.refs.len() < MAX_LIST {
+                entry.refs.insert(r);
+            }
+        }
+        if let Some(c) = commit {
+            let earlier = |old: &Option<Location>| {
+                old.as_ref()
+                    .and_then(|l| l.commit)
+                    .is_none_or(|o| (c.time, c.id) < (o.time, o.id))
+            };
+            let later = |old: &Option<Location>| {
+                old.as_ref()
+                    .and_then(|l| l.commit)
+                    .is_none_or(|o| (c.time, c.id) > (o.time, o.id))
+            };
+            if earlier(&entry.first) {
+                entry.first = Some(location.clone());
+            }
+            if later(&entry.last) {
+                entry.last = Some(location.clone());
+            }
+            let author = (c.author_name, c.author_email);
+            let t = entry.authors.entry(author).or_insert(c.time);
+            *t = (*t).min(c.time);
+        }
+        if entry.locations.len() < self.max_locations {
+            entry.locations.push(location);
+        }
+        Ok(())
+    }
+
+    /// The finished inventory as a JSON document, entries in priority order. `as_of` (days
+    /// since the epoch) dates the exposure ages; `read_codeowners` reads a repository's CODEOWNERS.
+    pub fn finish(
+        self,
+        as_of: i64,
+        read_codeowners: &mut dyn FnMut(&std::path::Path) -> Option<CodeOwners>,
+    ) -> Value {
+        let s = &self.strings;
+        let mut owners_of: HashMap<Id, Option<CodeOwners>> = HashMap::new();
+        let mut entries: Vec<(f64, [u8; 16], Value)> = Vec::with_capacity(self.entries.len());
+        let mut by_provider: BTreeMap<String, u64> = BTreeMap::new();
+        let mut by_confidence: BTreeMap<u8, u64> = BTreeMap::new();
+        let mut by_repo: BTreeMap<Id, (u64, u64)> = BTreeMap::new();
+        let (mut present_count, mut locations) = (0u64, 0u64);
+        for (fingerprint, e) in &self.entries {
+            let rules: Vec<&str> = e.rules.iter().map(|&r| s.get(r)).collect();
+            let provider = provider(rules.first().copied().unwrap_or(""));
+            *by_provider.entry(provider.clone()).or_default() += 1;
+            *by_confidence.entry(e.confidence).or_default() += 1;
+            for &r in &e.repos {
+                let c = by_repo.entry(r).or_default();
+                c.0 += 1;
+                c.1 += u64::from(e.present);
+            }
+            present_count += u64::from(e.present);
+            locations += e.total;
+
+            let first_time = e.first.as_ref().and_then(|l| l.commit).map(|c| c.time);
+            let exposure = first_time
+                .filter(|&t| t != i64::MAX)
+                // Calendar days (UTC) from the day it was first committed to `as_of`.
+                .map(|t| (as_of - t.div_euclid(86_400)).max(0));
+            let priority = priority(e.confidence, e.present, e.total, exposure);
+
+            let mut codeowners: BTreeSet<String> = BTreeSet::new();
+            for l in &e.locations {
+                let owners = owners_of.entry(l.repo).or_insert_with(|| {
+                    self.roots
+                        .get(&l.repo)
+                        .and_then(|root| read_codeowners(root))
+                });
+                if let Some(o) = owners {
+                    codeowners.extend(o.owners(s.get(l.path)).iter().cloned());
+                }
+            }
+            let mut authors: Vec<(&(Id, Id), &i64)> = e.authors.iter().collect();
+            authors.sort_by_key(|&(&(n, m), &t)| (t, s.get(n), s.get(m)));
+            let authors: Vec<String> = authors
+                .into_iter()
+                .take(MAX_AUTHORS)
+                .map(|(&(n, m), _)| person(s.get(n), s.get(m)))
+                .collect();
+            let mut locs = e.locations.clone();
+            locs.sort_by(|a, b| {
+                (
+                    s.get(a.repo),
+                    s.get(a.path),
+                    a.line,
+                    a.column,
+                    commit_time(a),
+                )
+                    .partial_cmp(&(
+                        s.get(b.repo),
+                        s.get(b.path),
+                        b.line,
+                        b.column,
+                        commit_time(b),
+                    ))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+            let value = json!({
+                "fingerprint": hex(fingerprint),
+                "priority": priority,
+                "rule_ids": rules,
+                "provider": provider,
+                "confidence": confidence_name(e.confidence),
+                "secret": e.secret,
+                "present_at_head": e.present,
+                "exposure_days": exposure,
+                "first_introduced": e.first.as_ref().map(|l| sighting(s, l)),
+                "last_seen": e.last.as_ref().map(|l| sighting(s, l)),
+                "locations_total": e.total,
+                "repositories": sorted(e.repos.iter().map(|&r| s.get(r))),
+                "paths": sorted(e.paths.iter().map(|&p| s.get(p))),
+                "refs": sorted(e.refs.iter().map(|&r| s.get(r))),
+                "owners": { "authors": authors, "codeowners": codeowners },
+                "locations": locs.iter().map(|l| location_json(s, l)).collect::<Vec<_>>(),
+            });
+            entries.push((priority, *fingerprint, value));
+        }
+        // Highest priority first; ties broken by fingerprint so the order never depends on
+        // input order or hashing.
+        entries.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let secrets: Vec<Value> = entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, (_, _, mut v))| {
+                v["rank"] = json!(i + 1);
+                v
+            })
+            .collect();
+        let mut by_provider: Vec<(String, u64)> = by_provider.into_iter().collect();
+        by_provider.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut by_repo: Vec<(&str, (u64, u64))> =
+            by_repo.into_iter().map(|(r, c)| (s.get(r), c)).collect();
+        by_repo.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(b.0)));
+        json!({
+            "keysweep_inventory": 1,
+            "as_of": format_day(as_of),
+            "summary": {
+                "secrets": secrets.len(),
+                "locations": locations,
+                "repositories": by_repo.len(),
+                "present_at_head": present_count,
+                "history_only": secrets.len() as u64 - present_count,
+                "findings_read": self.findings,
+                "suppressed_skipped": self.suppressed,
+                "by_provider": by_provider.iter().map(|(p, n)| json!({"provider": p, "secrets": n})).collect::<Vec<_>>(),
+                "by_repository": by_repo.iter().map(|(r, (n, p))| json!({"repository": display_repo(r), "secrets": n, "present_at_head": p})).collect::<Vec<_>>(),
+                "by_confidence": by_confidence.iter().rev().map(|(c, n)| json!({"confidence": confidence_name(*c), "secrets": n})).collect::<Vec<_>>(),
+            },
+            "secrets": secrets,
+        })
+    }
+}
+
+fn commit_time(l: &Location) -> i64 {
+    l.commit.map_or(i64::MIN, |c| c.time)
+}
+
+fn sorted<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = it.map(display_repo).collect();
+    v.sort_unstable();
+    v
+}
+
+/// Plain paths (no repository) are inventoried under the empty repository id.
+fn display_repo(r: &str) -> &str {
+    if r.is_empty() {
+        "(no repository)"
+    } else {
+        r
+    }
+}
+
+fn person(name: &str, email: &str) -> String {
+    match (name.is_empty(), email.is_empty()) {
+        (false, false) => format!("{name} <{email}>"),
+        (false, true) => name.to_string(),
+        (true, false) => format!("<{email}>"),
+        (true, true) => "unknown".into(),
+    }
+}
+
+fn nullable(s: &str) -> Value {
+    if s.is_empty() {
+        Value::Null
+    } else {
+        json!(s)
+    }
+}
+
+fn sighting(s: &Strings, l: &Location) -> Value {
+    let c = l.commit.as_ref();
+    json!({
+        "repository": nullable(s.get(l.repo)),
+        "path": s.get(l.path),
+        "commit": c.map(|c| s.get(c.id)),
+        "author_name": c.map(|c| s.get(c.author_name)),
+        "author_email": c.map(|c| s.get(c.author_email)),
+        "date": c.map(|c| nullable(s.get(c.date))),
+    })
+}
+
+fn location_json(s: &Strings, l: &Location) -> Value {
+    let mut v = sighting(s, l);
+    v["line"] = json!(l.line);
+    v["column"] = json!(l.column);
+    v["refs"] = json!(l.refs.iter().map(|&r| s.get(r)).collect::<Vec<_>>());
+    v["present_at_head"] = json!(l.present);
+    v
+}
+
+/// The secret as the inventory shows it: always redacted, whatever the scan printed.
+fn redacted(row: &Row) -> String {
+    match (&row.secret, row.redacted) {
+        (Some(shown), Some(true)) => shown.clone(),
+        (Some(full), _) => crate::output::redact(full.as_bytes()),
+        (None, _) => "*****".into(),
+    }
+}
+
+/// The provider is the first part of a rule id (`github` of `github.pat.classic`).
+pub fn provider(rule_id: &str) -> String {
+    rule_id.split('.').next().unwrap_or(rule_id).to_string()
+}
+
+fn confidence_name(c: u8) -> &'static str {
+    ["low", "medium", "high"][c.min(2) as usize]
+}
+
+/// 0 to 100: how urgently a secret should be rotated.
+///
+/// - confidence: high 40, medium 25, low 10 (a high-confidence match is almost surely live);
+/// - still present at HEAD in some repository: +25 (anyone with the code has it now);
+/// - spread: up to 20, 5 per doubling of the number of locations (more copies, more places
+///   to clean and more people who saw it);
+/// - exposure: up to 15, reached after two years (the longer it leaked, the likelier it was
+///   harvested).
+pub fn priority(confidence: u8, present: bool, locations: u64, exposure_days: Option<i64>) -> f64 {
+    let c = [10.0, 25.0, 40.0][confidence.min(2) as usize];
+    let p = if present { 25.0 } else { 0.0 };
+    let spread = (5.0 * (1.0 + locations as f64).log2()).min(20.0);
+    let age = exposure_days.map_or(0.0, |d| (d as f64 / 730.0 * 15.0).min(15.0));
+    ((c + p + spread + age) * 10.0).round() / 10.0
+}
+
+fn parse_fingerprint(hex: &str) -> Option<[u8; 16]> {
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn hex(bytes: &[u8; 16]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+pub fn format_day(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `YYYY-MM-DD` as days since the epoch.
+pub fn parse_day(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y: i64 = s[..4].parse().ok()?;
+    let m: i64 = s[5..7].parse().ok()?;
+    let d: i64 = s[8..10].parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let days = days_from_civil(y, m, d);
+    (format_day(days) == s).then_some(days)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS±HH:MM` (or `Z`), as scan output writes commit dates, to seconds since
+/// the epoch.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let days = parse_day(s.get(..10)?)?;
+    let b = s.as_bytes();
+    if b.get(10) != Some(&b'T') || b.len() < 19 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let secs = num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)?;
+    let offset = match &s[19..] {
+        "Z" | "" => 0,
+        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) => {
+            let v = num(20..22)? * 3600 + num(23..25)? * 60;
+            if o.starts_with('-') {
+                -v
+            } else {
+                v
+            }
+        }
+        _ => return None,
+    };
+    Some(days * 86_400 + secs - offset)
+}
+
+/// Today (UTC), in days since the epoch.
+pub fn today() -> i64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    secs.div_euclid(86_400)
+}
+
+/// One row per secret, for spreadsheets. Cells that a spreadsheet would run as a formula
+/// (starting with `=`, `+`, `-`, `@`, tab or carriage return: paths and author names come from
+/// scanned repositories) are prefixed with `'`.
+pub fn csv(doc: &Value) -> String {
+    const HEADER: [&str; 20] = [
+        "rank",
+        "priority",
+        "fingerprint",
+        "provider",
+        "rule_ids",
+        "confidence",
+        "secret",
+        "present_at_head",
+        "exposure_days",
+        "locations",
+        "repositories",
+        "repository_list",
+        "paths",
+        "first_repository",
+        "first_path",
+        "first_commit",
+        "first_author",
+        "first_date",
+        "last_date",
+        "owners",
+    ];
+    let mut out = HEADER.join(",") + "\n";
+    let text = |v: &Value| -> String {
+        match v {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            Value::Array(a) => a
+                .iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(";"),
+            other => other.to_string(),
+        }
+    };
+    for e in doc["secrets"].as_array().into_iter().flatten() {
+        let first = &e["first_introduced"];
+        let author = match (
+            first["author_name"].as_str(),
+            first["author_email"].as_str(),
+        ) {
+            (Some(n), Some(m)) => person(n, m),
+            _ => String::new(),
+        };
+        let mut owners: Vec<String> = Vec::new();
+        for list in [&e["owners"]["codeowners"], &e["owners"]["authors"]] {
+            owners.extend(
+                list.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_string)),
+            );
+        }
+        let cells = [
+            text(&e["rank"]),
+            text(&e["priority"]),
+            text(&e["fingerprint"]),
+            text(&e["provider"]),
+            text(&e["rule_ids"]),
+            text(&e["confidence"]),
+            text(&e["secret"]),
+            text(&e["present_at_head"]),
+            text(&e["exposure_days"]),
+            text(&e["locations_total"]),
+            e["repositories"].as_array().map_or(0, Vec::len).to_string(),
+            text(&e["repositories"]),
+            text(&e["paths"]),
+            text(&first["repository"]),
+            text(&first["path"]),
+            text(&first["commit"]),
+            author,
+            text(&first["date"]),
+            text(&e["last_seen"]["date"]),
+            owners.join(";"),
+        ];
+        let row: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        out += &row.join(",");
+        out.push('\n');
+    }
+    out
+}
+
+fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+const HTML_TEMPLATE: &str = include_str!("inventory.html");
+const PLACEHOLDER: &str = "/*KEYSWEEP_INVENTORY_DATA*/null";
+
+/// The self-contained HTML report: the template with the document embedded as a script
+/// literal. `<` is escaped inside the JSON so no string in it can close the script element.
+pub fn html(doc: &Value) -> String {
+    let data = serde_json::to_string(doc)
+        .unwrap_or_else(|_| "null".into())
+        .replace('<', "\\u003c")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029");
+    HTML_TEMPLATE.replacen(PLACEHOLDER, &data, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(format_day(days_from_civil(2024, 2, 29)), "2024-02-29");
+        assert_eq!(parse_day("2026-12-01"), Some(days_from_civil(2026, 12, 1)));
+        assert_eq!(parse_day("2026-02-30"), None);
+        assert_eq!(parse_day("26-12-01"), None);
+        assert_eq!(parse_time("1970-01-01T00:00:10Z"), Some(10));
+        assert_eq!(parse_time("1970-01-01T02:00:00+02:00"), Some(0));
+        assert_eq!(parse_time("1970-01-01T00:00:00-01:30"), Some(5400));
+        assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn priority_orders_what_matters() {
+        let high_present_old = priority(2, true, 8, Some(900));
+        let high_present_new = priority(2, true, 1, Some(3));
+        let high_history = priority(2, false, 1, Some(3));
+        let low_present = priority(0, true, 1, Some(3));
+        assert!(high_present_old > high_present_new);
+        assert!(high_present_new > high_history);
+        assert!(high_history > low_present - 25.0 + 10.0);
+        assert!(high_present_old <= 100.0);
+        assert_eq!(priority(2, true, u64::MAX, Some(i64::MAX)), 100.0);
+    }
+
+    #[test]
+    fn csv_quotes_and_defuses() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("-12.5"), "-12.5");
+        assert_eq!(csv_cell("@team"), "'@team");
+    }
+
+    #[test]
+    fn html_cannot_close_its_script() {
+        let doc = json!({"secrets": [{"paths": ["</script><img src=x onerror=alert(1)>"]}]});
+        let page = html(&doc);
+        assert!(!page.contains("</script><img"));
+        assert!(page.contains("\\u003c/script>\\u003cimg"));
+        assert!(!page.contains(PLACEHOLDER));
+    }
+}
