@@ -4,11 +4,12 @@
 #
 #   benches/inventory.sh
 #
-# Three inputs of realistic JSON Lines scan output (history findings with commit, author,
-# date, refs, repository), to show what memory grows with:
-#   100k findings of   5k secrets in 200 repositories
-#     1M findings of   5k secrets in 200 repositories  (10x the findings, same secrets)
-#   100k findings of 100k secrets in 200 repositories  (same findings, 20x the secrets)
+# Realistic JSON Lines scan output (history findings with commit, author, date, refs,
+# repository; every finding a distinct location), to show what memory grows with:
+#   100k findings of   5k secrets   (20 locations each: a typical sweep)
+#   100k findings of 100k secrets   (the same findings, 20x the secrets)
+#   200k findings of   1k secrets   (200 each: the default --max-locations)
+#     1M findings of   1k secrets   (1,000 each: 5x the findings, the same secrets)
 # Needs: hyperfine, python3, GNU time (/usr/bin/time). Machines are shared and noisy: read the
 # ratios, measured in the same run.
 set -euo pipefail
@@ -50,7 +51,7 @@ PY
 }
 
 printf '%-34s %10s %12s %12s %10s %12s\n' input size inventory "wc -l" ratio "peak RSS"
-for spec in "100000 5000" "1000000 5000" "100000 100000"; do
+for spec in "100000 5000" "100000 100000" "200000 1000" "1000000 1000"; do
   set -- $spec
   f=$WORK/sweep-$1-$2.jsonl
   gen "$1" "$2" "$f"

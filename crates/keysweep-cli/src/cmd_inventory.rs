@@ -57,14 +57,13 @@ pub fn run(mut args: InventoryArgs) -> Result<u8, String> {
         args.input.paths.clear();
     }
 
-    let (findings, suppressed) = (inv.findings, inv.suppressed);
-    let doc = inv.finish(as_of, &mut read_codeowners);
+    let mut doc = inv.finish(as_of, &mut read_codeowners);
     let body = match args.format {
         InventoryFormat::Json => {
             serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n"
         }
         InventoryFormat::Csv => inventory::csv(&doc),
-        InventoryFormat::Html => inventory::html(&doc),
+        InventoryFormat::Html => inventory::html(&mut doc),
     };
     match &args.output {
         Some(path) => crate::baseline::write_atomically(path, body.as_bytes())
@@ -80,17 +79,17 @@ pub fn run(mut args: InventoryArgs) -> Result<u8, String> {
         }
     }
     if !args.quiet {
-        let sum = &doc["summary"];
+        let sum = &doc.summary;
         eprintln!(
             "inventory: {} secret(s) ({} at HEAD, {} history only) in {} repositor{} from {} finding(s){}{}",
-            sum["secrets"],
-            sum["present_at_head"],
-            sum["history_only"],
-            sum["repositories"],
-            if sum["repositories"] == 1 { "y" } else { "ies" },
-            findings,
-            if suppressed > 0 {
-                format!("; {suppressed} suppressed finding(s) left out")
+            sum.secrets,
+            sum.present_at_head,
+            sum.history_only,
+            sum.repositories,
+            if sum.repositories == 1 { "y" } else { "ies" },
+            sum.findings_read,
+            if sum.suppressed_skipped > 0 {
+                format!("; {} suppressed finding(s) left out", sum.suppressed_skipped)
             } else {
                 String::new()
             },

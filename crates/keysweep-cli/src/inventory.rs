@@ -8,9 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
+use std::rc::Rc;
 
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::codeowners::CodeOwners;
 
@@ -69,10 +69,11 @@ pub struct RowGit {
 
 type Id = u32;
 
+/// Interned strings: each distinct string is stored once (shared by the map and the table).
 #[derive(Default)]
 struct Strings {
-    ids: HashMap<Box<str>, Id>,
-    all: Vec<Box<str>>,
+    ids: HashMap<Rc<str>, Id>,
+    all: Vec<Rc<str>>,
 }
 
 impl Strings {
@@ -81,9 +82,15 @@ impl Strings {
             return id;
         }
         let id = self.all.len() as Id;
-        self.all.push(s.into());
-        self.ids.insert(s.into(), id);
+        let shared: Rc<str> = Rc::from(s);
+        self.all.push(Rc::clone(&shared));
+        self.ids.insert(shared, id);
         id
+    }
+
+    /// The id of `s` if it was interned, without interning it.
+    fn lookup(&self, s: &str) -> Option<Id> {
+        self.ids.get(s).copied()
     }
 
     fn get(&self, id: Id) -> &str {
@@ -172,21 +179,27 @@ impl Inventory {
             return Ok(());
         }
         self.findings += 1;
-        let s = &mut self.strings;
+        let Inventory {
+            strings: s,
+            entries,
+            roots,
+            max_locations,
+            ..
+        } = self;
         // The repository and the path inside it: from `repository` when scan output names it,
         // else from a history finding's `git.repository`, else none (a plain path).
         let (repo, path) = match &row.repository {
             Some(r) => {
                 let id = s.id(&r.id);
                 if let Some(root) = &r.root {
-                    self.roots.entry(id).or_insert_with(|| PathBuf::from(root));
+                    roots.entry(id).or_insert_with(|| PathBuf::from(root));
                 }
                 (id, s.id(&r.path))
             }
             None => match row.git.as_ref().and_then(|g| g.repository.as_deref()) {
                 Some(root) => {
                     let id = s.id(root);
-                    self.roots.entry(id).or_insert_with(|| PathBuf::from(root));
+                    roots.entry(id).or_insert_with(|| PathBuf::from(root));
                     let rel = row
                         .path
                         .strip_prefix(root)
@@ -198,38 +211,26 @@ impl Inventory {
             },
         };
         let git = row.git.as_ref();
-        let commit = git.and_then(|g| {
-            let id = g.commit.as_deref()?;
-            let date = g.date.as_deref().unwrap_or("");
-            Some(Commit {
-                id: s.id(id),
-                author_name: s.id(g.author_name.as_deref().unwrap_or("")),
-                author_email: s.id(g.author_email.as_deref().unwrap_or("")),
-                date: s.id(date),
-                time: parse_time(date).unwrap_or(i64::MAX),
-            })
-        });
         // A finding from the working tree or pending changes is in the current code; a history
         // finding says whether its blob is at HEAD.
         let present = match git {
             Some(g) if g.change.is_none() => g.present_at_head.unwrap_or(false),
             _ => true,
         };
-        let refs: Vec<Id> = git
-            .map(|g| g.refs.iter().map(|r| s.id(r)).collect())
-            .unwrap_or_default();
-        let rule = s.id(&row.rule_id);
-        let location = Location {
-            repo,
-            path,
-            line: row.line,
-            column: row.column,
-            commit,
-            refs,
-            present,
-        };
+        // (commit, author name, author email, date, seconds): interned only if kept below, so
+        // that memory follows the locations kept, not the findings read.
+        let raw = git.and_then(|g| {
+            let date = g.date.as_deref().unwrap_or("");
+            Some((
+                g.commit.as_deref()?,
+                g.author_name.as_deref().unwrap_or(""),
+                g.author_email.as_deref().unwrap_or(""),
+                date,
+                parse_time(date).unwrap_or(i64::MAX),
+            ))
+        });
 
-        let entry = self.entries.entry(fingerprint).or_insert_with(|| Entry {
+        let entry = entries.entry(fingerprint).or_insert_with(|| Entry {
             rules: BTreeSet::new(),
             confidence,
             secret: redacted(&row),
@@ -244,13 +245,45 @@ impl Inventory {
             last: None,
             authors: HashMap::new(),
         });
-        let key = (repo, path, row.line, row.column, commit.map(|c| c.id));
-        if entry.seen.contains(&key) {
-            return Ok(()); // the same location from another run
+        // The same location from another run (or the same results read twice) counts once.
+        // A commit never interned cannot be part of a location seen before.
+        let commit_key = match raw {
+            None => Some(None),
+            Some(c) => s.lookup(c.0).map(Some),
+        };
+        if let Some(ck) = commit_key {
+            if entry.seen.contains(&(repo, path, row.line, row.column, ck)) {
+                return Ok(());
+            }
         }
-        if entry.locations.len() < self.max_locations {
-            entry.seen.insert(key);
-        }
+        let keep = entry.locations.len() < *max_locations;
+        // Ordered by time, then commit id: never by input order.
+        let (is_first, is_last) = match raw {
+            Some(c) => {
+                let key = |o: &Option<Location>| {
+                    o.as_ref()
+                        .and_then(|l| l.commit)
+                        .map(|o| (o.time, s.get(o.id)))
+                };
+                (
+                    key(&entry.first).is_none_or(|o| (c.4, c.0) < o),
+                    key(&entry.last).is_none_or(|o| (c.4, c.0) > o),
+                )
+            }
+            None => (false, false),
+        };
+        let commit = raw.filter(|_| keep || is_first || is_last).map(|c| Commit {
+            id: s.id(c.0),
+            author_name: s.id(c.1),
+            author_email: s.id(c.2),
+            date: s.id(c.3),
+            time: c.4,
+        });
+        let rule = s.id(&row.rule_id);
+        let refs: Vec<Id> = git
+            .map(|g| g.refs.iter().map(|r| s.id(r)).collect())
+            .unwrap_or_default();
+
         entry.total += 1;
         entry.rules.insert(rule);
         entry.confidence = entry.confidence.max(confidence);
@@ -259,56 +292,59 @@ impl Inventory {
         if entry.paths.len() < MAX_LIST {
             entry.paths.insert(path);
         }
-        for &r in &location.refs {
+        for &r in &refs {
             if entry.refs.len() < MAX_LIST {
                 entry.refs.insert(r);
             }
         }
-        if let Some(c) = commit {
-            let earlier = |old: &Option<Location>| {
-                old.as_ref()
-                    .and_then(|l| l.commit)
-                    .is_none_or(|o| (c.time, c.id) < (o.time, o.id))
-            };
-            let later = |old: &Option<Location>| {
-                old.as_ref()
-                    .and_then(|l| l.commit)
-                    .is_none_or(|o| (c.time, c.id) > (o.time, o.id))
-            };
-            if earlier(&entry.first) {
-                entry.first = Some(location.clone());
-            }
-            if later(&entry.last) {
-                entry.last = Some(location.clone());
-            }
-            let author = (c.author_name, c.author_email);
-            let t = entry.authors.entry(author).or_insert(c.time);
-            *t = (*t).min(c.time);
+        if let Some(c) = raw {
+            let author = (s.id(c.1), s.id(c.2));
+            let t = entry.authors.entry(author).or_insert(c.4);
+            *t = (*t).min(c.4);
         }
-        if entry.locations.len() < self.max_locations {
+        let location = Location {
+            repo,
+            path,
+            line: row.line,
+            column: row.column,
+            commit,
+            refs,
+            present,
+        };
+        if is_first {
+            entry.first = Some(location.clone());
+        }
+        if is_last {
+            entry.last = Some(location.clone());
+        }
+        if keep {
+            entry
+                .seen
+                .insert((repo, path, row.line, row.column, commit.map(|c| c.id)));
             entry.locations.push(location);
         }
         Ok(())
     }
 
-    /// The finished inventory as a JSON document, entries in priority order. `as_of` (days
-    /// since the epoch) dates the exposure ages; `read_codeowners` reads a repository's CODEOWNERS.
+    /// The finished inventory, entries in priority order, borrowing the inventory's strings.
+    /// `as_of` (days since the epoch) dates the exposure ages; `read_codeowners` reads a
+    /// repository's CODEOWNERS from its local root.
     pub fn finish(
-        self,
+        &self,
         as_of: i64,
         read_codeowners: &mut dyn FnMut(&std::path::Path) -> Option<CodeOwners>,
-    ) -> Value {
+    ) -> Doc<'_> {
         let s = &self.strings;
         let mut owners_of: HashMap<Id, Option<CodeOwners>> = HashMap::new();
-        let mut entries: Vec<(f64, [u8; 16], Value)> = Vec::with_capacity(self.entries.len());
-        let mut by_provider: BTreeMap<String, u64> = BTreeMap::new();
+        let mut secrets: Vec<(&[u8; 16], Secret<'_>)> = Vec::with_capacity(self.entries.len());
+        let mut by_provider: BTreeMap<&str, u64> = BTreeMap::new();
         let mut by_confidence: BTreeMap<u8, u64> = BTreeMap::new();
         let mut by_repo: BTreeMap<Id, (u64, u64)> = BTreeMap::new();
         let (mut present_count, mut locations) = (0u64, 0u64);
         for (fingerprint, e) in &self.entries {
-            let rules: Vec<&str> = e.rules.iter().map(|&r| s.get(r)).collect();
-            let provider = provider(rules.first().copied().unwrap_or(""));
-            *by_provider.entry(provider.clone()).or_default() += 1;
+            let rule_ids: Vec<&str> = e.rules.iter().map(|&r| s.get(r)).collect();
+            let provider = provider(rule_ids.first().copied().unwrap_or(""));
+            *by_provider.entry(provider).or_default() += 1;
             *by_confidence.entry(e.confidence).or_default() += 1;
             for &r in &e.repos {
                 let c = by_repo.entry(r).or_default();
@@ -319,23 +355,26 @@ impl Inventory {
             locations += e.total;
 
             let first_time = e.first.as_ref().and_then(|l| l.commit).map(|c| c.time);
-            let exposure = first_time
+            let exposure_days = first_time
                 .filter(|&t| t != i64::MAX)
                 // Calendar days (UTC) from the day it was first committed to `as_of`.
                 .map(|t| (as_of - t.div_euclid(86_400)).max(0));
-            let priority = priority(e.confidence, e.present, e.total, exposure);
 
-            let mut codeowners: BTreeSet<String> = BTreeSet::new();
+            let mut codeowners: BTreeSet<&str> = BTreeSet::new();
             for l in &e.locations {
-                let owners = owners_of.entry(l.repo).or_insert_with(|| {
-                    self.roots
-                        .get(&l.repo)
-                        .and_then(|root| read_codeowners(root))
-                });
-                if let Some(o) = owners {
-                    codeowners.extend(o.owners(s.get(l.path)).iter().cloned());
+                if let Some(root) = self.roots.get(&l.repo) {
+                    owners_of
+                        .entry(l.repo)
+                        .or_insert_with(|| read_codeowners(root));
                 }
             }
+            for l in &e.locations {
+                if let Some(Some(o)) = owners_of.get(&l.repo) {
+                    // The owners outlive this loop: copy them into the interner-free list.
+                    codeowners.extend(o.owners(s.get(l.path)).iter().map(String::as_str));
+                }
+            }
+            let codeowners: Vec<String> = codeowners.into_iter().map(str::to_string).collect();
             let mut authors: Vec<(&(Id, Id), &i64)> = e.authors.iter().collect();
             authors.sort_by_key(|&(&(n, m), &t)| (t, s.get(n), s.get(m)));
             let authors: Vec<String> = authors
@@ -343,7 +382,7 @@ impl Inventory {
                 .take(MAX_AUTHORS)
                 .map(|(&(n, m), _)| person(s.get(n), s.get(m)))
                 .collect();
-            let mut locs = e.locations.clone();
+            let mut locs: Vec<&Location> = e.locations.iter().collect();
             locs.sort_by(|a, b| {
                 (
                     s.get(a.repo),
@@ -352,69 +391,201 @@ impl Inventory {
                     a.column,
                     commit_time(a),
                 )
-                    .partial_cmp(&(
+                    .cmp(&(
                         s.get(b.repo),
                         s.get(b.path),
                         b.line,
                         b.column,
                         commit_time(b),
                     ))
-                    .unwrap_or(std::cmp::Ordering::Equal)
             });
-            let value = json!({
-                "fingerprint": hex(fingerprint),
-                "priority": priority,
-                "rule_ids": rules,
-                "provider": provider,
-                "confidence": confidence_name(e.confidence),
-                "secret": e.secret,
-                "present_at_head": e.present,
-                "exposure_days": exposure,
-                "first_introduced": e.first.as_ref().map(|l| sighting(s, l)),
-                "last_seen": e.last.as_ref().map(|l| sighting(s, l)),
-                "locations_total": e.total,
-                "repositories": sorted(e.repos.iter().map(|&r| s.get(r))),
-                "paths": sorted(e.paths.iter().map(|&p| s.get(p))),
-                "refs": sorted(e.refs.iter().map(|&r| s.get(r))),
-                "owners": { "authors": authors, "codeowners": codeowners },
-                "locations": locs.iter().map(|l| location_json(s, l)).collect::<Vec<_>>(),
-            });
-            entries.push((priority, *fingerprint, value));
+            let secret = Secret {
+                rank: 0,
+                priority: priority(e.confidence, e.present, e.total, exposure_days),
+                fingerprint: hex(fingerprint),
+                rule_ids,
+                provider,
+                confidence: confidence_name(e.confidence),
+                secret: &e.secret,
+                present_at_head: e.present,
+                exposure_days,
+                first_introduced: e.first.as_ref().map(|l| sighting(s, l)),
+                last_seen: e.last.as_ref().map(|l| sighting(s, l)),
+                locations_total: e.total,
+                repositories: sorted(e.repos.iter().map(|&r| s.get(r))),
+                paths: sorted(e.paths.iter().map(|&p| s.get(p))),
+                refs: sorted(e.refs.iter().map(|&r| s.get(r))),
+                owners: Owners {
+                    authors,
+                    codeowners,
+                },
+                locations: locs
+                    .into_iter()
+                    .map(|l| LocationOut {
+                        at: sighting(s, l),
+                        line: l.line,
+                        column: l.column,
+                        refs: l.refs.iter().map(|&r| s.get(r)).collect(),
+                        present_at_head: l.present,
+                    })
+                    .collect(),
+            };
+            secrets.push((fingerprint, secret));
         }
         // Highest priority first; ties broken by fingerprint so the order never depends on
         // input order or hashing.
-        entries.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        let secrets: Vec<Value> = entries
+        secrets.sort_by(|a, b| {
+            b.1.priority
+                .total_cmp(&a.1.priority)
+                .then_with(|| a.0.cmp(b.0))
+        });
+        let secrets: Vec<Secret<'_>> = secrets
             .into_iter()
             .enumerate()
-            .map(|(i, (_, _, mut v))| {
-                v["rank"] = json!(i + 1);
+            .map(|(i, (_, mut v))| {
+                v.rank = i + 1;
                 v
             })
             .collect();
-        let mut by_provider: Vec<(String, u64)> = by_provider.into_iter().collect();
-        by_provider.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let mut by_repo: Vec<(&str, (u64, u64))> =
-            by_repo.into_iter().map(|(r, c)| (s.get(r), c)).collect();
-        by_repo.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(b.0)));
-        json!({
-            "keysweep_inventory": 1,
-            "as_of": format_day(as_of),
-            "summary": {
-                "secrets": secrets.len(),
-                "locations": locations,
-                "repositories": by_repo.len(),
-                "present_at_head": present_count,
-                "history_only": secrets.len() as u64 - present_count,
-                "findings_read": self.findings,
-                "suppressed_skipped": self.suppressed,
-                "by_provider": by_provider.iter().map(|(p, n)| json!({"provider": p, "secrets": n})).collect::<Vec<_>>(),
-                "by_repository": by_repo.iter().map(|(r, (n, p))| json!({"repository": display_repo(r), "secrets": n, "present_at_head": p})).collect::<Vec<_>>(),
-                "by_confidence": by_confidence.iter().rev().map(|(c, n)| json!({"confidence": confidence_name(*c), "secrets": n})).collect::<Vec<_>>(),
+        let mut by_provider: Vec<ProviderCount<'_>> = by_provider
+            .into_iter()
+            .map(|(provider, secrets)| ProviderCount { provider, secrets })
+            .collect();
+        by_provider.sort_by(|a, b| {
+            b.secrets
+                .cmp(&a.secrets)
+                .then_with(|| a.provider.cmp(b.provider))
+        });
+        let mut by_repository: Vec<RepoCount<'_>> = by_repo
+            .into_iter()
+            .map(|(r, (n, p))| RepoCount {
+                repository: display_repo(s.get(r)),
+                secrets: n,
+                present_at_head: p,
+            })
+            .collect();
+        by_repository.sort_by(|a, b| {
+            b.secrets
+                .cmp(&a.secrets)
+                .then_with(|| a.repository.cmp(b.repository))
+        });
+        let by_confidence = by_confidence
+            .iter()
+            .rev()
+            .map(|(&c, &secrets)| ConfidenceCount {
+                confidence: confidence_name(c),
+                secrets,
+            })
+            .collect();
+        Doc {
+            keysweep_inventory: 1,
+            as_of: format_day(as_of),
+            summary: Summary {
+                secrets: secrets.len(),
+                locations,
+                repositories: by_repository.len(),
+                present_at_head: present_count,
+                history_only: secrets.len() as u64 - present_count,
+                findings_read: self.findings,
+                suppressed_skipped: self.suppressed,
+                by_provider,
+                by_repository,
+                by_confidence,
             },
-            "secrets": secrets,
-        })
+            secrets,
+        }
     }
+}
+
+/// The inventory document: what `--format json` prints and the HTML report embeds.
+#[derive(Serialize)]
+pub struct Doc<'a> {
+    pub keysweep_inventory: u32,
+    pub as_of: String,
+    pub summary: Summary<'a>,
+    pub secrets: Vec<Secret<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct Summary<'a> {
+    pub secrets: usize,
+    pub locations: u64,
+    pub repositories: usize,
+    pub present_at_head: u64,
+    pub history_only: u64,
+    pub findings_read: u64,
+    pub suppressed_skipped: u64,
+    pub by_provider: Vec<ProviderCount<'a>>,
+    pub by_repository: Vec<RepoCount<'a>>,
+    pub by_confidence: Vec<ConfidenceCount>,
+}
+
+#[derive(Serialize)]
+pub struct ProviderCount<'a> {
+    pub provider: &'a str,
+    pub secrets: u64,
+}
+
+#[derive(Serialize)]
+pub struct RepoCount<'a> {
+    pub repository: &'a str,
+    pub secrets: u64,
+    pub present_at_head: u64,
+}
+
+#[derive(Serialize)]
+pub struct ConfidenceCount {
+    pub confidence: &'static str,
+    pub secrets: u64,
+}
+
+/// One distinct secret.
+#[derive(Serialize)]
+pub struct Secret<'a> {
+    pub rank: usize,
+    pub priority: f64,
+    pub fingerprint: String,
+    pub rule_ids: Vec<&'a str>,
+    pub provider: &'a str,
+    pub confidence: &'static str,
+    pub secret: &'a str,
+    pub present_at_head: bool,
+    pub exposure_days: Option<i64>,
+    pub first_introduced: Option<Sighting<'a>>,
+    pub last_seen: Option<Sighting<'a>>,
+    pub locations_total: u64,
+    pub repositories: Vec<&'a str>,
+    pub paths: Vec<&'a str>,
+    pub refs: Vec<&'a str>,
+    pub owners: Owners,
+    pub locations: Vec<LocationOut<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct Owners {
+    pub authors: Vec<String>,
+    pub codeowners: Vec<String>,
+}
+
+/// Where and when a secret was seen.
+#[derive(Clone, Serialize)]
+pub struct Sighting<'a> {
+    pub repository: Option<&'a str>,
+    pub path: &'a str,
+    pub commit: Option<&'a str>,
+    pub author_name: Option<&'a str>,
+    pub author_email: Option<&'a str>,
+    pub date: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct LocationOut<'a> {
+    #[serde(flatten)]
+    pub at: Sighting<'a>,
+    pub line: u64,
+    pub column: u64,
+    pub refs: Vec<&'a str>,
+    pub present_at_head: bool,
 }
 
 fn commit_time(l: &Location) -> i64 {
@@ -445,33 +616,20 @@ fn person(name: &str, email: &str) -> String {
     }
 }
 
-fn nullable(s: &str) -> Value {
-    if s.is_empty() {
-        Value::Null
-    } else {
-        json!(s)
-    }
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
 }
 
-fn sighting(s: &Strings, l: &Location) -> Value {
+fn sighting<'a>(s: &'a Strings, l: &Location) -> Sighting<'a> {
     let c = l.commit.as_ref();
-    json!({
-        "repository": nullable(s.get(l.repo)),
-        "path": s.get(l.path),
-        "commit": c.map(|c| s.get(c.id)),
-        "author_name": c.map(|c| s.get(c.author_name)),
-        "author_email": c.map(|c| s.get(c.author_email)),
-        "date": c.map(|c| nullable(s.get(c.date))),
-    })
-}
-
-fn location_json(s: &Strings, l: &Location) -> Value {
-    let mut v = sighting(s, l);
-    v["line"] = json!(l.line);
-    v["column"] = json!(l.column);
-    v["refs"] = json!(l.refs.iter().map(|&r| s.get(r)).collect::<Vec<_>>());
-    v["present_at_head"] = json!(l.present);
-    v
+    Sighting {
+        repository: non_empty(s.get(l.repo)),
+        path: s.get(l.path),
+        commit: c.map(|c| s.get(c.id)),
+        author_name: c.map(|c| s.get(c.author_name)),
+        author_email: c.map(|c| s.get(c.author_email)),
+        date: c.and_then(|c| non_empty(s.get(c.date))),
+    }
 }
 
 /// The secret as the inventory shows it: always redacted, whatever the scan printed.
@@ -484,8 +642,8 @@ fn redacted(row: &Row) -> String {
 }
 
 /// The provider is the first part of a rule id (`github` of `github.pat.classic`).
-pub fn provider(rule_id: &str) -> String {
-    rule_id.split('.').next().unwrap_or(rule_id).to_string()
+pub fn provider(rule_id: &str) -> &str {
+    rule_id.split('.').next().unwrap_or(rule_id)
 }
 
 fn confidence_name(c: u8) -> &'static str {
@@ -602,80 +760,44 @@ pub fn today() -> i64 {
 /// One row per secret, for spreadsheets. Cells that a spreadsheet would run as a formula
 /// (starting with `=`, `+`, `-`, `@`, tab or carriage return: paths and author names come from
 /// scanned repositories) are prefixed with `'`.
-pub fn csv(doc: &Value) -> String {
-    const HEADER: [&str; 20] = [
-        "rank",
-        "priority",
-        "fingerprint",
-        "provider",
-        "rule_ids",
-        "confidence",
-        "secret",
-        "present_at_head",
-        "exposure_days",
-        "locations",
-        "repositories",
-        "repository_list",
-        "paths",
-        "first_repository",
-        "first_path",
-        "first_commit",
-        "first_author",
-        "first_date",
-        "last_date",
-        "owners",
-    ];
-    let mut out = HEADER.join(",") + "\n";
-    let text = |v: &Value| -> String {
-        match v {
-            Value::Null => String::new(),
-            Value::String(s) => s.clone(),
-            Value::Array(a) => a
-                .iter()
-                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
-                .collect::<Vec<_>>()
-                .join(";"),
-            other => other.to_string(),
-        }
-    };
-    for e in doc["secrets"].as_array().into_iter().flatten() {
-        let first = &e["first_introduced"];
-        let author = match (
-            first["author_name"].as_str(),
-            first["author_email"].as_str(),
-        ) {
-            (Some(n), Some(m)) => person(n, m),
-            _ => String::new(),
-        };
-        let mut owners: Vec<String> = Vec::new();
-        for list in [&e["owners"]["codeowners"], &e["owners"]["authors"]] {
-            owners.extend(
-                list.as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_str().map(str::to_string)),
-            );
-        }
+pub fn csv(doc: &Doc<'_>) -> String {
+    const HEADER: &str = "rank,priority,fingerprint,provider,rule_ids,confidence,secret,\
+        present_at_head,exposure_days,locations,repositories,repository_list,paths,\
+        first_repository,first_path,first_commit,first_author,first_date,last_date,owners";
+    let mut out = HEADER.to_string() + "\n";
+    let opt = |v: Option<&str>| v.unwrap_or("").to_string();
+    for e in &doc.secrets {
+        let first = e.first_introduced.as_ref();
+        let author = first
+            .map(|f| person(f.author_name.unwrap_or(""), f.author_email.unwrap_or("")))
+            .unwrap_or_default();
+        let owners: Vec<&str> = e
+            .owners
+            .codeowners
+            .iter()
+            .chain(&e.owners.authors)
+            .map(String::as_str)
+            .collect();
         let cells = [
-            text(&e["rank"]),
-            text(&e["priority"]),
-            text(&e["fingerprint"]),
-            text(&e["provider"]),
-            text(&e["rule_ids"]),
-            text(&e["confidence"]),
-            text(&e["secret"]),
-            text(&e["present_at_head"]),
-            text(&e["exposure_days"]),
-            text(&e["locations_total"]),
-            e["repositories"].as_array().map_or(0, Vec::len).to_string(),
-            text(&e["repositories"]),
-            text(&e["paths"]),
-            text(&first["repository"]),
-            text(&first["path"]),
-            text(&first["commit"]),
+            e.rank.to_string(),
+            e.priority.to_string(),
+            e.fingerprint.clone(),
+            e.provider.to_string(),
+            e.rule_ids.join(";"),
+            e.confidence.to_string(),
+            e.secret.to_string(),
+            e.present_at_head.to_string(),
+            e.exposure_days.map_or(String::new(), |d| d.to_string()),
+            e.locations_total.to_string(),
+            e.repositories.len().to_string(),
+            e.repositories.join(";"),
+            e.paths.join(";"),
+            opt(first.and_then(|f| f.repository)),
+            opt(first.map(|f| f.path)),
+            opt(first.and_then(|f| f.commit)),
             author,
-            text(&first["date"]),
-            text(&e["last_seen"]["date"]),
+            opt(first.and_then(|f| f.date)),
+            opt(e.last_seen.as_ref().and_then(|l| l.date)),
             owners.join(";"),
         ];
         let row: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
@@ -701,9 +823,16 @@ fn csv_cell(s: &str) -> String {
 const HTML_TEMPLATE: &str = include_str!("inventory.html");
 const PLACEHOLDER: &str = "/*KEYSWEEP_INVENTORY_DATA*/null";
 
+/// Locations per secret embedded in the HTML report (the page says "showing N of M"): enough
+/// to act on, small enough for a browser to load a large sweep.
+pub const HTML_MAX_LOCATIONS: usize = 200;
+
 /// The self-contained HTML report: the template with the document embedded as a script
 /// literal. `<` is escaped inside the JSON so no string in it can close the script element.
-pub fn html(doc: &Value) -> String {
+pub fn html(doc: &mut Doc<'_>) -> String {
+    for s in &mut doc.secrets {
+        s.locations.truncate(HTML_MAX_LOCATIONS);
+    }
     let data = serde_json::to_string(doc)
         .unwrap_or_else(|_| "null".into())
         .replace('<', "\\u003c")
@@ -754,8 +883,13 @@ mod tests {
 
     #[test]
     fn html_cannot_close_its_script() {
-        let doc = json!({"secrets": [{"paths": ["</script><img src=x onerror=alert(1)>"]}]});
-        let page = html(&doc);
+        let mut inv = Inventory::new(10);
+        let row = serde_json::json!({
+            "rule_id": "acme.key", "path": "</script><img src=x onerror=alert(1)>",
+            "fingerprint": "00112233445566778899aabbccddeeff", "confidence": "high"
+        });
+        inv.add(serde_json::from_value(row).unwrap()).unwrap();
+        let page = html(&mut inv.finish(0, &mut |_| None));
         assert!(!page.contains("</script><img"));
         assert!(page.contains("\\u003c/script>\\u003cimg"));
         assert!(!page.contains(PLACEHOLDER));

@@ -94,9 +94,9 @@ pub struct InventoryArgs {
     /// The day exposure ages are counted to (YYYY-MM-DD, UTC) [default: today].
     #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
     pub as_of: Option<i64>,
-    /// Locations kept per secret for the detail lists (counts, first and last sighting stay
-    /// exact).
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    /// Locations kept per secret for the detail lists; memory follows the locations kept, so
+    /// it bounds memory per secret (counts, first and last sighting and authors stay exact).
+    #[arg(long, value_name = "N", default_value_t = 200)]
     pub max_locations: usize,
     /// Do not print the summary.
     #[arg(long, short = 'q')]
