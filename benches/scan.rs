@@ -12,6 +12,11 @@ const LEN: usize = 8 << 20;
 
 fn scan(c: &mut Criterion) {
     let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+    // The same rules without decoding layers: what decoding costs.
+    let raw = keysweep::ScannerBuilder::new()
+        .decode_depth(0)
+        .build(RuleSet::builtin())
+        .unwrap();
     let inputs = [
         ("source-like", source_like(LEN)),
         ("candidate-dense", candidate_dense(LEN)),
@@ -31,6 +36,12 @@ fn scan(c: &mut Criterion) {
             BenchmarkId::new("keysweep-1-thread", name),
             input,
             |b, input| b.iter(|| scanner.scan(&mut scratch, black_box(input)).len()),
+        );
+        let mut raw_scratch = raw.scratch();
+        group.bench_with_input(
+            BenchmarkId::new("keysweep-1-thread-no-decoding", name),
+            input,
+            |b, input| b.iter(|| raw.scan(&mut raw_scratch, black_box(input)).len()),
         );
         group.bench_with_input(
             BenchmarkId::new("keysweep-parallel", name),

@@ -275,9 +275,11 @@ impl Worker<'_, '_> {
     }
 }
 
-/// The same test as the file scanner: a NUL byte in the first 8 KiB.
+/// The same test as the file scanner: a NUL byte in the first 8 KiB, unless the blob is UTF-16
+/// text (which the scanner decodes).
 pub(crate) fn is_binary(data: &[u8]) -> bool {
     memchr::memchr(0, &data[..data.len().min(8192)]).is_some()
+        && keysweep::utf16_text(data).is_none()
 }
 
 fn parse_commit(data: &[u8], hash_kind: gix::hash::Kind) -> Option<RawCommit> {

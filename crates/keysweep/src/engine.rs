@@ -13,10 +13,14 @@ use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 
 use crate::check;
+use crate::decode::{self, Encoding};
 use crate::filter::{is_placeholder, looks_like_literal, shannon_entropy};
 use crate::fingerprint::Fingerprint;
 use crate::rule::{Confidence, Rule, RuleSet};
 use crate::suppress::{inline_allows, Suppression};
+
+/// Layers decoded by default: base64 inside a JSON string, a percent-encoded URL inside base64.
+const DEFAULT_DECODE_DEPTH: usize = 2;
 
 /// Context (bytes on each side of a keyword hit) searched for a rule whose pattern has no upper
 /// bound on its match length.
@@ -303,6 +307,9 @@ pub struct ScannerBuilder {
     no_inline_allow: bool,
     allow_values: Vec<String>,
     baseline: Vec<Fingerprint>,
+    /// Encodings not decoded (bits of `Encoding::bit`); all are decoded by default.
+    no_decode: u8,
+    decode_depth: Option<usize>,
 }
 
 impl ScannerBuilder {
@@ -362,6 +369,43 @@ impl ScannerBuilder {
         self
     }
 
+    /// Turns one decoding layer on or off (all are on by default). Decoded text is scanned with
+    /// the same rules; a finding in it has [`Finding::decoded`] set and the range of the
+    /// encoded text in the input.
+    ///
+    /// ```
+    /// use keysweep::{Encoding, RuleSet, ScannerBuilder};
+    ///
+    /// // A Kubernetes Secret: `password=...` hides behind base64.
+    /// let yaml = b"data:\n  DB_URL: cG9zdGdyZXM6Ly9hcHA6UzNjcjN0UGFzc3cwcmQhQGRiOjU0MzIvYXBw\n";
+    /// let scanner = ScannerBuilder::new().build(RuleSet::builtin()).unwrap();
+    /// let found = scanner.scan(&mut scanner.scratch(), yaml);
+    /// assert_eq!(found[0].decoded, [Encoding::Base64]);
+    /// assert_eq!(found[0].secret, b"S3cr3tPassw0rd!");
+    /// assert_eq!((found[0].line, found[0].column), (2, 11)); // where the base64 starts
+    ///
+    /// let raw_only = ScannerBuilder::new()
+    ///     .decode(Encoding::Base64, false)
+    ///     .build(RuleSet::builtin())
+    ///     .unwrap();
+    /// assert!(raw_only.scan(&mut raw_only.scratch(), yaml).is_empty());
+    /// ```
+    pub fn decode(mut self, encoding: Encoding, yes: bool) -> ScannerBuilder {
+        if yes {
+            self.no_decode &= !encoding.bit();
+        } else {
+            self.no_decode |= encoding.bit();
+        }
+        self
+    }
+
+    /// How many layers deep to decode (base64 inside a JSON string is two); 0 turns decoding
+    /// off. Default 2.
+    pub fn decode_depth(mut self, depth: usize) -> ScannerBuilder {
+        self.decode_depth = Some(depth);
+        self
+    }
+
     /// Suppresses findings whose fingerprint is one of these as [`Suppression::Baseline`]
     /// (findings triaged earlier). Fingerprints must come from a scanner with the same
     /// [`fingerprint_key`](ScannerBuilder::fingerprint_key). Adds to earlier calls.
@@ -418,6 +462,8 @@ impl ScannerBuilder {
                 inline_allow: !self.no_inline_allow,
                 allow_values,
                 baseline: self.baseline.iter().copied().collect(),
+                decode: !self.no_decode,
+                decode_depth: self.decode_depth.unwrap_or(DEFAULT_DECODE_DEPTH).min(8),
             }),
         })
     }
@@ -465,6 +511,8 @@ struct Inner {
     inline_allow: bool,
     allow_values: Option<Regex>,
     baseline: HashSet<Fingerprint>,
+    decode: u8,
+    decode_depth: usize,
 }
 
 /// A compiled, immutable rule set. Cheap to clone (`Arc`), `Send + Sync`: share one across
@@ -492,6 +540,9 @@ pub struct Scanner {
 pub struct Scratch {
     caches: Vec<Option<(meta::Cache, Captures)>>,
     keywordless_cache: Option<meta::Cache>,
+    /// Set while scanning decoded text: `keysweep:allow` comments are looked for in the
+    /// original text instead.
+    in_decoded: bool,
     /// Keyword hits of the current range: (pattern, start).
     hits: Vec<(PatternID, usize)>,
     /// (rule, position) pairs to try with one anchored search each.
@@ -530,6 +581,11 @@ pub struct Finding {
     /// Why the finding is suppressed; always `None` unless the scanner
     /// [keeps suppressed findings](ScannerBuilder::keep_suppressed).
     pub suppressed: Option<Suppression>,
+    /// The layers decoded to find the secret, outermost first (`[Base64]`, `[Json, Base64]`);
+    /// empty for a secret as written. For a decoded secret, [`range`](Finding::range) and the
+    /// lines are those of the encoded text in the input (for UTF-16, of the secret itself), and
+    /// [`secret`](Finding::secret) is the decoded secret.
+    pub decoded: Vec<Encoding>,
 }
 
 /// Result of [`Scanner::scan_parallel_range`].
@@ -559,6 +615,7 @@ impl Scanner {
         Scratch {
             caches: (0..self.inner.rules.len()).map(|_| None).collect(),
             keywordless_cache: None,
+            in_decoded: false,
             hits: Vec::new(),
             anchored: Vec::new(),
             candidates: Vec::new(),
@@ -623,8 +680,143 @@ impl Scanner {
     /// Like [`scan`](Scanner::scan), appending to `out` (which is not cleared).
     pub fn scan_into(&self, scratch: &mut Scratch, haystack: &[u8], out: &mut Vec<Finding>) {
         let from = out.len();
-        self.scan_range(scratch, haystack, 0..haystack.len(), haystack.len(), out);
+        let depth = self.inner.decode_depth;
+        self.scan_layers(
+            scratch,
+            haystack,
+            0..haystack.len(),
+            haystack.len(),
+            depth,
+            out,
+        );
         assign_lines(haystack, 0, &mut out[from..], haystack.len());
+    }
+
+    /// [`scan_range`](Scanner::scan_range), then the decoding layers (up to `depth` deep) of
+    /// the spans that start in `range.start..owned_end`. Lines are left unset.
+    fn scan_layers(
+        &self,
+        scratch: &mut Scratch,
+        hay: &[u8],
+        range: Range<usize>,
+        owned_end: usize,
+        depth: usize,
+        out: &mut Vec<Finding>,
+    ) {
+        let enabled = self.inner.decode;
+        let from = out.len();
+        // Text that looks like UTF-16 is scanned transcoded, and as written too: a binary
+        // file may start with what looks like a byte order mark.
+        if depth > 0 && range.start == 0 && enabled & Encoding::Utf16.bit() != 0 {
+            if let Some(order) = decode::utf16_text(hay) {
+                self.scan_utf16(scratch, hay, order, depth, out);
+            }
+        }
+        self.scan_range(scratch, hay, range.clone(), owned_end, out);
+        if depth == 0 || enabled & !Encoding::Utf16.bit() == 0 {
+            return;
+        }
+        let mut spans = Vec::new();
+        decode::candidates(hay, range.start..owned_end, enabled, &mut spans);
+        if spans.is_empty() {
+            return;
+        }
+        let inner = &*self.inner;
+        let mut buf = Vec::new();
+        let mut found = Vec::new();
+        let was_in_decoded = scratch.in_decoded;
+        for (encoding, span) in spans {
+            if !decode::decode(encoding, &hay[span.clone()], &mut buf) {
+                continue;
+            }
+            found.clear();
+            scratch.in_decoded = true;
+            self.scan_layers(
+                scratch,
+                &buf,
+                0..buf.len(),
+                buf.len(),
+                depth - 1,
+                &mut found,
+            );
+            scratch.in_decoded = was_in_decoded;
+            for mut f in found.drain(..) {
+                // A secret also seen as written (or through another layer) here is one finding:
+                // the same value, or the same rule's match in the encoded text itself (a PEM
+                // key matched with its `\n` escapes, a SAS token with its `%2B`).
+                let overlaps = |g: &Finding| {
+                    (g.fingerprint == f.fingerprint || g.rule_index == f.rule_index)
+                        && g.range.start < span.end
+                        && span.start < g.range.end
+                };
+                if out[from..].iter().any(overlaps) {
+                    continue;
+                }
+                f.range = span.clone();
+                f.decoded.insert(0, encoding);
+                if f.suppressed.is_none()
+                    && inner.inline_allow
+                    && !was_in_decoded
+                    && inline_allows(hay, span.start, &f.rule_id)
+                {
+                    if !inner.keep_suppressed {
+                        continue;
+                    }
+                    f.suppressed = Some(Suppression::Inline);
+                }
+                out.push(f);
+            }
+        }
+        // A generic rule's match on the encoded text itself (`API_KEY: c2tfbGl2ZV8...`) is the
+        // specific secret decoded from it: as for secrets as written, the specific one wins.
+        let decoded_specific: Vec<Range<usize>> = out[from..]
+            .iter()
+            .filter(|f| !f.decoded.is_empty() && !inner.generic[f.rule_index])
+            .map(|f| f.range.clone())
+            .collect();
+        if !decoded_specific.is_empty() {
+            let mut index = 0;
+            out.retain(|f| {
+                let redundant = index >= from
+                    && f.decoded.is_empty()
+                    && inner.generic[f.rule_index]
+                    && decoded_specific
+                        .iter()
+                        .any(|r| r.start < f.range.end && f.range.start < r.end);
+                index += 1;
+                !redundant
+            });
+        }
+        out[from..].sort_by_key(|f| (f.range.start, f.rule_index));
+    }
+
+    /// A UTF-16 buffer: transcoded, scanned (with its own decoding layers), and each finding
+    /// mapped back to the bytes of its secret in the buffer.
+    fn scan_utf16(
+        &self,
+        scratch: &mut Scratch,
+        hay: &[u8],
+        order: decode::Utf16,
+        depth: usize,
+        out: &mut Vec<Finding>,
+    ) {
+        let (mut text, mut map) = (Vec::new(), Vec::new());
+        decode::utf16_to_utf8(hay, order, &mut text, &mut map);
+        let mut found = Vec::new();
+        self.scan_layers(
+            scratch,
+            &text,
+            0..text.len(),
+            text.len(),
+            depth - 1,
+            &mut found,
+        );
+        for mut f in found {
+            // `map` has an entry for every byte of `text` and one for its end.
+            f.range = map[f.range.start] as usize..map[f.range.end] as usize;
+            f.decoded.insert(0, Encoding::Utf16);
+            out.push(f);
+        }
     }
 
     /// Scans a large haystack on rayon's thread pool, cut into overlapping chunks. Findings
@@ -680,7 +872,8 @@ impl Scanner {
                     let owned_end = (start + chunk).min(range.end);
                     let end = (owned_end + MAX_REACH).min(haystack.len());
                     let mut out = Vec::new();
-                    self.scan_range(scratch, haystack, start..end, owned_end, &mut out);
+                    let depth = self.inner.decode_depth;
+                    self.scan_layers(scratch, haystack, start..end, owned_end, depth, &mut out);
                     let newlines = assign_lines(haystack, start, &mut out, owned_end);
                     (out, newlines)
                 },
@@ -872,6 +1065,7 @@ impl Scanner {
         out: &mut Vec<Finding>,
     ) {
         let Some(c) = self.compiled(rule) else { return };
+        let in_decoded = scratch.in_decoded;
         let (cache, caps) = scratch.caches[rule]
             .get_or_insert_with(|| (c.regex.create_cache(), c.regex.create_captures()));
         let mut at = window.start;
@@ -884,7 +1078,7 @@ impl Scanner {
             } else {
                 m.end() + 1
             };
-            if let Some(f) = self.finding(rule, caps, hay, &owned) {
+            if let Some(f) = self.finding(rule, caps, hay, &owned, in_decoded) {
                 out.push(f);
             }
         }
@@ -903,13 +1097,14 @@ impl Scanner {
         out: &mut Vec<Finding>,
     ) -> Option<usize> {
         let c = self.compiled(rule)?;
+        let in_decoded = scratch.in_decoded;
         let (cache, caps) = scratch.caches[rule]
             .get_or_insert_with(|| (c.regex.create_cache(), c.regex.create_captures()));
         let end = (at + c.window).min(hay.len());
         let input = Input::new(hay).span(at..end).anchored(Anchored::Yes);
         c.regex.search_captures_with(cache, &input, caps);
         let m = caps.get_match()?;
-        if let Some(f) = self.finding(rule, caps, hay, &owned) {
+        if let Some(f) = self.finding(rule, caps, hay, &owned, in_decoded) {
             out.push(f);
         }
         Some(m.end())
@@ -923,6 +1118,7 @@ impl Scanner {
         caps: &Captures,
         hay: &[u8],
         owned: &Range<usize>,
+        scratch_in_decoded: bool,
     ) -> Option<Finding> {
         let c = self.compiled(rule)?;
         let spec = &self.inner.rules[rule];
@@ -955,7 +1151,10 @@ impl Scanner {
             .is_some_and(|re| re.is_match(secret))
         {
             Some(Suppression::Allowlist)
-        } else if inner.inline_allow && inline_allows(hay, span.start, &spec.id) {
+        } else if inner.inline_allow
+            && !scratch_in_decoded
+            && inline_allows(hay, span.start, &spec.id)
+        {
             Some(Suppression::Inline)
         } else if inner.baseline.contains(&fingerprint) {
             Some(Suppression::Baseline)
@@ -985,6 +1184,7 @@ impl Scanner {
             confidence,
             check_passed,
             suppressed,
+            decoded: Vec::new(),
         })
     }
 }

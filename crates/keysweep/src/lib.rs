@@ -37,12 +37,14 @@
 
 mod builtin;
 mod check;
+mod decode;
 mod engine;
 mod filter;
 mod fingerprint;
 mod rule;
 mod suppress;
 
+pub use decode::{utf16_text, Encoding, Utf16};
 #[cfg(feature = "parallel")]
 pub use engine::RangeScan;
 pub use engine::{BuildError, Finding, Scanner, ScannerBuilder, Scratch};

@@ -1,0 +1,799 @@
+//! Decoding layers: spans of a haystack that look like encoded text (base64, hex,
+//! percent-encoding, escape sequences, JSON strings) and whole UTF-16 buffers, decoded so the
+//! rules can see what they hide.
+//!
+//! Candidate selection keeps the fast path fast: one table-driven pass over the bytes finds
+//! runs of the base64 and hex alphabets, and `memchr` finds `%` and `\`; a span is decoded only
+//! when its length and composition fit, and its decoding is kept only when it is mostly
+//! printable text. Nothing here allocates unless a candidate is found.
+
+use std::ops::Range;
+
+/// An encoding keysweep sees through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// Base64, standard or URL-safe alphabet, padded or not.
+    Base64,
+    /// Hexadecimal digits, two per byte.
+    Hex,
+    /// URL percent-encoding (`%40`).
+    Percent,
+    /// `\xXX` and `\uXXXX` escape sequences (and the usual `\n`, `\t`, ...) outside JSON.
+    Escape,
+    /// A JSON string literal's escapes (`\n` inside a PEM key, `\"`, `\/`, `\uXXXX`).
+    Json,
+    /// UTF-16 text (little or big endian), recognised by its byte order mark or by
+    /// NUL-interleaved ASCII.
+    Utf16,
+}
+
+impl Encoding {
+    /// Every encoding, in the order of [`Encoding::bit`].
+    pub const ALL: [Encoding; 6] = [
+        Encoding::Base64,
+        Encoding::Hex,
+        Encoding::Percent,
+        Encoding::Escape,
+        Encoding::Json,
+        Encoding::Utf16,
+    ];
+
+    /// The lowercase name used in output: `base64`, `hex`, `percent`, `escape`, `json`,
+    /// `utf16`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+            Encoding::Hex => "hex",
+            Encoding::Percent => "percent",
+            Encoding::Escape => "escape",
+            Encoding::Json => "json",
+            Encoding::Utf16 => "utf16",
+        }
+    }
+
+    /// Parses [`as_str`](Encoding::as_str)'s names.
+    pub fn parse(s: &str) -> Option<Encoding> {
+        Encoding::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
+    pub(crate) fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+impl std::fmt::Display for Encoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Shortest base64 run decoded (16 decoded bytes: `password=` and a short value).
+pub(crate) const MIN_BASE64: usize = 20;
+/// Shortest hex run decoded.
+pub(crate) const MIN_HEX: usize = 32;
+/// Longest span decoded: larger encoded blobs (images in data URIs, bundled fonts) are left
+/// alone.
+pub(crate) const MAX_SPAN: usize = 1 << 20;
+
+const B64: u8 = 1;
+const HEX: u8 = 2;
+const UPPER: u8 = 4;
+const LOWER: u8 = 8;
+const DIGIT: u8 = 16;
+const SYMBOL: u8 = 32;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            b'A'..=b'F' => B64 | HEX | UPPER,
+            b'G'..=b'Z' => B64 | UPPER,
+            b'a'..=b'f' => B64 | HEX | LOWER,
+            b'g'..=b'z' => B64 | LOWER,
+            b'0'..=b'9' => B64 | HEX | DIGIT,
+            b'+' | b'/' | b'-' | b'_' => B64 | SYMBOL,
+            _ => 0,
+        };
+        b += 1;
+    }
+    t
+};
+
+/// Finds candidate spans in `hay[range]` for the enabled encodings (a bit set of
+/// [`Encoding::bit`]) and appends them to `out`.
+pub(crate) fn candidates(
+    hay: &[u8],
+    range: Range<usize>,
+    enabled: u8,
+    out: &mut Vec<(Encoding, Range<usize>)>,
+) {
+    let want_b64 = enabled & Encoding::Base64.bit() != 0;
+    let want_hex = enabled & Encoding::Hex.bit() != 0;
+    if want_b64 || want_hex {
+        runs(hay, range.clone(), want_b64, want_hex, out);
+    }
+    if enabled & Encoding::Percent.bit() != 0 {
+        percent_spans(hay, range.clone(), out);
+    }
+    if enabled & (Encoding::Escape.bit() | Encoding::Json.bit()) != 0 {
+        escape_spans(hay, range, enabled, out);
+    }
+}
+
+/// Runs of the base64 alphabet: base64 if long enough and mixed (upper, lower and a digit or
+/// symbol: identifiers and words are not), hex if all hex digits and long enough.
+///
+/// Only runs of at least [`MIN_BASE64`] bytes matter, and each of them covers every
+/// [`MIN_BASE64`]th position: so the loop probes one byte per [`MIN_BASE64`] and looks around
+/// only where the probe is in the alphabet. Ordinary text, with its short words, is crossed
+/// touching a fraction of its bytes.
+fn runs(
+    hay: &[u8],
+    range: Range<usize>,
+    want_b64: bool,
+    want_hex: bool,
+    out: &mut Vec<(Encoding, Range<usize>)>,
+) {
+    let in_class = |b: u8| CLASS[b as usize] & B64 != 0;
+    let end = range.end.min(hay.len());
+    let mut i = range.start;
+    // A run that began before the range belongs to whoever scans that part (a parallel
+    // scan's previous chunk).
+    if i > 0 && i < hay.len() && in_class(hay[i - 1]) {
+        while i < hay.len() && in_class(hay[i]) {
+            i += 1;
+        }
+    }
+    // Invariant: no run of interest starts before `i`, and `hay[i - 1]` is not in the alphabet.
+    while i < end {
+        let probe = i + MIN_BASE64 - 1;
+        if probe >= hay.len() {
+            break;
+        }
+        if !in_class(hay[probe]) {
+            i = probe + 1;
+            continue;
+        }
+        let mut start = probe;
+        while start > i && in_class(hay[start - 1]) {
+            start -= 1;
+        }
+        let (mut any, mut all) = (0u8, 0xffu8);
+        let mut stop = start;
+        while stop < hay.len() && in_class(hay[stop]) {
+            let c = CLASS[hay[stop] as usize];
+            any |= c;
+            all &= c;
+            stop += 1;
+        }
+        i = stop + 1;
+        let len = stop - start;
+        if start >= end || len > MAX_SPAN {
+            continue;
+        }
+        if want_hex && all & HEX != 0 && len >= MIN_HEX && len.is_multiple_of(2) {
+            out.push((Encoding::Hex, start..stop));
+            continue;
+        }
+        if want_b64 && len >= MIN_BASE64 && len % 4 != 1 && looks_base64(any) {
+            // Padding belongs to the run.
+            let mut j = stop;
+            while j < hay.len() && j < stop + 2 && hay[j] == b'=' {
+                j += 1;
+            }
+            out.push((Encoding::Base64, start..j));
+        }
+    }
+}
+
+/// Upper and lower case letters and a digit: 20 or more base64 characters of encoded text
+/// almost always have all three (no digit in 20 random ones: 1.5%), identifiers, words and
+/// paths seldom do.
+fn looks_base64(classes: u8) -> bool {
+    classes & (UPPER | LOWER | DIGIT) == UPPER | LOWER | DIGIT
+}
+
+fn is_token_byte(b: u8) -> bool {
+    !matches!(
+        b,
+        b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'`' | b'<' | b'>' | b'(' | b')'
+    )
+}
+
+/// Tokens (runs without spaces or quotes) holding a `%XX` escape.
+fn percent_spans(hay: &[u8], range: Range<usize>, out: &mut Vec<(Encoding, Range<usize>)>) {
+    let end = range.end.min(hay.len());
+    let mut at = range.start;
+    while let Some(p) = memchr::memchr(b'%', &hay[at..end]) {
+        let p = at + p;
+        if p + 2 < hay.len() && hay[p + 1].is_ascii_hexdigit() && hay[p + 2].is_ascii_hexdigit() {
+            let mut s = p;
+            while s > 0 && p - s < MAX_SPAN && is_token_byte(hay[s - 1]) {
+                s -= 1;
+            }
+            let mut e = p + 3;
+            while e < hay.len() && e - s < MAX_SPAN && is_token_byte(hay[e]) {
+                e += 1;
+            }
+            // A token with an escape before the range belongs to the previous chunk.
+            if memchr::memchr(b'%', &hay[s..range.start.clamp(s, p)]).is_none() {
+                out.push((Encoding::Percent, s..e));
+            }
+            at = e.max(p + 1);
+        } else {
+            at = p + 1;
+        }
+        if at >= end {
+            break;
+        }
+    }
+}
+
+/// Quoted strings (or, unquoted, the rest of the line) holding a backslash escape: JSON when
+/// double-quoted with JSON escapes only, `escape` otherwise.
+fn escape_spans(
+    hay: &[u8],
+    range: Range<usize>,
+    enabled: u8,
+    out: &mut Vec<(Encoding, Range<usize>)>,
+) {
+    let end = range.end.min(hay.len());
+    let mut at = range.start;
+    while let Some(p) = memchr::memchr(b'\\', &hay[at..end]) {
+        let p = at + p;
+        let next = hay.get(p + 1).copied().unwrap_or(0);
+        if !matches!(
+            next,
+            b'n' | b'r' | b't' | b'u' | b'x' | b'/' | b'"' | b'\'' | b'\\'
+        ) {
+            at = p + 1;
+            if at >= end {
+                break;
+            }
+            continue;
+        }
+        // The line holding the escape bounds the string.
+        let line_start = memchr::memrchr(b'\n', &hay[..p]).map_or(0, |i| i + 1);
+        let line_end = memchr::memchr(b'\n', &hay[p..]).map_or(hay.len(), |i| p + i);
+        // The opening quote: the nearest unescaped quote before the escape.
+        let mut q = p;
+        let mut quote = None;
+        while q > line_start {
+            q -= 1;
+            if matches!(hay[q], b'"' | b'\'') && (q == 0 || hay[q - 1] != b'\\') {
+                quote = Some((q, hay[q]));
+                break;
+            }
+        }
+        let (start, stop) = match quote {
+            Some((q, ch)) => {
+                let mut e = p;
+                let mut close = line_end;
+                while e < line_end {
+                    if hay[e] == b'\\' {
+                        e += 2;
+                        continue;
+                    }
+                    if hay[e] == ch {
+                        close = e;
+                        break;
+                    }
+                    e += 1;
+                }
+                (q + 1, close)
+            }
+            None => (line_start, line_end),
+        };
+        let stop = stop.min(hay.len());
+        // A string with an escape before the range belongs to the previous chunk.
+        let owned = memchr::memchr(
+            b'\\',
+            &hay[start.min(p)..range.start.clamp(start.min(p), p)],
+        )
+        .is_none();
+        if owned && stop > start && stop - start <= MAX_SPAN && hides_text(&hay[start..stop]) {
+            let body = &hay[start..stop];
+            let json = quote.is_some_and(|(_, c)| c == b'"')
+                && memchr::memmem::find(body, b"\\x").is_none()
+                && memchr::memmem::find(body, b"\\'").is_none();
+            let kind = if json {
+                Encoding::Json
+            } else {
+                Encoding::Escape
+            };
+            if enabled & kind.bit() != 0 {
+                out.push((kind, start..stop));
+            }
+        }
+        at = stop.max(p + 2);
+        if at >= end {
+            break;
+        }
+    }
+}
+
+/// Whether a string's escapes can hide a secret from the rules: escaped quotes (`\"` around an
+/// assigned value), `\x`/`\u` sequences and `\/` (anything may be behind them), or line
+/// breaks inside a PEM block. Strings whose only escapes are `\n` and `\t` (most of them in
+/// source code) read the same to the rules either way, and are not decoded.
+fn hides_text(body: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(p) = memchr::memchr(b'\\', &body[at..]) {
+        let p = at + p;
+        match body.get(p + 1) {
+            Some(b'"' | b'\'' | b'x' | b'u' | b'/') => return true,
+            Some(b'n') if memchr::memmem::find(body, b"-----BEGIN").is_some() => return true,
+            _ => {}
+        }
+        at = p + 2;
+        if at >= body.len() {
+            break;
+        }
+    }
+    false
+}
+
+/// Decodes `span` as `encoding` into `out` (cleared first). Returns false when it does not
+/// decode to mostly printable text, which is then not worth scanning.
+pub(crate) fn decode(encoding: Encoding, span: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let ok = match encoding {
+        Encoding::Base64 => base64(span, out),
+        Encoding::Hex => hex(span, out),
+        Encoding::Percent => percent(span, out),
+        Encoding::Escape | Encoding::Json => unescape(span, out),
+        Encoding::Utf16 => return false, // whole buffers only: see `utf16`
+    };
+    ok && out.len() >= 8 && out.as_slice() != span && mostly_printable(out)
+}
+
+/// At least 90% printable ASCII or whitespace, or valid non-ASCII UTF-8.
+pub(crate) fn mostly_printable(bytes: &[u8]) -> bool {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) if e.error_len().is_none() => {
+            // Cut in the middle of a character at the end: judge the rest.
+            std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or("")
+        }
+        Err(_) => return false,
+    };
+    let bad = text
+        .bytes()
+        .filter(|&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t') || b == 0x7f)
+        .count();
+    bad * 10 <= text.len()
+}
+
+fn b64_value(b: u8) -> Option<u8> {
+    Some(match b {
+        b'A'..=b'Z' => b - b'A',
+        b'a'..=b'z' => b - b'a' + 26,
+        b'0'..=b'9' => b - b'0' + 52,
+        b'+' | b'-' => 62,
+        b'/' | b'_' => 63,
+        _ => return None,
+    })
+}
+
+/// Base64 in either alphabet, padding optional. A trailing single character (not a whole
+/// byte) is dropped.
+pub(crate) fn base64(span: &[u8], out: &mut Vec<u8>) -> bool {
+    let body = match span.iter().position(|&b| b == b'=') {
+        Some(p) => &span[..p],
+        None => span,
+    };
+    out.reserve(body.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &b in body {
+        let Some(v) = b64_value(b) else { return false };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    true
+}
+
+pub(crate) fn hex(span: &[u8], out: &mut Vec<u8>) -> bool {
+    if !span.len().is_multiple_of(2) {
+        return false;
+    }
+    out.reserve(span.len() / 2);
+    for pair in span.chunks_exact(2) {
+        match (hex_value(pair[0]), hex_value(pair[1])) {
+            (Some(h), Some(l)) => out.push(h << 4 | l),
+            _ => return false,
+        }
+    }
+    true
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+pub(crate) fn percent(span: &[u8], out: &mut Vec<u8>) -> bool {
+    out.reserve(span.len());
+    let mut i = 0;
+    let mut any = false;
+    while i < span.len() {
+        if span[i] == b'%' && i + 2 < span.len() {
+            if let (Some(h), Some(l)) = (hex_value(span[i + 1]), hex_value(span[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                any = true;
+                continue;
+            }
+        }
+        out.push(span[i]);
+        i += 1;
+    }
+    any
+}
+
+/// Backslash escapes: `\n \r \t \b \f \0 \" \' \\ \/`, `\xXX`, `\uXXXX` (with UTF-16
+/// surrogate pairs). Unknown escapes are kept as written.
+pub(crate) fn unescape(span: &[u8], out: &mut Vec<u8>) -> bool {
+    out.reserve(span.len());
+    let mut i = 0;
+    let mut any = false;
+    while i < span.len() {
+        let b = span[i];
+        if b != b'\\' || i + 1 >= span.len() {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let e = span[i + 1];
+        let simple = match e {
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            b'b' => Some(8),
+            b'f' => Some(12),
+            b'0' => Some(0),
+            b'"' | b'\'' | b'\\' | b'/' => Some(e),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            out.push(c);
+            i += 2;
+            any = true;
+            continue;
+        }
+        if e == b'x' && i + 3 < span.len() {
+            if let (Some(h), Some(l)) = (hex_value(span[i + 2]), hex_value(span[i + 3])) {
+                out.push(h << 4 | l);
+                i += 4;
+                any = true;
+                continue;
+            }
+        }
+        if e == b'u' {
+            if let Some(unit) = u16_at(span, i + 2) {
+                let (c, used) = if (0xD800..0xDC00).contains(&unit) {
+                    // A high surrogate: a low one must follow.
+                    match (span.get(i + 6..i + 8), u16_at(span, i + 8)) {
+                        (Some(b"\\u"), Some(low)) if (0xDC00..0xE000).contains(&low) => {
+                            let c = 0x10000
+                                + ((u32::from(unit) - 0xD800) << 10)
+                                + (u32::from(low) - 0xDC00);
+                            (char::from_u32(c), 12)
+                        }
+                        _ => (None, 6),
+                    }
+                } else {
+                    (char::from_u32(u32::from(unit)), 6)
+                };
+                let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                i += used;
+                any = true;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    any
+}
+
+fn u16_at(span: &[u8], at: usize) -> Option<u16> {
+    let digits = span.get(at..at + 4)?;
+    let mut v = 0u16;
+    for &d in digits {
+        v = v << 4 | u16::from(hex_value(d)?);
+    }
+    Some(v)
+}
+
+/// Byte order of UTF-16 text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Utf16 {
+    /// Little endian (Windows' default).
+    Le,
+    /// Big endian.
+    Be,
+}
+
+/// Whether `data` looks like UTF-16 text: a byte order mark, or (in its first 1 KiB) ASCII
+/// characters with a NUL in every other byte. Such files hold NUL bytes, so binary detection
+/// should ask this first.
+///
+/// ```
+/// use keysweep::{utf16_text, Utf16};
+/// let le: Vec<u8> = "token = abc\r\n".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+/// assert_eq!(utf16_text(&le), Some(Utf16::Le));
+/// assert_eq!(utf16_text(b"plain text"), None);
+/// ```
+pub fn utf16_text(data: &[u8]) -> Option<Utf16> {
+    // A byte order mark, if what follows decodes to text (binary data may start with one).
+    let bom = match data {
+        [0xFF, 0xFE, ..] => Some(Utf16::Le),
+        [0xFE, 0xFF, ..] => Some(Utf16::Be),
+        _ => None,
+    };
+    if let Some(order) = bom {
+        let head = &data[..data.len().min(1026) & !1];
+        let (mut text, mut map) = (Vec::new(), Vec::new());
+        utf16_to_utf8(head, order, &mut text, &mut map);
+        let replaced = text.windows(3).filter(|w| w == &[0xEF, 0xBF, 0xBD]).count();
+        return (mostly_printable(&text) && replaced * 20 <= head.len() / 2).then_some(order);
+    }
+    let head = &data[..data.len().min(1024) & !1];
+    if head.len() < 16 {
+        return None;
+    }
+    let pairs = head.len() / 2;
+    let (mut le, mut be) = (0, 0);
+    for p in head.chunks_exact(2) {
+        let printable = |b: u8| (0x20..0x7f).contains(&b) || matches!(b, b'\n' | b'\r' | b'\t');
+        if p[1] == 0 && printable(p[0]) {
+            le += 1;
+        } else if p[0] == 0 && printable(p[1]) {
+            be += 1;
+        }
+    }
+    if le * 10 >= pairs * 9 {
+        Some(Utf16::Le)
+    } else if be * 10 >= pairs * 9 {
+        Some(Utf16::Be)
+    } else {
+        None
+    }
+}
+
+/// Transcodes UTF-16 to UTF-8 (unpaired surrogates become U+FFFD), recording for each output
+/// byte the offset of the code unit it came from, plus one entry for the end.
+pub(crate) fn utf16_to_utf8(data: &[u8], order: Utf16, out: &mut Vec<u8>, map: &mut Vec<u32>) {
+    out.clear();
+    map.clear();
+    let skip = match (order, data) {
+        (Utf16::Le, [0xFF, 0xFE, ..]) | (Utf16::Be, [0xFE, 0xFF, ..]) => 2,
+        _ => 0,
+    };
+    let units = data[skip..].chunks_exact(2).map(|p| match order {
+        Utf16::Le => u16::from_le_bytes([p[0], p[1]]),
+        Utf16::Be => u16::from_be_bytes([p[0], p[1]]),
+    });
+    let mut offset = skip;
+    let mut buf = [0u8; 4];
+    for r in char::decode_utf16(units) {
+        let (c, width) = match r {
+            Ok(c) => (c, c.len_utf16() * 2),
+            Err(_) => (char::REPLACEMENT_CHARACTER, 2),
+        };
+        for &b in c.encode_utf8(&mut buf).as_bytes() {
+            out.push(b);
+            map.push(offset as u32);
+        }
+        offset += width;
+    }
+    map.push(offset as u32);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(hay: &[u8]) -> Vec<(Encoding, &str)> {
+        let mut out = Vec::new();
+        candidates(hay, 0..hay.len(), 0xff, &mut out);
+        out.iter()
+            .map(|(e, r)| (*e, std::str::from_utf8(&hay[r.clone()]).unwrap()))
+            .collect()
+    }
+
+    fn decoded(e: Encoding, s: &str) -> Option<String> {
+        let mut out = Vec::new();
+        decode(e, s.as_bytes(), &mut out).then(|| String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn base64_both_alphabets_padded_or_not() {
+        // "password=hunter2-but-longer?" in both alphabets.
+        assert_eq!(
+            decoded(Encoding::Base64, "cGFzc3dvcmQ9aHVudGVyMi1idXQtbG9uZ2VyPw=="),
+            Some("password=hunter2-but-longer?".into())
+        );
+        assert_eq!(
+            decoded(Encoding::Base64, "cGFzc3dvcmQ9aHVudGVyMi1idXQtbG9uZ2VyPw"),
+            Some("password=hunter2-but-longer?".into())
+        );
+        let mut out = Vec::new();
+        assert!(base64(b"_-_-", &mut out));
+        assert_eq!(out, [0xff, 0xef, 0xfe]);
+        // Random bytes (a raw key) are not text.
+        assert_eq!(
+            decoded(
+                Encoding::Base64,
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn candidates_are_selective() {
+        let hay = b"let veryLongIdentifierNameWithoutDigits = 1; \
+                    auth: Basic dXNlcjpzM2NyM3QtcGFzc3dvcmQtdmFsdWU= \
+                    sha = da39a3ee5e6b4b0d3255bfef95601890afd80709 \
+                    url = postgres://app:p%40ss%2Fw0rd@db:5432/x";
+        let found = spans(hay);
+        assert!(found.contains(&(Encoding::Base64, "dXNlcjpzM2NyM3QtcGFzc3dvcmQtdmFsdWU=")));
+        assert!(found.contains(&(Encoding::Hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709")));
+        assert!(found.contains(&(Encoding::Percent, "postgres://app:p%40ss%2Fw0rd@db:5432/x")));
+        assert!(!found.iter().any(|(_, s)| s.contains("veryLong")));
+        // The SHA-1 decodes to bytes, not text.
+        assert_eq!(
+            decoded(Encoding::Hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+            None
+        );
+        assert_eq!(
+            decoded(Encoding::Hex, "70617373776f72643d733363723374"),
+            Some("password=s3cr3t".into())
+        );
+    }
+
+    #[test]
+    fn escapes_and_json_strings() {
+        let hay =
+            br#"{"private_key": "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"}"#;
+        let found = spans(hay);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, Encoding::Json);
+        assert!(found[0].1.starts_with("-----BEGIN"));
+        assert_eq!(
+            decoded(Encoding::Json, found[0].1).unwrap(),
+            "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
+        );
+        let py = br"key = '\x73\x6b\x5f\x6c\x69\x76\x65\x5f\x61\x62'";
+        let found = spans(py);
+        assert_eq!(found[0].0, Encoding::Escape);
+        assert_eq!(decoded(Encoding::Escape, found[0].1).unwrap(), "sk_live_ab");
+        assert_eq!(
+            decoded(Encoding::Json, r"caf\u00e9 \ud83d\ude00 \/path\t").unwrap(),
+            "café 😀 /path\t"
+        );
+    }
+
+    #[test]
+    fn utf16_detection_and_offsets() {
+        let text = "k = é\n";
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(|u| u.to_le_bytes()))
+            .collect();
+        assert_eq!(utf16_text(&le), Some(Utf16::Le));
+        let (mut out, mut map) = (Vec::new(), Vec::new());
+        utf16_to_utf8(&le, Utf16::Le, &mut out, &mut map);
+        assert_eq!(out, text.as_bytes());
+        assert_eq!(map[0], 2); // after the BOM
+        assert_eq!(map[4], 10); // 'é', first byte
+        assert_eq!(map[5], 10); // 'é', second byte
+        assert_eq!(*map.last().unwrap() as usize, le.len());
+        let be: Vec<u8> = "password = x\n"
+            .encode_utf16()
+            .flat_map(|u| u.to_be_bytes())
+            .collect();
+        assert_eq!(utf16_text(&be), Some(Utf16::Be));
+        assert_eq!(utf16_text(&[0u8; 64]), None);
+    }
+
+    /// The skipping run finder against a byte-by-byte one, on random text dense with runs of
+    /// every length around the thresholds, at random range starts.
+    #[test]
+    fn run_finder_matches_naive() {
+        fn naive(hay: &[u8], range: Range<usize>) -> Vec<(Encoding, Range<usize>)> {
+            let in_class = |b: u8| CLASS[b as usize] & B64 != 0;
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < hay.len() {
+                if !in_class(hay[i]) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < hay.len() && in_class(hay[i]) {
+                    i += 1;
+                }
+                if start < range.start || start >= range.end {
+                    continue;
+                }
+                let run = &hay[start..i];
+                let any = run.iter().fold(0, |a, &b| a | CLASS[b as usize]);
+                let all = run.iter().fold(0xff, |a, &b| a & CLASS[b as usize]);
+                if all & HEX != 0 && run.len() >= MIN_HEX && run.len().is_multiple_of(2) {
+                    out.push((Encoding::Hex, start..i));
+                } else if run.len() >= MIN_BASE64 && run.len() % 4 != 1 && looks_base64(any) {
+                    let pad = hay[i..].iter().take(2).take_while(|&&b| b == b'=').count();
+                    out.push((Encoding::Base64, start..i + pad));
+                }
+            }
+            out
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"aB3+/=_- .\n\"0f9cA";
+        for _ in 0..2000 {
+            let len = (next() % 300) as usize;
+            let mut hay = Vec::with_capacity(len);
+            while hay.len() < len {
+                // Runs of random length, separated by one random byte.
+                let run = (next() % 45) as usize;
+                let hexy = next() % 3 == 0;
+                for _ in 0..run {
+                    let pool: &[u8] = if hexy { b"0123456789abcdef" } else { alphabet };
+                    hay.push(pool[(next() % pool.len() as u64) as usize]);
+                }
+                hay.push(b" =\n:"[(next() % 4) as usize]);
+            }
+            let start = if hay.is_empty() {
+                0
+            } else {
+                (next() % (hay.len() as u64 + 1)) as usize
+            };
+            let end = start + (next() % (hay.len() - start + 1) as u64) as usize;
+            let mut fast = Vec::new();
+            runs(&hay, start..end, true, true, &mut fast);
+            // The naive finder sees a run that began before `start` as not owned.
+            let owned_start = if start > 0
+                && start < hay.len()
+                && CLASS[hay[start - 1] as usize] & B64 != 0
+                && CLASS[hay[start] as usize] & B64 != 0
+            {
+                let mut s = start;
+                while s < hay.len() && CLASS[hay[s] as usize] & B64 != 0 {
+                    s += 1;
+                }
+                s
+            } else {
+                start
+            };
+            assert_eq!(
+                fast,
+                naive(&hay, owned_start..end),
+                "{:?} {start}..{end}",
+                String::from_utf8_lossy(&hay)
+            );
+        }
+    }
+
+    #[test]
+    fn printable() {
+        assert!(mostly_printable(b"hello world\n"));
+        assert!(mostly_printable("héllo wörld".as_bytes()));
+        assert!(!mostly_printable(&[0x89, b'P', b'N', b'G', 0, 0, 0, 13]));
+    }
+}
