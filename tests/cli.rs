@@ -258,7 +258,7 @@ fn binary_empty_and_invalid_utf8_files() {
         dir.path(),
         "blob.bin",
         [
-            b"PK\x03\x04\0\0".as_slice(),
+            b"\x7fELF\x02\x01\0\0".as_slice(),
             format!("api_key = \"{SECRET}\"").as_bytes(),
         ]
         .concat(),

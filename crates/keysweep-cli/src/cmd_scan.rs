@@ -10,6 +10,7 @@ use std::time::Instant;
 use keysweep::{Finding, Scanner, ScannerBuilder, Scratch};
 use rayon::iter::{ParallelBridge, ParallelIterator};
 
+use crate::archive;
 use crate::config::{self, Config};
 use crate::output::{self, Report, ScannedFile};
 use crate::{
@@ -37,10 +38,14 @@ pub struct Stats {
     pub skipped_binary: AtomicU64,
     pub skipped_large: AtomicU64,
     pub errors: AtomicU64,
+    /// Archives opened (their entries count as files).
+    pub archives: AtomicU64,
 }
 
 enum Outcome {
     Scanned(Vec<Finding>),
+    /// The findings of each entry of an archive (only entries with findings).
+    Archive(Vec<(String, Vec<Finding>)>),
     Binary,
     TooLarge,
     NotAFile,
@@ -87,6 +92,12 @@ pub fn prepare(input: &InputArgs) -> Result<Setup, String> {
         .allow_values(config.allow_values.iter().map(|a| &a.value));
     if let Some(key) = &input.fingerprint_key {
         builder = builder.fingerprint_key(key.as_bytes().to_vec());
+    }
+    if let Some(depth) = input.decode_depth {
+        builder = builder.decode_depth(depth);
+    }
+    for layer in &input.no_decode {
+        builder = builder.decode(layer.encoding(), false);
     }
     let baseline_file = input.baseline.as_ref().or(config.baseline.as_ref());
     if let Some(path) = baseline_file {
@@ -333,7 +344,7 @@ fn collect_files(
                         Item::WalkError(msg) => {
                             eprintln!("keysweep: error: {msg}");
                             stats.errors.fetch_add(1, Ordering::Relaxed);
-                            return None;
+                            return Vec::new();
                         }
                         Item::File(path) => path,
                     };
@@ -341,16 +352,20 @@ fn collect_files(
                     progress.tick(&stats);
                     match outcome {
                         Ok(Outcome::Scanned(findings)) if !findings.is_empty() => {
-                            Some(ScannedFile::new(display_path(&path), findings))
+                            vec![ScannedFile::new(display_path(&path), findings)]
                         }
-                        Ok(Outcome::Scanned(_)) | Ok(Outcome::NotAFile) => None,
+                        Ok(Outcome::Archive(entries)) => entries
+                            .into_iter()
+                            .map(|(name, findings)| ScannedFile::new(name, findings))
+                            .collect(),
+                        Ok(Outcome::Scanned(_)) | Ok(Outcome::NotAFile) => Vec::new(),
                         Ok(Outcome::Binary) => {
                             stats.skipped_binary.fetch_add(1, Ordering::Relaxed);
-                            None
+                            Vec::new()
                         }
                         Ok(Outcome::TooLarge) => {
                             stats.skipped_large.fetch_add(1, Ordering::Relaxed);
-                            None
+                            Vec::new()
                         }
                         Err(e) => {
                             eprintln!(
@@ -359,7 +374,7 @@ fn collect_files(
                                 output::io_reason(&e)
                             );
                             stats.errors.fetch_add(1, Ordering::Relaxed);
-                            None
+                            Vec::new()
                         }
                     }
                 },
@@ -459,8 +474,9 @@ fn scan_bytes(scanner: &Scanner, scratch: &mut Scratch, data: &[u8]) -> Vec<Find
     }
 }
 
+/// A NUL byte in the first 8 KiB, unless the file is UTF-16 text (which the scanner decodes).
 fn is_binary(data: &[u8]) -> bool {
-    data[..data.len().min(BINARY_PROBE)].contains(&0)
+    data[..data.len().min(BINARY_PROBE)].contains(&0) && keysweep::utf16_text(data).is_none()
 }
 
 fn scan_file(
@@ -485,6 +501,9 @@ fn scan_file(
     let mut file = File::open(path)?;
     let findings = if len >= MMAP_THRESHOLD {
         let map = mmap::map(&file)?;
+        if !args.no_archives && archive::kind(&map).is_some() {
+            return Ok(scan_archive(scanner, scratch, path, &map, args, stats));
+        }
         if !args.scan_binary && is_binary(&map) {
             return Ok(Outcome::Binary);
         }
@@ -497,6 +516,9 @@ fn scan_file(
     } else {
         buf.clear();
         file.read_to_end(buf)?;
+        if !args.no_archives && archive::kind(buf).is_some() {
+            return Ok(scan_archive(scanner, scratch, path, buf, args, stats));
+        }
         if !args.scan_binary && is_binary(buf) {
             return Ok(Outcome::Binary);
         }
@@ -505,6 +527,68 @@ fn scan_file(
     };
     stats.files.fetch_add(1, Ordering::Relaxed);
     Ok(Outcome::Scanned(findings))
+}
+
+/// Scans every entry of an archive, nested archives included, within the limits; problems
+/// and warnings go to stderr (problems count as read errors: part of the file went unscanned).
+fn scan_archive(
+    scanner: &Scanner,
+    scratch: &mut Scratch,
+    path: &Path,
+    data: &[u8],
+    args: &InputArgs,
+    stats: &Stats,
+) -> Outcome {
+    struct Collect<'a> {
+        scanner: &'a Scanner,
+        scratch: &'a mut Scratch,
+        scan_binary: bool,
+        stats: &'a Stats,
+        found: Vec<(String, Vec<Finding>)>,
+    }
+    impl archive::Visitor for Collect<'_> {
+        fn entry(&mut self, path: &str, data: &[u8]) {
+            if !self.scan_binary && is_binary(data) {
+                self.stats.skipped_binary.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            self.stats.files.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .bytes
+                .fetch_add(data.len() as u64, Ordering::Relaxed);
+            let findings = scan_bytes(self.scanner, self.scratch, data);
+            if !findings.is_empty() {
+                self.found.push((path.to_string(), findings));
+            }
+        }
+        fn problem(&mut self, message: String) {
+            eprintln!("keysweep: error: {message}");
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        fn warning(&mut self, message: String) {
+            eprintln!("keysweep: warning: {message}");
+        }
+    }
+    let mut limits = archive::Limits {
+        entry: args.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+        ..archive::Limits::default()
+    };
+    if let Some(depth) = args.archive_depth {
+        limits.depth = depth.max(1);
+    }
+    if let Some(total) = args.max_archive_size {
+        limits.total = total;
+    }
+    let mut visitor = Collect {
+        scanner,
+        scratch,
+        scan_binary: args.scan_binary,
+        stats,
+        found: Vec::new(),
+    };
+    archive::walk(&display_path(path), data, limits, &mut visitor);
+    stats.archives.fetch_add(1, Ordering::Relaxed);
+    Outcome::Archive(visitor.found)
 }
 
 /// Scans a mapped file one [`SEGMENT`] at a time, in parallel within each segment.

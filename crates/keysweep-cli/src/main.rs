@@ -1,5 +1,6 @@
 //! `keysweep`: find secrets in files, directories and standard input.
 
+mod archive;
 mod baseline;
 mod cmd_changes;
 mod cmd_git;
@@ -185,6 +186,24 @@ pub struct InputArgs {
     /// Key for fingerprints (HMAC-SHA-256); or set KEYSWEEP_FINGERPRINT_KEY.
     #[arg(long, env = "KEYSWEEP_FINGERPRINT_KEY", hide_env_values = true)]
     pub fingerprint_key: Option<String>,
+    /// Scan archives (zip, jar, war, whl, apk, nupkg, tar, tar.gz, gz) as files, not their
+    /// entries.
+    #[arg(long)]
+    pub no_archives: bool,
+    /// Open archives nested up to N deep (1: only archives on disk) [default: 3].
+    #[arg(long, value_name = "N")]
+    pub archive_depth: Option<usize>,
+    /// Stop reading an archive after it inflated this much, nested archives included
+    /// (bytes; suffixes K, M, G) [default: 1G].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_archive_size: Option<u64>,
+    /// How many encoding layers to see through (base64 inside a JSON string is two); 0 scans
+    /// only the bytes as written [default: 2].
+    #[arg(long, value_name = "N")]
+    pub decode_depth: Option<usize>,
+    /// Do not decode this layer (repeatable, or comma-separated).
+    #[arg(long, value_enum, value_name = "LAYER", value_delimiter = ',')]
+    pub no_decode: Vec<Layer>,
     /// Run every rule over the whole input, skipping the keyword prefilter (slow; debugging).
     #[arg(long, hide = true)]
     pub no_prefilter: bool,
@@ -258,6 +277,31 @@ pub enum Format {
     Json,
     Jsonl,
     Sarif,
+}
+
+/// A decoding layer (see `--no-decode`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Layer {
+    Base64,
+    Hex,
+    Percent,
+    Escape,
+    Json,
+    Utf16,
+}
+
+impl Layer {
+    pub fn encoding(self) -> keysweep::Encoding {
+        use keysweep::Encoding;
+        match self {
+            Layer::Base64 => Encoding::Base64,
+            Layer::Hex => Encoding::Hex,
+            Layer::Percent => Encoding::Percent,
+            Layer::Escape => Encoding::Escape,
+            Layer::Json => Encoding::Json,
+            Layer::Utf16 => Encoding::Utf16,
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -299,6 +299,7 @@ fn finding_json(
         "check_passed": f.check_passed,
         "tags": rule.tags,
         "suppressed": f.suppressed.map(Suppression::as_str),
+        "decoded": f.decoded.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
     });
     if let Some((repo, rel)) = &file.repo {
         row["repository"] = repo.json(rel);
@@ -327,10 +328,14 @@ fn write_human(out: &mut impl Write, report: &Report<'_>, color: bool) -> io::Re
             keysweep::Confidence::Medium => "33",
             keysweep::Confidence::Low => "2",
         };
-        let suppressed = f
+        let mut suppressed = f
             .suppressed
             .map(|s| format!("  {}", paint("2", &format!("[suppressed: {s}]"))))
             .unwrap_or_default();
+        if !f.decoded.is_empty() {
+            let chain: Vec<&str> = f.decoded.iter().map(|e| e.as_str()).collect();
+            suppressed = format!("  [decoded: {}]{suppressed}", chain.join(" > "));
+        }
         writeln!(
             out,
             "{}:{}:{}  {}  {}  {}{}",
@@ -370,6 +375,10 @@ pub fn summary(stats: &Stats, files: &[ScannedFile], elapsed: Duration) -> Strin
         s.skipped_large.load(Ordering::Relaxed),
         s.errors.load(Ordering::Relaxed),
     );
+    let archives = s.archives.load(Ordering::Relaxed);
+    if archives > 0 {
+        line += &format!(" (entries of {archives} archive(s) included)");
+    }
     if bin + large > 0 {
         line += &format!("; skipped {bin} binary, {large} too large");
     }
@@ -393,6 +402,9 @@ fn sarif(report: &Report<'_>) -> Value {
         }
         let rule = &rules[f.rule_index];
         let mut properties = json!({ "confidence": f.confidence.as_str(), "entropy": (f.entropy * 1000.0).round() / 1000.0 });
+        if !f.decoded.is_empty() {
+            properties["decoded"] = json!(f.decoded.iter().map(|e| e.as_str()).collect::<Vec<_>>());
+        }
         if let Some(p) = prov {
             properties["git"] = p.json.clone();
         }

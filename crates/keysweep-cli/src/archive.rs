@@ -1,0 +1,408 @@
+//! Archives in the file walker: zip (jar, war, whl, apk, nupkg, ...), tar, tar.gz and gz,
+//! recognised by their magic bytes, expanded in memory (never onto disk) and nested up to a
+//! depth, each entry named `outer.jar!/inner/path`.
+//!
+//! Every limit is explicit and reported when hit, never a crash or an unbounded allocation:
+//! nesting depth, entries per archive, total bytes inflated from one archive on disk, bytes per
+//! entry, and the inflation ratio of an entry (a zip bomb inflates a kilobyte into gigabytes).
+//! Entry names that climb out of the archive (`../`) or are absolute are reported and shown
+//! cleaned; since nothing is extracted, they cannot write anywhere.
+
+use std::io::{Cursor, Read};
+
+/// Limits on what one archive on disk may expand to.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Archives inside archives are opened up to this depth (1: only the file itself).
+    pub depth: usize,
+    /// Entries read from one archive on disk, nested ones included.
+    pub entries: usize,
+    /// Bytes inflated from one archive on disk, nested ones included.
+    pub total: u64,
+    /// Bytes of one entry (larger entries are skipped, like large files).
+    pub entry: u64,
+    /// Inflated bytes per compressed byte of one entry, checked once an entry passes
+    /// [`RATIO_FLOOR`] bytes.
+    pub ratio: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            depth: 3,
+            entries: 100_000,
+            total: 1 << 30,
+            entry: 256 << 20,
+            ratio: 200,
+        }
+    }
+}
+
+/// Entries smaller than this are never judged by their ratio (tiny files compress well).
+pub const RATIO_FLOOR: u64 = 1 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Zip,
+    Tar,
+    Gzip,
+}
+
+/// What `data` is, by its magic bytes.
+pub fn kind(data: &[u8]) -> Option<Kind> {
+    if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") {
+        Some(Kind::Zip)
+    } else if data.starts_with(&[0x1f, 0x8b]) {
+        Some(Kind::Gzip)
+    } else if data.len() >= 262 && &data[257..262] == b"ustar" {
+        Some(Kind::Tar)
+    } else {
+        None
+    }
+}
+
+/// Receives what an archive holds.
+pub trait Visitor {
+    /// A regular file inside an archive that is not itself an archive to open.
+    fn entry(&mut self, path: &str, data: &[u8]);
+    /// A limit was hit or something could not be read, so part of the archive was not
+    /// scanned; the rest goes on when it can.
+    fn problem(&mut self, message: String);
+    /// Something suspicious that did not stop the scan (an entry name climbing out of the
+    /// archive).
+    fn warning(&mut self, message: String);
+}
+
+/// Walks one archive on disk (`name`, its bytes `data`).
+pub fn walk(name: &str, data: &[u8], limits: Limits, visitor: &mut dyn Visitor) {
+    let mut budget = Budget {
+        limits,
+        entries: 0,
+        total: 0,
+        stopped: false,
+    };
+    open(name, data, 1, &mut budget, visitor);
+}
+
+struct Budget {
+    limits: Limits,
+    entries: usize,
+    total: u64,
+    /// A whole-archive limit was hit: read nothing more.
+    stopped: bool,
+}
+
+impl Budget {
+    /// Counts one more entry; false (and reported once) when over the limit.
+    fn entry(&mut self, archive: &str, visitor: &mut dyn Visitor) -> bool {
+        if self.stopped {
+            return false;
+        }
+        self.entries += 1;
+        if self.entries > self.limits.entries {
+            visitor.problem(format!(
+                "{archive}: more than {} entries; the rest of the archive is not scanned",
+                self.limits.entries
+            ));
+            self.stopped = true;
+            return false;
+        }
+        true
+    }
+}
+
+fn open(name: &str, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mut dyn Visitor) {
+    match kind(data) {
+        Some(Kind::Zip) => zip(name, data, depth, budget, visitor),
+        Some(Kind::Tar) => tar(name, data, depth, budget, visitor),
+        Some(Kind::Gzip) => gzip(name, data, depth, budget, visitor),
+        None => visitor.entry(name, data),
+    }
+}
+
+/// An entry: a nested archive is opened (depth permitting), anything else visited.
+fn member(path: String, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mut dyn Visitor) {
+    if kind(data).is_some() {
+        if depth < budget.limits.depth {
+            open(&path, data, depth + 1, budget, visitor);
+        } else {
+            visitor.problem(format!(
+                "{path}: archive nested deeper than {} levels, not opened",
+                budget.limits.depth
+            ));
+        }
+        return;
+    }
+    visitor.entry(&path, data);
+}
+
+/// Reads an entry within the limits. `compressed` is its compressed size when known.
+fn read_entry(
+    archive: &str,
+    entry: &str,
+    reader: &mut dyn Read,
+    compressed: Option<u64>,
+    budget: &mut Budget,
+    visitor: &mut dyn Visitor,
+) -> Option<Vec<u8>> {
+    let limits = budget.limits;
+    let cap = limits.entry.min(limits.total.saturating_sub(budget.total));
+    let mut data = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                visitor.problem(format!("{archive}!/{entry}: cannot read: {e}"));
+                return None;
+            }
+        };
+        data.extend_from_slice(&chunk[..n]);
+        let len = data.len() as u64;
+        if let Some(c) = compressed {
+            if len > RATIO_FLOOR && len > c.max(1).saturating_mul(limits.ratio) {
+                visitor.problem(format!(
+                    "{archive}!/{entry}: inflates more than {}:1 (a zip bomb?), not scanned",
+                    limits.ratio
+                ));
+                budget.total += len;
+                return None;
+            }
+        }
+        if len > cap {
+            budget.total += len;
+            if cap < limits.entry {
+                visitor.problem(format!(
+                    "{archive}: more than {} inflated; the rest of the archive is not scanned",
+                    human(limits.total)
+                ));
+                budget.stopped = true;
+            } else {
+                visitor.problem(format!(
+                    "{archive}!/{entry}: larger than {}, not scanned",
+                    human(limits.entry)
+                ));
+            }
+            return None;
+        }
+    }
+    budget.total += data.len() as u64;
+    Some(data)
+}
+
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// The name shown for an entry: `..`, `.` and empty components and leading `/` removed, so
+/// that `../../etc/passwd` cannot pose as a path outside the archive. Returns the cleaned name
+/// and whether it had to be cleaned.
+pub fn clean_name(raw: &str) -> (String, bool) {
+    let raw = raw.replace('\\', "/");
+    let parts: Vec<&str> = raw
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+        .collect();
+    let cleaned = parts.join("/");
+    let tricky = raw.starts_with('/')
+        || raw.split('/').any(|p| p == "..")
+        || raw.as_bytes().get(1) == Some(&b':');
+    (cleaned, tricky)
+}
+
+fn entry_path(archive: &str, raw: &str, visitor: &mut dyn Visitor) -> String {
+    let (cleaned, tricky) = clean_name(raw);
+    if tricky {
+        visitor.warning(format!(
+            "{archive}: entry {raw:?} points outside the archive; scanned as {cleaned:?} (nothing is extracted)"
+        ));
+    }
+    format!("{archive}!/{cleaned}")
+}
+
+fn zip(name: &str, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mut dyn Visitor) {
+    let mut archive = match zip::ZipArchive::new(Cursor::new(data)) {
+        Ok(a) => a,
+        Err(e) => {
+            visitor.problem(format!("{name}: not a readable zip archive: {e}"));
+            return;
+        }
+    };
+    for i in 0..archive.len() {
+        if !budget.entry(name, visitor) {
+            return;
+        }
+        let mut file = match archive.by_index(i) {
+            Ok(f) => f,
+            Err(e) => {
+                visitor.problem(format!("{name}: entry {}: cannot read: {e}", i + 1));
+                continue;
+            }
+        };
+        if !file.is_file() {
+            continue;
+        }
+        let raw = match file.name() {
+            Ok(n) => n.into_owned(),
+            Err(_) => String::from_utf8_lossy(file.name_raw()).into_owned(),
+        };
+        let path = entry_path(name, &raw, visitor);
+        let compressed = Some(file.compressed_size());
+        let entry_name = path.rsplit("!/").next().unwrap_or(&raw).to_string();
+        if let Some(bytes) = read_entry(name, &entry_name, &mut file, compressed, budget, visitor) {
+            member(path, &bytes, depth, budget, visitor);
+        }
+        if budget.stopped {
+            return;
+        }
+    }
+}
+
+fn tar(name: &str, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mut dyn Visitor) {
+    tar_from(name, Cursor::new(data), None, depth, budget, visitor);
+}
+
+/// A tar stream; `compressed` is the size of the gzip it comes out of, for the ratio check.
+fn tar_from(
+    name: &str,
+    reader: impl Read,
+    compressed: Option<u64>,
+    depth: usize,
+    budget: &mut Budget,
+    visitor: &mut dyn Visitor,
+) {
+    let mut archive = tar::Archive::new(reader);
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            visitor.problem(format!("{name}: not a readable tar archive: {e}"));
+            return;
+        }
+    };
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                visitor.problem(format!("{name}: cannot read the next entry: {e}"));
+                return; // a broken tar stream cannot be resynchronised
+            }
+        };
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        if !budget.entry(name, visitor) {
+            return;
+        }
+        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let path = entry_path(name, &raw, visitor);
+        let entry_name = path.rsplit("!/").next().unwrap_or(&raw).to_string();
+        // The whole gzip stream's size bounds every entry's ratio.
+        if let Some(bytes) = read_entry(name, &entry_name, &mut entry, compressed, budget, visitor)
+        {
+            member(path, &bytes, depth, budget, visitor);
+        }
+        if budget.stopped {
+            return;
+        }
+    }
+}
+
+/// A gzip stream: a tar inside (`.tar.gz`, `.tgz`) is walked as a stream; anything else is one
+/// member named after the file without `.gz`.
+fn gzip(name: &str, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mut dyn Visitor) {
+    let mut head = [0u8; 512];
+    let mut probe = flate2::read::MultiGzDecoder::new(data);
+    let mut got = 0;
+    while got < head.len() {
+        match probe.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => {
+                visitor.problem(format!("{name}: not a readable gzip stream: {e}"));
+                return;
+            }
+        }
+    }
+    let compressed = Some(data.len() as u64);
+    if kind_of_tar_header(&head[..got]) {
+        let reader = flate2::read::MultiGzDecoder::new(data);
+        tar_from(name, reader, compressed, depth, budget, visitor);
+        return;
+    }
+    if !budget.entry(name, visitor) {
+        return;
+    }
+    let inner = name
+        .rsplit('/')
+        .next()
+        .unwrap_or(name)
+        .strip_suffix(".gz")
+        .unwrap_or("content")
+        .to_string();
+    let mut reader = flate2::read::MultiGzDecoder::new(data);
+    if let Some(bytes) = read_entry(name, &inner, &mut reader, compressed, budget, visitor) {
+        member(format!("{name}!/{inner}"), &bytes, depth, budget, visitor);
+    }
+}
+
+/// A tar stream's first header block: the `ustar` magic, or (old tar) a valid header checksum.
+fn kind_of_tar_header(block: &[u8]) -> bool {
+    if block.len() < 512 {
+        return false;
+    }
+    if &block[257..262] == b"ustar" {
+        return true;
+    }
+    let stored = std::str::from_utf8(&block[148..156])
+        .ok()
+        .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '))
+        .and_then(|s| u32::from_str_radix(s, 8).ok());
+    let sum: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    stored == Some(sum) && block[0] != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_climb_out() {
+        assert_eq!(
+            clean_name("config/app.yml"),
+            ("config/app.yml".into(), false)
+        );
+        assert_eq!(clean_name("../../etc/passwd"), ("etc/passwd".into(), true));
+        assert_eq!(clean_name("/abs/path"), ("abs/path".into(), true));
+        assert_eq!(clean_name("a/./b//c"), ("a/b/c".into(), false));
+        assert_eq!(
+            clean_name("C:\\windows\\x.ini"),
+            ("C:/windows/x.ini".into(), true)
+        );
+    }
+
+    #[test]
+    fn magic_bytes() {
+        assert_eq!(kind(b"PK\x03\x04rest"), Some(Kind::Zip));
+        assert_eq!(kind(&[0x1f, 0x8b, 8, 0]), Some(Kind::Gzip));
+        assert_eq!(kind(b"plain text"), None);
+        let mut tar = vec![0u8; 512];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(kind(&tar), Some(Kind::Tar));
+    }
+}
