@@ -124,6 +124,10 @@ typedef struct keysweep_finding {
   const uint8_t *secret;
   // Length of `secret`, 0 when it is `NULL`.
   size_t secret_len;
+  // The decoding layers the secret was found behind, outermost first, comma-separated and
+  // NUL-terminated (`"base64"`, `"base64,escape"`), or `NULL` for a secret as written. For
+  // a decoded secret, `start`..`end` is the encoded text in the buffer.
+  const char *decoded;
 } keysweep_finding;
 
 #ifdef __cplusplus

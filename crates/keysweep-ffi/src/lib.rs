@@ -180,6 +180,10 @@ pub struct keysweep_finding {
     pub secret: *const u8,
     /// Length of `secret`, 0 when it is `NULL`.
     pub secret_len: usize,
+    /// The decoding layers the secret was found behind, outermost first, comma-separated and
+    /// NUL-terminated (`"base64"`, `"base64,escape"`), or `NULL` for a secret as written. For
+    /// a decoded secret, `start`..`end` is the encoded text in the buffer.
+    pub decoded: *const c_char,
 }
 
 /// Scanner configuration, built up by the `keysweep_options_*` functions and read by
@@ -206,6 +210,7 @@ pub struct keysweep_findings {
     _rule_ids: Arc<[CString]>,
     _fingerprints: Box<[u8]>,
     _secrets: Box<[u8]>,
+    _decoded: Vec<CString>,
 }
 
 /// A failure: a status code and a message.
@@ -799,6 +804,16 @@ fn package(found: &[Finding], rule_ids: &Arc<[CString]>, secrets: bool) -> keysw
         fingerprints.push(0);
     }
     let fingerprints = fingerprints.into_boxed_slice();
+    // One C string per decoded finding; CString's buffer does not move with the Vec.
+    let decoded: Vec<CString> = found
+        .iter()
+        .filter(|f| !f.decoded.is_empty())
+        .map(|f| {
+            let names: Vec<&str> = f.decoded.iter().map(|e| e.as_str()).collect();
+            c_string(names.join(","))
+        })
+        .collect();
+    let mut next_decoded = decoded.iter();
     let secret_bytes: Box<[u8]> = if secrets {
         found
             .iter()
@@ -855,6 +870,11 @@ fn package(found: &[Finding], rule_ids: &Arc<[CString]>, secrets: bool) -> keysw
                 entropy: f.entropy,
                 secret,
                 secret_len,
+                decoded: if f.decoded.is_empty() {
+                    ptr::null()
+                } else {
+                    next_decoded.next().map_or(ptr::null(), |c| c.as_ptr())
+                },
             }
         })
         .collect();
@@ -863,6 +883,7 @@ fn package(found: &[Finding], rule_ids: &Arc<[CString]>, secrets: bool) -> keysw
         _rule_ids: Arc::clone(rule_ids),
         _fingerprints: fingerprints,
         _secrets: secret_bytes,
+        _decoded: decoded,
     }
 }
 

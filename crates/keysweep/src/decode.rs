@@ -336,6 +336,27 @@ fn hides_text(body: &[u8]) -> bool {
     false
 }
 
+/// Decodes `data` as one layer of `encoding`, as the scanner does for a candidate span (for
+/// UTF-16: a whole buffer, byte order from its mark or its NULs). `None` when it does not
+/// decode, or not to mostly printable text, which the scanner would not look at.
+///
+/// ```
+/// use keysweep::{decode_layer, Encoding};
+/// assert_eq!(decode_layer(Encoding::Percent, b"p%40ss%2Fw0rd-and-more").unwrap(), b"p@ss/w0rd-and-more");
+/// assert_eq!(decode_layer(Encoding::Base64, b"aGVsbG8gd29ybGQh").unwrap(), b"hello world!");
+/// assert_eq!(decode_layer(Encoding::Hex, b"da39a3ee5e6b4b0d3255bfef95601890afd80709"), None);
+/// ```
+pub fn decode_layer(encoding: Encoding, data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    if encoding == Encoding::Utf16 {
+        let order = utf16_text(data)?;
+        let mut map = Vec::new();
+        utf16_to_utf8(data, order, &mut out, &mut map);
+        return Some(out);
+    }
+    decode(encoding, data, &mut out).then_some(out)
+}
+
 /// Decodes `span` as `encoding` into `out` (cleared first). Returns false when it does not
 /// decode to mostly printable text, which is then not worth scanning.
 pub(crate) fn decode(encoding: Encoding, span: &[u8], out: &mut Vec<u8>) -> bool {

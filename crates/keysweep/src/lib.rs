@@ -44,7 +44,7 @@ mod fingerprint;
 mod rule;
 mod suppress;
 
-pub use decode::{utf16_text, Encoding, Utf16};
+pub use decode::{decode_layer, utf16_text, Encoding, Utf16};
 #[cfg(feature = "parallel")]
 pub use engine::RangeScan;
 pub use engine::{BuildError, Finding, Scanner, ScannerBuilder, Scratch};

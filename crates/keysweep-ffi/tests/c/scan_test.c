@@ -92,6 +92,7 @@ static void test_scan_builtin(void) {
     CHECK(aws->secret == NULL && aws->secret_len == 0);
     CHECK(is_hex32(aws->fingerprint));
     CHECK(aws->entropy > 3.0 && aws->entropy < 8.0);
+    CHECK(aws->decoded == NULL);
 
     CHECK(strcmp(stripe->rule_id, "stripe.secret_key.live") == 0);
     CHECK(stripe->start == (size_t)(find("sk_live_") - TEXT));
@@ -110,6 +111,26 @@ static void test_scan_builtin(void) {
     }
     keysweep_findings_free(found);
     keysweep_findings_free(revealed);
+}
+
+/* A secret behind base64 (a Kubernetes Secret value): found, with the encoded span and the
+ * layer named. */
+static void test_decoded(void) {
+    const char *yaml = "data:\n  STRIPE_API_KEY: c2tfbGl2ZV80ZUMzOUhxTHlqV0Rhcmp0VDF6ZHA3ZGM=\n";
+    keysweep_scanner *scanner = keysweep_scanner_new(NULL, NULL);
+    keysweep_findings *found =
+        keysweep_scan(scanner, (const uint8_t *)yaml, strlen(yaml), KEYSWEEP_SCAN_SECRETS, NULL);
+    CHECK(keysweep_findings_len(found) == 1);
+    const keysweep_finding *f = keysweep_findings_get(found, 0);
+    if (f != NULL) {
+        CHECK(strcmp(f->rule_id, "stripe.secret_key.live") == 0);
+        CHECK(f->decoded != NULL && strcmp(f->decoded, "base64") == 0);
+        CHECK(f->start == (size_t)(strstr(yaml, "c2tf") - yaml));
+        CHECK(f->line == 2 && f->column == 19);
+        CHECK(f->secret_len == 32 && memcmp(f->secret, "sk_live_", 8) == 0);
+    }
+    keysweep_findings_free(found);
+    keysweep_scanner_free(scanner);
 }
 
 static void test_errors(void) {
@@ -306,6 +327,7 @@ static void test_threads(void) {
 int main(void) {
     test_version();
     test_scan_builtin();
+    test_decoded();
     test_errors();
     test_options();
     test_threads();
