@@ -330,16 +330,7 @@ fn iso_date(seconds: i64, offset: i32) -> String {
     let local = seconds + i64::from(offset);
     let days = local.div_euclid(86_400);
     let secs = local.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::inventory::civil_from_days(days);
     let sign = if offset < 0 { '-' } else { '+' };
     let off = offset.unsigned_abs();
     format!(
