@@ -92,15 +92,21 @@ fn trim_ascii(s: &[u8]) -> &[u8] {
 
 /// Decodes standard or URL-safe base64, padded or not. `None` on any other byte.
 pub(crate) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len() * 3 / 4);
+    base64_decode_into(input, &mut out).then_some(out)
+}
+
+/// [`base64_decode`] appending to `out`; false (with `out` partly written) on invalid input.
+pub(crate) fn base64_decode_into(input: &[u8], out: &mut Vec<u8>) -> bool {
     let input = match input.iter().position(|&b| b == b'=') {
         Some(p) if input[p..].iter().all(|&b| b == b'=') && input.len() - p <= 2 => &input[..p],
-        Some(_) => return None,
+        Some(_) => return false,
         None => input,
     };
     if input.len() % 4 == 1 {
-        return None;
+        return false;
     }
-    let mut out = Vec::with_capacity(input.len() * 3 / 4);
+    out.reserve(input.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
     for &b in input {
         let v = match b {
@@ -109,7 +115,7 @@ pub(crate) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
             b'0'..=b'9' => b - b'0' + 52,
             b'+' | b'-' => 62,
             b'/' | b'_' => 63,
-            _ => return None,
+            _ => return false,
         };
         acc = (acc << 6) | v as u32;
         bits += 6;
@@ -118,7 +124,7 @@ pub(crate) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
             out.push((acc >> bits) as u8);
         }
     }
-    Some(out)
+    true
 }
 
 #[cfg(test)]

@@ -388,20 +388,30 @@ pub(crate) fn mostly_printable(bytes: &[u8]) -> bool {
     bad * 10 <= text.len()
 }
 
-/// Base64 in either alphabet, padding optional (the structural checks' decoder).
+/// Base64 in either alphabet, padding optional (the structural checks' decoder). The first
+/// 64 characters are decoded and judged first: most candidates are random keys or binary
+/// data, rejected without decoding the rest.
 fn base64(span: &[u8], out: &mut Vec<u8>) -> bool {
-    match crate::check::base64_decode(span) {
-        Some(bytes) => {
-            *out = bytes;
-            true
+    const PREFIX: usize = 64;
+    if span.len() > PREFIX + 8 {
+        if !crate::check::base64_decode_into(&span[..PREFIX], out) || !mostly_printable(out) {
+            return false;
         }
-        None => false,
+        out.clear();
     }
+    crate::check::base64_decode_into(span, out)
 }
 
 pub(crate) fn hex(span: &[u8], out: &mut Vec<u8>) -> bool {
     if !span.len().is_multiple_of(2) {
         return false;
+    }
+    // Judge the first 32 bytes first: digests and binary data stop here.
+    if span.len() > 72 {
+        if !hex(&span[..64], out) || !mostly_printable(out) {
+            return false;
+        }
+        out.clear();
     }
     out.reserve(span.len() / 2);
     for pair in span.chunks_exact(2) {
