@@ -376,7 +376,7 @@ impl ScannerBuilder {
     /// ```
     /// use keysweep::{Encoding, RuleSet, ScannerBuilder};
     ///
-    /// // A Kubernetes Secret: `password=...` hides behind base64.
+    /// // A Kubernetes Secret: a database URL, password included, hides behind base64.
     /// let yaml = b"data:\n  DB_URL: cG9zdGdyZXM6Ly9hcHA6UzNjcjN0UGFzc3cwcmQhQGRiOjU0MzIvYXBw\n";
     /// let scanner = ScannerBuilder::new().build(RuleSet::builtin()).unwrap();
     /// let found = scanner.scan(&mut scanner.scratch(), yaml);

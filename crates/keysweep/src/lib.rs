@@ -8,6 +8,12 @@
 //! becomes a [`Finding`]. The scanner is immutable and `Send + Sync`; each thread brings its own
 //! [`Scratch`].
 //!
+//! Secrets behind an encoding are found too: spans that look like base64, hex,
+//! percent-encoding, escape sequences or JSON strings, and whole UTF-16 buffers, are decoded
+//! and scanned with the same rules, two layers deep by default; such a finding points at the
+//! encoded text and lists the layers in [`Finding::decoded`]
+//! ([`ScannerBuilder::decode`], [`ScannerBuilder::decode_depth`]).
+//!
 //! The crate does no I/O: it scans byte slices. Walking directories, reading files, git
 //! history and output formats live in the `keysweep` command-line crate.
 //!
