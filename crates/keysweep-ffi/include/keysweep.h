@@ -219,6 +219,15 @@ enum keysweep_status keysweep_options_set_keep_suppressed(struct keysweep_option
 enum keysweep_status keysweep_options_set_inline_allow(struct keysweep_options *options,
                                                        bool enabled);
 
+// How many encoding layers to see through (base64, hex, percent-encoding, escapes, JSON
+// strings, UTF-16; base64 inside a JSON string is two). 0 scans only the bytes as written.
+// Default 2.
+//
+// # Safety
+// `options` is live options.
+enum keysweep_status keysweep_options_set_decode_depth(struct keysweep_options *options,
+                                                       uint32_t depth);
+
 // Suppresses findings whose secret matches this regex (`len` bytes of UTF-8; unanchored, use
 // `^` and `$` for whole values). A pattern that does not compile makes
 // [`keysweep_scanner_new`] fail with `KEYSWEEP_ERROR_PATTERN`.

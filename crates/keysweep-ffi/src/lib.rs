@@ -583,6 +583,25 @@ pub unsafe extern "C" fn keysweep_options_set_inline_allow(
     })
 }
 
+/// How many encoding layers to see through (base64, hex, percent-encoding, escapes, JSON
+/// strings, UTF-16; base64 inside a JSON string is two). 0 scans only the bytes as written.
+/// Default 2.
+///
+/// # Safety
+/// `options` is live options.
+#[no_mangle]
+pub unsafe extern "C" fn keysweep_options_set_decode_depth(
+    options: *mut keysweep_options,
+    depth: u32,
+) -> keysweep_status {
+    status(|| {
+        // SAFETY: forwarded contract.
+        let options = unsafe { options_mut("keysweep_options_set_decode_depth", options)? };
+        options.builder = options.builder.clone().decode_depth(depth as usize);
+        Ok(())
+    })
+}
+
 /// Suppresses findings whose secret matches this regex (`len` bytes of UTF-8; unanchored, use
 /// `^` and `$` for whole values). A pattern that does not compile makes
 /// [`keysweep_scanner_new`] fail with `KEYSWEEP_ERROR_PATTERN`.

@@ -131,6 +131,19 @@ static void test_decoded(void) {
     }
     keysweep_findings_free(found);
     keysweep_scanner_free(scanner);
+
+    /* Depth 0: only the bytes as written. */
+    keysweep_options *options = keysweep_options_new();
+    CHECK(keysweep_options_set_decode_depth(options, 0) == KEYSWEEP_OK);
+    CHECK(keysweep_options_set_decode_depth(NULL, 0) == KEYSWEEP_ERROR_NULL_POINTER);
+    scanner = keysweep_scanner_new(options, NULL);
+    found = keysweep_scan(scanner, (const uint8_t *)yaml, strlen(yaml), 0, NULL);
+    for (size_t i = 0; i < keysweep_findings_len(found); i++) {
+        CHECK(keysweep_findings_get(found, i)->decoded == NULL);
+    }
+    keysweep_findings_free(found);
+    keysweep_scanner_free(scanner);
+    keysweep_options_free(options);
 }
 
 static void test_errors(void) {
