@@ -175,6 +175,17 @@ w("ok.env", b"token={GITHUB}\n")
     );
     assert!(!stderr.contains(STRIPE) && !stderr.contains(GITHUB));
 
+    // An entry count limit stops the archive and says so; the entries before it are scanned.
+    let (code, findings, stderr) = scan(dir.path(), &["--max-archive-entries", "1"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bomb.zip: more than 1 entries; the rest of the archive is not scanned"),
+        "{stderr}"
+    );
+    assert!(!findings
+        .iter()
+        .any(|f| f["path"].as_str().unwrap().starts_with("bomb.zip")));
+
     // Six 60 KB entries pass 200 KiB in all: the rest of that archive is left, and said so.
     let (code, _, stderr) = scan(dir.path(), &["--max-archive-size", "200K"]);
     assert_eq!(code, Some(2), "{stderr}");

@@ -579,6 +579,9 @@ fn scan_archive(
     if let Some(total) = args.max_archive_size {
         limits.total = total;
     }
+    if let Some(entries) = args.max_archive_entries {
+        limits.entries = entries;
+    }
     let mut visitor = Collect {
         scanner,
         scratch,

@@ -197,6 +197,10 @@ pub struct InputArgs {
     /// (bytes; suffixes K, M, G) [default: 1G].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_archive_size: Option<u64>,
+    /// Stop reading an archive after this many entries, nested archives included
+    /// [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub max_archive_entries: Option<usize>,
     /// How many encoding layers to see through (base64 inside a JSON string is two); 0 scans
     /// only the bytes as written [default: 2].
     #[arg(long, value_name = "N")]

@@ -321,11 +321,18 @@ fn escape_spans(
 /// source code) read the same to the rules either way, and are not decoded.
 fn hides_text(body: &[u8]) -> bool {
     let mut at = 0;
+    // Looked for once, at the first `\n`.
+    let mut pem = None;
     while let Some(p) = memchr::memchr(b'\\', &body[at..]) {
         let p = at + p;
         match body.get(p + 1) {
             Some(b'"' | b'\'' | b'x' | b'u' | b'/') => return true,
-            Some(b'n') if memchr::memmem::find(body, b"-----BEGIN").is_some() => return true,
+            Some(b'n')
+                if *pem
+                    .get_or_insert_with(|| memchr::memmem::find(body, b"-----BEGIN").is_some()) =>
+            {
+                return true
+            }
             _ => {}
         }
         at = p + 2;
@@ -350,8 +357,7 @@ pub fn decode_layer(encoding: Encoding, data: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     if encoding == Encoding::Utf16 {
         let order = utf16_text(data)?;
-        let mut map = Vec::new();
-        utf16_to_utf8(data, order, &mut out, &mut map);
+        utf16_to_utf8(data, order, &mut out);
         return Some(out);
     }
     decode(encoding, data, &mut out).then_some(out)
@@ -551,8 +557,8 @@ pub fn utf16_text(data: &[u8]) -> Option<Utf16> {
     };
     if let Some(order) = bom {
         let head = &data[..data.len().min(1026) & !1];
-        let (mut text, mut map) = (Vec::new(), Vec::new());
-        utf16_to_utf8(head, order, &mut text, &mut map);
+        let mut text = Vec::new();
+        utf16_to_utf8(head, order, &mut text);
         let replaced = text.windows(3).filter(|w| w == &[0xEF, 0xBF, 0xBD]).count();
         return (mostly_printable(&text) && replaced * 20 <= head.len() / 2).then_some(order);
     }
@@ -579,33 +585,82 @@ pub fn utf16_text(data: &[u8]) -> Option<Utf16> {
     }
 }
 
-/// Transcodes UTF-16 to UTF-8 (unpaired surrogates become U+FFFD), recording for each output
-/// byte the offset of the code unit it came from, plus one entry for the end.
-pub(crate) fn utf16_to_utf8(data: &[u8], order: Utf16, out: &mut Vec<u8>, map: &mut Vec<u32>) {
+/// Where the bytes of a transcoded UTF-16 buffer came from: a checkpoint every few KiB of
+/// output, refined by transcoding forward from it. Findings are few, so this costs little and
+/// keeps the map a thousandth of the text instead of four times it.
+pub(crate) struct Utf16Map {
+    order: Utf16,
+    /// (output position, input offset) at character boundaries, the first at (0, start).
+    checkpoints: Vec<(usize, usize)>,
+    /// (output length, input offset just past the last code unit).
+    end: (usize, usize),
+}
+
+const CHECKPOINT_STRIDE: usize = 4096;
+
+fn units(data: &[u8], order: Utf16) -> impl Iterator<Item = u16> + '_ {
+    data.chunks_exact(2).map(move |p| match order {
+        Utf16::Le => u16::from_le_bytes([p[0], p[1]]),
+        Utf16::Be => u16::from_be_bytes([p[0], p[1]]),
+    })
+}
+
+/// A decoded UTF-16 item: the character (U+FFFD for an unpaired surrogate) and its width in
+/// input bytes.
+fn char_of(r: Result<char, std::char::DecodeUtf16Error>) -> (char, usize) {
+    match r {
+        Ok(c) => (c, c.len_utf16() * 2),
+        Err(_) => (char::REPLACEMENT_CHARACTER, 2),
+    }
+}
+
+impl Utf16Map {
+    /// The offset in `data` of the code unit that produced output byte `pos`; for `pos` at
+    /// the end of the output, the end of the input.
+    pub(crate) fn offset(&self, data: &[u8], pos: usize) -> usize {
+        if pos >= self.end.0 {
+            return self.end.1;
+        }
+        let k = self.checkpoints.partition_point(|&(o, _)| o <= pos) - 1;
+        let (mut o, mut i) = self.checkpoints[k];
+        for r in char::decode_utf16(units(&data[i..], self.order)) {
+            let (c, width) = char_of(r);
+            if o + c.len_utf8() > pos {
+                return i;
+            }
+            o += c.len_utf8();
+            i += width;
+        }
+        self.end.1
+    }
+}
+
+/// Transcodes UTF-16 to UTF-8 (unpaired surrogates become U+FFFD) into `out` (cleared first),
+/// returning where each output byte came from.
+pub(crate) fn utf16_to_utf8(data: &[u8], order: Utf16, out: &mut Vec<u8>) -> Utf16Map {
     out.clear();
-    map.clear();
     let skip = match (order, data) {
         (Utf16::Le, [0xFF, 0xFE, ..]) | (Utf16::Be, [0xFE, 0xFF, ..]) => 2,
         _ => 0,
     };
-    let units = data[skip..].chunks_exact(2).map(|p| match order {
-        Utf16::Le => u16::from_le_bytes([p[0], p[1]]),
-        Utf16::Be => u16::from_be_bytes([p[0], p[1]]),
-    });
+    let mut checkpoints = vec![(0, skip)];
+    let mut next = CHECKPOINT_STRIDE;
     let mut offset = skip;
     let mut buf = [0u8; 4];
-    for r in char::decode_utf16(units) {
-        let (c, width) = match r {
-            Ok(c) => (c, c.len_utf16() * 2),
-            Err(_) => (char::REPLACEMENT_CHARACTER, 2),
-        };
-        for &b in c.encode_utf8(&mut buf).as_bytes() {
-            out.push(b);
-            map.push(offset as u32);
+    for r in char::decode_utf16(units(&data[skip..], order)) {
+        let (c, width) = char_of(r);
+        if out.len() >= next {
+            checkpoints.push((out.len(), offset));
+            next = out.len() + CHECKPOINT_STRIDE;
         }
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
         offset += width;
     }
-    map.push(offset as u32);
+    Utf16Map {
+        order,
+        checkpoints,
+        end: (out.len(), offset),
+    }
 }
 
 #[cfg(test)]
@@ -698,13 +753,41 @@ mod tests {
             .chain(text.encode_utf16().flat_map(|u| u.to_le_bytes()))
             .collect();
         assert_eq!(utf16_text(&le), Some(Utf16::Le));
-        let (mut out, mut map) = (Vec::new(), Vec::new());
-        utf16_to_utf8(&le, Utf16::Le, &mut out, &mut map);
+        let mut out = Vec::new();
+        let map = utf16_to_utf8(&le, Utf16::Le, &mut out);
         assert_eq!(out, text.as_bytes());
-        assert_eq!(map[0], 2); // after the BOM
-        assert_eq!(map[4], 10); // 'é', first byte
-        assert_eq!(map[5], 10); // 'é', second byte
-        assert_eq!(*map.last().unwrap() as usize, le.len());
+        assert_eq!(map.offset(&le, 0), 2); // after the BOM
+        assert_eq!(map.offset(&le, 4), 10); // 'é', first byte
+        assert_eq!(map.offset(&le, 5), 10); // 'é', second byte
+        assert_eq!(map.offset(&le, 6), 12); // '\n'
+        assert_eq!(map.offset(&le, out.len()), le.len());
+        // Across many checkpoints, with astral characters and an unpaired surrogate: every
+        // output byte maps to the code unit that produced it.
+        let mut units: Vec<u16> = Vec::new();
+        let mut owner = Vec::new(); // per output byte, the input offset
+        for i in 0..20_000u32 {
+            let c = match i % 7 {
+                0 => '😀',
+                1 => 'é',
+                _ => (b'a' + (i % 26) as u8) as char,
+            };
+            let at = units.len() * 2;
+            if i % 1000 == 999 {
+                units.push(0xD800); // unpaired
+                owner.extend([at; 3]);
+                continue;
+            }
+            owner.extend(std::iter::repeat_n(at, c.len_utf8()));
+            let mut b = [0u16; 2];
+            units.extend_from_slice(c.encode_utf16(&mut b));
+        }
+        let data: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        let map = utf16_to_utf8(&data, Utf16::Le, &mut out);
+        assert_eq!(out.len(), owner.len());
+        for pos in (0..out.len()).step_by(97).chain([out.len() - 1]) {
+            assert_eq!(map.offset(&data, pos), owner[pos], "output byte {pos}");
+        }
+        assert_eq!(map.offset(&data, out.len()), data.len());
         let be: Vec<u8> = "password = x\n"
             .encode_utf16()
             .flat_map(|u| u.to_be_bytes())

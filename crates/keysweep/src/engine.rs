@@ -800,8 +800,8 @@ impl Scanner {
         depth: usize,
         out: &mut Vec<Finding>,
     ) {
-        let (mut text, mut map) = (Vec::new(), Vec::new());
-        decode::utf16_to_utf8(hay, order, &mut text, &mut map);
+        let mut text = Vec::new();
+        let map = decode::utf16_to_utf8(hay, order, &mut text);
         let mut found = Vec::new();
         self.scan_layers(
             scratch,
@@ -812,8 +812,7 @@ impl Scanner {
             &mut found,
         );
         for mut f in found {
-            // `map` has an entry for every byte of `text` and one for its end.
-            f.range = map[f.range.start] as usize..map[f.range.end] as usize;
+            f.range = map.offset(hay, f.range.start)..map.offset(hay, f.range.end);
             f.decoded.insert(0, Encoding::Utf16);
             out.push(f);
         }
