@@ -186,7 +186,7 @@ fn consider_run(
         stop += 1;
     }
     let len = stop - start;
-    if len < MIN_BASE64 || len > MAX_SPAN || any & DIGIT == 0 {
+    if !(MIN_BASE64..=MAX_SPAN).contains(&len) || any & DIGIT == 0 {
         return stop;
     }
     if want_hex && all & HEX != 0 && len >= MIN_HEX && len.is_multiple_of(2) {
