@@ -17,6 +17,36 @@
 //! keysweep_scanner_free(scanner);
 //! ```
 //!
+//! The same calls from Rust (the crate is also an rlib; this example runs as a doc test):
+//!
+//! ```
+//! use keysweep_ffi::*;
+//! use std::ffi::CStr;
+//!
+//! let text = b"STRIPE_KEY = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\"\n";
+//! unsafe {
+//!     let scanner = keysweep_scanner_new(std::ptr::null(), std::ptr::null_mut());
+//!     assert!(!scanner.is_null());
+//!     let found = keysweep_scan(scanner, text.as_ptr(), text.len(), 0, std::ptr::null_mut());
+//!     assert_eq!(keysweep_findings_len(found), 1);
+//!     let f = &*keysweep_findings_get(found, 0);
+//!     assert_eq!(CStr::from_ptr(f.rule_id).to_str(), Ok("stripe.secret_key.live"));
+//!     assert_eq!((f.line, f.column, f.start, f.end), (1, 15, 14, 46));
+//!     assert!(f.secret.is_null()); // not asked for with KEYSWEEP_SCAN_SECRETS
+//!     keysweep_findings_free(found);
+//!     keysweep_scanner_free(scanner);
+//!
+//!     // Failures: NULL, a status in the error out-parameter, and the thread's last error.
+//!     let mut err = std::ptr::null_mut();
+//!     assert!(keysweep_scan(scanner_null(), text.as_ptr(), 1, 0, &mut err).is_null());
+//!     assert_eq!(keysweep_error_code(err), keysweep_status::KEYSWEEP_ERROR_NULL_POINTER);
+//!     let message = CStr::from_ptr(keysweep_last_error_message()).to_str().unwrap();
+//!     assert_eq!(message, "keysweep_scan: `scanner` is NULL");
+//!     keysweep_error_free(err);
+//! }
+//! # fn scanner_null() -> *const keysweep_scanner { std::ptr::null() }
+//! ```
+//!
 //! # Ownership and lifetimes
 //!
 //! - Every handle (`keysweep_options`, `keysweep_scanner`, `keysweep_findings`,
@@ -741,36 +771,6 @@ pub unsafe extern "C" fn keysweep_scanner_rule_count(scanner: *const keysweep_sc
 /// Scans `len` bytes at `data` (any bytes: text in any encoding, binary). `flags` is 0 or
 /// `KEYSWEEP_SCAN_SECRETS`. Returns the findings, possibly none, or `NULL` on failure. Free
 /// with [`keysweep_findings_free`]. Thread-safe: see the crate documentation.
-///
-/// The calls, from Rust (the crate is also an rlib, so its tests can do this):
-///
-/// ```
-/// use keysweep_ffi::*;
-/// use std::ffi::CStr;
-///
-/// let text = b"STRIPE_KEY = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\"\n";
-/// unsafe {
-///     let scanner = keysweep_scanner_new(std::ptr::null(), std::ptr::null_mut());
-///     assert!(!scanner.is_null());
-///     let found = keysweep_scan(scanner, text.as_ptr(), text.len(), 0, std::ptr::null_mut());
-///     assert_eq!(keysweep_findings_len(found), 1);
-///     let f = &*keysweep_findings_get(found, 0);
-///     assert_eq!(CStr::from_ptr(f.rule_id).to_str(), Ok("stripe.secret_key.live"));
-///     assert_eq!((f.line, f.column, f.start, f.end), (1, 15, 14, 46));
-///     assert!(f.secret.is_null()); // not asked for with KEYSWEEP_SCAN_SECRETS
-///     keysweep_findings_free(found);
-///     keysweep_scanner_free(scanner);
-///
-///     // Failures: NULL, a status in the error out-parameter, and the thread's last error.
-///     let mut err = std::ptr::null_mut();
-///     assert!(keysweep_scan(scanner_null(), text.as_ptr(), 1, 0, &mut err).is_null());
-///     assert_eq!(keysweep_error_code(err), keysweep_status::KEYSWEEP_ERROR_NULL_POINTER);
-///     let message = CStr::from_ptr(keysweep_last_error_message()).to_str().unwrap();
-///     assert_eq!(message, "keysweep_scan: `scanner` is NULL");
-///     keysweep_error_free(err);
-/// }
-/// # fn scanner_null() -> *const keysweep_scanner { std::ptr::null() }
-/// ```
 ///
 /// # Safety
 /// `scanner` is a live scanner; `data` points to `len` readable bytes not modified during the
