@@ -741,17 +741,6 @@ impl Scanner {
             );
             scratch.in_decoded = was_in_decoded;
             for mut f in found.drain(..) {
-                // A secret also seen as written (or through another layer) here is one finding:
-                // the same value, or the same rule's match in the encoded text itself (a PEM
-                // key matched with its `\n` escapes, a SAS token with its `%2B`).
-                let overlaps = |g: &Finding| {
-                    (g.fingerprint == f.fingerprint || g.rule_index == f.rule_index)
-                        && g.range.start < span.end
-                        && span.start < g.range.end
-                };
-                if out[from..].iter().any(overlaps) {
-                    continue;
-                }
                 f.range = span.clone();
                 f.decoded.insert(0, encoding);
                 if f.suppressed.is_none()
@@ -767,27 +756,9 @@ impl Scanner {
                 out.push(f);
             }
         }
-        // A generic rule's match on the encoded text itself (`API_KEY: c2tfbGl2ZV8...`) is the
-        // specific secret decoded from it: as for secrets as written, the specific one wins.
-        let decoded_specific: Vec<Range<usize>> = out[from..]
-            .iter()
-            .filter(|f| !f.decoded.is_empty() && !inner.generic[f.rule_index])
-            .map(|f| f.range.clone())
-            .collect();
-        if !decoded_specific.is_empty() {
-            let mut index = 0;
-            out.retain(|f| {
-                let redundant = index >= from
-                    && f.decoded.is_empty()
-                    && inner.generic[f.rule_index]
-                    && decoded_specific
-                        .iter()
-                        .any(|r| r.start < f.range.end && f.range.start < r.end);
-                index += 1;
-                !redundant
-            });
-        }
+        // Findings seen both as written and decoded, or through two layers, are reported once.
         out[from..].sort_by_key(|f| (f.range.start, f.rule_index));
+        suppress_duplicates(&inner.generic, out, from);
     }
 
     /// A UTF-16 buffer: transcoded, scanned (with its own decoding layers), and each finding
@@ -1117,7 +1088,7 @@ impl Scanner {
         caps: &Captures,
         hay: &[u8],
         owned: &Range<usize>,
-        scratch_in_decoded: bool,
+        in_decoded: bool,
     ) -> Option<Finding> {
         let c = self.compiled(rule)?;
         let spec = &self.inner.rules[rule];
@@ -1150,10 +1121,7 @@ impl Scanner {
             .is_some_and(|re| re.is_match(secret))
         {
             Some(Suppression::Allowlist)
-        } else if inner.inline_allow
-            && !scratch_in_decoded
-            && inline_allows(hay, span.start, &spec.id)
-        {
+        } else if inner.inline_allow && !in_decoded && inline_allows(hay, span.start, &spec.id) {
             Some(Suppression::Inline)
         } else if inner.baseline.contains(&fingerprint) {
             Some(Suppression::Baseline)
@@ -1209,6 +1177,35 @@ fn suppress_duplicates(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
             if a.suppressed.is_some() != b.suppressed.is_some() {
                 // Reported findings are those a scanner that drops suppressed ones reports.
                 continue;
+            }
+            // A decoded finding's range is the whole encoded span, not its secret: it is
+            // compared by value and rule, not by position.
+            match (a.decoded.is_empty(), b.decoded.is_empty()) {
+                (false, false) => {
+                    // Two secrets from one span (or overlapping spans): one finding per value.
+                    if a.fingerprint == b.fingerprint {
+                        keep[j] = false;
+                    }
+                    continue;
+                }
+                (true, false) | (false, true) => {
+                    let (written, decoded) = if a.decoded.is_empty() { (i, j) } else { (j, i) };
+                    let (w, d) = (&found[written], &found[decoded]);
+                    if w.fingerprint == d.fingerprint || w.rule_index == d.rule_index {
+                        // Seen as written: the same value, or the same rule matching the
+                        // encoded text itself (a PEM key with its `\n` escapes, a SAS token
+                        // with its `%2B`).
+                        keep[decoded] = false;
+                    } else if generic[w.rule_index] && !generic[d.rule_index] {
+                        // A generic match on the encoded blob (`API_KEY: c2tfbGl2...`) gives way
+                        // to the specific secret decoded from it.
+                        keep[written] = false;
+                    } else if generic[d.rule_index] && !generic[w.rule_index] {
+                        keep[decoded] = false;
+                    }
+                    continue;
+                }
+                (true, true) => {}
             }
             if a.rule_index == b.rule_index {
                 // Same rule, overlapping: keep the first (a window artefact otherwise).
@@ -1294,6 +1291,27 @@ description = "d"
 keywords = ["acme_"]
 pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
 "#;
+
+    /// Regression: every secret in one encoded span is reported (they share its range), and
+    /// one also visible as written inside the span is reported once, as written.
+    #[test]
+    fn two_secrets_in_one_encoded_span() {
+        let s = scanner(ACME);
+        let blob = "YSA9IGFjbWVfcTh3N2U2cjV0NHkzdTJpMQpiID0gYWNtZV96OXk4eDd3NnY1dTR0M3MyCg==";
+        let found = s.scan(&mut s.scratch(), format!("creds: {blob}\n").as_bytes());
+        let secrets: Vec<&[u8]> = found.iter().map(|f| f.secret.as_slice()).collect();
+        assert_eq!(
+            secrets,
+            [b"acme_q8w7e6r5t4y3u2i1", b"acme_z9y8x7w6v5u4t3s2"]
+        );
+        assert!(found.iter().all(|f| f.decoded == [Encoding::Base64]));
+
+        // Visible as written inside the encoded token too: reported once, as written.
+        let found = s.scan(&mut s.scratch(), b"k=%20-acme_q8w7e6r5t4y3u2i1 more\n");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].decoded.is_empty());
+        assert_eq!(found[0].range, 6..27);
+    }
 
     #[test]
     fn lines_and_columns() {
