@@ -54,7 +54,7 @@ pub fn kind(data: &[u8]) -> Option<Kind> {
         Some(Kind::Zip)
     } else if data.starts_with(&[0x1f, 0x8b]) {
         Some(Kind::Gzip)
-    } else if data.len() >= 262 && &data[257..262] == b"ustar" {
+    } else if is_tar_header(data) {
         Some(Kind::Tar)
     } else {
         None
@@ -216,14 +216,16 @@ pub fn clean_name(raw: &str) -> (String, bool) {
     (cleaned, tricky)
 }
 
-fn entry_path(archive: &str, raw: &str, visitor: &mut dyn Visitor) -> String {
+/// The entry's cleaned name (a warning when it had to be cleaned) and its display path.
+fn entry_path(archive: &str, raw: &str, visitor: &mut dyn Visitor) -> (String, String) {
     let (cleaned, tricky) = clean_name(raw);
     if tricky {
         visitor.warning(format!(
             "{archive}: entry {raw:?} points outside the archive; scanned as {cleaned:?} (nothing is extracted)"
         ));
     }
-    format!("{archive}!/{cleaned}")
+    let path = format!("{archive}!/{cleaned}");
+    (cleaned, path)
 }
 
 fn zip(name: &str, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mut dyn Visitor) {
@@ -252,9 +254,8 @@ fn zip(name: &str, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mut
             Ok(n) => n.into_owned(),
             Err(_) => String::from_utf8_lossy(file.name_raw()).into_owned(),
         };
-        let path = entry_path(name, &raw, visitor);
+        let (entry_name, path) = entry_path(name, &raw, visitor);
         let compressed = Some(file.compressed_size());
-        let entry_name = path.rsplit("!/").next().unwrap_or(&raw).to_string();
         if let Some(bytes) = read_entry(name, &entry_name, &mut file, compressed, budget, visitor) {
             member(path, &bytes, depth, budget, visitor);
         }
@@ -300,8 +301,7 @@ fn tar_from(
             return;
         }
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let path = entry_path(name, &raw, visitor);
-        let entry_name = path.rsplit("!/").next().unwrap_or(&raw).to_string();
+        let (entry_name, path) = entry_path(name, &raw, visitor);
         // The whole gzip stream's size bounds every entry's ratio.
         if let Some(bytes) = read_entry(name, &entry_name, &mut entry, compressed, budget, visitor)
         {
@@ -330,7 +330,7 @@ fn gzip(name: &str, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mu
         }
     }
     let compressed = Some(data.len() as u64);
-    if kind_of_tar_header(&head[..got]) {
+    if is_tar_header(&head[..got]) {
         let reader = flate2::read::MultiGzDecoder::new(data);
         tar_from(name, reader, compressed, depth, budget, visitor);
         return;
@@ -351,30 +351,31 @@ fn gzip(name: &str, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mu
     }
 }
 
-/// A tar stream's first header block: the `ustar` magic, or (old tar) a valid header checksum.
-fn kind_of_tar_header(block: &[u8]) -> bool {
-    if block.len() < 512 {
+/// Whether `block` starts with a tar header: the `ustar` magic, or (old tar) a valid header
+/// checksum.
+fn is_tar_header(data: &[u8]) -> bool {
+    let Some(block) = data.get(..512) else {
         return false;
-    }
+    };
     if &block[257..262] == b"ustar" {
         return true;
     }
-    let stored = std::str::from_utf8(&block[148..156])
+    // Every file is asked this: the octal checksum field rules out nearly all of them first.
+    let Some(stored) = std::str::from_utf8(&block[148..156])
         .ok()
         .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '))
-        .and_then(|s| u32::from_str_radix(s, 8).ok());
-    let sum: u32 = block
+        .and_then(|s| u32::from_str_radix(s, 8).ok())
+    else {
+        return false;
+    };
+    // The checksum counts its own field as spaces.
+    let sum: u32 = block[..148]
         .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u32::from(b)
-            }
-        })
-        .sum();
-    stored == Some(sum) && block[0] != 0
+        .chain(&block[156..])
+        .map(|&b| u32::from(b))
+        .sum::<u32>()
+        + 8 * 32;
+    stored == sum && block[0] != 0
 }
 
 #[cfg(test)]
@@ -404,5 +405,15 @@ mod tests {
         let mut tar = vec![0u8; 512];
         tar[257..262].copy_from_slice(b"ustar");
         assert_eq!(kind(&tar), Some(Kind::Tar));
+        // An old (v7) tar has no magic: its header checksum tells.
+        let mut old = tar::Header::new_old();
+        old.set_path("a.txt").unwrap();
+        old.set_size(3);
+        old.set_cksum();
+        let mut data = old.as_bytes().to_vec();
+        data.extend_from_slice(b"abc");
+        assert_eq!(kind(&data), Some(Kind::Tar));
+        data[0] ^= 1;
+        assert_eq!(kind(&data), None);
     }
 }

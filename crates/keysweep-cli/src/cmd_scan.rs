@@ -96,8 +96,8 @@ pub fn prepare(input: &InputArgs) -> Result<Setup, String> {
     if let Some(depth) = input.decode_depth {
         builder = builder.decode_depth(depth);
     }
-    for layer in &input.no_decode {
-        builder = builder.decode(layer.encoding(), false);
+    for &layer in &input.no_decode {
+        builder = builder.decode(layer, false);
     }
     let baseline_file = input.baseline.as_ref().or(config.baseline.as_ref());
     if let Some(path) = baseline_file {

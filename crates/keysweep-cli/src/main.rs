@@ -107,6 +107,13 @@ pub struct InventoryArgs {
     pub no_progress: bool,
 }
 
+fn parse_layer(s: &str) -> Result<keysweep::Encoding, String> {
+    keysweep::Encoding::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = keysweep::Encoding::ALL.iter().map(|e| e.as_str()).collect();
+        format!("{s:?} is not a decoding layer ({})", names.join(", "))
+    })
+}
+
 fn parse_as_of(s: &str) -> Result<i64, String> {
     inventory::parse_day(s).ok_or_else(|| format!("{s:?} is not a date (YYYY-MM-DD)"))
 }
@@ -205,9 +212,10 @@ pub struct InputArgs {
     /// only the bytes as written [default: 2].
     #[arg(long, value_name = "N")]
     pub decode_depth: Option<usize>,
-    /// Do not decode this layer (repeatable, or comma-separated).
-    #[arg(long, value_enum, value_name = "LAYER", value_delimiter = ',')]
-    pub no_decode: Vec<Layer>,
+    /// Do not decode this layer: base64, hex, percent, escape, json or utf16 (repeatable, or
+    /// comma-separated).
+    #[arg(long, value_name = "LAYER", value_delimiter = ',', value_parser = parse_layer)]
+    pub no_decode: Vec<keysweep::Encoding>,
     /// Run every rule over the whole input, skipping the keyword prefilter (slow; debugging).
     #[arg(long, hide = true)]
     pub no_prefilter: bool,
@@ -281,31 +289,6 @@ pub enum Format {
     Json,
     Jsonl,
     Sarif,
-}
-
-/// A decoding layer (see `--no-decode`).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Layer {
-    Base64,
-    Hex,
-    Percent,
-    Escape,
-    Json,
-    Utf16,
-}
-
-impl Layer {
-    pub fn encoding(self) -> keysweep::Encoding {
-        use keysweep::Encoding;
-        match self {
-            Layer::Base64 => Encoding::Base64,
-            Layer::Hex => Encoding::Hex,
-            Layer::Percent => Encoding::Percent,
-            Layer::Escape => Encoding::Escape,
-            Layer::Json => Encoding::Json,
-            Layer::Utf16 => Encoding::Utf16,
-        }
-    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -81,7 +81,6 @@ const HEX: u8 = 2;
 const UPPER: u8 = 4;
 const LOWER: u8 = 8;
 const DIGIT: u8 = 16;
-const SYMBOL: u8 = 32;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -94,7 +93,7 @@ static CLASS: [u8; 256] = {
             b'a'..=b'f' => B64 | HEX | LOWER,
             b'g'..=b'z' => B64 | LOWER,
             b'0'..=b'9' => B64 | HEX | DIGIT,
-            b'+' | b'/' | b'-' | b'_' => B64 | SYMBOL,
+            b'+' | b'/' | b'-' | b'_' => B64,
             _ => 0,
         };
         b += 1;
@@ -598,7 +597,8 @@ pub fn utf16_text(data: &[u8]) -> Option<Utf16> {
         return (mostly_printable(&text) && replaced * 20 <= head.len() / 2).then_some(order);
     }
     let head = &data[..data.len().min(1024) & !1];
-    if head.len() < 16 {
+    // Every file is asked this; text without a NUL is answered without counting.
+    if head.len() < 16 || memchr::memchr(0, head).is_none() {
         return None;
     }
     let pairs = head.len() / 2;
