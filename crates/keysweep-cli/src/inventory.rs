@@ -150,6 +150,7 @@ pub struct Inventory {
 }
 
 const MAX_AUTHORS: usize = 10;
+/// Paths and refs listed per secret (their counts are not kept beyond it; locations are).
 const MAX_LIST: usize = 100;
 
 impl Inventory {
@@ -412,7 +413,7 @@ impl Inventory {
                 first_introduced: e.first.as_ref().map(|l| sighting(s, l)),
                 last_seen: e.last.as_ref().map(|l| sighting(s, l)),
                 locations_total: e.total,
-                repositories: sorted(e.repos.iter().map(|&r| s.get(r))),
+                repositories: sorted(e.repos.iter().map(|&r| display_repo(s.get(r)))),
                 paths: sorted(e.paths.iter().map(|&p| s.get(p))),
                 refs: sorted(e.refs.iter().map(|&r| s.get(r))),
                 owners: Owners {
@@ -593,7 +594,7 @@ fn commit_time(l: &Location) -> i64 {
 }
 
 fn sorted<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut v: Vec<&str> = it.map(display_repo).collect();
+    let mut v: Vec<&str> = it.collect();
     v.sort_unstable();
     v
 }

@@ -487,6 +487,13 @@ pub unsafe extern "C" fn keysweep_options_free(options: *mut keysweep_options) {
     }
 }
 
+impl keysweep_options {
+    /// Applies one builder setting (the builder is taken by value: no copy of its lists).
+    fn configure(&mut self, set: impl FnOnce(ScannerBuilder) -> ScannerBuilder) {
+        self.builder = set(std::mem::take(&mut self.builder));
+    }
+}
+
 /// Borrows options mutably, or fails on NULL.
 ///
 /// # Safety
@@ -574,7 +581,7 @@ pub unsafe extern "C" fn keysweep_options_set_fingerprint_key(
         let options = unsafe { options_mut(F, options)? };
         // SAFETY: forwarded contract.
         let key = unsafe { bytes(F, "key", key, len)? }.to_vec();
-        options.builder = options.builder.clone().fingerprint_key(key);
+        options.configure(|b| b.fingerprint_key(key));
         Ok(())
     })
 }
@@ -591,7 +598,7 @@ pub unsafe extern "C" fn keysweep_options_set_keep_suppressed(
     status(|| {
         // SAFETY: forwarded contract.
         let options = unsafe { options_mut("keysweep_options_set_keep_suppressed", options)? };
-        options.builder = options.builder.clone().keep_suppressed(enabled);
+        options.configure(|b| b.keep_suppressed(enabled));
         Ok(())
     })
 }
@@ -608,7 +615,7 @@ pub unsafe extern "C" fn keysweep_options_set_inline_allow(
     status(|| {
         // SAFETY: forwarded contract.
         let options = unsafe { options_mut("keysweep_options_set_inline_allow", options)? };
-        options.builder = options.builder.clone().inline_allow(enabled);
+        options.configure(|b| b.inline_allow(enabled));
         Ok(())
     })
 }
@@ -627,7 +634,7 @@ pub unsafe extern "C" fn keysweep_options_set_decode_depth(
     status(|| {
         // SAFETY: forwarded contract.
         let options = unsafe { options_mut("keysweep_options_set_decode_depth", options)? };
-        options.builder = options.builder.clone().decode_depth(depth as usize);
+        options.configure(|b| b.decode_depth(depth as usize));
         Ok(())
     })
 }
@@ -650,7 +657,7 @@ pub unsafe extern "C" fn keysweep_options_add_allow_value(
         let options = unsafe { options_mut(F, options)? };
         // SAFETY: forwarded contract.
         let pattern = unsafe { text(F, "regex", regex, len)? };
-        options.builder = options.builder.clone().allow_values([pattern]);
+        options.configure(|b| b.allow_values([pattern]));
         Ok(())
     })
 }
@@ -684,7 +691,7 @@ pub unsafe extern "C" fn keysweep_options_add_baseline(
                     format!("{F}: `fingerprint` is not 32 hex digits"),
                 )
             })?;
-        options.builder = options.builder.clone().baseline([parsed]);
+        options.configure(|b| b.baseline([parsed]));
         Ok(())
     })
 }

@@ -129,12 +129,8 @@ fn c_program_under_valgrind() {
             "--quiet",
         ])
         .arg(exe));
+    // Any memory error or definite/indirect leak makes valgrind exit 99, which `run` rejects.
     assert_eq!(String::from_utf8_lossy(&out.stdout), "all ok\n");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("ERROR SUMMARY") || stderr.contains("ERROR SUMMARY: 0 errors"),
-        "{stderr}"
-    );
 }
 
 /// The README's Python example, between `<!-- ffi-python-example -->` and the end of the code
