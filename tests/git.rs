@@ -114,17 +114,33 @@ fn one_secret_in_two_files_on_two_branches_is_grouped() {
     // HEAD (main) still has a.env: the secret is present at HEAD, whichever blob.
     assert!(found.iter().all(|f| f["git"]["present_at_head"] == true));
 
-    let (groups, _, code) = scan(&r.path, &["--group"]);
-    assert_eq!(code, 1);
+    let out = keysweep(
+        Path::new("/"),
+        &[
+            "scan",
+            "--git",
+            "--group",
+            "-f",
+            "json",
+            "-q",
+            r.path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let groups = doc["secrets"].as_array().unwrap();
     let g: Vec<&Value> = groups.iter().filter(|g| g["fingerprint"] == fp).collect();
     assert_eq!(g.len(), 1, "{groups:#?}");
+    // --group is the inventory of this one history.
     let g = g[0];
-    assert_eq!(g["blobs"], 2);
-    assert_eq!(g["findings"], 2);
+    assert_eq!(g["locations_total"], 2);
     assert_eq!(g["paths"], serde_json::json!(["a.env", "b.env"]));
-    assert_eq!(g["first_seen"]["commit"], first.as_str());
+    assert_eq!(g["first_introduced"]["commit"], first.as_str());
     assert_eq!(g["last_seen"]["commit"], second.as_str());
-    assert_eq!(g["refs_total"], 2);
+    assert_eq!(
+        g["refs"],
+        serde_json::json!(["refs/heads/feature", "refs/heads/main"])
+    );
     assert_eq!(g["present_at_head"], true);
     assert_eq!(g["secret"], "AKIA*****");
 }

@@ -410,9 +410,9 @@ fn a_large_sweep() {
             concat!(
                 "{{\"rule_id\":\"acme.key.v{}\",\"path\":\"src/f{}.py\",\"line\":{},\"column\":3,",
                 "\"secret\":\"acme*****\",\"redacted\":true,\"fingerprint\":\"{:032x}\",",
-                "\"confidence\":\"{}\",\"repository\":{{\"id\":\"git.example.com/r{}\",\"path\":\"src/f{}.py\"}},",
-                "\"git\":{{\"commit\":\"{:040x}\",\"author_name\":\"Dev {}\",\"author_email\":\"d{}@example.com\",",
-                "\"date\":\"2024-03-{:02}T12:00:00+00:00\",\"refs\":[\"refs/heads/main\"],\"present_at_head\":{}}}}}\n"
+                "\"confidence\":\"{}\",\"repository\":{{\"id\":\"git.example.com/r{}\",\"root\":\"/src/r\",\"path\":\"src/f{}.py\"}},",
+                "\"source\":\"history\",\"git\":{{\"blob\":\"00\",\"commit\":\"{:040x}\",\"author_name\":\"Dev {}\",\"author_email\":\"d{}@example.com\",",
+                "\"date\":\"2024-03-{:02}T12:00:00+00:00\",\"summary\":\"s\",\"refs\":[\"refs/heads/main\"],\"present_at_head\":{},\"reachable\":true}}}}\n"
             ),
             secret % 7,
             i % 1000,

@@ -1,40 +1,33 @@
-//! Loading the rule set a command runs with: built-ins plus `--rules` files.
+//! Loading the rule set a command runs with: built-ins, configured rule files, `--rules` files.
 
 use std::path::Path;
 
 use keysweep::RuleSet;
 
 use crate::config::Config;
-use crate::RuleArgs;
 
 /// Reads and parses one rule file; errors name the file, rule and field.
 pub fn load_file(path: &Path) -> Result<RuleSet, String> {
-    let src = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read rule file {}: {e}", path.display()))?;
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read rule file {}: {}",
+            path.display(),
+            keysweep_source::io_reason(&e)
+        )
+    })?;
     RuleSet::from_toml(&src, &path.display().to_string()).map_err(|e| e.to_string())
 }
 
-/// The built-in rules (unless `--no-builtin`) followed by every `--rules` file.
-pub fn load(args: &RuleArgs) -> Result<RuleSet, String> {
-    let mut set = if args.no_builtin {
-        RuleSet::empty()
-    } else {
-        RuleSet::builtin()
-    };
-    for path in &args.files {
-        set.extend(load_file(path)?).map_err(|e| e.to_string())?;
-    }
-    if set.is_empty() {
-        return Err("no rules loaded (--no-builtin without --rules)".into());
-    }
-    Ok(set)
-}
-
-/// The rules of a scan: built-ins, the configuration's rule files, `--rules` files, then the
-/// configuration's `disable`, `disable_tags` and `min_entropy`. Naming a rule or tag that no
-/// loaded rule has is an error (a typo must not silently disable nothing).
-pub fn load_with_config(args: &RuleArgs, config: &Config) -> Result<RuleSet, String> {
-    let mut set = if args.no_builtin {
+/// The rules of a run: built-ins (unless `no_builtin`), the configuration's rule files, the
+/// `files` given, then the configuration's `disable`, `disable_tags` and `min_entropy`.
+/// Naming a rule or tag that no loaded rule has is an error (a typo must not silently disable
+/// nothing).
+pub fn load(
+    no_builtin: bool,
+    files: &[impl AsRef<Path>],
+    config: &Config,
+) -> Result<RuleSet, String> {
+    let mut set = if no_builtin {
         RuleSet::empty()
     } else {
         RuleSet::builtin()
@@ -44,8 +37,9 @@ pub fn load_with_config(args: &RuleArgs, config: &Config) -> Result<RuleSet, Str
             .map_err(|e| format!("{}: rules.files: {e}", config.locate(file.line)))?;
         set.extend(extra).map_err(|e| e.to_string())?;
     }
-    for path in &args.files {
-        set.extend(load_file(path)?).map_err(|e| e.to_string())?;
+    for path in files {
+        set.extend(load_file(path.as_ref())?)
+            .map_err(|e| e.to_string())?;
     }
     for id in &config.disable {
         if set.get(&id.value).is_none() {
@@ -73,7 +67,7 @@ pub fn load_with_config(args: &RuleArgs, config: &Config) -> Result<RuleSet, Str
         set.override_min_entropy(e.value);
     }
     if set.is_empty() {
-        return Err("no rules left to run (--no-builtin without --rules, or all disabled)".into());
+        return Err("no rules to run (--no-builtin without --rules, or all disabled)".into());
     }
     Ok(set)
 }

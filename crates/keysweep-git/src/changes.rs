@@ -8,6 +8,7 @@
 //! a file adds nothing.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use gix::bstr::ByteSlice;
 use gix::diff::blob::{Algorithm, Diff, InternedInput};
@@ -38,9 +39,6 @@ pub fn hooks_dir(path: impl AsRef<Path>) -> Result<PathBuf, Error> {
         None => repo.common_dir().join("hooks"),
     })
 }
-
-/// A file with a NUL byte in this many leading bytes is binary.
-const BINARY_PROBE: usize = 8 << 10;
 
 /// Which kind of pending change a finding was added by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -138,6 +136,7 @@ pub struct ChangeScan<'a> {
     scan_binary: bool,
     max_size: u64,
     exclude: Option<&'a (dyn Fn(&str) -> bool + Sync)>,
+    cancel: Option<&'a AtomicBool>,
 }
 
 impl<'a> ChangeScan<'a> {
@@ -152,6 +151,7 @@ impl<'a> ChangeScan<'a> {
             scan_binary: false,
             max_size: u64::MAX,
             exclude: None,
+            cancel: None,
         }
     }
 
@@ -191,6 +191,17 @@ impl<'a> ChangeScan<'a> {
         self
     }
 
+    /// Stop as soon as possible once `flag` is set (from any thread): [`run`](Self::run) then
+    /// returns [`Error::Cancelled`].
+    pub fn cancel(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
     /// Scans the repository whose working tree contains `path`.
     pub fn run(&self, path: impl AsRef<Path>) -> Result<Changes, Error> {
         let path = path.as_ref();
@@ -220,6 +231,9 @@ impl<'a> ChangeScan<'a> {
 
         let repo = repo.into_sync();
         let scan = |local: &mut (gix::Repository, keysweep::Scratch), job: &Job| {
+            if self.cancelled() {
+                return Ok(Outcome::Gone);
+            }
             self.scan_job(&local.0, &mut local.1, job)
         };
         let init = || (repo.to_thread_local(), self.scanner.scratch());
@@ -230,6 +244,9 @@ impl<'a> ChangeScan<'a> {
             jobs.iter().map(|j| scan(&mut local, j)).collect()
         };
 
+        if self.cancelled() {
+            return Err(Error::Cancelled);
+        }
         let mut findings = Vec::new();
         let mut problems = Vec::new();
         for (job, outcome) in jobs.iter().zip(outcomes) {
@@ -371,7 +388,7 @@ impl<'a> ChangeScan<'a> {
                 std::fs::read(path).map_err(|e| format!("cannot read: {}", io_reason(&e)))?
             }
         };
-        if !self.scan_binary && new[..new.len().min(BINARY_PROBE)].contains(&0) {
+        if !self.scan_binary && keysweep::is_binary(&new) {
             return Ok(Outcome::Binary);
         }
         let mut found = self.scanner.scan(scratch, &new);

@@ -59,6 +59,7 @@ mod walk;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use gix::objs::Find;
@@ -136,7 +137,11 @@ pub struct HistoryScan<'s> {
     since: Option<String>,
     branch: Option<String>,
     progress: Option<&'s Progress<'s>>,
+    cancel: Option<&'s AtomicBool>,
 }
+
+/// The flag of a scan nobody can cancel.
+static NEVER: AtomicBool = AtomicBool::new(false);
 
 impl<'s> HistoryScan<'s> {
     /// A full-history scan with `scanner`, on every core, skipping binary blobs and blobs over
@@ -153,6 +158,7 @@ impl<'s> HistoryScan<'s> {
             since: None,
             branch: None,
             progress: None,
+            cancel: None,
         }
     }
 
@@ -199,6 +205,17 @@ impl<'s> HistoryScan<'s> {
         self
     }
 
+    /// Stop as soon as possible once `flag` is set (from any thread): [`run`](Self::run) then
+    /// returns [`Error::Cancelled`].
+    pub fn cancel(mut self, flag: &'s AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
     /// Opens the repository at `path` (a working tree, a `.git` directory, a bare repository, or
     /// a directory inside one of them) and scans it.
     pub fn run(&self, path: impl AsRef<Path>) -> Result<History, Error> {
@@ -213,6 +230,9 @@ impl<'s> HistoryScan<'s> {
         } else {
             self.run_full(&repo)
         };
+        if self.cancelled() {
+            return Err(Error::Cancelled);
+        }
         history.repository = repo.workdir().unwrap_or_else(|| repo.git_dir()).to_owned();
         history.stats.elapsed = started.elapsed();
         Ok(history)
@@ -231,6 +251,7 @@ impl<'s> HistoryScan<'s> {
             hash_kind: repo.object_hash(),
             dense: &dense,
             collected: Mutex::new(Collected::default()),
+            cancel: self.cancel.unwrap_or(&NEVER),
         };
         let read_started = Instant::now();
         objects::read_all(&shared, &sources, self.threads);
@@ -449,7 +470,6 @@ impl<'s> HistoryScan<'s> {
     ) -> Vec<Result<Vec<Finding>, Problem>> {
         use gix::objs::Find;
         use rayon::prelude::*;
-        use std::sync::atomic::Ordering;
         let sync = repo.clone().into_sync();
         let policy = self.policy;
         let work = || {
@@ -458,6 +478,9 @@ impl<'s> HistoryScan<'s> {
                 .map_init(
                     || (sync.to_thread_local(), self.scanner.scratch(), Vec::new()),
                     |(repo, scratch, buf), (blob, _, path)| {
+                        if self.cancelled() {
+                            return Ok(Vec::new());
+                        }
                         let data = match repo.objects.try_find(blob, buf) {
                             Ok(Some(d)) => d,
                             Ok(None) => {
@@ -481,7 +504,7 @@ impl<'s> HistoryScan<'s> {
                             counters.skipped_large.fetch_add(1, Ordering::Relaxed);
                             return Ok(Vec::new());
                         }
-                        if !policy.scan_binary && objects::is_binary(data.data) {
+                        if !policy.scan_binary && keysweep::is_binary(data.data) {
                             counters.skipped_binary.fetch_add(1, Ordering::Relaxed);
                             return Ok(Vec::new());
                         }
@@ -926,6 +949,8 @@ pub enum Error {
         /// gix's explanation.
         message: String,
     },
+    /// The scan was cancelled ([`HistoryScan::cancel`], [`ChangeScan::cancel`]).
+    Cancelled,
 }
 
 impl fmt::Display for Error {
@@ -935,6 +960,7 @@ impl fmt::Display for Error {
                 write!(f, "{}: not a git repository ({message})", path.display())
             }
             Error::Revision { spec, message } => write!(f, "revision `{spec}`: {message}"),
+            Error::Cancelled => f.write_str("cancelled"),
         }
     }
 }

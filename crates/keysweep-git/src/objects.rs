@@ -66,6 +66,8 @@ pub(crate) struct Shared<'a> {
     pub hash_kind: gix::hash::Kind,
     pub dense: &'a Dense<'a>,
     pub collected: Mutex<Collected>,
+    /// Set by the caller to stop the scan.
+    pub cancel: &'a AtomicBool,
 }
 
 impl Counters {
@@ -212,7 +214,7 @@ impl<'s, 'a> Worker<'s, 'a> {
             counters.skipped_large.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        if !policy.scan_binary && is_binary(data) {
+        if !policy.scan_binary && keysweep::is_binary(data) {
             counters.skipped_binary.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -273,13 +275,6 @@ impl Worker<'_, '_> {
         c.commits.extend(self.commits.drain(..));
         c.tags.extend(self.tags.drain(..));
     }
-}
-
-/// The same test as the file scanner: a NUL byte in the first 8 KiB, unless the blob is UTF-16
-/// text (which the scanner decodes).
-pub(crate) fn is_binary(data: &[u8]) -> bool {
-    memchr::memchr(0, &data[..data.len().min(8192)]).is_some()
-        && keysweep::utf16_text(data).is_none()
 }
 
 fn parse_commit(data: &[u8], hash_kind: gix::hash::Kind) -> Option<RawCommit> {
@@ -407,8 +402,10 @@ fn read_pack(
     threads: usize,
 ) {
     let before = shared.counters.snapshot();
+    if shared.cancel.load(Ordering::Relaxed) {
+        return;
+    }
     let mut worker = Worker::new(shared, earlier);
-    let interrupt = AtomicBool::new(false);
     let result = bundle.index.traverse_with_index(
         &bundle.pack,
         move |kind: Kind, data: &[u8], entry: &pack::index::Entry, _: &dyn gix::Progress| {
@@ -420,13 +417,16 @@ fn read_pack(
             Ok(())
         },
         &mut gix::progress::Discard,
-        &interrupt,
+        shared.cancel,
         pack::index::traverse::with_index::Options {
             check: pack::index::traverse::SafetyCheck::SkipFileAndObjectChecksumVerification,
             thread_limit: Some(threads),
             alloc_limit_bytes: None,
         },
     );
+    if shared.cancel.load(Ordering::Relaxed) {
+        return; // interrupted on purpose: not a damaged pack
+    }
     if let Err(e) = result {
         shared.problem(Problem::file(
             bundle.pack.path(),
@@ -455,6 +455,9 @@ fn read_pack_slowly(
     let mut inflate = gix::zlib::Inflate::default();
     let mut cache = pack::cache::lru::StaticLinkedList::<64>::default();
     for (_, i) in order {
+        if shared.cancel.load(Ordering::Relaxed) {
+            return;
+        }
         let id = bundle.index.oid_at_index(i).to_owned();
         match bundle.get_object_by_index(i, &mut buf, &mut inflate, &mut cache) {
             Ok((data, _)) => worker.handle(
@@ -484,14 +487,19 @@ fn read_loose(
     let work = || {
         ids.par_iter().for_each_init(
             || (Worker::new(shared, packs), Vec::new()),
-            |(worker, buf), id| match store.try_find(id, buf) {
-                Ok(Some(data)) => worker.handle(data.kind, data.data, id, None),
-                Ok(None) => {}
-                Err(e) => shared.problem(Problem {
-                    object: Some(*id),
-                    file: Some(store.object_path(id)),
-                    message: format!("loose object could not be read: {e}"),
-                }),
+            |(worker, buf), id| {
+                if shared.cancel.load(Ordering::Relaxed) {
+                    return;
+                }
+                match store.try_find(id, buf) {
+                    Ok(Some(data)) => worker.handle(data.kind, data.data, id, None),
+                    Ok(None) => {}
+                    Err(e) => shared.problem(Problem {
+                        object: Some(*id),
+                        file: Some(store.object_path(id)),
+                        message: format!("loose object could not be read: {e}"),
+                    }),
+                }
             },
         )
     };

@@ -381,12 +381,9 @@ fn hides_text(body: &[u8]) -> bool {
 /// UTF-16: a whole buffer, byte order from its mark or its NULs). `None` when it does not
 /// decode, or not to mostly printable text, which the scanner would not look at.
 ///
-/// ```
-/// use keysweep::{decode_layer, Encoding};
-/// assert_eq!(decode_layer(Encoding::Percent, b"p%40ss%2Fw0rd-and-more").unwrap(), b"p@ss/w0rd-and-more");
-/// assert_eq!(decode_layer(Encoding::Base64, b"aGVsbG8gd29ybGQh").unwrap(), b"hello world!");
-/// assert_eq!(decode_layer(Encoding::Hex, b"da39a3ee5e6b4b0d3255bfef95601890afd80709"), None);
-/// ```
+/// For the fuzz targets only (feature `fuzzing`): not part of the stable API.
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 pub fn decode_layer(encoding: Encoding, data: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     if encoding == Encoding::Utf16 {
@@ -565,24 +562,35 @@ fn u16_at(span: &[u8], at: usize) -> Option<u16> {
 
 /// Byte order of UTF-16 text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Utf16 {
+pub(crate) enum Utf16 {
     /// Little endian (Windows' default).
     Le,
     /// Big endian.
     Be,
 }
 
-/// Whether `data` looks like UTF-16 text: a byte order mark, or (in its first 1 KiB) ASCII
-/// characters with a NUL in every other byte. Such files hold NUL bytes, so binary detection
-/// should ask this first.
+/// Leading bytes that [`is_binary`] looks at.
+pub const BINARY_PROBE: usize = 8 << 10;
+
+/// The binary-detection policy of every keysweep input (files, archive entries, standard
+/// input, history blobs, pending changes): data is binary when its first [`BINARY_PROBE`]
+/// bytes hold a NUL byte, unless it is UTF-16 text (a byte order mark, or ASCII with a NUL in
+/// every other byte), which the scanner decodes.
 ///
 /// ```
-/// use keysweep::{utf16_text, Utf16};
-/// let le: Vec<u8> = "token = abc\r\n".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-/// assert_eq!(utf16_text(&le), Some(Utf16::Le));
-/// assert_eq!(utf16_text(b"plain text"), None);
+/// let utf16: Vec<u8> = "token = abc\r\n".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+/// assert!(!keysweep::is_binary(&utf16));
+/// assert!(!keysweep::is_binary(b"plain text"));
+/// assert!(keysweep::is_binary(b"\x7fELF\x02\x01\x01\x00\x00\x00"));
 /// ```
-pub fn utf16_text(data: &[u8]) -> Option<Utf16> {
+pub fn is_binary(data: &[u8]) -> bool {
+    memchr::memchr(0, &data[..data.len().min(BINARY_PROBE)]).is_some() && utf16_text(data).is_none()
+}
+
+/// Whether `data` looks like UTF-16 text: a byte order mark, or (in its first 1 KiB) ASCII
+/// characters with a NUL in every other byte. Such files hold NUL bytes, so binary detection
+/// asks this first.
+pub(crate) fn utf16_text(data: &[u8]) -> Option<Utf16> {
     // A byte order mark, if what follows decodes to text (binary data may start with one).
     let bom = match data {
         [0xFF, 0xFE, ..] => Some(Utf16::Le),
@@ -701,6 +709,22 @@ pub(crate) fn utf16_to_utf8(data: &[u8], order: Utf16, out: &mut Vec<u8>) -> Utf
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decode_layer_decodes_one_layer() {
+        assert_eq!(
+            decode_layer(Encoding::Percent, b"p%40ss%2Fw0rd-and-more").unwrap(),
+            b"p@ss/w0rd-and-more"
+        );
+        assert_eq!(
+            decode_layer(Encoding::Base64, b"aGVsbG8gd29ybGQh").unwrap(),
+            b"hello world!"
+        );
+        assert_eq!(
+            decode_layer(Encoding::Hex, b"da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+            None
+        );
+    }
 
     fn spans(hay: &[u8]) -> Vec<(Encoding, &str)> {
         let mut out = Vec::new();

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
 
 use aho_corasick::automaton::Automaton;
@@ -16,11 +17,15 @@ use crate::check;
 use crate::decode::{self, Encoding};
 use crate::filter::{is_placeholder, looks_like_literal, shannon_entropy};
 use crate::fingerprint::Fingerprint;
+use crate::pattern::{meta_config, parse_pattern};
 use crate::rule::{Confidence, Rule, RuleSet};
 use crate::suppress::{inline_allows, Suppression};
 
 /// Layers decoded by default: base64 inside a JSON string, a percent-encoded URL inside base64.
 const DEFAULT_DECODE_DEPTH: usize = 2;
+/// The deepest [`ScannerBuilder::decode_depth`] accepted: real data nests two or three layers;
+/// each layer can multiply the work.
+pub const MAX_DECODE_DEPTH: usize = 8;
 
 /// Context (bytes on each side of a keyword hit) searched for a rule whose pattern has no upper
 /// bound on its match length.
@@ -31,33 +36,12 @@ const MAX_WINDOW: usize = 16 * 1024;
 #[cfg(feature = "parallel")]
 const MAX_REACH: usize = 2 * MAX_WINDOW + 256;
 
-fn meta_config() -> meta::Config {
-    meta::Config::new()
-        .utf8_empty(false)
-        .nfa_size_limit(Some(16 << 20))
-        .hybrid_cache_capacity(1 << 20)
-}
-
-/// Parses a rule pattern; every regex the scanner builds comes from this `Hir`. Bytes, not
-/// text: Unicode classes off (ASCII `\w`, `\b`, fast DFAs), `.` matches any byte but `\n`,
-/// and `^`/`$` match at line boundaries, `\r\n` included. `Err` carries a one-line message.
-pub(crate) fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
-    regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .multi_line(true)
-        .crlf(true)
-        .build()
-        .parse(pattern)
-        .map_err(|e| {
-            e.to_string()
-                .lines()
-                .last()
-                .unwrap_or("invalid regex")
-                .trim()
-                .to_string()
-        })
-}
+/// How far a match (with the context its rule looks at) may reach across a chunk boundary.
+/// A caller scanning a stream chunk by chunk with [`Scanner::scan_parallel_range`] keeps this
+/// many bytes of context before each chunk and leaves this many after it unowned until the
+/// next chunk (see its example).
+#[cfg(feature = "parallel")]
+pub const CHUNK_OVERLAP: usize = MAX_REACH;
 
 /// A rule's compiled pattern, built the first time a scan needs it.
 #[derive(Debug)]
@@ -310,6 +294,7 @@ pub struct ScannerBuilder {
     /// Encodings not decoded (bits of `Encoding::bit`); all are decoded by default.
     no_decode: u8,
     decode_depth: Option<usize>,
+    min_confidence: Option<Confidence>,
 }
 
 impl ScannerBuilder {
@@ -406,6 +391,26 @@ impl ScannerBuilder {
         self
     }
 
+    /// Reports only findings with at least this confidence (after structural checks, which
+    /// lower a failing token to [`Confidence::Low`]). Default: every finding.
+    ///
+    /// ```
+    /// use keysweep::{Confidence, RuleSet, ScannerBuilder};
+    ///
+    /// let text = b"password = \"Zq8!vR2#mT6@pL\"\ntoken: ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u\n";
+    /// let all = ScannerBuilder::new().build(RuleSet::builtin()).unwrap();
+    /// let high = ScannerBuilder::new()
+    ///     .min_confidence(Confidence::High)
+    ///     .build(RuleSet::builtin())
+    ///     .unwrap();
+    /// assert_eq!(all.scan(&mut all.scratch(), text).len(), 2);
+    /// assert_eq!(high.scan(&mut high.scratch(), text).len(), 0); // the token's checksum fails
+    /// ```
+    pub fn min_confidence(mut self, min: Confidence) -> ScannerBuilder {
+        self.min_confidence = Some(min);
+        self
+    }
+
     /// Suppresses findings whose fingerprint is one of these as [`Suppression::Baseline`]
     /// (findings triaged earlier). Fingerprints must come from a scanner with the same
     /// [`fingerprint_key`](ScannerBuilder::fingerprint_key). Adds to earlier calls.
@@ -429,17 +434,16 @@ impl ScannerBuilder {
                 Regex::builder()
                     .configure(meta_config())
                     .build(p)
-                    .map_err(|e| BuildError {
-                        message: format!("allowlist pattern {p:?} does not compile: {e}"),
-                        allow_value: Some(i),
-                    })?;
+                    .map_err(|e| BuildError::bad_allow_value(i, p, regex_reason(&e)))?;
             }
             let regex = Regex::builder()
                 .configure(meta_config())
                 .build_many(&self.allow_values)
                 .map_err(|e| BuildError {
-                    message: format!("allowlist patterns do not compile together: {e}"),
-                    allow_value: None,
+                    kind: BuildErrorKind::AllowValues,
+                    index: None,
+                    pattern: None,
+                    reason: regex_reason(&e),
                 })?;
             Some(regex)
         };
@@ -448,6 +452,8 @@ impl ScannerBuilder {
         let generic = rules.iter().map(|r| r.has_tag("generic")).collect();
         Ok(Scanner {
             inner: Arc::new(Inner {
+                id: NEXT_SCANNER_ID.fetch_add(1, AtomicOrdering::Relaxed),
+                min_confidence: self.min_confidence.unwrap_or(Confidence::Low),
                 compiled: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 rules,
                 patterns,
@@ -463,37 +469,120 @@ impl ScannerBuilder {
                 allow_values,
                 baseline: self.baseline.iter().copied().collect(),
                 decode: !self.no_decode,
-                decode_depth: self.decode_depth.unwrap_or(DEFAULT_DECODE_DEPTH).min(8),
+                decode_depth: self
+                    .decode_depth
+                    .unwrap_or(DEFAULT_DECODE_DEPTH)
+                    .min(MAX_DECODE_DEPTH),
             }),
         })
     }
 }
 
-/// Why a scanner could not be built.
+/// What kind of thing made [`ScannerBuilder::build`] fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildErrorKind {
+    /// One [`allow_values`](ScannerBuilder::allow_values) pattern does not compile
+    /// ([`BuildError::allow_value`] says which).
+    AllowValue,
+    /// The allowlist patterns compile one by one but not together (a size limit).
+    AllowValues,
+}
+
+/// Why a scanner could not be built: a [kind](BuildError::kind), the offending input where there
+/// is one, and the reason.
+///
+/// ```
+/// use keysweep::{BuildErrorKind, RuleSet, ScannerBuilder};
+///
+/// let err = ScannerBuilder::new()
+///     .allow_values(["^ok$", "(unclosed"])
+///     .build(RuleSet::empty())
+///     .unwrap_err();
+/// assert_eq!(err.kind(), BuildErrorKind::AllowValue);
+/// assert_eq!(err.allow_value(), Some(1));
+/// assert_eq!(err.reason(), "unclosed group");
+/// assert_eq!(err.to_string(), "allowlist pattern #2 \"(unclosed\" does not compile: unclosed group");
+/// ```
 #[derive(Clone, Debug)]
 pub struct BuildError {
-    message: String,
-    allow_value: Option<usize>,
+    kind: BuildErrorKind,
+    index: Option<usize>,
+    pattern: Option<String>,
+    reason: String,
 }
 
 impl BuildError {
+    fn bad_allow_value(index: usize, pattern: &str, reason: String) -> BuildError {
+        BuildError {
+            kind: BuildErrorKind::AllowValue,
+            index: Some(index),
+            pattern: Some(pattern.to_string()),
+            reason,
+        }
+    }
+
+    /// What failed.
+    pub fn kind(&self) -> BuildErrorKind {
+        self.kind
+    }
+
     /// The index of the [`allow_values`](ScannerBuilder::allow_values) pattern that failed to
     /// compile, if that is the error.
     pub fn allow_value(&self) -> Option<usize> {
-        self.allow_value
+        self.index
+    }
+
+    /// Why, in one line, without the input (for messages that name the input themselves).
+    pub fn reason(&self) -> &str {
+        &self.reason
     }
 }
 
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot build scanner: {}", self.message)
+        match (self.kind, self.index, &self.pattern) {
+            (BuildErrorKind::AllowValue, Some(i), Some(p)) => write!(
+                f,
+                "allowlist pattern #{} {p:?} does not compile: {}",
+                i + 1,
+                self.reason
+            ),
+            _ => write!(
+                f,
+                "allowlist patterns do not compile together: {}",
+                self.reason
+            ),
+        }
+    }
+}
+
+/// The one-line reason a regex did not build: the syntax error's own line (`unclosed group`)
+/// rather than regex-automata's `error parsing pattern 0`.
+fn regex_reason(e: &regex_automata::meta::BuildError) -> String {
+    match e.syntax_error() {
+        Some(syntax) => syntax
+            .to_string()
+            .lines()
+            .last()
+            .unwrap_or("invalid regex")
+            .trim()
+            .trim_start_matches("error: ")
+            .to_string(),
+        None => e.to_string(),
     }
 }
 
 impl std::error::Error for BuildError {}
 
+/// Identifies each built scanner, so that a [`Scratch`] is only ever used with its own.
+static NEXT_SCANNER_ID: AtomicU64 = AtomicU64::new(0);
+
 #[derive(Debug)]
 struct Inner {
+    /// Unique per [`ScannerBuilder::build`]; scratch space remembers it.
+    id: u64,
+    min_confidence: Confidence,
     rules: Vec<Rule>,
     /// Each rule's pattern, compiled on first use (an error is kept for `compile_all`).
     compiled: Vec<OnceLock<Result<Compiled, String>>>,
@@ -536,8 +625,14 @@ pub struct Scanner {
 
 /// Per-thread scratch space for [`Scanner::scan`]: regex caches and candidate buffers, reused
 /// from scan to scan so the hot path does not allocate.
+///
+/// A scratch belongs to the scanner that made it ([`Scanner::scratch`]): scanning with another
+/// scanner's scratch panics (its caches are sized for the other rule set), even when the
+/// other scanner was built from the same rules.
 #[derive(Debug)]
 pub struct Scratch {
+    /// The [`Inner::id`] of the scanner that made it.
+    owner: u64,
     caches: Vec<Option<(meta::Cache, Captures)>>,
     keywordless_cache: Option<meta::Cache>,
     /// Set while scanning decoded text: `keysweep:allow` comments are looked for in the
@@ -613,6 +708,7 @@ impl Scanner {
     /// New scratch space for one thread.
     pub fn scratch(&self) -> Scratch {
         Scratch {
+            owner: self.inner.id,
             caches: (0..self.inner.rules.len()).map(|_| None).collect(),
             keywordless_cache: None,
             in_decoded: false,
@@ -678,7 +774,15 @@ impl Scanner {
     }
 
     /// Like [`scan`](Scanner::scan), appending to `out` (which is not cleared).
+    ///
+    /// # Panics
+    ///
+    /// When `scratch` was made by another scanner.
     pub fn scan_into(&self, scratch: &mut Scratch, haystack: &[u8], out: &mut Vec<Finding>) {
+        assert_eq!(
+            scratch.owner, self.inner.id,
+            "keysweep: a Scratch must be used with the Scanner that made it"
+        );
         let from = out.len();
         let depth = self.inner.decode_depth;
         self.scan_layers(
@@ -690,6 +794,20 @@ impl Scanner {
             out,
         );
         assign_lines(haystack, 0, &mut out[from..], haystack.len());
+        self.keep_confident(out, from);
+    }
+
+    /// Drops the findings from `from` on that are below the minimum confidence. Done last, so
+    /// that a dropped finding still settled duplicates exactly as in an unfiltered scan.
+    fn keep_confident(&self, out: &mut Vec<Finding>, from: usize) {
+        let min = self.inner.min_confidence;
+        if min > Confidence::Low {
+            let mut i = 0;
+            out.retain(|f| {
+                i += 1;
+                i <= from || f.confidence >= min
+            });
+        }
     }
 
     /// [`scan_range`](Scanner::scan_range), then the decoding layers (up to `depth` deep) of
@@ -845,6 +963,7 @@ impl Scanner {
                     let depth = self.inner.decode_depth;
                     self.scan_layers(scratch, haystack, start..end, owned_end, depth, &mut out);
                     let newlines = assign_lines(haystack, start, &mut out, owned_end);
+                    self.keep_confident(&mut out, 0);
                     (out, newlines)
                 },
             )

@@ -47,13 +47,21 @@ mod decode;
 mod engine;
 mod filter;
 mod fingerprint;
+mod pattern;
 mod rule;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod suppress;
 
-pub use decode::{decode_layer, utf16_text, Encoding, Utf16};
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use decode::decode_layer;
+pub use decode::{is_binary, Encoding, BINARY_PROBE};
+pub use engine::{
+    BuildError, BuildErrorKind, Finding, Scanner, ScannerBuilder, Scratch, MAX_DECODE_DEPTH,
+};
 #[cfg(feature = "parallel")]
-pub use engine::RangeScan;
-pub use engine::{BuildError, Finding, Scanner, ScannerBuilder, Scratch};
+pub use engine::{RangeScan, CHUNK_OVERLAP};
 pub use filter::{is_placeholder, looks_like_literal, shannon_entropy};
 pub use fingerprint::{Fingerprint, ParseFingerprintError};
 pub use rule::{Check, Confidence, Example, Rule, RuleError, RuleSet};

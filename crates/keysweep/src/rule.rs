@@ -190,7 +190,7 @@ impl Rule {
                 return Err(err("min_entropy", format!("{e} is outside 0.0..=8.0")));
             }
         }
-        crate::engine::parse_pattern(&self.pattern).map_err(|m| err("pattern", m))?;
+        crate::pattern::parse_pattern(&self.pattern).map_err(|m| err("pattern", m))?;
         Ok(())
     }
 }

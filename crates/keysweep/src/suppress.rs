@@ -42,6 +42,11 @@ impl Suppression {
             Suppression::Baseline => "baseline",
         }
     }
+
+    /// Parses [`as_str`](Suppression::as_str)'s names.
+    pub fn parse(s: &str) -> Option<Suppression> {
+        Suppression::ALL.into_iter().find(|x| x.as_str() == s)
+    }
 }
 
 impl fmt::Display for Suppression {

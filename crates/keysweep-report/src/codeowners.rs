@@ -9,6 +9,15 @@
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
+/// The CODEOWNERS of the repository at `root`: the first of [`LOCATIONS`] in its working tree,
+/// else at its `HEAD` (for bare repositories and mirrors).
+pub fn read(root: &std::path::Path) -> Option<CodeOwners> {
+    LOCATIONS.iter().find_map(|rel| {
+        let text = keysweep_source::read_repository_file(root, rel)?;
+        Some(CodeOwners::parse(&String::from_utf8_lossy(&text)))
+    })
+}
+
 /// Where GitHub and GitLab look for the file, in their order of precedence.
 pub const LOCATIONS: [&str; 4] = [
     ".github/CODEOWNERS",
@@ -17,6 +26,7 @@ pub const LOCATIONS: [&str; 4] = [
     ".gitlab/CODEOWNERS",
 ];
 
+/// A parsed CODEOWNERS file.
 #[derive(Debug)]
 pub struct CodeOwners {
     set: GlobSet,

@@ -2,23 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::HookArgs;
+use crate::args::HookArgs;
+use crate::messages::io_reason;
 
 /// Identifies a hook keysweep wrote (and may therefore replace).
 const MARKER: &str = "# installed by keysweep install-hook";
-
-/// Printed on stderr when a staged scan finds something: how to fix or suppress it.
-pub const ADVICE: &str = "\
-keysweep: the commit would add the secret(s) above.
-  fix:      remove the secret from the file (read it from the environment or a secret
-            manager instead), `git add` the file again, and rotate the secret if it was
-            ever pushed or shared.
-  suppress: if it is not a secret (a test fixture, a public key), add a comment with
-            `keysweep:allow` (or `keysweep:allow=RULE_ID`) on that line or the line above;
-            or record it in a baseline: keysweep baseline create -o .keysweep-baseline.json
-            (then set `baseline` in .keysweep.toml, or pass --baseline).
-  bypass:   git commit --no-verify (once; the secret still lands in history).
-";
 
 /// The hook script. It runs the keysweep that installed it, or the one on PATH if that one
 /// has moved.
@@ -36,13 +24,8 @@ fn script(exe: &Path) -> String {
 
 pub fn install(args: &HookArgs) -> Result<u8, String> {
     let dir = keysweep_git::hooks_dir(&args.repo).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        format!(
-            "cannot create {}: {}",
-            dir.display(),
-            crate::output::io_reason(&e)
-        )
-    })?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot create {}: {}", dir.display(), io_reason(&e)))?;
     let hook = dir.join("pre-commit");
     let mut backup = None;
     match std::fs::read(&hook) {
@@ -57,34 +40,18 @@ pub fn install(args: &HookArgs) -> Result<u8, String> {
         }
         Ok(_) => {
             let to = dir.join("pre-commit.keysweep-backup");
-            std::fs::rename(&hook, &to).map_err(|e| {
-                format!(
-                    "cannot move {} aside: {}",
-                    hook.display(),
-                    crate::output::io_reason(&e)
-                )
-            })?;
+            std::fs::rename(&hook, &to)
+                .map_err(|e| format!("cannot move {} aside: {}", hook.display(), io_reason(&e)))?;
             backup = Some(to);
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(format!(
-                "cannot read {}: {}",
-                hook.display(),
-                crate::output::io_reason(&e)
-            ))
-        }
+        Err(e) => return Err(format!("cannot read {}: {}", hook.display(), io_reason(&e))),
     }
     let exe = std::env::current_exe()
         .and_then(|p| p.canonicalize())
         .unwrap_or_else(|_| PathBuf::from("keysweep"));
-    write_executable(&hook, script(&exe).as_bytes()).map_err(|e| {
-        format!(
-            "cannot write {}: {}",
-            hook.display(),
-            crate::output::io_reason(&e)
-        )
-    })?;
+    write_executable(&hook, script(&exe).as_bytes())
+        .map_err(|e| format!("cannot write {}: {}", hook.display(), io_reason(&e)))?;
     if let Some(to) = backup {
         eprintln!("keysweep: the previous hook is kept as {}", to.display());
     }

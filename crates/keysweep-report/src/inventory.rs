@@ -1,71 +1,22 @@
 //! The secret inventory: one entry per distinct secret (fingerprint) across every scan result
 //! and repository given, with its locations, lifecycle, owners and a priority.
 //!
-//! Findings arrive one at a time ([`Inventory::add`]) as the JSON objects `keysweep scan
-//! --format jsonl` prints, from saved files or from a scan run now. Memory grows with the
-//! number of distinct secrets: strings are interned, and each secret keeps at most
-//! `max_locations` locations (its counts, first and last sighting stay exact).
+//! Findings arrive one at a time ([`Inventory::add`]) as [`Record`]s, read from saved scan
+//! results or made from a scan run now. Memory grows with the number of distinct secrets:
+//! strings are interned, and each secret keeps at most `max_locations` locations (its counts,
+//! first and last sighting stay exact).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
+use keysweep::{Confidence, Fingerprint};
+use keysweep_source::dates::format_day;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::codeowners::CodeOwners;
-
-/// A finding as scan output (JSON, JSON Lines) writes it: the fields the inventory reads.
-/// Unknown fields are ignored so that newer scan output stays readable.
-#[derive(Debug, Deserialize)]
-pub struct Row {
-    pub rule_id: String,
-    pub path: String,
-    #[serde(default)]
-    pub line: u64,
-    #[serde(default)]
-    pub column: u64,
-    #[serde(default)]
-    pub secret: Option<String>,
-    #[serde(default)]
-    pub redacted: Option<bool>,
-    pub fingerprint: String,
-    pub confidence: String,
-    #[serde(default)]
-    pub suppressed: Option<String>,
-    #[serde(default)]
-    pub repository: Option<RowRepository>,
-    #[serde(default)]
-    pub git: Option<RowGit>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct RowRepository {
-    pub id: String,
-    #[serde(default)]
-    pub root: Option<String>,
-    pub path: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct RowGit {
-    #[serde(default)]
-    pub repository: Option<String>,
-    #[serde(default)]
-    pub commit: Option<String>,
-    #[serde(default)]
-    pub author_name: Option<String>,
-    #[serde(default)]
-    pub author_email: Option<String>,
-    #[serde(default)]
-    pub date: Option<String>,
-    #[serde(default)]
-    pub refs: Vec<String>,
-    #[serde(default)]
-    pub present_at_head: Option<bool>,
-    /// Set for `--staged/--unstaged/--untracked` findings.
-    #[serde(default)]
-    pub change: Option<String>,
-}
+use crate::record::Record;
 
 type Id = u32;
 
@@ -109,11 +60,11 @@ struct Commit {
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
-struct Location {
+struct Loc {
     repo: Id,
     path: Id,
-    line: u64,
-    column: u64,
+    line: usize,
+    column: usize,
     commit: Option<Commit>,
     refs: Vec<Id>,
     present: bool,
@@ -124,28 +75,44 @@ struct Entry {
     /// 0 low, 1 medium, 2 high: the highest seen.
     confidence: u8,
     secret: String,
-    locations: Vec<Location>,
-    seen: HashSet<(Id, Id, u64, u64, Option<Id>)>,
+    locations: Vec<Loc>,
+    seen: HashSet<(Id, Id, usize, usize, Option<Id>)>,
     total: u64,
     present: bool,
     repos: BTreeSet<Id>,
     paths: BTreeSet<Id>,
     refs: BTreeSet<Id>,
     /// First and last sighting with a commit: (time, location).
-    first: Option<Location>,
-    last: Option<Location>,
+    first: Option<Loc>,
+    last: Option<Loc>,
     /// Introducing authors: (name, email) -> earliest time.
     authors: HashMap<(Id, Id), i64>,
 }
 
-/// Builds the inventory.
+/// Builds the inventory, one finding at a time.
+///
+/// ```
+/// use keysweep_report::{Inventory, Record};
+///
+/// let line = r#"{"rule_id":"stripe.secret_key.live","path":"a.env","source":"file","line":1,"column":12,
+///   "secret":"sk_l*****","redacted":true,"fingerprint":"00112233445566778899aabbccddeeff","confidence":"high"}"#;
+/// let record: Record = serde_json::from_str(line).unwrap();
+/// let mut inventory = Inventory::new(200);
+/// inventory.add(&record);
+/// inventory.add(&record); // the same location again adds nothing
+/// let doc = inventory.finish(0, &mut |_| None);
+/// assert_eq!(doc.summary.secrets, 1);
+/// assert_eq!(doc.secrets[0].locations_total, 1);
+/// ```
 pub struct Inventory {
     strings: Strings,
-    entries: HashMap<[u8; 16], Entry>,
+    entries: HashMap<Fingerprint, Entry>,
     /// Repository id -> a local root where it was scanned.
     roots: BTreeMap<Id, PathBuf>,
     max_locations: usize,
+    /// Findings added (suppressed ones not included).
     pub findings: u64,
+    /// Suppressed findings added, and left out.
     pub suppressed: u64,
 }
 
@@ -154,6 +121,8 @@ const MAX_AUTHORS: usize = 10;
 const MAX_LIST: usize = 100;
 
 impl Inventory {
+    /// An empty inventory keeping at most `max_locations` locations per secret (counts, first
+    /// and last sighting and authors stay exact beyond it).
     pub fn new(max_locations: usize) -> Inventory {
         Inventory {
             strings: Strings::default(),
@@ -166,18 +135,12 @@ impl Inventory {
     }
 
     /// Adds one finding. Suppressed findings (triaged, allowed) are counted, not inventoried.
-    pub fn add(&mut self, row: Row) -> Result<(), String> {
-        let fingerprint =
-            parse_fingerprint(&row.fingerprint).ok_or("`fingerprint` is not 32 hex digits")?;
-        let confidence = match row.confidence.as_str() {
-            "low" => 0,
-            "medium" => 1,
-            "high" => 2,
-            _ => return Err("`confidence` is not low, medium or high".into()),
-        };
+    pub fn add(&mut self, row: &Record) {
+        let fingerprint = row.fingerprint;
+        let confidence = confidence_rank(row.confidence);
         if row.suppressed.is_some() {
             self.suppressed += 1;
-            return Ok(());
+            return;
         }
         self.findings += 1;
         let Inventory {
@@ -187,54 +150,42 @@ impl Inventory {
             max_locations,
             ..
         } = self;
-        // The repository and the path inside it: from `repository` when scan output names it,
-        // else from a history finding's `git.repository`, else none (a plain path).
-        let (repo, path) = match &row.repository {
+        // The repository and the path inside it when the record names them, else none (a
+        // plain path).
+        let location = &row.location;
+        let shown_path = location.display();
+        let (repo, path) = match &location.repository {
             Some(r) => {
                 let id = s.id(&r.id);
-                if let Some(root) = &r.root {
-                    roots.entry(id).or_insert_with(|| PathBuf::from(root));
-                }
-                (id, s.id(&r.path))
+                roots.entry(id).or_insert_with(|| PathBuf::from(&r.root));
+                (id, s.id(r.path.as_deref().unwrap_or(&shown_path)))
             }
-            None => match row.git.as_ref().and_then(|g| g.repository.as_deref()) {
-                Some(root) => {
-                    let id = s.id(root);
-                    roots.entry(id).or_insert_with(|| PathBuf::from(root));
-                    let rel = row
-                        .path
-                        .strip_prefix(root)
-                        .and_then(|p| p.strip_prefix(':'))
-                        .unwrap_or(&row.path);
-                    (id, s.id(rel))
-                }
-                None => (s.id(""), s.id(&row.path)),
-            },
+            None => (s.id(""), s.id(&shown_path)),
         };
-        let git = row.git.as_ref();
+        let history = location.history();
         // A finding from the working tree or pending changes is in the current code; a history
         // finding says whether its blob is at HEAD.
-        let present = match git {
-            Some(g) if g.change.is_none() => g.present_at_head.unwrap_or(false),
-            _ => true,
-        };
+        let present = location.present_at_head();
         // (commit, author name, author email, date, seconds): interned only if kept below, so
         // that memory follows the locations kept, not the findings read.
-        let raw = git.and_then(|g| {
-            let date = g.date.as_deref().unwrap_or("");
+        let date_text = history
+            .and_then(|g| g.commit.as_ref())
+            .map(|c| c.date.to_string());
+        let raw = history.and_then(|g| {
+            let c = g.commit.as_ref()?;
             Some((
-                g.commit.as_deref()?,
-                g.author_name.as_deref().unwrap_or(""),
-                g.author_email.as_deref().unwrap_or(""),
-                date,
-                parse_time(date).unwrap_or(i64::MAX),
+                c.id.as_str(),
+                c.author_name.as_str(),
+                c.author_email.as_str(),
+                date_text.as_deref().unwrap_or(""),
+                c.date.seconds,
             ))
         });
 
         let entry = entries.entry(fingerprint).or_insert_with(|| Entry {
             rules: BTreeSet::new(),
             confidence,
-            secret: redacted(&row),
+            secret: row.redacted_secret(),
             locations: Vec::new(),
             seen: HashSet::new(),
             total: 0,
@@ -254,14 +205,14 @@ impl Inventory {
         };
         if let Some(ck) = commit_key {
             if entry.seen.contains(&(repo, path, row.line, row.column, ck)) {
-                return Ok(());
+                return;
             }
         }
         let keep = entry.locations.len() < *max_locations;
         // Ordered by time, then commit id: never by input order.
         let (is_first, is_last) = match raw {
             Some(c) => {
-                let key = |o: &Option<Location>| {
+                let key = |o: &Option<Loc>| {
                     o.as_ref()
                         .and_then(|l| l.commit)
                         .map(|o| (o.time, s.get(o.id)))
@@ -281,7 +232,7 @@ impl Inventory {
             time: c.4,
         });
         let rule = s.id(&row.rule_id);
-        let refs: Vec<Id> = git
+        let refs: Vec<Id> = history
             .map(|g| g.refs.iter().map(|r| s.id(r)).collect())
             .unwrap_or_default();
 
@@ -303,7 +254,7 @@ impl Inventory {
             let t = entry.authors.entry(author).or_insert(c.4);
             *t = (*t).min(c.4);
         }
-        let location = Location {
+        let location = Loc {
             repo,
             path,
             line: row.line,
@@ -324,7 +275,6 @@ impl Inventory {
                 .insert((repo, path, row.line, row.column, commit.map(|c| c.id)));
             entry.locations.push(location);
         }
-        Ok(())
     }
 
     /// The finished inventory, entries in priority order, borrowing the inventory's strings.
@@ -337,7 +287,7 @@ impl Inventory {
     ) -> Doc<'_> {
         let s = &self.strings;
         let mut owners_of: HashMap<Id, Option<CodeOwners>> = HashMap::new();
-        let mut secrets: Vec<(&[u8; 16], Secret<'_>)> = Vec::with_capacity(self.entries.len());
+        let mut secrets: Vec<(&Fingerprint, Secret<'_>)> = Vec::with_capacity(self.entries.len());
         let mut by_provider: BTreeMap<&str, u64> = BTreeMap::new();
         let mut by_confidence: BTreeMap<u8, u64> = BTreeMap::new();
         let mut by_repo: BTreeMap<Id, (u64, u64)> = BTreeMap::new();
@@ -383,7 +333,7 @@ impl Inventory {
                 .take(MAX_AUTHORS)
                 .map(|(&(n, m), _)| person(s.get(n), s.get(m)))
                 .collect();
-            let mut locs: Vec<&Location> = e.locations.iter().collect();
+            let mut locs: Vec<&Loc> = e.locations.iter().collect();
             locs.sort_by(|a, b| {
                 (
                     s.get(a.repo),
@@ -403,7 +353,7 @@ impl Inventory {
             let secret = Secret {
                 rank: 0,
                 priority: priority(e.confidence, e.present, e.total, exposure_days),
-                fingerprint: hex(fingerprint),
+                fingerprint: fingerprint.to_string(),
                 rule_ids,
                 provider,
                 confidence: confidence_name(e.confidence),
@@ -498,98 +448,156 @@ impl Inventory {
     }
 }
 
-/// The inventory document: what `--format json` prints and the HTML report embeds.
-#[derive(Serialize)]
+/// The inventory document: what `--format json` prints and the HTML report embeds (schema:
+/// `docs/schema/inventory.json`).
+#[derive(Serialize, JsonSchema)]
 pub struct Doc<'a> {
+    /// The format version (1).
     pub keysweep_inventory: u32,
+    /// The day exposure ages are counted to (`YYYY-MM-DD`).
     pub as_of: String,
+    /// Counts over all secrets.
     pub summary: Summary<'a>,
+    /// One entry per distinct secret, highest priority first.
     pub secrets: Vec<Secret<'a>>,
 }
 
-#[derive(Serialize)]
+/// Counts over all secrets.
+#[derive(Serialize, JsonSchema)]
 pub struct Summary<'a> {
+    /// Distinct secrets.
     pub secrets: usize,
+    /// Findings of them (locations).
     pub locations: u64,
+    /// Repositories they were found in.
     pub repositories: usize,
+    /// Secrets in the current code of some repository.
     pub present_at_head: u64,
+    /// Secrets only in history.
     pub history_only: u64,
+    /// Findings read.
     pub findings_read: u64,
+    /// Suppressed findings read and left out.
     pub suppressed_skipped: u64,
+    /// Secrets per provider, most first.
     pub by_provider: Vec<ProviderCount<'a>>,
+    /// Secrets per repository, most first.
     pub by_repository: Vec<RepoCount<'a>>,
+    /// Secrets per confidence, highest first.
     pub by_confidence: Vec<ConfidenceCount>,
 }
 
-#[derive(Serialize)]
+/// Secrets of one provider.
+#[derive(Serialize, JsonSchema)]
 pub struct ProviderCount<'a> {
+    /// The provider (a rule id's first part).
     pub provider: &'a str,
+    /// Its distinct secrets.
     pub secrets: u64,
 }
 
-#[derive(Serialize)]
+/// Secrets of one repository.
+#[derive(Serialize, JsonSchema)]
 pub struct RepoCount<'a> {
+    /// The repository id (`(no repository)` for plain paths).
     pub repository: &'a str,
+    /// Its distinct secrets.
     pub secrets: u64,
+    /// Of them, those in its current code.
     pub present_at_head: u64,
 }
 
-#[derive(Serialize)]
+/// Secrets of one confidence.
+#[derive(Serialize, JsonSchema)]
 pub struct ConfidenceCount {
+    /// `low`, `medium` or `high`.
     pub confidence: &'static str,
+    /// Distinct secrets whose highest confidence it is.
     pub secrets: u64,
 }
 
 /// One distinct secret.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Secret<'a> {
+    /// Position in priority order, from 1.
     pub rank: usize,
+    /// How urgently to rotate it, 0 to 100 (see [`priority`]).
     pub priority: f64,
+    /// The secret's fingerprint (32 hex digits).
     pub fingerprint: String,
+    /// The rules that found it.
     pub rule_ids: Vec<&'a str>,
+    /// The provider: the first rule id's first part.
     pub provider: &'a str,
+    /// The highest confidence of its findings.
     pub confidence: &'static str,
+    /// The secret, redacted.
     pub secret: &'a str,
+    /// Whether it is in the current code of some repository.
     pub present_at_head: bool,
+    /// Days from its first commit to `as_of` (absent without history).
     pub exposure_days: Option<i64>,
+    /// Its oldest sighting with a commit.
     pub first_introduced: Option<Sighting<'a>>,
+    /// Its newest sighting with a commit.
     pub last_seen: Option<Sighting<'a>>,
+    /// All its findings (locations), including those not listed.
     pub locations_total: u64,
+    /// Repositories it was found in.
     pub repositories: Vec<&'a str>,
+    /// Paths it was found at (at most 100).
     pub paths: Vec<&'a str>,
+    /// Refs reaching its commits (at most 100).
     pub refs: Vec<&'a str>,
+    /// Who to ask.
     pub owners: Owners,
+    /// Its locations (at most `--max-locations`).
     pub locations: Vec<LocationOut<'a>>,
 }
 
-#[derive(Serialize)]
+/// Who owns a secret.
+#[derive(Serialize, JsonSchema)]
 pub struct Owners {
+    /// Authors of the commits that introduced it, earliest first (at most 10).
     pub authors: Vec<String>,
+    /// CODEOWNERS owners of its paths.
     pub codeowners: Vec<String>,
 }
 
 /// Where and when a secret was seen.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, JsonSchema)]
 pub struct Sighting<'a> {
+    /// The repository id.
     pub repository: Option<&'a str>,
+    /// The path (in the repository, when there is one).
     pub path: &'a str,
+    /// The commit that introduced it there.
     pub commit: Option<&'a str>,
+    /// That commit's author name.
     pub author_name: Option<&'a str>,
+    /// That commit's author email.
     pub author_email: Option<&'a str>,
+    /// That commit's author date (ISO 8601).
     pub date: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+/// One location of a secret.
+#[derive(Serialize, JsonSchema)]
 pub struct LocationOut<'a> {
+    /// Where and when.
     #[serde(flatten)]
     pub at: Sighting<'a>,
-    pub line: u64,
-    pub column: u64,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// Refs reaching its commit.
     pub refs: Vec<&'a str>,
+    /// Whether this location is in the current code.
     pub present_at_head: bool,
 }
 
-fn commit_time(l: &Location) -> i64 {
+fn commit_time(l: &Loc) -> i64 {
     l.commit.map_or(i64::MIN, |c| c.time)
 }
 
@@ -621,7 +629,7 @@ fn non_empty(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
-fn sighting<'a>(s: &'a Strings, l: &Location) -> Sighting<'a> {
+fn sighting<'a>(s: &'a Strings, l: &Loc) -> Sighting<'a> {
     let c = l.commit.as_ref();
     Sighting {
         repository: non_empty(s.get(l.repo)),
@@ -633,15 +641,6 @@ fn sighting<'a>(s: &'a Strings, l: &Location) -> Sighting<'a> {
     }
 }
 
-/// The secret as the inventory shows it: always redacted, whatever the scan printed.
-fn redacted(row: &Row) -> String {
-    match (&row.secret, row.redacted) {
-        (Some(shown), Some(true)) => shown.clone(),
-        (Some(full), _) => crate::output::redact(full.as_bytes()),
-        (None, _) => "*****".into(),
-    }
-}
-
 /// The provider is the first part of a rule id (`github` of `github.pat.classic`).
 pub fn provider(rule_id: &str) -> &str {
     rule_id.split('.').next().unwrap_or(rule_id)
@@ -649,6 +648,14 @@ pub fn provider(rule_id: &str) -> &str {
 
 fn confidence_name(c: u8) -> &'static str {
     ["low", "medium", "high"][c.min(2) as usize]
+}
+
+fn confidence_rank(c: Confidence) -> u8 {
+    match c {
+        Confidence::Low => 0,
+        Confidence::Medium => 1,
+        Confidence::High => 2,
+    }
 }
 
 /// 0 to 100: how urgently a secret should be rotated.
@@ -665,98 +672,6 @@ pub fn priority(confidence: u8, present: bool, locations: u64, exposure_days: Op
     let spread = (5.0 * (1.0 + locations as f64).log2()).min(20.0);
     let age = exposure_days.map_or(0.0, |d| (d as f64 / 730.0 * 15.0).min(15.0));
     ((c + p + spread + age) * 10.0).round() / 10.0
-}
-
-fn parse_fingerprint(hex: &str) -> Option<[u8; 16]> {
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
-fn hex(bytes: &[u8; 16]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// (year, month, day) of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
-pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-pub fn format_day(days: i64) -> String {
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// `YYYY-MM-DD` as days since the epoch.
-pub fn parse_day(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let y: i64 = s[..4].parse().ok()?;
-    let m: i64 = s[5..7].parse().ok()?;
-    let d: i64 = s[8..10].parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let days = days_from_civil(y, m, d);
-    (format_day(days) == s).then_some(days)
-}
-
-/// `YYYY-MM-DDTHH:MM:SS±HH:MM` (or `Z`), as scan output writes commit dates, to seconds since
-/// the epoch.
-pub fn parse_time(s: &str) -> Option<i64> {
-    let days = parse_day(s.get(..10)?)?;
-    let b = s.as_bytes();
-    if b.get(10) != Some(&b'T') || b.len() < 19 {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let secs = num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)?;
-    let offset = match &s[19..] {
-        "Z" | "" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) => {
-            let v = num(20..22)? * 3600 + num(23..25)? * 60;
-            if o.starts_with('-') {
-                -v
-            } else {
-                v
-            }
-        }
-        _ => return None,
-    };
-    Some(days * 86_400 + secs - offset)
-}
-
-/// Today (UTC), in days since the epoch.
-pub fn today() -> i64 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    secs.div_euclid(86_400)
 }
 
 /// One row per secret, for spreadsheets. Cells that a spreadsheet would run as a formula
@@ -822,6 +737,67 @@ fn csv_cell(s: &str) -> String {
     }
 }
 
+/// The inventory for a terminal: one block per secret, rotate-first at the top. Text from
+/// scanned data is made [terminal-safe](crate::terminal_safe).
+pub fn human(doc: &Doc<'_>) -> String {
+    use crate::terminal_safe as safe;
+    let mut out = String::new();
+    let list = |items: &[&str], total: usize| {
+        let mut s = items
+            .iter()
+            .take(5)
+            .map(|p| safe(p))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if total > 5 {
+            s += &format!(" (+{} more)", total - 5);
+        }
+        s
+    };
+    let when = |s: &Option<Sighting<'_>>| match s {
+        Some(s) => format!(
+            "{} {}{}",
+            s.commit.map_or("", |c| &c[..c.len().min(10)]),
+            s.date.map_or("", |d| &d[..d.len().min(10)]),
+            s.author_name
+                .map_or(String::new(), |a| format!(" by {}", safe(a)))
+        ),
+        None => "no commit".into(),
+    };
+    for e in &doc.secrets {
+        out += &format!(
+            "{}  {}  {}  priority {}  {} location(s), {} path(s)  {}\n",
+            e.rule_ids.join(","),
+            e.secret,
+            e.confidence,
+            e.priority,
+            e.locations_total,
+            e.paths.len(),
+            if e.present_at_head {
+                "still at HEAD"
+            } else {
+                "history only"
+            },
+        );
+        if e.first_introduced.is_some() {
+            out += &format!(
+                "    first {}  last {}\n",
+                when(&e.first_introduced),
+                when(&e.last_seen)
+            );
+        }
+        out += &format!("    paths: {}\n", list(&e.paths, e.paths.len()));
+        if !e.refs.is_empty() {
+            let refs: Vec<String> = e.refs.iter().map(|r| r.to_string()).collect();
+            out += &format!(
+                "    refs: {}\n",
+                safe(&crate::short_list(&refs, refs.len()))
+            );
+        }
+    }
+    out
+}
+
 const HTML_TEMPLATE: &str = include_str!("inventory.html");
 const PLACEHOLDER: &str = "/*KEYSWEEP_INVENTORY_DATA*/null";
 
@@ -846,19 +822,6 @@ pub fn html(doc: &mut Doc<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(format_day(days_from_civil(2024, 2, 29)), "2024-02-29");
-        assert_eq!(parse_day("2026-12-01"), Some(days_from_civil(2026, 12, 1)));
-        assert_eq!(parse_day("2026-02-30"), None);
-        assert_eq!(parse_day("26-12-01"), None);
-        assert_eq!(parse_time("1970-01-01T00:00:10Z"), Some(10));
-        assert_eq!(parse_time("1970-01-01T02:00:00+02:00"), Some(0));
-        assert_eq!(parse_time("1970-01-01T00:00:00-01:30"), Some(5400));
-        assert_eq!(parse_time("yesterday"), None);
-    }
 
     #[test]
     fn priority_orders_what_matters() {
@@ -888,9 +851,10 @@ mod tests {
         let mut inv = Inventory::new(10);
         let row = serde_json::json!({
             "rule_id": "acme.key", "path": "</script><img src=x onerror=alert(1)>",
+            "source": "file", "line": 1, "column": 1, "secret": "*****", "redacted": true,
             "fingerprint": "00112233445566778899aabbccddeeff", "confidence": "high"
         });
-        inv.add(serde_json::from_value(row).unwrap()).unwrap();
+        inv.add(&serde_json::from_value(row).unwrap());
         let page = html(&mut inv.finish(0, &mut |_| None));
         assert!(!page.contains("</script><img"));
         assert!(page.contains("\\u003c/script>\\u003cimg"));

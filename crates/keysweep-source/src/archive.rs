@@ -42,9 +42,13 @@ impl Default for Limits {
 pub const RATIO_FLOOR: u64 = 1 << 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// An archive format, as recognised by [`kind`].
 pub enum Kind {
+    /// Zip and everything built on it (jar, war, ear, whl, apk, nupkg, docx, ...).
     Zip,
+    /// A tar archive (ustar, or old v7 by its header checksum).
     Tar,
+    /// A gzip stream (a `.tar.gz` is walked as a tar).
     Gzip,
 }
 
@@ -63,8 +67,10 @@ pub fn kind(data: &[u8]) -> Option<Kind> {
 
 /// Receives what an archive holds.
 pub trait Visitor {
-    /// A regular file inside an archive that is not itself an archive to open.
-    fn entry(&mut self, path: &str, data: &[u8]);
+    /// A regular file inside an archive that is not itself an archive to open: its display
+    /// path (`outer.jar!/inner/path`), the chain of entry names leading to it from the
+    /// outermost archive (cleaned), and its bytes.
+    fn entry(&mut self, path: &str, entries: &[String], data: &[u8]);
     /// A limit was hit or something could not be read, so part of the archive was not
     /// scanned; the rest goes on when it can.
     fn problem(&mut self, message: String);
@@ -80,11 +86,14 @@ pub fn walk(name: &str, data: &[u8], limits: Limits, visitor: &mut dyn Visitor) 
         entries: 0,
         total: 0,
         stopped: false,
+        chain: Vec::new(),
     };
     open(name, data, 1, &mut budget, visitor);
 }
 
 struct Budget {
+    /// The entry names from the outermost archive to the one being read.
+    chain: Vec<String>,
     limits: Limits,
     entries: usize,
     total: u64,
@@ -116,12 +125,21 @@ fn open(name: &str, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mu
         Some(Kind::Zip) => zip(name, data, depth, budget, visitor),
         Some(Kind::Tar) => tar(name, data, depth, budget, visitor),
         Some(Kind::Gzip) => gzip(name, data, depth, budget, visitor),
-        None => visitor.entry(name, data),
+        None => visitor.entry(name, &budget.chain, data),
     }
 }
 
-/// An entry: a nested archive is opened (depth permitting), anything else visited.
-fn member(path: String, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mut dyn Visitor) {
+/// An entry (`entry`: its cleaned name, `path`: its display path): a nested archive is opened
+/// (depth permitting), anything else visited.
+fn member(
+    entry: String,
+    path: String,
+    data: &[u8],
+    depth: usize,
+    budget: &mut Budget,
+    visitor: &mut dyn Visitor,
+) {
+    budget.chain.push(entry);
     if kind(data).is_some() {
         if depth < budget.limits.depth {
             open(&path, data, depth + 1, budget, visitor);
@@ -131,9 +149,10 @@ fn member(path: String, data: &[u8], depth: usize, budget: &mut Budget, visitor:
                 budget.limits.depth
             ));
         }
-        return;
+    } else {
+        visitor.entry(&path, &budget.chain, data);
     }
-    visitor.entry(&path, data);
+    budget.chain.pop();
 }
 
 /// Reads an entry within the limits. `compressed` is its compressed size when known.
@@ -257,7 +276,7 @@ fn zip(name: &str, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mut
         let (entry_name, path) = entry_path(name, &raw, visitor);
         let compressed = Some(file.compressed_size());
         if let Some(bytes) = read_entry(name, &entry_name, &mut file, compressed, budget, visitor) {
-            member(path, &bytes, depth, budget, visitor);
+            member(entry_name, path, &bytes, depth, budget, visitor);
         }
         if budget.stopped {
             return;
@@ -305,7 +324,7 @@ fn tar_from(
         // The whole gzip stream's size bounds every entry's ratio.
         if let Some(bytes) = read_entry(name, &entry_name, &mut entry, compressed, budget, visitor)
         {
-            member(path, &bytes, depth, budget, visitor);
+            member(entry_name, path, &bytes, depth, budget, visitor);
         }
         if budget.stopped {
             return;
@@ -347,7 +366,8 @@ fn gzip(name: &str, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mu
         .to_string();
     let mut reader = flate2::read::MultiGzDecoder::new(data);
     if let Some(bytes) = read_entry(name, &inner, &mut reader, compressed, budget, visitor) {
-        member(format!("{name}!/{inner}"), &bytes, depth, budget, visitor);
+        let path = format!("{name}!/{inner}");
+        member(inner, path, &bytes, depth, budget, visitor);
     }
 }
 

@@ -5,10 +5,13 @@ use std::path::PathBuf;
 
 use keysweep::{RuleSet, Scanner};
 
-use crate::{rules, ListFormat, RuleArgs, EXIT_FINDINGS};
+use crate::args::{ListFormat, RuleArgs};
+use crate::cmd::EXIT_FINDINGS;
+use crate::config::Config;
+use crate::rules;
 
 pub fn list(args: &RuleArgs, format: ListFormat) -> Result<u8, String> {
-    let set = rules::load(args)?;
+    let set = rules::load(args.no_builtin, &args.files, &Config::default())?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = match format {

@@ -1,0 +1,379 @@
+//! The command line: clap definitions only. [`crate::plan`] turns them into a plan once; no
+//! clap type travels below it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::units::parse_size;
+
+/// Find secrets (API keys, tokens, private keys, passwords) in files, directories, standard
+/// input and git history.
+#[derive(Parser, Debug)]
+#[command(name = "keysweep", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Scan files, directories (recursively), `-` (standard input), git history (--git), or a
+    /// repository's staged, unstaged and untracked changes for secrets.
+    Scan(ScanArgs),
+    /// Record the current findings so that later scans (`--baseline FILE`) suppress them.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Install a git pre-commit hook that blocks commits adding secrets.
+    InstallHook(HookArgs),
+    /// One entry per distinct secret across scan results and repositories: where it is, since
+    /// when, who introduced it, who owns it, whether it is still at HEAD, and what to rotate
+    /// first. Reads saved results (--results, from `scan --format jsonl`), scans PATHS (with
+    /// --git: their history) or the repositories of --repos-from, or both.
+    Inventory(InventoryArgs),
+    /// List or check rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) or the man page
+    /// (`man`) to standard output.
+    Completions {
+        /// The shell, or `man` for the manual page (roff).
+        shell: CompletionTarget,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Files or directories to scan; `-` reads standard input. With --git: repositories; with
+    /// --staged, --unstaged or --untracked: one repository [default: .].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub repos: ReposArgs,
+    #[command(flatten)]
+    pub git: GitArgs,
+    #[command(flatten)]
+    pub changes: ChangeArgs,
+    /// With --git: one entry per distinct secret (the inventory of that history: first and
+    /// last commit, paths, refs, still at HEAD).
+    #[arg(long, requires = "git")]
+    pub group: bool,
+    #[command(flatten)]
+    pub options: ScanOptions,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Print secrets in full instead of redacted.
+    #[arg(long)]
+    pub reveal: bool,
+    /// Also print suppressed findings, each with the mechanism that suppressed it (inline
+    /// comment, baseline, config allowlist, placeholder filter). They never fail the scan.
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// When to colour human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    #[command(flatten)]
+    pub quiet: QuietArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct QuietArgs {
+    /// Do not print the summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Never show a progress display.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Print every problem in full (each archive limit hit, each unreadable object), not only
+    /// a summary line per archive.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ReposArgs {
+    /// Also scan the paths (with --git: repositories) listed in FILE, one per line (blank lines
+    /// and lines starting with `#` are skipped; relative paths are relative to the current
+    /// directory). A path that cannot be scanned is reported and the others are scanned.
+    #[arg(long, value_name = "FILE")]
+    pub repos_from: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct GitArgs {
+    /// Scan the git history of the repositories at PATHS (working tree, .git directory or bare
+    /// repository): every blob reachable from any ref, once, with the commit that introduced
+    /// it.
+    #[arg(long)]
+    pub git: bool,
+    /// With --git: only what the commits after REV introduced (REV..HEAD, or A..B).
+    #[arg(long, value_name = "REV", requires = "git")]
+    pub since: Option<String>,
+    /// With --git: only the history of this branch (or rev) instead of every ref.
+    #[arg(long, value_name = "NAME", requires = "git")]
+    pub branch: Option<String>,
+    /// With --git: also report blobs that no ref reaches.
+    #[arg(long, requires = "git")]
+    pub unreachable: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ChangeArgs {
+    /// Scan what the next commit would add: staged files against HEAD, findings on added
+    /// lines only (the pre-commit check). Combines with --unstaged and --untracked.
+    #[arg(long, conflicts_with = "git")]
+    pub staged: bool,
+    /// Scan changes in the working tree not yet staged (against the index), added lines only.
+    #[arg(long, conflicts_with = "git")]
+    pub unstaged: bool,
+    /// Scan files git does not track and does not ignore.
+    #[arg(long, conflicts_with = "git")]
+    pub untracked: bool,
+}
+
+impl ChangeArgs {
+    /// Whether any kind of pending change is asked for.
+    pub fn any(&self) -> bool {
+        self.staged || self.unstaged || self.untracked
+    }
+}
+
+/// How to scan: rules, configuration, suppressions, limits. Shared by `scan`, `baseline
+/// create` and `inventory`.
+#[derive(Args, Debug)]
+pub struct ScanOptions {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Read the configuration from FILE instead of `.keysweep.toml` at the repository root.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore any `.keysweep.toml`.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Suppress the findings recorded in this baseline (from `keysweep baseline create`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Report only findings with at least this confidence.
+    #[arg(long, value_enum)]
+    pub min_confidence: Option<MinConfidence>,
+    /// Skip files larger than this (bytes; suffixes K, M, G accepted) [default: 256M].
+    #[arg(long, value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+    /// Also scan binary files (those with a NUL byte in their first 8 KiB that are not UTF-16
+    /// text).
+    #[arg(long)]
+    pub scan_binary: bool,
+    /// Do not honour .gitignore, .ignore and git exclude files.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Follow symbolic links while walking (loops are detected and reported).
+    #[arg(long, short = 'L')]
+    pub follow: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+    /// Key for fingerprints (HMAC-SHA-256); or set KEYSWEEP_FINGERPRINT_KEY.
+    #[arg(long, env = "KEYSWEEP_FINGERPRINT_KEY", hide_env_values = true)]
+    pub fingerprint_key: Option<String>,
+    /// Scan archives (zip, jar, war, whl, apk, nupkg, tar, tar.gz, gz) as files, not their
+    /// entries.
+    #[arg(long)]
+    pub no_archives: bool,
+    /// Open archives nested up to N deep (1: only archives on disk) [default: 3].
+    #[arg(long, value_name = "N")]
+    pub archive_depth: Option<usize>,
+    /// Stop reading an archive after it inflated this much, nested archives included
+    /// (bytes; suffixes K, M, G) [default: 1G].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_archive_size: Option<u64>,
+    /// Stop reading an archive after this many entries, nested archives included
+    /// [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub max_archive_entries: Option<usize>,
+    /// How many encoding layers to see through (base64 inside a JSON string is two), 0 to 8;
+    /// 0 scans only the bytes as written [default: 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=keysweep::MAX_DECODE_DEPTH as i64))]
+    pub decode_depth: Option<u8>,
+    /// Do not decode this layer: base64, hex, percent, escape, json or utf16 (repeatable, or
+    /// comma-separated).
+    #[arg(long, value_name = "LAYER", value_delimiter = ',', value_parser = parse_layer)]
+    pub no_decode: Vec<keysweep::Encoding>,
+    /// Run every rule over the whole input, skipping the keyword prefilter (slow; debugging).
+    #[arg(long, hide = true)]
+    pub no_prefilter: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InventoryArgs {
+    /// Paths to scan now (with --git: repositories). Nothing is scanned without PATHS or
+    /// --repos-from unless no --results are given [default: .].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Saved scan results to read: `keysweep scan --format jsonl` (or `json`) output of any
+    /// number of runs and repositories; `-` reads standard input. Repeatable.
+    #[arg(long = "results", value_name = "FILE")]
+    pub results: Vec<PathBuf>,
+    #[command(flatten)]
+    pub repos: ReposArgs,
+    #[command(flatten)]
+    pub git: GitArgs,
+    #[command(flatten)]
+    pub options: ScanOptions,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = InventoryFormat::Json)]
+    pub format: InventoryFormat,
+    /// Write to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The day exposure ages are counted to (YYYY-MM-DD, UTC) [default: today].
+    #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
+    pub as_of: Option<i64>,
+    /// Locations kept per secret for the detail lists; memory follows the locations kept, so
+    /// it bounds memory per secret (counts, first and last sighting and authors stay exact).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub max_locations: usize,
+    #[command(flatten)]
+    pub quiet: QuietArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BaselineCommand {
+    /// Scan (as `keysweep scan` would) and write one entry per distinct secret, keyed by its
+    /// fingerprint and sorted, to FILE or standard output. Unchanged code gives a
+    /// byte-identical baseline; moving files or editing other lines does not change it.
+    Create(BaselineArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineArgs {
+    /// Files or directories to scan (with --git: repositories; with --staged: one repository)
+    /// [default: .].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub repos: ReposArgs,
+    #[command(flatten)]
+    pub git: GitArgs,
+    #[command(flatten)]
+    pub changes: ChangeArgs,
+    #[command(flatten)]
+    pub options: ScanOptions,
+    /// Write the baseline to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub quiet: QuietArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct HookArgs {
+    /// The repository (any directory inside its working tree).
+    #[arg(default_value = ".")]
+    pub repo: PathBuf,
+    /// Replace an existing pre-commit hook that keysweep did not write (it is kept as
+    /// `pre-commit.keysweep-backup`).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RuleArgs {
+    /// Load extra rules from a TOML file (repeatable).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Do not load the built-in rules.
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// List the rules.
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+    },
+    /// Run every rule's examples and negative examples (the built-in rules, or FILEs).
+    Check {
+        /// Rule files to check instead of the built-in rules.
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Jsonl,
+    Sarif,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    Json,
+    Csv,
+    /// One self-contained page (no network): summary, sortable and filterable table, details.
+    Html,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MinConfidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl MinConfidence {
+    pub fn get(self) -> keysweep::Confidence {
+        match self {
+            MinConfidence::Low => keysweep::Confidence::Low,
+            MinConfidence::Medium => keysweep::Confidence::Medium,
+            MinConfidence::High => keysweep::Confidence::High,
+        }
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompletionTarget {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+    /// The manual page (roff), for `man -l -` or installing as keysweep.1.
+    Man,
+}
+
+fn parse_layer(s: &str) -> Result<keysweep::Encoding, String> {
+    keysweep::Encoding::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = keysweep::Encoding::ALL.iter().map(|e| e.as_str()).collect();
+        format!("{s:?} is not a decoding layer ({})", names.join(", "))
+    })
+}
+
+fn parse_as_of(s: &str) -> Result<i64, String> {
+    keysweep_source::dates::parse_day(s).ok_or_else(|| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}

@@ -1,0 +1,320 @@
+//! Running a plan's job: the one place that gathers hits, prints problems as they come, and
+//! writes the summary line. Filtering by confidence is the scanner's (its builder); filtering
+//! by path is the job's; what is left here is only what the output needs.
+
+use std::collections::{HashMap, HashSet};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use keysweep_source::{Counts, Hit, Location, PathScan, Problem, ProblemKind, Sink};
+
+use crate::messages;
+use crate::plan::{Job, Plan};
+use crate::progress::Progress;
+
+/// How a run talks to the user while it collects.
+#[derive(Clone, Copy, Debug)]
+pub struct Ui {
+    /// A progress display (only shown when stderr is a terminal).
+    pub progress: bool,
+    /// Every problem in full, not a few per archive.
+    pub verbose: bool,
+}
+
+/// Problems printed per archive without `--verbose`.
+const ARCHIVE_PROBLEMS_SHOWN: usize = 3;
+
+/// What one run found (suppressed findings included), sorted, before output.
+pub struct Collected {
+    pub hits: Vec<Hit>,
+    /// The job's summary line, without the suppression counts.
+    pub summary: String,
+    /// Whether anything could not be read (exit status 2).
+    pub errors: bool,
+    /// Paths left out by `allow.paths`.
+    pub excluded: u64,
+}
+
+/// Gathers hits and prints problems as they arrive (from the job's threads).
+struct Gather {
+    hits: Mutex<Vec<Hit>>,
+    errors: AtomicBool,
+    verbose: bool,
+    /// Problems per archive, to print only the first few of a zip bomb's thousands.
+    per_archive: Mutex<HashMap<String, usize>>,
+}
+
+impl Sink for Gather {
+    fn hit(&self, hit: Hit) {
+        self.hits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(hit);
+    }
+
+    fn problem(&self, p: Problem) {
+        if p.severity == keysweep_source::Severity::Error {
+            self.errors.store(true, Ordering::Relaxed);
+        }
+        if p.kind == ProblemKind::Archive && !self.verbose {
+            if let Some(file) = &p.path {
+                let mut counts = self.per_archive.lock().unwrap_or_else(|e| e.into_inner());
+                let n = counts.entry(file.clone()).or_default();
+                *n += 1;
+                if *n > ARCHIVE_PROBLEMS_SHOWN {
+                    return;
+                }
+            }
+        }
+        messages::problem(&p);
+    }
+}
+
+impl Gather {
+    fn new(verbose: bool) -> Gather {
+        Gather {
+            hits: Mutex::default(),
+            errors: AtomicBool::new(false),
+            verbose,
+            per_archive: Mutex::default(),
+        }
+    }
+
+    fn finish(self) -> (Vec<Hit>, bool) {
+        let per_archive = self
+            .per_archive
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut cut: Vec<(String, usize)> = per_archive
+            .into_iter()
+            .filter(|(_, n)| *n > ARCHIVE_PROBLEMS_SHOWN)
+            .collect();
+        cut.sort();
+        for (file, n) in cut {
+            messages::error(&format!(
+                "{file}: {} more problem(s) in this archive (--verbose lists them)",
+                n - ARCHIVE_PROBLEMS_SHOWN
+            ));
+        }
+        (
+            self.hits.into_inner().unwrap_or_else(|e| e.into_inner()),
+            self.errors.into_inner(),
+        )
+    }
+}
+
+/// Runs the plan's job.
+pub fn collect(plan: &Plan, ui: Ui) -> Result<Collected, String> {
+    let started = Instant::now();
+    let progress = ui.progress && std::io::stderr().is_terminal();
+    let sink = Gather::new(ui.verbose);
+    for path in &plan.missing {
+        sink.problem(Problem::error(
+            ProblemKind::Unreadable,
+            path.display().to_string(),
+            "no such file or directory",
+        ));
+    }
+    let (summary, excluded) = match &plan.job {
+        Job::Files { scan, paths, stdin } => {
+            let display = Progress::start(scan.counters(), "files", progress);
+            let counts = run_files(scan, paths, *stdin, &sink)?;
+            display.finish();
+            (files_summary(&counts, &sink, started), counts.excluded)
+        }
+        Job::History { scan, repos } => {
+            let display = Progress::start(scan.counters(), "blobs", progress);
+            let mut totals = HistoryTotals::default();
+            for repo in repos {
+                match scan.run(repo, &sink) {
+                    Ok(s) => totals.add(&s),
+                    Err(e) => sink.problem(Problem::error(
+                        ProblemKind::Repository,
+                        repo.display().to_string(),
+                        e.to_string(),
+                    )),
+                }
+            }
+            display.finish();
+            let counts = scan.counters().snapshot();
+            (
+                history_summary(&counts, &totals, &sink, started),
+                counts.excluded,
+            )
+        }
+        Job::Changes { scan, repo } => {
+            let counts = scan.run(repo, &sink).map_err(|e| e.to_string())?;
+            (changes_summary(&counts, &scan.kinds(), &sink, started), 0)
+        }
+        Job::Nothing => (String::new(), 0),
+    };
+    let (mut hits, errors) = sink.finish();
+    sort(&mut hits);
+    Ok(Collected {
+        hits,
+        summary,
+        errors,
+        excluded,
+    })
+}
+
+fn run_files(
+    scan: &PathScan,
+    paths: &[std::path::PathBuf],
+    stdin: bool,
+    sink: &Gather,
+) -> Result<Counts, String> {
+    let mut counts = Counts::default();
+    if stdin {
+        let mut input = std::io::stdin();
+        counts = scan
+            .run_reader(&mut input, Location::stdin(), sink)
+            .map_err(|e| e.to_string())?;
+    }
+    if !paths.is_empty() {
+        counts = scan.run(paths, sink).map_err(|e| e.to_string())?;
+    }
+    Ok(counts)
+}
+
+/// Output order: by repository, path, position, rule; never by thread timing.
+fn sort(hits: &mut [Hit]) {
+    hits.sort_by(|a, b| {
+        let key = |h: &Hit| {
+            (
+                h.location.repository.as_ref().map(|r| r.root.clone()),
+                h.location.display(),
+                h.finding.range.start,
+                h.finding.rule_index,
+                h.location.history().map(|g| g.blob.clone()),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+}
+
+fn reported(sink: &Gather) -> usize {
+    sink.hits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|h| h.finding.suppressed.is_none())
+        .count()
+}
+
+fn rate(bytes: u64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        bytes as f64 / 1e6 / secs
+    } else {
+        0.0
+    }
+}
+
+fn files_summary(c: &Counts, sink: &Gather, started: Instant) -> String {
+    let secs = started.elapsed().as_secs_f64();
+    let mut line = format!(
+        "keysweep: {} finding(s) in {} file(s), {:.1} MB in {secs:.2} s ({:.0} MB/s)",
+        reported(sink),
+        c.files,
+        c.bytes as f64 / 1e6,
+        rate(c.bytes, secs)
+    );
+    if c.archives > 0 {
+        line += &format!(" (entries of {} archive(s) included)", c.archives);
+    }
+    if c.skipped_binary + c.skipped_large > 0 {
+        line += &format!(
+            "; skipped {} binary, {} too large",
+            c.skipped_binary, c.skipped_large
+        );
+    }
+    if c.skipped_special > 0 {
+        line += &format!(
+            "; {} special file(s) (FIFO, socket, device) skipped",
+            c.skipped_special
+        );
+    }
+    if c.errors > 0 {
+        line += &format!("; {} error(s), see above", c.errors);
+    }
+    line
+}
+
+#[derive(Default)]
+struct HistoryTotals {
+    commits: u64,
+    objects: u64,
+    read: f64,
+    walk: f64,
+    dropped: u64,
+}
+
+impl HistoryTotals {
+    fn add(&mut self, s: &keysweep_source::HistorySummary) {
+        self.commits += s.commits;
+        self.objects += s.objects;
+        self.read += s.read_time.as_secs_f64();
+        self.walk += s.walk_time.as_secs_f64();
+        self.dropped += s.unreachable_dropped;
+    }
+}
+
+fn history_summary(c: &Counts, t: &HistoryTotals, sink: &Gather, started: Instant) -> String {
+    let secs = started.elapsed().as_secs_f64();
+    let secrets = sink
+        .hits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|h| h.finding.suppressed.is_none())
+        .map(|h| h.finding.fingerprint)
+        .collect::<HashSet<_>>()
+        .len();
+    let mut line = format!(
+        "keysweep: {} finding(s) of {secrets} distinct secret(s) in {} blob(s) of {} commit(s) ({} objects read), {:.1} MB in {secs:.2} s ({:.0} MB/s; reading {:.2} s, history walk {:.2} s)",
+        reported(sink),
+        c.files,
+        t.commits,
+        t.objects,
+        c.bytes as f64 / 1e6,
+        rate(c.bytes, secs),
+        t.read,
+        t.walk,
+    );
+    if t.dropped > 0 {
+        line += &format!(
+            "; {} finding(s) in unreachable blobs not shown (--unreachable)",
+            t.dropped
+        );
+    }
+    if c.errors > 0 || sink.errors.load(Ordering::Relaxed) {
+        line += "; some objects, files or repositories could not be read, see above";
+    }
+    line
+}
+
+fn changes_summary(c: &Counts, kinds: &[&str], sink: &Gather, started: Instant) -> String {
+    let mut line = format!(
+        "keysweep: {} finding(s) on added lines in {} changed file(s) ({}), {:.1} KB in {:.3} s",
+        reported(sink),
+        c.files,
+        kinds.join(", "),
+        c.bytes as f64 / 1e3,
+        started.elapsed().as_secs_f64()
+    );
+    if c.skipped_binary + c.skipped_large > 0 {
+        line += &format!(
+            "; skipped {} binary, {} too large",
+            c.skipped_binary, c.skipped_large
+        );
+    }
+    if c.excluded > 0 {
+        line += &format!("; {} excluded by allow.paths", c.excluded);
+    }
+    if c.errors > 0 {
+        line += &format!("; {} error(s), see above", c.errors);
+    }
+    line
+}

@@ -1,0 +1,281 @@
+//! The plan of a run, built once from the command line and the repository's configuration:
+//! the compiled scanner and the job to run. Below this module no clap type is seen.
+
+use std::path::{Path, PathBuf};
+
+use keysweep::{Scanner, ScannerBuilder};
+use keysweep_report::Baseline;
+use keysweep_source::{archive, ChangeScan, HistoryScan, PathFilter, PathScan};
+
+use crate::args::{BaselineArgs, ChangeArgs, GitArgs, InventoryArgs, ScanArgs, ScanOptions};
+use crate::config::{self, Config};
+
+/// What to scan, as the command line says it (before the configuration is read).
+struct Target<'a> {
+    paths: Vec<PathBuf>,
+    repos_from: Option<&'a Path>,
+    /// Without paths: scan `.` (false when something else says what to read).
+    default_to_cwd: bool,
+    git: &'a GitArgs,
+    changes: Option<&'a ChangeArgs>,
+}
+
+/// A run's plan: the scanner and the job.
+pub struct Plan {
+    pub scanner: Scanner,
+    pub job: Job,
+    /// Paths from `--repos-from` that do not exist: reported, and the run ends with status 2.
+    pub missing: Vec<PathBuf>,
+    /// The fingerprint key (baselines record a check of it).
+    pub fingerprint_key: Option<String>,
+}
+
+/// The job a plan runs.
+pub enum Job {
+    /// Files and directories, and standard input when `stdin`.
+    Files {
+        scan: PathScan,
+        paths: Vec<PathBuf>,
+        stdin: bool,
+    },
+    /// The history of each repository.
+    History {
+        scan: HistoryScan,
+        repos: Vec<PathBuf>,
+    },
+    /// One repository's pending changes.
+    Changes { scan: ChangeScan, repo: PathBuf },
+    /// Nothing (an inventory of saved results only).
+    Nothing,
+}
+
+impl Plan {
+    pub fn for_scan(args: &ScanArgs) -> Result<Plan, String> {
+        let target = Target {
+            paths: args.paths.clone(),
+            repos_from: args.repos.repos_from.as_deref(),
+            default_to_cwd: true,
+            git: &args.git,
+            changes: Some(&args.changes),
+        };
+        Plan::new(target, &args.options)
+    }
+
+    pub fn for_baseline(args: &BaselineArgs) -> Result<Plan, String> {
+        let target = Target {
+            paths: args.paths.clone(),
+            repos_from: args.repos.repos_from.as_deref(),
+            default_to_cwd: true,
+            git: &args.git,
+            changes: Some(&args.changes),
+        };
+        Plan::new(target, &args.options)
+    }
+
+    pub fn for_inventory(args: &InventoryArgs) -> Result<Plan, String> {
+        let target = Target {
+            paths: args.paths.clone(),
+            repos_from: args.repos.repos_from.as_deref(),
+            default_to_cwd: args.results.is_empty(),
+            git: &args.git,
+            changes: None,
+        };
+        Plan::new(target, &args.options)
+    }
+
+    fn new(target: Target<'_>, opts: &ScanOptions) -> Result<Plan, String> {
+        let mut paths = target.paths;
+        let mut missing = Vec::new();
+        if let Some(file) = target.repos_from {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                format!(
+                    "cannot read {}: {}",
+                    file.display(),
+                    keysweep_source::io_reason(&e)
+                )
+            })?;
+            for line in text.lines().map(str::trim) {
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let p = PathBuf::from(line);
+                // One bad line must not stop the others: it is reported when the run starts.
+                if std::fs::symlink_metadata(&p).is_ok() {
+                    paths.push(p);
+                } else {
+                    missing.push(p);
+                }
+            }
+        } else if paths.is_empty() && target.default_to_cwd {
+            paths.push(PathBuf::from("."));
+        }
+        let first = paths
+            .iter()
+            .find(|p| p.as_os_str() != "-")
+            .map_or(Path::new("."), PathBuf::as_path)
+            .to_path_buf();
+        let config = if opts.no_config {
+            Config::default()
+        } else if let Some(path) = &opts.config {
+            Config::load(path)?
+        } else {
+            match config::discover(&first) {
+                Some(path) => Config::load(&path)?,
+                None => Config::default(),
+            }
+        };
+        let scanner = build_scanner(opts, &config)?;
+        if let Some(n) = opts.threads {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build_global()
+                .map_err(|e| format!("cannot start {n} threads: {e}"))?;
+        }
+        let filter = path_filter(&config, &first)?;
+        let max_file_size = opts
+            .max_file_size
+            .or(config.max_file_size)
+            .unwrap_or(keysweep_source::DEFAULT_MAX_FILE_SIZE);
+
+        let changes = target.changes.filter(|c| c.any());
+        let job = if target.git.git {
+            if paths.iter().any(|p| p.as_os_str() == "-") {
+                return Err("--git scans repositories, not standard input".into());
+            }
+            let mut scan = HistoryScan::new(scanner.clone())
+                .unreachable(target.git.unreachable)
+                .scan_binary(opts.scan_binary)
+                .max_blob_size(max_file_size);
+            if let Some(n) = opts.threads {
+                scan = scan.threads(n);
+            }
+            if let Some(rev) = &target.git.since {
+                scan = scan.since(rev.clone());
+            }
+            if let Some(b) = &target.git.branch {
+                scan = scan.branch(b.clone());
+            }
+            if let Some(f) = filter {
+                scan = scan.filter(f);
+            }
+            Job::History { scan, repos: paths }
+        } else if let Some(c) = changes {
+            let repo = match paths.as_slice() {
+                [one] if one.as_os_str() != "-" => one.clone(),
+                _ => {
+                    return Err(
+                        "--staged, --unstaged and --untracked take one repository path".into(),
+                    )
+                }
+            };
+            let mut scan = ChangeScan::new(scanner.clone())
+                .staged(c.staged)
+                .unstaged(c.unstaged)
+                .untracked(c.untracked)
+                .scan_binary(opts.scan_binary)
+                .max_size(max_file_size);
+            if let Some(f) = filter {
+                scan = scan.filter(f);
+            }
+            Job::Changes { scan, repo }
+        } else if paths.is_empty() {
+            Job::Nothing
+        } else {
+            let stdin = paths.iter().any(|p| p.as_os_str() == "-");
+            paths.retain(|p| p.as_os_str() != "-");
+            let archives = (!opts.no_archives).then(|| {
+                let mut limits = archive::Limits::default();
+                if let Some(depth) = opts.archive_depth {
+                    limits.depth = depth.max(1);
+                }
+                if let Some(total) = opts.max_archive_size {
+                    limits.total = total;
+                }
+                if let Some(entries) = opts.max_archive_entries {
+                    limits.entries = entries;
+                }
+                limits
+            });
+            let mut scan = PathScan::new(scanner.clone())
+                .max_file_size(max_file_size)
+                .ignore_files(!opts.no_ignore)
+                .follow_links(opts.follow)
+                .scan_binary(opts.scan_binary)
+                .archives(archives);
+            if let Some(f) = filter {
+                scan = scan.filter(f);
+            }
+            Job::Files { scan, paths, stdin }
+        };
+        Ok(Plan {
+            scanner,
+            job,
+            missing,
+            fingerprint_key: opts.fingerprint_key.clone(),
+        })
+    }
+}
+
+/// The scanner a run uses: rules, decoding, allowlist, baseline and minimum confidence, from
+/// the command line and the configuration. Errors name the file (and for the configuration,
+/// the key and line) at fault.
+fn build_scanner(opts: &ScanOptions, config: &Config) -> Result<Scanner, String> {
+    let ruleset = crate::rules::load(opts.rules.no_builtin, &opts.rules.files, config)?;
+    let min_confidence = opts
+        .min_confidence
+        .map(|m| m.get())
+        .or(config.min_confidence)
+        .unwrap_or(keysweep::Confidence::Low);
+    let mut builder = ScannerBuilder::new()
+        .prefilter(!opts.no_prefilter)
+        .keep_suppressed(true)
+        .min_confidence(min_confidence)
+        .allow_values(config.allow_values.iter().map(|a| &a.value));
+    if let Some(key) = &opts.fingerprint_key {
+        builder = builder.fingerprint_key(key.as_bytes().to_vec());
+    }
+    if let Some(depth) = opts.decode_depth {
+        builder = builder.decode_depth(depth.into());
+    }
+    for &layer in &opts.no_decode {
+        builder = builder.decode(layer, false);
+    }
+    if let Some(path) = opts.baseline.as_ref().or(config.baseline.as_ref()) {
+        let base = Baseline::load(path).map_err(|e| e.to_string())?;
+        base.check_key(opts.fingerprint_key.as_deref(), path)
+            .map_err(|e| e.to_string())?;
+        builder = builder.baseline(base.fingerprints());
+    }
+    builder.build(ruleset).map_err(|e| match e.allow_value() {
+        Some(i) => format!(
+            "{}: allow.values: {:?} does not compile: {}",
+            config.locate(config.allow_values[i].line),
+            config.allow_values[i].value,
+            e.reason()
+        ),
+        None => e.to_string(),
+    })
+}
+
+/// The configuration's `allow.paths`, relative to the repository root of the first path (or
+/// the configuration file's directory).
+fn path_filter(config: &Config, first: &Path) -> Result<Option<PathFilter>, String> {
+    if config.exclude.is_empty() {
+        return Ok(None);
+    }
+    let base = keysweep_source::repo_root(first).or_else(|| {
+        config
+            .path
+            .as_ref()
+            .and_then(|p| std::path::absolute(p).ok()?.parent().map(Path::to_path_buf))
+    });
+    PathFilter::new(config.exclude.iter().map(|g| &g.value), base)
+        .map(Some)
+        .map_err(|e| {
+            format!(
+                "{}: allow.paths: {}",
+                config.locate(config.exclude[e.index].line),
+                e.reason
+            )
+        })
+}

@@ -1,0 +1,466 @@
+//! Git history and pending changes as sources of [`Hit`]s: the git engine
+//! ([`keysweep_git`]) does the reading; this module gives its findings the shared location
+//! vocabulary.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use keysweep::Scanner;
+
+use crate::dates::GitTime;
+use crate::files::Error;
+use crate::filter::PathFilter;
+use crate::job::{Cancel, Counters, Counts, Events, Problem, ProblemKind, Severity, Sink};
+use crate::location::{ChangeOrigin, CommitInfo, HistoryOrigin, Hit, Location, Source};
+use crate::repo::Named;
+
+/// Refs listed per finding; the total is always given.
+const MAX_REFS: usize = 100;
+
+/// Scans a repository's history: every blob reachable from any ref, each once, every finding
+/// with the commit that introduced it ([`HistoryOrigin`]).
+///
+/// ```
+/// use keysweep::{RuleSet, Scanner};
+/// use keysweep_source::{Collect, HistoryScan, Source};
+/// # let dir = tempfile::tempdir()?;
+/// # let git = |args: &[&str]| std::process::Command::new("git").current_dir(dir.path())
+/// #     .args(["-c", "user.name=Ada", "-c", "user.email=ada@example.com", "-c", "commit.gpgsign=false"])
+/// #     .args(args).output().map(|o| assert!(o.status.success(), "{o:?}"));
+/// # git(&["init", "-q"])?;
+/// # std::fs::write(dir.path().join("deploy.env"), "AWS_ACCESS_KEY_ID=AKIAZ4X7Q2M9R3T8V6WN\n")?;
+/// # git(&["add", "."])?;
+/// # git(&["commit", "-q", "-m", "add deploy settings"])?;
+/// # git(&["rm", "-q", "deploy.env"])?;
+/// # git(&["commit", "-q", "-m", "remove them"])?;
+/// # let repo = dir.path();
+/// // `repo`: a repository where deploy.env was committed, then removed.
+/// let scanner = Scanner::new(RuleSet::builtin())?;
+/// let sink = Collect::default();
+/// let summary = HistoryScan::new(scanner).run(repo, &sink)?;
+/// let (hits, _problems) = sink.into_parts();
+/// let Source::History { git } = &hits[0].location.source else { unreachable!() };
+/// assert_eq!(git.commit.as_ref().unwrap().summary, "add deploy settings");
+/// assert!(!git.present_at_head); // removed, but still in history
+/// assert_eq!(summary.commits, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct HistoryScan {
+    scanner: Scanner,
+    threads: Option<usize>,
+    unreachable: bool,
+    scan_binary: bool,
+    max_blob_size: u64,
+    since: Option<String>,
+    branch: Option<String>,
+    filter: Option<Arc<PathFilter>>,
+    counters: Arc<Counters>,
+    cancel: Cancel,
+}
+
+/// What a history scan did, beyond the shared [`Counts`].
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct HistorySummary {
+    /// Blobs scanned, bytes, skips, hits and errors (of all runs of this scan).
+    pub counts: Counts,
+    /// Commits in the history walked.
+    pub commits: u64,
+    /// Objects read from the object database.
+    pub objects: u64,
+    /// Findings in blobs no ref reaches, not reported (see [`HistoryScan::unreachable`]).
+    pub unreachable_dropped: u64,
+    /// Time spent reading and scanning objects.
+    pub read_time: Duration,
+    /// Time spent walking history.
+    pub walk_time: Duration,
+    /// The repository is a shallow clone (history before its boundary was not scanned).
+    pub shallow: bool,
+    /// Submodule paths met in history; their repositories are not scanned.
+    pub submodules: Vec<String>,
+    /// The repository's root (working tree, or the git directory of a bare repository).
+    pub root: std::path::PathBuf,
+}
+
+impl HistoryScan {
+    /// A full-history scan: every ref, binary blobs and blobs over 256 MiB skipped, on every
+    /// core.
+    pub fn new(scanner: Scanner) -> HistoryScan {
+        HistoryScan {
+            scanner,
+            threads: None,
+            unreachable: false,
+            scan_binary: false,
+            max_blob_size: crate::files::DEFAULT_MAX_FILE_SIZE,
+            since: None,
+            branch: None,
+            filter: None,
+            counters: Arc::default(),
+            cancel: Cancel::new(),
+        }
+    }
+
+    /// Worker threads (default: one per core).
+    pub fn threads(mut self, n: usize) -> HistoryScan {
+        self.threads = Some(n.max(1));
+        self
+    }
+
+    /// Also reports blobs that no ref reaches (they have no commit or path).
+    pub fn unreachable(mut self, yes: bool) -> HistoryScan {
+        self.unreachable = yes;
+        self
+    }
+
+    /// Scans binary blobs too.
+    pub fn scan_binary(mut self, yes: bool) -> HistoryScan {
+        self.scan_binary = yes;
+        self
+    }
+
+    /// Skips blobs larger than this many bytes.
+    pub fn max_blob_size(mut self, bytes: u64) -> HistoryScan {
+        self.max_blob_size = bytes;
+        self
+    }
+
+    /// Scans only what the commits after `rev` introduced (`REV` means `REV..HEAD`, `A..B`
+    /// names both ends).
+    pub fn since(mut self, rev: impl Into<String>) -> HistoryScan {
+        self.since = Some(rev.into());
+        self
+    }
+
+    /// Walks only this branch's (or rev's) history instead of every ref.
+    pub fn branch(mut self, name: impl Into<String>) -> HistoryScan {
+        self.branch = Some(name.into());
+        self
+    }
+
+    /// Drops findings whose path (in the repository) the filter excludes.
+    pub fn filter(mut self, filter: PathFilter) -> HistoryScan {
+        self.filter = Some(Arc::new(filter));
+        self
+    }
+
+    /// Stops the scan when `cancel` is cancelled.
+    pub fn cancel(mut self, cancel: Cancel) -> HistoryScan {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Counters updated while the scan runs.
+    pub fn counters(&self) -> Arc<Counters> {
+        Arc::clone(&self.counters)
+    }
+
+    /// Scans the history of the repository at `repo` (a working tree, a `.git` directory, a
+    /// bare repository, or a directory inside one). Objects that cannot be read are reported
+    /// to `sink` and the rest is scanned; an error means nothing was scanned.
+    pub fn run(&self, repo: &Path, sink: &dyn Sink) -> Result<HistorySummary, Error> {
+        let counters = &self.counters;
+        let (last_files, last_bytes) = (AtomicU64::new(0), AtomicU64::new(0));
+        let tick = |blobs: u64, bytes: u64| {
+            let prev = last_files.fetch_max(blobs, Ordering::Relaxed);
+            counters.files(blobs.saturating_sub(prev));
+            let prev = last_bytes.fetch_max(bytes, Ordering::Relaxed);
+            counters.bytes(bytes.saturating_sub(prev));
+        };
+        let mut scan = keysweep_git::HistoryScan::new(&self.scanner)
+            .include_unreachable(self.unreachable)
+            .scan_binary(self.scan_binary)
+            .max_blob_size(self.max_blob_size)
+            .progress(&tick)
+            .cancel(self.cancel.flag());
+        if let Some(n) = self.threads {
+            scan = scan.threads(n);
+        }
+        if let Some(rev) = &self.since {
+            scan = scan.since(rev.clone());
+        }
+        if let Some(b) = &self.branch {
+            scan = scan.branch(b.clone());
+        }
+        let history = scan.run(repo)?;
+        let stats = &history.stats;
+        counters.files(stats.blobs_scanned.saturating_sub(last_files.into_inner()));
+        counters.bytes(stats.blob_bytes.saturating_sub(last_bytes.into_inner()));
+        counters.skipped_binary(stats.skipped_binary);
+        counters.skipped_large(stats.skipped_large);
+
+        let root = history.repository.display().to_string();
+        for p in &history.problems {
+            counters.errors(1);
+            sink.problem(Problem::error(
+                ProblemKind::Git,
+                root.clone(),
+                p.to_string(),
+            ));
+        }
+        let shallow = history.shallow;
+        if shallow {
+            sink.problem(Problem {
+                severity: Severity::Note,
+                kind: ProblemKind::Incomplete,
+                path: Some(root.clone()),
+                message: "a shallow clone: history before its boundary was not scanned".into(),
+            });
+        }
+        let submodules: Vec<String> = history.submodules.iter().map(|s| s.path.clone()).collect();
+        if !submodules.is_empty() {
+            sink.problem(Problem {
+                severity: Severity::Note,
+                kind: ProblemKind::Incomplete,
+                path: Some(root.clone()),
+                message: format!(
+                    "{} submodule(s) not scanned (scan their repositories separately): {}",
+                    submodules.len(),
+                    submodules.join(", ")
+                ),
+            });
+        }
+        let named = Named::at(&history.repository);
+        for f in &history.findings {
+            if let (Some(filter), Some(p)) = (&self.filter, &f.path) {
+                if filter.excludes_relative(p) {
+                    counters.excluded(1);
+                    continue;
+                }
+            }
+            counters.hits(1);
+            sink.hit(Hit {
+                finding: f.finding.clone(),
+                location: history_location(&history, f, &named),
+            });
+        }
+        Ok(HistorySummary {
+            counts: counters.snapshot(),
+            commits: stats.commits,
+            objects: stats.objects,
+            unreachable_dropped: stats.unreachable_findings_dropped,
+            read_time: stats.read_time,
+            walk_time: stats.walk_time,
+            shallow,
+            submodules,
+            root: history.repository.clone(),
+        })
+    }
+
+    /// Runs [`run`](Self::run) on its own thread and returns its events as an iterator.
+    pub fn spawn(&self, repo: std::path::PathBuf) -> Events<Result<HistorySummary, Error>> {
+        let scan = self.clone();
+        Events::spawn(self.cancel.clone(), move |sink| scan.run(&repo, sink))
+    }
+}
+
+fn history_location(
+    h: &keysweep_git::History,
+    f: &keysweep_git::BlobFinding,
+    named: &Named,
+) -> Location {
+    let commit = f.commit.map(|c| &h.commits[c]);
+    let refs: Vec<String> = commit
+        .map(|c| {
+            c.refs
+                .iter()
+                .take(MAX_REFS)
+                .map(|&r| h.refs[r as usize].clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    Location {
+        path: f.path.clone(),
+        path_base64: None,
+        source: Source::History {
+            git: HistoryOrigin {
+                blob: f.blob.to_string(),
+                commit: commit.map(|c| CommitInfo {
+                    id: c.id.to_string(),
+                    author_name: c.author_name.clone(),
+                    author_email: c.author_email.clone(),
+                    date: GitTime {
+                        seconds: c.time,
+                        offset: c.offset,
+                    },
+                    summary: c.summary.clone(),
+                }),
+                refs,
+                refs_total: commit.map_or(0, |c| c.refs.len()),
+                present_at_head: f.present_at_head,
+                reachable: f.path.is_some(),
+            },
+        },
+        archive: None,
+        repository: Some(named.with_path(f.path.clone())),
+    }
+}
+
+/// Scans a repository's pending changes: staged (the index against `HEAD`), unstaged (the
+/// working tree against the index) and untracked files, reporting findings on added lines only:
+/// the pre-commit check.
+///
+/// ```no_run
+/// use keysweep::{RuleSet, Scanner};
+/// use keysweep_source::{ChangeScan, Collect};
+///
+/// let sink = Collect::default();
+/// let counts = ChangeScan::new(Scanner::new(RuleSet::builtin())?)
+///     .staged(true)
+///     .run(".".as_ref(), &sink)?;
+/// let (hits, _) = sink.into_parts();
+/// println!("{} finding(s) in {} staged file(s)", hits.len(), counts.files);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct ChangeScan {
+    scanner: Scanner,
+    staged: bool,
+    unstaged: bool,
+    untracked: bool,
+    scan_binary: bool,
+    max_size: u64,
+    filter: Option<Arc<PathFilter>>,
+    counters: Arc<Counters>,
+    cancel: Cancel,
+}
+
+impl ChangeScan {
+    /// A scan of nothing yet: choose [`staged`](Self::staged), [`unstaged`](Self::unstaged),
+    /// [`untracked`](Self::untracked), or several.
+    pub fn new(scanner: Scanner) -> ChangeScan {
+        ChangeScan {
+            scanner,
+            staged: false,
+            unstaged: false,
+            untracked: false,
+            scan_binary: false,
+            max_size: crate::files::DEFAULT_MAX_FILE_SIZE,
+            filter: None,
+            counters: Arc::default(),
+            cancel: Cancel::new(),
+        }
+    }
+
+    /// Scans staged changes (everything staged before the first commit).
+    pub fn staged(mut self, yes: bool) -> ChangeScan {
+        self.staged = yes;
+        self
+    }
+
+    /// Scans changes in the working tree that are not staged.
+    pub fn unstaged(mut self, yes: bool) -> ChangeScan {
+        self.unstaged = yes;
+        self
+    }
+
+    /// Scans files git neither tracks nor ignores.
+    pub fn untracked(mut self, yes: bool) -> ChangeScan {
+        self.untracked = yes;
+        self
+    }
+
+    /// Scans binary files too.
+    pub fn scan_binary(mut self, yes: bool) -> ChangeScan {
+        self.scan_binary = yes;
+        self
+    }
+
+    /// Skips changed files larger than this many bytes.
+    pub fn max_size(mut self, bytes: u64) -> ChangeScan {
+        self.max_size = bytes;
+        self
+    }
+
+    /// Skips files (repository-relative paths) the filter excludes.
+    pub fn filter(mut self, filter: PathFilter) -> ChangeScan {
+        self.filter = Some(Arc::new(filter));
+        self
+    }
+
+    /// Stops the scan when `cancel` is cancelled.
+    pub fn cancel(mut self, cancel: Cancel) -> ChangeScan {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Counters updated by the scan.
+    pub fn counters(&self) -> Arc<Counters> {
+        Arc::clone(&self.counters)
+    }
+
+    /// Which kinds of change this scan looks at, by name.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        [
+            (self.staged, "staged"),
+            (self.unstaged, "unstaged"),
+            (self.untracked, "untracked"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| *name)
+        .collect()
+    }
+
+    /// Scans the pending changes of the repository whose working tree contains `repo`.
+    pub fn run(&self, repo: &Path, sink: &dyn Sink) -> Result<Counts, Error> {
+        let filter = self.filter.clone();
+        let exclude = move |path: &str| filter.as_ref().is_some_and(|f| f.excludes_relative(path));
+        let mut scan = keysweep_git::ChangeScan::new(&self.scanner)
+            .staged(self.staged)
+            .unstaged(self.unstaged)
+            .untracked(self.untracked)
+            .scan_binary(self.scan_binary)
+            .max_size(self.max_size)
+            .cancel(self.cancel.flag());
+        if self.filter.is_some() {
+            scan = scan.exclude(&exclude);
+        }
+        let changes = scan.run(repo)?;
+        let c = &self.counters;
+        let s = &changes.stats;
+        c.files(s.files);
+        c.bytes(s.bytes);
+        c.skipped_binary(s.skipped_binary);
+        c.skipped_large(s.skipped_large);
+        c.excluded(s.excluded);
+        for p in &changes.problems {
+            c.errors(1);
+            sink.problem(Problem {
+                severity: Severity::Error,
+                kind: ProblemKind::Unreadable,
+                path: None,
+                message: p.clone(),
+            });
+        }
+        let named = Named::at(&changes.workdir);
+        for f in changes.findings {
+            c.hits(1);
+            let location = Location {
+                repository: Some(named.with_path(Some(f.path.clone()))),
+                path: Some(f.path),
+                path_base64: None,
+                source: Source::Change {
+                    git: ChangeOrigin {
+                        change: f.change.into(),
+                        blob: f.blob.map(|b| b.to_string()),
+                    },
+                },
+                archive: None,
+            };
+            sink.hit(Hit {
+                finding: f.finding,
+                location,
+            });
+        }
+        Ok(c.snapshot())
+    }
+
+    /// Runs [`run`](Self::run) on its own thread and returns its events as an iterator.
+    pub fn spawn(&self, repo: std::path::PathBuf) -> Events<Result<Counts, Error>> {
+        let scan = self.clone();
+        Events::spawn(self.cancel.clone(), move |sink| scan.run(&repo, sink))
+    }
+}

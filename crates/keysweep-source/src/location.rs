@@ -1,0 +1,360 @@
+//! Where a finding came from: one typed vocabulary for every input, and the unit every output
+//! consumes ([`Hit`]).
+
+use std::path::Path;
+
+use keysweep::Finding;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::dates::GitTime;
+
+/// A finding and where it was found: what every input yields and every output consumes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    /// The finding, as the scanner reported it (offsets and lines within the scanned bytes).
+    pub finding: Finding,
+    /// Where those bytes came from.
+    pub location: Location,
+}
+
+/// Where a finding is. Serialises flat into a finding record: `path`, `source` (and what that
+/// kind of source adds: `git` for history and pending changes), `archive` for a file inside an
+/// archive, and `repository` when the file belongs to a git repository.
+///
+/// ```
+/// use keysweep_source::{Location, Source};
+///
+/// let loc = Location::file("./config/app.env".as_ref());
+/// assert_eq!(loc.path.as_deref(), Some("config/app.env"));
+/// assert_eq!(loc.source, Source::File);
+/// assert_eq!(Location::stdin().display(), "<stdin>");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Location {
+    /// The path, for people: a file as walked or named (without a leading `./`), with the
+    /// entries of archives appended as `!/entry`; the path in its commit for history. Absent
+    /// for standard input and for blobs no ref reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The exact bytes of `path`, base64 (standard alphabet, padded), present only when they
+    /// are not UTF-8 (then `path` shows them with U+FFFD replacement characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_base64: Option<String>,
+    /// The kind of input, and what it adds.
+    #[serde(flatten)]
+    pub source: Source,
+    /// For a file inside an archive: the archive and the chain of entries leading to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveEntry>,
+    /// The git repository the file is in, and its path there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<Repository>,
+}
+
+/// The kind of input a finding came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum Source {
+    /// A file (named, or met in a directory walk).
+    File,
+    /// Standard input.
+    Stdin,
+    /// A blob of a repository's history.
+    History {
+        /// The blob and where history has it.
+        git: HistoryOrigin,
+    },
+    /// A pending change of a repository (staged, unstaged or untracked); findings are on
+    /// added lines only.
+    Change {
+        /// The kind of change and, for a staged file, its blob.
+        git: ChangeOrigin,
+    },
+}
+
+/// A file inside an archive (zip, jar, wheel, tar, gzip, ...), possibly nested.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ArchiveEntry {
+    /// The outermost archive: a file on disk (as walked), or the path of a blob in history.
+    pub file: String,
+    /// Entry names from the outermost archive inwards; all but the last are archives
+    /// themselves. Names climbing out of the archive (`../`, absolute) are shown cleaned.
+    pub entries: Vec<String>,
+}
+
+/// A git repository as findings name it, so that findings from many runs and machines can be
+/// put together.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub struct Repository {
+    /// The origin remote's URL without scheme, credentials or `.git` (`github.com/acme/api`:
+    /// HTTPS and SSH clones get one id), or the local root when there is no origin.
+    pub id: String,
+    /// The working tree (or bare repository) on the scanning machine.
+    pub root: String,
+    /// The path inside the repository, `/`-separated; absent for a blob no ref reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// Where a blob sits in history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryOrigin {
+    /// The blob's object id (hex).
+    pub blob: String,
+    /// The oldest commit whose tree holds the blob (parents before children, then by time);
+    /// absent when no commit does (a tag pointing at a tree or blob, or an unreachable blob).
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<CommitInfo>,
+    /// Refs reaching that commit (at most 100 are listed; branches and tags first).
+    #[serde(default)]
+    pub refs: Vec<String>,
+    /// How many refs reach it.
+    #[serde(default)]
+    pub refs_total: usize,
+    /// The same secret (by fingerprint) is in some file of `HEAD`'s tree.
+    pub present_at_head: bool,
+    /// Some ref reaches the blob.
+    pub reachable: bool,
+}
+
+/// The commit that introduced a blob.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CommitInfo {
+    /// The commit id (hex).
+    #[serde(rename = "commit")]
+    pub id: String,
+    /// The author's name.
+    pub author_name: String,
+    /// The author's email.
+    pub author_email: String,
+    /// The author date.
+    pub date: GitTime,
+    /// The first line of the message.
+    pub summary: String,
+}
+
+/// A pending change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChangeOrigin {
+    /// Which kind of change.
+    pub change: ChangeKind,
+    /// The staged blob (hex), for staged changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+}
+
+/// The kind of a pending change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// In the index, not in `HEAD`: what the next commit adds.
+    Staged,
+    /// In the working tree, not in the index.
+    Unstaged,
+    /// A file git neither tracks nor ignores.
+    Untracked,
+}
+
+impl ChangeKind {
+    /// `staged`, `unstaged` or `untracked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Staged => "staged",
+            ChangeKind::Unstaged => "unstaged",
+            ChangeKind::Untracked => "untracked",
+        }
+    }
+}
+
+impl From<keysweep_git::Change> for ChangeKind {
+    fn from(c: keysweep_git::Change) -> ChangeKind {
+        match c {
+            keysweep_git::Change::Staged => ChangeKind::Staged,
+            keysweep_git::Change::Unstaged => ChangeKind::Unstaged,
+            _ => ChangeKind::Untracked,
+        }
+    }
+}
+
+impl Location {
+    /// A file on disk, as walked or named.
+    pub fn file(path: &Path) -> Location {
+        let (path, path_base64) = display_path(path);
+        Location {
+            path: Some(path),
+            path_base64,
+            source: Source::File,
+            archive: None,
+            repository: None,
+        }
+    }
+
+    /// Standard input.
+    pub fn stdin() -> Location {
+        Location {
+            path: None,
+            path_base64: None,
+            source: Source::Stdin,
+            archive: None,
+            repository: None,
+        }
+    }
+
+    /// The path as people read it: `path`, or what stands in for it (`<stdin>`, `<blob ID>`).
+    pub fn display(&self) -> String {
+        match (&self.path, &self.source) {
+            (Some(p), _) => p.clone(),
+            (None, Source::Stdin) => "<stdin>".into(),
+            (None, Source::History { git }) => format!("<unreachable blob {}>", git.blob),
+            (None, _) => "<unknown>".into(),
+        }
+    }
+
+    /// The git provenance of a history finding.
+    pub fn history(&self) -> Option<&HistoryOrigin> {
+        match &self.source {
+            Source::History { git } => Some(git),
+            _ => None,
+        }
+    }
+
+    /// Whether the finding is in the current code: a working-tree file, standard input or a
+    /// pending change, or a history blob whose secret is still at `HEAD`.
+    pub fn present_at_head(&self) -> bool {
+        match &self.source {
+            Source::History { git } => git.present_at_head,
+            _ => true,
+        }
+    }
+}
+
+/// A path for display (lossy UTF-8 without a leading `./`), and its exact bytes in base64 when
+/// they are not UTF-8.
+pub(crate) fn display_path(path: &Path) -> (String, Option<String>) {
+    let lossy = path.to_string_lossy();
+    let shown = lossy.strip_prefix("./").unwrap_or(&lossy).to_string();
+    let raw = match path.to_str() {
+        Some(_) => None,
+        None => Some(base64(
+            path_bytes(path)
+                .strip_prefix(b"./")
+                .unwrap_or(&path_bytes(path)),
+        )),
+    };
+    (shown, raw)
+}
+
+#[cfg(unix)]
+fn path_bytes(path: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes().to_vec()
+}
+
+#[cfg(not(unix))]
+fn path_bytes(path: &Path) -> Vec<u8> {
+    path.to_string_lossy().into_owned().into_bytes()
+}
+
+/// Standard base64 with padding.
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_encodes() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"\xff\xfe\x00"), "//4A");
+    }
+
+    #[test]
+    fn json_shape() {
+        let mut loc = Location::file(Path::new("a/b.env"));
+        loc.repository = Some(Repository {
+            id: "github.com/acme/api".into(),
+            root: "/src/api".into(),
+            path: Some("a/b.env".into()),
+        });
+        let v = serde_json::to_value(&loc).unwrap();
+        assert_eq!(v["path"], "a/b.env");
+        assert_eq!(v["source"], "file");
+        assert_eq!(v["repository"]["id"], "github.com/acme/api");
+        assert!(v.get("archive").is_none());
+        let back: Location = serde_json::from_value(v).unwrap();
+        assert_eq!(back, loc);
+
+        let hist = Location {
+            path: Some("x".into()),
+            path_base64: None,
+            source: Source::History {
+                git: HistoryOrigin {
+                    blob: "ab".into(),
+                    commit: Some(CommitInfo {
+                        id: "cd".into(),
+                        author_name: "Ada".into(),
+                        author_email: "ada@example.com".into(),
+                        date: GitTime {
+                            seconds: 0,
+                            offset: 0,
+                        },
+                        summary: "add".into(),
+                    }),
+                    refs: vec!["refs/heads/main".into()],
+                    refs_total: 1,
+                    present_at_head: false,
+                    reachable: true,
+                },
+            },
+            archive: None,
+            repository: None,
+        };
+        let v = serde_json::to_value(&hist).unwrap();
+        assert_eq!(v["source"], "history");
+        assert_eq!(v["git"]["commit"], "cd");
+        assert_eq!(v["git"]["date"], "1970-01-01T00:00:00+00:00");
+        let back: Location = serde_json::from_value(v).unwrap();
+        assert_eq!(back, hist);
+
+        // No commit: the commit fields are absent, and read back as none.
+        let mut bare = hist.clone();
+        if let Source::History { git } = &mut bare.source {
+            git.commit = None;
+        }
+        let v = serde_json::to_value(&bare).unwrap();
+        assert!(v["git"].get("commit").is_none());
+        assert_eq!(serde_json::from_value::<Location>(v).unwrap(), bare);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_paths_round_trip() {
+        use std::os::unix::ffi::OsStrExt;
+        let raw = b"./dir/caf\xe9.env";
+        let loc = Location::file(Path::new(std::ffi::OsStr::from_bytes(raw)));
+        assert_eq!(loc.path.as_deref(), Some("dir/caf\u{fffd}.env"));
+        assert_eq!(
+            loc.path_base64.as_deref(),
+            Some(base64(b"dir/caf\xe9.env").as_str())
+        );
+    }
+}

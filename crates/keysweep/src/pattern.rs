@@ -1,0 +1,34 @@
+//! Pattern parsing, shared by rule validation and the engine: every regex keysweep builds comes
+//! from [`parse_pattern`], so a rule that validates is a rule the engine can compile.
+
+use regex_automata::meta;
+
+/// The regex-automata configuration of every compiled pattern: no empty matches inside UTF-8
+/// code points (patterns run over bytes), bounded NFA size and lazy-DFA cache.
+pub(crate) fn meta_config() -> meta::Config {
+    meta::Config::new()
+        .utf8_empty(false)
+        .nfa_size_limit(Some(16 << 20))
+        .hybrid_cache_capacity(1 << 20)
+}
+
+/// Parses a rule pattern; every regex the scanner builds comes from this `Hir`. Bytes, not
+/// text: Unicode classes off (ASCII `\w`, `\b`, fast DFAs), `.` matches any byte but `\n`,
+/// and `^`/`$` match at line boundaries, `\r\n` included. `Err` carries a one-line message.
+pub(crate) fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .multi_line(true)
+        .crlf(true)
+        .build()
+        .parse(pattern)
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or("invalid regex")
+                .trim()
+                .to_string()
+        })
+}
