@@ -118,6 +118,34 @@ fn staged_unstaged_and_untracked_are_told_apart_and_only_added_lines_count() {
     assert!(changes(&moved).is_empty());
 }
 
+/// A staged UTF-16 PowerShell script holding a token: the pending-changes scan uses the same
+/// binary-detection policy as a file scan (UTF-16 text is text), so both find it. Regression:
+/// `--staged` skipped it as binary while `scan .` found it.
+#[test]
+fn a_staged_utf16_file_is_scanned_like_any_file() {
+    let r = Repo::new();
+    r.put("README.md", "hello\n");
+    r.commit("initial");
+    let script = "$headers = @{ Authorization = \"token ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u\" }\r\nInvoke-RestMethod -Headers $headers https://api.github.com/user\r\n";
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(script.encode_utf16().flat_map(|u| u.to_le_bytes()));
+    fs::write(r.path.join("deploy.ps1"), &utf16).unwrap();
+    r.git(&["add", "deploy.ps1"]);
+
+    let staged = scan(&r.path, &["--staged", "."]);
+    assert_eq!(staged.status.code(), Some(1), "{}", stderr(&staged));
+    let rows = json_rows(&staged);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["rule_id"], "github.pat.classic");
+    assert_eq!(rows[0]["decoded"], serde_json::json!(["utf16"]));
+    assert_eq!(rows[0]["git"]["change"], "staged");
+
+    let tree = scan(&r.path, &["."]);
+    let rows = json_rows(&tree);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["path"], "deploy.ps1");
+}
+
 #[test]
 fn staged_scan_works_before_the_first_commit() {
     let r = Repo::new();

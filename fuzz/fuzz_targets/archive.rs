@@ -2,10 +2,7 @@
 //! panic, and never more inflated than the limits allow.
 #![no_main]
 
-#[path = "../../crates/keysweep-cli/src/archive.rs"]
-#[allow(dead_code)]
-mod archive;
-
+use keysweep_source::archive;
 use libfuzzer_sys::fuzz_target;
 
 struct Count {
@@ -13,7 +10,7 @@ struct Count {
 }
 
 impl archive::Visitor for Count {
-    fn entry(&mut self, _path: &str, data: &[u8]) {
+    fn entry(&mut self, _path: &str, _entries: &[String], data: &[u8]) {
         self.bytes += data.len() as u64;
     }
     fn problem(&mut self, _message: String) {}

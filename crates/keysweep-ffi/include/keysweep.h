@@ -39,6 +39,9 @@ typedef enum keysweep_status {
   KEYSWEEP_ERROR_PATTERN = 4,
   // A bug: the library panicked. The handles passed to the call are still safe to free.
   KEYSWEEP_ERROR_PANIC = 5,
+  // A path or repository could not be scanned at all (it does not exist, is not a git
+  // repository, a revision does not resolve).
+  KEYSWEEP_ERROR_IO = 6,
 } keysweep_status;
 
 // How sure a rule is that a match is a real secret.
@@ -77,6 +80,18 @@ typedef enum keysweep_check {
   // The check failed (the finding's confidence is then low).
   KEYSWEEP_CHECK_FAILED = 2,
 } keysweep_check;
+
+// Where a finding came from.
+typedef enum keysweep_source_kind {
+  // A buffer passed to [`keysweep_scan`] (`path` is `NULL`).
+  KEYSWEEP_SOURCE_BUFFER = 0,
+  // A file ([`keysweep_scan_path`]); for an archive entry, `path` is `archive!/entry`.
+  KEYSWEEP_SOURCE_FILE = 1,
+  // A blob of a repository's history ([`keysweep_scan_repository`]).
+  KEYSWEEP_SOURCE_HISTORY = 2,
+  // A staged change ([`keysweep_scan_staged`]).
+  KEYSWEEP_SOURCE_CHANGE = 3,
+} keysweep_source_kind;
 
 // A failure: a status code and a message.
 typedef struct keysweep_error keysweep_error;
@@ -128,6 +143,24 @@ typedef struct keysweep_finding {
   // NUL-terminated (`"base64"`, `"base64,escape"`), or `NULL` for a secret as written. For
   // a decoded secret, `start`..`end` is the encoded text in the buffer.
   const char *decoded;
+  // Where the finding came from (appended in 0.2, same ABI version).
+  enum keysweep_source_kind source;
+  // The file (relative to the scanned directory as given, or the path in the commit for
+  // history), NUL-terminated; `NULL` for a buffer scan or a blob no ref reaches.
+  const char *path;
+  // The repository's id (origin URL without credentials, or its local root) when the file
+  // is in one, else `NULL`.
+  const char *repository;
+  // For history: the blob's object id (hex), else `NULL`.
+  const char *blob;
+  // For history: the commit that introduced the blob (hex), else `NULL`.
+  const char *commit;
+  // For history: that commit's author, `Name <email>`, else `NULL`.
+  const char *author;
+  // For history: that commit's author date, ISO 8601, else `NULL`.
+  const char *date;
+  // For history: the same secret is still in `HEAD`'s tree. True for files and changes.
+  bool present_at_head;
 } keysweep_finding;
 
 #ifdef __cplusplus
@@ -228,6 +261,30 @@ enum keysweep_status keysweep_options_set_inline_allow(struct keysweep_options *
 enum keysweep_status keysweep_options_set_decode_depth(struct keysweep_options *options,
                                                        uint32_t depth);
 
+// Reports only findings with at least this confidence (default: every finding). A value
+// this version does not know is `KEYSWEEP_ERROR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `options` is live options.
+enum keysweep_status keysweep_options_set_min_confidence(struct keysweep_options *options,
+                                                         uint32_t confidence);
+
+// Worker threads of [`keysweep_scan_path`] and [`keysweep_scan_repository`] (default 1; 0
+// means one per core). Buffer scans always run on the calling thread alone.
+//
+// # Safety
+// `options` is live options.
+enum keysweep_status keysweep_options_set_threads(struct keysweep_options *options,
+                                                  uint32_t threads);
+
+// Files and blobs larger than this many bytes are skipped by path and repository scans
+// (default 256 MiB).
+//
+// # Safety
+// `options` is live options.
+enum keysweep_status keysweep_options_set_max_file_size(struct keysweep_options *options,
+                                                        uint64_t bytes);
+
 // Suppresses findings whose secret matches this regex (`len` bytes of UTF-8; unanchored, use
 // `^` and `$` for whole values). A pattern that does not compile makes
 // [`keysweep_scanner_new`] fail with `KEYSWEEP_ERROR_PATTERN`.
@@ -285,6 +342,58 @@ struct keysweep_findings *keysweep_scan(const struct keysweep_scanner *scanner,
                                         size_t len,
                                         uint32_t flags,
                                         struct keysweep_error **err);
+
+// Scans a file or a directory (recursively, honouring `.gitignore`, opening archives), the
+// path NUL-terminated UTF-8. Files that cannot be read do not fail the scan: they are listed
+// by [`keysweep_findings_problem_count`] and [`keysweep_findings_problem`]. Fails (`NULL`)
+// when the path does not exist. Each finding has its `path` (and `repository`).
+//
+// # Safety
+// `scanner` is a live scanner; `path` is a NUL-terminated string; `err` is `NULL` or points
+// to a writable `keysweep_error *`.
+struct keysweep_findings *keysweep_scan_path(const struct keysweep_scanner *scanner,
+                                             const char *path,
+                                             uint32_t flags,
+                                             struct keysweep_error **err);
+
+// Scans a git repository's history (a working tree, `.git` directory or bare repository):
+// every blob reachable from any ref, once. `since` is `NULL` for the whole history, or a
+// revision (`"v1.2"`, `"main~10"`, `"A..B"`) to scan only what the commits after it
+// introduced. Each finding has `blob`, `commit`, `author`, `date` and `present_at_head`.
+// Objects that cannot be read are listed as problems.
+//
+// # Safety
+// `scanner` is a live scanner; `path` is a NUL-terminated string; `since` is `NULL` or one;
+// `err` is `NULL` or points to a writable `keysweep_error *`.
+struct keysweep_findings *keysweep_scan_repository(const struct keysweep_scanner *scanner,
+                                                   const char *path,
+                                                   const char *since,
+                                                   uint32_t flags,
+                                                   struct keysweep_error **err);
+
+// Scans what the next commit of the repository containing `path` would add (staged files
+// against `HEAD`; findings on added lines only): the pre-commit check.
+//
+// # Safety
+// As [`keysweep_scan_path`].
+struct keysweep_findings *keysweep_scan_staged(const struct keysweep_scanner *scanner,
+                                               const char *path,
+                                               uint32_t flags,
+                                               struct keysweep_error **err);
+
+// The number of problems a path or repository scan reported (files or objects that could
+// not be read, archive limits hit); 0 for buffer scans and if `findings` is `NULL`.
+//
+// # Safety
+// `findings` is `NULL` or live findings.
+size_t keysweep_findings_problem_count(const struct keysweep_findings *findings);
+
+// Problem `index` as a message naming the file or object (never its content),
+// NUL-terminated, valid until the findings are freed; `NULL` when out of range.
+//
+// # Safety
+// `findings` is `NULL` or live findings.
+const char *keysweep_findings_problem(const struct keysweep_findings *findings, size_t index);
 
 // The number of findings (0 if `findings` is `NULL`).
 //

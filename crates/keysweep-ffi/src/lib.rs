@@ -103,7 +103,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::{Arc, Mutex};
 
-use keysweep::{Confidence, Finding, RuleSet, Scanner, ScannerBuilder, Scratch, Suppression};
+use std::path::PathBuf;
+
+use keysweep::{Confidence, RuleSet, Scanner, ScannerBuilder, Scratch, Suppression};
+use keysweep_source::{ChangeScan, Collect, HistoryScan, Hit, Location, PathScan, Problem, Source};
 
 /// The ABI version this header describes; compare with [`keysweep_abi_version`].
 pub const KEYSWEEP_ABI_VERSION: u32 = 1;
@@ -130,6 +133,9 @@ pub enum keysweep_status {
     KEYSWEEP_ERROR_PATTERN = 4,
     /// A bug: the library panicked. The handles passed to the call are still safe to free.
     KEYSWEEP_ERROR_PANIC = 5,
+    /// A path or repository could not be scanned at all (it does not exist, is not a git
+    /// repository, a revision does not resolve).
+    KEYSWEEP_ERROR_IO = 6,
 }
 
 /// How sure a rule is that a match is a real secret.
@@ -161,6 +167,20 @@ pub enum keysweep_suppression {
     KEYSWEEP_SUPPRESSION_BASELINE = 4,
     /// Suppressed for a reason this version of the ABI has no value for.
     KEYSWEEP_SUPPRESSION_OTHER = 255,
+}
+
+/// Where a finding came from.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum keysweep_source_kind {
+    /// A buffer passed to [`keysweep_scan`] (`path` is `NULL`).
+    KEYSWEEP_SOURCE_BUFFER = 0,
+    /// A file ([`keysweep_scan_path`]); for an archive entry, `path` is `archive!/entry`.
+    KEYSWEEP_SOURCE_FILE = 1,
+    /// A blob of a repository's history ([`keysweep_scan_repository`]).
+    KEYSWEEP_SOURCE_HISTORY = 2,
+    /// A staged change ([`keysweep_scan_staged`]).
+    KEYSWEEP_SOURCE_CHANGE = 3,
 }
 
 /// Result of a rule's structural check (a checksum, a key's structure).
@@ -214,6 +234,24 @@ pub struct keysweep_finding {
     /// NUL-terminated (`"base64"`, `"base64,escape"`), or `NULL` for a secret as written. For
     /// a decoded secret, `start`..`end` is the encoded text in the buffer.
     pub decoded: *const c_char,
+    /// Where the finding came from (appended in 0.2, same ABI version).
+    pub source: keysweep_source_kind,
+    /// The file (relative to the scanned directory as given, or the path in the commit for
+    /// history), NUL-terminated; `NULL` for a buffer scan or a blob no ref reaches.
+    pub path: *const c_char,
+    /// The repository's id (origin URL without credentials, or its local root) when the file
+    /// is in one, else `NULL`.
+    pub repository: *const c_char,
+    /// For history: the blob's object id (hex), else `NULL`.
+    pub blob: *const c_char,
+    /// For history: the commit that introduced the blob (hex), else `NULL`.
+    pub commit: *const c_char,
+    /// For history: that commit's author, `Name <email>`, else `NULL`.
+    pub author: *const c_char,
+    /// For history: that commit's author date, ISO 8601, else `NULL`.
+    pub date: *const c_char,
+    /// For history: the same secret is still in `HEAD`'s tree. True for files and changes.
+    pub present_at_head: bool,
 }
 
 /// Scanner configuration, built up by the `keysweep_options_*` functions and read by
@@ -222,11 +260,17 @@ pub struct keysweep_options {
     builtin: bool,
     extra: RuleSet,
     builder: ScannerBuilder,
+    threads: usize,
+    max_file_size: u64,
 }
 
 /// A compiled scanner: immutable, shareable by threads.
 pub struct keysweep_scanner {
     scanner: Scanner,
+    /// Worker threads of path and repository scans (0: one per core).
+    threads: usize,
+    /// Files (and blobs) larger than this are skipped by path and repository scans.
+    max_file_size: u64,
     /// Each rule id as a C string, indexed by rule index; findings share it.
     rule_ids: Arc<[CString]>,
     /// Scratch space of finished scans, reused by the next ones.
@@ -240,7 +284,9 @@ pub struct keysweep_findings {
     _rule_ids: Arc<[CString]>,
     _fingerprints: Box<[u8]>,
     _secrets: Box<[u8]>,
-    _decoded: Vec<CString>,
+    _strings: Vec<CString>,
+    /// Problems of a path or repository scan (files that could not be read, ...).
+    problems: Vec<CString>,
 }
 
 /// A failure: a status code and a message.
@@ -470,6 +516,8 @@ pub extern "C" fn keysweep_options_new() -> *mut keysweep_options {
                 builtin: true,
                 extra: RuleSet::empty(),
                 builder: ScannerBuilder::new(),
+                threads: 1,
+                max_file_size: keysweep_source::DEFAULT_MAX_FILE_SIZE,
             })))
         },
     )
@@ -639,6 +687,72 @@ pub unsafe extern "C" fn keysweep_options_set_decode_depth(
     })
 }
 
+/// Reports only findings with at least this confidence (default: every finding). A value
+/// this version does not know is `KEYSWEEP_ERROR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `options` is live options.
+#[no_mangle]
+pub unsafe extern "C" fn keysweep_options_set_min_confidence(
+    options: *mut keysweep_options,
+    confidence: u32,
+) -> keysweep_status {
+    const F: &str = "keysweep_options_set_min_confidence";
+    status(|| {
+        // SAFETY: forwarded contract.
+        let options = unsafe { options_mut(F, options)? };
+        use keysweep_confidence::*;
+        let min = match confidence {
+            c if c == KEYSWEEP_CONFIDENCE_LOW as u32 => Confidence::Low,
+            c if c == KEYSWEEP_CONFIDENCE_MEDIUM as u32 => Confidence::Medium,
+            c if c == KEYSWEEP_CONFIDENCE_HIGH as u32 => Confidence::High,
+            other => {
+                return Err(Failure::new(
+                    keysweep_status::KEYSWEEP_ERROR_INVALID_ARGUMENT,
+                    format!("{F}: {other} is not a keysweep_confidence"),
+                ))
+            }
+        };
+        options.configure(|b| b.min_confidence(min));
+        Ok(())
+    })
+}
+
+/// Worker threads of [`keysweep_scan_path`] and [`keysweep_scan_repository`] (default 1; 0
+/// means one per core). Buffer scans always run on the calling thread alone.
+///
+/// # Safety
+/// `options` is live options.
+#[no_mangle]
+pub unsafe extern "C" fn keysweep_options_set_threads(
+    options: *mut keysweep_options,
+    threads: u32,
+) -> keysweep_status {
+    status(|| {
+        // SAFETY: forwarded contract.
+        unsafe { options_mut("keysweep_options_set_threads", options)? }.threads = threads as usize;
+        Ok(())
+    })
+}
+
+/// Files and blobs larger than this many bytes are skipped by path and repository scans
+/// (default 256 MiB).
+///
+/// # Safety
+/// `options` is live options.
+#[no_mangle]
+pub unsafe extern "C" fn keysweep_options_set_max_file_size(
+    options: *mut keysweep_options,
+    bytes: u64,
+) -> keysweep_status {
+    status(|| {
+        // SAFETY: forwarded contract.
+        unsafe { options_mut("keysweep_options_set_max_file_size", options)? }.max_file_size =
+            bytes;
+        Ok(())
+    })
+}
+
 /// Suppresses findings whose secret matches this regex (`len` bytes of UTF-8; unanchored, use
 /// `^` and `$` for whole values). A pattern that does not compile makes
 /// [`keysweep_scanner_new`] fail with `KEYSWEEP_ERROR_PATTERN`.
@@ -718,9 +832,21 @@ pub unsafe extern "C" fn keysweep_scanner_new(
         || {
             // SAFETY: per the contract, non-null means live options.
             let options = unsafe { options.as_ref() };
-            let (builtin, extra, builder) = match options {
-                Some(o) => (o.builtin, o.extra.clone(), o.builder.clone()),
-                None => (true, RuleSet::empty(), ScannerBuilder::new()),
+            let (builtin, extra, builder, threads, max_file_size) = match options {
+                Some(o) => (
+                    o.builtin,
+                    o.extra.clone(),
+                    o.builder.clone(),
+                    o.threads,
+                    o.max_file_size,
+                ),
+                None => (
+                    true,
+                    RuleSet::empty(),
+                    ScannerBuilder::new(),
+                    1,
+                    keysweep_source::DEFAULT_MAX_FILE_SIZE,
+                ),
             };
             let mut rules = if builtin {
                 RuleSet::builtin()
@@ -746,6 +872,8 @@ pub unsafe extern "C" fn keysweep_scanner_new(
                 .collect();
             Ok(Box::into_raw(Box::new(keysweep_scanner {
                 scanner,
+                threads,
+                max_file_size,
                 rule_ids,
                 scratch: Mutex::new(Vec::new()),
             })))
@@ -810,7 +938,20 @@ pub unsafe extern "C" fn keysweep_scan(
             let mut scratch = taken.unwrap_or_else(|| handle.scanner.scratch());
             let found = handle.scanner.scan(&mut scratch, haystack);
             lock(&handle.scratch).push(scratch);
-            let findings = package(&found, &handle.rule_ids, flags & KEYSWEEP_SCAN_SECRETS != 0);
+            let hits: Vec<Hit> = found
+                .into_iter()
+                .map(|finding| Hit {
+                    finding,
+                    location: Location::stdin(),
+                })
+                .collect();
+            let findings = package(
+                &hits,
+                Vec::new(),
+                &handle.rule_ids,
+                flags & KEYSWEEP_SCAN_SECRETS != 0,
+                false,
+            );
             Ok(Box::into_raw(Box::new(findings)))
         },
     )
@@ -823,94 +964,347 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 const FINGERPRINT_LEN: usize = 33;
 
-fn package(found: &[Finding], rule_ids: &Arc<[CString]>, secrets: bool) -> keysweep_findings {
+/// Copies hits into C structs. `located`: the hits come from files or repositories (buffer
+/// scans have no location).
+fn package(
+    found: &[Hit],
+    problems: Vec<Problem>,
+    rule_ids: &Arc<[CString]>,
+    secrets: bool,
+    located: bool,
+) -> keysweep_findings {
     let mut fingerprints = Vec::with_capacity(found.len() * FINGERPRINT_LEN);
-    for f in found {
-        fingerprints.extend_from_slice(f.fingerprint.to_string().as_bytes());
+    for h in found {
+        fingerprints.extend_from_slice(h.finding.fingerprint.to_string().as_bytes());
         fingerprints.push(0);
     }
     let fingerprints = fingerprints.into_boxed_slice();
-    // One C string per decoded finding; CString's buffer does not move with the Vec.
-    let decoded: Vec<CString> = found
-        .iter()
-        .filter(|f| !f.decoded.is_empty())
-        .map(|f| {
-            let names: Vec<&str> = f.decoded.iter().map(|e| e.as_str()).collect();
-            c_string(names.join(","))
-        })
-        .collect();
-    let mut next_decoded = decoded.iter();
     let secret_bytes: Box<[u8]> = if secrets {
         found
             .iter()
-            .flat_map(|f| f.secret.iter().copied())
+            .flat_map(|h| h.finding.secret.iter().copied())
             .collect()
     } else {
         Box::default()
     };
-    let mut offset = 0;
-    let items = found
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let (secret, secret_len) = if secrets {
-                let start = offset;
-                offset += f.secret.len();
-                (secret_bytes[start..offset].as_ptr(), f.secret.len())
-            } else {
-                (ptr::null(), 0)
-            };
-            keysweep_finding {
-                rule_id: rule_ids[f.rule_index].as_ptr(),
-                start: f.range.start,
-                end: f.range.end,
-                line: f.line,
-                column: f.column,
-                end_line: f.end_line,
-                end_column: f.end_column,
-                fingerprint: fingerprints[i * FINGERPRINT_LEN..].as_ptr().cast(),
-                confidence: match f.confidence {
-                    Confidence::Low => keysweep_confidence::KEYSWEEP_CONFIDENCE_LOW,
-                    Confidence::Medium => keysweep_confidence::KEYSWEEP_CONFIDENCE_MEDIUM,
-                    Confidence::High => keysweep_confidence::KEYSWEEP_CONFIDENCE_HIGH,
-                },
-                suppressed: match f.suppressed {
-                    None => keysweep_suppression::KEYSWEEP_SUPPRESSION_NONE,
-                    Some(Suppression::Placeholder) => {
-                        keysweep_suppression::KEYSWEEP_SUPPRESSION_PLACEHOLDER
-                    }
-                    Some(Suppression::Allowlist) => {
-                        keysweep_suppression::KEYSWEEP_SUPPRESSION_ALLOWLIST
-                    }
-                    Some(Suppression::Inline) => keysweep_suppression::KEYSWEEP_SUPPRESSION_INLINE,
-                    Some(Suppression::Baseline) => {
-                        keysweep_suppression::KEYSWEEP_SUPPRESSION_BASELINE
-                    }
-                    Some(_) => keysweep_suppression::KEYSWEEP_SUPPRESSION_OTHER,
-                },
-                check: match f.check_passed {
-                    None => keysweep_check::KEYSWEEP_CHECK_NONE,
-                    Some(true) => keysweep_check::KEYSWEEP_CHECK_PASSED,
-                    Some(false) => keysweep_check::KEYSWEEP_CHECK_FAILED,
-                },
-                entropy: f.entropy,
-                secret,
-                secret_len,
-                decoded: if f.decoded.is_empty() {
-                    ptr::null()
-                } else {
-                    next_decoded.next().map_or(ptr::null(), |c| c.as_ptr())
-                },
+    // Every other string of every finding; a CString's buffer does not move with the Vec.
+    let mut strings: Vec<CString> = Vec::new();
+    let mut keep = |s: Option<String>| -> *const c_char {
+        match s {
+            Some(s) => {
+                strings.push(c_string(s));
+                strings.last().map_or(ptr::null(), |c| c.as_ptr())
             }
-        })
-        .collect();
+            None => ptr::null(),
+        }
+    };
+    let mut offset = 0;
+    let mut items = Vec::with_capacity(found.len());
+    for (i, h) in found.iter().enumerate() {
+        let f = &h.finding;
+        let loc = &h.location;
+        let (secret, secret_len) = if secrets {
+            let start = offset;
+            offset += f.secret.len();
+            (secret_bytes[start..offset].as_ptr(), f.secret.len())
+        } else {
+            (ptr::null(), 0)
+        };
+        let decoded = (!f.decoded.is_empty()).then(|| {
+            let names: Vec<&str> = f.decoded.iter().map(|e| e.as_str()).collect();
+            names.join(",")
+        });
+        let (source, blob, commit, author, date) = match &loc.source {
+            _ if !located => (
+                keysweep_source_kind::KEYSWEEP_SOURCE_BUFFER,
+                None,
+                None,
+                None,
+                None,
+            ),
+            Source::History { git } => (
+                keysweep_source_kind::KEYSWEEP_SOURCE_HISTORY,
+                Some(git.blob.clone()),
+                git.commit.as_ref().map(|c| c.id.clone()),
+                git.commit
+                    .as_ref()
+                    .map(|c| format!("{} <{}>", c.author_name, c.author_email)),
+                git.commit.as_ref().map(|c| c.date.to_string()),
+            ),
+            Source::Change { git } => (
+                keysweep_source_kind::KEYSWEEP_SOURCE_CHANGE,
+                git.blob.clone(),
+                None,
+                None,
+                None,
+            ),
+            _ => (
+                keysweep_source_kind::KEYSWEEP_SOURCE_FILE,
+                None,
+                None,
+                None,
+                None,
+            ),
+        };
+        items.push(keysweep_finding {
+            rule_id: rule_ids[f.rule_index].as_ptr(),
+            start: f.range.start,
+            end: f.range.end,
+            line: f.line,
+            column: f.column,
+            end_line: f.end_line,
+            end_column: f.end_column,
+            fingerprint: fingerprints[i * FINGERPRINT_LEN..].as_ptr().cast(),
+            confidence: match f.confidence {
+                Confidence::Low => keysweep_confidence::KEYSWEEP_CONFIDENCE_LOW,
+                Confidence::Medium => keysweep_confidence::KEYSWEEP_CONFIDENCE_MEDIUM,
+                Confidence::High => keysweep_confidence::KEYSWEEP_CONFIDENCE_HIGH,
+            },
+            suppressed: match f.suppressed {
+                None => keysweep_suppression::KEYSWEEP_SUPPRESSION_NONE,
+                Some(Suppression::Placeholder) => {
+                    keysweep_suppression::KEYSWEEP_SUPPRESSION_PLACEHOLDER
+                }
+                Some(Suppression::Allowlist) => {
+                    keysweep_suppression::KEYSWEEP_SUPPRESSION_ALLOWLIST
+                }
+                Some(Suppression::Inline) => keysweep_suppression::KEYSWEEP_SUPPRESSION_INLINE,
+                Some(Suppression::Baseline) => keysweep_suppression::KEYSWEEP_SUPPRESSION_BASELINE,
+                Some(_) => keysweep_suppression::KEYSWEEP_SUPPRESSION_OTHER,
+            },
+            check: match f.check_passed {
+                None => keysweep_check::KEYSWEEP_CHECK_NONE,
+                Some(true) => keysweep_check::KEYSWEEP_CHECK_PASSED,
+                Some(false) => keysweep_check::KEYSWEEP_CHECK_FAILED,
+            },
+            entropy: f.entropy,
+            secret,
+            secret_len,
+            decoded: keep(decoded),
+            source,
+            path: keep(if located { loc.path.clone() } else { None }),
+            repository: keep(loc.repository.as_ref().map(|r| r.id.clone())),
+            blob: keep(blob),
+            commit: keep(commit),
+            author: keep(author),
+            date: keep(date),
+            present_at_head: loc.present_at_head(),
+        });
+    }
     keysweep_findings {
         items,
         _rule_ids: Arc::clone(rule_ids),
         _fingerprints: fingerprints,
         _secrets: secret_bytes,
-        _decoded: decoded,
+        _strings: strings,
+        problems: problems.iter().map(|p| c_string(p.to_string())).collect(),
     }
+}
+
+/// Reads a NUL-terminated UTF-8 path argument.
+///
+/// # Safety
+/// `path` is `NULL` or a NUL-terminated string.
+unsafe fn path_arg(
+    function: &str,
+    argument: &str,
+    path: *const c_char,
+) -> Result<PathBuf, Failure> {
+    if path.is_null() {
+        return Err(Failure::null(function, argument));
+    }
+    // SAFETY: non-null and NUL-terminated per the contract.
+    let raw = unsafe { CStr::from_ptr(path) };
+    let s = raw.to_str().map_err(|_| {
+        Failure::new(
+            keysweep_status::KEYSWEEP_ERROR_INVALID_ARGUMENT,
+            format!("{function}: `{argument}` is not UTF-8"),
+        )
+    })?;
+    Ok(PathBuf::from(s))
+}
+
+/// Runs a path or repository job for a scanner handle: checks the flags, collects hits and
+/// problems, sorts the hits, packages them.
+fn run_job(
+    function: &str,
+    handle: &keysweep_scanner,
+    flags: u32,
+    job: impl FnOnce(&Collect) -> Result<(), keysweep_source::Error>,
+) -> Result<*mut keysweep_findings, Failure> {
+    if flags & !KNOWN_SCAN_FLAGS != 0 {
+        return Err(Failure::new(
+            keysweep_status::KEYSWEEP_ERROR_INVALID_ARGUMENT,
+            format!("{function}: unknown flags {:#x}", flags & !KNOWN_SCAN_FLAGS),
+        ));
+    }
+    let sink = Collect::default();
+    job(&sink).map_err(|e| {
+        Failure::new(
+            keysweep_status::KEYSWEEP_ERROR_IO,
+            format!("{function}: {e}"),
+        )
+    })?;
+    let (mut hits, problems) = sink.into_parts();
+    hits.sort_by(|a, b| {
+        (
+            a.location.display(),
+            a.finding.range.start,
+            a.finding.rule_index,
+        )
+            .cmp(&(
+                b.location.display(),
+                b.finding.range.start,
+                b.finding.rule_index,
+            ))
+    });
+    let findings = package(
+        &hits,
+        problems,
+        &handle.rule_ids,
+        flags & KEYSWEEP_SCAN_SECRETS != 0,
+        true,
+    );
+    Ok(Box::into_raw(Box::new(findings)))
+}
+
+impl keysweep_scanner {
+    fn threads(&self) -> usize {
+        if self.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            self.threads
+        }
+    }
+}
+
+/// Scans a file or a directory (recursively, honouring `.gitignore`, opening archives), the
+/// path NUL-terminated UTF-8. Files that cannot be read do not fail the scan: they are listed
+/// by [`keysweep_findings_problem_count`] and [`keysweep_findings_problem`]. Fails (`NULL`)
+/// when the path does not exist. Each finding has its `path` (and `repository`).
+///
+/// # Safety
+/// `scanner` is a live scanner; `path` is a NUL-terminated string; `err` is `NULL` or points
+/// to a writable `keysweep_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn keysweep_scan_path(
+    scanner: *const keysweep_scanner,
+    path: *const c_char,
+    flags: u32,
+    err: *mut *mut keysweep_error,
+) -> *mut keysweep_findings {
+    const F: &str = "keysweep_scan_path";
+    guard(
+        err,
+        |_| ptr::null_mut(),
+        || {
+            // SAFETY: per the contract, non-null means a live scanner.
+            let handle = unsafe { scanner.as_ref() }.ok_or_else(|| Failure::null(F, "scanner"))?;
+            // SAFETY: forwarded contract.
+            let path = unsafe { path_arg(F, "path", path)? };
+            let scan = PathScan::new(handle.scanner.clone())
+                .threads(handle.threads())
+                .max_file_size(handle.max_file_size);
+            run_job(F, handle, flags, |sink| scan.run(&[&path], sink).map(drop))
+        },
+    )
+}
+
+/// Scans a git repository's history (a working tree, `.git` directory or bare repository):
+/// every blob reachable from any ref, once. `since` is `NULL` for the whole history, or a
+/// revision (`"v1.2"`, `"main~10"`, `"A..B"`) to scan only what the commits after it
+/// introduced. Each finding has `blob`, `commit`, `author`, `date` and `present_at_head`.
+/// Objects that cannot be read are listed as problems.
+///
+/// # Safety
+/// `scanner` is a live scanner; `path` is a NUL-terminated string; `since` is `NULL` or one;
+/// `err` is `NULL` or points to a writable `keysweep_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn keysweep_scan_repository(
+    scanner: *const keysweep_scanner,
+    path: *const c_char,
+    since: *const c_char,
+    flags: u32,
+    err: *mut *mut keysweep_error,
+) -> *mut keysweep_findings {
+    const F: &str = "keysweep_scan_repository";
+    guard(
+        err,
+        |_| ptr::null_mut(),
+        || {
+            // SAFETY: per the contract, non-null means a live scanner.
+            let handle = unsafe { scanner.as_ref() }.ok_or_else(|| Failure::null(F, "scanner"))?;
+            // SAFETY: forwarded contract.
+            let path = unsafe { path_arg(F, "path", path)? };
+            let mut scan = HistoryScan::new(handle.scanner.clone())
+                .threads(handle.threads())
+                .max_blob_size(handle.max_file_size);
+            if !since.is_null() {
+                // SAFETY: forwarded contract.
+                let rev = unsafe { path_arg(F, "since", since)? };
+                scan = scan.since(rev.to_string_lossy().into_owned());
+            }
+            run_job(F, handle, flags, |sink| scan.run(&path, sink).map(drop))
+        },
+    )
+}
+
+/// Scans what the next commit of the repository containing `path` would add (staged files
+/// against `HEAD`; findings on added lines only): the pre-commit check.
+///
+/// # Safety
+/// As [`keysweep_scan_path`].
+#[no_mangle]
+pub unsafe extern "C" fn keysweep_scan_staged(
+    scanner: *const keysweep_scanner,
+    path: *const c_char,
+    flags: u32,
+    err: *mut *mut keysweep_error,
+) -> *mut keysweep_findings {
+    const F: &str = "keysweep_scan_staged";
+    guard(
+        err,
+        |_| ptr::null_mut(),
+        || {
+            // SAFETY: per the contract, non-null means a live scanner.
+            let handle = unsafe { scanner.as_ref() }.ok_or_else(|| Failure::null(F, "scanner"))?;
+            // SAFETY: forwarded contract.
+            let path = unsafe { path_arg(F, "path", path)? };
+            let scan = ChangeScan::new(handle.scanner.clone())
+                .staged(true)
+                .max_size(handle.max_file_size);
+            run_job(F, handle, flags, |sink| scan.run(&path, sink).map(drop))
+        },
+    )
+}
+
+/// The number of problems a path or repository scan reported (files or objects that could
+/// not be read, archive limits hit); 0 for buffer scans and if `findings` is `NULL`.
+///
+/// # Safety
+/// `findings` is `NULL` or live findings.
+#[no_mangle]
+pub unsafe extern "C" fn keysweep_findings_problem_count(
+    findings: *const keysweep_findings,
+) -> usize {
+    // SAFETY: per the contract.
+    unsafe { findings.as_ref() }.map_or(0, |f| f.problems.len())
+}
+
+/// Problem `index` as a message naming the file or object (never its content),
+/// NUL-terminated, valid until the findings are freed; `NULL` when out of range.
+///
+/// # Safety
+/// `findings` is `NULL` or live findings.
+#[no_mangle]
+pub unsafe extern "C" fn keysweep_findings_problem(
+    findings: *const keysweep_findings,
+    index: usize,
+) -> *const c_char {
+    // SAFETY: per the contract.
+    unsafe { findings.as_ref() }
+        .and_then(|f| f.problems.get(index))
+        .map_or(ptr::null(), |m| m.as_ptr())
 }
 
 /// The number of findings (0 if `findings` is `NULL`).

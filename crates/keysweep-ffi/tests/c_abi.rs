@@ -82,6 +82,51 @@ fn compile(name: &str, link: &[&str]) -> PathBuf {
     exe
 }
 
+/// The directory the C program scans: `tree/` with one secret, and `repo/`, a git repository
+/// whose first commit (2020-09-13) added a key that the second removed, with a token staged.
+fn fixture() -> PathBuf {
+    let dir = out_dir().join(format!("fixture-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tree/config")).unwrap();
+    std::fs::write(
+        dir.join("tree/config/app.env"),
+        "DEBUG=1\nSTRIPE_KEY=sk_live_4eC39HqLyjWDarjtT1zdp7dc\n",
+    )
+    .unwrap();
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .current_dir(&repo)
+            .args(["-c", "commit.gpgsign=false", "-c", "user.name=Ada Dev"])
+            .args(["-c", "user.email=ada@example.com"])
+            .args(args)
+            .env("GIT_AUTHOR_DATE", "1600000000 +0000")
+            .env("GIT_COMMITTER_DATE", "1600000000 +0000")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .expect("git is needed for the repository test");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(
+        repo.join("deploy.env"),
+        "AWS_ACCESS_KEY_ID=AKIAQW4RZT7MN2XKLP3V\n",
+    )
+    .unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "add deploy settings"]);
+    git(&["rm", "-q", "deploy.env"]);
+    git(&["commit", "-q", "-m", "remove them"]);
+    std::fs::write(
+        repo.join("new.env"),
+        "GITHUB_TOKEN=ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u\n",
+    )
+    .unwrap();
+    git(&["add", "new.env"]);
+    dir
+}
+
 fn shared_build() -> PathBuf {
     let dir = library_dir();
     compile(
@@ -96,7 +141,7 @@ fn shared_build() -> PathBuf {
 
 #[test]
 fn c_program_linked_against_the_shared_library() {
-    let out = run(&mut Command::new(shared_build()));
+    let out = run(Command::new(shared_build()).arg(fixture()));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "all ok\n");
 }
 
@@ -109,7 +154,7 @@ fn c_program_linked_against_the_static_library() {
         "scan_test_static",
         &[archive.to_str().unwrap(), "-lpthread", "-ldl", "-lm"],
     );
-    let out = run(&mut Command::new(exe));
+    let out = run(Command::new(exe).arg(fixture()));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "all ok\n");
 }
 
@@ -128,7 +173,8 @@ fn c_program_under_valgrind() {
             "--errors-for-leak-kinds=definite,indirect",
             "--quiet",
         ])
-        .arg(exe));
+        .arg(exe)
+        .arg(fixture()));
     // Any memory error or definite/indirect leak makes valgrind exit 99, which `run` rejects.
     assert_eq!(String::from_utf8_lossy(&out.stdout), "all ok\n");
 }

@@ -50,7 +50,6 @@
 #![forbid(unsafe_code)]
 
 mod changes;
-mod group;
 mod identity;
 mod objects;
 mod table;
@@ -71,7 +70,6 @@ use keysweep::{Finding, Fingerprint, Scanner};
 pub use changes::{
     added_lines, hooks_dir, Change, ChangeFinding, ChangeScan, ChangeStats, Changes,
 };
-pub use group::{group, Group};
 pub use identity::{normalize_remote_url, read_head_file, repository_info, RepositoryInfo};
 use objects::{BlobPolicy, Collected, Counters, Shared};
 use table::Dense;

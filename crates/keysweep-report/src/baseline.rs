@@ -34,6 +34,10 @@ const KEY_CHECK: &[u8] = b"keysweep baseline key check";
 /// ```
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    title = "keysweep baseline",
+    description = "Triaged secrets, by fingerprint: `keysweep baseline create` writes it, `--baseline` reads it."
+)]
 pub struct Baseline {
     /// The format version (1).
     keysweep_baseline: u32,

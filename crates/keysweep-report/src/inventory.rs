@@ -451,6 +451,10 @@ impl Inventory {
 /// The inventory document: what `--format json` prints and the HTML report embeds (schema:
 /// `docs/schema/inventory.json`).
 #[derive(Serialize, JsonSchema)]
+#[schemars(
+    title = "keysweep inventory",
+    description = "One entry per distinct secret: `keysweep inventory --format json`."
+)]
 pub struct Doc<'a> {
     /// The format version (1).
     pub keysweep_inventory: u32,

@@ -26,6 +26,10 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(back, record);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "keysweep finding",
+    description = "One finding with its location: a line of `keysweep scan --format jsonl`, an element of `--format json`."
+)]
 pub struct Record {
     /// The rule that found it.
     pub rule_id: String,

@@ -69,6 +69,8 @@ pub struct PathScan {
     counters: Arc<Counters>,
     cancel: Cancel,
     attribution: Arc<Attribution>,
+    /// Bytes read per segment of a stream ([`SEGMENT`]; smaller in tests).
+    segment: usize,
 }
 
 /// Why a scan could not start.
@@ -148,6 +150,7 @@ impl PathScan {
             counters: Arc::default(),
             cancel: Cancel::new(),
             attribution: Arc::default(),
+            segment: SEGMENT,
         }
     }
 
@@ -560,9 +563,10 @@ impl PathScan {
             return Ok(None);
         }
         let overlap = keysweep::CHUNK_OVERLAP;
+        let segment = self.segment;
         let mut buf = head;
-        read_up_to(reader, &mut buf, SEGMENT)?;
-        let mut eof = buf.len() < SEGMENT;
+        read_up_to(reader, &mut buf, segment)?;
+        let mut eof = buf.len() < segment;
         // `buf[..owned]` was scanned before (it is context); `base` is the stream offset of
         // `buf[0]`; `line` the line number at `buf[owned]`.
         let (mut owned, mut base, mut line, mut total) = (0usize, 0u64, 1usize, 0u64);
@@ -580,9 +584,9 @@ impl PathScan {
                     if eof {
                         return Ok((Vec::new(), true));
                     }
-                    let mut next = Vec::with_capacity(buf.len() - keep_from + SEGMENT);
+                    let mut next = Vec::with_capacity(buf.len() - keep_from + segment);
                     next.extend_from_slice(&buf[keep_from..]);
-                    let want = next.len() + SEGMENT;
+                    let want = next.len() + segment;
                     read_up_to(reader, &mut next, want)?;
                     let ended = next.len() < want;
                     Ok((next, ended))
@@ -665,5 +669,59 @@ impl Location {
     /// Whether this is a file on disk (not an archive entry, stream or git object).
     pub fn is_plain_file(&self) -> bool {
         self.source == Source::File && self.archive.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::Collect;
+    use keysweep::RuleSet;
+
+    /// A stream scanned in segments finds exactly what one scan of the whole buffer finds,
+    /// with the same offsets, lines and columns, wherever the segment boundaries fall.
+    #[test]
+    fn streaming_matches_one_scan_of_the_whole_input() {
+        let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+        let secrets = [
+            "GITHUB_TOKEN=ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u",
+            "stripe = 'sk_live_4eC39HqLyjWDarjtT1zdp7dc'",
+            "aws_access_key_id = AKIAZ4X7Q2M9R3T8V6WN",
+            "data: cG9zdGdyZXM6Ly9hcHA6UzNjcjN0UGFzc3cwcmQhQGRiOjU0MzIvYXBw",
+        ];
+        let mut text = Vec::new();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        while text.len() < 600_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            match seed % 40 {
+                0 => {
+                    text.extend_from_slice(secrets[(seed >> 8) as usize % secrets.len()].as_bytes())
+                }
+                1 => text.push(b'\n'),
+                _ => text.extend_from_slice(b"let value = compute(a, b) + 42; "),
+            }
+            if seed % 7 == 0 {
+                text.push(b'\n');
+            }
+        }
+        let want = scanner.scan(&mut scanner.scratch(), &text);
+        assert!(want.len() > 20, "{}", want.len());
+        for segment in [keysweep::CHUNK_OVERLAP * 2 + 1, 100_003, 250_000, 1 << 20] {
+            let mut scan = PathScan::new(scanner.clone());
+            scan.segment = segment;
+            let sink = Collect::default();
+            let counts = scan
+                .run_reader(&mut &text[..], Location::stdin(), &sink)
+                .unwrap();
+            assert_eq!(counts.bytes, text.len() as u64);
+            let (mut hits, problems) = sink.into_parts();
+            assert!(problems.is_empty());
+            hits.sort_by_key(|h| (h.finding.range.start, h.finding.rule_index));
+            let got: Vec<&Finding> = hits.iter().map(|h| &h.finding).collect();
+            let want: Vec<&Finding> = want.iter().collect();
+            assert_eq!(got, want, "segment {segment}");
+        }
     }
 }

@@ -307,3 +307,14 @@ fn prefilter_contract_holds_on_spliced_examples() {
         assert_eq!(a, b, "round {round}");
     }
 }
+
+/// A scratch made by one scanner cannot be used with another (its caches are sized for the
+/// other rule set): a documented panic, not a wrong answer.
+#[test]
+#[should_panic(expected = "a Scratch must be used with the Scanner that made it")]
+fn a_scratch_from_another_scanner_is_refused() {
+    let a = Scanner::new(RuleSet::builtin()).unwrap();
+    let b = Scanner::new(RuleSet::builtin()).unwrap();
+    let mut scratch = a.scratch();
+    b.scan(&mut scratch, b"token = abc");
+}

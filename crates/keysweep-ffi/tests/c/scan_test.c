@@ -337,13 +337,119 @@ static void test_threads(void) {
     keysweep_scanner_free(scanner);
 }
 
-int main(void) {
+static void test_min_confidence(void) {
+    const char *text = "password = \"Zq8!vR2#mT6@pL\"\nSTRIPE_KEY = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\"\n";
+    keysweep_options *options = keysweep_options_new();
+    CHECK(keysweep_options_set_min_confidence(options, KEYSWEEP_CONFIDENCE_HIGH) == KEYSWEEP_OK);
+    CHECK(keysweep_options_set_min_confidence(options, 9) == KEYSWEEP_ERROR_INVALID_ARGUMENT);
+    keysweep_scanner *high = keysweep_scanner_new(options, NULL);
+    keysweep_options_free(options);
+    keysweep_scanner *all = keysweep_scanner_new(NULL, NULL);
+    keysweep_findings *a = keysweep_scan(all, (const uint8_t *)text, strlen(text), 0, NULL);
+    keysweep_findings *h = keysweep_scan(high, (const uint8_t *)text, strlen(text), 0, NULL);
+    CHECK(keysweep_findings_len(a) == 2);
+    CHECK(keysweep_findings_len(h) == 1);
+    CHECK(keysweep_findings_get(h, 0)->confidence == KEYSWEEP_CONFIDENCE_HIGH);
+    CHECK(keysweep_findings_get(a, 0)->source == KEYSWEEP_SOURCE_BUFFER);
+    CHECK(keysweep_findings_get(a, 0)->path == NULL);
+    keysweep_findings_free(a);
+    keysweep_findings_free(h);
+    keysweep_scanner_free(all);
+    keysweep_scanner_free(high);
+}
+
+static int is_hex40(const char *s) {
+    if (s == NULL || strlen(s) != 40) return 0;
+    for (int i = 0; i < 40; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+    }
+    return 1;
+}
+
+/* `fixture` (made by tests/c_abi.rs): tree/ with one secret in config/app.env, and repo/, a
+ * git repository whose history holds a key removed since, with a token staged. */
+static void test_paths_and_repositories(const char *fixture) {
+    char path[4096];
+    keysweep_options *options = keysweep_options_new();
+    CHECK(keysweep_options_set_threads(options, 2) == KEYSWEEP_OK);
+    keysweep_scanner *scanner = keysweep_scanner_new(options, NULL);
+    keysweep_options_free(options);
+    keysweep_error *err = NULL;
+
+    snprintf(path, sizeof path, "%s/tree", fixture);
+    keysweep_findings *found = keysweep_scan_path(scanner, path, 0, &err);
+    CHECK(found != NULL && err == NULL);
+    CHECK(keysweep_findings_len(found) == 1);
+    CHECK(keysweep_findings_problem_count(found) == 0);
+    const keysweep_finding *f = keysweep_findings_get(found, 0);
+    if (f != NULL) {
+        CHECK(f->source == KEYSWEEP_SOURCE_FILE);
+        CHECK(f->path != NULL && strstr(f->path, "tree/config/app.env") != NULL);
+        CHECK(strcmp(f->rule_id, "stripe.secret_key.live") == 0);
+        CHECK(f->line == 2);
+        CHECK(f->commit == NULL && f->blob == NULL);
+        CHECK(f->present_at_head);
+    }
+    keysweep_findings_free(found);
+
+    snprintf(path, sizeof path, "%s/missing", fixture);
+    CHECK(keysweep_scan_path(scanner, path, 0, &err) == NULL);
+    CHECK(keysweep_error_code(err) == KEYSWEEP_ERROR_IO);
+    CHECK(strstr(keysweep_error_message(err), "missing") != NULL);
+    keysweep_error_free(err);
+    err = NULL;
+
+    snprintf(path, sizeof path, "%s/repo", fixture);
+    found = keysweep_scan_repository(scanner, path, NULL, 0, &err);
+    CHECK(found != NULL && err == NULL);
+    CHECK(keysweep_findings_len(found) == 1);
+    f = keysweep_findings_get(found, 0);
+    if (f != NULL) {
+        CHECK(f->source == KEYSWEEP_SOURCE_HISTORY);
+        CHECK(f->path != NULL && strcmp(f->path, "deploy.env") == 0);
+        CHECK(is_hex40(f->commit) && is_hex40(f->blob));
+        CHECK(f->author != NULL && strcmp(f->author, "Ada Dev <ada@example.com>") == 0);
+        CHECK(f->date != NULL && strncmp(f->date, "2020-09-13T", 11) == 0);
+        CHECK(!f->present_at_head);
+        CHECK(f->repository != NULL);
+    }
+    keysweep_findings_free(found);
+
+    /* Only what came after HEAD: nothing. */
+    found = keysweep_scan_repository(scanner, path, "HEAD", 0, NULL);
+    CHECK(found != NULL && keysweep_findings_len(found) == 0);
+    keysweep_findings_free(found);
+    CHECK(keysweep_scan_repository(scanner, path, "no-such-rev", 0, &err) == NULL);
+    CHECK(keysweep_error_code(err) == KEYSWEEP_ERROR_IO);
+    keysweep_error_free(err);
+    err = NULL;
+
+    found = keysweep_scan_staged(scanner, path, KEYSWEEP_SCAN_SECRETS, &err);
+    CHECK(found != NULL && keysweep_findings_len(found) == 1);
+    f = keysweep_findings_get(found, 0);
+    if (f != NULL) {
+        CHECK(f->source == KEYSWEEP_SOURCE_CHANGE);
+        CHECK(strcmp(f->rule_id, "github.pat.classic") == 0);
+        CHECK(f->secret_len == 40 && memcmp(f->secret, "ghp_", 4) == 0);
+    }
+    keysweep_findings_free(found);
+    keysweep_scanner_free(scanner);
+}
+
+int main(int argc, char **argv) {
     test_version();
     test_scan_builtin();
     test_decoded();
     test_errors();
     test_options();
     test_threads();
+    test_min_confidence();
+    if (argc > 1) {
+        test_paths_and_repositories(argv[1]);
+    } else {
+        fprintf(stderr, "no fixture directory given: path and repository scans not tested\n");
+        failures++;
+    }
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
