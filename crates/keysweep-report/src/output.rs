@@ -264,7 +264,7 @@ fn provenance_line(hit: &Hit) -> Option<String> {
     }
 }
 
-/// Up to [`MAX_REFS_HUMAN`] refs (branches without `refs/heads/`), then how many more.
+/// Up to three refs (branches without `refs/heads/`), then how many more.
 pub fn short_list(refs: &[String], total: usize) -> String {
     let mut s = refs
         .iter()

@@ -702,7 +702,7 @@ mod tests {
                 1 => text.push(b'\n'),
                 _ => text.extend_from_slice(b"let value = compute(a, b) + 42; "),
             }
-            if seed % 7 == 0 {
+            if seed.is_multiple_of(7) {
                 text.push(b'\n');
             }
         }

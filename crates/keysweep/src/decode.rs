@@ -29,7 +29,7 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    /// Every encoding, in the order of [`Encoding::bit`].
+    /// Every encoding, in a fixed order.
     pub const ALL: [Encoding; 6] = [
         Encoding::Base64,
         Encoding::Hex,
