@@ -199,7 +199,7 @@ fn readme_python_example_runs() {
         .env("KEYSWEEP_LIB", &lib));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "{stdout}");
+    assert_eq!(lines.len(), 2, "{stdout}");
     let fields: Vec<&str> = lines[0].split(' ').collect();
     assert_eq!(
         fields[..4],
@@ -210,10 +210,12 @@ fn readme_python_example_runs() {
         fields[4].len() == 32 && fields[4].bytes().all(|b| b.is_ascii_hexdigit()),
         "{stdout}"
     );
+    assert_eq!(lines[1], "aws.access_key_id deploy.env line 1", "{stdout}");
     // The printed output in the README matches what the example printed, apart from the
     // fingerprint.
     assert!(
-        code.contains("# stripe.secret_key.live line 1 high "),
+        code.contains("# stripe.secret_key.live line 1 high ")
+            && code.contains("# aws.access_key_id deploy.env line 1"),
         "{code}"
     );
 }

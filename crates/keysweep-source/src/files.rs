@@ -567,6 +567,10 @@ impl PathScan {
         let mut buf = head;
         read_up_to(reader, &mut buf, segment)?;
         let mut eof = buf.len() < segment;
+        // Two buffers take turns: one is scanned while the next segment is read into the
+        // other. Reusing them keeps their pages mapped (fresh ones would be faulted in and
+        // zeroed by the kernel every segment).
+        let mut spare: Vec<u8> = Vec::new();
         // `buf[..owned]` was scanned before (it is context); `base` is the stream offset of
         // `buf[0]`; `line` the line number at `buf[owned]`.
         let (mut owned, mut base, mut line, mut total) = (0usize, 0u64, 1usize, 0u64);
@@ -578,18 +582,17 @@ impl PathScan {
             // What the next round needs: the last `overlap` scanned bytes as context, and the
             // bytes not scanned yet.
             let keep_from = end.saturating_sub(overlap);
-            let (part, next) = rayon::join(
+            let (part, next_eof) = rayon::join(
                 || self.scanner.scan_parallel_range(&buf, owned..end, line),
-                || -> io::Result<(Vec<u8>, bool)> {
+                || -> io::Result<bool> {
                     if eof {
-                        return Ok((Vec::new(), true));
+                        return Ok(true);
                     }
-                    let mut next = Vec::with_capacity(buf.len() - keep_from + segment);
-                    next.extend_from_slice(&buf[keep_from..]);
-                    let want = next.len() + segment;
-                    read_up_to(reader, &mut next, want)?;
-                    let ended = next.len() < want;
-                    Ok((next, ended))
+                    spare.clear();
+                    spare.extend_from_slice(&buf[keep_from..]);
+                    let want = spare.len() + segment;
+                    read_up_to(reader, &mut spare, want)?;
+                    Ok(spare.len() < want)
                 },
             );
             self.counters.bytes((end - owned) as u64);
@@ -606,11 +609,10 @@ impl PathScan {
             if eof {
                 return Ok(Some(total));
             }
-            let (next, next_eof) = next?;
+            eof = next_eof?;
             base += keep_from as u64;
             owned = end - keep_from;
-            buf = next;
-            eof = next_eof;
+            std::mem::swap(&mut buf, &mut spare);
         }
     }
 }
@@ -619,6 +621,7 @@ impl PathScan {
 fn read_up_to(reader: &mut dyn Read, buf: &mut Vec<u8>, limit: usize) -> io::Result<usize> {
     let before = buf.len();
     if limit > before {
+        buf.reserve_exact(limit - before);
         reader.take((limit - before) as u64).read_to_end(buf)?;
     }
     Ok(buf.len() - before)

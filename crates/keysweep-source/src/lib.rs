@@ -57,3 +57,8 @@ pub use location::{
     Source,
 };
 pub use repo::{read_repository_file, repo_root, repository_id};
+
+/// The README's Rust examples run as doc tests of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
