@@ -155,10 +155,12 @@ w("ok.env", b"token={GITHUB}\n")
     );
     let (code, findings, stderr) = scan(dir.path(), &[]);
     assert_eq!(code, Some(2), "{stderr}");
-    // 8 MiB of zeros from a few KiB: over the 200:1 ratio, never held whole.
+    // 8 MiB of zeros from a few KiB: over the 200:1 ratio, never held whole (its start is
+    // scanned, and found binary).
     assert!(
-        stderr
-            .contains("bomb.zip!/a/zeros.bin: inflates more than 200:1 (a zip bomb?), not scanned"),
+        stderr.contains(
+            "bomb.zip!/a/zeros.bin: inflates more than 200:1 (a zip bomb?); only its first 1600 KiB are scanned"
+        ),
         "{stderr}"
     );
     assert!(!stderr.contains("many.zip"), "{stderr}");
@@ -191,7 +193,7 @@ w("ok.env", b"token={GITHUB}\n")
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains(
-            "many.zip: more than 200 KiB inflated; the rest of the archive is not scanned"
+            "many.zip: more than 200 KiB inflated; the rest of the archive is not scanned (the first"
         ),
         "{stderr}"
     );
@@ -259,4 +261,48 @@ fn a_corrupt_archive_is_reported_and_other_files_scanned() {
     );
     assert!(stderr.contains("broken.tgz"), "{stderr}");
     assert_eq!(findings.len(), 1);
+}
+
+/// Regression: padding an entry past the inflation ratio, or truncating a `.gz`, hid the
+/// secret at its start. What was inflated before the limit or the break is scanned, and the
+/// limit or the damage is reported (exit status 2).
+#[test]
+fn a_limit_or_a_truncation_does_not_hide_what_came_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    python(
+        dir.path(),
+        &format!(
+            r##"
+w("padded.zip", zbytes({{"config.env": b"STRIPE_KEY={STRIPE}\n" + b" " * (2 << 20)}}))
+import gzip, random
+rnd = random.Random(7)
+body = b"GITHUB_TOKEN={GITHUB}\n" + bytes(rnd.choice(b"abcdefghij \n") for _ in range(300000))
+whole = gzip.compress(body)
+w("cut.env.gz", whole[: len(whole) // 2])
+"##
+        ),
+    );
+    let (code, findings, stderr) = scan(dir.path(), &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "padded.zip!/config.env: inflates more than 200:1 (a zip bomb?); only its first"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cut.env.gz!/cut.env: cannot read past byte"),
+        "{stderr}"
+    );
+    assert_eq!(
+        paths(&findings),
+        [
+            ("cut.env.gz!/cut.env".into(), 1, "github.pat.classic".into()),
+            (
+                "padded.zip!/config.env".into(),
+                1,
+                "stripe.secret_key.live".into()
+            ),
+        ]
+    );
 }

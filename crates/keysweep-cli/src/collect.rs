@@ -24,7 +24,7 @@ pub struct Ui {
 }
 
 /// Problems printed per archive without `--verbose`.
-const ARCHIVE_PROBLEMS_SHOWN: usize = 3;
+const ARCHIVE_PROBLEMS_SHOWN: usize = 1;
 
 /// What one run found (suppressed findings included), sorted, before output.
 pub struct Collected {

@@ -22,6 +22,7 @@ use clap::Parser;
 use args::{BaselineCommand, Cli, Command, RulesCommand};
 
 fn main() -> ExitCode {
+    stdout::check_open();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

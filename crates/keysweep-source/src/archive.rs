@@ -156,6 +156,10 @@ fn member(
 }
 
 /// Reads an entry within the limits. `compressed` is its compressed size when known.
+///
+/// Whatever was inflated before a limit was hit or the data broke off is returned to be
+/// scanned, and the problem says how much that was: a secret at the start of an entry padded
+/// to look like a zip bomb, or at the start of a truncated `.gz`, is still found.
 fn read_entry(
     archive: &str,
     entry: &str,
@@ -173,41 +177,46 @@ fn read_entry(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) => {
-                visitor.problem(format!("{archive}!/{entry}: cannot read: {e}"));
-                return None;
+                visitor.problem(format!(
+                    "{archive}!/{entry}: cannot read past byte {}: {e}; what came before is scanned",
+                    data.len()
+                ));
+                break;
             }
         };
-        data.extend_from_slice(&chunk[..n]);
+        let room = cap.saturating_sub(data.len() as u64) as usize;
+        data.extend_from_slice(&chunk[..n.min(room)]);
         let len = data.len() as u64;
         if let Some(c) = compressed {
             if len > RATIO_FLOOR && len > c.max(1).saturating_mul(limits.ratio) {
                 visitor.problem(format!(
-                    "{archive}!/{entry}: inflates more than {}:1 (a zip bomb?), not scanned",
-                    limits.ratio
+                    "{archive}!/{entry}: inflates more than {}:1 (a zip bomb?); only its first {} are scanned",
+                    limits.ratio,
+                    human(len)
                 ));
-                budget.total += len;
-                return None;
+                break;
             }
         }
-        if len > cap {
-            budget.total += len;
+        if n > room {
             if cap < limits.entry {
                 visitor.problem(format!(
-                    "{archive}: more than {} inflated; the rest of the archive is not scanned",
-                    human(limits.total)
+                    "{archive}: more than {} inflated; the rest of the archive is not scanned (the first {} of {entry} are)",
+                    human(limits.total),
+                    human(len)
                 ));
                 budget.stopped = true;
             } else {
                 visitor.problem(format!(
-                    "{archive}!/{entry}: larger than {}, not scanned",
-                    human(limits.entry)
+                    "{archive}!/{entry}: larger than {}; only its first {} are scanned",
+                    human(limits.entry),
+                    human(len)
                 ));
             }
-            return None;
+            break;
         }
     }
     budget.total += data.len() as u64;
-    Some(data)
+    (!data.is_empty()).then_some(data)
 }
 
 fn human(bytes: u64) -> String {
@@ -342,10 +351,12 @@ fn gzip(name: &str, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mu
         match probe.read(&mut head[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
-            Err(e) => {
+            Err(e) if got == 0 => {
                 visitor.problem(format!("{name}: not a readable gzip stream: {e}"));
                 return;
             }
+            // Broken off early: what did inflate is read (and reported) below.
+            Err(_) => break,
         }
     }
     let compressed = Some(data.len() as u64);

@@ -140,9 +140,10 @@ fn runs(
     let end = range.end.min(hay.len());
     let mut i = range.start;
     // A run that began before the range belongs to whoever scans that part (a parallel
-    // scan's previous chunk).
+    // scan's previous chunk). Walk no further than the range: a chunk never walks the bytes
+    // of the next one, so a run of gigabytes costs each chunk only its own bytes.
     if i > 0 && i < hay.len() && in_class(hay[i - 1]) {
-        while i < hay.len() && in_class(hay[i]) {
+        while i < end && in_class(hay[i]) {
             i += 1;
         }
     }
@@ -156,7 +157,7 @@ fn runs(
         while start > i && in_class(hay[start - 1]) {
             start -= 1;
         }
-        i = consider_run(hay, start, want_b64, want_hex, out) + 1;
+        i = consider_run(hay, start, end, want_b64, want_hex, out) + 1;
     }
     // A run starting before `end` whose digits all come after it: it holds `end - 1`.
     if i < end && in_class(hay[end - 1]) {
@@ -164,28 +165,41 @@ fn runs(
         while start > i && in_class(hay[start - 1]) {
             start -= 1;
         }
-        consider_run(hay, start, want_b64, want_hex, out);
+        consider_run(hay, start, end, want_b64, want_hex, out);
     }
 }
 
-/// Looks at the run starting at `start`; returns its end.
+/// Looks at the run starting at `start`; returns its end, or `end` (the end of the range
+/// scanned) if the run is too long to decode and reaches past it. No run is walked further
+/// than [`MAX_SPAN`] past its start or past `end`, whichever is later, so the work is linear
+/// in the range whatever the input.
 fn consider_run(
     hay: &[u8],
     start: usize,
+    end: usize,
     want_b64: bool,
     want_hex: bool,
     out: &mut Vec<(Encoding, Range<usize>)>,
 ) -> usize {
+    let in_class = |b: u8| CLASS[b as usize] & B64 != 0;
     let (mut any, mut all) = (0u8, 0xffu8);
     let mut stop = start;
-    while stop < hay.len() && CLASS[hay[stop] as usize] & B64 != 0 {
+    let limit = hay.len().min(start + MAX_SPAN + 1);
+    while stop < limit && in_class(hay[stop]) {
         let c = CLASS[hay[stop] as usize];
         any |= c;
         all &= c;
         stop += 1;
     }
     let len = stop - start;
-    if !(MIN_BASE64..=MAX_SPAN).contains(&len) || any & DIGIT == 0 {
+    if len > MAX_SPAN {
+        // Too long to be a candidate: skip the rest of it, within the range.
+        while stop < end && in_class(hay[stop]) {
+            stop += 1;
+        }
+        return stop;
+    }
+    if len < MIN_BASE64 || any & DIGIT == 0 {
         return stop;
     }
     if want_hex && all & HEX != 0 && len >= MIN_HEX && len.is_multiple_of(2) {
@@ -709,6 +723,34 @@ pub(crate) fn utf16_to_utf8(data: &[u8], order: Utf16, out: &mut Vec<u8>) -> Utf
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run longer than any decodable span (a megabyte of `A`, a line of base64 without
+    /// newlines) is no candidate, and chunks of it give what the whole gives: each chunk walks
+    /// only its own bytes (it used to walk to the run's end, quadratic over the chunks).
+    #[test]
+    fn runs_longer_than_a_span_are_skipped_chunk_by_chunk() {
+        let mut hay = vec![b'A'; 3 * MAX_SPAN];
+        hay[MAX_SPAN + 5] = b'7';
+        hay.extend_from_slice(b" c2VjcmV0PVpxOHZSMm1UNnBMOXdYM24= tail");
+        let all = Encoding::Base64.bit() | Encoding::Hex.bit();
+        let mut whole = Vec::new();
+        candidates(&hay, 0..hay.len(), all, &mut whole);
+        assert_eq!(whole.len(), 1, "{whole:?}");
+        assert_eq!(
+            &hay[whole[0].1.clone()],
+            b"c2VjcmV0PVpxOHZSMm1UNnBMOXdYM24="
+        );
+        for chunk in [4096, 65_536, MAX_SPAN - 3, MAX_SPAN + 1] {
+            let mut parts = Vec::new();
+            let mut at = 0;
+            while at < hay.len() {
+                let end = (at + chunk).min(hay.len());
+                candidates(&hay, at..end, all, &mut parts);
+                at = end;
+            }
+            assert_eq!(parts, whole, "chunk {chunk}");
+        }
+    }
 
     #[test]
     fn decode_layer_decodes_one_layer() {

@@ -33,14 +33,16 @@ const UNBOUNDED_WINDOW: usize = 1024;
 /// Largest context searched on each side of a keyword hit, whatever the pattern's bound.
 const MAX_WINDOW: usize = 16 * 1024;
 /// The overlap between chunks of a parallel scan: a match plus the window around its keyword.
-#[cfg(feature = "parallel")]
 const MAX_REACH: usize = 2 * MAX_WINDOW + 256;
+/// A single-threaded scan of a buffer larger than twice this goes through it in chunks of this
+/// size (as a parallel scan does), so the candidate lists of one pass never grow with the
+/// input: a keyword on nearly every byte costs memory in proportion to the chunk.
+const SERIAL_CHUNK: usize = 2 << 20;
 
 /// How far a match (with the context its rule looks at) may reach across a chunk boundary.
 /// A caller scanning a stream chunk by chunk with [`Scanner::scan_parallel_range`] keeps this
 /// many bytes of context before each chunk and leaves this many after it unowned until the
 /// next chunk (see its example).
-#[cfg(feature = "parallel")]
 pub const CHUNK_OVERLAP: usize = MAX_REACH;
 
 /// A rule's compiled pattern, built the first time a scan needs it.
@@ -640,8 +642,10 @@ pub struct Scratch {
     in_decoded: bool,
     /// Keyword hits of the current range: (pattern, start).
     hits: Vec<(PatternID, usize)>,
-    /// (rule, position) pairs to try with one anchored search each.
-    anchored: Vec<(u32, usize)>,
+    /// (rule, first, last): try one anchored search of the rule at each position of
+    /// `first..=last` (a keyword hit and the lead before it). Ranges, not positions, so that a
+    /// keyword on every byte costs one entry per hit, not one per position.
+    anchored: Vec<(u32, usize, usize)>,
     candidates: Vec<(u32, usize, usize)>,
 }
 
@@ -785,15 +789,33 @@ impl Scanner {
         );
         let from = out.len();
         let depth = self.inner.decode_depth;
-        self.scan_layers(
-            scratch,
-            haystack,
-            0..haystack.len(),
-            haystack.len(),
-            depth,
-            out,
-        );
-        assign_lines(haystack, 0, &mut out[from..], haystack.len());
+        if haystack.len() <= 2 * SERIAL_CHUNK {
+            self.scan_layers(
+                scratch,
+                haystack,
+                0..haystack.len(),
+                haystack.len(),
+                depth,
+                out,
+            );
+            assign_lines(haystack, 0, &mut out[from..], haystack.len());
+        } else {
+            // Chunk by chunk, each seeing `MAX_REACH` past its end, as a parallel scan does.
+            let (mut start, mut line) = (0, 1);
+            while start < haystack.len() {
+                let owned_end = (start + SERIAL_CHUNK).min(haystack.len());
+                let end = (owned_end + MAX_REACH).min(haystack.len());
+                let chunk_from = out.len();
+                self.scan_layers(scratch, haystack, start..end, owned_end, depth, out);
+                let newlines = assign_lines(haystack, start, &mut out[chunk_from..], owned_end);
+                for f in &mut out[chunk_from..] {
+                    f.line += line - 1;
+                    f.end_line += line - 1;
+                }
+                line += newlines;
+                start = owned_end;
+            }
+        }
         self.keep_confident(out, from);
     }
 
@@ -1025,9 +1047,9 @@ impl Scanner {
                             continue;
                         };
                         if let Some(lead) = c.keyword_lead {
-                            for at in start.saturating_sub(lead)..=start {
-                                scratch.anchored.push((t.rule, at));
-                            }
+                            scratch
+                                .anchored
+                                .push((t.rule, start.saturating_sub(lead), start));
                             continue;
                         }
                         let from = start.saturating_sub(c.window);
@@ -1076,20 +1098,22 @@ impl Scanner {
         // Anchored tries in order per rule, skipping positions inside the rule's previous
         // match (found, even if a gate then dropped it): exactly the matches a leftmost-first
         // sweep of the whole input reports, since each of them starts at a keyword.
+        // `resume_at` also skips positions tried already (ranges of nearby hits overlap).
         scratch.anchored.sort_unstable();
-        scratch.anchored.dedup();
         let (mut rule_of_prev, mut resume_at) = (u32::MAX, 0);
         for ai in 0..scratch.anchored.len() {
-            let (rule, at) = scratch.anchored[ai];
+            let (rule, first, last) = scratch.anchored[ai];
             if rule != rule_of_prev {
                 (rule_of_prev, resume_at) = (rule, 0);
             }
-            if at < resume_at {
-                continue;
-            }
-            let owned = range.start..owned_end;
-            if let Some(end) = self.confirm_at(scratch, hay, rule as usize, at, owned, out) {
-                resume_at = end.max(at + 1);
+            let mut at = first.max(resume_at);
+            while at <= last {
+                let owned = range.start..owned_end;
+                resume_at = match self.confirm_at(scratch, hay, rule as usize, at, owned, out) {
+                    Some(end) => end.max(at + 1),
+                    None => at + 1,
+                };
+                at = resume_at;
             }
         }
         let found = &mut out[from..];
@@ -1374,22 +1398,38 @@ fn count_newlines(bytes: &[u8]) -> usize {
 /// Sets line/column fields of `findings` (sorted by start), numbering lines from `base`
 /// (line 1 starts at `base`); columns are measured from the previous newline in `hay`. Returns
 /// the number of newlines in `base..end`, counted in the same pass.
+///
+/// The start of the current line is carried from finding to finding, so many findings on one
+/// long line (minified code, a base64 blob) cost one pass over it, not one per finding.
 fn assign_lines(hay: &[u8], base: usize, findings: &mut [Finding], end: usize) -> usize {
     let mut pos = base;
     let mut line = 1;
+    // Where the line holding `pos` starts; looked up once, when there is a finding.
+    let mut line_start: Option<usize> = None;
+    let find_start = |to: usize| memchr::memrchr(b'\n', &hay[..to]).map_or(0, |p| p + 1);
     for f in findings.iter_mut() {
         let start = f.range.start;
         if start >= pos {
-            line += count_newlines(&hay[pos..start]);
+            let gap = &hay[pos..start];
+            line += count_newlines(gap);
+            line_start = match memchr::memrchr(b'\n', gap) {
+                Some(p) => Some(pos + p + 1),
+                None => Some(line_start.unwrap_or_else(|| find_start(pos))),
+            };
         } else {
             line -= count_newlines(&hay[start..pos]);
+            line_start = Some(find_start(start));
         }
         pos = start;
+        let start_of_line = line_start.unwrap_or(0);
         f.line = line;
-        f.column = start - memchr::memrchr(b'\n', &hay[..start]).map_or(0, |p| p + 1) + 1;
+        f.column = start - start_of_line + 1;
         let last = f.range.end.saturating_sub(1).max(start);
-        f.end_line = line + count_newlines(&hay[start..last]);
-        f.end_column = f.range.end - memchr::memrchr(b'\n', &hay[..last]).map_or(0, |p| p + 1) + 1;
+        let inside = &hay[start..last];
+        f.end_line = line + count_newlines(inside);
+        let end_line_start =
+            memchr::memrchr(b'\n', inside).map_or(start_of_line, |p| start + p + 1);
+        f.end_column = f.range.end - end_line_start + 1;
     }
     (line - 1) + count_newlines(&hay[pos.min(end)..end])
 }
@@ -1661,5 +1701,38 @@ pattern = '(?P<secret>live_[0-9]{6})'
         let parallel = s.scan_parallel(&hay);
         assert!(serial.len() > 10);
         assert_eq!(serial, parallel);
+        // And both equal one pass over the whole buffer, unchunked.
+        let mut whole = Vec::new();
+        let mut scratch = s.scratch();
+        s.scan_layers(&mut scratch, &hay, 0..hay.len(), hay.len(), 2, &mut whole);
+        assign_lines(&hay, 0, &mut whole, hay.len());
+        assert_eq!(serial, whole);
+    }
+
+    /// A buffer large enough to be scanned in chunks gives what one pass gives, with a rule
+    /// whose matches start at a keyword (anchored tries) on keyword-dense text, findings
+    /// straddling chunk boundaries, and long lines (columns measured across chunks).
+    #[test]
+    fn chunked_serial_scan_equals_one_pass() {
+        let s = Scanner::new(RuleSet::builtin()).unwrap();
+        let mut hay = Vec::new();
+        let mut i = 0u64;
+        while hay.len() < 2 * SERIAL_CHUNK + (3 << 20) {
+            hay.extend_from_slice(b"token token token api_key password= ");
+            if i.is_multiple_of(97) {
+                hay.extend_from_slice(b"GITHUB_TOKEN=ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u ");
+            }
+            if i.is_multiple_of(1000) {
+                hay.push(b'\n');
+            }
+            i += 1;
+        }
+        let chunked = s.scan(&mut s.scratch(), &hay);
+        let mut whole = Vec::new();
+        let mut scratch = s.scratch();
+        s.scan_layers(&mut scratch, &hay, 0..hay.len(), hay.len(), 2, &mut whole);
+        assign_lines(&hay, 0, &mut whole, hay.len());
+        assert!(chunked.len() > 100, "{}", chunked.len());
+        assert_eq!(chunked, whole);
     }
 }

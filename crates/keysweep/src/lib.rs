@@ -57,11 +57,12 @@ mod suppress;
 #[doc(hidden)]
 pub use decode::decode_layer;
 pub use decode::{is_binary, Encoding, BINARY_PROBE};
+#[cfg(feature = "parallel")]
+pub use engine::RangeScan;
+pub use engine::CHUNK_OVERLAP;
 pub use engine::{
     BuildError, BuildErrorKind, Finding, Scanner, ScannerBuilder, Scratch, MAX_DECODE_DEPTH,
 };
-#[cfg(feature = "parallel")]
-pub use engine::{RangeScan, CHUNK_OVERLAP};
 pub use filter::{is_placeholder, looks_like_literal, shannon_entropy};
 pub use fingerprint::{Fingerprint, ParseFingerprintError};
 pub use rule::{Check, Confidence, Example, Rule, RuleError, RuleSet};
