@@ -178,7 +178,8 @@ w("ok.env", b"token={GITHUB}\n")
     assert!(!stderr.contains(STRIPE) && !stderr.contains(GITHUB));
 
     // An entry count limit stops the archive and says so; the entries before it are scanned.
-    let (code, findings, stderr) = scan(dir.path(), &["--max-archive-entries", "1"]);
+    // (--verbose: without it, an archive's first problem is shown and the others counted.)
+    let (code, findings, stderr) = scan(dir.path(), &["--max-archive-entries", "1", "-v"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("bomb.zip: more than 1 entries; the rest of the archive is not scanned"),
@@ -304,5 +305,35 @@ w("cut.env.gz", whole[: len(whole) // 2])
                 "stripe.secret_key.live".into()
             ),
         ]
+    );
+}
+
+/// Regression: a nested zip bomb (42.zip-like) printed one error line per entry, thousands of
+/// them. Each archive shows its first problem and how many more there are; --verbose lists all.
+#[test]
+fn many_problems_in_one_archive_are_summarised() {
+    let dir = tempfile::tempdir().unwrap();
+    python(
+        dir.path(),
+        r##"
+inner = zbytes({("z%d.bin" % i): b"\0" * (2 << 20) for i in range(40)})
+w("bombs.zip", zbytes({("lib%d.zip" % i): inner for i in range(3)}))
+"##,
+    );
+    let (code, _, stderr) = scan(dir.path(), &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error:")).collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert!(
+        errors[1].contains("bombs.zip: 119 more problem(s) in this archive (--verbose lists them)"),
+        "{stderr}"
+    );
+    let (_, _, verbose) = scan(dir.path(), &["--verbose"]);
+    assert_eq!(
+        verbose
+            .lines()
+            .filter(|l| l.contains("inflates more than"))
+            .count(),
+        120
     );
 }

@@ -12,7 +12,9 @@ const SECRET: &str = "q8Xv2LmZ7pRt4YwK9sNb3Jd6";
 
 fn keysweep() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_keysweep"));
-    cmd.env_remove("KEYSWEEP_FINGERPRINT_KEY")
+    // Outside this repository: its own `.keysweep.toml` allows the fake secrets tests use.
+    cmd.current_dir(std::env::temp_dir())
+        .env_remove("KEYSWEEP_FINGERPRINT_KEY")
         .env("NO_COLOR", "1");
     cmd
 }
@@ -524,4 +526,141 @@ fn min_confidence_filters_findings() {
             .code(),
         Some(1)
     );
+}
+
+/// Regression: names from scanned data went raw to the terminal: a file named with an escape
+/// sequence retitled the terminal, a newline forged a finding line. Human output escapes them;
+/// JSON keeps the exact name (and its bytes, when they are not UTF-8).
+#[test]
+fn names_cannot_inject_terminal_escapes_or_forge_lines() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let evil = "esc\u{1b}]0;PWNED\u{7}.env";
+    fs::write(dir.path().join(evil), format!("token: '{SECRET}'\n")).unwrap();
+    let forged = "a\nfake.env:1:1  aws.access_key_id  AKIA*****  high\n.env";
+    fs::write(dir.path().join(forged), format!("token: '{SECRET}'\n")).unwrap();
+    let raw = std::ffi::OsStr::from_bytes(b"caf\xe9.env");
+    fs::write(dir.path().join(raw), format!("token: '{SECRET}'\n")).unwrap();
+
+    let o = run(dir.path(), &["scan", "--color", "never", "."]);
+    let out = stdout(&o);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(out.contains("esc\\x1b]0;PWNED\\x07.env:1:"), "{out}");
+    assert!(
+        out.contains("a\\x0afake.env:1:1  aws.access_key_id"),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 3, "one line per finding: {out}");
+
+    let o = run(dir.path(), &["scan", "-f", "json", "."]);
+    let rows: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let paths: Vec<&str> = rows.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    assert!(
+        paths.contains(&evil) && paths.contains(&forged),
+        "{paths:?}"
+    );
+    let latin = rows
+        .iter()
+        .find(|r| r.get("path_base64").is_some())
+        .unwrap();
+    assert_eq!(latin["path"], "caf\u{fffd}.env");
+    assert_eq!(latin["path_base64"], "Y2Fm6S5lbnY=");
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_command_line_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let o = run(dir.path(), &["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+        let text = stdout(&o);
+        assert!(
+            text.contains("keysweep") && text.contains("min-confidence"),
+            "{shell}"
+        );
+    }
+    let o = run(dir.path(), &["completions", "man"]);
+    let man = stdout(&o);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH keysweep"),
+        "{man}"
+    );
+}
+
+#[test]
+fn each_subcommand_lists_only_its_own_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = stdout(&run(dir.path(), &["scan", "--help"]));
+    let inventory = stdout(&run(dir.path(), &["inventory", "--help"]));
+    assert!(scan.contains("--staged") && !scan.contains("--results") && !scan.contains("--as-of"));
+    assert!(inventory.contains("--results") && !inventory.contains("--staged"));
+    assert!(!inventory.contains("--group") && scan.contains("--group"));
+}
+
+#[test]
+fn decode_depth_beyond_eight_is_an_error_not_a_silent_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(dir.path(), &["scan", "--decode-depth", "9", "."]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--decode-depth"), "{}", stderr(&o));
+    let o = run(dir.path(), &["scan", "--decode-depth", "8", "."]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// Regression: one bad line of `--repos-from` (a path that does not exist, a directory that
+/// is no repository) aborted the whole run before the good repositories were scanned.
+#[test]
+fn a_bad_line_in_repos_from_is_reported_and_the_rest_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good");
+    fs::create_dir(&good).unwrap();
+    let git = |args: &[&str]| {
+        assert!(Command::new("git")
+            .current_dir(&good)
+            .args([
+                "-c",
+                "user.name=A",
+                "-c",
+                "user.email=a@example.com",
+                "-c",
+                "commit.gpgsign=false"
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success());
+    };
+    git(&["init", "-q"]);
+    fs::write(good.join("app.env"), format!("token: '{SECRET}'\n")).unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "add"]);
+    let plain = dir.path().join("not-a-repo");
+    fs::create_dir(&plain).unwrap();
+    fs::write(
+        dir.path().join("repos.txt"),
+        format!(
+            "/nonexistent/repo\n{}\n{}\n",
+            plain.display(),
+            good.display()
+        ),
+    )
+    .unwrap();
+    for args in [
+        vec!["scan", "--git", "-f", "json", "--repos-from", "repos.txt"],
+        vec!["inventory", "--git", "--repos-from", "repos.txt"],
+    ] {
+        let o = run(dir.path(), &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("/nonexistent/repo"), "{err}");
+        assert!(
+            err.contains("not-a-repo") && err.contains("not a git repository"),
+            "{err}"
+        );
+        assert!(
+            stdout(&o).contains("app.env"),
+            "{args:?}: the good repository was scanned"
+        );
+    }
 }

@@ -34,7 +34,7 @@ fn expected() -> BTreeSet<Key> {
 fn scan(extra: &[&str]) -> Vec<Value> {
     let o = Command::new(env!("CARGO_BIN_EXE_keysweep"))
         .current_dir(corpus())
-        .args(["scan", ".", "--format", "json", "--reveal"])
+        .args(["scan", ".", "--no-config", "--format", "json", "--reveal"])
         .args(extra)
         .output()
         .unwrap();

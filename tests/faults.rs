@@ -3,9 +3,8 @@
 //! full standard output, a killed scan, and standard input that is larger than memory should
 //! allow. Nothing crashes, nothing is lost silently, no file is clobbered.
 //!
-//! Tests that need root (to mount a tiny tmpfs, or to drop to another user) skip with a
-//! message when they cannot; with `KEYSWEEP_REQUIRE_ROOT_TESTS=1` (set by `.ci/run` when it
-//! runs as root) they fail instead.
+//! Tests that need root (to mount a tiny tmpfs in a private mount namespace, or to drop to
+//! another user) fail with a message when they cannot, unless `KEYSWEEP_SKIP=root`.
 
 mod common;
 
@@ -16,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::keysweep;
+use common::{keysweep, need};
 
 const STRIPE: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
 const GITHUB: &str = "ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u";
@@ -40,17 +39,8 @@ fn sh(dir: &Path, script: &str) -> Output {
         .unwrap()
 }
 
-/// Whether root-only tests must run (CI as root) rather than skip.
-fn require_root_tests() -> bool {
-    std::env::var_os("KEYSWEEP_REQUIRE_ROOT_TESTS").is_some()
-}
-
-fn skip(why: &str) {
-    assert!(
-        !require_root_tests(),
-        "KEYSWEEP_REQUIRE_ROOT_TESTS is set but {why}"
-    );
-    eprintln!("SKIPPED: {why}");
+fn skip(tool: &str, why: &str) {
+    need(tool, false, why);
 }
 
 fn secrets_dir() -> tempfile::TempDir {
@@ -197,10 +187,14 @@ fn a_full_disk_leaves_the_old_output_and_no_temporary_file() {
         .args(["-m", "sh", "-c", &script])
         .env("KEYSWEEP", bin())
         .output();
-    let o = match o {
-        Ok(o) if o.status.code() != Some(99) && o.status.code() != Some(1) => o,
-        _ => return skip("cannot mount a tmpfs in a private mount namespace (needs root)"),
-    };
+    let o =
+        match o {
+            Ok(o) if o.status.code() != Some(99) && o.status.code() != Some(1) => o,
+            _ => return skip(
+                "root",
+                "run as root: the test mounts a tmpfs in a private mount namespace (unshare -m)",
+            ),
+        };
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("exit=2"), "{out}\n{}", stderr(&o));
     assert!(out.contains("content=old"), "{out}");
@@ -414,7 +408,10 @@ fn unreadable_files_and_directories_as_a_non_root_user() {
             reachable &= mode & 0o001 != 0;
         }
         if !reachable {
-            return skip("the keysweep binary is not reachable by user nobody");
+            return skip(
+                "root",
+                "the keysweep binary must be reachable by user nobody",
+            );
         }
         match Command::new("setpriv")
             .current_dir(dir.path())
@@ -429,7 +426,7 @@ fn unreadable_files_and_directories_as_a_non_root_user() {
             .output()
         {
             Ok(o) => o,
-            Err(_) => return skip("setpriv (util-linux) is not installed"),
+            Err(_) => return skip("setpriv", "install util-linux (setpriv)"),
         }
     } else {
         keysweep(dir.path(), &["scan", "."])
@@ -480,6 +477,7 @@ fn a_killed_scan_leaves_no_output_file() {
 #[test]
 fn standard_input_is_scanned_in_bounded_memory() {
     let mut child = Command::new(bin())
+        .current_dir(std::env::temp_dir())
         .args(["scan", "-f", "jsonl", "-q", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

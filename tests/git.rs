@@ -35,6 +35,7 @@ fn scan(repo: &Path, extra: &[&str]) -> (Vec<Value>, String, i32) {
 /// The fingerprint keysweep gives `secret` (scanned on stdin).
 fn fingerprint_of(secret: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keysweep"))
+        .current_dir(std::env::temp_dir())
         .args(["scan", "-f", "json", "-q", "-"])
         .env_remove("KEYSWEEP_FINGERPRINT_KEY")
         .stdin(std::process::Stdio::piped())
@@ -420,6 +421,46 @@ fn a_corrupt_pack_is_reported_and_the_rest_scanned() {
     );
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0]["path"], "z.env");
+}
+
+/// Regression: in a damaged repository, a secret reached only through a commit that could not
+/// be read was counted as "unreachable" and not shown. It is reported with its blob and its
+/// path in a tree that holds it, marked as found in damaged history.
+#[test]
+fn a_secret_behind_an_unreadable_commit_is_shown_with_its_path() {
+    let r = Repo::new();
+    r.put("readme.txt", "hello\n");
+    r.put("deploy/keys.env", &format!("AWS_ACCESS_KEY_ID={KEY_C}\n"));
+    let first = r.commit("add keys");
+    r.git(&["rm", "-q", "deploy/keys.env"]);
+    r.commit("remove keys");
+    // Damage the commit that introduced the file (loose objects: no gc ran).
+    let file = r
+        .path
+        .join(".git/objects")
+        .join(&first[..2])
+        .join(&first[2..]);
+    let bytes = fs::read(&file).unwrap();
+    let mut perms = fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    fs::set_permissions(&file, perms).unwrap();
+    fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+
+    let (rows, stderr, code) = scan(&r.path, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&first), "names the commit: {stderr}");
+    let found = by_fingerprint(&rows, &fingerprint_of(KEY_C));
+    assert_eq!(found.len(), 1, "{rows:#?}");
+    assert_eq!(found[0]["path"], "deploy/keys.env");
+    assert_eq!(found[0]["git"]["damaged"], true);
+    assert!(found[0]["git"].get("commit").is_none());
+    assert!(found[0]["git"]["blob"].as_str().unwrap().len() == 40);
+
+    let human = keysweep(Path::new("/"), &["scan", "--git", r.path.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&human.stdout);
+    assert!(out.contains("deploy/keys.env:1:19"), "{out}");
+    assert!(out.contains("the repository is damaged"), "{out}");
 }
 
 #[test]

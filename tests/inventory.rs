@@ -515,8 +515,9 @@ fn a_large_sweep() {
 /// The HTML report in real headless Chromium, driven through chromedriver's WebDriver API:
 /// the table's rows against the JSON, the text and status filters, paging, the detail view,
 /// and a screenshot kept as a test artifact (`target/test-artifacts/inventory-report.png`).
-/// Skipped when Chromium or chromedriver is missing, unless KEYSWEEP_REQUIRE_BROWSER is set
-/// (`.ci/run` installs both and sets it).
+/// Without Chromium and chromedriver it fails saying what to install, unless KEYSWEEP_SKIP
+/// names `chromium` (then it says SKIPPED); KEYSWEEP_REQUIRE_BROWSER (set by `.ci/run`, which
+/// installs both) makes even that a failure.
 #[test]
 fn html_report_in_headless_chromium() {
     let Some(browser) = webdriver::Browser::start() else {
@@ -540,11 +541,14 @@ fn html_report_in_headless_chromium() {
             "secret": "abcd*****", "redacted": true,
             "fingerprint": format!("{secret:032x}"),
             "confidence": confidence,
-            "repository": {"id": format!("git.example.com/team/r{}", secret % 12), "path": path},
-            "git": {"commit": format!("{i:040x}"), "author_name": format!("Dev {}", i % 5),
+            "repository": {"id": format!("git.example.com/team/r{}", secret % 12),
+                           "root": "/src", "path": path},
+            "source": "history",
+            "git": {"blob": "00", "commit": format!("{i:040x}"), "author_name": format!("Dev {}", i % 5),
                     "author_email": format!("dev{}@example.com", i % 5),
                     "date": format!("2025-0{}-1{}T08:00:00+00:00", 1 + i % 9, i % 10),
-                    "refs": ["refs/heads/main"], "present_at_head": secret % 4 != 0}
+                    "summary": "change", "refs": ["refs/heads/main"],
+                    "present_at_head": secret % 4 != 0, "reachable": true}
         });
         text += &format!("{row}\n");
     }
@@ -732,7 +736,11 @@ mod webdriver {
                     std::env::var_os("KEYSWEEP_REQUIRE_BROWSER").is_none(),
                     "KEYSWEEP_REQUIRE_BROWSER is set but chromium or chromedriver is missing"
                 );
-                eprintln!("SKIPPED: chromium and chromedriver are not installed");
+                crate::common::need(
+                    "chromium",
+                    false,
+                    "install Debian's chromium and chromium-driver (apt install chromium chromium-driver)",
+                );
                 return None;
             };
             let port = TcpListener::bind("127.0.0.1:0")

@@ -113,6 +113,7 @@ fn every_finding_record_validates() {
     );
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_keysweep"))
+        .current_dir(std::env::temp_dir())
         .args(["scan", "-f", "jsonl", "-q", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -2,7 +2,7 @@
 //! panic, and never more inflated than the limits allow.
 #![no_main]
 
-use keysweep_source::archive;
+use keysweep_archive as archive;
 use libfuzzer_sys::fuzz_target;
 
 struct Count {

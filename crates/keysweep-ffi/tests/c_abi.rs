@@ -59,11 +59,43 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-/// Compiles the C test program; `link` adds the library.
-fn compile(name: &str, link: &[&str]) -> PathBuf {
+/// For a test that needs an external tool (`present`: whether it was found). Missing, the test
+/// fails with what to install, unless `KEYSWEEP_SKIP` names the tool (comma-separated, or
+/// `all`): then it says SKIPPED and the caller returns early. Never a silent pass.
+fn need(tool: &str, present: bool, install: &str) -> bool {
+    if present {
+        return true;
+    }
+    let skip = std::env::var("KEYSWEEP_SKIP").unwrap_or_default();
+    let skipped = skip
+        .split(',')
+        .any(|t| t.trim() == tool || t.trim() == "all");
+    assert!(
+        skipped,
+        "this test needs {tool}, which is missing: {install} (or set KEYSWEEP_SKIP={tool} to skip it)"
+    );
+    eprintln!("SKIPPED: {tool} is missing ({install})");
+    false
+}
+
+fn runs(program: &str) -> bool {
+    Command::new(program).arg("--version").output().is_ok()
+}
+
+fn cc() -> Option<String> {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    need(
+        "cc",
+        runs(&cc),
+        "install a C compiler (apt install gcc) or set CC",
+    )
+    .then_some(cc)
+}
+
+/// Compiles the C test program; `link` adds the library.
+fn compile(cc: &str, name: &str, link: &[&str]) -> PathBuf {
     let exe = out_dir().join(name);
-    run(Command::new(&cc)
+    run(Command::new(cc)
         .args([
             "-std=c11",
             "-Wall",
@@ -127,9 +159,10 @@ fn fixture() -> PathBuf {
     dir
 }
 
-fn shared_build() -> PathBuf {
+fn shared_build(cc: &str) -> PathBuf {
     let dir = library_dir();
     compile(
+        cc,
         "scan_test_shared",
         &[
             &format!("-L{}", dir.display()),
@@ -141,16 +174,19 @@ fn shared_build() -> PathBuf {
 
 #[test]
 fn c_program_linked_against_the_shared_library() {
-    let out = run(Command::new(shared_build()).arg(fixture()));
+    let Some(cc) = cc() else { return };
+    let out = run(Command::new(shared_build(&cc)).arg(fixture()));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "all ok\n");
 }
 
 #[test]
 fn c_program_linked_against_the_static_library() {
+    let Some(cc) = cc() else { return };
     let dir = library_dir();
     let archive = dir.join("libkeysweep_ffi.a");
     // What `rustc --print native-static-libs` lists for a Linux staticlib.
     let exe = compile(
+        &cc,
         "scan_test_static",
         &[archive.to_str().unwrap(), "-lpthread", "-ldl", "-lm"],
     );
@@ -160,11 +196,11 @@ fn c_program_linked_against_the_static_library() {
 
 #[test]
 fn c_program_under_valgrind() {
-    if Command::new("valgrind").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: valgrind is not installed");
+    if !need("valgrind", runs("valgrind"), "apt install valgrind") {
         return;
     }
-    let exe = shared_build();
+    let Some(cc) = cc() else { return };
+    let exe = shared_build(&cc);
     let out = run(Command::new("valgrind")
         .args([
             "--error-exitcode=99",
@@ -183,6 +219,13 @@ fn c_program_under_valgrind() {
 /// block that follows, runs and prints what the README says it prints.
 #[test]
 fn readme_python_example_runs() {
+    if !need(
+        "python3",
+        runs("python3"),
+        "install Python 3 (apt install python3)",
+    ) {
+        return;
+    }
     let readme = std::fs::read_to_string(crate_dir().join("../../README.md")).expect("README");
     let marker = "<!-- ffi-python-example -->";
     let after = &readme[readme

@@ -111,7 +111,8 @@ impl Paths<'_> {
                 name.unwrap_or_else(|| format!("<{}>", target.to_hex_with_len(10)).into_bytes()),
             );
             match self.parent.get(tree as usize) {
-                Some(&p) if p != u32::MAX => {
+                // A damaged table could link in a circle: no real path is this deep.
+                Some(&p) if p != u32::MAX && names.len() < 4096 => {
                     target = tree_oid;
                     tree = p;
                 }
@@ -345,6 +346,27 @@ impl<'s> HistoryScan<'s> {
             }
         }
         let submodules: Vec<Submodule> = submodules.into_values().collect();
+        // In a damaged repository, blobs with findings that the walk did not reach get a path
+        // from any tree that lists them.
+        let mut damaged: HashMap<ObjectId, Vec<u8>> = HashMap::new();
+        if !problems.is_empty() {
+            let unreached: HashMap<u32, ObjectId> = targets
+                .iter()
+                .filter(|(_, oid)| !origins.contains_key(*oid))
+                .map(|(&d, &oid)| (d, oid))
+                .collect();
+            if !unreached.is_empty() {
+                let parent = table::holders(&collected.trees, dense.len());
+                let paths = Paths {
+                    repo,
+                    dense: &dense,
+                    parent: &parent,
+                };
+                for (d, oid) in unreached {
+                    damaged.insert(oid, paths.of(d, &oid));
+                }
+            }
+        }
         let stats = HistoryStats {
             commits: graph.len() as u64,
             trees_read: tw.trees,
@@ -362,8 +384,17 @@ impl<'s> HistoryScan<'s> {
         let mut found = Vec::new();
         for (blob, findings) in blobs {
             match origins.remove(&blob) {
-                Some((commit, path)) => found.push((blob, findings, commit, Some(path))),
-                None if self.include_unreachable => found.push((blob, findings, None, None)),
+                Some((commit, path)) => found.push(Found::new(blob, findings, commit, Some(path))),
+                // A damaged repository: the commit that reaches it may be the one that could
+                // not be read. Reported, with a path from a tree that holds it.
+                None if damaged.contains_key(&blob) => found.push(Found {
+                    path: damaged.remove(&blob),
+                    damaged: true,
+                    ..Found::new(blob, findings, None, None)
+                }),
+                None if self.include_unreachable => {
+                    found.push(Found::new(blob, findings, None, None))
+                }
                 None => unreachable_dropped += findings.len() as u64,
             }
         }
@@ -439,7 +470,7 @@ impl<'s> HistoryScan<'s> {
         for ((blob, commit, path), result) in introduced.into_iter().zip(scanned) {
             match result {
                 Ok(findings) if !findings.is_empty() => {
-                    found.push((blob, findings, Some(commit), Some(path)))
+                    found.push(Found::new(blob, findings, Some(commit), Some(path)))
                 }
                 Ok(_) => {}
                 Err(p) => problems.push(p),
@@ -657,7 +688,33 @@ fn shallow_commits(repo: &gix::Repository) -> gix::hashtable::HashSet<ObjectId> 
     }
 }
 
-type Found = (ObjectId, Vec<Finding>, Option<u32>, Option<Vec<u8>>);
+/// A blob with findings and where history has it.
+struct Found {
+    blob: ObjectId,
+    findings: Vec<Finding>,
+    /// Position of the commit that introduced it.
+    commit: Option<u32>,
+    path: Option<Vec<u8>>,
+    /// Reached by no readable commit in a damaged repository; `path` is its path in a tree.
+    damaged: bool,
+}
+
+impl Found {
+    fn new(
+        blob: ObjectId,
+        findings: Vec<Finding>,
+        commit: Option<u32>,
+        path: Option<Vec<u8>>,
+    ) -> Found {
+        Found {
+            blob,
+            findings,
+            commit,
+            path,
+            damaged: false,
+        }
+    }
+}
 
 /// Builds the [`History`]: commit details of the commits findings name, refs reaching them,
 /// and presence at `HEAD`.
@@ -670,7 +727,7 @@ fn finish(
     submodules: Vec<Submodule>,
 ) -> History {
     // Commits named by findings, in history order.
-    let mut positions: Vec<u32> = found.iter().filter_map(|f| f.2).collect();
+    let mut positions: Vec<u32> = found.iter().filter_map(|f| f.commit).collect();
     positions.sort_unstable();
     positions.dedup();
     let reaching = graph.tips_reaching(&positions, tips);
@@ -706,21 +763,22 @@ fn finish(
         .unwrap_or_default();
     let at_head: HashSet<Fingerprint> = found
         .iter()
-        .filter(|f| head_blobs.contains(&f.0))
-        .flat_map(|f| f.1.iter().map(|x| x.fingerprint))
+        .filter(|f| head_blobs.contains(&f.blob))
+        .flat_map(|f| f.findings.iter().map(|x| x.fingerprint))
         .collect();
 
     let mut findings = Vec::new();
-    for (blob, fs, commit, path) in found {
-        let ci = commit.map(|p| commit_index[&p]);
-        let path = path.map(|p| String::from_utf8_lossy(&p).into_owned());
-        for finding in fs {
+    for f in found {
+        let ci = f.commit.map(|p| commit_index[&p]);
+        let path = f.path.map(|p| String::from_utf8_lossy(&p).into_owned());
+        for finding in f.findings {
             findings.push(BlobFinding {
                 present_at_head: at_head.contains(&finding.fingerprint),
                 finding,
-                blob,
+                blob: f.blob,
                 path: path.clone(),
                 commit: ci,
+                damaged: f.damaged,
             });
         }
     }
@@ -824,6 +882,10 @@ pub struct BlobFinding {
     pub commit: Option<usize>,
     /// The same secret (by fingerprint) is in some blob of `HEAD`'s tree.
     pub present_at_head: bool,
+    /// The repository is damaged and no readable commit reaches the blob (the one that does
+    /// may be unreadable): it is reported anyway, `path` being its path in a tree that holds
+    /// it, `commit` `None`.
+    pub damaged: bool,
 }
 
 /// A commit that introduced a blob with findings.

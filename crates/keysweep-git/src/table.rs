@@ -148,6 +148,27 @@ pub(crate) struct TableWalk {
     pub blobs: u64,
 }
 
+/// For every object, a tree that lists it (`u32::MAX` for none): one pass over the whole
+/// table, for finding paths when history cannot say (a damaged repository).
+pub(crate) fn holders(table: &TreeTable, objects: usize) -> Vec<u32> {
+    let mut parent = vec![u32::MAX; objects];
+    for tree in 0..objects as u32 {
+        let Some(entries) = table.get(tree) else {
+            continue;
+        };
+        for &e in entries {
+            if e & SPECIAL != 0 {
+                continue;
+            }
+            let child = (e & ID) as usize;
+            if parent[child] == u32::MAX && child != tree as usize {
+                parent[child] = tree;
+            }
+        }
+    }
+    parent
+}
+
 /// Walks `roots` in order (each a commit position or `None`, a root object, and whether that
 /// object is a tree), meeting each object once; records the first meeting of every blob in
 /// `is_target`.

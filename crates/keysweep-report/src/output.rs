@@ -246,6 +246,9 @@ fn provenance_line(hit: &Hit) -> Option<String> {
                     c.author_email,
                     c.summary
                 ),
+                None if git.damaged => {
+                    "in a tree no readable commit reaches (the repository is damaged)".into()
+                }
                 None if git.reachable => "reachable only through a tag on a tree or blob".into(),
                 None => "in no ref's history (unreachable)".into(),
             };

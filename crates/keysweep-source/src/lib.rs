@@ -36,7 +36,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod archive;
+pub use keysweep_archive as archive;
 pub mod dates;
 mod files;
 mod filter;

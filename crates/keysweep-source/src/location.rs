@@ -116,6 +116,10 @@ pub struct HistoryOrigin {
     pub present_at_head: bool,
     /// Some ref reaches the blob.
     pub reachable: bool,
+    /// The repository is damaged and no readable commit reaches the blob (the commit that
+    /// does may be the unreadable one): `path` is its path in a tree that holds it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub damaged: bool,
 }
 
 /// The commit that introduced a blob.
@@ -323,6 +327,7 @@ mod tests {
                     refs_total: 1,
                     present_at_head: false,
                     reachable: true,
+                    damaged: false,
                 },
             },
             archive: None,

@@ -1,12 +1,16 @@
-//! Archives in the file walker: zip (jar, war, whl, apk, nupkg, ...), tar, tar.gz and gz,
-//! recognised by their magic bytes, expanded in memory (never onto disk) and nested up to a
-//! depth, each entry named `outer.jar!/inner/path`.
+//! Archives for keysweep's file walker: zip (jar, war, whl, apk, nupkg, ...), tar, tar.gz and
+//! gz, recognised by their magic bytes, expanded in memory (never onto disk) and nested up to a
+//! depth, each entry named `outer.jar!/inner/path`. Its own crate so that the fuzz target of
+//! this parser of untrusted bytes builds without the rest of keysweep.
 //!
 //! Every limit is explicit and reported when hit, never a crash or an unbounded allocation:
 //! nesting depth, entries per archive, total bytes inflated from one archive on disk, bytes per
 //! entry, and the inflation ratio of an entry (a zip bomb inflates a kilobyte into gigabytes).
 //! Entry names that climb out of the archive (`../`) or are absolute are reported and shown
 //! cleaned; since nothing is extracted, they cannot write anywhere.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use std::io::{Cursor, Read};
 
@@ -79,7 +83,30 @@ pub trait Visitor {
     fn warning(&mut self, message: String);
 }
 
-/// Walks one archive on disk (`name`, its bytes `data`).
+/// Walks one archive on disk (`name`, its bytes `data`), handing `visitor` each file inside.
+///
+/// ```
+/// use keysweep_archive::{walk, Limits, Visitor};
+///
+/// #[derive(Default)]
+/// struct Names(Vec<String>);
+/// impl Visitor for Names {
+///     fn entry(&mut self, path: &str, _entries: &[String], _data: &[u8]) {
+///         self.0.push(path.to_string());
+///     }
+///     fn problem(&mut self, message: String) { panic!("{message}") }
+///     fn warning(&mut self, message: String) { panic!("{message}") }
+/// }
+///
+/// // A gzip stream of one file holding "anykey\n" (what `gzip app.env` writes).
+/// let gz = [
+///     31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 75, 204, 171, 204, 78, 173, 228, 2, 0, 211, 38, 130,
+///     202, 7, 0, 0, 0,
+/// ];
+/// let mut names = Names::default();
+/// walk("app.env.gz", &gz, Limits::default(), &mut names);
+/// assert_eq!(names.0, ["app.env.gz!/app.env"]);
+/// ```
 pub fn walk(name: &str, data: &[u8], limits: Limits, visitor: &mut dyn Visitor) {
     let mut budget = Budget {
         limits,
