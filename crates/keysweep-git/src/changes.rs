@@ -391,7 +391,7 @@ impl<'a> ChangeScan<'a> {
         if !self.scan_binary && keysweep::is_binary(&new) {
             return Ok(Outcome::Binary);
         }
-        let mut found = self.scanner.scan(scratch, &new);
+        let mut found = self.scanner.scan_file(scratch, &new, Some(&job.path));
         if !found.is_empty() {
             if let Some(old) = job.old {
                 let old = read_blob(repo, old)?;

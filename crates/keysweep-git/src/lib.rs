@@ -382,7 +382,20 @@ impl<'s> HistoryScan<'s> {
         blobs.sort_by_key(|(id, _)| *id);
         let mut unreachable_dropped = 0;
         let mut found = Vec::new();
-        for (blob, findings) in blobs {
+        for (blob, mut findings) in blobs {
+            // Blobs were scanned before their paths were known, with every rule: rules scoped
+            // to some files keep only the findings of blobs at such a path.
+            let path = origins
+                .get(&blob)
+                .map(|(_, p)| p)
+                .or_else(|| damaged.get(&blob))
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default();
+            findings.retain(|f| self.scanner.rule_applies(f.rule_index, &path));
+            if findings.is_empty() {
+                origins.remove(&blob);
+                continue;
+            }
             match origins.remove(&blob) {
                 Some((commit, path)) => found.push(Found::new(blob, findings, commit, Some(path))),
                 // A damaged repository: the commit that reaches it may be the one that could
@@ -541,7 +554,12 @@ impl<'s> HistoryScan<'s> {
                         counters
                             .blob_bytes
                             .fetch_add(data.data.len() as u64, Ordering::Relaxed);
-                        Ok(self.scanner.scan(scratch, data.data))
+                        let found = self.scanner.scan_file(
+                            scratch,
+                            data.data,
+                            Some(&String::from_utf8_lossy(path)),
+                        );
+                        Ok(found)
                     },
                 )
                 .collect()

@@ -221,7 +221,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         self.out.clear();
         self.shared
             .scanner
-            .scan_into(&mut self.scratch, data, &mut self.out);
+            .scan_into_any_path(&mut self.scratch, data, &mut self.out);
         let blobs = counters.blobs.fetch_add(1, Ordering::Relaxed) + 1;
         let bytes = counters
             .blob_bytes

@@ -477,7 +477,7 @@ impl PathScan {
             return false;
         }
         self.counters.bytes(data.len() as u64);
-        let findings = scan_bytes(&self.scanner, scratch, data);
+        let findings = scan_bytes(&self.scanner, scratch, data, location.path.as_deref());
         if !findings.is_empty() {
             self.emit(sink, findings, &self.locate(location.clone(), path));
         }
@@ -511,7 +511,7 @@ impl PathScan {
                 }
                 scan.counters.files(1);
                 scan.counters.bytes(data.len() as u64);
-                let findings = scan_bytes(&scan.scanner, self.scratch, data);
+                let findings = scan_bytes(&scan.scanner, self.scratch, data, Some(path));
                 if findings.is_empty() {
                     return;
                 }
@@ -583,7 +583,11 @@ impl PathScan {
             // bytes not scanned yet.
             let keep_from = end.saturating_sub(overlap);
             let (part, next_eof) = rayon::join(
-                || self.scanner.scan_parallel_range(&buf, owned..end, line),
+                || {
+                    let path = location.path.as_deref();
+                    self.scanner
+                        .scan_parallel_range(&buf, owned..end, line, path)
+                },
                 || -> io::Result<bool> {
                     if eof {
                         return Ok(true);
@@ -628,11 +632,17 @@ fn read_up_to(reader: &mut dyn Read, buf: &mut Vec<u8>, limit: usize) -> io::Res
 }
 
 /// Scans bytes on this thread, or on the pool when they are large.
-pub(crate) fn scan_bytes(scanner: &Scanner, scratch: &mut Scratch, data: &[u8]) -> Vec<Finding> {
+/// `path`: the file's path, for rules scoped to some files.
+pub(crate) fn scan_bytes(
+    scanner: &Scanner,
+    scratch: &mut Scratch,
+    data: &[u8],
+    path: Option<&str>,
+) -> Vec<Finding> {
     if data.len() >= PARALLEL_THRESHOLD {
-        scanner.scan_parallel(data)
+        scanner.scan_parallel_file(data, path)
     } else {
-        scanner.scan(scratch, data)
+        scanner.scan_file(scratch, data, path)
     }
 }
 

@@ -23,5 +23,6 @@ files!(
     "database.toml",
     "framework.toml",
     "misc.toml",
+    "credential-files.toml",
     "generic.toml",
 );

@@ -59,6 +59,8 @@ struct Compiled {
     /// `Some(n)` when every match starts at most `n` bytes before one of the rule's keywords: a
     /// keyword hit then needs `n + 1` anchored searches, not a search of a window around it.
     keyword_lead: Option<usize>,
+    /// The rule's own allowlist (`allow_values`), if any.
+    allow: Option<Regex>,
 }
 
 fn compile(rule: &Rule) -> Result<Compiled, String> {
@@ -76,8 +78,24 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         .map(|(i, _)| i)
         .collect();
     let keyword_lead = keyword_lead(&hir, rule);
+    let allow = if rule.allow_values.is_empty() {
+        None
+    } else {
+        let hirs = rule
+            .allow_values
+            .iter()
+            .map(|p| parse_pattern(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        Some(
+            Regex::builder()
+                .configure(meta_config())
+                .build_many_from_hir(&hirs)
+                .map_err(|e| e.to_string())?,
+        )
+    };
     Ok(Compiled {
         keyword_lead,
+        allow,
         regex,
         secret_groups,
         window: max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW)),
@@ -185,6 +203,47 @@ fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>) {
         }
     }
     (patterns, keywords, keywordless)
+}
+
+/// The rules scoped by path, one regex over all their path patterns, and the owner of each
+/// pattern: (rule, whether it is an `allow_paths` pattern).
+type PathTable = (Vec<u32>, Option<Regex>, Vec<(u32, bool)>);
+
+fn path_table(rules: &[Rule]) -> Result<PathTable, BuildError> {
+    let mut path_rules = Vec::new();
+    let mut hirs = Vec::new();
+    let mut owner = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        if rule.paths.is_empty() && rule.allow_paths.is_empty() {
+            continue;
+        }
+        path_rules.push(i as u32);
+        for (list, allow) in [(&rule.paths, false), (&rule.allow_paths, true)] {
+            for p in list {
+                let hir = parse_pattern(p).map_err(|reason| BuildError {
+                    kind: BuildErrorKind::RulePath,
+                    index: Some(i),
+                    pattern: Some(rule.id.to_string()),
+                    reason: format!("{p:?}: {reason}"),
+                })?;
+                hirs.push(hir);
+                owner.push((i as u32, allow));
+            }
+        }
+    }
+    if hirs.is_empty() {
+        return Ok((path_rules, None, owner));
+    }
+    let regex = Regex::builder()
+        .configure(meta_config())
+        .build_many_from_hir(&hirs)
+        .map_err(|e| BuildError {
+            kind: BuildErrorKind::RulePath,
+            index: None,
+            pattern: Some("(path patterns)".into()),
+            reason: regex_reason(&e),
+        })?;
+    Ok((path_rules, Some(regex), owner))
 }
 
 /// Lanes of the keyword search stepped in lockstep by one thread (see [`keyword_hits`]).
@@ -450,12 +509,18 @@ impl ScannerBuilder {
             Some(regex)
         };
         let rules = rules.into_rules();
+        let (path_rules, path_regex, path_owner) = path_table(&rules)?;
+        let scoped = rules.iter().map(|r| !r.paths.is_empty()).collect();
         let (patterns, keywords, keywordless) = keyword_table(&rules);
         let generic = rules.iter().map(|r| r.has_tag("generic")).collect();
         Ok(Scanner {
             inner: Arc::new(Inner {
                 id: NEXT_SCANNER_ID.fetch_add(1, AtomicOrdering::Relaxed),
                 min_confidence: self.min_confidence.unwrap_or(Confidence::Low),
+                path_rules,
+                path_regex,
+                path_owner,
+                scoped,
                 compiled: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 rules,
                 patterns,
@@ -489,6 +554,8 @@ pub enum BuildErrorKind {
     AllowValue,
     /// The allowlist patterns compile one by one but not together (a size limit).
     AllowValues,
+    /// A rule's `paths` or `allow_paths` pattern does not compile.
+    RulePath,
 }
 
 /// Why a scanner could not be built: a [kind](BuildError::kind), the offending input where there
@@ -550,6 +617,13 @@ impl std::fmt::Display for BuildError {
                 i + 1,
                 self.reason
             ),
+            (BuildErrorKind::RulePath, _, Some(rule)) => {
+                write!(
+                    f,
+                    "rule `{rule}`: a path pattern does not compile: {}",
+                    self.reason
+                )
+            }
             _ => write!(
                 f,
                 "allowlist patterns do not compile together: {}",
@@ -577,6 +651,15 @@ fn regex_reason(e: &regex_automata::meta::BuildError) -> String {
 
 impl std::error::Error for BuildError {}
 
+/// Which path-scoped rules run on an input.
+#[derive(Clone, Copy)]
+enum Paths<'a> {
+    /// The input's path (none: scoped rules are off).
+    Of(Option<&'a str>),
+    /// Every rule, for a caller that filters by path afterwards.
+    Any,
+}
+
 /// Identifies each built scanner, so that a [`Scratch`] is only ever used with its own.
 static NEXT_SCANNER_ID: AtomicU64 = AtomicU64::new(0);
 
@@ -585,6 +668,13 @@ struct Inner {
     /// Unique per [`ScannerBuilder::build`]; scratch space remembers it.
     id: u64,
     min_confidence: Confidence,
+    /// Rules with `paths` or `allow_paths`, and one multi-pattern regex of all those patterns
+    /// (`path_owner[i]`: the rule and whether pattern `i` is an allow pattern).
+    path_rules: Vec<u32>,
+    path_regex: Option<Regex>,
+    path_owner: Vec<(u32, bool)>,
+    /// Per rule: it has `paths`, so it runs only where a path matches.
+    scoped: Vec<bool>,
     rules: Vec<Rule>,
     /// Each rule's pattern, compiled on first use (an error is kept for `compile_all`).
     compiled: Vec<OnceLock<Result<Compiled, String>>>,
@@ -635,6 +725,10 @@ pub struct Scanner {
 pub struct Scratch {
     /// The [`Inner::id`] of the scanner that made it.
     owner: u64,
+    /// Per rule: off for the current input (scoped to other paths, or its path allowed).
+    off: Vec<bool>,
+    /// Whether any rule is off.
+    any_off: bool,
     caches: Vec<Option<(meta::Cache, Captures)>>,
     keywordless_cache: Option<meta::Cache>,
     /// Set while scanning decoded text: `keysweep:allow` comments are looked for in the
@@ -713,6 +807,8 @@ impl Scanner {
     pub fn scratch(&self) -> Scratch {
         Scratch {
             owner: self.inner.id,
+            off: self.inner.scoped.clone(),
+            any_off: self.inner.scoped.iter().any(|&o| o),
             caches: (0..self.inner.rules.len()).map(|_| None).collect(),
             keywordless_cache: None,
             in_decoded: false,
@@ -770,11 +866,100 @@ impl Scanner {
         self.compile_result(index).as_ref().ok()
     }
 
-    /// Scans `haystack` and returns its findings, ordered by position.
+    /// Scans `haystack` and returns its findings, ordered by position. Rules scoped to some
+    /// files ([`Rule::paths`]) do not run: there is no path; see [`scan_file`](Self::scan_file).
     pub fn scan(&self, scratch: &mut Scratch, haystack: &[u8]) -> Vec<Finding> {
+        self.scan_file(scratch, haystack, None)
+    }
+
+    /// Scans `haystack`, the content of the file at `path` (`/`-separated, as shown to users):
+    /// rules scoped to some files ([`Rule::paths`]) run where the path matches, and rules whose
+    /// [`allow_paths`](Rule::allow_paths) match it do not run. `None` is [`scan`](Self::scan).
+    ///
+    /// ```
+    /// use keysweep::{RuleSet, Scanner};
+    ///
+    /// let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+    /// let pgpass = b"db.internal:5432:app:deploy:Vq9!zR4mKp2x\n";
+    /// let found = scanner.scan_file(&mut scanner.scratch(), pgpass, Some("home/ada/.pgpass"));
+    /// assert_eq!(&*found[0].rule_id, "postgres.pgpass");
+    /// // The same line anywhere else is not a credential file.
+    /// assert!(scanner.scan_file(&mut scanner.scratch(), pgpass, Some("notes.txt")).is_empty());
+    /// ```
+    pub fn scan_file(
+        &self,
+        scratch: &mut Scratch,
+        haystack: &[u8],
+        path: Option<&str>,
+    ) -> Vec<Finding> {
         let mut out = Vec::new();
-        self.scan_into(scratch, haystack, &mut out);
+        self.select(scratch, Paths::Of(path));
+        self.scan_selected(scratch, haystack, &mut out);
         out
+    }
+
+    /// Whether rule `index` runs on the file at `path` (its [`Rule::paths`] and
+    /// [`Rule::allow_paths`]). For callers that learn a finding's path after the scan (history
+    /// blobs are scanned before the walk names them): scan with
+    /// [`scan_into_any_path`](Self::scan_into_any_path), then keep the findings whose rule
+    /// applies to the path found.
+    pub fn rule_applies(&self, index: usize, path: &str) -> bool {
+        let inner = &*self.inner;
+        if !inner.path_rules.contains(&(index as u32)) {
+            return true;
+        }
+        let mut on = !inner.scoped[index];
+        if let Some(re) = &inner.path_regex {
+            let mut set = regex_automata::PatternSet::new(re.pattern_len());
+            re.which_overlapping_matches(&Input::new(path), &mut set);
+            for p in set.iter() {
+                let (rule, allow) = inner.path_owner[p.as_usize()];
+                if rule as usize == index {
+                    if allow {
+                        return false;
+                    }
+                    on = true;
+                }
+            }
+        }
+        on
+    }
+
+    /// Like [`scan_into`](Self::scan_into), but every rule runs, scoped ones included, as if
+    /// the path matched them all; see [`rule_applies`](Self::rule_applies).
+    pub fn scan_into_any_path(
+        &self,
+        scratch: &mut Scratch,
+        haystack: &[u8],
+        out: &mut Vec<Finding>,
+    ) {
+        self.select(scratch, Paths::Any);
+        self.scan_selected(scratch, haystack, out);
+    }
+
+    /// Turns the rules scoped by path on or off for the next input.
+    fn select(&self, scratch: &mut Scratch, paths: Paths<'_>) {
+        let inner = &*self.inner;
+        if inner.path_rules.is_empty() {
+            return;
+        }
+        for &r in &inner.path_rules {
+            scratch.off[r as usize] = inner.scoped[r as usize] && !matches!(paths, Paths::Any);
+        }
+        if let (Paths::Of(Some(path)), Some(re)) = (paths, &inner.path_regex) {
+            let mut set = regex_automata::PatternSet::new(re.pattern_len());
+            re.which_overlapping_matches(&Input::new(path), &mut set);
+            // Matching `paths` first, then `allow_paths`: an allowed path wins.
+            for allow_pass in [false, true] {
+                for p in set.iter() {
+                    let (rule, allow) = inner.path_owner[p.as_usize()];
+                    if allow == allow_pass {
+                        scratch.off[rule as usize] = allow;
+                    }
+                }
+            }
+        }
+        scratch.any_off = inner.path_rules.iter().any(|&r| scratch.off[r as usize]);
     }
 
     /// Like [`scan`](Scanner::scan), appending to `out` (which is not cleared).
@@ -783,6 +968,12 @@ impl Scanner {
     ///
     /// When `scratch` was made by another scanner.
     pub fn scan_into(&self, scratch: &mut Scratch, haystack: &[u8], out: &mut Vec<Finding>) {
+        self.select(scratch, Paths::Of(None));
+        self.scan_selected(scratch, haystack, out);
+    }
+
+    /// [`scan_into`](Self::scan_into) with the rules [`select`](Self::select)ed already.
+    fn scan_selected(&self, scratch: &mut Scratch, haystack: &[u8], out: &mut Vec<Finding>) {
         assert_eq!(
             scratch.owner, self.inner.id,
             "keysweep: a Scratch must be used with the Scanner that made it"
@@ -933,7 +1124,15 @@ impl Scanner {
     /// and their lines are exactly those of [`scan`](Scanner::scan).
     #[cfg(feature = "parallel")]
     pub fn scan_parallel(&self, haystack: &[u8]) -> Vec<Finding> {
-        self.scan_parallel_range(haystack, 0..haystack.len(), 1)
+        self.scan_parallel_range(haystack, 0..haystack.len(), 1, None)
+            .findings
+    }
+
+    /// [`scan_parallel`](Self::scan_parallel) of the content of the file at `path` (see
+    /// [`scan_file`](Self::scan_file)).
+    #[cfg(feature = "parallel")]
+    pub fn scan_parallel_file(&self, haystack: &[u8], path: Option<&str>) -> Vec<Finding> {
+        self.scan_parallel_range(haystack, 0..haystack.len(), 1, path)
             .findings
     }
 
@@ -943,16 +1142,16 @@ impl Scanner {
     ///
     /// Consecutive ranges give the same findings as one [`scan`](Scanner::scan) of the whole
     /// haystack (keyword windows and look-around see past the range's ends). This lets a
-    /// caller scan a mapped file of any size one segment at a time and release each segment's
-    /// pages when it is done.
+    /// caller scan a stream of any size one segment at a time, keeping [`CHUNK_OVERLAP`]
+    /// bytes of context. `path` is the file's path, as for [`scan_file`](Self::scan_file).
     ///
     /// ```
     /// # use keysweep::{RuleSet, Scanner};
     /// let scanner = Scanner::new(RuleSet::builtin()).unwrap();
     /// let hay = b"one\napi_key = \"q8Xv2LmZ7pRt4YwK9sNb3Jd6\"\nthree\ntoken: 'T5kR9mW2xQ7vL3pZ8nB4yJ6c'\n";
     /// let mid = 20;
-    /// let first = scanner.scan_parallel_range(hay, 0..mid, 1);
-    /// let second = scanner.scan_parallel_range(hay, mid..hay.len(), 1 + first.newlines);
+    /// let first = scanner.scan_parallel_range(hay, 0..mid, 1, None);
+    /// let second = scanner.scan_parallel_range(hay, mid..hay.len(), 1 + first.newlines, None);
     /// let lines: Vec<usize> = first.findings.iter().chain(&second.findings).map(|f| f.line).collect();
     /// assert_eq!(lines, [2, 4]);
     /// ```
@@ -962,6 +1161,7 @@ impl Scanner {
         haystack: &[u8],
         range: Range<usize>,
         first_line: usize,
+        path: Option<&str>,
     ) -> RangeScan {
         use rayon::prelude::*;
 
@@ -977,7 +1177,11 @@ impl Scanner {
         let per_chunk: Vec<(Vec<Finding>, usize)> = starts
             .par_iter()
             .map_init(
-                || self.scratch(),
+                || {
+                    let mut scratch = self.scratch();
+                    self.select(&mut scratch, Paths::Of(path));
+                    scratch
+                },
                 |scratch, &start| {
                     let owned_end = (start + chunk).min(range.end);
                     let end = (owned_end + MAX_REACH).min(haystack.len());
@@ -1067,6 +1271,11 @@ impl Scanner {
             }
             self.keywordless_candidates(scratch, hay, range.clone());
         }
+        if scratch.any_off {
+            let off = &scratch.off;
+            scratch.candidates.retain(|c| !off[c.0 as usize]);
+            scratch.anchored.retain(|a| !off[a.0 as usize]);
+        }
         // Merge overlapping windows of the same rule so each region is searched once.
         scratch.candidates.sort_unstable();
         let mut merged_to = 0;
@@ -1125,7 +1334,9 @@ impl Scanner {
     /// may match.
     fn keywordless_candidates(&self, scratch: &mut Scratch, hay: &[u8], range: Range<usize>) {
         let inner = &*self.inner;
-        if inner.keywordless.is_empty() {
+        // Keyword-less rules are mostly rules scoped to some files (credential files have no
+        // keyword): the pass runs only when one of them is on for this input.
+        if inner.keywordless.iter().all(|&r| scratch.off[r as usize]) {
             return;
         }
         let regex = inner.keywordless_regex.get_or_init(|| {
@@ -1258,10 +1469,9 @@ impl Scanner {
         let fingerprint = Fingerprint::of(secret, inner.fingerprint_key.as_deref());
         let suppressed = if is_placeholder(secret) {
             Some(Suppression::Placeholder)
-        } else if inner
-            .allow_values
-            .as_ref()
-            .is_some_and(|re| re.is_match(secret))
+        } else if [&inner.allow_values, &c.allow]
+            .into_iter()
+            .any(|re| re.as_ref().is_some_and(|re| re.is_match(secret)))
         {
             Some(Suppression::Allowlist)
         } else if inner.inline_allow && !in_decoded && inline_allows(hay, span.start, &spec.id) {

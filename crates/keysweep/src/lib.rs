@@ -65,7 +65,7 @@ pub use engine::{
 };
 pub use filter::{is_placeholder, looks_like_literal, shannon_entropy};
 pub use fingerprint::{Fingerprint, ParseFingerprintError};
-pub use rule::{Check, Confidence, Example, Rule, RuleError, RuleSet};
+pub use rule::{Check, Confidence, Example, NegativeExample, Rule, RuleError, RuleSet};
 pub use suppress::{Suppression, MARKER as INLINE_ALLOW_MARKER};
 
 /// Result of checking one rule's examples: see [`check_rule_examples`].
@@ -133,7 +133,7 @@ pub fn check_rule_examples(rule: &Rule) -> Vec<ExampleFailure> {
         }
         let mut scratch = scanner.scratch();
         for (i, ex) in rule.examples.iter().enumerate() {
-            let found = scanner.scan(&mut scratch, ex.text.as_bytes());
+            let found = scanner.scan_file(&mut scratch, ex.text.as_bytes(), ex.path.as_deref());
             let secrets: Vec<&[u8]> = found.iter().map(|f| f.secret.as_slice()).collect();
             if secrets != [ex.secret.as_bytes()] {
                 fail(format!(
@@ -148,8 +148,8 @@ pub fn check_rule_examples(rule: &Rule) -> Vec<ExampleFailure> {
                 ));
             }
         }
-        for (i, text) in rule.negative_examples.iter().enumerate() {
-            let found = scanner.scan(&mut scratch, text.as_bytes());
+        for (i, neg) in rule.negative_examples.iter().enumerate() {
+            let found = scanner.scan_file(&mut scratch, neg.text.as_bytes(), neg.path.as_deref());
             if !found.is_empty() {
                 fail(format!(
                     "negative example #{} ({mode}): reported {} finding(s)",

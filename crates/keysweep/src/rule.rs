@@ -83,6 +83,17 @@ pub struct Example {
     pub text: String,
     /// The one secret the rule must report in `text`.
     pub secret: String,
+    /// The path the text is scanned as (for rules scoped to some files with `paths`).
+    pub path: Option<String>,
+}
+
+/// A text that a rule must report nothing in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NegativeExample {
+    /// The text to scan.
+    pub text: String,
+    /// The path the text is scanned as, if any.
+    pub path: Option<String>,
 }
 
 /// One detection rule.
@@ -117,7 +128,17 @@ pub struct Rule {
     /// Texts the rule must find.
     pub examples: Vec<Example>,
     /// Texts the rule must not report anything in.
-    pub negative_examples: Vec<String>,
+    pub negative_examples: Vec<NegativeExample>,
+    /// Regexes over a file's path (`/`-separated, as scanned): when there are any, the rule
+    /// only runs on files whose path matches one (credential files: `(?:^|/)\.pgpass$`), and
+    /// never on input without a path.
+    pub paths: Vec<String>,
+    /// Regexes over a file's path: the rule never runs on files whose path matches one.
+    pub allow_paths: Vec<String>,
+    /// Regexes over the secret: a match is suppressed as
+    /// [`Suppression::Allowlist`](crate::Suppression::Allowlist) (a rule's own known
+    /// non-secrets).
+    pub allow_values: Vec<String>,
     /// Where the rule came from (a file path, or `builtin:NAME.toml`).
     pub origin: Arc<str>,
 }
@@ -152,6 +173,9 @@ impl Rule {
             references: Vec::new(),
             examples: Vec::new(),
             negative_examples: Vec::new(),
+            paths: Vec::new(),
+            allow_paths: Vec::new(),
+            allow_values: Vec::new(),
             origin: Arc::from("api"),
         }
     }
@@ -191,6 +215,15 @@ impl Rule {
             }
         }
         crate::pattern::parse_pattern(&self.pattern).map_err(|m| err("pattern", m))?;
+        for (field, list) in [
+            ("paths", &self.paths),
+            ("allow_paths", &self.allow_paths),
+            ("allow_values", &self.allow_values),
+        ] {
+            for p in list {
+                crate::pattern::parse_pattern(p).map_err(|m| err(field, format!("{p:?}: {m}")))?;
+            }
+        }
         Ok(())
     }
 }
@@ -454,6 +487,9 @@ const KNOWN_FIELDS: &[&str] = &[
     "references",
     "examples",
     "negative_examples",
+    "paths",
+    "allow_paths",
+    "allow_values",
 ];
 
 fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleError> {
@@ -558,9 +594,20 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
                         format!("example #{} needs a string `{k}`", i + 1),
                     )),
                 };
+                let path = match ex.get("path") {
+                    None => None,
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(_) => {
+                        return Err(err(
+                            "examples",
+                            format!("example #{}: `path` must be a string", i + 1),
+                        ))
+                    }
+                };
                 out.push(Example {
                     text: get("text")?,
                     secret: get("secret")?,
+                    path,
                 });
             }
             out
@@ -584,8 +631,47 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
         tags: strings("tags")?,
         references: strings("references")?,
         examples,
-        negative_examples: strings("negative_examples")?,
+        negative_examples: negatives(t.get("negative_examples"))
+            .map_err(|m| err("negative_examples", m))?,
+        paths: strings("paths")?,
+        allow_paths: strings("allow_paths")?,
+        allow_values: strings("allow_values")?,
         origin: origin.clone(),
         id: Arc::from(id.as_str()),
     })
+}
+
+/// Negative examples: strings, or `{ text, path }` tables for path-scoped rules.
+fn negatives(value: Option<&Value>) -> Result<Vec<NegativeExample>, String> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let Value::Array(items) = value else {
+        return Err("must be an array of strings or { text, path } tables".into());
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::String(text) => Ok(NegativeExample {
+                text: text.clone(),
+                path: None,
+            }),
+            Value::Table(t) => match (t.get("text"), t.get("path")) {
+                (Some(Value::String(text)), path) => Ok(NegativeExample {
+                    text: text.clone(),
+                    path: match path {
+                        None => None,
+                        Some(Value::String(p)) => Some(p.clone()),
+                        Some(_) => return Err(format!("#{}: `path` must be a string", i + 1)),
+                    },
+                }),
+                _ => Err(format!("#{} needs a string `text`", i + 1)),
+            },
+            _ => Err(format!(
+                "#{} must be a string or a {{ text, path }} table",
+                i + 1
+            )),
+        })
+        .collect()
 }
