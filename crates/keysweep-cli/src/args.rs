@@ -205,6 +205,11 @@ pub struct ScanOptions {
     /// comma-separated).
     #[arg(long, value_name = "LAYER", value_delimiter = ',', value_parser = parse_layer)]
     pub no_decode: Vec<keysweep::Encoding>,
+    /// Report only findings in files of these contexts (comma-separated): config, deployment,
+    /// source, generated, vendored, docs, example, test, fixture. Each finding's context is
+    /// judged from its path and shown in every output [default: all].
+    #[arg(long, value_name = "CONTEXT", value_delimiter = ',', value_parser = parse_context)]
+    pub context: Vec<keysweep_source::Context>,
     /// Run every rule over the whole input, skipping the keyword prefilter (slow; debugging).
     #[arg(long, hide = true)]
     pub no_prefilter: bool,
@@ -371,6 +376,16 @@ fn parse_layer(s: &str) -> Result<keysweep::Encoding, String> {
     keysweep::Encoding::parse(s).ok_or_else(|| {
         let names: Vec<&str> = keysweep::Encoding::ALL.iter().map(|e| e.as_str()).collect();
         format!("{s:?} is not a decoding layer ({})", names.join(", "))
+    })
+}
+
+fn parse_context(s: &str) -> Result<keysweep_source::Context, String> {
+    keysweep_source::Context::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = keysweep_source::Context::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        format!("{s:?} is not a context ({})", names.join(", "))
     })
 }
 

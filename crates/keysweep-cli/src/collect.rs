@@ -40,6 +40,8 @@ pub struct Collected {
 /// Gathers hits and prints problems as they arrive (from the job's threads).
 struct Gather {
     hits: Mutex<Vec<Hit>>,
+    /// Keep only hits in these contexts (empty: all).
+    contexts: Vec<keysweep_source::Context>,
     errors: AtomicBool,
     verbose: bool,
     /// Problems per archive, to print only the first few of a zip bomb's thousands.
@@ -48,10 +50,12 @@ struct Gather {
 
 impl Sink for Gather {
     fn hit(&self, hit: Hit) {
-        self.hits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(hit);
+        if self.contexts.is_empty() || self.contexts.contains(&hit.location.context) {
+            self.hits
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(hit);
+        }
     }
 
     fn problem(&self, p: Problem) {
@@ -73,9 +77,10 @@ impl Sink for Gather {
 }
 
 impl Gather {
-    fn new(verbose: bool) -> Gather {
+    fn new(verbose: bool, contexts: Vec<keysweep_source::Context>) -> Gather {
         Gather {
             hits: Mutex::default(),
+            contexts,
             errors: AtomicBool::new(false),
             verbose,
             per_archive: Mutex::default(),
@@ -109,7 +114,7 @@ impl Gather {
 pub fn collect(plan: &Plan, ui: Ui) -> Result<Collected, String> {
     let started = Instant::now();
     let progress = ui.progress && std::io::stderr().is_terminal();
-    let sink = Gather::new(ui.verbose);
+    let sink = Gather::new(ui.verbose, plan.contexts.clone());
     for path in &plan.missing {
         sink.problem(Problem::error(
             ProblemKind::Unreadable,

@@ -14,6 +14,7 @@
 //!
 //! [scan]
 //! max_file_size = "10M"                    # bytes, or with a K, M or G suffix
+//! contexts = ["config", "deployment", "source"]  # report only findings in these
 //! baseline = ".keysweep-baseline.json"     # relative to this file
 //! ```
 //!
@@ -65,6 +66,8 @@ struct RawAllow {
 struct RawScan {
     max_file_size: Option<Spanned<Size>>,
     baseline: Option<Spanned<String>>,
+    #[serde(default)]
+    contexts: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +98,8 @@ pub struct Config {
     pub allow_values: Vec<At<String>>,
     pub max_file_size: Option<u64>,
     pub baseline: Option<PathBuf>,
+    /// Report only findings in these contexts (empty: all).
+    pub contexts: Vec<keysweep_source::Context>,
 }
 
 impl Config {
@@ -190,6 +195,12 @@ impl Config {
                 Size::Text(t) => crate::units::parse_size(t),
             };
             config.max_file_size = Some(size.map_err(|e| err(line, "scan.max_file_size", e))?);
+        }
+        for c in &raw.scan.contexts {
+            let a = at(c);
+            config.contexts.push(keysweep_source::Context::parse(&a.value).ok_or_else(|| {
+                err(a.line, "scan.contexts", format!("{:?} is not a context (config, deployment, source, generated, vendored, docs, example, test, fixture)", a.value))
+            })?);
         }
         if let Some(b) = &raw.scan.baseline {
             let a = at(b);

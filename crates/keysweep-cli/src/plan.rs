@@ -28,6 +28,8 @@ pub struct Plan {
     pub missing: Vec<PathBuf>,
     /// The fingerprint key (baselines record a check of it).
     pub fingerprint_key: Option<String>,
+    /// Report only findings in these contexts (empty: all).
+    pub contexts: Vec<keysweep_source::Context>,
 }
 
 /// The job a plan runs.
@@ -207,11 +209,17 @@ impl Plan {
             }
             Job::Files { scan, paths, stdin }
         };
+        let contexts = if opts.context.is_empty() {
+            config.contexts.clone()
+        } else {
+            opts.context.clone()
+        };
         Ok(Plan {
             scanner,
             job,
             missing,
             fingerprint_key: opts.fingerprint_key.clone(),
+            contexts,
         })
     }
 }

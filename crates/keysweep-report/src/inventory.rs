@@ -12,6 +12,7 @@ use std::rc::Rc;
 
 use keysweep::{Confidence, Fingerprint};
 use keysweep_source::dates::format_day;
+use keysweep_source::Context;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -71,6 +72,8 @@ struct Loc {
 }
 
 struct Entry {
+    /// The most production-like context it was seen in.
+    context: Context,
     rules: BTreeSet<Id>,
     /// 0 low, 1 medium, 2 high: the highest seen.
     confidence: u8,
@@ -183,6 +186,7 @@ impl Inventory {
         });
 
         let entry = entries.entry(fingerprint).or_insert_with(|| Entry {
+            context: location.context,
             rules: BTreeSet::new(),
             confidence,
             secret: row.redacted_secret(),
@@ -237,6 +241,7 @@ impl Inventory {
             .unwrap_or_default();
 
         entry.total += 1;
+        entry.context = rank_context(entry.context, location.context);
         entry.rules.insert(rule);
         entry.confidence = entry.confidence.max(confidence);
         entry.present |= present;
@@ -352,7 +357,8 @@ impl Inventory {
             });
             let secret = Secret {
                 rank: 0,
-                priority: priority(e.confidence, e.present, e.total, exposure_days),
+                priority: priority(e.confidence, e.present, e.total, exposure_days, e.context),
+                context: e.context.as_str(),
                 fingerprint: fingerprint.to_string(),
                 rule_ids,
                 provider,
@@ -527,6 +533,9 @@ pub struct Secret<'a> {
     pub rank: usize,
     /// How urgently to rotate it, 0 to 100 (see [`priority`]).
     pub priority: f64,
+    /// The most production-like context it was seen in (`config`, `deployment`, `source`,
+    /// `generated`, `vendored`, `docs`, `example`, `test`, `fixture`).
+    pub context: &'static str,
     /// The secret's fingerprint (32 hex digits).
     pub fingerprint: String,
     /// The rules that found it.
@@ -669,20 +678,48 @@ fn confidence_rank(c: Confidence) -> u8 {
 /// - spread: up to 20, 5 per doubling of the number of locations (more copies, more places
 ///   to clean and more people who saw it);
 /// - exposure: up to 15, reached after two years (the longer it leaked, the likelier it was
-///   harvested).
-pub fn priority(confidence: u8, present: bool, locations: u64, exposure_days: Option<i64>) -> f64 {
+///   harvested);
+/// - where it was seen at best (its most production-like context): configuration and
+///   deployment files +5, source 0, generated and vendored code -10, documentation and
+///   examples -20, tests and fixtures -25 (a key in `spec/fixtures` is usually a fake; one in
+///   `config/production.yml` is usually live).
+pub fn priority(
+    confidence: u8,
+    present: bool,
+    locations: u64,
+    exposure_days: Option<i64>,
+    context: Context,
+) -> f64 {
     let c = [10.0, 25.0, 40.0][confidence.min(2) as usize];
     let p = if present { 25.0 } else { 0.0 };
     let spread = (5.0 * (1.0 + locations as f64).log2()).min(20.0);
     let age = exposure_days.map_or(0.0, |d| (d as f64 / 730.0 * 15.0).min(15.0));
-    ((c + p + spread + age) * 10.0).round() / 10.0
+    let place = match context {
+        Context::Config | Context::Deployment => 5.0,
+        Context::Source => 0.0,
+        Context::Generated | Context::Vendored => -10.0,
+        Context::Docs | Context::Example => -20.0,
+        Context::Test | Context::Fixture => -25.0,
+    };
+    let total: f64 = c + p + spread + age + place;
+    (total.clamp(0.0, 100.0) * 10.0).round() / 10.0
+}
+
+/// The more production-like of two contexts ([`Context::ALL`]'s order).
+fn rank_context(a: Context, b: Context) -> Context {
+    let rank = |c: Context| Context::ALL.iter().position(|&x| x == c).unwrap_or(0);
+    if rank(b) < rank(a) {
+        b
+    } else {
+        a
+    }
 }
 
 /// One row per secret, for spreadsheets. Cells that a spreadsheet would run as a formula
 /// (starting with `=`, `+`, `-`, `@`, tab or carriage return: paths and author names come from
 /// scanned repositories) are prefixed with `'`.
 pub fn csv(doc: &Doc<'_>) -> String {
-    const HEADER: &str = "rank,priority,fingerprint,provider,rule_ids,confidence,secret,\
+    const HEADER: &str = "rank,priority,context,fingerprint,provider,rule_ids,confidence,secret,\
         present_at_head,exposure_days,locations,repositories,repository_list,paths,\
         first_repository,first_path,first_commit,first_author,first_date,last_date,owners";
     let mut out = HEADER.to_string() + "\n";
@@ -702,6 +739,7 @@ pub fn csv(doc: &Doc<'_>) -> String {
         let cells = [
             e.rank.to_string(),
             e.priority.to_string(),
+            e.context.to_string(),
             e.fingerprint.clone(),
             e.provider.to_string(),
             e.rule_ids.join(";"),
@@ -829,15 +867,30 @@ mod tests {
 
     #[test]
     fn priority_orders_what_matters() {
-        let high_present_old = priority(2, true, 8, Some(900));
-        let high_present_new = priority(2, true, 1, Some(3));
-        let high_history = priority(2, false, 1, Some(3));
-        let low_present = priority(0, true, 1, Some(3));
+        let s = Context::Source;
+        let high_present_old = priority(2, true, 8, Some(900), s);
+        let high_present_new = priority(2, true, 1, Some(3), s);
+        let high_history = priority(2, false, 1, Some(3), s);
+        let low_present = priority(0, true, 1, Some(3), s);
         assert!(high_present_old > high_present_new);
         assert!(high_present_new > high_history);
         assert!(high_history > low_present - 25.0 + 10.0);
         assert!(high_present_old <= 100.0);
-        assert_eq!(priority(2, true, u64::MAX, Some(i64::MAX)), 100.0);
+        assert_eq!(
+            priority(2, true, u64::MAX, Some(i64::MAX), Context::Config),
+            100.0
+        );
+        // Production configuration outranks the same secret in a fixture or a guide.
+        let config = priority(2, true, 1, Some(3), Context::Config);
+        assert!(config > priority(2, true, 1, Some(3), Context::Docs));
+        assert!(
+            priority(2, true, 1, Some(3), Context::Docs)
+                > priority(2, true, 1, Some(3), Context::Fixture)
+        );
+        assert_eq!(
+            rank_context(Context::Fixture, Context::Config),
+            Context::Config
+        );
     }
 
     #[test]

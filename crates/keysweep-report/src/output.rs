@@ -96,6 +96,12 @@ impl Report<'_> {
                 let chain: Vec<&str> = f.decoded.iter().map(|e| e.as_str()).collect();
                 tail += &format!("  [decoded: {}]", chain.join(" > "));
             }
+            if loc.context != keysweep_source::Context::Source {
+                tail += &format!(
+                    "  {}",
+                    self.paint("2", &format!("[{}]", loc.context.as_str()))
+                );
+            }
             if let Some(s) = f.suppressed {
                 tail += &format!("  {}", self.paint("2", &format!("[suppressed: {s}]")));
             }
@@ -134,6 +140,7 @@ impl Report<'_> {
                 "confidence": f.confidence.as_str(),
                 "entropy": (f.entropy * 1000.0).round() / 1000.0,
                 "source": source_name(&hit.location.source),
+                "context": hit.location.context.as_str(),
             });
             if !f.decoded.is_empty() {
                 properties["decoded"] =

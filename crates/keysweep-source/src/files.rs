@@ -518,6 +518,7 @@ impl PathScan {
                 let mut location = self.base.clone();
                 location.path = Some(path.to_string());
                 location.path_base64 = None;
+                location.context = crate::Context::of_path(path);
                 location.archive = Some(ArchiveEntry {
                     file: self.file.clone(),
                     entries: entries.to_vec(),

@@ -271,10 +271,9 @@ fn history_location(
                 .collect()
         })
         .unwrap_or_default();
-    Location {
-        path: f.path.clone(),
-        path_base64: None,
-        source: Source::History {
+    let mut location = Location::new(
+        f.path.clone(),
+        Source::History {
             git: HistoryOrigin {
                 blob: f.blob.to_string(),
                 commit: commit.map(|c| CommitInfo {
@@ -294,9 +293,9 @@ fn history_location(
                 damaged: f.damaged,
             },
         },
-        archive: None,
-        repository: Some(named.with_path(f.path.clone())),
-    }
+    );
+    location.repository = Some(named.with_path(f.path.clone()));
+    location
 }
 
 /// Scans a repository's pending changes: staged (the index against `HEAD`), unstaged (the
@@ -439,18 +438,16 @@ impl ChangeScan {
         let named = Named::at(&changes.workdir);
         for f in changes.findings {
             c.hits(1);
-            let location = Location {
-                repository: Some(named.with_path(Some(f.path.clone()))),
-                path: Some(f.path),
-                path_base64: None,
-                source: Source::Change {
+            let mut location = Location::new(
+                Some(f.path.clone()),
+                Source::Change {
                     git: ChangeOrigin {
                         change: f.change.into(),
                         blob: f.blob.map(|b| b.to_string()),
                     },
                 },
-                archive: None,
-            };
+            );
+            location.repository = Some(named.with_path(Some(f.path)));
             sink.hit(Hit {
                 finding: f.finding,
                 location,

@@ -37,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 pub use keysweep_archive as archive;
+mod context;
 pub mod dates;
 mod files;
 mod filter;
@@ -45,6 +46,7 @@ mod job;
 mod location;
 mod repo;
 
+pub use context::Context;
 pub use dates::GitTime;
 pub use files::{io_reason, Error, PathScan, DEFAULT_MAX_FILE_SIZE};
 pub use filter::{GlobError, PathFilter};

@@ -7,6 +7,7 @@ use keysweep::Finding;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::context::Context;
 use crate::dates::GitTime;
 
 /// A finding and where it was found: what every input yields and every output consumes.
@@ -44,6 +45,9 @@ pub struct Location {
     /// The kind of input, and what it adds.
     #[serde(flatten)]
     pub source: Source,
+    /// Where in a project the file sits (test, fixture, docs, config, ...), from its path.
+    #[serde(default)]
+    pub context: Context,
     /// For a file inside an archive: the archive and the chain of entries leading to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive: Option<ArchiveEntry>,
@@ -186,6 +190,7 @@ impl Location {
     pub fn file(path: &Path) -> Location {
         let (path, path_base64) = display_path(path);
         Location {
+            context: Context::of_path(&path),
             path: Some(path),
             path_base64,
             source: Source::File,
@@ -200,6 +205,19 @@ impl Location {
             path: None,
             path_base64: None,
             source: Source::Stdin,
+            context: Context::Source,
+            archive: None,
+            repository: None,
+        }
+    }
+
+    /// A location at `path` (or none) from `source`; the context follows from the path.
+    pub fn new(path: Option<String>, source: Source) -> Location {
+        Location {
+            context: path.as_deref().map_or(Context::Source, Context::of_path),
+            path,
+            path_base64: None,
+            source,
             archive: None,
             repository: None,
         }

@@ -17,9 +17,14 @@ use crate::check;
 use crate::decode::{self, Encoding};
 use crate::filter::{is_placeholder, looks_like_literal, shannon_entropy};
 use crate::fingerprint::Fingerprint;
-use crate::pattern::{meta_config, parse_pattern};
+use crate::pattern::{meta_config, parse_pattern, PREFIX_GROUP};
 use crate::rule::{Confidence, Rule, RuleSet};
 use crate::suppress::{inline_allows, Suppression};
+
+/// The index of the virtual `prefix` group among the rejects' groups (no real group has it).
+const PREFIX: usize = usize::MAX;
+/// How far back the `prefix` group reaches.
+const PREFIX_LEN: usize = 64;
 
 /// Layers decoded by default: base64 inside a JSON string, a percent-encoded URL inside base64.
 const DEFAULT_DECODE_DEPTH: usize = 2;
@@ -61,6 +66,8 @@ struct Compiled {
     keyword_lead: Option<usize>,
     /// The rule's own allowlist (`allow_values`), if any.
     allow: Option<Regex>,
+    /// `rejects`: (capture group index, regex).
+    rejects: Vec<(usize, Regex)>,
 }
 
 fn compile(rule: &Rule) -> Result<Compiled, String> {
@@ -93,9 +100,31 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
                 .map_err(|e| e.to_string())?,
         )
     };
+    let names: Vec<Option<&str>> = regex
+        .group_info()
+        .pattern_names(regex_automata::PatternID::ZERO)
+        .collect();
+    let mut rejects = Vec::new();
+    for r in &rule.rejects {
+        let index = if r.group == PREFIX_GROUP {
+            PREFIX
+        } else {
+            names
+                .iter()
+                .position(|n| *n == Some(r.group.as_str()))
+                .ok_or_else(|| format!("reject: no group named {:?}", r.group))?
+        };
+        let hir = parse_pattern(&r.pattern)?;
+        let re = Regex::builder()
+            .configure(meta_config())
+            .build_from_hir(&hir)
+            .map_err(|e| e.to_string())?;
+        rejects.push((index, re));
+    }
     Ok(Compiled {
         keyword_lead,
         allow,
+        rejects,
         regex,
         secret_groups,
         window: max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW)),
@@ -234,8 +263,10 @@ fn path_table(rules: &[Rule]) -> Result<PathTable, BuildError> {
     if hirs.is_empty() {
         return Ok((path_rules, None, owner));
     }
+    // Every pattern that matches must be reported (several rules may share a path pattern):
+    // overlapping, all-matches semantics.
     let regex = Regex::builder()
-        .configure(meta_config())
+        .configure(meta_config().match_kind(regex_automata::MatchKind::All))
         .build_many_from_hir(&hirs)
         .map_err(|e| BuildError {
             kind: BuildErrorKind::RulePath,
@@ -1456,6 +1487,25 @@ impl Scanner {
         };
         if span.is_empty() || !owned.contains(&span.start) {
             return None;
+        }
+        if !c.rejects.is_empty() {
+            let start = caps.get_match()?.start();
+            // What precedes the match on its line, at most PREFIX_LEN bytes: the rest of the
+            // name a keyword-anchored pattern starts inside of (`Next` of `NextToken`).
+            let line_start = memchr::memrchr(b'\n', &hay[start.saturating_sub(PREFIX_LEN)..start])
+                .map_or(start.saturating_sub(PREFIX_LEN), |p| {
+                    start.saturating_sub(PREFIX_LEN) + p + 1
+                });
+            for (group, re) in &c.rejects {
+                let text = if *group == PREFIX {
+                    Some(&hay[line_start..start])
+                } else {
+                    caps.get_group(*group).map(|m| &hay[m.range()])
+                };
+                if text.is_some_and(|t| re.is_match(t)) {
+                    return None;
+                }
+            }
         }
         let secret = &hay[span.clone()];
         let inner = &*self.inner;

@@ -65,7 +65,7 @@ pub use engine::{
 };
 pub use filter::{is_placeholder, looks_like_literal, shannon_entropy};
 pub use fingerprint::{Fingerprint, ParseFingerprintError};
-pub use rule::{Check, Confidence, Example, NegativeExample, Rule, RuleError, RuleSet};
+pub use rule::{Check, Confidence, Example, NegativeExample, Reject, Rule, RuleError, RuleSet};
 pub use suppress::{Suppression, MARKER as INLINE_ALLOW_MARKER};
 
 /// Result of checking one rule's examples: see [`check_rule_examples`].

@@ -3,6 +3,10 @@
 
 use regex_automata::meta;
 
+/// The name of the virtual group a [`Reject`](crate::Reject) may test: the text before the
+/// match on its line.
+pub(crate) const PREFIX_GROUP: &str = "prefix";
+
 /// The regex-automata configuration of every compiled pattern: no empty matches inside UTF-8
 /// code points (patterns run over bytes), bounded NFA size and lazy-DFA cache.
 pub(crate) fn meta_config() -> meta::Config {

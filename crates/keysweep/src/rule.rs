@@ -87,6 +87,17 @@ pub struct Example {
     pub path: Option<String>,
 }
 
+/// A condition that drops a rule's match: [`Rule::rejects`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    /// A named group of the rule's pattern (`key`, `secret`, ...), or `prefix`: the text before
+    /// the match on its line (at most 64 bytes), for patterns that start at a keyword inside a
+    /// longer name (`Next` of `NextToken`).
+    pub group: String,
+    /// A regex that, matching anywhere in that group's text, drops the match.
+    pub pattern: String,
+}
+
 /// A text that a rule must report nothing in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NegativeExample {
@@ -139,6 +150,10 @@ pub struct Rule {
     /// [`Suppression::Allowlist`](crate::Suppression::Allowlist) (a rule's own known
     /// non-secrets).
     pub allow_values: Vec<String>,
+    /// Matches to drop: when a named group of the pattern matches the regex, the match is no
+    /// finding (a key named like a cursor, a value shaped like a URL query). Dropped, not
+    /// suppressed: these are not secrets.
+    pub rejects: Vec<Reject>,
     /// Where the rule came from (a file path, or `builtin:NAME.toml`).
     pub origin: Arc<str>,
 }
@@ -176,6 +191,7 @@ impl Rule {
             paths: Vec::new(),
             allow_paths: Vec::new(),
             allow_values: Vec::new(),
+            rejects: Vec::new(),
             origin: Arc::from("api"),
         }
     }
@@ -223,6 +239,18 @@ impl Rule {
             for p in list {
                 crate::pattern::parse_pattern(p).map_err(|m| err(field, format!("{p:?}: {m}")))?;
             }
+        }
+        let hir = crate::pattern::parse_pattern(&self.pattern).map_err(|m| err("pattern", m))?;
+        let names = group_names(&hir);
+        for r in &self.rejects {
+            if r.group != crate::pattern::PREFIX_GROUP && !names.iter().any(|n| *n == r.group) {
+                return Err(err(
+                    "reject",
+                    format!("the pattern has no group named {:?}", r.group),
+                ));
+            }
+            crate::pattern::parse_pattern(&r.pattern)
+                .map_err(|m| err("reject", format!("{:?}: {m}", r.pattern)))?;
         }
         Ok(())
     }
@@ -490,6 +518,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "paths",
     "allow_paths",
     "allow_values",
+    "reject",
 ];
 
 fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleError> {
@@ -636,6 +665,7 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
         paths: strings("paths")?,
         allow_paths: strings("allow_paths")?,
         allow_values: strings("allow_values")?,
+        rejects: rejects(t.get("reject")).map_err(|m| err("reject", m))?,
         origin: origin.clone(),
         id: Arc::from(id.as_str()),
     })
@@ -674,4 +704,51 @@ fn negatives(value: Option<&Value>) -> Result<Vec<NegativeExample>, String> {
             )),
         })
         .collect()
+}
+
+/// `reject = [{ group = "key", pattern = '...' }]`.
+fn rejects(value: Option<&Value>) -> Result<Vec<Reject>, String> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let Value::Array(items) = value else {
+        return Err("must be an array of { group, pattern } tables".into());
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let Value::Table(t) = v else {
+                return Err(format!("#{} must be a {{ group, pattern }} table", i + 1));
+            };
+            match (t.get("group"), t.get("pattern")) {
+                (Some(Value::String(group)), Some(Value::String(pattern))) => Ok(Reject {
+                    group: group.clone(),
+                    pattern: pattern.clone(),
+                }),
+                _ => Err(format!("#{} needs strings `group` and `pattern`", i + 1)),
+            }
+        })
+        .collect()
+}
+
+/// The names of the capture groups of a pattern.
+fn group_names(hir: &regex_syntax::hir::Hir) -> Vec<String> {
+    use regex_syntax::hir::HirKind;
+    let mut names = Vec::new();
+    let mut stack = vec![hir];
+    while let Some(h) = stack.pop() {
+        match h.kind() {
+            HirKind::Capture(c) => {
+                if let Some(n) = &c.name {
+                    names.push(n.to_string());
+                }
+                stack.push(&c.sub);
+            }
+            HirKind::Concat(v) | HirKind::Alternation(v) => stack.extend(v.iter()),
+            HirKind::Repetition(r) => stack.push(&r.sub),
+            _ => {}
+        }
+    }
+    names
 }

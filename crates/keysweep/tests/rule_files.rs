@@ -103,3 +103,43 @@ fn check_reports_an_example_without_any_keyword() {
         "{messages:?}"
     );
 }
+
+/// Several rules scoped to the same files all run there (the path patterns are matched with
+/// all-matches semantics, not leftmost-first).
+#[test]
+fn rules_sharing_a_path_pattern_all_run() {
+    let src = r#"
+[[rule]]
+id = "t.a"
+name = "a"
+description = "a"
+paths = ['(?:^|/)x\.conf$']
+pattern = '(?m)^aa=(?P<secret>[a-z0-9]{8})$'
+confidence = "high"
+tags = ["credential-file"]
+examples = [{ text = "aa=k3j4h5g6", secret = "k3j4h5g6", path = "x.conf" }]
+negative_examples = ["aa=k3j4h5g6"]
+
+[[rule]]
+id = "t.b"
+name = "b"
+description = "b"
+paths = ['(?:^|/)x\.conf$']
+pattern = '(?m)^bb=(?P<secret>[a-z0-9]{8})$'
+confidence = "high"
+tags = ["credential-file"]
+examples = [{ text = "bb=q7w8e9r2", secret = "q7w8e9r2", path = "x.conf" }]
+negative_examples = ["bb=q7w8e9r2"]
+"#;
+    let rules = keysweep::RuleSet::from_toml(src, "t.toml").unwrap();
+    let scanner = keysweep::Scanner::new(rules).unwrap();
+    let found = scanner.scan_file(
+        &mut scanner.scratch(),
+        b"aa=k3j4h5g6\nbb=q7w8e9r2\n",
+        Some("etc/x.conf"),
+    );
+    let ids: Vec<&str> = found.iter().map(|f| &*f.rule_id).collect();
+    assert_eq!(ids, ["t.a", "t.b"]);
+    assert!(scanner.rule_applies(0, "x.conf") && scanner.rule_applies(1, "x.conf"));
+    assert!(!scanner.rule_applies(0, "y.conf"));
+}

@@ -77,7 +77,7 @@ pub fn check(files: &[PathBuf]) -> Result<u8, String> {
             println!("FAIL {}: {}", f.rule_id, f.message);
             failures += 1;
         }
-        if rule.keywords.is_empty() {
+        if rule.keywords.is_empty() && rule.paths.is_empty() {
             println!(
                 "warning {}: no keywords; it runs in the keyword-less regex pass over every byte, \
                  which costs throughput",
