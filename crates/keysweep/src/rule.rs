@@ -243,7 +243,7 @@ impl Rule {
         let hir = crate::pattern::parse_pattern(&self.pattern).map_err(|m| err("pattern", m))?;
         let names = group_names(&hir);
         for r in &self.rejects {
-            if r.group != crate::pattern::PREFIX_GROUP && !names.iter().any(|n| *n == r.group) {
+            if r.group != crate::pattern::PREFIX_GROUP && !names.contains(&r.group) {
                 return Err(err(
                     "reject",
                     format!("the pattern has no group named {:?}", r.group),
