@@ -85,7 +85,7 @@ fn human_output_names_path_line_column_rule_and_redacts() {
     let out = stdout(&o);
     assert_eq!(
         out,
-        "config/app.env:2:10  generic.secret.quoted  q8Xv*****  low\n"
+        "config/app.env:2:10  generic.secret.quoted  q8Xv*****  low  [config]\n"
     );
     assert!(!out.contains(SECRET));
     assert!(!stderr(&o).contains(SECRET));

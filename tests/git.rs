@@ -490,3 +490,33 @@ fn human_output_is_compact_and_redacted() {
     );
     assert!(!text.contains(KEY_A));
 }
+
+#[test]
+fn a_credential_file_in_history_is_judged_by_its_path() {
+    let r = Repo::new();
+    let line = "db.internal:5432:app:deploy:Vq9!zR4mKp2xTq\n";
+    r.put("README.md", "hello\n");
+    r.commit("initial");
+    // The same bytes as a credential file and as notes: only the first is a finding.
+    r.put("home/ada/.pgpass", line);
+    r.put("notes/hosts.txt", &format!("{line}# old hosts\n"));
+    let added = r.commit("add pgpass");
+    fs::remove_file(r.path.join("home/ada/.pgpass")).unwrap();
+    r.commit("remove it");
+
+    for extra in [&[][..], &["--since", "HEAD~2"][..]] {
+        let (rows, stderr, code) = scan(&r.path, extra);
+        assert_eq!(code, 1, "{extra:?}: {stderr}");
+        let pgpass: Vec<_> = rows
+            .iter()
+            .filter(|f| f["rule_id"] == "postgres.pgpass")
+            .collect();
+        assert_eq!(pgpass.len(), 1, "{extra:?}: {rows:#?}");
+        assert_eq!(pgpass[0]["path"], "home/ada/.pgpass");
+        assert_eq!(pgpass[0]["git"]["commit"], added.as_str());
+        assert!(
+            rows.iter().all(|f| f["path"] != "notes/hosts.txt"),
+            "{extra:?}: {rows:#?}"
+        );
+    }
+}

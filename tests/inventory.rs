@@ -307,7 +307,7 @@ fn inventory_from_saved_results_of_several_repositories() {
     ]);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 4, "{csv}");
-    assert!(lines[0].starts_with("rank,priority,fingerprint,provider,rule_ids,"));
+    assert!(lines[0].starts_with("rank,priority,context,fingerprint,provider,rule_ids,"));
     assert!(lines[1].starts_with("1,") && lines[1].contains(",aws,aws.access_key_id,high,"));
     assert!(lines[3].starts_with("3,") && lines[3].contains(",github,"));
     assert!(!csv.contains(AWS));

@@ -278,10 +278,12 @@ impl<'s> HistoryScan<'s> {
 
         // Walk history over the tree table, oldest commit first: the first commit to reach a
         // blob with findings introduced it.
+        // Blobs under a name a path-scoped rule may apply to are walked too, to learn their path.
         let targets: HashMap<u32, ObjectId> = collected
             .findings
             .keys()
             .filter_map(|oid| dense.id(oid).map(|d| (d, *oid)))
+            .chain(collected.scoped.iter().map(|&d| (d, dense.oid(d))))
             .collect();
         let mut roots = Vec::with_capacity(graph.len());
         for c in 0..graph.len() {
@@ -314,6 +316,27 @@ impl<'s> HistoryScan<'s> {
         for &(blob, commit) in &tw.found {
             let oid = targets[&blob];
             origins.insert(oid, (commit, paths.of(blob, &oid)));
+        }
+        // Pass 1 scanned blobs without their paths, so without the rules scoped to some files:
+        // a blob that first appeared at such a path is scanned again with it.
+        let rescan: Vec<(ObjectId, String)> = collected
+            .scoped
+            .iter()
+            .filter_map(|&d| {
+                let oid = targets[&d];
+                let (_, path) = origins.get(&oid)?;
+                let path = String::from_utf8_lossy(path);
+                self.scanner
+                    .path_has_scoped_rules(&path)
+                    .then(|| (oid, path.into_owned()))
+            })
+            .collect();
+        for (oid, found) in self.rescan(repo, &rescan, &mut problems) {
+            if found.is_empty() {
+                collected.findings.remove(&oid);
+            } else {
+                collected.findings.insert(oid, found);
+            }
         }
         for &(tree, commit) in &tw.unread {
             let oid = dense.oid(tree);
@@ -383,8 +406,8 @@ impl<'s> HistoryScan<'s> {
         let mut unreachable_dropped = 0;
         let mut found = Vec::new();
         for (blob, mut findings) in blobs {
-            // Blobs were scanned before their paths were known, with every rule: rules scoped
-            // to some files keep only the findings of blobs at such a path.
+            // Blobs were scanned before their paths were known: rules that skip some files
+            // (`allow_paths`) drop their findings in blobs at such a path.
             let path = origins
                 .get(&blob)
                 .map(|(_, p)| p)
@@ -419,6 +442,42 @@ impl<'s> HistoryScan<'s> {
         };
         history.shallow = graph.truncated || !shallow.is_empty();
         history
+    }
+
+    /// Scans `blobs` again, each with its path, for the rules scoped to some files. A blob that
+    /// cannot be read keeps what pass 1 found (and is reported).
+    fn rescan(
+        &self,
+        repo: &gix::Repository,
+        blobs: &[(ObjectId, String)],
+        problems: &mut Vec<Problem>,
+    ) -> Vec<(ObjectId, Vec<Finding>)> {
+        let mut scratch = self.scanner.scratch();
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        for (oid, path) in blobs {
+            if self.cancelled() {
+                break;
+            }
+            let data = match repo.objects.try_find(oid, &mut buf) {
+                Ok(Some(d)) => d,
+                Ok(None) => continue, // read in pass 1, gone since: keeps what pass 1 found
+                Err(e) => {
+                    problems.push(Problem::object(oid, format!("blob could not be read: {e}")));
+                    continue;
+                }
+            };
+            if data.data.len() as u64 > self.policy.max_blob_size
+                || (!self.policy.scan_binary && keysweep::is_binary(data.data))
+            {
+                continue; // skipped and counted in pass 1
+            }
+            out.push((
+                *oid,
+                self.scanner.scan_file(&mut scratch, data.data, Some(path)),
+            ));
+        }
+        out
     }
 
     fn run_range(&self, repo: &gix::Repository) -> Result<History, Error> {

@@ -5,7 +5,7 @@
 //! findings are kept; commits and tags are kept in a compact form, and trees go into the
 //! [tree table](crate::table) that the history walk runs over.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -37,6 +37,9 @@ pub(crate) struct Collected {
     pub tags: HashMap<ObjectId, ObjectId>,
     /// Every tree, as dense child ids.
     pub trees: TreeTable,
+    /// Blobs (dense ids) listed in some tree under a name a path-scoped rule may apply to
+    /// ([`keysweep::Scanner::may_scope_name`]): scanned again once their path is known.
+    pub scoped: HashSet<u32>,
     pub problems: Vec<Problem>,
 }
 
@@ -119,6 +122,7 @@ struct Worker<'s, 'a> {
     commits: Vec<(ObjectId, RawCommit)>,
     tags: Vec<(ObjectId, ObjectId)>,
     trees: TreeBatch,
+    scoped: Vec<u32>,
     out: Vec<Finding>,
 }
 
@@ -132,6 +136,7 @@ impl<'s, 'a> Worker<'s, 'a> {
             commits: Vec::new(),
             tags: Vec::new(),
             trees: TreeBatch::default(),
+            scoped: Vec::new(),
             out: Vec::new(),
         }
     }
@@ -184,7 +189,12 @@ impl<'s, 'a> Worker<'s, 'a> {
             } else {
                 match self.shared.dense.id(entry.oid) {
                     Some(child) if entry.mode.is_tree() => TREE | child,
-                    Some(child) => child,
+                    Some(child) => {
+                        if self.shared.scanner.may_scope_name(entry.filename) {
+                            self.scoped.push(child);
+                        }
+                        child
+                    }
                     None => self.special(Special::Missing(entry.oid.to_owned())),
                 }
             };
@@ -221,7 +231,7 @@ impl<'s, 'a> Worker<'s, 'a> {
         self.out.clear();
         self.shared
             .scanner
-            .scan_into_any_path(&mut self.scratch, data, &mut self.out);
+            .scan_into(&mut self.scratch, data, &mut self.out);
         let blobs = counters.blobs.fetch_add(1, Ordering::Relaxed) + 1;
         let bytes = counters
             .blob_bytes
@@ -258,6 +268,7 @@ impl Worker<'_, '_> {
             && self.commits.is_empty()
             && self.tags.is_empty()
             && self.trees.spans.is_empty()
+            && self.scoped.is_empty()
         {
             return;
         }
@@ -267,6 +278,7 @@ impl Worker<'_, '_> {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         c.trees.add(std::mem::take(&mut self.trees));
+        c.scoped.extend(self.scoped.drain(..));
         // `entry().or_insert`: an object decoded twice (a pack re-read object by object after its
         // fast traversal failed part-way) is kept once.
         for (id, f) in self.findings.drain(..) {

@@ -26,7 +26,10 @@
 //! let report = Report { scanner: &scanner, hits: &hits, reveal: false, color: false, name_repositories: false };
 //! let mut out = Vec::new();
 //! report.write(&mut out, Format::Human).unwrap();
-//! assert_eq!(String::from_utf8(out).unwrap(), "deploy.env:1:19  aws.access_key_id  AKIA*****  high\n");
+//! assert_eq!(
+//!     String::from_utf8(out).unwrap(),
+//!     "deploy.env:1:19  aws.access_key_id  AKIA*****  high  [config]\n"
+//! );
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

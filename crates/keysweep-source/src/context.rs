@@ -352,7 +352,7 @@ mod tests {
             ("site-packages/awscli/examples/iam/change-password.rst", Context::Example),
             ("site-packages/moto/rds/models.py", Context::Vendored),
             ("railties/lib/rails/generators/rails/app/templates/config/databases/postgresql.yml.tt", Context::Example),
-            ("kubernetes+examples/_archived/volumes/iscsi/chap-secret.yaml", Context::Example),
+            ("examples/_archived/volumes/iscsi/chap-secret.yaml", Context::Example),
             ("config/credentials/production.key", Context::Config),
             ("home/ada/.netrc", Context::Config),
             (".env.production", Context::Config),

@@ -328,6 +328,7 @@ mod tests {
         let hist = Location {
             path: Some("x".into()),
             path_base64: None,
+            context: Context::Source,
             source: Source::History {
                 git: HistoryOrigin {
                     blob: "ab".into(),

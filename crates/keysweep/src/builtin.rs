@@ -23,6 +23,9 @@ files!(
     "database.toml",
     "framework.toml",
     "misc.toml",
+    "cloud-devops.toml",
+    "saas.toml",
+    "ai-data-security.toml",
     "credential-files.toml",
     "generic.toml",
 );

@@ -542,7 +542,13 @@ impl ScannerBuilder {
         let rules = rules.into_rules();
         let (path_rules, path_regex, path_owner) = path_table(&rules)?;
         let scoped = rules.iter().map(|r| !r.paths.is_empty()).collect();
-        let (patterns, keywords, keywordless) = keyword_table(&rules);
+        let names = NameFilter::of(&rules);
+        let (patterns, keywords, all_keywordless) = keyword_table(&rules);
+        // Keyword-less rules scoped to some files are confirmed over the whole input when
+        // their path matches; the others share one multi-pattern pass.
+        let (scoped_keywordless, keywordless): (Vec<u32>, Vec<u32>) = all_keywordless
+            .into_iter()
+            .partition(|&r| !rules[r as usize].paths.is_empty());
         let generic = rules.iter().map(|r| r.has_tag("generic")).collect();
         Ok(Scanner {
             inner: Arc::new(Inner {
@@ -552,12 +558,14 @@ impl ScannerBuilder {
                 path_regex,
                 path_owner,
                 scoped,
+                names,
                 compiled: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 rules,
                 patterns,
                 automaton: OnceLock::new(),
                 keywords,
                 keywordless,
+                scoped_keywordless,
                 keywordless_regex: OnceLock::new(),
                 generic,
                 prefilter: self.prefilter.unwrap_or(true),
@@ -682,13 +690,61 @@ fn regex_reason(e: &regex_automata::meta::BuildError) -> String {
 
 impl std::error::Error for BuildError {}
 
-/// Which path-scoped rules run on an input.
-#[derive(Clone, Copy)]
-enum Paths<'a> {
-    /// The input's path (none: scoped rules are off).
-    Of(Option<&'a str>),
-    /// Every rule, for a caller that filters by path afterwards.
-    Any,
+/// The last path components that path-scoped rules can apply to: exact names and name
+/// suffixes (lowercase), from the suffix literals of their path patterns.
+#[derive(Debug, Default)]
+struct NameFilter {
+    exact: HashSet<Vec<u8>>,
+    suffixes: Vec<Vec<u8>>,
+}
+
+impl NameFilter {
+    fn of(rules: &[Rule]) -> NameFilter {
+        use regex_syntax::hir::literal::{ExtractKind, Extractor};
+        let mut filter = NameFilter::default();
+        for rule in rules.iter().filter(|r| !r.paths.is_empty()) {
+            for p in &rule.paths {
+                let Ok(hir) = parse_pattern(p) else { continue };
+                let seq = Extractor::new().kind(ExtractKind::Suffix).extract(&hir);
+                let Some(literals) = seq.literals() else {
+                    continue; // no literal ends its matches: not prefiltered by name
+                };
+                for lit in literals {
+                    let bytes = lit.as_bytes().to_ascii_lowercase();
+                    match bytes.iter().rposition(|&b| b == b'/') {
+                        Some(slash) => {
+                            filter.exact.insert(bytes[slash + 1..].to_vec());
+                        }
+                        None if !bytes.is_empty() => filter.suffixes.push(bytes),
+                        None => {}
+                    }
+                }
+            }
+        }
+        filter.suffixes.sort();
+        filter.suffixes.dedup();
+        filter
+    }
+
+    fn matches(&self, name: &[u8]) -> bool {
+        // Called for every entry of every tree in a history: no allocation.
+        let ends_with = |s: &[u8]| {
+            name.len() >= s.len() && name[name.len() - s.len()..].eq_ignore_ascii_case(s)
+        };
+        if self.suffixes.iter().any(|s| ends_with(s)) {
+            return true;
+        }
+        let mut buf = [0u8; 64];
+        match buf.get_mut(..name.len()) {
+            Some(lower) if !self.exact.is_empty() => {
+                lower.copy_from_slice(name);
+                lower.make_ascii_lowercase();
+                self.exact.contains(&*lower)
+            }
+            // Longer than any fixed name worth listing, or no fixed names.
+            _ => self.exact.iter().any(|e| e.eq_ignore_ascii_case(name)),
+        }
+    }
 }
 
 /// Identifies each built scanner, so that a [`Scratch`] is only ever used with its own.
@@ -706,6 +762,9 @@ struct Inner {
     path_owner: Vec<(u32, bool)>,
     /// Per rule: it has `paths`, so it runs only where a path matches.
     scoped: Vec<bool>,
+    /// File names (lowercase) a path-scoped rule may apply to, for callers that see names
+    /// before paths.
+    names: NameFilter,
     rules: Vec<Rule>,
     /// Each rule's pattern, compiled on first use (an error is kept for `compile_all`).
     compiled: Vec<OnceLock<Result<Compiled, String>>>,
@@ -714,7 +773,10 @@ struct Inner {
     /// Built on first use: a scan that never sees a byte (an empty directory) never pays for it.
     automaton: OnceLock<Option<DFA>>,
     keywords: Vec<Keyword>,
+    /// Rules without keywords, found by one multi-pattern pass.
     keywordless: Vec<u32>,
+    /// Rules without keywords scoped to some files: each runs over a whole matching file.
+    scoped_keywordless: Vec<u32>,
     keywordless_regex: OnceLock<Option<Regex>>,
     generic: Vec<bool>,
     prefilter: bool,
@@ -924,16 +986,13 @@ impl Scanner {
         path: Option<&str>,
     ) -> Vec<Finding> {
         let mut out = Vec::new();
-        self.select(scratch, Paths::Of(path));
+        self.select(scratch, path);
         self.scan_selected(scratch, haystack, &mut out);
         out
     }
 
     /// Whether rule `index` runs on the file at `path` (its [`Rule::paths`] and
-    /// [`Rule::allow_paths`]). For callers that learn a finding's path after the scan (history
-    /// blobs are scanned before the walk names them): scan with
-    /// [`scan_into_any_path`](Self::scan_into_any_path), then keep the findings whose rule
-    /// applies to the path found.
+    /// [`Rule::allow_paths`]).
     pub fn rule_applies(&self, index: usize, path: &str) -> bool {
         let inner = &*self.inner;
         if !inner.path_rules.contains(&(index as u32)) {
@@ -956,28 +1015,35 @@ impl Scanner {
         on
     }
 
-    /// Like [`scan_into`](Self::scan_into), but every rule runs, scoped ones included, as if
-    /// the path matched them all; see [`rule_applies`](Self::rule_applies).
-    pub fn scan_into_any_path(
-        &self,
-        scratch: &mut Scratch,
-        haystack: &[u8],
-        out: &mut Vec<Finding>,
-    ) {
-        self.select(scratch, Paths::Any);
-        self.scan_selected(scratch, haystack, out);
+    /// Whether some rule scoped to some files ([`Rule::paths`]) runs on the file at `path`:
+    /// such a file must be scanned with its path ([`scan_file`](Self::scan_file)).
+    pub fn path_has_scoped_rules(&self, path: &str) -> bool {
+        let inner = &*self.inner;
+        inner
+            .path_rules
+            .iter()
+            .any(|&r| inner.scoped[r as usize] && self.rule_applies(r as usize, path))
+    }
+
+    /// Whether a file named `name` (its last path component) may be one a path-scoped rule
+    /// applies to. For callers that meet names before whole paths (git trees): a cheap test
+    /// that never says no to a file a rule applies to, except for rules whose path patterns
+    /// end with no fixed name or suffix (any file of a directory); confirm with
+    /// [`path_has_scoped_rules`](Self::path_has_scoped_rules) on the whole path.
+    pub fn may_scope_name(&self, name: &[u8]) -> bool {
+        self.inner.names.matches(name)
     }
 
     /// Turns the rules scoped by path on or off for the next input.
-    fn select(&self, scratch: &mut Scratch, paths: Paths<'_>) {
+    fn select(&self, scratch: &mut Scratch, path: Option<&str>) {
         let inner = &*self.inner;
         if inner.path_rules.is_empty() {
             return;
         }
         for &r in &inner.path_rules {
-            scratch.off[r as usize] = inner.scoped[r as usize] && !matches!(paths, Paths::Any);
+            scratch.off[r as usize] = inner.scoped[r as usize];
         }
-        if let (Paths::Of(Some(path)), Some(re)) = (paths, &inner.path_regex) {
+        if let (Some(path), Some(re)) = (path, &inner.path_regex) {
             let mut set = regex_automata::PatternSet::new(re.pattern_len());
             re.which_overlapping_matches(&Input::new(path), &mut set);
             // Matching `paths` first, then `allow_paths`: an allowed path wins.
@@ -999,7 +1065,7 @@ impl Scanner {
     ///
     /// When `scratch` was made by another scanner.
     pub fn scan_into(&self, scratch: &mut Scratch, haystack: &[u8], out: &mut Vec<Finding>) {
-        self.select(scratch, Paths::Of(None));
+        self.select(scratch, None);
         self.scan_selected(scratch, haystack, out);
     }
 
@@ -1210,7 +1276,7 @@ impl Scanner {
             .map_init(
                 || {
                     let mut scratch = self.scratch();
-                    self.select(&mut scratch, Paths::Of(path));
+                    self.select(&mut scratch, path);
                     scratch
                 },
                 |scratch, &start| {
@@ -1365,8 +1431,14 @@ impl Scanner {
     /// may match.
     fn keywordless_candidates(&self, scratch: &mut Scratch, hay: &[u8], range: Range<usize>) {
         let inner = &*self.inner;
-        // Keyword-less rules are mostly rules scoped to some files (credential files have no
-        // keyword): the pass runs only when one of them is on for this input.
+        // Credential-file rules have no keyword: each one on for this file runs over all of it
+        // (such files are small). Apart from the shared pass, so that one rule's match cannot
+        // hide another's.
+        for &rule in &inner.scoped_keywordless {
+            if !scratch.off[rule as usize] {
+                scratch.candidates.push((rule, range.start, range.end));
+            }
+        }
         if inner.keywordless.iter().all(|&r| scratch.off[r as usize]) {
             return;
         }
@@ -1517,7 +1589,7 @@ impl Scanner {
             return None;
         }
         let fingerprint = Fingerprint::of(secret, inner.fingerprint_key.as_deref());
-        let suppressed = if is_placeholder(secret) {
+        let suppressed = if spec.placeholder_filter && is_placeholder(secret) {
             Some(Suppression::Placeholder)
         } else if [&inner.allow_values, &c.allow]
             .into_iter()
@@ -1605,6 +1677,15 @@ fn suppress_duplicates(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
                         keep[written] = false;
                     } else if generic[d.rule_index] && !generic[w.rule_index] {
                         keep[decoded] = false;
+                    } else if !generic[w.rule_index]
+                        && w.range == d.range
+                        && decodes_to_whole(&w.secret, d)
+                    {
+                        // A specific rule reports the encoded value, and the decoded secret is
+                        // all of it (a kubeconfig's `client-key-data` holding a PEM key): one
+                        // credential, reported as written. A part of it (the token inside a
+                        // Docker `auth`) is a finding of its own.
+                        keep[decoded] = false;
                     }
                     continue;
                 }
@@ -1637,6 +1718,16 @@ fn suppress_duplicates(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
         k += 1;
         idx < from || keep[idx - from]
     });
+}
+
+/// Whether the decoded finding `d` is (nearly) everything `encoded` decodes to.
+fn decodes_to_whole(encoded: &[u8], d: &Finding) -> bool {
+    let whole = match d.decoded.first() {
+        Some(Encoding::Base64) => encoded.len() * 3 / 4,
+        Some(Encoding::Hex) => encoded.len() / 2,
+        _ => encoded.len(),
+    };
+    d.secret.len() * 10 >= whole * 9
 }
 
 /// Counts `\n` bytes, eight at a time (SWAR): a byte of `w ^ 0x0a…` is zero exactly where `w`

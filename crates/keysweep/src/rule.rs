@@ -154,6 +154,10 @@ pub struct Rule {
     /// finding (a key named like a cursor, a value shaped like a URL query). Dropped, not
     /// suppressed: these are not secrets.
     pub rejects: Vec<Reject>,
+    /// Whether the placeholder filter applies (default true). Off for formats whose real
+    /// values trip it (password hashes start with `$` and a letter, WordPress salts hold
+    /// `{`, `}`, `<` and `>`); such a rule rejects its own placeholders.
+    pub placeholder_filter: bool,
     /// Where the rule came from (a file path, or `builtin:NAME.toml`).
     pub origin: Arc<str>,
 }
@@ -192,6 +196,7 @@ impl Rule {
             allow_paths: Vec::new(),
             allow_values: Vec::new(),
             rejects: Vec::new(),
+            placeholder_filter: true,
             origin: Arc::from("api"),
         }
     }
@@ -519,6 +524,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "allow_paths",
     "allow_values",
     "reject",
+    "placeholder_filter",
 ];
 
 fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleError> {
@@ -666,6 +672,11 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
         allow_paths: strings("allow_paths")?,
         allow_values: strings("allow_values")?,
         rejects: rejects(t.get("reject")).map_err(|m| err("reject", m))?,
+        placeholder_filter: match t.get("placeholder_filter") {
+            None => true,
+            Some(Value::Boolean(b)) => *b,
+            Some(_) => return Err(err("placeholder_filter", "must be true or false".into())),
+        },
         origin: origin.clone(),
         id: Arc::from(id.as_str()),
     })

@@ -1,0 +1,4 @@
+users:
+- name: {{ .User }}
+  user:
+    token: {{ .Token }}
