@@ -1,5 +1,8 @@
 //! Gates between a regex match and a finding: entropy and placeholder detection.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 /// Shannon entropy of `bytes`, in bits per byte (0.0 for an empty slice).
 ///
 /// ```
@@ -140,6 +143,9 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if PLACEHOLDER_WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)) {
         return true;
     }
+    if is_public_value(s) {
+        return true;
+    }
     if needles().is_match(s) {
         return true;
     }
@@ -244,6 +250,28 @@ fn is_date_or_number(s: &[u8]) -> bool {
             .all(|&b| b.is_ascii_digit() || b"-:.+/ TZe".contains(&b))
 }
 
+/// The curated list of credentials that vendors publish (`public_values.tsv`): provider, value,
+/// where it is published.
+pub(crate) const PUBLIC_VALUES: &str = include_str!("public_values.tsv");
+
+/// Each published value of [`PUBLIC_VALUES`] with its provider.
+pub(crate) fn public_values() -> impl Iterator<Item = (&'static str, &'static str)> {
+    PUBLIC_VALUES
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let mut cols = l.split('\t');
+            Some((cols.next()?, cols.next()?))
+        })
+}
+
+/// Whether `s` is, byte for byte, a credential a vendor publishes in its documentation.
+fn is_public_value(s: &[u8]) -> bool {
+    static SET: OnceLock<HashSet<&'static [u8]>> = OnceLock::new();
+    SET.get_or_init(|| public_values().map(|(_, v)| v.as_bytes()).collect())
+        .contains(s)
+}
+
 fn trim_quotes(s: &[u8]) -> &[u8] {
     let mut s = s;
     while let [b'"' | b'\'' | b'`', rest @ ..] = s {
@@ -288,6 +316,31 @@ fn runs(s: &[u8]) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn published_values_are_placeholders_and_near_misses_are_not() {
+        let values: Vec<_> = public_values().collect();
+        assert!(values.len() >= 6, "{values:?}");
+        for (provider, value) in values {
+            assert!(
+                !provider.is_empty() && !provider.contains(' '),
+                "{provider}"
+            );
+            assert!(is_placeholder(value.as_bytes()), "{provider}: {value}");
+            // One character changed: a real key of the same shape is not excused.
+            let mut other = value.as_bytes().to_vec();
+            let i = other.len() / 2;
+            other[i] = if other[i] == b'Q' { b'R' } else { b'Q' };
+            assert!(!is_public_value(&other), "{provider}");
+        }
+        // Every line that is not a comment has provider, value and source.
+        for line in PUBLIC_VALUES
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            assert_eq!(line.split('\t').count(), 3, "{line}");
+        }
+    }
 
     #[test]
     fn placeholders_from_the_issue_are_rejected() {

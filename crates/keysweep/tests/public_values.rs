@@ -1,0 +1,60 @@
+//! Credentials that vendors publish are suppressed as placeholders; the same shape with any
+//! other value is still reported.
+
+use keysweep::{RuleSet, ScannerBuilder, Suppression};
+
+const AZURITE: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+fn texts(value: &str) -> Vec<String> {
+    vec![
+        format!(
+            "AZURE_STORAGE_CONNECTION_STRING=\"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={value};BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;\"\n"
+        ),
+    ]
+}
+
+fn verdicts(text: &str) -> Vec<(String, Option<Suppression>)> {
+    let scanner = ScannerBuilder::new()
+        .keep_suppressed(true)
+        .build(RuleSet::builtin())
+        .unwrap();
+    scanner
+        .scan(&mut scanner.scratch(), text.as_bytes())
+        .into_iter()
+        .map(|f| (f.rule_id.to_string(), f.suppressed))
+        .collect()
+}
+
+#[test]
+fn published_values_are_suppressed_as_placeholders() {
+    let cases = [
+        texts(AZURITE).remove(0),
+        "STRIPE_SECRET_KEY=sk_test_4eC39HqLyjWDarjtT1zdp7dc\n".to_string(),
+        "Authorization: Bearer ghp_16C7e42F292c6912E7710c838347Ae178B4a\n".to_string(),
+        "token = \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c\"\n".to_string(),
+    ];
+    for text in cases {
+        let found = verdicts(&text);
+        assert!(!found.is_empty(), "no rule saw it at all: {text}");
+        for (rule, verdict) in found {
+            assert_eq!(verdict, Some(Suppression::Placeholder), "{rule} in {text}");
+        }
+    }
+}
+
+#[test]
+fn the_same_shape_with_another_value_is_reported() {
+    let other = AZURITE.replace("Eby8", "Fby8");
+    let cases = [
+        texts(&other).remove(0),
+        "STRIPE_SECRET_KEY=sk_test_4eC39HqLyjWDarjtT1zdp7dQ\n".to_string(),
+    ];
+    for text in cases {
+        let found = verdicts(&text);
+        assert!(
+            found.iter().any(|(_, v)| v.is_none()),
+            "{found:?} in {text}"
+        );
+    }
+}
