@@ -1344,6 +1344,11 @@ impl Scanner {
                                 continue;
                             }
                         }
+                        // A rule off for this input (scoped to other paths) is neither
+                        // compiled nor confirmed.
+                        if scratch.any_off && scratch.off[t.rule as usize] {
+                            continue;
+                        }
                         let Some(c) = self.compiled(t.rule as usize) else {
                             continue;
                         };
