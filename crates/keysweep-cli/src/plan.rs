@@ -7,7 +7,9 @@ use keysweep::{Scanner, ScannerBuilder};
 use keysweep_report::Baseline;
 use keysweep_source::{archive, ChangeScan, HistoryScan, PathFilter, PathScan};
 
-use crate::args::{BaselineArgs, ChangeArgs, GitArgs, InventoryArgs, ScanArgs, ScanOptions};
+use crate::args::{
+    BaselineArgs, ChangeArgs, GitArgs, InventoryArgs, ReposArgs, ScanArgs, ScanOptions,
+};
 use crate::config::{self, Config};
 
 /// What to scan, as the command line says it (before the configuration is read).
@@ -53,25 +55,42 @@ pub enum Job {
 
 impl Plan {
     pub fn for_scan(args: &ScanArgs) -> Result<Plan, String> {
-        let target = Target {
-            paths: args.paths.clone(),
-            repos_from: args.repos.repos_from.as_deref(),
-            default_to_cwd: true,
-            git: &args.git,
-            changes: Some(&args.changes),
-        };
-        Plan::new(target, &args.options)
+        Plan::scan_like(
+            &args.paths,
+            &args.repos,
+            &args.git,
+            &args.changes,
+            &args.options,
+        )
     }
 
     pub fn for_baseline(args: &BaselineArgs) -> Result<Plan, String> {
+        Plan::scan_like(
+            &args.paths,
+            &args.repos,
+            &args.git,
+            &args.changes,
+            &args.options,
+        )
+    }
+
+    /// `scan` and `baseline create` take the same inputs: paths (default `.`), repositories,
+    /// history or pending changes.
+    fn scan_like(
+        paths: &[PathBuf],
+        repos: &ReposArgs,
+        git: &GitArgs,
+        changes: &ChangeArgs,
+        options: &ScanOptions,
+    ) -> Result<Plan, String> {
         let target = Target {
-            paths: args.paths.clone(),
-            repos_from: args.repos.repos_from.as_deref(),
+            paths: paths.to_vec(),
+            repos_from: repos.repos_from.as_deref(),
             default_to_cwd: true,
-            git: &args.git,
-            changes: Some(&args.changes),
+            git,
+            changes: Some(changes),
         };
-        Plan::new(target, &args.options)
+        Plan::new(target, options)
     }
 
     pub fn for_inventory(args: &InventoryArgs) -> Result<Plan, String> {
