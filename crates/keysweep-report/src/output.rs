@@ -116,6 +116,21 @@ impl Report<'_> {
                 self.paint(conf_color, f.confidence.as_str()),
                 tail,
             )?;
+            if !f.parts.is_empty() {
+                let parts: Vec<String> = f
+                    .parts
+                    .iter()
+                    .map(|p| {
+                        let r = crate::RecordPart::of(p, self.reveal);
+                        match &r.rule_id {
+                            Some(id) => format!("{} {} ({id})", r.name, r.value),
+                            None => format!("{} {}", r.name, r.value),
+                        }
+                    })
+                    .collect();
+                let line = format!("with {}", parts.join(", "));
+                writeln!(out, "    {}", self.paint("2", &terminal_safe(&line)))?;
+            }
             if let Some(line) = provenance_line(hit) {
                 writeln!(out, "    {}", self.paint("2", &terminal_safe(&line)))?;
             }

@@ -84,6 +84,53 @@ pub struct Record {
     #[serde(default)]
     #[schemars(with = "Vec<EncodingSchema>")]
     pub decoded: Vec<Encoding>,
+    /// The other parts of a multi-part credential (a service-account file's private key and
+    /// client email, an AWS key pair's key id); absent for a single-part secret.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<RecordPart>,
+}
+
+/// One part of a multi-part credential in a [`Record`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RecordPart {
+    /// The part's name (`private_key`, `client_email`, `key_id`, `user`, `host`).
+    pub name: String,
+    /// Its value: redacted like the secret unless revealed, when it is a secret itself (it is
+    /// what another rule reports, or its name is not one of the public kinds: user, email,
+    /// host, account, project, id, region).
+    pub value: String,
+    /// Whether `value` is redacted.
+    pub redacted: bool,
+    /// The rule that reports this part on its own (`pem.pkcs8_private_key`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+}
+
+impl RecordPart {
+    /// The record of a finding's part; its value in full only when `reveal` or when it is
+    /// public metadata.
+    pub fn of(part: &keysweep::Part, reveal: bool) -> RecordPart {
+        let hide = !reveal && (part.rule_id.is_some() || !public_part(&part.name));
+        RecordPart {
+            name: part.name.to_string(),
+            value: shown(&part.value, !hide),
+            redacted: hide,
+            rule_id: part.rule_id.as_deref().map(str::to_string),
+        }
+    }
+}
+
+/// Whether a part named `name` holds public metadata rather than secret material.
+fn public_part(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "user", "username", "login", "email", "host", "hostname", "port", "account", "project",
+        "region", "tenant", "database", "url",
+    ]
+    .iter()
+    .any(|p| name == *p || name.ends_with(&format!("_{p}")))
+        || name == "id"
+        || name.ends_with("_id") && name != "key_id" && !name.contains("secret")
 }
 
 impl Record {
@@ -109,6 +156,7 @@ impl Record {
             tags: rule.tags.clone(),
             suppressed: f.suppressed,
             decoded: f.decoded.clone(),
+            parts: f.parts.iter().map(|p| RecordPart::of(p, reveal)).collect(),
         }
     }
 

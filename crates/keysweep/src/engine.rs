@@ -68,6 +68,8 @@ struct Compiled {
     allow: Option<Regex>,
     /// `rejects`: (capture group index, regex).
     rejects: Vec<(usize, Regex)>,
+    /// `parts`: (name, capture group index).
+    parts: Vec<(Arc<str>, usize)>,
 }
 
 fn compile(rule: &Rule) -> Result<Compiled, String> {
@@ -121,7 +123,19 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
             .map_err(|e| e.to_string())?;
         rejects.push((index, re));
     }
+    let parts = rule
+        .parts
+        .iter()
+        .map(|p| {
+            names
+                .iter()
+                .position(|n| *n == Some(p.as_str()))
+                .map(|i| (Arc::from(p.as_str()), i))
+                .ok_or_else(|| format!("parts: no group named {p:?}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Compiled {
+        parts,
         keyword_lead,
         allow,
         rejects,
@@ -549,7 +563,12 @@ impl ScannerBuilder {
         let (scoped_keywordless, keywordless): (Vec<u32>, Vec<u32>) = all_keywordless
             .into_iter()
             .partition(|&r| !rules[r as usize].paths.is_empty());
-        let generic = rules.iter().map(|r| r.has_tag("generic")).collect();
+        let generic: Vec<bool> = rules.iter().map(|r| r.has_tag("generic")).collect();
+        let literal = rules
+            .iter()
+            .zip(&generic)
+            .map(|(r, &g)| r.literal_filter.unwrap_or(g))
+            .collect();
         Ok(Scanner {
             inner: Arc::new(Inner {
                 id: NEXT_SCANNER_ID.fetch_add(1, AtomicOrdering::Relaxed),
@@ -568,6 +587,7 @@ impl ScannerBuilder {
                 scoped_keywordless,
                 keywordless_regex: OnceLock::new(),
                 generic,
+                literal,
                 prefilter: self.prefilter.unwrap_or(true),
                 fingerprint_key: self.fingerprint_key.clone(),
                 keep_suppressed: self.keep_suppressed,
@@ -779,6 +799,8 @@ struct Inner {
     scoped_keywordless: Vec<u32>,
     keywordless_regex: OnceLock<Option<Regex>>,
     generic: Vec<bool>,
+    /// Per rule: whether the secret must look like a literal ([`Rule::literal_filter`]).
+    literal: Vec<bool>,
     prefilter: bool,
     fingerprint_key: Option<Vec<u8>>,
     keep_suppressed: bool,
@@ -872,6 +894,48 @@ pub struct Finding {
     /// lines are those of the encoded text in the input (for UTF-16, of the secret itself), and
     /// [`secret`](Finding::secret) is the decoded secret.
     pub decoded: Vec<Encoding>,
+    /// The other parts of a multi-part credential (a service-account file's private key and
+    /// client email, the key id of an AWS key pair), from the groups its rule names in
+    /// [`Rule::parts`]. A finding of another rule that lies inside a part is not reported on
+    /// its own: it is this credential, and the part records that rule
+    /// ([`Part::rule_id`]).
+    pub parts: Vec<Part>,
+}
+
+/// One part of a multi-part credential ([`Finding::parts`]).
+///
+/// ```
+/// use keysweep::{RuleSet, Scanner};
+///
+/// let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+/// let file = concat!(
+///     "[default]\n",
+///     // keysweep:allow (a made-up key pair)
+///     "aws_access_key_id = AKIAQYLPMN5HFIQR7XYA\n",
+///     // keysweep:allow (a made-up key pair)
+///     "aws_secret_access_key = 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\n",
+/// );
+/// let findings = scanner.scan(&mut scanner.scratch(), file.as_bytes());
+/// assert_eq!(findings.len(), 1, "one credential, one finding");
+/// let pair = &findings[0];
+/// assert_eq!(&*pair.rule_id, "aws.secret_access_key");
+/// assert_eq!(&*pair.parts[0].name, "key_id");
+/// // keysweep:allow
+/// assert_eq!(pair.parts[0].value, b"AKIAQYLPMN5HFIQR7XYA");
+/// assert_eq!(pair.parts[0].rule_id.as_deref(), Some("aws.access_key_id"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Part {
+    /// The part's name: its capture group (`private_key`, `client_email`, `key_id`, `user`).
+    pub name: Arc<str>,
+    /// Byte range of the part in the haystack (for a decoded finding, the encoded text's).
+    pub range: Range<usize>,
+    /// The part's bytes. Treat as secret when [`rule_id`](Part::rule_id) is set.
+    pub value: Vec<u8>,
+    /// The rule whose finding this part absorbed (`pem.pkcs8_private_key` for a
+    /// service-account file's key), if any: such a part is itself a secret.
+    pub rule_id: Option<Arc<str>>,
 }
 
 /// Result of [`Scanner::scan_parallel_range`].
@@ -1170,6 +1234,9 @@ impl Scanner {
             scratch.in_decoded = was_in_decoded;
             for mut f in found.drain(..) {
                 f.range = span.clone();
+                for p in &mut f.parts {
+                    p.range = span.clone();
+                }
                 f.decoded.insert(0, encoding);
                 if f.suppressed.is_none()
                     && inner.inline_allow
@@ -1212,6 +1279,9 @@ impl Scanner {
         );
         for mut f in found {
             f.range = map.offset(hay, f.range.start)..map.offset(hay, f.range.end);
+            for p in &mut f.parts {
+                p.range = map.offset(hay, p.range.start)..map.offset(hay, p.range.end);
+            }
             f.decoded.insert(0, Encoding::Utf16);
             out.push(f);
         }
@@ -1586,7 +1656,7 @@ impl Scanner {
         }
         let secret = &hay[span.clone()];
         let inner = &*self.inner;
-        if inner.generic[rule] && !looks_like_literal(secret) {
+        if inner.literal[rule] && !looks_like_literal(secret) {
             return None;
         }
         let entropy = shannon_entropy(secret);
@@ -1617,7 +1687,21 @@ impl Scanner {
         } else {
             spec.confidence
         };
+        let parts = c
+            .parts
+            .iter()
+            .filter_map(|(name, g)| {
+                let m = caps.get_group(*g)?;
+                Some(Part {
+                    name: name.clone(),
+                    range: m.range(),
+                    value: hay[m.range()].to_vec(),
+                    rule_id: None,
+                })
+            })
+            .collect();
         Some(Finding {
+            parts,
             rule_id: spec.id.clone(),
             rule_index: rule,
             range: span,
@@ -1640,6 +1724,7 @@ impl Scanner {
 /// overlaps a finding of a specific rule (`token = "ghp_…"` is a GitHub token, not also a
 /// generic token), and all but one finding of the same secret range.
 fn suppress_duplicates(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
+    absorb_parts(out, from);
     let found = &out[from..];
     if found.len() < 2 {
         return;
@@ -1714,6 +1799,58 @@ fn suppress_duplicates(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
                     }
                 }
                 _ => {}
+            }
+        }
+    }
+    let mut k = 0;
+    out.retain(|_| {
+        let idx = k;
+        k += 1;
+        idx < from || keep[idx - from]
+    });
+}
+
+/// Folds findings that lie inside a part of a multi-part finding into it: a service-account
+/// file's private key is that credential, not a second one. A reported finding is never folded
+/// into a suppressed one.
+fn absorb_parts(out: &mut Vec<Finding>, from: usize) {
+    let found = &mut out[from..];
+    if found.len() < 2 || found.iter().all(|f| f.parts.is_empty()) {
+        return;
+    }
+    let mut keep = vec![true; found.len()];
+    for i in 0..found.len() {
+        if found[i].parts.is_empty() || !keep[i] {
+            continue;
+        }
+        for j in 0..found.len() {
+            if i == j || !keep[j] || found[j].rule_index == found[i].rule_index {
+                continue;
+            }
+            let (a, b) = (&found[i], &found[j]);
+            if a.suppressed.is_some() && b.suppressed.is_none() {
+                continue;
+            }
+            if !a.decoded.is_empty() && a.decoded != b.decoded {
+                continue;
+            }
+            // A secret decoded from the part (a JSON-escaped PEM key) has the encoded string's
+            // range: the part, give or take its quotes.
+            let slack = if a.decoded.is_empty() && !b.decoded.is_empty() {
+                2
+            } else {
+                0
+            };
+            let inside = a.parts.iter().position(|p| {
+                p.range.start <= b.range.start + slack
+                    && b.range.end <= p.range.end + slack
+                    && b.range.start < p.range.end
+            });
+            if let Some(k) = inside {
+                let id = b.rule_id.clone();
+                // The same key seen as written and decoded from its JSON string: one part.
+                found[i].parts[k].rule_id.get_or_insert(id);
+                keep[j] = false;
             }
         }
     }

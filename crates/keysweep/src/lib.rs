@@ -61,7 +61,7 @@ pub use decode::{is_binary, Encoding, BINARY_PROBE};
 pub use engine::RangeScan;
 pub use engine::CHUNK_OVERLAP;
 pub use engine::{
-    BuildError, BuildErrorKind, Finding, Scanner, ScannerBuilder, Scratch, MAX_DECODE_DEPTH,
+    BuildError, BuildErrorKind, Finding, Part, Scanner, ScannerBuilder, Scratch, MAX_DECODE_DEPTH,
 };
 pub use filter::{is_placeholder, looks_like_literal, shannon_entropy};
 pub use fingerprint::{Fingerprint, ParseFingerprintError};

@@ -158,6 +158,16 @@ pub struct Rule {
     /// values trip it (password hashes start with `$` and a letter, WordPress salts hold
     /// `{`, `}`, `<` and `>`); such a rule rejects its own placeholders.
     pub placeholder_filter: bool,
+    /// Whether the secret must look like a literal rather than code
+    /// ([`looks_like_literal`](crate::looks_like_literal)). `None` (the default) means: for
+    /// rules tagged `generic`. The weak-password rules turn it off: `hunter22` splits into
+    /// long words like an identifier, but in a `.env` file it is a password.
+    pub literal_filter: Option<bool>,
+    /// Capture groups reported as the other parts of a multi-part credential
+    /// ([`Finding::parts`](crate::Finding::parts)): `private_key` and `client_email` of a
+    /// service-account file, `key_id` of an AWS key pair. A finding of another rule inside a
+    /// part is folded into this one.
+    pub parts: Vec<String>,
     /// Where the rule came from (a file path, or `builtin:NAME.toml`).
     pub origin: Arc<str>,
 }
@@ -197,6 +207,8 @@ impl Rule {
             allow_values: Vec::new(),
             rejects: Vec::new(),
             placeholder_filter: true,
+            literal_filter: None,
+            parts: Vec::new(),
             origin: Arc::from("api"),
         }
     }
@@ -256,6 +268,14 @@ impl Rule {
             }
             crate::pattern::parse_pattern(&r.pattern)
                 .map_err(|m| err("reject", format!("{:?}: {m}", r.pattern)))?;
+        }
+        for p in &self.parts {
+            if !names.contains(p) || p.starts_with("secret") {
+                return Err(err(
+                    "parts",
+                    format!("the pattern has no group named {p:?} (other than a secret group)"),
+                ));
+            }
         }
         Ok(())
     }
@@ -525,6 +545,8 @@ const KNOWN_FIELDS: &[&str] = &[
     "allow_values",
     "reject",
     "placeholder_filter",
+    "literal_filter",
+    "parts",
 ];
 
 fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleError> {
@@ -676,6 +698,12 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
             None => true,
             Some(Value::Boolean(b)) => *b,
             Some(_) => return Err(err("placeholder_filter", "must be true or false".into())),
+        },
+        parts: strings("parts")?,
+        literal_filter: match t.get("literal_filter") {
+            None => None,
+            Some(Value::Boolean(b)) => Some(*b),
+            Some(_) => return Err(err("literal_filter", "must be true or false".into())),
         },
         origin: origin.clone(),
         id: Arc::from(id.as_str()),
