@@ -31,6 +31,11 @@ pub enum Command {
     /// first. Reads saved results (--results, from `scan --format jsonl`), scans PATHS (with
     /// --git: their history) or the repositories of --repos-from, or both.
     Inventory(InventoryArgs),
+    /// Sweep many repositories (local paths or git URLs): clone or fetch each into --workdir,
+    /// scan every blob reachable from any ref, and write findings.jsonl, audit.jsonl and
+    /// inventory.json into --out. A cache in the work directory makes the next sweep read only
+    /// what changed; a sweep that was interrupted resumes where it stopped.
+    Sweep(SweepArgs),
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -244,6 +249,67 @@ pub struct InventoryArgs {
     /// it bounds memory per secret (counts, first and last sighting and authors stay exact).
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub max_locations: usize,
+    #[command(flatten)]
+    pub quiet: QuietArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// Repositories: paths on this machine (scanned where they are) or URLs (https://,
+    /// ssh://, git://, file://, user@host:path; cloned bare into --workdir).
+    #[arg(value_name = "REPO")]
+    pub repos: Vec<String>,
+    /// Also sweep the repositories listed in FILE, one per line (blank lines and lines
+    /// starting with `#` are skipped).
+    #[arg(long, value_name = "FILE")]
+    pub repos_from: Option<PathBuf>,
+    /// Where clones and the cache are kept, and reused by the next sweep. One sweep at a time
+    /// may use it.
+    #[arg(long, value_name = "DIR")]
+    pub workdir: PathBuf,
+    /// Where findings.jsonl, audit.jsonl and inventory.json are written.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Repositories swept at once; the scan threads (--threads) are shared among them.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+    /// Read the configuration (rules, allowlists, baseline) from FILE; a sweep reads no
+    /// `.keysweep.toml` from the repositories.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Suppress the findings recorded in this baseline.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Report only findings with at least this confidence.
+    #[arg(long, value_enum)]
+    pub min_confidence: Option<MinConfidence>,
+    /// Skip blobs larger than this (bytes; suffixes K, M, G accepted) [default: 256M].
+    #[arg(long, value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+    /// Also scan binary blobs.
+    #[arg(long)]
+    pub scan_binary: bool,
+    /// Scan threads in all (default: one per core).
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+    /// Key for fingerprints (HMAC-SHA-256); or set KEYSWEEP_FINGERPRINT_KEY.
+    #[arg(long, env = "KEYSWEEP_FINGERPRINT_KEY", hide_env_values = true)]
+    pub fingerprint_key: Option<String>,
+    /// How many encoding layers to see through, 0 to 8 [default: 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=keysweep::MAX_DECODE_DEPTH as i64))]
+    pub decode_depth: Option<u8>,
+    /// Write secrets in full to findings.jsonl instead of redacted (the inventory is always
+    /// redacted).
+    #[arg(long)]
+    pub reveal: bool,
+    /// Also write suppressed findings to findings.jsonl.
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// The day exposure ages are counted to in the inventory (YYYY-MM-DD, UTC) [default: today].
+    #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
+    pub as_of: Option<i64>,
     #[command(flatten)]
     pub quiet: QuietArgs,
 }

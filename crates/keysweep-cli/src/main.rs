@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => cmd::scan::run(args),
         Command::Baseline(BaselineCommand::Create(args)) => cmd::baseline::create(args),
         Command::Inventory(args) => cmd::inventory::run(args),
+        Command::Sweep(args) => cmd::sweep::run(args),
         Command::InstallHook(args) => cmd::hook::install(&args),
         Command::Rules(RulesCommand::List { rules, format }) => cmd::rules::list(&rules, format),
         Command::Rules(RulesCommand::Check { files }) => cmd::rules::check(&files),

@@ -243,33 +243,61 @@ impl Plan {
     }
 }
 
+/// What shapes a run's scanner, whichever command it comes from.
+pub struct ScannerSettings<'a> {
+    pub rules: &'a crate::args::RuleArgs,
+    pub min_confidence: Option<keysweep::Confidence>,
+    pub fingerprint_key: Option<&'a str>,
+    pub decode_depth: Option<u8>,
+    pub no_decode: &'a [keysweep::Encoding],
+    pub baseline: Option<&'a Path>,
+    pub prefilter: bool,
+}
+
+impl<'a> ScannerSettings<'a> {
+    fn of(opts: &'a ScanOptions) -> ScannerSettings<'a> {
+        ScannerSettings {
+            rules: &opts.rules,
+            min_confidence: opts.min_confidence.map(|m| m.get()),
+            fingerprint_key: opts.fingerprint_key.as_deref(),
+            decode_depth: opts.decode_depth,
+            no_decode: &opts.no_decode,
+            baseline: opts.baseline.as_deref(),
+            prefilter: !opts.no_prefilter,
+        }
+    }
+}
+
+fn build_scanner(opts: &ScanOptions, config: &Config) -> Result<Scanner, String> {
+    scanner_for(&ScannerSettings::of(opts), config)
+}
+
 /// The scanner a run uses: rules, decoding, allowlist, baseline and minimum confidence, from
 /// the command line and the configuration. Errors name the file (and for the configuration,
 /// the key and line) at fault.
-fn build_scanner(opts: &ScanOptions, config: &Config) -> Result<Scanner, String> {
+pub fn scanner_for(opts: &ScannerSettings<'_>, config: &Config) -> Result<Scanner, String> {
     let ruleset = crate::rules::load(opts.rules.no_builtin, &opts.rules.files, config)?;
     let min_confidence = opts
         .min_confidence
-        .map(|m| m.get())
         .or(config.min_confidence)
         .unwrap_or(keysweep::Confidence::Low);
     let mut builder = ScannerBuilder::new()
-        .prefilter(!opts.no_prefilter)
+        .prefilter(opts.prefilter)
         .keep_suppressed(true)
         .min_confidence(min_confidence)
         .allow_values(config.allow_values.iter().map(|a| &a.value));
-    if let Some(key) = &opts.fingerprint_key {
+    if let Some(key) = opts.fingerprint_key {
         builder = builder.fingerprint_key(key.as_bytes().to_vec());
     }
     if let Some(depth) = opts.decode_depth {
         builder = builder.decode_depth(depth.into());
     }
-    for &layer in &opts.no_decode {
+    for &layer in opts.no_decode {
         builder = builder.decode(layer, false);
     }
-    if let Some(path) = opts.baseline.as_ref().or(config.baseline.as_ref()) {
+    if let Some(path) = opts.baseline.or(config.baseline.as_deref()) {
         let base = Baseline::load(path).map_err(|e| e.to_string())?;
-        base.check_key(opts.fingerprint_key.as_deref(), path)
+        base.check_key(opts.fingerprint_key, path)
             .map_err(|e| e.to_string())?;
         builder = builder.baseline(base.fingerprints());
     }

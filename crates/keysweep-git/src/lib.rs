@@ -127,8 +127,58 @@ impl Paths<'_> {
 /// A callback for progress: blobs scanned so far and their bytes. Called from worker threads.
 pub type Progress<'a> = dyn Fn(u64, u64) + Sync + 'a;
 
+/// A store of what scans of blobs found, shared across scans that use the same rules and
+/// options (the caller keys it by their fingerprint): a blob met again is not scanned again.
+///
+/// Only findings of the rules that run without a path are stored: a blob at a path that a
+/// path-scoped rule applies to is always scanned with that path.
+pub trait BlobCache: Sync {
+    /// What an earlier scan found in `blob` (possibly nothing), or `None` when it has not been
+    /// scanned with these rules and options.
+    fn get(&self, blob: &gix::oid) -> Option<Vec<Finding>>;
+    /// Records what a scan of `blob` found (possibly nothing).
+    fn put(&self, blob: &gix::oid, findings: &[Finding]);
+}
+
+/// A ref and the object it finally names (tags peeled).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefTip {
+    /// The ref's full name (`refs/heads/main`, `HEAD` when detached).
+    pub name: String,
+    /// The object it names, tags peeled.
+    pub id: ObjectId,
+}
+
+/// The refs of the repository at `path`, each peeled to the object it names, in listing order
+/// (`HEAD`, branches, tags, remotes, stash, others): what a later
+/// [`HistoryScan::after_tips`] starts from.
+pub fn ref_tips(path: impl AsRef<Path>) -> Result<Vec<RefTip>, Error> {
+    let path = path.as_ref();
+    let repo = gix::discover(path).map_err(|e| Error::Open {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    let mut problems = Vec::new();
+    let tips = tips(&repo, &|_| Peel::Unknown, &mut problems);
+    if let Some(p) = problems.first() {
+        return Err(Error::Open {
+            path: path.to_owned(),
+            message: p.to_string(),
+        });
+    }
+    Ok(tips
+        .into_iter()
+        .map(|t| RefTip {
+            name: t.name,
+            id: t.id,
+        })
+        .collect())
+}
+
 /// Configures and runs a history scan.
 pub struct HistoryScan<'s> {
+    cache: Option<&'s dyn BlobCache>,
+    after: Option<Vec<ObjectId>>,
     scanner: &'s Scanner,
     threads: usize,
     include_unreachable: bool,
@@ -147,6 +197,8 @@ impl<'s> HistoryScan<'s> {
     /// 256 MiB.
     pub fn new(scanner: &'s Scanner) -> Self {
         HistoryScan {
+            cache: None,
+            after: None,
             scanner,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             include_unreachable: false,
@@ -192,6 +244,21 @@ impl<'s> HistoryScan<'s> {
         self
     }
 
+    /// Takes the findings of blobs scanned before (with the same rules and options) from
+    /// `cache`, and records there what is scanned now.
+    pub fn blob_cache(mut self, cache: &'s dyn BlobCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Scans only what the commits that every ref now reaches, but none of `tips` does,
+    /// introduced: an incremental re-scan after [`ref_tips`] was taken. Tips the repository no
+    /// longer has are ignored (their history is walked again).
+    pub fn after_tips(mut self, tips: Vec<ObjectId>) -> Self {
+        self.after = Some(tips);
+        self
+    }
+
     /// Walk only the history of this branch (or any rev) instead of every ref.
     pub fn branch(mut self, name: impl Into<String>) -> Self {
         self.branch = Some(name.into());
@@ -224,7 +291,7 @@ impl<'s> HistoryScan<'s> {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        let mut history = if self.since.is_some() || self.branch.is_some() {
+        let mut history = if self.since.is_some() || self.branch.is_some() || self.after.is_some() {
             self.run_range(&repo)?
         } else {
             self.run_full(&repo)
@@ -251,6 +318,7 @@ impl<'s> HistoryScan<'s> {
             dense: &dense,
             collected: Mutex::new(Collected::default()),
             cancel: self.cancel.unwrap_or(&NEVER),
+            cache: self.cache,
         };
         let read_started = Instant::now();
         objects::read_all(&shared, &sources, self.threads);
@@ -491,16 +559,32 @@ impl<'s> HistoryScan<'s> {
                 })
         };
         let tip = self.branch.as_deref().unwrap_or("HEAD");
-        let (include, exclude) = match self.since.as_deref() {
-            Some(spec) => match spec.split_once("..") {
-                Some((a, b)) => {
-                    let a = if a.is_empty() { "HEAD" } else { a };
-                    let b = if b.is_empty() { "HEAD" } else { b };
-                    (vec![resolve(b)?], vec![resolve(a)?])
-                }
-                None => (vec![resolve(tip)?], vec![resolve(spec)?]),
-            },
-            None => (vec![resolve(tip)?], Vec::new()),
+        let (include, exclude) = if let Some(after) = &self.after {
+            let mut seen = Vec::new();
+            let now: Vec<ObjectId> = tips(repo, &|_| Peel::Unknown, &mut seen)
+                .into_iter()
+                .map(|t| t.id)
+                .filter(|id| repo.find_commit(*id).is_ok())
+                .collect();
+            let before: Vec<ObjectId> = after
+                .iter()
+                .copied()
+                .filter(|id| repo.find_commit(*id).is_ok())
+                .collect();
+            problems.append(&mut seen);
+            (now, before)
+        } else {
+            match self.since.as_deref() {
+                Some(spec) => match spec.split_once("..") {
+                    Some((a, b)) => {
+                        let a = if a.is_empty() { "HEAD" } else { a };
+                        let b = if b.is_empty() { "HEAD" } else { b };
+                        (vec![resolve(b)?], vec![resolve(a)?])
+                    }
+                    None => (vec![resolve(tip)?], vec![resolve(spec)?]),
+                },
+                None => (vec![resolve(tip)?], Vec::new()),
+            }
         };
         let graph =
             Graph::range(repo, &include, &exclude, &mut problems).map_err(|e| Error::Revision {
@@ -582,6 +666,16 @@ impl<'s> HistoryScan<'s> {
                         if self.cancelled() {
                             return Ok(Vec::new());
                         }
+                        let path_str = String::from_utf8_lossy(path);
+                        let scoped = self.scanner.path_has_scoped_rules(&path_str);
+                        if let (Some(cache), false) = (self.cache, scoped) {
+                            if let Some(mut found) = cache.get(blob) {
+                                counters.cached.fetch_add(1, Ordering::Relaxed);
+                                found
+                                    .retain(|f| self.scanner.rule_applies(f.rule_index, &path_str));
+                                return Ok(found);
+                            }
+                        }
                         let data = match repo.objects.try_find(blob, buf) {
                             Ok(Some(d)) => d,
                             Ok(None) => {
@@ -613,11 +707,17 @@ impl<'s> HistoryScan<'s> {
                         counters
                             .blob_bytes
                             .fetch_add(data.data.len() as u64, Ordering::Relaxed);
-                        let found = self.scanner.scan_file(
-                            scratch,
-                            data.data,
-                            Some(&String::from_utf8_lossy(path)),
-                        );
+                        let found = match self.cache {
+                            // What the cache holds is what a scan without a path finds.
+                            Some(cache) if !scoped => {
+                                let mut found = self.scanner.scan_file(scratch, data.data, None);
+                                cache.put(blob, &found);
+                                found
+                                    .retain(|f| self.scanner.rule_applies(f.rule_index, &path_str));
+                                found
+                            }
+                            _ => self.scanner.scan_file(scratch, data.data, Some(&path_str)),
+                        };
                         Ok(found)
                     },
                 )
@@ -1013,6 +1113,8 @@ pub struct HistoryStats {
     pub blobs_scanned: u64,
     /// Bytes of the blobs scanned.
     pub blob_bytes: u64,
+    /// Blobs whose findings came from the [`BlobCache`] instead of a scan.
+    pub blobs_cached: u64,
     /// Blobs skipped as binary.
     pub skipped_binary: u64,
     /// Blobs skipped as too large.

@@ -51,6 +51,8 @@ pub(crate) struct Counters {
     pub blob_bytes: AtomicU64,
     pub skipped_binary: AtomicU64,
     pub skipped_large: AtomicU64,
+    /// Blobs whose findings came from the [`BlobCache`](crate::BlobCache).
+    pub cached: AtomicU64,
 }
 
 /// How blobs are chosen for scanning.
@@ -71,6 +73,8 @@ pub(crate) struct Shared<'a> {
     pub collected: Mutex<Collected>,
     /// Set by the caller to stop the scan.
     pub cancel: &'a AtomicBool,
+    /// Findings of blobs scanned before with the same rules and options.
+    pub cache: Option<&'a dyn crate::BlobCache>,
 }
 
 impl Counters {
@@ -82,6 +86,7 @@ impl Counters {
             blob_bytes: self.blob_bytes.into_inner(),
             skipped_binary: self.skipped_binary.into_inner(),
             skipped_large: self.skipped_large.into_inner(),
+            blobs_cached: self.cached.into_inner(),
             ..crate::HistoryStats::default()
         }
     }
@@ -228,10 +233,22 @@ impl<'s, 'a> Worker<'s, 'a> {
             counters.skipped_binary.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        if let Some(cache) = self.shared.cache {
+            if let Some(found) = cache.get(id) {
+                counters.cached.fetch_add(1, Ordering::Relaxed);
+                if !found.is_empty() {
+                    self.findings.push((id.to_owned(), found));
+                }
+                return;
+            }
+        }
         self.out.clear();
         self.shared
             .scanner
             .scan_into(&mut self.scratch, data, &mut self.out);
+        if let Some(cache) = self.shared.cache {
+            cache.put(id, &self.out);
+        }
         let blobs = counters.blobs.fetch_add(1, Ordering::Relaxed) + 1;
         let bytes = counters
             .blob_bytes

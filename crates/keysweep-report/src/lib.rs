@@ -47,5 +47,5 @@ pub use baseline::{Baseline, BaselineError};
 pub use files::write_output;
 pub use inventory::Inventory;
 pub use output::{short_list, terminal_safe, Format, Report};
-pub use record::{redact, shown, Record, RecordPart};
+pub use record::{public_part, redact, shown, Record, RecordPart};
 pub use results::{read_records, safe_json_error};

@@ -121,7 +121,7 @@ impl RecordPart {
 }
 
 /// Whether a part named `name` holds public metadata rather than secret material.
-fn public_part(name: &str) -> bool {
+pub fn public_part(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     [
         "user", "username", "login", "email", "host", "hostname", "port", "account", "project",

@@ -59,6 +59,8 @@ pub struct HistoryScan {
     filter: Option<Arc<PathFilter>>,
     counters: Arc<Counters>,
     cancel: Cancel,
+    cache: Option<Arc<dyn keysweep_git::BlobCache + Send>>,
+    after: Option<Vec<keysweep_git::ObjectId>>,
 }
 
 /// What a history scan did, beyond the shared [`Counts`].
@@ -77,6 +79,10 @@ pub struct HistorySummary {
     pub read_time: Duration,
     /// Time spent walking history.
     pub walk_time: Duration,
+    /// Blobs whose findings came from the blob cache instead of a scan.
+    pub blobs_cached: u64,
+    /// Distinct blobs the history walk met.
+    pub reachable_blobs: u64,
     /// The repository is a shallow clone (history before its boundary was not scanned).
     pub shallow: bool,
     /// Submodule paths met in history; their repositories are not scanned.
@@ -100,7 +106,23 @@ impl HistoryScan {
             filter: None,
             counters: Arc::default(),
             cancel: Cancel::new(),
+            cache: None,
+            after: None,
         }
+    }
+
+    /// Takes the findings of blobs scanned before from `cache` and records new ones there
+    /// (see [`keysweep_git::BlobCache`]; the caller keys it by the rules and options).
+    pub fn blob_cache(mut self, cache: Arc<dyn keysweep_git::BlobCache + Send>) -> HistoryScan {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Scans only what commits that no ref in `tips` reached introduced (see
+    /// [`keysweep_git::HistoryScan::after_tips`] and [`keysweep_git::ref_tips`]).
+    pub fn after_tips(mut self, tips: Vec<keysweep_git::ObjectId>) -> HistoryScan {
+        self.after = Some(tips);
+        self
     }
 
     /// Worker threads (default: one per core).
@@ -184,6 +206,12 @@ impl HistoryScan {
         if let Some(b) = &self.branch {
             scan = scan.branch(b.clone());
         }
+        if let Some(cache) = &self.cache {
+            scan = scan.blob_cache(&**cache);
+        }
+        if let Some(after) = &self.after {
+            scan = scan.after_tips(after.clone());
+        }
         let history = scan.run(repo)?;
         let stats = &history.stats;
         counters.files(stats.blobs_scanned.saturating_sub(last_files.into_inner()));
@@ -243,6 +271,8 @@ impl HistoryScan {
             unreachable_dropped: stats.unreachable_findings_dropped,
             read_time: stats.read_time,
             walk_time: stats.walk_time,
+            blobs_cached: stats.blobs_cached,
+            reachable_blobs: stats.reachable_blobs,
             shallow,
             submodules,
             root: history.repository.clone(),

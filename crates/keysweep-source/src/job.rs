@@ -242,7 +242,8 @@ impl Cancel {
         self.0.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn flag(&self) -> &AtomicBool {
+    /// The flag itself, for APIs that take an `AtomicBool` (a clone or fetch).
+    pub fn flag(&self) -> &AtomicBool {
         &self.0
     }
 }

@@ -860,6 +860,7 @@ pub struct Scratch {
 
 /// One secret found in a haystack.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Finding {
     /// The id of the rule that found it.
@@ -925,6 +926,7 @@ pub struct Finding {
 /// assert_eq!(pair.parts[0].rule_id.as_deref(), Some("aws.access_key_id"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Part {
     /// The part's name: its capture group (`private_key`, `client_email`, `key_id`, `user`).

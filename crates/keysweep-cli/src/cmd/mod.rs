@@ -6,6 +6,7 @@ pub mod hook;
 pub mod inventory;
 pub mod rules;
 pub mod scan;
+pub mod sweep;
 
 /// Exit statuses: 0 nothing found, 1 findings (or failed rule checks), 2 error.
 pub const EXIT_FINDINGS: u8 = 1;

@@ -1,0 +1,199 @@
+//! `keysweep sweep`: many repositories, an incremental cache, an audit log.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keysweep_sweep::{RepoSpec, Sweep};
+use sha2::{Digest, Sha256};
+
+use crate::args::SweepArgs;
+use crate::cmd::EXIT_ERROR;
+use crate::config::Config;
+use crate::messages;
+use crate::plan::{scanner_for, ScannerSettings};
+
+pub fn run(args: SweepArgs) -> Result<u8, String> {
+    let mut specs: Vec<RepoSpec> = args.repos.iter().map(|r| RepoSpec::parse(r)).collect();
+    if let Some(file) = &args.repos_from {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            format!(
+                "cannot read {}: {}",
+                file.display(),
+                keysweep_source::io_reason(&e)
+            )
+        })?;
+        specs.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(RepoSpec::parse),
+        );
+    }
+    if specs.is_empty() {
+        return Err(
+            "nothing to sweep: give repositories (paths or URLs) or --repos-from FILE".into(),
+        );
+    }
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let settings = ScannerSettings {
+        rules: &args.rules,
+        min_confidence: args.min_confidence.map(|m| m.get()),
+        fingerprint_key: args.fingerprint_key.as_deref(),
+        decode_depth: args.decode_depth,
+        no_decode: &[],
+        baseline: args.baseline.as_deref(),
+        prefilter: true,
+    };
+    let scanner = scanner_for(&settings, &config)?;
+    let max_file_size = args
+        .max_file_size
+        .or(config.max_file_size)
+        .unwrap_or(keysweep_source::DEFAULT_MAX_FILE_SIZE);
+    let mut sweep = Sweep::new(scanner, &args.workdir)
+        .options_key(options_key(&args, &config)?)
+        .jobs(args.jobs)
+        .max_blob_size(max_file_size)
+        .scan_binary(args.scan_binary)
+        .audit_log(args.out.join("audit.jsonl"));
+    if let Some(n) = args.threads {
+        sweep = sweep.threads(n);
+    }
+    std::fs::create_dir_all(&args.out).map_err(|e| {
+        format!(
+            "cannot create {}: {}",
+            args.out.display(),
+            keysweep_source::io_reason(&e)
+        )
+    })?;
+
+    let show = !args.quiet.no_progress && !args.quiet.quiet && std::io::stderr().is_terminal();
+    let done = Arc::new(AtomicBool::new(false));
+    let ticker = show.then(|| {
+        let progress = sweep.progress();
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(250));
+                let (n, total, blobs, bytes, findings) = progress.snapshot();
+                let eta = if n > 0 && n < total {
+                    let per = started.elapsed().as_secs_f64() / n as f64;
+                    format!(", ETA {}", human_secs(per * (total - n) as f64))
+                } else {
+                    String::new()
+                };
+                eprint!(
+                    "\r\x1b[2Ksweep: {n}/{total} repositories, {blobs} blobs, {:.1} MB, {findings} finding(s){eta}",
+                    bytes as f64 / 1e6
+                );
+            }
+            eprint!("\r\x1b[2K");
+        })
+    });
+    let outcome = sweep.run(&specs);
+    done.store(true, Ordering::Relaxed);
+    if let Some(t) = ticker {
+        let _ = t.join();
+    }
+    let outcome = outcome.map_err(|e| e.to_string())?;
+    for note in &outcome.notes {
+        messages::warning(note);
+    }
+    let as_of = args.as_of.unwrap_or_else(keysweep_source::dates::today);
+    let mut results = outcome.clone();
+    if !args.show_suppressed {
+        for r in &mut results.repos {
+            r.records.retain(|rec| rec.suppressed.is_none());
+        }
+    }
+    keysweep_sweep::write_results(&args.out, &results, args.reveal, as_of).map_err(|e| {
+        format!(
+            "cannot write the results into {}: {}",
+            args.out.display(),
+            keysweep_source::io_reason(&e)
+        )
+    })?;
+    let mut failed = 0;
+    let (mut scanned, mut cached, mut findings) = (0, 0, 0);
+    for r in &outcome.repos {
+        let a = &r.audit;
+        scanned += a.blobs_scanned;
+        cached += a.blobs_cached;
+        findings += a.findings;
+        if let Some(e) = &a.error {
+            failed += 1;
+            messages::error(&format!("{}: {e}", a.repo));
+        }
+        if args.quiet.verbose {
+            for p in &a.problems {
+                messages::warning(&format!("{}: {p}", a.repo));
+            }
+        }
+    }
+    if !args.quiet.quiet {
+        messages::summary(&format!(
+            "sweep: {} of {} repositor{} swept ({} failed), {} finding(s); {} blob(s) scanned, {} from the cache; results in {}",
+            outcome.repos.len() - failed,
+            outcome.repos.len(),
+            if outcome.repos.len() == 1 { "y" } else { "ies" },
+            failed,
+            findings,
+            scanned,
+            cached,
+            args.out.display()
+        ));
+    }
+    Ok(if outcome.complete() { 0 } else { EXIT_ERROR })
+}
+
+/// What besides the rules shapes the findings, for the cache key: a hash of the files and
+/// settings (never the fingerprint key itself).
+fn options_key(args: &SweepArgs, config: &Config) -> Result<String, String> {
+    let mut h = Sha256::new();
+    let file = |h: &mut Sha256, p: Option<&Path>| -> Result<(), String> {
+        if let Some(p) = p {
+            let bytes = std::fs::read(p).map_err(|e| {
+                format!(
+                    "cannot read {}: {}",
+                    p.display(),
+                    keysweep_source::io_reason(&e)
+                )
+            })?;
+            h.update(&bytes);
+        }
+        h.update(b"\0");
+        Ok(())
+    };
+    file(&mut h, args.config.as_deref())?;
+    file(
+        &mut h,
+        args.baseline.as_deref().or(config.baseline.as_deref()),
+    )?;
+    h.update(format!(
+        "{:?}\0{:?}\0{}\0",
+        args.min_confidence.map(|m| m.get()),
+        args.decode_depth,
+        args.fingerprint_key.is_some()
+    ));
+    if let Some(k) = &args.fingerprint_key {
+        h.update(Sha256::digest(k.as_bytes()));
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn human_secs(s: f64) -> String {
+    let s = s.round() as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}

@@ -1,0 +1,654 @@
+//! Sweeps of many repositories, made incremental by an on-disk cache.
+//!
+//! A [`Sweep`] takes repositories (local paths or URLs), clones or fetches the URLs into its
+//! work directory, and scans every blob reachable from any ref, as `keysweep scan --git` does.
+//! Its cache (one [redb](https://docs.rs/redb) file in the work directory) remembers:
+//!
+//! - for each blob, what the scan found in it, keyed by the blob id and a fingerprint of the
+//!   rules and scan options ([`Sweep::fingerprint`]): a blob shared by forks, or met again after
+//!   a history rewrite, is not scanned again; changing a rule or an option starts over;
+//! - for each repository, the tips of its refs and its findings with their provenance: a
+//!   repository whose refs did not move is not read at all, and one whose refs moved forward
+//!   is scanned only for what the new commits introduced.
+//!
+//! Every repository's blobs and state are committed to the cache together, when it is done: a
+//! sweep killed at any point and run again loses nothing and does again only the unfinished
+//! repositories. Each repository ends as one [`AuditRecord`], also when it fails.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let repo = dir.path().join("repo");
+//! # std::fs::create_dir(&repo)?;
+//! # let git = |args: &[&str]| std::process::Command::new("git").args(args).current_dir(&repo)
+//! #     .env("GIT_AUTHOR_NAME", "a").env("GIT_AUTHOR_EMAIL", "a@b").env("GIT_COMMITTER_NAME", "a")
+//! #     .env("GIT_COMMITTER_EMAIL", "a@b").output().map(|_| ());
+//! # git(&["init", "-q"])?;
+//! # std::fs::write(repo.join(".env"), "GITHUB_TOKEN=ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u\n")?;
+//! # git(&["add", "."])?;
+//! # git(&["commit", "-qm", "settings"])?;
+//! use keysweep::{RuleSet, Scanner};
+//! use keysweep_sweep::{RepoSpec, Sweep};
+//!
+//! let scanner = Scanner::new(RuleSet::builtin())?;
+//! let sweep = Sweep::new(scanner, dir.path().join("work"));
+//! let repos = [RepoSpec::Path(repo.clone())];
+//!
+//! let first = sweep.run(&repos)?;
+//! assert_eq!(first.repos[0].records.len(), 1);
+//! assert_eq!(first.repos[0].audit.status, "swept");
+//!
+//! // Nothing changed: nothing is read again, and the findings are the same.
+//! let again = sweep.run(&repos)?;
+//! assert_eq!(again.repos[0].audit.mode, "unchanged");
+//! assert_eq!(again.repos[0].audit.blobs_scanned, 0);
+//! assert_eq!(again.repos[0].records, first.repos[0].records);
+//! # Ok(())
+//! # }
+//! ```
+
+mod acquire;
+mod store;
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use keysweep::Scanner;
+use keysweep_report::{Inventory, Record};
+use keysweep_source::{Cancel, Collect, HistoryScan, Source};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use acquire::{clone_dir, without_credentials, RepoSpec};
+pub use store::{RepoState, Store};
+
+/// What happened to one repository: a line of `audit.jsonl`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// The repository as given, without credentials.
+    pub repo: String,
+    /// `swept` (its findings are complete), `empty` (no refs), or `failed` (see `error`).
+    pub status: String,
+    /// How it was swept: `full` (every blob, from the blob cache where it could),
+    /// `incremental` (what commits after the last sweep introduced), `unchanged` (refs as at
+    /// the last sweep: nothing read), or empty when it failed.
+    pub mode: String,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Its refs and the commits (or objects) they named when swept.
+    pub tips: Vec<Tip>,
+    /// Blobs read and scanned.
+    pub blobs_scanned: u64,
+    /// Blobs whose findings came from the cache (for `unchanged`: every reachable blob).
+    pub blobs_cached: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Findings reported for it (suppressed ones left out).
+    pub findings: u64,
+    /// Problems met (unreadable objects and the like; the rest was scanned).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Wall time, in seconds.
+    pub seconds: f64,
+    /// When the sweep of this repository ended (seconds since the Unix epoch).
+    pub finished_at: u64,
+}
+
+/// A ref and what it named.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tip {
+    /// Full ref name.
+    #[serde(rename = "ref")]
+    pub name: String,
+    /// Object id (hex), tags peeled.
+    pub id: String,
+}
+
+/// One repository's result.
+#[derive(Clone, Debug)]
+pub struct RepoResult {
+    /// Its audit record.
+    pub audit: AuditRecord,
+    /// Its findings, secrets unredacted (redact with [`redacted`] before writing them out).
+    pub records: Vec<Record>,
+}
+
+/// What a sweep did.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// Each repository, in the order given.
+    pub repos: Vec<RepoResult>,
+    /// Notes about the sweep itself (a damaged cache that was rebuilt).
+    pub notes: Vec<String>,
+}
+
+impl Outcome {
+    /// Whether every repository was swept (none failed).
+    pub fn complete(&self) -> bool {
+        self.repos.iter().all(|r| r.audit.status != "failed")
+    }
+}
+
+/// Why a sweep could not start.
+#[derive(Debug)]
+pub enum Error {
+    /// Another sweep uses the work directory.
+    Busy(PathBuf),
+    /// The work directory or its cache cannot be used.
+    Workdir(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Busy(dir) => write!(
+                f,
+                "another sweep is using the work directory {} (wait for it, or give another --workdir)",
+                dir.display()
+            ),
+            Error::Workdir(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Live counts of a running sweep, for progress displays.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Repositories to sweep.
+    pub repos_total: AtomicUsize,
+    /// Repositories done (swept or failed).
+    pub repos_done: AtomicUsize,
+    /// Blobs scanned in finished repositories.
+    pub blobs: AtomicU64,
+    /// Bytes scanned in finished repositories.
+    pub bytes: AtomicU64,
+    /// Findings in finished repositories.
+    pub findings: AtomicU64,
+    /// Counters of the repositories being scanned now.
+    pub active: Mutex<Vec<Arc<keysweep_source::Counters>>>,
+}
+
+impl Progress {
+    /// (repositories done, total, blobs, bytes, findings), counting the repositories being
+    /// scanned.
+    pub fn snapshot(&self) -> (usize, usize, u64, u64, u64) {
+        let (mut blobs, mut bytes) = (
+            self.blobs.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        );
+        for c in self.active.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let s = c.snapshot();
+            blobs += s.files;
+            bytes += s.bytes;
+        }
+        (
+            self.repos_done.load(Ordering::Relaxed),
+            self.repos_total.load(Ordering::Relaxed),
+            blobs,
+            bytes,
+            self.findings.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Configures and runs sweeps over one work directory.
+pub struct Sweep {
+    scanner: Scanner,
+    workdir: PathBuf,
+    options: String,
+    jobs: usize,
+    threads: Option<usize>,
+    max_blob_size: u64,
+    scan_binary: bool,
+    audit: Option<PathBuf>,
+    progress: Arc<Progress>,
+    cancel: Cancel,
+}
+
+impl Sweep {
+    /// A sweep with `scanner`, keeping clones and the cache in `workdir`: one repository at a
+    /// time on every core, binary blobs and blobs over 256 MiB skipped.
+    pub fn new(scanner: Scanner, workdir: impl Into<PathBuf>) -> Sweep {
+        Sweep {
+            scanner,
+            workdir: workdir.into(),
+            options: String::new(),
+            jobs: 1,
+            threads: None,
+            max_blob_size: keysweep_source::DEFAULT_MAX_FILE_SIZE,
+            scan_binary: false,
+            audit: None,
+            progress: Arc::default(),
+            cancel: Cancel::new(),
+        }
+    }
+
+    /// Describes the scanner's options that shape its findings (allowlists, decoding, a
+    /// baseline...), as the caller built it: part of the cache's key, so that changing one
+    /// scans again. The rules themselves are always part of it.
+    pub fn options_key(mut self, key: impl Into<String>) -> Sweep {
+        self.options = key.into();
+        self
+    }
+
+    /// Repositories swept at once (default 1); each uses `threads / jobs` scan threads.
+    pub fn jobs(mut self, n: usize) -> Sweep {
+        self.jobs = n.max(1);
+        self
+    }
+
+    /// Scan threads in all (default: one per core).
+    pub fn threads(mut self, n: usize) -> Sweep {
+        self.threads = Some(n.max(1));
+        self
+    }
+
+    /// Skips blobs larger than this many bytes.
+    pub fn max_blob_size(mut self, bytes: u64) -> Sweep {
+        self.max_blob_size = bytes;
+        self
+    }
+
+    /// Scans binary blobs too.
+    pub fn scan_binary(mut self, yes: bool) -> Sweep {
+        self.scan_binary = yes;
+        self
+    }
+
+    /// Appends each repository's [`AuditRecord`] to this JSON Lines file as soon as it is
+    /// done (the file is started afresh by each run).
+    pub fn audit_log(mut self, path: impl Into<PathBuf>) -> Sweep {
+        self.audit = Some(path.into());
+        self
+    }
+
+    /// Stops the sweep (between and inside repositories) when `cancel` is cancelled.
+    pub fn cancel(mut self, cancel: Cancel) -> Sweep {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Live counts, for a progress display.
+    pub fn progress(&self) -> Arc<Progress> {
+        Arc::clone(&self.progress)
+    }
+
+    /// The fingerprint of the rules and options: the cache's key besides the blob id.
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(b"keysweep-sweep 1\0");
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        for rule in self.scanner.rules() {
+            h.update(format!("{rule:?}").as_bytes());
+            h.update(b"\0");
+        }
+        h.update(self.options.as_bytes());
+        h.update(format!("\0{}\0{}", self.max_blob_size, self.scan_binary).as_bytes());
+        h.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Sweeps `repos`. Each repository ends as an [`AuditRecord`], also when it fails; an
+    /// error means the sweep could not start (the work directory is in use or unusable).
+    pub fn run(&self, repos: &[RepoSpec]) -> Result<Outcome, Error> {
+        std::fs::create_dir_all(&self.workdir).map_err(|e| {
+            Error::Workdir(format!(
+                "cannot create the work directory {}: {e}",
+                self.workdir.display()
+            ))
+        })?;
+        // One sweep per work directory: the lock is held until this run ends (and released by
+        // the system if the process dies).
+        let lock_path = self.workdir.join("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::Workdir(format!("cannot open {}: {e}", lock_path.display())))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Busy(self.workdir.clone()))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::Workdir(format!(
+                    "cannot lock {}: {e}",
+                    lock_path.display()
+                )))
+            }
+        }
+        let (store, note) = Store::open(&self.workdir).map_err(|e| match e {
+            store::StoreError::Busy(d) => Error::Busy(d),
+            store::StoreError::Other(m) => Error::Workdir(m),
+        })?;
+        let fingerprint = self.fingerprint();
+        store
+            .drop_other_rules(&fingerprint)
+            .map_err(Error::Workdir)?;
+        let audit = match &self.audit {
+            Some(path) => Some(Mutex::new(std::fs::File::create(path).map_err(|e| {
+                Error::Workdir(format!(
+                    "cannot write the audit log {}: {e}",
+                    path.display()
+                ))
+            })?)),
+            None => None,
+        };
+        let progress = &self.progress;
+        progress.repos_total.store(repos.len(), Ordering::Relaxed);
+        progress.repos_done.store(0, Ordering::Relaxed);
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<RepoResult>>> = Mutex::new(vec![None; repos.len()]);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = (self.threads.unwrap_or(cores) / self.jobs).max(1);
+        std::thread::scope(|s| {
+            for _ in 0..self.jobs.min(repos.len().max(1)) {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= repos.len() {
+                        break;
+                    }
+                    let result = self.sweep_one(&store, &repos[i], &fingerprint, threads);
+                    progress.repos_done.fetch_add(1, Ordering::Relaxed);
+                    progress
+                        .blobs
+                        .fetch_add(result.audit.blobs_scanned, Ordering::Relaxed);
+                    progress
+                        .bytes
+                        .fetch_add(result.audit.bytes_scanned, Ordering::Relaxed);
+                    progress
+                        .findings
+                        .fetch_add(result.audit.findings, Ordering::Relaxed);
+                    if let Some(file) = &audit {
+                        if let Ok(line) = serde_json::to_string(&result.audit) {
+                            let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
+                            let _ = writeln!(f, "{line}");
+                            let _ = f.flush();
+                        }
+                    }
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
+                });
+            }
+        });
+        let repos = results
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .into_iter()
+            .flatten()
+            .collect();
+        drop(store);
+        drop(lock);
+        Ok(Outcome {
+            repos,
+            notes: note.into_iter().collect(),
+        })
+    }
+
+    fn sweep_one(
+        &self,
+        store: &Store,
+        spec: &RepoSpec,
+        fingerprint: &str,
+        threads: usize,
+    ) -> RepoResult {
+        let started = Instant::now();
+        let mut audit = AuditRecord {
+            repo: spec.display(),
+            status: "failed".into(),
+            mode: String::new(),
+            error: None,
+            tips: Vec::new(),
+            blobs_scanned: 0,
+            blobs_cached: 0,
+            bytes_scanned: 0,
+            findings: 0,
+            problems: Vec::new(),
+            seconds: 0.0,
+            finished_at: 0,
+        };
+        let result = self.sweep_repo(store, spec, fingerprint, threads, &mut audit);
+        let records = match result {
+            Ok(records) => records,
+            Err(e) => {
+                audit.status = "failed".into();
+                audit.error = Some(e);
+                Vec::new()
+            }
+        };
+        audit.findings = records.iter().filter(|r| r.suppressed.is_none()).count() as u64;
+        audit.seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        audit.finished_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        RepoResult { audit, records }
+    }
+
+    fn sweep_repo(
+        &self,
+        store: &Store,
+        spec: &RepoSpec,
+        fingerprint: &str,
+        threads: usize,
+        audit: &mut AuditRecord,
+    ) -> Result<Vec<Record>, String> {
+        if self.cancel.is_cancelled() {
+            return Err("the sweep was interrupted".into());
+        }
+        let key = spec.key();
+        let path = acquire::acquire(spec, &self.workdir, self.cancel.flag())?;
+        let tips = keysweep_git::ref_tips(&path).map_err(|e| e.to_string())?;
+        audit.tips = tips
+            .iter()
+            .map(|t| Tip {
+                name: t.name.clone(),
+                id: t.id.to_string(),
+            })
+            .collect();
+        let tip_pairs: Vec<(String, String)> = audit
+            .tips
+            .iter()
+            .map(|t| (t.name.clone(), t.id.clone()))
+            .collect();
+        if tips.is_empty() {
+            audit.status = "empty".into();
+            audit.mode = "full".into();
+            return Ok(Vec::new());
+        }
+        let previous = store.repo(&key)?.filter(|s| s.rules == fingerprint);
+        if let Some(prev) = &previous {
+            if prev.tips == tip_pairs {
+                audit.status = "swept".into();
+                audit.mode = "unchanged".into();
+                audit.blobs_cached = prev.reachable_blobs;
+                return Ok(prev.records.clone());
+            }
+        }
+        // Refs that moved forward are scanned for what their new commits introduced; a ref
+        // that disappeared means history may have been rewritten: everything is walked again
+        // (with the blob cache, what was scanned before is not scanned again).
+        let incremental = previous.as_ref().filter(|prev| {
+            let now: HashSet<&str> = tip_pairs.iter().map(|(n, _)| n.as_str()).collect();
+            prev.tips
+                .iter()
+                .all(|(name, _)| now.contains(name.as_str()))
+        });
+        let blobs = store.blobs(fingerprint)?;
+        let mut scan = HistoryScan::new(self.scanner.clone())
+            .threads(threads)
+            .max_blob_size(self.max_blob_size)
+            .scan_binary(self.scan_binary)
+            .cancel(self.cancel.clone())
+            .blob_cache(blobs.clone());
+        if let Some(prev) = incremental {
+            let old: Vec<keysweep_git::ObjectId> = prev
+                .tips
+                .iter()
+                .filter_map(|(_, id)| keysweep_git::ObjectId::from_hex(id.as_bytes()).ok())
+                .collect();
+            scan = scan.after_tips(old);
+        }
+        let counters = scan.counters();
+        self.progress
+            .active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::clone(&counters));
+        let sink = Collect::default();
+        let outcome = scan.run(&path, &sink);
+        self.progress
+            .active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|c| !Arc::ptr_eq(c, &counters));
+        let summary = outcome.map_err(|e| e.to_string())?;
+        let (hits, problems) = sink.into_parts();
+        audit.problems = problems.iter().map(|p| p.to_string()).collect();
+        audit.blobs_scanned = summary.counts.files;
+        audit.bytes_scanned = summary.counts.bytes;
+        audit.blobs_cached = summary.blobs_cached;
+        let rules = self.scanner.rules();
+        let found: Vec<Record> = hits
+            .iter()
+            .map(|h| Record::new(h, &rules[h.finding.rule_index], true))
+            .collect();
+        let (records, reachable) = match incremental {
+            Some(prev) => {
+                audit.mode = "incremental".into();
+                let merged = merge(&prev.records, found);
+                let merged = present_at_head(&path, merged)?;
+                (merged, prev.reachable_blobs + summary.reachable_blobs)
+            }
+            None => {
+                audit.mode = "full".into();
+                (found, summary.reachable_blobs)
+            }
+        };
+        let state = RepoState {
+            rules: fingerprint.to_string(),
+            tips: tip_pairs,
+            records,
+            reachable_blobs: reachable,
+        };
+        store.commit(&key, &state, &blobs)?;
+        audit.status = "swept".into();
+        Ok(state.records)
+    }
+}
+
+/// The findings of an earlier sweep plus those of the commits since: a blob already reported
+/// keeps its earlier provenance (the commit that first introduced it).
+fn merge(old: &[Record], new: Vec<Record>) -> Vec<Record> {
+    let key = |r: &Record| {
+        let blob = match &r.location.source {
+            Source::History { git } => git.blob.clone(),
+            _ => String::new(),
+        };
+        (blob, r.rule_id.clone(), r.byte_start)
+    };
+    let seen: HashSet<_> = old.iter().map(key).collect();
+    let mut out = old.to_vec();
+    out.extend(new.into_iter().filter(|r| !seen.contains(&key(r))));
+    out
+}
+
+/// Sets `present_at_head` from the blobs of `HEAD`'s tree now: a secret is present when a
+/// finding with its fingerprint is in one of them.
+fn present_at_head(repo: &Path, mut records: Vec<Record>) -> Result<Vec<Record>, String> {
+    let head = head_blobs(repo)?;
+    let present: HashSet<keysweep::Fingerprint> = records
+        .iter()
+        .filter(|r| match &r.location.source {
+            Source::History { git } => head.contains(&git.blob),
+            _ => false,
+        })
+        .map(|r| r.fingerprint)
+        .collect();
+    for r in &mut records {
+        if let Source::History { git } = &mut r.location.source {
+            git.present_at_head = present.contains(&r.fingerprint);
+        }
+    }
+    Ok(records)
+}
+
+fn head_blobs(repo: &Path) -> Result<HashSet<String>, String> {
+    let repo = gix::discover(repo).map_err(|e| e.to_string())?;
+    let Ok(commit) = repo.head_commit() else {
+        return Ok(HashSet::new()); // unborn or detached at nothing: no HEAD tree
+    };
+    let tree = commit
+        .tree()
+        .map_err(|e| format!("HEAD's tree cannot be read: {e}"))?;
+    let mut recorder = gix::traverse::tree::Recorder::default();
+    tree.traverse()
+        .breadthfirst(&mut recorder)
+        .map_err(|e| format!("HEAD's tree cannot be walked: {e}"))?;
+    Ok(recorder
+        .records
+        .into_iter()
+        .filter(|e| e.mode.is_blob())
+        .map(|e| e.oid.to_string())
+        .collect())
+}
+
+/// `record` as it may be written out: its secret and secret parts redacted.
+pub fn redacted(record: &Record) -> Record {
+    let mut r = record.clone();
+    if !r.redacted {
+        r.secret = keysweep_report::redact(r.secret.as_bytes());
+        r.redacted = true;
+    }
+    for p in &mut r.parts {
+        if !p.redacted && (p.rule_id.is_some() || !keysweep_report::public_part(&p.name)) {
+            p.value = keysweep_report::redact(p.value.as_bytes());
+            p.redacted = true;
+        }
+    }
+    r
+}
+
+/// Writes a sweep's results into `out`: `findings.jsonl` (every finding, redacted unless
+/// `reveal`) and `inventory.json` (one entry per distinct secret, always redacted), each
+/// replaced atomically. `audit.jsonl` is written by the sweep as it goes.
+pub fn write_results(
+    out: &Path,
+    outcome: &Outcome,
+    reveal: bool,
+    as_of: i64,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let mut findings = Vec::new();
+    let mut inventory = Inventory::new(20);
+    for repo in &outcome.repos {
+        for r in &repo.records {
+            let shown = if reveal { r.clone() } else { redacted(r) };
+            serde_json::to_writer(&mut findings, &shown).map_err(std::io::Error::other)?;
+            findings.push(b'\n');
+            inventory.add(&redacted(r));
+        }
+    }
+    keysweep_report::write_output(&out.join("findings.jsonl"), &findings)?;
+    let doc = inventory.finish(as_of, &mut |_| None);
+    let json = serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other)?;
+    keysweep_report::write_output(&out.join("inventory.json"), &json)?;
+    Ok(())
+}
+
+/// Counts per status, for a summary line.
+pub fn status_counts(outcome: &Outcome) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for r in &outcome.repos {
+        *m.entry(r.audit.status.clone()).or_default() += 1;
+    }
+    m
+}

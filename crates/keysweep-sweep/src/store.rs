@@ -1,0 +1,281 @@
+//! The on-disk cache: one redb file in the work directory.
+//!
+//! - `blobs-<fingerprint>`: blob id → what a scan of that blob found, for one rule set and set of
+//!   scan options (their fingerprint names the table, so changing either starts a new table and
+//!   a sweep drops the others).
+//! - `repos`: repository key → its state after its last sweep: the rule fingerprint, the tips
+//!   of its refs and its findings with their provenance (what an unchanged repository reports
+//!   without reading a blob).
+//!
+//! redb commits are atomic and crash-safe: a sweep killed at any point leaves the last
+//! committed state, and each repository's blobs and state are committed together.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use keysweep::Finding;
+use keysweep_git::{BlobCache, ObjectId};
+use keysweep_report::Record;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+use serde::{Deserialize, Serialize};
+
+const REPOS: TableDefinition<&str, &[u8]> = TableDefinition::new("repos");
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+/// Bumped when the layout of what is stored changes: a cache of another format is dropped.
+const FORMAT: &str = "1";
+
+/// A repository's state after its last sweep.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RepoState {
+    /// Fingerprint of the rules and options it was swept with.
+    pub rules: String,
+    /// Its refs and the commits they named.
+    pub tips: Vec<(String, String)>,
+    /// Its findings, secrets unredacted (the cache file is readable by its owner only).
+    pub records: Vec<Record>,
+    /// Distinct blobs reachable from its refs.
+    pub reachable_blobs: u64,
+}
+
+/// The cache database of a work directory.
+pub struct Store {
+    db: Arc<Database>,
+    path: PathBuf,
+}
+
+/// Why the cache could not be used.
+#[derive(Debug)]
+pub enum StoreError {
+    /// Another process (a sweep) has the cache open.
+    Busy(PathBuf),
+    /// Anything else, as a message naming the file.
+    Other(String),
+}
+
+fn msg(path: &Path, what: &str, e: impl std::fmt::Display) -> String {
+    format!("cache {}: {what}: {e}", path.display())
+}
+
+impl Store {
+    /// Opens (or creates) `dir/cache.redb`. A damaged file is moved aside to
+    /// `cache.redb.damaged` and a new one is started; the note says so.
+    pub fn open(dir: &Path) -> Result<(Store, Option<String>), StoreError> {
+        let path = dir.join("cache.redb");
+        let mut note = None;
+        let db = match Database::create(&path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(StoreError::Busy(dir.to_owned()))
+            }
+            Err(e) => {
+                let aside = dir.join("cache.redb.damaged");
+                std::fs::rename(&path, &aside).map_err(|re| {
+                    StoreError::Other(msg(&path, "damaged and cannot be moved aside", re))
+                })?;
+                note = Some(format!(
+                    "the cache {} was damaged ({e}); it was moved to {} and is rebuilt: this sweep scans every blob again",
+                    path.display(),
+                    aside.display()
+                ));
+                Database::create(&path)
+                    .map_err(|e| StoreError::Other(msg(&path, "cannot be created", e)))?
+            }
+        };
+        restrict(&path);
+        let store = Store {
+            db: Arc::new(db),
+            path,
+        };
+        store.check_format()?;
+        Ok((store, note))
+    }
+
+    fn check_format(&self) -> Result<(), StoreError> {
+        let err =
+            |e: &dyn std::fmt::Display| StoreError::Other(msg(&self.path, "cannot be written", e));
+        let txn = self.db.begin_write().map_err(|e| err(&e))?;
+        let stale = {
+            let mut meta = txn.open_table(META).map_err(|e| err(&e))?;
+            let current = meta
+                .get("format")
+                .map_err(|e| err(&e))?
+                .map(|v| v.value().to_string());
+            let stale = current.as_deref().is_some_and(|f| f != FORMAT);
+            meta.insert("format", FORMAT).map_err(|e| err(&e))?;
+            stale
+        };
+        if stale {
+            let names: Vec<String> = redb::ReadableDatabase::begin_read(&*self.db)
+                .ok()
+                .and_then(|r| {
+                    r.list_tables()
+                        .ok()
+                        .map(|t| t.map(|h| h.name().to_string()).collect())
+                })
+                .unwrap_or_default();
+            for name in names
+                .iter()
+                .filter(|n| n.starts_with("blobs-") || *n == "repos")
+            {
+                let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(name);
+                let _ = txn.delete_table(def);
+            }
+        }
+        txn.commit().map_err(|e| err(&e))
+    }
+
+    /// The path of the cache file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Drops the blob tables of other rule fingerprints than `keep`.
+    pub fn drop_other_rules(&self, keep: &str) -> Result<(), String> {
+        let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be written", e);
+        let names: Vec<String> = {
+            let r = self.db.begin_read().map_err(|e| err(&e))?;
+            let names = r
+                .list_tables()
+                .map_err(|e| err(&e))?
+                .map(|h| h.name().to_string())
+                .collect();
+            names
+        };
+        let keep = blob_table_name(keep);
+        let stale: Vec<&String> = names
+            .iter()
+            .filter(|n| n.starts_with("blobs-") && **n != keep)
+            .collect();
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write().map_err(|e| err(&e))?;
+        for name in stale {
+            let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(name);
+            txn.delete_table(def).map_err(|e| err(&e))?;
+        }
+        txn.commit().map_err(|e| err(&e))
+    }
+
+    /// The state of the repository `key` after its last sweep.
+    pub fn repo(&self, key: &str) -> Result<Option<RepoState>, String> {
+        let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be read", e);
+        let r = self.db.begin_read().map_err(|e| err(&e))?;
+        let table = match r.open_table(REPOS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(err(&e)),
+        };
+        let Some(v) = table.get(key).map_err(|e| err(&e))? else {
+            return Ok(None);
+        };
+        // A state that no longer parses (written by another version) is as good as none.
+        Ok(serde_json::from_slice(v.value()).ok())
+    }
+
+    /// The blob cache for the rule fingerprint `rules`: reads see what is committed, writes
+    /// wait in memory until [`commit`](Store::commit).
+    pub fn blobs(&self, rules: &str) -> Result<Arc<BlobTable>, String> {
+        let name = blob_table_name(rules);
+        let reader = {
+            let r = self
+                .db
+                .begin_read()
+                .map_err(|e| msg(&self.path, "cannot be read", e))?;
+            let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&name);
+            match r.open_table(def) {
+                Ok(t) => Some(t),
+                Err(redb::TableError::TableDoesNotExist(_)) => None,
+                Err(e) => return Err(msg(&self.path, "cannot be read", e)),
+            }
+        };
+        Ok(Arc::new(BlobTable {
+            name,
+            reader: Mutex::new(reader),
+            pending: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Commits a repository's state and the blobs its sweep scanned, together.
+    pub fn commit(&self, key: &str, state: &RepoState, blobs: &BlobTable) -> Result<(), String> {
+        let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be written", e);
+        let pending = std::mem::take(&mut *blobs.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let value = serde_json::to_vec(state).map_err(|e| err(&e))?;
+        let txn = self.db.begin_write().map_err(|e| err(&e))?;
+        {
+            let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&blobs.name);
+            let mut table = txn.open_table(def).map_err(|e| err(&e))?;
+            for (id, found) in &pending {
+                table
+                    .insert(id.as_slice(), found.as_slice())
+                    .map_err(|e| err(&e))?;
+            }
+            let mut repos = txn.open_table(REPOS).map_err(|e| err(&e))?;
+            repos.insert(key, value.as_slice()).map_err(|e| err(&e))?;
+        }
+        txn.commit().map_err(|e| err(&e))
+    }
+}
+
+fn blob_table_name(rules: &str) -> String {
+    format!("blobs-{rules}")
+}
+
+/// The cache holds secrets: only its owner may read it.
+fn restrict(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// One rule fingerprint's blob cache, as a [`BlobCache`] for history scans.
+pub struct BlobTable {
+    name: String,
+    reader: Mutex<Option<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>>,
+    pending: Mutex<HashMap<ObjectId, Vec<u8>>>,
+}
+
+impl BlobCache for BlobTable {
+    fn get(&self, blob: &gix::oid) -> Option<Vec<Finding>> {
+        if let Some(v) = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(blob)
+        {
+            return decode(v);
+        }
+        let reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let v = reader.as_ref()?.get(blob.as_bytes()).ok()??;
+        decode(v.value())
+    }
+
+    fn put(&self, blob: &gix::oid, findings: &[Finding]) {
+        let value = if findings.is_empty() {
+            Vec::new()
+        } else {
+            match serde_json::to_vec(findings) {
+                Ok(v) => v,
+                Err(_) => return,
+            }
+        };
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(blob.to_owned(), value);
+    }
+}
+
+/// Findings as stored: empty for none. What does not decode is as good as not cached.
+fn decode(v: &[u8]) -> Option<Vec<Finding>> {
+    if v.is_empty() {
+        Some(Vec::new())
+    } else {
+        serde_json::from_slice(v).ok()
+    }
+}

@@ -1,0 +1,422 @@
+//! End-to-end tests of `keysweep sweep` on repositories built with the git CLI: what it
+//! reports equals `scan --git`, re-sweeps read only what changed, and an interrupted or damaged
+//! sweep loses nothing.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{keysweep, Repo};
+use serde_json::Value;
+
+/// Fake credentials (right format, never issued).
+const GH: &str = "ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u";
+const SLACK: &str = "xoxb-4279965680133-8722359450601-SG2fdI4QYaoOc6fzlDHhRC53";
+const STRIPE: &str = "sk_live_ESy7UK5YE60Mld2X2dZgxT12";
+
+fn sweep(dir: &Path, repos: &[&str], extra: &[&str]) -> (i32, String) {
+    let mut args = vec![
+        "sweep",
+        "--workdir",
+        "work",
+        "--out",
+        "out",
+        "--no-progress",
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(repos);
+    let out = keysweep(dir, &args);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn jsonl(path: &Path) -> Vec<Value> {
+    fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// (repository root, blob, rule, line) of each finding: what must not change between runs.
+fn keys(rows: &[Value]) -> BTreeSet<(String, String, String, u64)> {
+    rows.iter()
+        .map(|r| {
+            (
+                r["repository"]["root"].as_str().unwrap_or("").to_string(),
+                r["git"]["blob"].as_str().unwrap_or("").to_string(),
+                r["rule_id"].as_str().unwrap().to_string(),
+                r["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn audit_of<'a>(audit: &'a [Value], repo: &str) -> &'a Value {
+    audit
+        .iter()
+        .find(|a| a["repo"] == repo)
+        .unwrap_or_else(|| panic!("no audit record for {repo}: {audit:?}"))
+}
+
+/// Three repositories: one with a secret removed in a later commit, one with two, one clean.
+fn repos() -> (Repo, Repo, Repo) {
+    let a = Repo::new();
+    a.put(".env", &format!("GITHUB_TOKEN={GH}\n"));
+    a.commit("settings");
+    a.put(".env", "GITHUB_TOKEN=${GITHUB_TOKEN}\n");
+    a.commit("use the environment");
+    let b = Repo::new();
+    b.put(
+        "deploy/app.yml",
+        &format!("slack: {SLACK}\nstripe: {STRIPE}\n"),
+    );
+    b.commit("deploy");
+    b.git(&["tag", "v1"]);
+    let c = Repo::new();
+    c.put("README.md", "nothing to see\n");
+    c.commit("readme");
+    (a, b, c)
+}
+
+#[test]
+fn a_sweep_matches_scan_git_and_a_resweep_reads_nothing() {
+    let (a, b, c) = repos();
+    let dir = tempfile::tempdir().unwrap();
+    let not_git = dir.path().join("not-git");
+    fs::create_dir(&not_git).unwrap();
+    let paths: Vec<String> = [&a.path, &b.path, &c.path, &not_git]
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let url = format!("file://{}", b.path.display());
+    let mut args: Vec<&str> = paths.iter().map(String::as_str).collect();
+    args.push(&url);
+
+    let (code, stderr) = sweep(dir.path(), &args, &[]);
+    assert_eq!(
+        code, 2,
+        "a repository that cannot be swept fails the run: {stderr}"
+    );
+    assert!(stderr.contains("not a git repository"), "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    assert_eq!(audit.len(), 5, "{audit:?}");
+    for a in &audit {
+        for field in [
+            "repo",
+            "status",
+            "blobs_scanned",
+            "blobs_cached",
+            "findings",
+            "seconds",
+        ] {
+            assert!(a.get(field).is_some(), "{field} missing in {a}");
+        }
+    }
+    assert_eq!(audit_of(&audit, &paths[0])["status"], "swept");
+    assert_eq!(audit_of(&audit, &paths[0])["findings"], 1);
+    assert_eq!(audit_of(&audit, &paths[1])["findings"], 2);
+    assert_eq!(audit_of(&audit, &paths[2])["findings"], 0);
+    assert_eq!(audit_of(&audit, &paths[3])["status"], "failed");
+    let cloned = audit_of(&audit, &url);
+    assert_eq!(cloned["status"], "swept");
+    assert_eq!(cloned["findings"], 2);
+    assert_eq!(
+        cloned["blobs_scanned"], 0,
+        "the clone's blobs were scanned already, in the local repository: {cloned}"
+    );
+    assert!(cloned["tips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["ref"] == "refs/tags/v1"));
+
+    // The same findings as `scan --git`, repository by repository, and nothing revealed.
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    let text = fs::read_to_string(dir.path().join("out/findings.jsonl")).unwrap();
+    assert!(
+        !text.contains(GH) && !text.contains(STRIPE),
+        "secrets are redacted"
+    );
+    for repo in [&a.path, &b.path] {
+        let out = keysweep(
+            Path::new("/"),
+            &[
+                "scan",
+                "--git",
+                "-f",
+                "jsonl",
+                "--no-progress",
+                repo.to_str().unwrap(),
+            ],
+        );
+        let scanned: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let root = scanned[0]["repository"]["root"].clone();
+        let swept: Vec<Value> = found
+            .iter()
+            .filter(|r| r["repository"]["root"] == root)
+            .cloned()
+            .collect();
+        assert_eq!(keys(&swept), keys(&scanned), "{}", repo.display());
+    }
+    let removed = found
+        .iter()
+        .find(|r| r["rule_id"] == "github.pat.classic")
+        .unwrap();
+    assert_eq!(removed["git"]["present_at_head"], false, "{removed}");
+    let inventory: Value =
+        serde_json::from_slice(&fs::read(dir.path().join("out/inventory.json")).unwrap()).unwrap();
+    assert_eq!(
+        inventory["summary"]["secrets"], 3,
+        "{}",
+        inventory["summary"]
+    );
+
+    // Nothing changed: every repository is taken from the cache, with the same findings.
+    let (code, _) = sweep(dir.path(), &args[..3], &[]);
+    assert_eq!(code, 0);
+    let again = jsonl(&dir.path().join("out/audit.jsonl"));
+    for a in &again {
+        assert_eq!(a["mode"], "unchanged", "{a}");
+        assert_eq!(a["blobs_scanned"], 0, "{a}");
+    }
+    let found_again = jsonl(&dir.path().join("out/findings.jsonl"));
+    let local: Vec<Value> = found
+        .iter()
+        .filter(|r| {
+            !r["repository"]["root"]
+                .as_str()
+                .unwrap()
+                .contains("/work/repos/")
+        })
+        .cloned()
+        .collect();
+    assert_eq!(keys(&found_again), keys(&local));
+}
+
+#[test]
+fn new_commits_are_swept_incrementally_and_rules_changes_scan_again() {
+    let (a, b, _c) = repos();
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb) = (a.path.display().to_string(), b.path.display().to_string());
+    let (code, stderr) = sweep(dir.path(), &[&pa, &pb], &[]);
+    assert_eq!(code, 0, "{stderr}");
+
+    // One new commit in `a` that brings a secret back, one in `b` that removes one.
+    a.put(
+        "config/prod.env",
+        &format!("# production\nGITHUB_TOKEN={GH}\n"),
+    );
+    a.put("docs/notes.md", "notes\n");
+    a.commit("prod settings");
+    b.put("deploy/app.yml", &format!("slack: {SLACK}\n"));
+    b.commit("drop stripe");
+    let (code, stderr) = sweep(dir.path(), &[&pa, &pb], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    let ra = audit_of(&audit, &pa);
+    assert_eq!(ra["mode"], "incremental", "{ra}");
+    assert_eq!(ra["blobs_scanned"], 2, "only the two new blobs: {ra}");
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    let gh: Vec<&Value> = found
+        .iter()
+        .filter(|r| r["rule_id"] == "github.pat.classic")
+        .collect();
+    assert_eq!(gh.len(), 2, "the old blob and the new one");
+    assert!(
+        gh.iter().all(|r| r["git"]["present_at_head"] == true),
+        "{gh:?}"
+    );
+    let stripe = found
+        .iter()
+        .find(|r| r["rule_id"] == "stripe.secret_key.live")
+        .unwrap();
+    assert_eq!(
+        stripe["git"]["present_at_head"], false,
+        "removed in b's new commit"
+    );
+
+    // A full scan of the same repositories now reports the same.
+    let full = tempfile::tempdir().unwrap();
+    let (code, _) = sweep(full.path(), &[&pa, &pb], &[]);
+    assert_eq!(code, 0);
+    let fresh = jsonl(&full.path().join("out/findings.jsonl"));
+    assert_eq!(keys(&fresh), keys(&found));
+
+    // Another rule set: every blob is scanned again, and the new rule's finding appears.
+    fs::write(
+        dir.path().join("extra.toml"),
+        r#"[[rule]]
+id = "acme.notes"
+name = "notes"
+description = "test rule"
+keywords = ["notes"]
+pattern = '(?P<secret>notes)'
+confidence = "low"
+tags = ["misc"]
+references = []
+examples = [{ text = "notes", secret = "notes" }]
+negative_examples = ["note"]
+"#,
+    )
+    .unwrap();
+    let (code, stderr) = sweep(dir.path(), &[&pa], &["--rules", "extra.toml"]);
+    assert_eq!(code, 0, "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    assert_eq!(audit[0]["mode"], "full", "{}", audit[0]);
+    assert_eq!(audit[0]["blobs_cached"], 0, "{}", audit[0]);
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    assert!(found.iter().any(|r| r["rule_id"] == "acme.notes"));
+}
+
+/// Twelve small repositories, each with one secret.
+fn many(n: usize) -> Vec<Repo> {
+    (0..n)
+        .map(|i| {
+            let r = Repo::new();
+            for j in 0..30 {
+                r.put(&format!("src/file{j}.txt"), &format!("line {i} {j}\n"));
+            }
+            r.put(".env", &format!("GITHUB_TOKEN={GH}\nREPO={i}\n"));
+            r.commit("first");
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_sweep_resumes_and_loses_nothing() {
+    let repos = many(12);
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<String> = repos.iter().map(|r| r.path.display().to_string()).collect();
+    let list = dir.path().join("repos.txt");
+    fs::write(&list, paths.join("\n")).unwrap();
+
+    // The reference: one uninterrupted sweep in another work directory.
+    let reference = tempfile::tempdir().unwrap();
+    let out = keysweep(
+        reference.path(),
+        &[
+            "sweep",
+            "--workdir",
+            "w",
+            "--out",
+            "o",
+            "--no-progress",
+            "--repos-from",
+            list.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let expected = keys(&jsonl(&reference.path().join("o/findings.jsonl")));
+    assert_eq!(expected.len(), 12);
+
+    // kill -9 as soon as the first repository is done.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keysweep"))
+        .current_dir(dir.path())
+        .args([
+            "sweep",
+            "--workdir",
+            "work",
+            "--out",
+            "out",
+            "--no-progress",
+            "--threads",
+            "1",
+        ])
+        .arg("--repos-from")
+        .arg(&list)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let audit_path = dir.path().join("out/audit.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fs::read_to_string(&audit_path).map_or(true, |t| t.lines().count() < 1) {
+        assert!(
+            Instant::now() < deadline,
+            "the sweep never finished a repository"
+        );
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let done_before_kill = fs::read_to_string(&audit_path).unwrap().lines().count();
+    assert!(
+        done_before_kill < 12,
+        "the sweep finished before it could be killed; the test proves nothing"
+    );
+
+    let (code, stderr) = sweep(dir.path(), &["--repos-from", list.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let audit = jsonl(&audit_path);
+    assert_eq!(audit.len(), 12);
+    assert!(
+        audit.iter().any(|a| a["mode"] == "unchanged"),
+        "what was done before the kill is not done again: {audit:?}"
+    );
+    let found = keys(&jsonl(&dir.path().join("out/findings.jsonl")));
+    let strip = |k: &BTreeSet<(String, String, String, u64)>| -> BTreeSet<(String, String, u64)> {
+        k.iter()
+            .map(|(root, b, r, l)| (root.clone(), format!("{b}{r}"), *l))
+            .collect()
+    };
+    assert_eq!(strip(&found), strip(&expected));
+}
+
+#[test]
+fn a_damaged_cache_is_rebuilt_and_reported() {
+    let (a, b, _c) = repos();
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb) = (a.path.display().to_string(), b.path.display().to_string());
+    assert_eq!(sweep(dir.path(), &[&pa, &pb], &[]).0, 0);
+    let before = keys(&jsonl(&dir.path().join("out/findings.jsonl")));
+    let cache: PathBuf = dir.path().join("work/cache.redb");
+    let mut bytes = fs::read(&cache).unwrap();
+    for b in bytes.iter_mut().take(4096) {
+        *b ^= 0x5a;
+    }
+    fs::write(&cache, bytes).unwrap();
+    let (code, stderr) = sweep(dir.path(), &[&pa, &pb], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("damaged"), "{stderr}");
+    assert!(dir.path().join("work/cache.redb.damaged").exists());
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    assert!(audit.iter().all(|a| a["mode"] == "full"), "{audit:?}");
+    assert_eq!(keys(&jsonl(&dir.path().join("out/findings.jsonl"))), before);
+}
+
+#[test]
+fn two_sweeps_on_one_workdir_are_refused() {
+    let (a, _b, _c) = repos();
+    let dir = tempfile::tempdir().unwrap();
+    let pa = a.path.display().to_string();
+    assert_eq!(sweep(dir.path(), &[&pa], &[]).0, 0);
+    // Another sweep holds the work directory's lock.
+    let lock = fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("work/lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let (code, stderr) = sweep(dir.path(), &[&pa], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("another sweep is using the work directory"),
+        "{stderr}"
+    );
+    drop(lock);
+    assert_eq!(sweep(dir.path(), &[&pa], &[]).0, 0);
+}
