@@ -179,6 +179,7 @@ enum SuppressionSchema {
     Allowlist,
     Inline,
     Baseline,
+    IgnoreFile,
 }
 
 #[derive(JsonSchema)]
