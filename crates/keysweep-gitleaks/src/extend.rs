@@ -75,13 +75,22 @@ fn load_at(
             // Relative to this file (gitleaks: to the directory it runs in), so a run does
             // not depend on where it was started.
             let base = path.parent().unwrap_or(Path::new(".")).join(&p.value);
-            let text = std::fs::read_to_string(&base).map_err(|e| {
-                error(
-                    &p.pos,
-                    "extend.path",
-                    format!("cannot read {}: {e}", base.display()),
-                )
-            })?;
+            // A regular file only: not a FIFO or a device that would never end.
+            let text = std::fs::metadata(&base)
+                .and_then(|m| {
+                    if m.is_file() {
+                        std::fs::read_to_string(&base)
+                    } else {
+                        Err(std::io::Error::other("not a regular file"))
+                    }
+                })
+                .map_err(|e| {
+                    error(
+                        &p.pos,
+                        "extend.path",
+                        format!("cannot read {}: {e}", base.display()),
+                    )
+                })?;
             let canonical = std::fs::canonicalize(&base).unwrap_or_else(|_| base.clone());
             if let Some(at) = chain.iter().position(|c| *c == canonical) {
                 let cycle: Vec<String> = chain[at..]

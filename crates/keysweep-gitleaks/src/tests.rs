@@ -488,6 +488,9 @@ paths = ['''base-allowed''']
     assert!(c.use_default);
     assert_eq!(c.disabled_builtin, [BuiltinTarget::Rule("jwt.token")]);
 
+    put("dev.toml", "[extend]\npath = '/dev/null'\n");
+    let e = load(&dir.path().join("dev.toml")).unwrap_err();
+    assert!(e.message.ends_with("not a regular file"), "{e}");
     let e = load(&dir.path().join("missing.toml")).unwrap_err();
     assert!(e.to_string().contains("cannot read"), "{e}");
     put(
