@@ -78,7 +78,8 @@ pub struct OutputArgs {
     #[arg(long)]
     pub reveal: bool,
     /// Also print suppressed findings, each with the mechanism that suppressed it (inline
-    /// comment, baseline, config allowlist, placeholder filter). They never fail the scan.
+    /// comment, baseline, config allowlist, placeholder filter, .gitleaksignore entry). They
+    /// never fail the scan.
     #[arg(long)]
     pub show_suppressed: bool,
     /// When to colour human output.
@@ -159,7 +160,7 @@ pub struct ScanOptions {
     /// Read the configuration from FILE instead of `.keysweep.toml` at the repository root.
     #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
-    /// Ignore any `.keysweep.toml`.
+    /// Ignore any `.keysweep.toml`, and the `.gitleaksignore` of scanned repositories.
     #[arg(long)]
     pub no_config: bool,
     /// Suppress the findings recorded in this baseline (from `keysweep baseline create`).
@@ -356,7 +357,11 @@ pub struct HookArgs {
 
 #[derive(Args, Debug)]
 pub struct RuleArgs {
-    /// Load extra rules from a TOML file (repeatable).
+    /// Load extra rules from a TOML file (repeatable): a keysweep rule file, or a gitleaks or
+    /// betterleaks configuration (told apart by content). A gitleaks configuration is a
+    /// complete rule set, so the built-in rules do not run (as with --no-builtin), unless it
+    /// says `[extend] useDefault = true`: keysweep's built-in rules then stand in for
+    /// gitleaks' defaults.
     #[arg(long = "rules", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Do not load the built-in rules.
@@ -375,8 +380,11 @@ pub enum RulesCommand {
         format: ListFormat,
     },
     /// Run every rule's examples and negative examples (the built-in rules, or FILEs).
+    /// A gitleaks or betterleaks configuration is translated and its patterns compiled (it has
+    /// no examples to run).
     Check {
-        /// Rule files to check instead of the built-in rules.
+        /// Rule files (keysweep, gitleaks or betterleaks) to check instead of the built-in
+        /// rules.
         files: Vec<PathBuf>,
     },
 }

@@ -87,6 +87,11 @@ impl Gather {
         }
     }
 
+    /// Applies what gitleaks files suppress, once every hit is in.
+    fn suppress(&self, suppress: &crate::gitleaks::Suppress) {
+        suppress.apply(&mut self.hits.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
     fn finish(self) -> (Vec<Hit>, bool) {
         let per_archive = self
             .per_archive
@@ -127,6 +132,7 @@ pub fn collect(plan: &Plan, ui: Ui) -> Result<Collected, String> {
             let display = Progress::start(scan.counters(), "files", progress);
             let counts = run_files(scan, paths, *stdin, &sink)?;
             display.finish();
+            sink.suppress(&plan.suppress);
             (files_summary(&counts, &sink, started), counts.excluded)
         }
         Job::History { scan, repos } => {
@@ -143,6 +149,7 @@ pub fn collect(plan: &Plan, ui: Ui) -> Result<Collected, String> {
                 }
             }
             display.finish();
+            sink.suppress(&plan.suppress);
             let counts = scan.counters().snapshot();
             (
                 history_summary(&counts, &totals, &sink, started),
@@ -151,6 +158,7 @@ pub fn collect(plan: &Plan, ui: Ui) -> Result<Collected, String> {
         }
         Job::Changes { scan, repo } => {
             let counts = scan.run(repo, &sink).map_err(|e| e.to_string())?;
+            sink.suppress(&plan.suppress);
             (changes_summary(&counts, &scan.kinds(), &sink, started), 0)
         }
         Job::Nothing => (String::new(), 0),

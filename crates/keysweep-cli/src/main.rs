@@ -8,6 +8,7 @@ mod args;
 mod cmd;
 mod collect;
 mod config;
+mod gitleaks;
 mod messages;
 mod plan;
 mod progress;

@@ -11,6 +11,7 @@ use crate::args::{
     BaselineArgs, ChangeArgs, GitArgs, InventoryArgs, ReposArgs, ScanArgs, ScanOptions,
 };
 use crate::config::{self, Config};
+use crate::gitleaks::{self, Suppress};
 
 /// What to scan, as the command line says it (before the configuration is read).
 struct Target<'a> {
@@ -32,6 +33,8 @@ pub struct Plan {
     pub fingerprint_key: Option<String>,
     /// Report only findings in these contexts (empty: all).
     pub contexts: Vec<keysweep_source::Context>,
+    /// What gitleaks files suppress after the scan (global allowlist paths, `.gitleaksignore`).
+    pub suppress: Suppress,
 }
 
 /// The job a plan runs.
@@ -145,7 +148,13 @@ impl Plan {
                 None => Config::default(),
             }
         };
-        let scanner = build_scanner(opts, &config)?;
+        let (scanner, allowed_paths) = build_scanner(opts, &config)?;
+        let ignore_roots = if opts.no_config {
+            Vec::new()
+        } else {
+            gitleaks::roots(&paths)
+        };
+        let suppress = Suppress::new(allowed_paths, &ignore_roots, scanner.rules())?;
         if let Some(n) = opts.threads {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(n.max(1))
@@ -239,6 +248,7 @@ impl Plan {
             missing,
             fingerprint_key: opts.fingerprint_key.clone(),
             contexts,
+            suppress,
         })
     }
 }
@@ -268,15 +278,27 @@ impl<'a> ScannerSettings<'a> {
     }
 }
 
-fn build_scanner(opts: &ScanOptions, config: &Config) -> Result<Scanner, String> {
+fn build_scanner(
+    opts: &ScanOptions,
+    config: &Config,
+) -> Result<(Scanner, Option<keysweep_gitleaks::PathMatcher>), String> {
     scanner_for(&ScannerSettings::of(opts), config)
 }
 
 /// The scanner a run uses: rules, decoding, allowlist, baseline and minimum confidence, from
-/// the command line and the configuration. Errors name the file (and for the configuration,
-/// the key and line) at fault.
-pub fn scanner_for(opts: &ScannerSettings<'_>, config: &Config) -> Result<Scanner, String> {
-    let ruleset = crate::rules::load(opts.rules.no_builtin, &opts.rules.files, config)?;
+/// the command line and the configuration; and the paths the global allowlists of gitleaks
+/// configurations allow. Errors name the file (and for the configuration, the key and line)
+/// at fault.
+pub fn scanner_for(
+    opts: &ScannerSettings<'_>,
+    config: &Config,
+) -> Result<(Scanner, Option<keysweep_gitleaks::PathMatcher>), String> {
+    let loaded = crate::rules::load(opts.rules.no_builtin, &opts.rules.files, config)?;
+    let allowed_paths = loaded
+        .gitleaks_allow
+        .path_matcher()
+        .map_err(|e| format!("gitleaks allowlist paths: {e}"))?;
+    let ruleset = loaded.rules;
     let min_confidence = opts
         .min_confidence
         .or(config.min_confidence)
@@ -285,7 +307,8 @@ pub fn scanner_for(opts: &ScannerSettings<'_>, config: &Config) -> Result<Scanne
         .prefilter(opts.prefilter)
         .keep_suppressed(true)
         .min_confidence(min_confidence)
-        .allow_values(config.allow_values.iter().map(|a| &a.value));
+        .allow_values(config.allow_values.iter().map(|a| &a.value))
+        .allow_values(&loaded.gitleaks_allow.values);
     if let Some(key) = opts.fingerprint_key {
         builder = builder.fingerprint_key(key.as_bytes().to_vec());
     }
@@ -301,7 +324,12 @@ pub fn scanner_for(opts: &ScannerSettings<'_>, config: &Config) -> Result<Scanne
             .map_err(|e| e.to_string())?;
         builder = builder.baseline(base.fingerprints());
     }
-    builder.build(ruleset).map_err(|e| match e.allow_value() {
+    let scanner = builder.build(ruleset).map_err(|e| match e.allow_value() {
+        Some(i) if i >= config.allow_values.len() => format!(
+            "gitleaks allowlist: {:?} does not compile: {}",
+            loaded.gitleaks_allow.values[i - config.allow_values.len()],
+            e.reason()
+        ),
         Some(i) => format!(
             "{}: allow.values: {:?} does not compile: {}",
             config.locate(config.allow_values[i].line),
@@ -309,7 +337,8 @@ pub fn scanner_for(opts: &ScannerSettings<'_>, config: &Config) -> Result<Scanne
             e.reason()
         ),
         None => e.to_string(),
-    })
+    })?;
+    Ok((scanner, allowed_paths))
 }
 
 /// The configuration's `allow.paths`, relative to the repository root of the first path (or

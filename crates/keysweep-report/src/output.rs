@@ -201,6 +201,7 @@ impl Report<'_> {
                         "value allowlisted in the keysweep configuration",
                     ),
                     Suppression::Placeholder => ("external", "placeholder or example value"),
+                    Suppression::IgnoreFile => ("external", "listed in .gitleaksignore"),
                     _ => ("external", "suppressed"),
                 };
                 result["suppressions"] =

@@ -227,6 +227,7 @@ enum SuppressionSchema {
     Allowlist,
     Inline,
     Baseline,
+    IgnoreFile,
 }
 
 #[derive(JsonSchema)]

@@ -63,7 +63,7 @@ as_string!(
     Suppression,
     |s: &Suppression| s.as_str(),
     Suppression::parse,
-    "placeholder, allowlist, inline or baseline"
+    "placeholder, allowlist, inline, baseline or ignorefile"
 );
 as_string!(
     Fingerprint,

@@ -7,7 +7,8 @@ use std::fmt;
 /// findings are returned with [`Finding::suppressed`](crate::Finding::suppressed) set, so a
 /// front end can count and explain them; otherwise they are dropped.
 ///
-/// When several apply, the first in this order wins: placeholder, allowlist, inline, baseline.
+/// When several apply, the first in this order wins: placeholder, allowlist, inline, baseline,
+/// ignore file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Suppression {
@@ -22,24 +23,29 @@ pub enum Suppression {
     /// The secret's fingerprint is in the baseline
     /// ([`ScannerBuilder::baseline`](crate::ScannerBuilder::baseline)).
     Baseline,
+    /// The finding's file and line (and commit) are listed in a repository's ignore file
+    /// (`.gitleaksignore`). The scanner never sets it: front ends that read such files do.
+    IgnoreFile,
 }
 
 impl Suppression {
     /// Every mechanism, in precedence order.
-    pub const ALL: [Suppression; 4] = [
+    pub const ALL: [Suppression; 5] = [
         Suppression::Placeholder,
         Suppression::Allowlist,
         Suppression::Inline,
         Suppression::Baseline,
+        Suppression::IgnoreFile,
     ];
 
-    /// `placeholder`, `allowlist`, `inline` or `baseline`.
+    /// `placeholder`, `allowlist`, `inline`, `baseline` or `ignorefile`.
     pub fn as_str(self) -> &'static str {
         match self {
             Suppression::Placeholder => "placeholder",
             Suppression::Allowlist => "allowlist",
             Suppression::Inline => "inline",
             Suppression::Baseline => "baseline",
+            Suppression::IgnoreFile => "ignorefile",
         }
     }
 

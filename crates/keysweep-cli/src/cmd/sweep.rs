@@ -50,7 +50,7 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
         baseline: args.baseline.as_deref(),
         prefilter: true,
     };
-    let scanner = scanner_for(&settings, &config)?;
+    let (scanner, gitleaks_paths) = scanner_for(&settings, &config)?;
     let max_file_size = args
         .max_file_size
         .or(config.max_file_size)
@@ -107,6 +107,18 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
     }
     let as_of = args.as_of.unwrap_or_else(keysweep_source::dates::today);
     let mut results = outcome.clone();
+    // The global allowlist paths of a gitleaks configuration, as `scan` applies them.
+    if let Some(m) = &gitleaks_paths {
+        for r in &mut results.repos {
+            for rec in &mut r.records {
+                if rec.suppressed.is_none()
+                    && rec.location.path.as_deref().is_some_and(|p| m.is_match(p))
+                {
+                    rec.suppressed = Some(keysweep::Suppression::Allowlist);
+                }
+            }
+        }
+    }
     if !args.show_suppressed {
         for r in &mut results.repos {
             r.records.retain(|rec| rec.suppressed.is_none());
