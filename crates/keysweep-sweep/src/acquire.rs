@@ -218,8 +218,10 @@ mod tests {
 
     #[test]
     fn errors_never_quote_credentials() {
+        // keysweep:allow (a made-up token)
         let url = "https://bot:tok3n@git.example.com/a.git";
         let m = scrub(
+            // keysweep:allow
             "failed to connect to https://bot:tok3n@git.example.com/a.git (bot:tok3n)",
             url,
         );
