@@ -420,3 +420,216 @@ fn two_sweeps_on_one_workdir_are_refused() {
     drop(lock);
     assert_eq!(sweep(dir.path(), &[&pa], &[]).0, 0);
 }
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 that answers like a forge's REST API: `answer` gets the
+/// request target and headers (lowercase names) and returns (status, headers, body). Requests
+/// are recorded.
+struct FakeApi {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Request>>>,
+}
+
+/// A request as the fake API saw it: its target and headers.
+type Request = (String, Vec<(String, String)>);
+
+type Answer = (u16, Vec<(String, String)>, String);
+
+impl FakeApi {
+    fn start(answer: impl Fn(&str, usize, &str) -> Answer + Send + 'static) -> FakeApi {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let base = url.clone();
+        std::thread::spawn(move || {
+            for (n, stream) in listener.incoming().enumerate() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                let mut headers = Vec::new();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.trim_end().split_once(':') {
+                        headers.push((k.to_ascii_lowercase(), v.trim().to_string()));
+                    }
+                }
+                log.lock().unwrap().push((target.clone(), headers));
+                let (status, extra, body) = answer(&target, n, &base);
+                let mut head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    body.len()
+                );
+                for (k, v) in extra {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                let _ = stream.write_all(format!("{head}\r\n{body}").as_bytes());
+            }
+        });
+        FakeApi { url, seen }
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn a_github_organisation_is_listed_page_by_page_through_a_rate_limit() {
+    let (a, b, c) = repos();
+    let urls: Vec<String> = [&a, &b, &c]
+        .iter()
+        .map(|r| format!("file://{}", r.path.display()))
+        .collect();
+    let item = |u: &str, i: usize| {
+        format!(r#"{{"full_name":"acme/r{i}","clone_url":"{u}","archived":false}}"#)
+    };
+    let page1 = format!("[{},{}]", item(&urls[0], 0), item(&urls[1], 1));
+    let page2 = format!("[{}]", item(&urls[2], 2));
+    let api = FakeApi::start(move |target, n, base| {
+        if n == 0 {
+            // The first answer is a rate limit that resets in a second.
+            return (
+                403,
+                vec![
+                    ("x-ratelimit-remaining".into(), "0".into()),
+                    ("x-ratelimit-reset".into(), (now() + 1).to_string()),
+                ],
+                r#"{"message":"API rate limit exceeded"}"#.into(),
+            );
+        }
+        if target.starts_with("/orgs/acme/repos") && !target.contains("page=2") {
+            let link = format!(r#"<{base}/orgs/acme/repos?per_page=100&page=2>; rel="next""#);
+            (200, vec![("link".into(), link)], page1.clone())
+        } else if target.contains("page=2") {
+            (200, vec![], page2.clone())
+        } else {
+            (404, vec![], r#"{"message":"Not Found"}"#.into())
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let token = "tok_Zq8vR2mT6pL9wX3n";
+    let out = Command::new(env!("CARGO_BIN_EXE_keysweep"))
+        .current_dir(dir.path())
+        .env("GITHUB_TOKEN", token)
+        .args([
+            "sweep",
+            "--workdir",
+            "work",
+            "--out",
+            "out",
+            "--no-progress",
+        ])
+        .args(["--github-org", "acme", "--github-api", &api.url])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("rate limited"), "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    let swept: BTreeSet<&str> = audit.iter().map(|a| a["repo"].as_str().unwrap()).collect();
+    assert_eq!(swept, urls.iter().map(String::as_str).collect());
+    assert!(audit.iter().all(|a| a["status"] == "swept"), "{audit:?}");
+    let seen = api.seen.lock().unwrap();
+    assert_eq!(seen.len(), 3, "rate limit, page 1, page 2: {seen:?}");
+    for (_, headers) in seen.iter() {
+        assert!(headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && *v == format!("Bearer {token}")));
+    }
+    // The token is in no output, message or clone configuration.
+    for f in [
+        "out/audit.jsonl",
+        "out/findings.jsonl",
+        "out/inventory.json",
+    ] {
+        assert!(
+            !fs::read_to_string(dir.path().join(f))
+                .unwrap()
+                .contains(token),
+            "{f}"
+        );
+    }
+    assert!(!stderr.contains(token));
+    for entry in fs::read_dir(dir.path().join("work/repos")).unwrap() {
+        let config = fs::read_to_string(entry.unwrap().path().join("config")).unwrap();
+        assert!(
+            !config.contains(token) && !config.contains("extraHeader"),
+            "{config}"
+        );
+    }
+}
+
+#[test]
+fn a_gitlab_group_with_subgroups_and_a_refused_listing() {
+    let (a, _b, _c) = repos();
+    let url = format!("file://{}", a.path.display());
+    let api = FakeApi::start(move |target, _, _| {
+        if target.starts_with("/groups/acme%2Fplatform/projects") {
+            if target.contains("page=2") {
+                let body = format!(
+                    r#"[{{"path_with_namespace":"acme/platform/sub/a","http_url_to_repo":"{url}"}}]"#
+                );
+                (200, vec![("x-next-page".into(), String::new())], body)
+            } else {
+                (200, vec![("x-next-page".into(), "2".into())], "[]".into())
+            }
+        } else {
+            (401, vec![], r#"{"message":"401 Unauthorized"}"#.into())
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let token = "glpat-Zq8vR2mT6pL9wX3nQ4k7";
+    let run = |group: &str| {
+        Command::new(env!("CARGO_BIN_EXE_keysweep"))
+            .current_dir(dir.path())
+            .env("GITLAB_TOKEN", token)
+            .args([
+                "sweep",
+                "--workdir",
+                "work",
+                "--out",
+                "out",
+                "--no-progress",
+            ])
+            .args([
+                "--gitlab-group",
+                group,
+                "--include-subgroups",
+                "--gitlab-api",
+                &api.url,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = run("acme/platform");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0]["findings"], 1);
+    {
+        let seen = api.seen.lock().unwrap();
+        assert!(seen[0].0.contains("include_subgroups=true"), "{seen:?}");
+        assert!(seen[0]
+            .1
+            .iter()
+            .any(|(k, v)| k == "private-token" && v == token));
+    }
+
+    let out = run("other");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("token was refused"), "{stderr}");
+    assert!(!stderr.contains(token), "{stderr}");
+}

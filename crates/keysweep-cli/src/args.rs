@@ -264,6 +264,24 @@ pub struct SweepArgs {
     /// starting with `#` are skipped).
     #[arg(long, value_name = "FILE")]
     pub repos_from: Option<PathBuf>,
+    /// Also sweep every repository of this GitHub organisation (or user), listed through the
+    /// REST API with the token in GITHUB_TOKEN (or GH_TOKEN), which also clones private ones
+    /// (repeatable).
+    #[arg(long, value_name = "ORG")]
+    pub github_org: Vec<String>,
+    /// The GitHub API to list from (GitHub Enterprise Server: https://HOST/api/v3).
+    #[arg(long, value_name = "URL", default_value = keysweep_sweep::GITHUB_API)]
+    pub github_api: String,
+    /// Also sweep every project of this GitLab group, listed through the REST API with the
+    /// token in GITLAB_TOKEN, which also clones private ones (repeatable).
+    #[arg(long, value_name = "GROUP")]
+    pub gitlab_group: Vec<String>,
+    /// With --gitlab-group: the projects of its subgroups too.
+    #[arg(long)]
+    pub include_subgroups: bool,
+    /// The GitLab API to list from (self-managed: https://HOST/api/v4).
+    #[arg(long, value_name = "URL", default_value = keysweep_sweep::GITLAB_API)]
+    pub gitlab_api: String,
     /// Where clones and the cache are kept, and reused by the next sweep. One sweep at a time
     /// may use it.
     #[arg(long, value_name = "DIR")]

@@ -107,7 +107,12 @@ pub fn clone_dir(workdir: &Path, key: &str) -> PathBuf {
 /// Makes the repository available on disk and returns where: a path is checked; a URL is
 /// fetched into its clone, or cloned (into a temporary directory renamed when complete, so an
 /// interrupted clone leaves nothing half-made behind).
-pub fn acquire(spec: &RepoSpec, workdir: &Path, interrupt: &AtomicBool) -> Result<PathBuf, String> {
+pub fn acquire(
+    spec: &RepoSpec,
+    workdir: &Path,
+    interrupt: &AtomicBool,
+    headers: &[(String, String)],
+) -> Result<PathBuf, String> {
     match spec {
         RepoSpec::Path(p) => {
             if !p.exists() {
@@ -118,10 +123,22 @@ pub fn acquire(spec: &RepoSpec, workdir: &Path, interrupt: &AtomicBool) -> Resul
                 .map(|_| p.clone())
         }
         RepoSpec::Url(url) => {
+            let overrides = overrides_for(url, headers);
             let dir = clone_dir(workdir, &spec.key());
             if dir.exists() {
                 match gix::open(&dir) {
-                    Ok(repo) => {
+                    Ok(mut repo) => {
+                        if !overrides.is_empty() {
+                            let mut config = repo.config_snapshot_mut();
+                            let values: Vec<gix::bstr::BString> =
+                                overrides.iter().map(|o| o.as_str().into()).collect();
+                            config
+                                .append_config(&values, gix::config::Source::Api)
+                                .map_err(|e| format!("cannot configure the fetch: {e}"))?;
+                            config
+                                .commit()
+                                .map_err(|e| format!("cannot configure the fetch: {e}"))?;
+                        }
                         fetch(&repo, interrupt)?;
                         return Ok(dir);
                     }
@@ -136,13 +153,36 @@ pub fn acquire(spec: &RepoSpec, workdir: &Path, interrupt: &AtomicBool) -> Resul
                     }
                 }
             }
-            clone(url, &dir, interrupt)?;
+            clone(url, &dir, interrupt, &overrides)?;
             Ok(dir)
         }
     }
 }
 
-fn clone(url: &str, dir: &Path, interrupt: &AtomicBool) -> Result<(), String> {
+/// `http.extraHeader` settings for `url`: the headers given for its host. They live in memory
+/// only, never in the clone's configuration on disk.
+fn overrides_for(url: &str, headers: &[(String, String)]) -> Vec<String> {
+    let host = url
+        .split_once("://")
+        .map(|(_, rest)| {
+            let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            host.split(':').next().unwrap_or(host).to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    headers
+        .iter()
+        .filter(|(h, _)| h.eq_ignore_ascii_case(&host))
+        .map(|(_, v)| format!("http.extraHeader={v}"))
+        .collect()
+}
+
+fn clone(
+    url: &str,
+    dir: &Path,
+    interrupt: &AtomicBool,
+    overrides: &[String],
+) -> Result<(), String> {
     let parent = dir.parent().expect("clone dirs are under repos/");
     std::fs::create_dir_all(parent)
         .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
@@ -154,6 +194,7 @@ fn clone(url: &str, dir: &Path, interrupt: &AtomicBool) -> Result<(), String> {
     let fail = |e: &dyn std::fmt::Display| format!("cannot clone: {}", scrub(&e.to_string(), url));
     let mut prepare = gix::prepare_clone_bare(url, &tmp)
         .map_err(|e| fail(&e))?
+        .with_in_memory_config_overrides(overrides.iter().map(String::as_str))
         .configure_remote(|remote| {
             remote.with_refspecs(
                 ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],

@@ -48,6 +48,7 @@
 //! ```
 
 mod acquire;
+mod list;
 mod store;
 
 use std::collections::{HashMap, HashSet};
@@ -64,6 +65,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use acquire::{clone_dir, without_credentials, RepoSpec};
+pub use list::{Listed, Lister, GITHUB_API, GITLAB_API};
 pub use store::{RepoState, Store};
 
 /// What happened to one repository: a line of `audit.jsonl`.
@@ -208,6 +210,7 @@ pub struct Sweep {
     max_blob_size: u64,
     scan_binary: bool,
     audit: Option<PathBuf>,
+    headers: Vec<(String, String)>,
     progress: Arc<Progress>,
     cancel: Cancel,
 }
@@ -225,6 +228,7 @@ impl Sweep {
             max_blob_size: keysweep_source::DEFAULT_MAX_FILE_SIZE,
             scan_binary: false,
             audit: None,
+            headers: Vec::new(),
             progress: Arc::default(),
             cancel: Cancel::new(),
         }
@@ -266,6 +270,14 @@ impl Sweep {
     /// done (the file is started afresh by each run).
     pub fn audit_log(mut self, path: impl Into<PathBuf>) -> Sweep {
         self.audit = Some(path.into());
+        self
+    }
+
+    /// Sends `header` (`Authorization: Basic …`) with every clone and fetch from `host`: how a
+    /// token reaches private repositories. It is kept in memory, never written to a clone's
+    /// configuration, and never shown.
+    pub fn http_header(mut self, host: impl Into<String>, header: impl Into<String>) -> Sweep {
+        self.headers.push((host.into(), header.into()));
         self
     }
 
@@ -445,7 +457,7 @@ impl Sweep {
             return Err("the sweep was interrupted".into());
         }
         let key = spec.key();
-        let path = acquire::acquire(spec, &self.workdir, self.cancel.flag())?;
+        let path = acquire::acquire(spec, &self.workdir, self.cancel.flag(), &self.headers)?;
         let tips = keysweep_git::ref_tips(&path).map_err(|e| e.to_string())?;
         audit.tips = tips
             .iter()
@@ -601,6 +613,30 @@ fn head_blobs(repo: &Path) -> Result<HashSet<String>, String> {
         .collect())
 }
 
+/// `Authorization: Basic base64(user:token)`: the header git hosts accept for a token over
+/// HTTPS (GitHub with user `x-access-token`, GitLab with `oauth2`).
+pub fn basic_auth(user: &str, token: &str) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let data = format!("{user}:{token}").into_bytes();
+    let mut out = String::from("Authorization: Basic ");
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// `record` as it may be written out: its secret and secret parts redacted.
 pub fn redacted(record: &Record) -> Record {
     let mut r = record.clone();
@@ -651,4 +687,23 @@ pub fn status_counts(outcome: &Outcome) -> HashMap<String, usize> {
         *m.entry(r.audit.status.clone()).or_default() += 1;
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn basic_auth_is_base64_of_user_and_token() {
+        assert_eq!(
+            super::basic_auth("a", "bc"),
+            "Authorization: Basic YTpiYw=="
+        );
+        assert_eq!(
+            super::basic_auth("ab", "c"),
+            "Authorization: Basic YWI6Yw=="
+        );
+        assert_eq!(
+            super::basic_auth("x", "yz1"),
+            "Authorization: Basic eDp5ejE="
+        );
+    }
 }

@@ -32,10 +32,61 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
                 .map(RepoSpec::parse),
         );
     }
+    let mut listing_failed = false;
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let env_token = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+    };
+    let mut list = |found: Result<Vec<keysweep_sweep::Listed>, String>,
+                    token: &Option<String>,
+                    user: &str,
+                    specs: &mut Vec<RepoSpec>| match found {
+        Ok(found) => {
+            for repo in &found {
+                if let (Some(t), Some(host)) = (token, host_of(&repo.clone_url)) {
+                    if !headers.iter().any(|(h, _)| *h == host) {
+                        headers.push((host, keysweep_sweep::basic_auth(user, t)));
+                    }
+                }
+            }
+            specs.extend(found.into_iter().map(|r| RepoSpec::Url(r.clone_url)));
+        }
+        Err(e) => {
+            messages::error(&e);
+            listing_failed = true;
+        }
+    };
+    if !args.github_org.is_empty() {
+        let token = env_token(&["GITHUB_TOKEN", "GH_TOKEN"]);
+        let lister =
+            keysweep_sweep::Lister::new(&args.github_api, token.clone()).quiet(args.quiet.quiet);
+        for org in &args.github_org {
+            list(lister.github_org(org), &token, "x-access-token", &mut specs);
+        }
+    }
+    if !args.gitlab_group.is_empty() {
+        let token = env_token(&["GITLAB_TOKEN"]);
+        let lister =
+            keysweep_sweep::Lister::new(&args.gitlab_api, token.clone()).quiet(args.quiet.quiet);
+        for group in &args.gitlab_group {
+            list(
+                lister.gitlab_group(group, args.include_subgroups),
+                &token,
+                "oauth2",
+                &mut specs,
+            );
+        }
+    }
+    // A repository named twice (in a list and an organisation) is swept once.
+    let mut seen = std::collections::HashSet::new();
+    specs.retain(|s| seen.insert(s.key()));
     if specs.is_empty() {
-        return Err(
-            "nothing to sweep: give repositories (paths or URLs) or --repos-from FILE".into(),
-        );
+        if listing_failed {
+            return Ok(EXIT_ERROR);
+        }
+        return Err("nothing to sweep: give repositories (paths or URLs), --repos-from FILE, --github-org or --gitlab-group".into());
     }
     let config = match &args.config {
         Some(path) => Config::load(path)?,
@@ -63,6 +114,9 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
         .audit_log(args.out.join("audit.jsonl"));
     if let Some(n) = args.threads {
         sweep = sweep.threads(n);
+    }
+    for (host, header) in headers {
+        sweep = sweep.http_header(host, header);
     }
     std::fs::create_dir_all(&args.out).map_err(|e| {
         format!(
@@ -161,7 +215,11 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
             args.out.display()
         ));
     }
-    Ok(if outcome.complete() { 0 } else { EXIT_ERROR })
+    Ok(if outcome.complete() && !listing_failed {
+        0
+    } else {
+        EXIT_ERROR
+    })
 }
 
 /// What besides the rules shapes the findings, for the cache key: a hash of the files and
@@ -197,6 +255,14 @@ fn options_key(args: &SweepArgs, config: &Config) -> Result<String, String> {
         h.update(Sha256::digest(k.as_bytes()));
     }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The lowercase host of an `http(s)://` URL.
+fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let host = authority.rsplit('@').next()?;
+    Some(host.split(':').next()?.to_ascii_lowercase())
 }
 
 fn human_secs(s: f64) -> String {
