@@ -221,12 +221,16 @@ fn new_commits_are_swept_incrementally_and_rules_changes_scan_again() {
     a.commit("prod settings");
     b.put("deploy/app.yml", &format!("slack: {SLACK}\n"));
     b.commit("drop stripe");
+    b.git(&["tag", "-a", "v2", "-m", "an annotated tag"]);
     let (code, stderr) = sweep(dir.path(), &[&pa, &pb], &[]);
     assert_eq!(code, 0, "{stderr}");
     let audit = jsonl(&dir.path().join("out/audit.jsonl"));
     let ra = audit_of(&audit, &pa);
     assert_eq!(ra["mode"], "incremental", "{ra}");
     assert_eq!(ra["blobs_scanned"], 2, "only the two new blobs: {ra}");
+    let rb = audit_of(&audit, &pb);
+    assert_eq!(rb["mode"], "incremental", "{rb}");
+    assert_eq!(rb["blobs_scanned"], 1, "{rb}");
     let found = jsonl(&dir.path().join("out/findings.jsonl"));
     let gh: Vec<&Value> = found
         .iter()

@@ -140,17 +140,17 @@ pub trait BlobCache: Sync {
     fn put(&self, blob: &gix::oid, findings: &[Finding]);
 }
 
-/// A ref and the object it finally names (tags peeled).
+/// A ref and the object it names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefTip {
     /// The ref's full name (`refs/heads/main`, `HEAD` when detached).
     pub name: String,
-    /// The object it names, tags peeled.
+    /// The object it names (for an annotated tag, the tag object).
     pub id: ObjectId,
 }
 
-/// The refs of the repository at `path`, each peeled to the object it names, in listing order
-/// (`HEAD`, branches, tags, remotes, stash, others): what a later
+/// The refs of the repository at `path` and the objects they name (an annotated tag's own id,
+/// not peeled), in listing order (`HEAD`, branches, tags, remotes, stash, others): what a later
 /// [`HistoryScan::after_tips`] starts from.
 pub fn ref_tips(path: impl AsRef<Path>) -> Result<Vec<RefTip>, Error> {
     let path = path.as_ref();
@@ -159,7 +159,9 @@ pub fn ref_tips(path: impl AsRef<Path>) -> Result<Vec<RefTip>, Error> {
         message: e.to_string(),
     })?;
     let mut problems = Vec::new();
-    let tips = tips(&repo, &|_| Peel::Unknown, &mut problems);
+    // Not peeled: reading refs only, no object (a repository with thousands of tags answers in
+    // milliseconds). `after_tips` peels what it is given.
+    let tips = tips(&repo, &|_| Peel::NotATag, &mut problems);
     if let Some(p) = problems.first() {
         return Err(Error::Open {
             path: path.to_owned(),
@@ -568,8 +570,10 @@ impl<'s> HistoryScan<'s> {
                 .collect();
             let before: Vec<ObjectId> = after
                 .iter()
-                .copied()
-                .filter(|id| repo.find_commit(*id).is_ok())
+                .filter_map(|id| {
+                    let object = repo.find_object(*id).ok()?;
+                    Some(object.peel_to_kind(gix::object::Kind::Commit).ok()?.id)
+                })
                 .collect();
             problems.append(&mut seen);
             (now, before)

@@ -107,7 +107,7 @@ pub struct Tip {
     /// Full ref name.
     #[serde(rename = "ref")]
     pub name: String,
-    /// Object id (hex), tags peeled.
+    /// Object id (hex): a commit, or an annotated tag object.
     pub id: String,
 }
 
@@ -654,8 +654,8 @@ pub fn redacted(record: &Record) -> Record {
 }
 
 /// Writes a sweep's results into `out`: `findings.jsonl` (every finding, redacted unless
-/// `reveal`) and `inventory.json` (one entry per distinct secret, always redacted), each
-/// replaced atomically. `audit.jsonl` is written by the sweep as it goes.
+/// `reveal`) and the inventory, one entry per distinct secret, always redacted, as
+/// `inventory.json`, `inventory.csv` and `inventory.html`; each file replaced atomically. `audit.jsonl` is written by the sweep as it goes.
 pub fn write_results(
     out: &Path,
     outcome: &Outcome,
@@ -674,9 +674,13 @@ pub fn write_results(
         }
     }
     keysweep_report::write_output(&out.join("findings.jsonl"), &findings)?;
-    let doc = inventory.finish(as_of, &mut |_| None);
+    let mut doc = inventory.finish(as_of, &mut keysweep_report::codeowners::read);
     let json = serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other)?;
     keysweep_report::write_output(&out.join("inventory.json"), &json)?;
+    let csv = keysweep_report::inventory::csv(&doc);
+    keysweep_report::write_output(&out.join("inventory.csv"), csv.as_bytes())?;
+    let html = keysweep_report::inventory::html(&mut doc);
+    keysweep_report::write_output(&out.join("inventory.html"), html.as_bytes())?;
     Ok(())
 }
 
