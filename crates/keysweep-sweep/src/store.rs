@@ -24,6 +24,8 @@ const REPOS: TableDefinition<&str, &[u8]> = TableDefinition::new("repos");
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 /// Bumped when the layout of what is stored changes: a cache of another format is dropped.
 const FORMAT: &str = "1";
+/// The page cache of the database.
+const CACHE_BYTES: usize = 64 << 20;
 
 /// A repository's state after its last sweep.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -63,7 +65,9 @@ impl Store {
     pub fn open(dir: &Path) -> Result<(Store, Option<String>), StoreError> {
         let path = dir.join("cache.redb");
         let mut note = None;
-        let db = match Database::create(&path) {
+        // redb's page cache defaults to 1 GiB; a sweep's memory should go to scanning.
+        let create = |p: &Path| Database::builder().set_cache_size(CACHE_BYTES).create(p);
+        let db = match create(&path) {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(StoreError::Busy(dir.to_owned()))
@@ -78,8 +82,7 @@ impl Store {
                     path.display(),
                     aside.display()
                 ));
-                Database::create(&path)
-                    .map_err(|e| StoreError::Other(msg(&path, "cannot be created", e)))?
+                create(&path).map_err(|e| StoreError::Other(msg(&path, "cannot be created", e)))?
             }
         };
         restrict(&path);

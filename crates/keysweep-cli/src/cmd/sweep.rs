@@ -160,10 +160,11 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
         messages::warning(note);
     }
     let as_of = args.as_of.unwrap_or_else(keysweep_source::dates::today);
-    let mut results = outcome.clone();
+    let mut outcome = outcome;
+    let complete = outcome.complete();
     // The global allowlist paths of a gitleaks configuration, as `scan` applies them.
     if let Some(m) = &gitleaks_paths {
-        for r in &mut results.repos {
+        for r in &mut outcome.repos {
             for rec in &mut r.records {
                 if rec.suppressed.is_none()
                     && rec.location.path.as_deref().is_some_and(|p| m.is_match(p))
@@ -174,11 +175,11 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
         }
     }
     if !args.show_suppressed {
-        for r in &mut results.repos {
+        for r in &mut outcome.repos {
             r.records.retain(|rec| rec.suppressed.is_none());
         }
     }
-    keysweep_sweep::write_results(&args.out, &results, args.reveal, as_of).map_err(|e| {
+    keysweep_sweep::write_results(&args.out, &outcome, args.reveal, as_of).map_err(|e| {
         format!(
             "cannot write the results into {}: {}",
             args.out.display(),
@@ -215,7 +216,7 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
             args.out.display()
         ));
     }
-    Ok(if outcome.complete() && !listing_failed {
+    Ok(if complete && !listing_failed {
         0
     } else {
         EXIT_ERROR
