@@ -637,3 +637,53 @@ fn a_gitlab_group_with_subgroups_and_a_refused_listing() {
     assert!(stderr.contains("token was refused"), "{stderr}");
     assert!(!stderr.contains(token), "{stderr}");
 }
+
+#[test]
+fn a_full_disk_under_the_cache_loses_no_finding() {
+    let (a, b, _c) = repos();
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    fs::create_dir(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=600k", "tmpfs"])
+        .arg(&small)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !common::need(
+        "tmpfs",
+        mounted,
+        "run the tests as root (they mount a 600 KiB tmpfs to fill the disk)",
+    ) {
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(small.clone());
+    // Leave about 40 KiB: the cache starts, then cannot take the second repository.
+    fs::write(small.join("fill"), vec![0u8; 560 * 1024]).unwrap();
+    let (pa, pb) = (a.path.display().to_string(), b.path.display().to_string());
+    let workdir = small.join("work");
+    let out = keysweep(
+        dir.path(),
+        &[
+            "sweep",
+            "--workdir",
+            workdir.to_str().unwrap(),
+            "--out",
+            "out",
+            "--no-progress",
+            &pa,
+            &pb,
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(stderr.contains("scanned again next time"), "{stderr}");
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    assert_eq!(found.len(), 3, "every finding is reported: {found:?}");
+}

@@ -551,7 +551,13 @@ impl Sweep {
             records,
             reachable_blobs: reachable,
         };
-        store.commit(&key, &state, &blobs)?;
+        // The findings are complete whether or not the cache takes them: a cache that cannot be
+        // written (a full disk) costs the next sweep a scan, not this one its results.
+        if let Err(e) = store.commit(&key, &state, &blobs) {
+            audit.problems.push(format!(
+                "{e}; the findings are complete, but this repository will be scanned again next time"
+            ));
+        }
         audit.status = "swept".into();
         Ok(state.records)
     }

@@ -197,8 +197,10 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
             failed += 1;
             messages::error(&format!("{}: {e}", a.repo));
         }
-        if args.quiet.verbose {
-            for p in &a.problems {
+        for p in &a.problems {
+            // A cache that cannot be written is always said; other problems (unreadable
+            // objects) with --verbose, as `scan --git` does.
+            if args.quiet.verbose || p.starts_with("cache ") {
                 messages::warning(&format!("{}: {p}", a.repo));
             }
         }
