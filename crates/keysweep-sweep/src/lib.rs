@@ -111,8 +111,10 @@ pub struct Tip {
     pub id: String,
 }
 
-/// One repository's result.
-#[derive(Clone, Debug)]
+/// One repository's result. As JSON (`{"audit": {...}, "records": [...]}`) it travels from a
+/// process that swept one repository to the one that writes a sweep's results: read back, it
+/// gives the same [`write_results`] output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RepoResult {
     /// Its audit record.
     pub audit: AuditRecord,
