@@ -1,0 +1,451 @@
+//! `keysweep._keysweep`, the extension module of the `keysweep` Python package: a compiled
+//! [`keysweep::Scanner`] behind a Python class, the source layer's jobs (paths, history,
+//! staged changes) and the sweep of many repositories.
+//!
+//! The compiled scanner is immutable and shared by `Arc`; buffer scans borrow a scratch space
+//! from a small pool, so any number of Python threads may scan with one `Scanner` at once.
+//! Every scan runs with the GIL released.
+#![deny(missing_docs)]
+
+mod errors;
+mod finding;
+mod settings;
+mod sweep;
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use keysweep::{Confidence, Scratch};
+use keysweep_report::Record;
+use keysweep_source::{
+    ChangeScan, Collect, HistoryScan, Hit, Location, PathScan, Problem, Severity,
+};
+use pyo3::exceptions::{PyTypeError, PyUserWarning, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+use crate::errors::{io_error, job_error};
+use crate::finding::{quoted, Finding};
+use crate::settings::{Compiled, RuleSource, Rules, Settings};
+use crate::sweep::SweepResult;
+
+pyo3::create_exception!(
+    keysweep,
+    ScanWarning,
+    PyUserWarning,
+    "Something a scan could not read or that looked wrong (an unreadable file, a damaged git \
+     object, an archive limit); the rest was scanned."
+);
+
+/// Scratch spaces kept for reuse at most (one per thread scanning at once, in practice).
+const POOL: usize = 16;
+
+/// A compiled rule set and its settings. Immutable: share one between threads.
+#[pyclass(module = "keysweep", frozen)]
+struct Scanner {
+    settings: Settings,
+    compiled: Arc<Compiled>,
+    scratch: Mutex<Vec<Scratch>>,
+}
+
+fn read_source(path: &Path) -> PyResult<RuleSource> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        io_error(
+            &e,
+            format!(
+                "cannot read rule file {}: {}",
+                path.display(),
+                keysweep_source::io_reason(&e)
+            ),
+            Some(path),
+        )
+    })?;
+    Ok(RuleSource {
+        origin: path.display().to_string(),
+        text,
+    })
+}
+
+fn parse_confidence(s: &str) -> PyResult<Confidence> {
+    Confidence::parse(s).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "min_confidence: {s:?} is not one of \"low\", \"medium\", \"high\""
+        ))
+    })
+}
+
+/// Python's `rules` argument: None, a path (str or os.PathLike), or an iterable of rule ids.
+fn rules_arg(py: Python<'_>, rules: Option<&Bound<'_, PyAny>>) -> PyResult<Rules> {
+    let Some(obj) = rules else {
+        return Ok(Rules::Builtin);
+    };
+    let pathlike = py.import("os")?.getattr("PathLike")?;
+    if obj.is_instance_of::<PyString>() || obj.is_instance(&pathlike)? {
+        return Ok(Rules::File(read_source(&obj.extract::<PathBuf>()?)?));
+    }
+    let ids = obj
+        .try_iter()
+        .and_then(|it| {
+            it.map(|id| id?.extract::<String>())
+                .collect::<PyResult<Vec<_>>>()
+        })
+        .map_err(|_| {
+            PyTypeError::new_err(
+                "rules: expected None, a rule file path, or an iterable of rule ids (str)",
+            )
+        })?;
+    if ids.is_empty() {
+        return Err(PyValueError::new_err(
+            "rules: an empty list of rule ids runs no rule",
+        ));
+    }
+    Ok(Rules::Only(ids))
+}
+
+fn warn_problems(py: Python<'_>, problems: &[Problem]) -> PyResult<()> {
+    let category = py.get_type::<ScanWarning>();
+    for p in problems.iter().filter(|p| p.severity >= Severity::Warning) {
+        let text = p.to_string().replace('\0', "\\0");
+        let msg = CString::new(text).unwrap_or_default();
+        PyErr::warn(py, &category, &msg, 1)?;
+    }
+    Ok(())
+}
+
+impl Scanner {
+    fn from_settings(py: Python<'_>, settings: Settings) -> PyResult<Scanner> {
+        let compiled = py
+            .detach(|| settings.compile())
+            .map_err(PyValueError::new_err)?;
+        Ok(Scanner {
+            settings,
+            compiled: Arc::new(compiled),
+            scratch: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Findings of `hits` as Python sees them: suppressed ones left out, ordered by path and
+    /// position (jobs report them from their worker threads in no particular order).
+    fn records(&self, mut hits: Vec<Hit>) -> Vec<Record> {
+        let rules = self.compiled.scanner.rules();
+        let allowed = self.compiled.allowed_paths.as_ref();
+        hits.retain(|h| {
+            h.finding.suppressed.is_none()
+                && !(allowed.is_some()
+                    && h.location
+                        .path
+                        .as_deref()
+                        .is_some_and(|p| allowed.is_some_and(|m| m.is_match(p))))
+        });
+        hits.sort_by(|a, b| {
+            (
+                a.location.path.as_deref(),
+                a.finding.range.start,
+                &*a.finding.rule_id,
+            )
+                .cmp(&(
+                    b.location.path.as_deref(),
+                    b.finding.range.start,
+                    &*b.finding.rule_id,
+                ))
+        });
+        hits.iter()
+            .map(|h| Record::new(h, &rules[h.finding.rule_index], true))
+            .collect()
+    }
+
+    /// Runs a job without the GIL; its problems become `ScanWarning`s.
+    fn run_job(
+        &self,
+        py: Python<'_>,
+        reveal: bool,
+        job: impl FnOnce(&Collect) -> Result<(), keysweep_source::Error> + Send,
+        path: &Path,
+    ) -> PyResult<Vec<Finding>> {
+        let (records, problems) = py
+            .detach(|| {
+                let sink = Collect::default();
+                job(&sink)?;
+                let (hits, problems) = sink.into_parts();
+                Ok((self.records(hits), problems))
+            })
+            .map_err(|e| job_error(e, path))?;
+        warn_problems(py, &problems)?;
+        Ok(records
+            .into_iter()
+            .map(|r| Finding::new(r, reveal))
+            .collect())
+    }
+
+    fn settings_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        let source = |s: &RuleSource| -> PyResult<Bound<'py, PyDict>> {
+            let f = PyDict::new(py);
+            f.set_item("origin", &s.origin)?;
+            f.set_item("text", &s.text)?;
+            Ok(f)
+        };
+        d.set_item("version", 1)?;
+        match &self.settings.rules {
+            Rules::Builtin => d.set_item("rules", py.None())?,
+            Rules::Only(ids) => d.set_item("rules", PyList::new(py, ids)?)?,
+            Rules::File(s) => d.set_item("rules", source(s)?)?,
+        }
+        let extra = self
+            .settings
+            .extra
+            .iter()
+            .map(source)
+            .collect::<PyResult<Vec<_>>>()?;
+        d.set_item("extra_rule_files", PyList::new(py, extra)?)?;
+        d.set_item("min_confidence", self.settings.min_confidence.as_str())?;
+        d.set_item("decode", self.settings.decode)?;
+        Ok(d)
+    }
+}
+
+fn source_of(obj: &Bound<'_, PyAny>) -> PyResult<RuleSource> {
+    Ok(RuleSource {
+        origin: obj.get_item("origin")?.extract()?,
+        text: obj.get_item("text")?.extract()?,
+    })
+}
+
+#[pymethods]
+impl Scanner {
+    /// Compiles a scanner.
+    ///
+    /// `rules`: None for the built-in rules; a list of rule ids to run only those (of the
+    /// built-in rules and `extra_rule_files`); or the path of a rule file (keysweep or gitleaks
+    /// TOML) whose rules replace the built-in ones. `extra_rule_files` add rules, as
+    /// `keysweep scan --rules FILE` does (a gitleaks configuration without
+    /// `[extend] useDefault = true` is a complete rule set: the built-in rules then do not run).
+    #[new]
+    #[pyo3(signature = (rules = None, extra_rule_files = Vec::new(), min_confidence = "low", decode = true))]
+    fn new(
+        py: Python<'_>,
+        rules: Option<&Bound<'_, PyAny>>,
+        extra_rule_files: Vec<PathBuf>,
+        min_confidence: &str,
+        decode: bool,
+    ) -> PyResult<Scanner> {
+        let settings = Settings {
+            rules: rules_arg(py, rules)?,
+            extra: extra_rule_files
+                .iter()
+                .map(|p| read_source(p))
+                .collect::<PyResult<_>>()?,
+            min_confidence: parse_confidence(min_confidence)?,
+            decode,
+        };
+        Scanner::from_settings(py, settings)
+    }
+
+    /// A scanner from `settings()` (what a pickle carries): rule files come with their text.
+    #[staticmethod]
+    fn from_settings_dict(py: Python<'_>, settings: &Bound<'_, PyDict>) -> PyResult<Scanner> {
+        let get = |k: &str| -> PyResult<Bound<'_, PyAny>> {
+            settings
+                .get_item(k)?
+                .ok_or_else(|| PyValueError::new_err(format!("scanner settings: {k} is missing")))
+        };
+        let version: u32 = get("version")?.extract()?;
+        if version != 1 {
+            return Err(PyValueError::new_err(format!(
+                "scanner settings: version {version} is not known to this keysweep"
+            )));
+        }
+        let rules = get("rules")?;
+        let rules = if rules.is_none() {
+            Rules::Builtin
+        } else if let Ok(d) = rules.cast::<PyDict>() {
+            Rules::File(source_of(d.as_any())?)
+        } else {
+            Rules::Only(rules.extract()?)
+        };
+        let extra = get("extra_rule_files")?
+            .try_iter()?
+            .map(|s| source_of(&s?))
+            .collect::<PyResult<_>>()?;
+        let settings = Settings {
+            rules,
+            extra,
+            min_confidence: parse_confidence(&get("min_confidence")?.extract::<String>()?)?,
+            decode: get("decode")?.extract()?,
+        };
+        Scanner::from_settings(py, settings)
+    }
+
+    /// The settings this scanner was built from, rule files with their text: pickling a
+    /// scanner carries these, and unpickling compiles them again.
+    fn settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.settings_dict(py)
+    }
+
+    fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.settings_dict(py)
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let rebuild = slf.get_type().getattr("from_settings_dict")?;
+        let state = slf.get().settings_dict(py)?;
+        PyTuple::new(py, [rebuild, PyTuple::new(py, [state])?.into_any()])
+    }
+
+    /// The ids of the rules this scanner runs.
+    #[getter]
+    fn rule_ids(&self) -> Vec<String> {
+        self.compiled
+            .scanner
+            .rules()
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect()
+    }
+
+    /// Scans `data` (the content of the file at `path`, when given: rules scoped to file
+    /// names such as `.pgpass` run where it matches).
+    #[pyo3(signature = (data, path = None, *, reveal = false))]
+    fn scan_bytes(
+        &self,
+        py: Python<'_>,
+        data: &[u8],
+        path: Option<String>,
+        reveal: bool,
+    ) -> Vec<Finding> {
+        let records = py.detach(|| {
+            let scanner = &self.compiled.scanner;
+            let pooled = self.scratch.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let mut scratch = pooled.unwrap_or_else(|| scanner.scratch());
+            let findings = scanner.scan_file(&mut scratch, data, path.as_deref());
+            let mut pool = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+            if pool.len() < POOL {
+                pool.push(scratch);
+            }
+            drop(pool);
+            let location = match &path {
+                Some(p) => Location::file(Path::new(p)),
+                None => Location::new(None, keysweep_source::Source::File),
+            };
+            let hits = findings
+                .into_iter()
+                .map(|finding| Hit {
+                    finding,
+                    location: location.clone(),
+                })
+                .collect();
+            self.records(hits)
+        });
+        records
+            .into_iter()
+            .map(|r| Finding::new(r, reveal))
+            .collect()
+    }
+
+    /// Scans a file or a directory (recursively, `.gitignore` honoured, archives opened), as
+    /// `keysweep scan PATH` does. What could not be read is a `ScanWarning`.
+    #[pyo3(signature = (path, *, reveal = false))]
+    fn scan_path(&self, py: Python<'_>, path: PathBuf, reveal: bool) -> PyResult<Vec<Finding>> {
+        let scan = PathScan::new(self.compiled.scanner.clone());
+        self.run_job(py, reveal, |sink| scan.run(&[&path], sink).map(drop), &path)
+    }
+
+    /// Scans a repository's history: every blob reachable from any ref, once, each finding
+    /// with the commit that introduced it (`since`: only what commits after that revision
+    /// introduced), as `keysweep scan --git` does.
+    #[pyo3(signature = (path, since = None, *, reveal = false))]
+    fn scan_repo(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+        since: Option<String>,
+        reveal: bool,
+    ) -> PyResult<Vec<Finding>> {
+        let mut scan = HistoryScan::new(self.compiled.scanner.clone());
+        if let Some(rev) = since {
+            scan = scan.since(rev);
+        }
+        self.run_job(py, reveal, |sink| scan.run(&path, sink).map(drop), &path)
+    }
+
+    /// Scans what the next commit of `repo` would add (staged files against HEAD, findings on
+    /// added lines), as `keysweep scan --staged` does.
+    #[pyo3(signature = (repo, *, reveal = false))]
+    fn scan_staged(&self, py: Python<'_>, repo: PathBuf, reveal: bool) -> PyResult<Vec<Finding>> {
+        let scan = ChangeScan::new(self.compiled.scanner.clone()).staged(true);
+        self.run_job(py, reveal, |sink| scan.run(&repo, sink).map(drop), &repo)
+    }
+
+    /// Sweeps repositories (paths or git URLs) as `keysweep sweep` does: URLs are cloned or
+    /// fetched into `workdir`, whose cache makes the next sweep read only what changed. With
+    /// `out`, writes `findings.jsonl`, `audit.jsonl` and `inventory.json` there.
+    #[pyo3(signature = (repos, workdir, out = None, jobs = 1, *, reveal = false))]
+    fn sweep(
+        &self,
+        py: Python<'_>,
+        repos: Vec<Bound<'_, PyAny>>,
+        workdir: PathBuf,
+        out: Option<PathBuf>,
+        jobs: usize,
+        reveal: bool,
+    ) -> PyResult<SweepResult> {
+        let specs = repos
+            .iter()
+            .map(sweep::repo_spec)
+            .collect::<PyResult<Vec<_>>>()?;
+        sweep::run(py, &self.compiled, specs, workdir, out, jobs, reveal)
+    }
+
+    /// Sweeps one repository in `workdir` and returns its result as one line of JSON (records
+    /// redacted unless `reveal`), for `SweepResult.from_json` in another process; `threads`
+    /// scan threads (default: one per core).
+    #[pyo3(signature = (repo, workdir, *, threads = None, reveal = false))]
+    fn _sweep_repo(
+        &self,
+        py: Python<'_>,
+        repo: &Bound<'_, PyAny>,
+        workdir: PathBuf,
+        threads: Option<usize>,
+        reveal: bool,
+    ) -> PyResult<String> {
+        let spec = sweep::repo_spec(repo)?;
+        sweep::run_one(py, &self.compiled, spec, workdir, threads, reveal)
+    }
+
+    fn __repr__(&self) -> String {
+        let list = |items: &mut dyn Iterator<Item = &String>| {
+            let items: Vec<String> = items.map(|s| quoted(s)).collect();
+            format!("[{}]", items.join(", "))
+        };
+        let rules = match &self.settings.rules {
+            Rules::Builtin => "None".to_string(),
+            Rules::Only(ids) => list(&mut ids.iter()),
+            Rules::File(s) => quoted(&s.origin),
+        };
+        format!(
+            "<Scanner rules={rules} extra_rule_files={} min_confidence='{}' decode={}: {} rules>",
+            list(&mut self.settings.extra.iter().map(|s| &s.origin)),
+            self.settings.min_confidence.as_str(),
+            if self.settings.decode {
+                "True"
+            } else {
+                "False"
+            },
+            self.compiled.scanner.rules().len()
+        )
+    }
+}
+
+/// keysweep's engine for Python.
+#[pymodule]
+fn _keysweep(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<Scanner>()?;
+    m.add_class::<Finding>()?;
+    m.add_class::<SweepResult>()?;
+    m.add("ScanWarning", m.py().get_type::<ScanWarning>())?;
+    m.add_function(wrap_pyfunction!(sweep::failed_result, m)?)?;
+    Ok(())
+}

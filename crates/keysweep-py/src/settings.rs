@@ -1,0 +1,164 @@
+//! A scanner's settings, as Python gives them and as they are pickled: which rules (with the
+//! text of every rule file, read once, so that a worker on another machine needs no file),
+//! the minimum confidence and decoding. Compiling them gives the `keysweep::Scanner`.
+
+use std::path::Path;
+
+use keysweep::{Confidence, RuleSet, Scanner, ScannerBuilder};
+use keysweep_gitleaks::{Allowlist, BuiltinTarget, Format, PathMatcher};
+use sha2::{Digest, Sha256};
+
+/// A rule file: where it was read from (named in errors and rule origins; an `[extend] path` of
+/// a gitleaks configuration is read relative to it) and its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleSource {
+    pub origin: String,
+    pub text: String,
+}
+
+/// Which rules a scanner runs, before `extra_rule_files` are added.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rules {
+    /// The built-in rules.
+    Builtin,
+    /// Only the rules with these ids (among the built-in rules and the extra files).
+    Only(Vec<String>),
+    /// This file's rules instead of the built-in ones (a gitleaks configuration with
+    /// `[extend] useDefault = true` keeps them).
+    File(RuleSource),
+}
+
+/// Everything that shapes a scanner: what `Scanner(...)` takes, and what a pickle carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub rules: Rules,
+    pub extra: Vec<RuleSource>,
+    pub min_confidence: Confidence,
+    pub decode: bool,
+}
+
+/// Settings compiled: the scanner, and what the global allowlists of gitleaks configurations
+/// suppress after the scan (paths; their values are in the scanner).
+pub struct Compiled {
+    pub scanner: Scanner,
+    pub allowed_paths: Option<PathMatcher>,
+    /// What besides the rules shapes findings, for a sweep's cache key.
+    pub options_key: String,
+}
+
+enum RuleFile {
+    Keysweep(RuleSet),
+    Gitleaks(keysweep_gitleaks::Config),
+}
+
+fn parse(src: &RuleSource) -> Result<RuleFile, String> {
+    match keysweep_gitleaks::detect(&src.text) {
+        Format::Keysweep => RuleSet::from_toml(&src.text, &src.origin)
+            .map(RuleFile::Keysweep)
+            .map_err(|e| e.to_string()),
+        Format::Gitleaks => keysweep_gitleaks::parse(&src.text, Path::new(&src.origin))
+            .map(RuleFile::Gitleaks)
+            .map_err(|e| format!("gitleaks configuration: {e}")),
+    }
+}
+
+impl Settings {
+    /// Compiles the settings. Errors name the file, rule and field, or the rule id, at fault;
+    /// none quotes scanned data.
+    ///
+    /// The rules are loaded as `keysweep scan --rules FILE...` loads them: the built-in rules
+    /// unless `rules` is a file or a gitleaks configuration without `useDefault` is among the
+    /// files, with the built-in rules that gitleaks `disabledRules` name turned off, then every
+    /// file's rules.
+    pub fn compile(&self) -> Result<Compiled, String> {
+        let mut files = Vec::new();
+        if let Rules::File(src) = &self.rules {
+            files.push(parse(src)?);
+        }
+        for src in &self.extra {
+            files.push(parse(src)?);
+        }
+        let file_keeps_builtin = match (&self.rules, files.first()) {
+            (Rules::File(_), Some(RuleFile::Gitleaks(c))) => c.use_default,
+            (Rules::File(_), _) => false,
+            _ => true,
+        };
+        let builtin = file_keeps_builtin
+            && files.iter().all(|f| match f {
+                RuleFile::Gitleaks(c) => c.use_default,
+                RuleFile::Keysweep(_) => true,
+            });
+        let mut set = if builtin {
+            RuleSet::builtin()
+        } else {
+            RuleSet::empty()
+        };
+        let off: Vec<BuiltinTarget> = files
+            .iter()
+            .filter_map(|f| match f {
+                RuleFile::Gitleaks(c) => Some(c.disabled_builtin.iter().copied()),
+                RuleFile::Keysweep(_) => None,
+            })
+            .flatten()
+            .collect();
+        set.retain(|r| {
+            !off.iter().any(|t| match t {
+                BuiltinTarget::Rule(id) => *r.id == **id,
+                BuiltinTarget::Tag(tag) => r.has_tag(tag),
+            })
+        });
+        let mut allow = Allowlist::default();
+        for f in files {
+            match f {
+                RuleFile::Keysweep(s) => set.extend(s),
+                RuleFile::Gitleaks(c) => {
+                    allow.extend(c.allowlist);
+                    set.extend(c.rules)
+                }
+            }
+            .map_err(|e| e.to_string())?;
+        }
+        if let Rules::Only(ids) = &self.rules {
+            for id in ids {
+                if set.get(id).is_none() {
+                    return Err(format!(
+                        "rules: no rule has the id {id:?} (Scanner().rule_ids lists the built-in rules)"
+                    ));
+                }
+            }
+            set.retain(|r| ids.iter().any(|id| **id == *r.id));
+        }
+        if set.is_empty() {
+            return Err("no rules to run (a rule file without rules, or a gitleaks \
+                        configuration without useDefault and without rules of its own)"
+                .into());
+        }
+        let rules = allow.apply_matches(set).map_err(|e| e.to_string())?;
+        let allowed_paths = allow
+            .path_matcher()
+            .map_err(|e| format!("gitleaks allowlist paths: {e}"))?;
+        let mut builder = ScannerBuilder::new()
+            // Suppressed findings are kept so that a sweep caches what `keysweep sweep`
+            // caches; scans and sweeps drop them before they reach Python.
+            .keep_suppressed(true)
+            .min_confidence(self.min_confidence)
+            .allow_values(&allow.values);
+        if !self.decode {
+            builder = builder.decode_depth(0);
+        }
+        let scanner = builder
+            .build(rules)
+            .map_err(|e| format!("gitleaks allowlist: {e}"))?;
+        let mut h = Sha256::new();
+        h.update(format!(
+            "keysweep-py 1\0{}\0{}\0{:?}\0{:?}\0{:?}",
+            self.min_confidence, self.decode, allow.paths, allow.values, allow.matches
+        ));
+        let options_key = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Compiled {
+            scanner,
+            allowed_paths,
+            options_key,
+        })
+    }
+}
