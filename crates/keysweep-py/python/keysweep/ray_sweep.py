@@ -1,0 +1,286 @@
+"""`keysweep sweep` on a Ray cluster: the same findings.jsonl, audit.jsonl and inventory.json.
+
+    python -m keysweep.ray_sweep REPO... --workdir DIR --out DIR [--address ADDR] [--workers N]
+
+The driver (this process) starts N long-lived actors spread over the cluster's nodes. Each
+holds one compiled `Scanner` (the pickled settings are compiled once, when the actor starts)
+and its own work directory, `WORKDIR/worker-I` on its node: a sweep's cache (redb) belongs to
+one process, so actors never share one. Each repository is one task; an actor runs one at a
+time (two are queued per actor so that it never waits for the driver), and the driver feeds
+whichever actor is free. An actor whose process dies is restarted by Ray (`max_restarts`) and
+its unfinished tasks run again (`max_task_retries`); when an actor is gone for good, its
+repositories go to the others, each repository at most `attempts` times. The driver writes
+each repository's audit record to audit.jsonl as it ends, and at the end findings.jsonl and
+inventory.json, merged from every repository's result exactly as the command line writes
+them.
+
+Needs `pip install 'keysweep[ray]'` on the driver and on every node, and repository paths that
+every node can read (or URLs, which each actor clones into its work directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Optional
+
+from . import Scanner, SweepResult
+from ._keysweep import failed_result
+
+INSTALL = "pip install 'keysweep[ray]'"
+
+
+def _import_ray() -> Any:
+    try:
+        import ray as module
+    except ImportError as e:
+        raise ImportError(f"keysweep.ray_sweep needs Ray, which is missing: {INSTALL}") from e
+    return module
+
+
+class SweepWorker:
+    """A Ray actor's state: one compiled scanner and one work directory (and so one cache)."""
+
+    def __init__(
+        self, scanner: Scanner, workdir: str, threads: Optional[int], reveal: bool
+    ) -> None:
+        # `scanner` arrives pickled: unpickling compiled it, once for this actor's life.
+        self.scanner = scanner
+        self.workdir = workdir
+        self.threads = threads
+        self.reveal = reveal
+        os.makedirs(workdir, exist_ok=True)
+
+    def pid(self) -> int:
+        """The actor's process id (tests kill it)."""
+        return os.getpid()
+
+    def node(self) -> str:
+        """The id of the Ray node the actor runs on."""
+        node: str = _import_ray().get_runtime_context().get_node_id()
+        return node
+
+    def sweep(self, repo: str) -> str:
+        """Sweeps one repository; its result as one line of JSON."""
+        return self.scanner._sweep_repo(
+            repo, self.workdir, threads=self.threads, reveal=self.reveal
+        )
+
+
+class RaySweep:
+    """A sweep's actors on a Ray cluster (`ray.init` must have been called).
+
+    `workers` actors are placed on the alive nodes in turn (soft node affinity: a restarted
+    actor may land elsewhere), each reserving `cpus_per_worker` CPUs and scanning with as
+    many threads. Actor `I` works in `workdir/worker-I`.
+    """
+
+    def __init__(
+        self,
+        scanner: Scanner,
+        workdir: str,
+        *,
+        workers: int = 2,
+        cpus_per_worker: int = 1,
+        reveal: bool = False,
+        max_restarts: int = 3,
+        max_task_retries: int = 3,
+        attempts: int = 3,
+    ) -> None:
+        ray = _import_ray()
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        if workers < 1:
+            raise ValueError("workers: at least one is needed")
+        self._ray = ray
+        self.reveal = reveal
+        self.attempts = attempts
+        nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
+        if not nodes:
+            raise RuntimeError("the Ray cluster has no alive node")
+        self.nodes = nodes
+        actor = ray.remote(SweepWorker)
+        self.actors: list[Any] = []
+        for i in range(workers):
+            options: dict[str, Any] = {
+                "num_cpus": cpus_per_worker,
+                "max_restarts": max_restarts,
+                "max_task_retries": max_task_retries,
+                "scheduling_strategy": NodeAffinitySchedulingStrategy(
+                    nodes[i % len(nodes)], soft=True
+                ),
+            }
+            self.actors.append(
+                actor.options(**options).remote(
+                    scanner,
+                    os.path.join(os.path.abspath(workdir), f"worker-{i}"),
+                    cpus_per_worker,
+                    reveal,
+                )
+            )
+
+    def worker_pids(self) -> list[int]:
+        """Each actor's process id, waiting for the actors to start."""
+        pids: list[int] = self._ray.get([a.pid.remote() for a in self.actors])
+        return pids
+
+    def run(
+        self,
+        repos: Sequence[str],
+        out: Optional[str] = None,
+        *,
+        as_of: Optional[str] = None,
+        on_result: Optional[Callable[[int, int], None]] = None,
+    ) -> SweepResult:
+        """Sweeps `repos`; with `out`, writes audit.jsonl (as each repository ends),
+        findings.jsonl and inventory.json there. `on_result(done, total)` is called as each
+        repository ends."""
+        ray = self._ray
+        results: list[Optional[str]] = [None] * len(repos)
+        tries = [0] * len(repos)
+        queue = collections.deque(range(len(repos)))
+        alive = set(range(len(self.actors)))
+        busy = [0] * len(self.actors)
+        pending: dict[Any, tuple[int, int]] = {}
+        audit = None
+        if out is not None:
+            os.makedirs(out, exist_ok=True)
+            audit = open(os.path.join(out, "audit.jsonl"), "w", encoding="utf-8")
+
+        def feed() -> None:
+            # Two tasks per actor: one running, one ready behind it.
+            for a in sorted(alive, key=lambda a: busy[a]):
+                while queue and busy[a] < 2:
+                    i = queue.popleft()
+                    tries[i] += 1
+                    pending[self.actors[a].sweep.remote(repos[i])] = (i, a)
+                    busy[a] += 1
+
+        done = 0
+
+        def finish(i: int, result: str) -> None:
+            nonlocal done
+            results[i] = result
+            done += 1
+            if audit is not None:
+                audit.write(SweepResult.from_json([result]).audit_lines()[0] + "\n")
+                audit.flush()
+            if on_result is not None:
+                on_result(done, len(repos))
+
+        try:
+            feed()
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                i, a = pending.pop(ready[0])
+                busy[a] -= 1
+                try:
+                    finish(i, ray.get(ready[0]))
+                except ray.exceptions.RayError as e:
+                    if isinstance(e, ray.exceptions.ActorDiedError):
+                        # Restarts used up: this actor is gone; its queued tasks fail too
+                        # and come back here, to be given to the others.
+                        alive.discard(a)
+                    if tries[i] < self.attempts and alive:
+                        queue.appendleft(i)
+                    else:
+                        why = f"the sweep worker failed {tries[i]} time(s): {type(e).__name__}"
+                        finish(i, failed_result(repos[i], why))
+                feed()
+            # Every actor gone with repositories left: they fail, and the sweep says why.
+            while queue:
+                i = queue.popleft()
+                finish(i, failed_result(repos[i], "no sweep worker is left"))
+        finally:
+            if audit is not None:
+                audit.close()
+        merged = SweepResult.from_json([r for r in results if r is not None], self.reveal)
+        if out is not None:
+            merged.write(out, as_of)
+        return merged
+
+    def shutdown(self) -> None:
+        """Ends the actors."""
+        for a in self.actors:
+            self._ray.kill(a)
+        self.actors = []
+
+
+def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m keysweep.ray_sweep",
+        description="Sweep many repositories on a Ray cluster, as `keysweep sweep` does: "
+        "findings.jsonl, audit.jsonl and inventory.json in --out.",
+    )
+    p.add_argument("repos", nargs="*", metavar="REPO", help="repository paths or git URLs")
+    p.add_argument("--repos-from", metavar="FILE", help="more repositories, one per line")
+    p.add_argument("--workdir", required=True, help="each actor works in WORKDIR/worker-I on its node")
+    p.add_argument("--out", required=True, help="where the results are written (on the driver)")
+    p.add_argument("--address", help="the Ray cluster (default: RAY_ADDRESS, or a local one)")
+    p.add_argument("--workers", type=int, default=2, help="actors (default 2)")
+    p.add_argument("--cpus-per-worker", type=int, default=1, help="CPUs and scan threads per actor")
+    p.add_argument("--rules", action="append", default=[], metavar="FILE", help="extra rule files")
+    p.add_argument("--min-confidence", choices=["low", "medium", "high"], default="low")
+    p.add_argument("--no-decode", action="store_true", help="do not look through encodings")
+    p.add_argument("--reveal", action="store_true", help="write secrets in full in findings.jsonl")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="date the inventory's exposure ages")
+    return p.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _arguments(argv)
+    repos: list[str] = list(args.repos)
+    if args.repos_from:
+        with open(args.repos_from, encoding="utf-8") as f:
+            repos += [l.strip() for l in f if l.strip() and not l.lstrip().startswith("#")]
+    if not repos:
+        print("ray_sweep: nothing to sweep: give repositories or --repos-from FILE", file=sys.stderr)
+        return 2
+    try:
+        ray = _import_ray()
+    except ImportError as e:
+        print(f"ray_sweep: {e}", file=sys.stderr)
+        return 2
+    try:
+        scanner = Scanner(
+            extra_rule_files=args.rules,
+            min_confidence=args.min_confidence,
+            decode=not args.no_decode,
+        )
+    except (OSError, ValueError) as e:
+        print(f"ray_sweep: {e}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    ray.init(address=args.address, logging_level="WARNING", log_to_driver=False)
+    sweep = RaySweep(
+        scanner,
+        args.workdir,
+        workers=args.workers,
+        cpus_per_worker=args.cpus_per_worker,
+        reveal=args.reveal,
+    )
+    try:
+        result = sweep.run(repos, args.out, as_of=args.as_of)
+    finally:
+        sweep.shutdown()
+    audit = result.audit
+    failed = [a for a in audit if a["status"] == "failed"]
+    for a in failed:
+        print(f"ray_sweep: {a['repo']}: {a.get('error')}", file=sys.stderr)
+    print(
+        f"ray sweep: {len(audit) - len(failed)} of {len(audit)} repositories swept "
+        f"({len(failed)} failed), {sum(a['findings'] for a in audit)} finding(s); "
+        f"{sum(a['blobs_scanned'] for a in audit)} blob(s) scanned, "
+        f"{sum(a['blobs_cached'] for a in audit)} from the cache; {args.workers} worker(s) on "
+        f"{len(sweep.nodes)} node(s), {time.monotonic() - started:.1f} s; results in {args.out}",
+        file=sys.stderr,
+    )
+    return 0 if result.complete else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

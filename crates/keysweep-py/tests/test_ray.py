@@ -1,0 +1,260 @@
+"""keysweep.ray_sweep on a real local Ray cluster (two nodes): the merged results equal
+`keysweep sweep`'s, a worker killed mid-sweep loses nothing, and `python -m
+keysweep.ray_sweep` works.
+
+Ray binds network interfaces: run these inside a network namespace where only loopback
+exists (as root: `unshare -n sh -c 'ip link set lo up; python -m pytest -m ray'`, which
+tests/run.sh does). Select them with `-m ray`; without Ray they fail and say what to install,
+unless KEYSWEEP_SKIP names `ray`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Repo, keysweep_binary, need, skipped
+
+import keysweep
+
+pytestmark = pytest.mark.ray
+
+AS_OF = "2026-12-01"
+REPOS = 20
+INSTALL = "pip install 'keysweep[ray]' (tests/setup.sh installs it into .venv)"
+
+
+def _isolated() -> None:
+    others = sorted(name for _, name in socket.if_nameindex() if name != "lo")
+    if not others:
+        return
+    why = (
+        "the Ray tests must run in a network namespace where only loopback exists "
+        f"(here also: {', '.join(others)}); as root: "
+        "unshare -n sh -c 'ip link set lo up; python -m pytest -m ray'"
+    )
+    if skipped("ray"):
+        pytest.skip(f"SKIPPED: {why}")
+    pytest.fail(f"{why} (or set KEYSWEEP_SKIP=ray to skip them)", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    try:
+        import ray
+        from ray.cluster_utils import Cluster
+    except ImportError:
+        need("ray", False, INSTALL)
+        raise
+    _isolated()
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    c = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "include_dashboard": False},
+    )
+    c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+    ray.init(address=c.address, logging_level="WARNING", log_to_driver=False)
+    try:
+        yield c
+    finally:
+        ray.shutdown()
+        c.shutdown()
+
+
+def _token(rng: random.Random, alphabet: str, n: int) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+@dataclass
+class Fleet:
+    paths: list[str]
+    secrets: list[str]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Fleet:
+    """REPOS repositories with planted fake secrets: one per repository in a config file,
+    an AWS key in every other one (removed again in every third), and one Slack token that
+    five of them share."""
+    rng = random.Random(20261202)
+    alnum = string.ascii_letters + string.digits
+    root = tmp_path_factory.mktemp("fleet")
+    shared = f"xoxb-{rng.randrange(10**12, 10**13)}-{rng.randrange(10**12, 10**13)}-{_token(rng, alnum, 24)}"
+    secrets = [shared]
+    paths = []
+    for i in range(REPOS):
+        repo = Repo(root / f"repo-{i:02}")
+        stripe = "sk_live_" + _token(rng, alnum, 24)
+        secrets.append(stripe)
+        repo.put("README.md", f"service {i}\n")
+        repo.put("config/app.env", f"PORT=80{i:02}\nSTRIPE_KEY={stripe}\n")
+        repo.commit("first")
+        if i % 2 == 0:
+            aws = "AKIA" + _token(rng, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+            secrets.append(aws)
+            repo.put("deploy/aws.yml", f"region: eu-west-1\naccess_key_id: {aws}\n")
+            repo.commit("deploy")
+            if i % 3 == 0:
+                repo.put("deploy/aws.yml", "region: eu-west-1\naccess_key_id: ${AWS_KEY}\n")
+                repo.commit("from the environment")
+        if i % 4 == 0:
+            repo.put("ci/notify.sh", f"curl -H 'Authorization: Bearer {shared}' slack\n")
+            repo.commit("notify")
+            repo.git("tag", f"v{i}")
+        paths.append(str(repo.path))
+    return Fleet(paths, secrets)
+
+
+@dataclass
+class CliSweep:
+    out: Path
+    seconds: float
+
+
+@pytest.fixture(scope="module")
+def cli_sweep(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> CliSweep:
+    root = tmp_path_factory.mktemp("cli")
+    started = time.monotonic()
+    run = subprocess.run(
+        [
+            str(keysweep_binary()), "sweep", "--workdir", str(root / "work"), "--out",
+            str(root / "out"), "--no-progress", "--as-of", AS_OF, *fleet.paths,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.monotonic() - started
+    assert run.returncode == 0, run.stderr
+    return CliSweep(root / "out", seconds)
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _same_results(ours: Path, cli: Path) -> None:
+    """The merged results equal the CLI's: the inventory (secrets, fingerprints, locations,
+    priorities) exactly, the findings line for line (in any order: a repository's findings
+    come from its scan threads in no fixed order), and each repository's audit record."""
+    assert json.loads((ours / "inventory.json").read_text()) == json.loads(
+        (cli / "inventory.json").read_text()
+    )
+    assert sorted((ours / "findings.jsonl").read_text().splitlines()) == sorted(
+        (cli / "findings.jsonl").read_text().splitlines()
+    )
+    assert _audit(ours) == _audit(cli)
+
+
+def _audit(out: Path) -> list[tuple[str, ...]]:
+    """What must match in audit.jsonl: not times, and not what each cache had (the CLI's one
+    cache meets a blob shared by two repositories once; two actors may each scan it)."""
+    keep = ("repo", "status", "mode", "findings", "tips", "error")
+    return sorted(tuple(str(r.get(k)) for k in keep) for r in _jsonl(out / "audit.jsonl"))
+
+
+def test_planted_secrets_are_all_found(fleet: Fleet, cli_sweep: CliSweep) -> None:
+    scanner = keysweep.Scanner()
+    inventory = json.loads((cli_sweep.out / "inventory.json").read_text())
+    fingerprints = {s["fingerprint"] for s in inventory["secrets"]}
+    for secret in fleet.secrets:
+        (f,) = scanner.scan_bytes(f"KEY={secret}\n".encode())
+        assert f.fingerprint in fingerprints, f.rule_id
+    assert len(fingerprints) == len(fleet.secrets)
+
+
+def test_ray_sweep_equals_the_cli_sweep(
+    cluster: Any, fleet: Fleet, cli_sweep: CliSweep, tmp_path: Path
+) -> None:
+    import ray
+
+    from keysweep.ray_sweep import RaySweep
+
+    started = time.monotonic()
+    sweep = RaySweep(keysweep.Scanner(), str(tmp_path / "work"), workers=2)
+    try:
+        nodes = ray.get([a.node.remote() for a in sweep.actors])
+        assert len(set(nodes)) == 2, "one actor on each node"
+        result = sweep.run(fleet.paths, str(tmp_path / "out"), as_of=AS_OF)
+    finally:
+        sweep.shutdown()
+    seconds = time.monotonic() - started
+    print(f"\n{REPOS} repositories: CLI sweep {cli_sweep.seconds:.2f} s, Ray sweep (2 actors) {seconds:.2f} s")
+    assert result.complete and len(result) == REPOS
+    _same_results(tmp_path / "out", cli_sweep.out)
+    assert sorted(f.to_dict()["fingerprint"] for f in result.findings) == sorted(
+        r["fingerprint"] for r in _jsonl(cli_sweep.out / "findings.jsonl")
+    )
+    for worker in ("worker-0", "worker-1"):
+        assert (tmp_path / "work" / worker / "lock").exists(), "each actor has its own cache"
+
+
+@pytest.mark.parametrize("restarts", [3, 0], ids=["restarted", "resubmitted"])
+def test_a_killed_worker_loses_nothing(
+    cluster: Any, fleet: Fleet, cli_sweep: CliSweep, tmp_path: Path, restarts: int
+) -> None:
+    """SIGKILL one actor's process mid-sweep: Ray restarts it and runs its tasks again, or,
+    with no restarts left, the driver gives its repositories to the other actor."""
+    from keysweep.ray_sweep import RaySweep
+
+    sweep = RaySweep(
+        keysweep.Scanner(),
+        str(tmp_path / "work"),
+        workers=2,
+        max_restarts=restarts,
+        max_task_retries=restarts,
+    )
+    try:
+        pids = sweep.worker_pids()
+        killed: list[int] = []
+
+        def kill_one(done: int, total: int) -> None:
+            if done == 2 and not killed:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+        result = sweep.run(fleet.paths, str(tmp_path / "out"), as_of=AS_OF, on_result=kill_one)
+        if restarts:
+            assert sweep.worker_pids()[0] != pids[0], "Ray restarted the killed actor"
+    finally:
+        sweep.shutdown()
+    assert killed, "a worker was killed mid-sweep"
+    assert result.complete
+    _same_results(tmp_path / "out", cli_sweep.out)
+
+
+def test_python_m_ray_sweep(cluster: Any, fleet: Fleet, cli_sweep: CliSweep, tmp_path: Path) -> None:
+    listing = tmp_path / "repos.txt"
+    listing.write_text("# the fleet\n" + "\n".join(fleet.paths[1:]) + "\n")
+    run = subprocess.run(
+        [
+            sys.executable, "-m", "keysweep.ray_sweep", fleet.paths[0], "--repos-from",
+            str(listing), "--workdir", str(tmp_path / "work"), "--out", str(tmp_path / "out"),
+            "--address", cluster.address, "--workers", "2", "--as-of", AS_OF,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"{REPOS} of {REPOS} repositories swept (0 failed)" in run.stderr
+    _same_results(tmp_path / "out", cli_sweep.out)
+    # Nothing to sweep, or a repository that fails: exit status 2, as `keysweep sweep`.
+    bad = subprocess.run(
+        [sys.executable, "-m", "keysweep.ray_sweep", "--workdir", "w", "--out", "o"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "nothing to sweep" in bad.stderr
