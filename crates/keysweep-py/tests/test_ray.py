@@ -200,6 +200,21 @@ def test_ray_sweep_equals_the_cli_sweep(
     for worker in ("worker-0", "worker-1"):
         assert (tmp_path / "work" / worker / "lock").exists(), "each actor has its own cache"
 
+    # Again, with new actors on the same work directories: repositories go to their home
+    # actor, whose cache knows them (only those another actor took at the tail are not).
+    sweep = RaySweep(keysweep.Scanner(), str(tmp_path / "work"), workers=2)
+    try:
+        again = sweep.run(fleet.paths, str(tmp_path / "again"), as_of=AS_OF)
+    finally:
+        sweep.shutdown()
+    modes = [a["mode"] for a in again.audit]
+    print(f"re-sweep: {modes.count('unchanged')} of {REPOS} unchanged")
+    assert modes.count("unchanged") >= REPOS // 2, modes
+    for name in ("findings.jsonl", "inventory.json"):
+        assert sorted((tmp_path / "again" / name).read_text().splitlines()) == sorted(
+            (cli_sweep.out / name).read_text().splitlines()
+        ), name
+
 
 @pytest.mark.parametrize("restarts", [3, 0], ids=["restarted", "resubmitted"])
 def test_a_killed_worker_loses_nothing(

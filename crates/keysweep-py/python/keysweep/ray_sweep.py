@@ -6,8 +6,10 @@ The driver (this process) starts N long-lived actors spread over the cluster's n
 holds one compiled `Scanner` (the pickled settings are compiled once, when the actor starts)
 and its own work directory, `WORKDIR/worker-I` on its node: a sweep's cache (redb) belongs to
 one process, so actors never share one. Each repository is one task; an actor runs one at a
-time (two are queued per actor so that it never waits for the driver), and the driver feeds
-whichever actor is free. An actor whose process dies is restarted by Ray (`max_restarts`) and
+time (two are queued per actor so that it never waits for the driver). Each repository has a
+home actor (a stable hash of its name), so that the next sweep finds it in the same cache
+(mode `unchanged`); an actor with nothing left of its own takes the last repositories of the
+longest other queue. An actor whose process dies is restarted by Ray (`max_restarts`) and
 its unfinished tasks run again (`max_task_retries`); when an actor is gone for good, its
 repositories go to the others, each repository at most `attempts` times. The driver writes
 each repository's audit record to audit.jsonl as it ends, and at the end findings.jsonl and
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
 import os
 import sys
 import time
@@ -142,7 +145,12 @@ class RaySweep:
         ray = self._ray
         results: list[Optional[str]] = [None] * len(repos)
         tries = [0] * len(repos)
-        queue = collections.deque(range(len(repos)))
+        # Each repository has a home actor (a stable hash of its name), so that the next
+        # sweep finds its state in the same cache (mode `unchanged`, nothing read); an actor
+        # whose own queue is empty takes the last repository of the longest other queue.
+        home: list[collections.deque[int]] = [collections.deque() for _ in self.actors]
+        for i, repo in enumerate(repos):
+            home[_home(repo, len(self.actors))].append(i)
         alive = set(range(len(self.actors)))
         busy = [0] * len(self.actors)
         pending: dict[Any, tuple[int, int]] = {}
@@ -151,11 +159,19 @@ class RaySweep:
             os.makedirs(out, exist_ok=True)
             audit = open(os.path.join(out, "audit.jsonl"), "w", encoding="utf-8")
 
+        def take(a: int) -> Optional[int]:
+            if home[a]:
+                return home[a].popleft()
+            longest = max(home, key=len)
+            return longest.pop() if longest else None
+
         def feed() -> None:
             # Two tasks per actor: one running, one ready behind it.
             for a in sorted(alive, key=lambda a: busy[a]):
-                while queue and busy[a] < 2:
-                    i = queue.popleft()
+                while busy[a] < 2:
+                    i = take(a)
+                    if i is None:
+                        return
                     tries[i] += 1
                     pending[self.actors[a].sweep.remote(repos[i])] = (i, a)
                     busy[a] += 1
@@ -186,15 +202,16 @@ class RaySweep:
                         # and come back here, to be given to the others.
                         alive.discard(a)
                     if tries[i] < self.attempts and alive:
-                        queue.appendleft(i)
+                        home[a].appendleft(i)  # a dead actor's queue is taken by the others
                     else:
                         why = f"the sweep worker failed {tries[i]} time(s): {type(e).__name__}"
                         finish(i, failed_result(repos[i], why))
                 feed()
             # Every actor gone with repositories left: they fail, and the sweep says why.
-            while queue:
-                i = queue.popleft()
-                finish(i, failed_result(repos[i], "no sweep worker is left"))
+            for queue in home:
+                while queue:
+                    i = queue.popleft()
+                    finish(i, failed_result(repos[i], "no sweep worker is left"))
         finally:
             if audit is not None:
                 audit.close()
@@ -208,6 +225,11 @@ class RaySweep:
         for a in self.actors:
             self._ray.kill(a)
         self.actors = []
+
+
+def _home(repo: str, actors: int) -> int:
+    """The actor a repository goes to first: the same in every sweep with as many actors."""
+    return int.from_bytes(hashlib.sha256(repo.encode()).digest()[:8], "big") % actors
 
 
 def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
