@@ -4,9 +4,14 @@
 #   chromium and chromium-driver (the HTML inventory report in a real browser)
 #   valgrind (the C ABI under valgrind), util-linux (setpriv, unshare: fault tests)
 #   cargo-fuzz (each fuzz target built and run on its seeds)
+#   iproute2 (`ip`: the Ray tests bring up loopback in a network namespace of their own)
+#   .venv: a virtualenv in the checkout (gitignored) with maturin, and the Python package
+#   `keysweep` built from crates/keysweep-py (debug, with `maturin develop`) with its `ray` and
+#   `test` extras (ray, pytest, mypy)
 # Without them the tests that need them fail and say what to install (KEYSWEEP_SKIP=tool,...
 # skips them visibly instead).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 missing=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -18,6 +23,8 @@ have chromium || missing+=(chromium)
 have chromedriver || missing+=(chromium-driver)
 have valgrind || missing+=(valgrind)
 have setpriv || missing+=(util-linux)
+have ip || missing+=(iproute2)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 have bash || missing+=(bash)
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -40,3 +47,14 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "tests/setup.sh: installing cargo-fuzz" >&2
   cargo install cargo-fuzz --locked --quiet
 fi
+
+# The Python package, into .venv: a debug build (the tests scan small inputs; a release build
+# of the extension would add minutes). Rebuilt every time, so the tests see this checkout.
+if [ ! -x .venv/bin/maturin ]; then
+  echo "tests/setup.sh: creating .venv with maturin" >&2
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check 'maturin>=1.9,<2'
+fi
+echo "tests/setup.sh: building the keysweep Python package into .venv (maturin develop)" >&2
+VIRTUAL_ENV="$PWD/.venv" .venv/bin/maturin develop --quiet --manifest-path crates/keysweep-py/Cargo.toml \
+  --extras ray,test >/dev/null
