@@ -379,8 +379,9 @@ impl Scanner {
     }
 
     /// Sweeps repositories (paths or git URLs) as `keysweep sweep` does: URLs are cloned or
-    /// fetched into `workdir`, whose cache makes the next sweep read only what changed. With
-    /// `out`, writes `findings.jsonl`, `audit.jsonl` and `inventory.json` there.
+    /// fetched into `workdir`, whose cache makes the next sweep read only what changed; a
+    /// repository named twice is swept once. With `out`, writes `findings.jsonl`,
+    /// `audit.jsonl` and the inventory (`inventory.json`, `.csv`, `.html`) there.
     #[pyo3(signature = (repos, workdir, out = None, jobs = 1, *, reveal = false))]
     fn sweep(
         &self,
@@ -391,10 +392,13 @@ impl Scanner {
         jobs: usize,
         reveal: bool,
     ) -> PyResult<SweepResult> {
-        let specs = repos
+        let mut specs = repos
             .iter()
             .map(sweep::repo_spec)
             .collect::<PyResult<Vec<_>>>()?;
+        // A repository named twice is swept once, as `keysweep sweep` does.
+        let mut seen = std::collections::HashSet::new();
+        specs.retain(|s| seen.insert(s.key()));
         sweep::run(py, &self.compiled, specs, workdir, out, jobs, reveal)
     }
 

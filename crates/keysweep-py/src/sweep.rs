@@ -48,8 +48,8 @@ fn new_sweep(compiled: &Compiled, workdir: &Path, jobs: usize) -> Sweep {
 }
 
 /// Sweeps `repos` with the work directory `workdir`; with `out`, writes `audit.jsonl` as each
-/// repository ends and `findings.jsonl` and `inventory.json` at the end, as `keysweep sweep`
-/// does. Runs without the GIL.
+/// repository ends and `findings.jsonl` and the inventory (`inventory.json`, `.csv`, `.html`)
+/// at the end, as `keysweep sweep` does. Runs without the GIL.
 pub fn run(
     py: Python<'_>,
     compiled: &Compiled,
@@ -224,8 +224,9 @@ impl SweepResult {
         self.outcome.complete()
     }
 
-    /// Writes `findings.jsonl` (secrets redacted unless the sweep revealed them) and
-    /// `inventory.json` (always redacted) into `out`, as `keysweep sweep --out` does;
+    /// Writes `findings.jsonl` (secrets redacted unless the sweep revealed them) and the
+    /// inventory (always redacted: `inventory.json`, `inventory.csv`, `inventory.html`) into
+    /// `out`, as `keysweep sweep --out` does;
     /// `as_of` (`YYYY-MM-DD`, default today) dates the inventory's exposure ages.
     #[pyo3(signature = (out, as_of = None))]
     fn write(&self, py: Python<'_>, out: PathBuf, as_of: Option<&str>) -> PyResult<()> {

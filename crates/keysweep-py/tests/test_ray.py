@@ -152,6 +152,7 @@ def _same_results(ours: Path, cli: Path) -> None:
     assert json.loads((ours / "inventory.json").read_text()) == json.loads(
         (cli / "inventory.json").read_text()
     )
+    assert (ours / "inventory.csv").read_text() == (cli / "inventory.csv").read_text()
     assert sorted((ours / "findings.jsonl").read_text().splitlines()) == sorted(
         (cli / "findings.jsonl").read_text().splitlines()
     )
@@ -210,7 +211,7 @@ def test_ray_sweep_equals_the_cli_sweep(
     modes = [a["mode"] for a in again.audit]
     print(f"re-sweep: {modes.count('unchanged')} of {REPOS} unchanged")
     assert modes.count("unchanged") >= REPOS // 2, modes
-    for name in ("findings.jsonl", "inventory.json"):
+    for name in ("findings.jsonl", "inventory.json", "inventory.csv"):
         assert sorted((tmp_path / "again" / name).read_text().splitlines()) == sorted(
             (cli_sweep.out / name).read_text().splitlines()
         ), name

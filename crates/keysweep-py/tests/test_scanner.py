@@ -216,14 +216,14 @@ def test_sweep_then_resweep(tmp_path: Path, scanner: keysweep.Scanner) -> None:
     b.put("app.yml", f"slack: {SLACK}\n")
     b.commit("app")
     out = tmp_path / "out"
-    first = scanner.sweep([a.path, str(b.path)], tmp_path / "work", out)
-    assert first.complete and len(first) == 2
+    first = scanner.sweep([a.path, str(b.path), str(a.path)], tmp_path / "work", out)
+    assert first.complete and len(first) == 2, "a repository named twice is swept once"
     assert [x["mode"] for x in first.audit] == ["full", "full"]
     assert [x["findings"] for x in first.audit] == [1, 1]
     assert {f.rule_id for f in first.findings} == {"stripe.secret_key.live", "slack.token.bot"}
     assert all(f.secret.endswith("*****") for f in first.findings)
     assert first.findings[0].reveal() == STRIPE
-    for name in ("findings.jsonl", "audit.jsonl", "inventory.json"):
+    for name in ("findings.jsonl", "audit.jsonl", "inventory.json", "inventory.csv", "inventory.html"):
         text = (out / name).read_text()
         assert text and STRIPE not in text and SLACK not in text, name
     audit = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]

@@ -1,4 +1,4 @@
-"""`keysweep sweep` on a Ray cluster: the same findings.jsonl, audit.jsonl and inventory.json.
+"""`keysweep sweep` on a Ray cluster: the same findings.jsonl, audit.jsonl and inventory.
 
     python -m keysweep.ray_sweep REPO... --workdir DIR --out DIR [--address ADDR] [--workers N]
 
@@ -13,8 +13,8 @@ longest other queue. An actor whose process dies is restarted by Ray (`max_resta
 its unfinished tasks run again (`max_task_retries`); when an actor is gone for good, its
 repositories go to the others, each repository at most `attempts` times. The driver writes
 each repository's audit record to audit.jsonl as it ends, and at the end findings.jsonl and
-inventory.json, merged from every repository's result exactly as the command line writes
-them.
+the inventory (inventory.json, .csv, .html), merged from every repository's result exactly
+as the command line writes them.
 
 Needs `pip install 'keysweep[ray]'` on the driver and on every node, and repository paths that
 every node can read (or URLs, which each actor clones into its work directory).
@@ -140,9 +140,10 @@ class RaySweep:
         on_result: Optional[Callable[[int, int], None]] = None,
     ) -> SweepResult:
         """Sweeps `repos`; with `out`, writes audit.jsonl (as each repository ends),
-        findings.jsonl and inventory.json there. `on_result(done, total)` is called as each
+        findings.jsonl and the inventory there. `on_result(done, total)` is called as each
         repository ends."""
         ray = self._ray
+        repos = list(dict.fromkeys(repos))  # a repository named twice is swept once
         results: list[Optional[str]] = [None] * len(repos)
         tries = [0] * len(repos)
         # Each repository has a home actor (a stable hash of its name), so that the next
@@ -236,7 +237,7 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m keysweep.ray_sweep",
         description="Sweep many repositories on a Ray cluster, as `keysweep sweep` does: "
-        "findings.jsonl, audit.jsonl and inventory.json in --out.",
+        "findings.jsonl, audit.jsonl and inventory.json/.csv/.html in --out.",
     )
     p.add_argument("repos", nargs="*", metavar="REPO", help="repository paths or git URLs")
     p.add_argument("--repos-from", metavar="FILE", help="more repositories, one per line")
