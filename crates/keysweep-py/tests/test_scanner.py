@@ -9,6 +9,8 @@ import json
 import multiprocessing
 import pickle
 import subprocess
+import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -112,6 +114,33 @@ def test_threads_share_one_scanner(scanner: keysweep.Scanner) -> None:
             )
             assert got == expected
     assert all(len(e) == 2 for e in expected)
+
+
+def test_scans_release_the_gil(scanner: keysweep.Scanner) -> None:
+    """A pure-Python thread keeps running while a long scan runs: the scan let go of the GIL."""
+    data = b"config_value = 'nothing secret here'\n" * 100_000  # 4 MB
+    ticks = 0
+    stop = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        time.sleep(0.05)
+        before = ticks
+        started = time.monotonic()
+        assert scanner.scan_bytes(data) == []
+        took = time.monotonic() - started
+        during = ticks - before
+    finally:
+        stop.set()
+        counter.join()
+    assert took > 0.05, f"the scan was too quick ({took:.3f} s) to tell"
+    assert during > 10_000, f"the counter ran {during} times during a {took:.2f} s scan"
 
 
 def _scan_in_worker(s: keysweep.Scanner) -> list[str]:
