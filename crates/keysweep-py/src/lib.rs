@@ -125,31 +125,26 @@ impl Scanner {
         })
     }
 
-    /// Findings of `hits` as Python sees them: suppressed ones left out, ordered by path and
-    /// position (jobs report them from their worker threads in no particular order).
+    /// Findings of `hits` as Python sees them: suppressed ones left out (and those the global
+    /// allowlist paths of gitleaks configurations allow, as the CLI leaves them out), ordered
+    /// by path, position, rule and blob (jobs report them from their worker threads in no
+    /// particular order).
     fn records(&self, mut hits: Vec<Hit>) -> Vec<Record> {
         let rules = self.compiled.scanner.rules();
-        let allowed = self.compiled.allowed_paths.as_ref();
-        hits.retain(|h| {
-            h.finding.suppressed.is_none()
-                && !(allowed.is_some()
-                    && h.location
-                        .path
-                        .as_deref()
-                        .is_some_and(|p| allowed.is_some_and(|m| m.is_match(p))))
-        });
-        hits.sort_by(|a, b| {
+        let allowed = |h: &Hit| match (&self.compiled.allowed_paths, h.location.path.as_deref()) {
+            (Some(m), Some(p)) => m.is_match(p),
+            _ => false,
+        };
+        hits.retain(|h| h.finding.suppressed.is_none() && !allowed(h));
+        let key = |h: &Hit| {
             (
-                a.location.path.as_deref(),
-                a.finding.range.start,
-                &*a.finding.rule_id,
+                h.location.path.clone(),
+                h.finding.range.start,
+                h.finding.rule_id.clone(),
+                h.location.history().map(|g| g.blob.clone()),
             )
-                .cmp(&(
-                    b.location.path.as_deref(),
-                    b.finding.range.start,
-                    &*b.finding.rule_id,
-                ))
-        });
+        };
+        hits.sort_by_cached_key(key);
         hits.iter()
             .map(|h| Record::new(h, &rules[h.finding.rule_index], true))
             .collect()
