@@ -89,14 +89,14 @@ class Repo:
 
 
 def keysweep_binary() -> Path:
-    """The `keysweep` binary of this checkout (debug build), built when missing."""
+    """The `keysweep` binary of this checkout (debug build, under CARGO_TARGET_DIR or
+    target/), built first: nothing to do when it is up to date (tests/run.sh's cargo test
+    built it), and never an older binary left there by another checkout state."""
     target = Path(os.environ.get("CARGO_TARGET_DIR", CHECKOUT / "target"))
-    binary = target / "debug" / "keysweep"
-    if not binary.exists():
-        subprocess.run(
-            ["cargo", "build", "--quiet", "-p", "keysweep-cli"], cwd=CHECKOUT, check=True
-        )
-    return binary
+    subprocess.run(
+        ["cargo", "build", "--quiet", "--offline", "-p", "keysweep-cli"], cwd=CHECKOUT, check=True
+    )
+    return target / "debug" / "keysweep"
 
 
 @pytest.fixture(scope="session")
