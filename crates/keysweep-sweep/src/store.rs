@@ -195,7 +195,7 @@ impl Store {
         };
         Ok(Arc::new(BlobTable {
             name,
-            reader: Mutex::new(reader),
+            reader,
             pending: Mutex::new(HashMap::new()),
         }))
     }
@@ -239,22 +239,15 @@ fn restrict(path: &Path) {
 /// One rule fingerprint's blob cache, as a [`BlobCache`] for history scans.
 pub struct BlobTable {
     name: String,
-    reader: Mutex<Option<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>>,
+    reader: Option<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>,
     pending: Mutex<HashMap<ObjectId, Vec<u8>>>,
 }
 
 impl BlobCache for BlobTable {
     fn get(&self, blob: &gix::oid) -> Option<Vec<Finding>> {
-        if let Some(v) = self
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(blob)
-        {
-            return decode(v);
-        }
-        let reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let v = reader.as_ref()?.get(blob.as_bytes()).ok()??;
+        // Only what earlier repositories committed: a history scan meets each blob once, so
+        // what this one put is never asked for again (and reads take no lock).
+        let v = self.reader.as_ref()?.get(blob.as_bytes()).ok()??;
         decode(v.value())
     }
 
