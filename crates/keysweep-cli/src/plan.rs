@@ -111,17 +111,7 @@ impl Plan {
         let mut paths = target.paths;
         let mut missing = Vec::new();
         if let Some(file) = target.repos_from {
-            let text = std::fs::read_to_string(file).map_err(|e| {
-                format!(
-                    "cannot read {}: {}",
-                    file.display(),
-                    keysweep_source::io_reason(&e)
-                )
-            })?;
-            for line in text.lines().map(str::trim) {
-                if line.is_empty() || line.starts_with('#') {
-                    continue;
-                }
+            for line in read_list(file)? {
                 let p = PathBuf::from(line);
                 // One bad line must not stop the others: it is reported when the run starts.
                 if std::fs::symlink_metadata(&p).is_ok() {
@@ -251,6 +241,23 @@ impl Plan {
             suppress,
         })
     }
+}
+
+/// The lines of a `--repos-from` file, trimmed, without blank lines and `#` comments.
+pub fn read_list(file: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        format!(
+            "cannot read {}: {}",
+            file.display(),
+            keysweep_source::io_reason(&e)
+        )
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect())
 }
 
 /// What shapes a run's scanner, whichever command it comes from.

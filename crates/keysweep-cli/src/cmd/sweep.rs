@@ -13,24 +13,12 @@ use crate::args::SweepArgs;
 use crate::cmd::EXIT_ERROR;
 use crate::config::Config;
 use crate::messages;
-use crate::plan::{scanner_for, ScannerSettings};
+use crate::plan::{read_list, scanner_for, ScannerSettings};
 
 pub fn run(args: SweepArgs) -> Result<u8, String> {
     let mut specs: Vec<RepoSpec> = args.repos.iter().map(|r| RepoSpec::parse(r)).collect();
     if let Some(file) = &args.repos_from {
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            format!(
-                "cannot read {}: {}",
-                file.display(),
-                keysweep_source::io_reason(&e)
-            )
-        })?;
-        specs.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(RepoSpec::parse),
-        );
+        specs.extend(read_list(file)?.iter().map(|l| RepoSpec::parse(l)));
     }
     let mut listing_failed = false;
     let mut headers: Vec<(String, String)> = Vec::new();
