@@ -4,27 +4,9 @@
 use std::path::Path;
 
 use keysweep::RuleSet;
-use keysweep_gitleaks::{Allowlist, BuiltinTarget, Format};
+use keysweep_gitleaks::{Allowlist, RuleFile};
 
 use crate::config::Config;
-
-/// One rule file, in either format.
-pub enum RuleFile {
-    /// keysweep's own `[[rule]]` tables.
-    Keysweep(RuleSet),
-    /// A gitleaks or betterleaks configuration, translated.
-    Gitleaks(keysweep_gitleaks::Config),
-}
-
-impl RuleFile {
-    /// Its rules.
-    pub fn rules(&self) -> &RuleSet {
-        match self {
-            RuleFile::Keysweep(set) => set,
-            RuleFile::Gitleaks(c) => &c.rules,
-        }
-    }
-}
 
 /// Reads and parses one rule file, telling the formats apart by content; errors name the
 /// file, rule and field.
@@ -36,14 +18,7 @@ pub fn read_file(path: &Path) -> Result<RuleFile, String> {
             keysweep_source::io_reason(&e)
         )
     })?;
-    match keysweep_gitleaks::detect(&src) {
-        Format::Keysweep => RuleSet::from_toml(&src, &path.display().to_string())
-            .map(RuleFile::Keysweep)
-            .map_err(|e| e.to_string()),
-        Format::Gitleaks => keysweep_gitleaks::parse(&src, path)
-            .map(RuleFile::Gitleaks)
-            .map_err(|e| format!("gitleaks configuration: {e}")),
-    }
+    RuleFile::parse(&src, path)
 }
 
 /// The rules of a run, and the global allowlists of the gitleaks configurations among them.
@@ -72,42 +47,7 @@ pub fn load(
     for path in files {
         read.push(read_file(path.as_ref())?);
     }
-    let builtin = !no_builtin
-        && read.iter().all(|f| match f {
-            RuleFile::Gitleaks(c) => c.use_default,
-            RuleFile::Keysweep(_) => true,
-        });
-    let mut set = if builtin {
-        RuleSet::builtin()
-    } else {
-        RuleSet::empty()
-    };
-    // `disabledRules` naming gitleaks' defaults turn off the built-in rules standing in for them.
-    let off: Vec<BuiltinTarget> = read
-        .iter()
-        .filter_map(|f| match f {
-            RuleFile::Gitleaks(c) => Some(c.disabled_builtin.iter().copied()),
-            RuleFile::Keysweep(_) => None,
-        })
-        .flatten()
-        .collect();
-    set.retain(|r| {
-        !off.iter().any(|t| match t {
-            BuiltinTarget::Rule(id) => *r.id == **id,
-            BuiltinTarget::Tag(tag) => r.has_tag(tag),
-        })
-    });
-    let mut gitleaks_allow = Allowlist::default();
-    for f in read {
-        match f {
-            RuleFile::Keysweep(s) => set.extend(s),
-            RuleFile::Gitleaks(c) => {
-                gitleaks_allow.extend(c.allowlist);
-                set.extend(c.rules)
-            }
-        }
-        .map_err(|e| e.to_string())?;
-    }
+    let (mut set, gitleaks_allow) = keysweep_gitleaks::combine(read, !no_builtin)?;
     for id in &config.disable {
         if set.get(&id.value).is_none() {
             return Err(format!(

@@ -347,3 +347,78 @@ pub fn parse(src: &str, path: &Path) -> Result<Config, RuleError> {
 
 #[cfg(test)]
 mod tests;
+
+/// One rule file, in either format: what `--rules FILE` accepts.
+#[derive(Clone, Debug)]
+pub enum RuleFile {
+    /// keysweep's own `[[rule]]` tables.
+    Keysweep(RuleSet),
+    /// A gitleaks or betterleaks configuration, translated.
+    Gitleaks(Config),
+}
+
+impl RuleFile {
+    /// Parses `src`, the text of the rule file at `path`, telling the formats apart by
+    /// content ([`detect`]); errors name the file, rule and field.
+    pub fn parse(src: &str, path: &Path) -> Result<RuleFile, String> {
+        match detect(src) {
+            Format::Keysweep => RuleSet::from_toml(src, &path.display().to_string())
+                .map(RuleFile::Keysweep)
+                .map_err(|e| e.to_string()),
+            Format::Gitleaks => parse(src, path)
+                .map(RuleFile::Gitleaks)
+                .map_err(|e| format!("gitleaks configuration: {e}")),
+        }
+    }
+
+    /// Its rules.
+    pub fn rules(&self) -> &RuleSet {
+        match self {
+            RuleFile::Keysweep(set) => set,
+            RuleFile::Gitleaks(c) => &c.rules,
+        }
+    }
+}
+
+/// The rules of a run made of rule `files`, as `keysweep scan --rules FILE...` combines them,
+/// and the global allowlists of the gitleaks configurations among them: the built-in rules
+/// when `builtin` and no gitleaks configuration lacks `useDefault` (such a configuration is a
+/// complete rule set), less those its `disabledRules` turn off, then every file's rules.
+pub fn combine(files: Vec<RuleFile>, builtin: bool) -> Result<(RuleSet, Allowlist), String> {
+    let builtin = builtin
+        && files.iter().all(|f| match f {
+            RuleFile::Gitleaks(c) => c.use_default,
+            RuleFile::Keysweep(_) => true,
+        });
+    let mut set = if builtin {
+        RuleSet::builtin()
+    } else {
+        RuleSet::empty()
+    };
+    let off: Vec<BuiltinTarget> = files
+        .iter()
+        .filter_map(|f| match f {
+            RuleFile::Gitleaks(c) => Some(c.disabled_builtin.iter().copied()),
+            RuleFile::Keysweep(_) => None,
+        })
+        .flatten()
+        .collect();
+    set.retain(|r| {
+        !off.iter().any(|t| match t {
+            BuiltinTarget::Rule(id) => *r.id == **id,
+            BuiltinTarget::Tag(tag) => r.has_tag(tag),
+        })
+    });
+    let mut allow = Allowlist::default();
+    for f in files {
+        match f {
+            RuleFile::Keysweep(s) => set.extend(s),
+            RuleFile::Gitleaks(c) => {
+                allow.extend(c.allowlist);
+                set.extend(c.rules)
+            }
+        }
+        .map_err(|e| e.to_string())?;
+    }
+    Ok((set, allow))
+}

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use keysweep::{Confidence, RuleSet, Scanner, ScannerBuilder};
-use keysweep_gitleaks::{Allowlist, BuiltinTarget, Format, PathMatcher};
+use keysweep::{Confidence, Scanner, ScannerBuilder};
+use keysweep_gitleaks::{PathMatcher, RuleFile};
 use sha2::{Digest, Sha256};
 
 /// A rule file: where it was read from (named in errors and rule origins; an `[extend] path` of
@@ -46,20 +46,8 @@ pub struct Compiled {
     pub options_key: String,
 }
 
-enum RuleFile {
-    Keysweep(RuleSet),
-    Gitleaks(keysweep_gitleaks::Config),
-}
-
 fn parse(src: &RuleSource) -> Result<RuleFile, String> {
-    match keysweep_gitleaks::detect(&src.text) {
-        Format::Keysweep => RuleSet::from_toml(&src.text, &src.origin)
-            .map(RuleFile::Keysweep)
-            .map_err(|e| e.to_string()),
-        Format::Gitleaks => keysweep_gitleaks::parse(&src.text, Path::new(&src.origin))
-            .map(RuleFile::Gitleaks)
-            .map_err(|e| format!("gitleaks configuration: {e}")),
-    }
+    RuleFile::parse(&src.text, Path::new(&src.origin))
 }
 
 impl Settings {
@@ -83,41 +71,7 @@ impl Settings {
             (Rules::File(_), _) => false,
             _ => true,
         };
-        let builtin = file_keeps_builtin
-            && files.iter().all(|f| match f {
-                RuleFile::Gitleaks(c) => c.use_default,
-                RuleFile::Keysweep(_) => true,
-            });
-        let mut set = if builtin {
-            RuleSet::builtin()
-        } else {
-            RuleSet::empty()
-        };
-        let off: Vec<BuiltinTarget> = files
-            .iter()
-            .filter_map(|f| match f {
-                RuleFile::Gitleaks(c) => Some(c.disabled_builtin.iter().copied()),
-                RuleFile::Keysweep(_) => None,
-            })
-            .flatten()
-            .collect();
-        set.retain(|r| {
-            !off.iter().any(|t| match t {
-                BuiltinTarget::Rule(id) => *r.id == **id,
-                BuiltinTarget::Tag(tag) => r.has_tag(tag),
-            })
-        });
-        let mut allow = Allowlist::default();
-        for f in files {
-            match f {
-                RuleFile::Keysweep(s) => set.extend(s),
-                RuleFile::Gitleaks(c) => {
-                    allow.extend(c.allowlist);
-                    set.extend(c.rules)
-                }
-            }
-            .map_err(|e| e.to_string())?;
-        }
+        let (mut set, allow) = keysweep_gitleaks::combine(files, file_keeps_builtin)?;
         if let Rules::Only(ids) = &self.rules {
             for id in ids {
                 if set.get(id).is_none() {
