@@ -264,24 +264,9 @@ fn render(pieces: &[Piece], names: &[Option<String>]) -> String {
     out
 }
 
-/// Parses a pattern as keysweep's engine does: bytes, Unicode classes off, `^`/`$` at line
-/// boundaries (`\r\n` included).
+/// Parses a pattern as keysweep's engine does ([`keysweep::parse_pattern`]).
 pub(crate) fn parse(pattern: &str) -> Result<Hir, String> {
-    regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .multi_line(true)
-        .crlf(true)
-        .build()
-        .parse(pattern)
-        .map_err(|e| {
-            e.to_string()
-                .lines()
-                .last()
-                .unwrap_or("invalid regex")
-                .trim()
-                .to_string()
-        })
+    keysweep::parse_pattern(pattern)
 }
 
 /// A Go pattern (a path or allowlist regex, no secret) as a keysweep pattern.

@@ -65,6 +65,7 @@ pub use engine::{
 };
 pub use filter::{is_placeholder, looks_like_literal, shannon_entropy};
 pub use fingerprint::{Fingerprint, ParseFingerprintError};
+pub use pattern::parse_pattern;
 pub use rule::{Check, Confidence, Example, NegativeExample, Reject, Rule, RuleError, RuleSet};
 pub use suppress::{Suppression, MARKER as INLINE_ALLOW_MARKER};
 

@@ -19,7 +19,15 @@ pub(crate) fn meta_config() -> meta::Config {
 /// Parses a rule pattern; every regex the scanner builds comes from this `Hir`. Bytes, not
 /// text: Unicode classes off (ASCII `\w`, `\b`, fast DFAs), `.` matches any byte but `\n`,
 /// and `^`/`$` match at line boundaries, `\r\n` included. `Err` carries a one-line message.
-pub(crate) fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
+///
+/// Public for crates that build rules or match paths the way the scanner does (the gitleaks
+/// translation).
+///
+/// ```
+/// assert!(keysweep::parse_pattern(r"(?P<secret>ghp_[A-Za-z0-9]{36})").is_ok());
+/// assert!(keysweep::parse_pattern("(unclosed").is_err());
+/// ```
+pub fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
