@@ -52,6 +52,7 @@ mod rule;
 #[cfg(feature = "serde")]
 mod serde_impls;
 mod suppress;
+mod validate_spec;
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -68,6 +69,7 @@ pub use fingerprint::{Fingerprint, ParseFingerprintError};
 pub use pattern::parse_pattern;
 pub use rule::{Check, Confidence, Example, NegativeExample, Reject, Rule, RuleError, RuleSet};
 pub use suppress::{Suppression, MARKER as INLINE_ALLOW_MARKER};
+pub use validate_spec::{JsonValue, Matcher, RequestSpec, RevokeSpec, ValidateSpec};
 
 /// Result of checking one rule's examples: see [`check_rule_examples`].
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -168,6 +168,11 @@ pub struct Rule {
     /// service-account file, `key_id` of an AWS key pair. A finding of another rule inside a
     /// part is folded into this one.
     pub parts: Vec<String>,
+    /// How to ask the provider whether a found credential works (`[rule.validate]`); used by
+    /// the `keysweep-validate` crate, never by the scanner.
+    pub validate: Option<crate::ValidateSpec>,
+    /// How a found credential revokes itself (`[rule.revoke]`).
+    pub revoke: Option<crate::RevokeSpec>,
     /// Where the rule came from (a file path, or `builtin:NAME.toml`).
     pub origin: Arc<str>,
 }
@@ -209,6 +214,8 @@ impl Rule {
             placeholder_filter: true,
             literal_filter: None,
             parts: Vec::new(),
+            validate: None,
+            revoke: None,
             origin: Arc::from("api"),
         }
     }
@@ -547,6 +554,8 @@ const KNOWN_FIELDS: &[&str] = &[
     "placeholder_filter",
     "literal_filter",
     "parts",
+    "validate",
+    "revoke",
 ];
 
 fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleError> {
@@ -704,6 +713,16 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
             None => None,
             Some(Value::Boolean(b)) => Some(*b),
             Some(_) => return Err(err("literal_filter", "must be true or false".into())),
+        },
+        validate: match t.get("validate") {
+            None => None,
+            Some(v) => {
+                Some(crate::validate_spec::parse_validate(v).map_err(|m| err("validate", m))?)
+            }
+        },
+        revoke: match t.get("revoke") {
+            None => None,
+            Some(v) => Some(crate::validate_spec::parse_revoke(v).map_err(|m| err("revoke", m))?),
         },
         origin: origin.clone(),
         id: Arc::from(id.as_str()),
