@@ -15,6 +15,7 @@ use regex_automata::{Anchored, Input};
 
 use crate::check;
 use crate::decode::{self, Encoding};
+use crate::extract::Extract;
 use crate::filter::{is_placeholder, looks_like_literal, shannon_entropy};
 use crate::fingerprint::Fingerprint;
 use crate::pattern::{meta_config, parse_pattern, PREFIX_GROUP};
@@ -70,6 +71,8 @@ struct Compiled {
     rejects: Vec<(usize, Regex)>,
     /// `parts`: (name, capture group index).
     parts: Vec<(Arc<str>, usize)>,
+    /// The rule's extractor, if any.
+    extract: Option<Extract>,
 }
 
 fn compile(rule: &Rule) -> Result<Compiled, String> {
@@ -135,6 +138,7 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Compiled {
+        extract: rule.extract,
         parts,
         keyword_lead,
         allow,
@@ -564,6 +568,7 @@ impl ScannerBuilder {
             .into_iter()
             .partition(|&r| !rules[r as usize].paths.is_empty());
         let generic: Vec<bool> = rules.iter().map(|r| r.has_tag("generic")).collect();
+        let structured: Vec<bool> = rules.iter().map(|r| r.extract.is_some()).collect();
         let literal = rules
             .iter()
             .zip(&generic)
@@ -587,6 +592,7 @@ impl ScannerBuilder {
                 scoped_keywordless,
                 keywordless_regex: OnceLock::new(),
                 generic,
+                structured,
                 literal,
                 prefilter: self.prefilter.unwrap_or(true),
                 fingerprint_key: self.fingerprint_key.clone(),
@@ -799,6 +805,8 @@ struct Inner {
     scoped_keywordless: Vec<u32>,
     keywordless_regex: OnceLock<Option<Regex>>,
     generic: Vec<bool>,
+    /// Per rule: it has an extractor.
+    structured: Vec<bool>,
     /// Per rule: whether the secret must look like a literal ([`Rule::literal_filter`]).
     literal: Vec<bool>,
     prefilter: bool,
@@ -1255,7 +1263,7 @@ impl Scanner {
         }
         // Findings seen both as written and decoded, or through two layers, are reported once.
         out[from..].sort_by_key(|f| (f.range.start, f.rule_index));
-        suppress_duplicates(&inner.generic, out, from);
+        suppress_duplicates(&inner.generic, &inner.structured, out, from);
     }
 
     /// A UTF-16 buffer: transcoded, scanned (with its own decoding layers), and each finding
@@ -1501,7 +1509,7 @@ impl Scanner {
         }
         let found = &mut out[from..];
         found.sort_by_key(|f| (f.range.start, f.rule_index));
-        suppress_duplicates(&inner.generic, out, from);
+        suppress_duplicates(&inner.generic, &inner.structured, out, from);
     }
 
     /// Adds the windows of keyword-less rules: one multi-pattern regex pass finds where each
@@ -1582,7 +1590,9 @@ impl Scanner {
             } else {
                 m.end() + 1
             };
-            if let Some(f) = self.finding(rule, caps, hay, &owned, in_decoded) {
+            if let Some(kind) = c.extract {
+                self.extracted(rule, kind, m.range(), hay, &owned, in_decoded, out);
+            } else if let Some(f) = self.finding(rule, caps, hay, &owned, in_decoded) {
                 out.push(f);
             }
         }
@@ -1608,7 +1618,9 @@ impl Scanner {
         let input = Input::new(hay).span(at..end).anchored(Anchored::Yes);
         c.regex.search_captures_with(cache, &input, caps);
         let m = caps.get_match()?;
-        if let Some(f) = self.finding(rule, caps, hay, &owned, in_decoded) {
+        if let Some(kind) = c.extract {
+            self.extracted(rule, kind, m.range(), hay, &owned, in_decoded, out);
+        } else if let Some(f) = self.finding(rule, caps, hay, &owned, in_decoded) {
             out.push(f);
         }
         Some(m.end())
@@ -1625,7 +1637,6 @@ impl Scanner {
         in_decoded: bool,
     ) -> Option<Finding> {
         let c = self.compiled(rule)?;
-        let spec = &self.inner.rules[rule];
         let span = if c.secret_groups.is_empty() {
             caps.get_match()?.range()
         } else {
@@ -1656,7 +1667,94 @@ impl Scanner {
                 }
             }
         }
-        let secret = &hay[span.clone()];
+        let parts = c
+            .parts
+            .iter()
+            .filter_map(|(name, g)| {
+                let m = caps.get_group(*g)?;
+                Some(Part {
+                    name: name.clone(),
+                    range: m.range(),
+                    value: hay[m.range()].to_vec(),
+                    rule_id: None,
+                })
+            })
+            .collect();
+        self.gate(
+            rule,
+            span.clone(),
+            &hay[span],
+            hay,
+            parts,
+            in_decoded,
+            Vec::new(),
+        )
+    }
+
+    /// The values an extractor reads around its anchor (the rule's match), each through the
+    /// rule's gates.
+    #[allow(clippy::too_many_arguments)]
+    fn extracted(
+        &self,
+        rule: usize,
+        kind: Extract,
+        anchor: Range<usize>,
+        hay: &[u8],
+        owned: &Range<usize>,
+        in_decoded: bool,
+        out: &mut Vec<Finding>,
+    ) {
+        let mut values = Vec::new();
+        crate::extract::run(kind, hay, anchor, &mut values);
+        let mut decoded = Vec::new();
+        for v in values {
+            if !owned.contains(&v.value.start) {
+                continue;
+            }
+            let (secret, layers) = if v.base64 {
+                decoded.clear();
+                if !crate::decode::decode(Encoding::Base64, &hay[v.value.clone()], &mut decoded)
+                    || decoded.is_empty()
+                {
+                    continue;
+                }
+                (decoded.clone(), vec![Encoding::Base64])
+            } else {
+                (v.unescaped(hay), Vec::new())
+            };
+            if crate::extract::plainly_public(&secret)
+                || v.needs_entropy && (secret.len() < 16 || shannon_entropy(&secret) < 3.0)
+            {
+                continue;
+            }
+            let part = Part {
+                name: Arc::from("key"),
+                range: v.key.clone(),
+                value: hay[v.key.clone()].to_vec(),
+                rule_id: None,
+            };
+            if let Some(f) = self.gate(rule, v.value, &secret, hay, vec![part], in_decoded, layers)
+            {
+                out.push(f);
+            }
+        }
+    }
+
+    /// The gates every match passes (literal, entropy, placeholder, allowlists, inline allow,
+    /// baseline) and the finding it becomes.
+    #[allow(clippy::too_many_arguments)]
+    fn gate(
+        &self,
+        rule: usize,
+        span: Range<usize>,
+        secret: &[u8],
+        hay: &[u8],
+        parts: Vec<Part>,
+        in_decoded: bool,
+        decoded: Vec<Encoding>,
+    ) -> Option<Finding> {
+        let c = self.compiled(rule)?;
+        let spec = &self.inner.rules[rule];
         let inner = &*self.inner;
         if inner.literal[rule] && !looks_like_literal(secret) {
             return None;
@@ -1689,19 +1787,6 @@ impl Scanner {
         } else {
             spec.confidence
         };
-        let parts = c
-            .parts
-            .iter()
-            .filter_map(|(name, g)| {
-                let m = caps.get_group(*g)?;
-                Some(Part {
-                    name: name.clone(),
-                    range: m.range(),
-                    value: hay[m.range()].to_vec(),
-                    rule_id: None,
-                })
-            })
-            .collect();
         Some(Finding {
             parts,
             rule_id: spec.id.clone(),
@@ -1717,7 +1802,7 @@ impl Scanner {
             confidence,
             check_passed,
             suppressed,
-            decoded: Vec::new(),
+            decoded,
         })
     }
 }
@@ -1725,7 +1810,7 @@ impl Scanner {
 /// Drops duplicates: overlapping findings of one rule, findings of `generic` rules whose secret
 /// overlaps a finding of a specific rule (`token = "ghp_…"` is a GitHub token, not also a
 /// generic token), and all but one finding of the same secret range.
-fn suppress_duplicates(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
+fn suppress_duplicates(generic: &[bool], structured: &[bool], out: &mut Vec<Finding>, from: usize) {
     absorb_parts(out, from);
     let found = &out[from..];
     if found.len() < 2 {
@@ -1751,7 +1836,12 @@ fn suppress_duplicates(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
                 (false, false) => {
                     // Two secrets from one span (or overlapping spans): one finding per value.
                     if a.fingerprint == b.fingerprint {
-                        keep[j] = false;
+                        // The specific rule names it (a GitHub token under a Secret's `data:`).
+                        if generic[a.rule_index] && !generic[b.rule_index] {
+                            keep[i] = false;
+                        } else {
+                            keep[j] = false;
+                        }
                     }
                     continue;
                 }
@@ -1769,6 +1859,10 @@ fn suppress_duplicates(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
                         keep[written] = false;
                     } else if generic[d.rule_index] && !generic[w.rule_index] {
                         keep[decoded] = false;
+                    } else if generic[w.rule_index] && structured[d.rule_index] {
+                        // A generic match on a Secret's base64 `data:` value gives way to the
+                        // value the extractor decoded from it.
+                        keep[written] = false;
                     } else if !generic[w.rule_index]
                         && w.range == d.range
                         && decodes_to_whole(&w.secret, d)
@@ -1788,9 +1882,16 @@ fn suppress_duplicates(generic: &[bool], out: &mut Vec<Finding>, from: usize) {
                 keep[j] = false;
                 continue;
             }
-            match (generic[a.rule_index], generic[b.rule_index]) {
-                (true, false) => keep[i] = false,
-                (false, true) => keep[j] = false,
+            // Specific rules outrank extractors (which know the structure: a CSV column, a
+            // Secret's value), which outrank generic `key = value` rules (which only guess).
+            let rank = |f: &Finding| match (generic[f.rule_index], structured[f.rule_index]) {
+                (false, false) => 2,
+                (_, true) => 1,
+                (true, false) => 0,
+            };
+            match (rank(a), rank(b)) {
+                (ra, rb) if ra < rb => keep[i] = false,
+                (ra, rb) if ra > rb => keep[j] = false,
                 // Two rules, one secret (a Paystack key is also shaped like a Stripe key):
                 // report it once, under the more confident rule, or the first one loaded.
                 _ if a.range == b.range => {

@@ -45,6 +45,7 @@ mod builtin;
 mod check;
 mod decode;
 mod engine;
+mod extract;
 mod filter;
 mod fingerprint;
 mod pattern;
@@ -64,6 +65,7 @@ pub use engine::CHUNK_OVERLAP;
 pub use engine::{
     BuildError, BuildErrorKind, Finding, Part, Scanner, ScannerBuilder, Scratch, MAX_DECODE_DEPTH,
 };
+pub use extract::Extract;
 pub use filter::{is_placeholder, looks_like_literal, shannon_entropy};
 pub use fingerprint::{Fingerprint, ParseFingerprintError};
 pub use pattern::parse_pattern;

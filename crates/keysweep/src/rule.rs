@@ -171,6 +171,9 @@ pub struct Rule {
     /// How to ask the provider whether a found credential works (`[rule.validate]`); used by
     /// the `keysweep-validate` crate, never by the scanner.
     pub validate: Option<crate::ValidateSpec>,
+    /// A structure-aware extractor ([`Extract`](crate::Extract)): the pattern finds the
+    /// structure's anchor, the extractor reads the values around it.
+    pub extract: Option<crate::Extract>,
     /// How a found credential revokes itself (`[rule.revoke]`).
     pub revoke: Option<crate::RevokeSpec>,
     /// Where the rule came from (a file path, or `builtin:NAME.toml`).
@@ -215,6 +218,7 @@ impl Rule {
             literal_filter: None,
             parts: Vec::new(),
             validate: None,
+            extract: None,
             revoke: None,
             origin: Arc::from("api"),
         }
@@ -556,6 +560,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "parts",
     "validate",
     "revoke",
+    "extract",
 ];
 
 fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleError> {
@@ -713,6 +718,15 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
             None => None,
             Some(Value::Boolean(b)) => Some(*b),
             Some(_) => return Err(err("literal_filter", "must be true or false".into())),
+        },
+        extract: match string("extract", false)? {
+            None => None,
+            Some(s) => Some(crate::Extract::parse(&s).ok_or_else(|| {
+                err(
+                    "extract",
+                    format!("{s:?} is not a known extractor (kubernetes-secret, csv-columns, sql-insert)"),
+                )
+            })?),
         },
         validate: match t.get("validate") {
             None => None,

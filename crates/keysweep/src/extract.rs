@@ -1,0 +1,678 @@
+//! Structured extractors: formats where what makes a value secret is its place in a structure
+//! that a bounded regex cannot see (every value under `data:` of a Kubernetes `Secret`, every
+//! cell of a CSV column named `password`, every value an SQL `INSERT` puts in such a column).
+//!
+//! A rule with `extract` still has a pattern: it finds the structure's anchor (the `kind:
+//! Secret` line, the CSV header, the `INSERT INTO … (columns) VALUES`), through the keyword
+//! prefilter like any rule. The extractor then reads the structure around that match, within
+//! fixed bounds, and yields each value; each one goes through the rule's gates (placeholder,
+//! entropy, allowlists) as a match of a regex would.
+
+use std::ops::Range;
+
+/// A structure-aware extractor, named in a rule file with `extract = "..."`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Extract {
+    /// Every value under top-level `data:` (base64, decoded) and `stringData:` of a YAML
+    /// document whose top-level `kind` is `Secret`. The pattern matches the `kind: Secret` line.
+    KubernetesSecret,
+    /// Every cell of a credential column (`password`, `secret`, `api_key`, `access_token`,
+    /// ...) of a CSV/TSV file. The pattern matches the header line.
+    CsvColumns,
+    /// Every string literal that an SQL `INSERT INTO t (cols) VALUES (...), ...` puts in a
+    /// credential column. The pattern matches up to `VALUES`, with the column list as the
+    /// group `columns`.
+    SqlInsert,
+}
+
+impl Extract {
+    /// The name used in rule files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Extract::KubernetesSecret => "kubernetes-secret",
+            Extract::CsvColumns => "csv-columns",
+            Extract::SqlInsert => "sql-insert",
+        }
+    }
+
+    /// Parses an extractor name as written in rule files.
+    pub fn parse(s: &str) -> Option<Extract> {
+        match s {
+            "kubernetes-secret" => Some(Extract::KubernetesSecret),
+            "csv-columns" => Some(Extract::CsvColumns),
+            "sql-insert" => Some(Extract::SqlInsert),
+            _ => None,
+        }
+    }
+}
+
+/// One value found by an extractor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Extracted {
+    /// The key or column name.
+    pub key: Range<usize>,
+    /// The value as written (without quotes).
+    pub value: Range<usize>,
+    /// Whether the value is base64 that holds the secret (a `data:` value).
+    pub base64: bool,
+    /// Whether the value must look random (a column named `token` or `key`, not `password`).
+    pub needs_entropy: bool,
+    /// The quote that the value doubles to escape itself (`""` in CSV, `''` in SQL).
+    pub doubled: Option<u8>,
+}
+
+impl Extracted {
+    /// The value's bytes, with doubled quotes undone.
+    pub(crate) fn unescaped(&self, hay: &[u8]) -> Vec<u8> {
+        let v = &hay[self.value.clone()];
+        let Some(q) = self.doubled else {
+            return v.to_vec();
+        };
+        let mut out = Vec::with_capacity(v.len());
+        let mut i = 0;
+        while i < v.len() {
+            out.push(v[i]);
+            i += if v[i] == q && v.get(i + 1) == Some(&q) {
+                2
+            } else {
+                1
+            };
+        }
+        out
+    }
+}
+
+/// Values that identify or configure rather than authenticate, whatever their key says: an
+/// e-mail address (`SMTP_FROM` in a Secret), a number (a port), a boolean.
+pub(crate) fn plainly_public(value: &[u8]) -> bool {
+    let v = value.trim_ascii();
+    if v.iter().all(u8::is_ascii_digit) {
+        return true;
+    }
+    if matches!(
+        v.to_ascii_lowercase().as_slice(),
+        b"true" | b"false" | b"yes" | b"no" | b"on" | b"off"
+    ) {
+        return true;
+    }
+    // user@domain.tld, nothing else around it.
+    match memchr::memchr(b'@', v) {
+        Some(at) if at > 0 => {
+            let (user, domain) = (&v[..at], &v[at + 1..]);
+            let dot = memchr::memrchr(b'.', domain);
+            user.iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
+                && dot.is_some_and(|d| {
+                    d > 0
+                        && domain.len() - d > 2
+                        && domain[d + 1..].iter().all(u8::is_ascii_alphabetic)
+                })
+                && domain
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// Most rows or values one anchor yields: a dump of a million passwords is reported by its
+/// first rows; the rest add nothing a reviewer needs to act.
+const MAX_VALUES: usize = 1000;
+/// How far past its anchor an extractor reads.
+const MAX_REACH: usize = 1 << 20;
+
+pub(crate) fn run(kind: Extract, hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
+    match kind {
+        Extract::KubernetesSecret => kubernetes_secret(hay, anchor, out),
+        Extract::CsvColumns => csv_columns(hay, anchor, out),
+        Extract::SqlInsert => sql_insert(hay, anchor, out),
+    }
+}
+
+/// Lines of `hay[range]` as (start, end without `\r\n`).
+fn lines(hay: &[u8], range: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut at = range.start;
+    let end = range.end;
+    std::iter::from_fn(move || {
+        if at >= end {
+            return None;
+        }
+        let stop = memchr::memchr(b'\n', &hay[at..end]).map_or(end, |p| at + p);
+        let line = at..stop;
+        at = stop + 1;
+        let mut e = line.end;
+        if e > line.start && hay[e - 1] == b'\r' {
+            e -= 1;
+        }
+        Some(line.start..e)
+    })
+}
+
+fn indent(line: &[u8]) -> usize {
+    line.iter().take_while(|&&b| b == b' ').count()
+}
+
+fn trim(hay: &[u8], mut r: Range<usize>) -> Range<usize> {
+    while r.start < r.end && hay[r.start].is_ascii_whitespace() {
+        r.start += 1;
+    }
+    while r.end > r.start && hay[r.end - 1].is_ascii_whitespace() {
+        r.end -= 1;
+    }
+    r
+}
+
+/// A YAML scalar on one line: strips quotes, or a trailing ` # comment` of a plain scalar.
+/// `None` for block scalars, flow collections, aliases and empty values.
+fn yaml_scalar(hay: &[u8], r: Range<usize>) -> Option<Range<usize>> {
+    let r = trim(hay, r);
+    let v = &hay[r.clone()];
+    match *v.first()? {
+        q @ (b'"' | b'\'') => {
+            let close = memchr::memchr(q, &v[1..])?;
+            Some(r.start + 1..r.start + 1 + close)
+        }
+        b'|' | b'>' | b'[' | b'{' | b'*' | b'&' | b'!' | b'#' => None,
+        _ => {
+            let end = v
+                .windows(2)
+                .position(|w| w == b" #" || w == b"\t#")
+                .unwrap_or(v.len());
+            let r = trim(hay, r.start..r.start + end);
+            (!r.is_empty()).then_some(r)
+        }
+    }
+}
+
+/// Keys of a Kubernetes Secret whose values are not secret: certificates and CA bundles are
+/// public, and names, hosts and ports identify rather than authenticate. A connection URL or
+/// a private key under any key is still found by its own rule, through the base64 decoder.
+fn public_secret_key(key: &[u8]) -> bool {
+    let k = key.to_ascii_lowercase();
+    // The last word of the key decides: `SMTP_HOST`, `db-user`, `redis.port`.
+    let k = k
+        .rsplit(|b| matches!(b, b'_' | b'-' | b'.'))
+        .next()
+        .filter(|w| !w.is_empty())
+        .unwrap_or(&k);
+    k.ends_with(b".crt")
+        || k.ends_with(b".cert")
+        || k.ends_with(b".pub")
+        || k.ends_with(b"certificate")
+        || k.ends_with(b"_crt")
+        || [
+            &b"ca"[..],
+            b"namespace",
+            b"username",
+            b"user",
+            b"login",
+            b"email",
+            b"host",
+            b"hostname",
+            b"port",
+            b"database",
+            b"dbname",
+            b"db",
+            b"region",
+            b"bucket",
+            b"endpoint",
+            b"url",
+            b"uri",
+            b"server",
+            b"address",
+            b"name",
+            b"type",
+            b"id",
+            b"crt",
+            b"cert",
+        ]
+        .contains(&k)
+}
+
+fn kubernetes_secret(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
+    // The YAML document around the anchor: from after the previous `---` line to the next.
+    let start = {
+        let mut s = 0;
+        let before = &hay[anchor.start.saturating_sub(MAX_REACH)..anchor.start];
+        let base = anchor.start - before.len();
+        let mut at = before.len();
+        while let Some(p) = memchr::memrchr(b'\n', &before[..at]) {
+            if before[p + 1..].starts_with(b"---") {
+                s = base + p + 1;
+                break;
+            }
+            at = p;
+        }
+        if s == 0 {
+            s = base;
+        }
+        s
+    };
+    let limit = (anchor.end + MAX_REACH).min(hay.len());
+    let mut section: Option<(bool, Option<usize>)> = None; // (is data, child indent)
+    for line in lines(hay, start..limit) {
+        let text = &hay[line.clone()];
+        if text.starts_with(b"---") && line.start > anchor.start {
+            break;
+        }
+        if text.iter().all(|b| b.is_ascii_whitespace()) || trim(hay, line.clone()).is_empty() {
+            continue;
+        }
+        let ind = indent(text);
+        if hay[line.start + ind] == b'#' {
+            continue;
+        }
+        if ind == 0 {
+            section =
+                if text.starts_with(b"data:") && trim(hay, line.start + 5..line.end).is_empty() {
+                    Some((true, None))
+                } else if text.starts_with(b"stringData:")
+                    && trim(hay, line.start + 11..line.end).is_empty()
+                {
+                    Some((false, None))
+                } else {
+                    None
+                };
+            continue;
+        }
+        let Some((is_data, child)) = section.as_mut() else {
+            continue;
+        };
+        let child = *child.get_or_insert(ind);
+        if ind != child {
+            continue; // a deeper line: a block scalar's body
+        }
+        let Some(colon) = memchr::memchr(b':', text) else {
+            continue;
+        };
+        let mut key = trim(hay, line.start + ind..line.start + colon);
+        if key.len() >= 2 && matches!(hay[key.start], b'"' | b'\'') {
+            key = key.start + 1..key.end - 1;
+        }
+        let Some(value) = yaml_scalar(hay, line.start + colon + 1..line.end) else {
+            continue;
+        };
+        if key.is_empty() || value.is_empty() || public_secret_key(&hay[key.clone()]) {
+            continue;
+        }
+        out.push(Extracted {
+            key,
+            value,
+            base64: *is_data,
+            needs_entropy: false,
+            doubled: None,
+        });
+        if out.len() >= MAX_VALUES {
+            return;
+        }
+    }
+}
+
+/// What a column or key name says of its values: `None` when it names no credential,
+/// `Some(false)` for a password (any value counts), `Some(true)` for a key or token (the value
+/// must look random: a `token` column may hold words).
+pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
+    let n: Vec<u8> = name
+        .iter()
+        .filter(|b| !matches!(b, b'"' | b'\'' | b'`' | b'[' | b']'))
+        .map(|b| match b.to_ascii_lowercase() {
+            b'-' | b' ' | b'.' => b'_',
+            b => b,
+        })
+        .collect();
+    let n = n.as_slice();
+    // Hashes and salts of passwords are reported as passwords: crackable offline.
+    const PASSWORD: &[&[u8]] = &[
+        b"password",
+        b"passwd",
+        b"pwd",
+        b"pass",
+        b"passphrase",
+        b"user_password",
+        b"db_password",
+        b"password_hash",
+        b"encrypted_password",
+        b"hashed_password",
+        b"crypted_password",
+        b"login_password",
+    ];
+    const KEYLIKE: &[&[u8]] = &[
+        b"secret",
+        b"client_secret",
+        b"secret_key",
+        b"api_key",
+        b"apikey",
+        b"api_secret",
+        b"api_token",
+        b"access_key",
+        b"access_token",
+        b"auth_token",
+        b"refresh_token",
+        b"private_key",
+        b"secret_access_key",
+        b"token",
+        b"bearer_token",
+        b"app_secret",
+        b"consumer_secret",
+        b"credential",
+        b"credentials",
+    ];
+    if PASSWORD.contains(&n) {
+        Some(false)
+    } else if KEYLIKE.contains(&n) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// Splits one CSV record (no embedded newlines: a quoted cell across lines ends the scan of
+/// that row) into cell ranges without their quotes.
+fn csv_cells(hay: &[u8], line: Range<usize>, sep: u8, cells: &mut Vec<Range<usize>>) {
+    cells.clear();
+    let mut at = line.start;
+    loop {
+        if at < line.end && hay[at] == b'"' {
+            // A quoted cell: up to the closing quote not followed by another.
+            let mut i = at + 1;
+            while i < line.end {
+                if hay[i] == b'"' {
+                    if i + 1 < line.end && hay[i + 1] == b'"' {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            cells.push(at + 1..i.min(line.end));
+            at = memchr::memchr(sep, &hay[i.min(line.end)..line.end])
+                .map_or(line.end + 1, |p| i + p + 1);
+        } else {
+            let end = memchr::memchr(sep, &hay[at..line.end]).map_or(line.end, |p| at + p);
+            cells.push(trim(hay, at..end));
+            at = end + 1;
+        }
+        if at > line.end {
+            break;
+        }
+    }
+}
+
+fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
+    // The header is the anchor's line; only the first line of the file is a header.
+    let line_start = memchr::memrchr(b'\n', &hay[..anchor.start]).map_or(0, |p| p + 1);
+    let line_end =
+        memchr::memchr(b'\n', &hay[anchor.start..]).map_or(hay.len(), |p| anchor.start + p);
+    let header_line = trim(hay, line_start..line_end);
+    let header = &hay[header_line.clone()];
+    let sep = [b',', b'\t', b';', b'|']
+        .into_iter()
+        .max_by_key(|&s| memchr::memchr_iter(s, header).count())
+        .unwrap_or(b',');
+    if memchr::memchr(sep, header).is_none() {
+        return;
+    }
+    let mut cells = Vec::new();
+    csv_cells(hay, header_line, sep, &mut cells);
+    let columns: Vec<(usize, Range<usize>, bool)> = cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| credential_column(&hay[c.clone()]).map(|e| (i, c.clone(), e)))
+        .collect();
+    if columns.is_empty() {
+        return;
+    }
+    let width = cells.len();
+    let limit = (line_end + MAX_REACH).min(hay.len());
+    let mut row = Vec::new();
+    for line in lines(hay, (line_end + 1).min(hay.len())..limit) {
+        if trim(hay, line.clone()).is_empty() {
+            continue;
+        }
+        csv_cells(hay, line, sep, &mut row);
+        if row.len() != width {
+            // Not a row of this table (a quoted newline, another section): stop trusting it.
+            break;
+        }
+        for (i, key, needs_entropy) in &columns {
+            let value = row[*i].clone();
+            if !value.is_empty() {
+                out.push(Extracted {
+                    key: key.clone(),
+                    value,
+                    base64: false,
+                    needs_entropy: *needs_entropy,
+                    doubled: Some(b'"'),
+                });
+            }
+        }
+        if out.len() >= MAX_VALUES {
+            return;
+        }
+    }
+}
+
+/// Parses the tuples after `VALUES`: `(1, 'a', 'b'), (2, 'c', NULL);`. Yields, per tuple, the
+/// range of each field; a field that is a string literal is returned without its quotes and
+/// flagged, anything else (numbers, NULL, function calls, bind parameters) is not a literal.
+fn sql_tuples(
+    hay: &[u8],
+    mut at: usize,
+    limit: usize,
+    mut each: impl FnMut(&[(Range<usize>, bool)]) -> bool,
+) {
+    let mut fields: Vec<(Range<usize>, bool)> = Vec::new();
+    loop {
+        while at < limit && hay[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        if at >= limit || hay[at] != b'(' {
+            return;
+        }
+        at += 1;
+        fields.clear();
+        let mut depth = 0usize;
+        let mut field_start = at;
+        let mut literal: Option<Range<usize>> = None;
+        loop {
+            if at >= limit {
+                return;
+            }
+            match hay[at] {
+                q @ (b'\'' | b'"') if depth == 0 => {
+                    let open = at;
+                    at += 1;
+                    while at < limit {
+                        if hay[at] == b'\\' {
+                            at += 2;
+                            continue;
+                        }
+                        if hay[at] == q {
+                            if at + 1 < limit && hay[at + 1] == q {
+                                at += 2;
+                                continue;
+                            }
+                            break;
+                        }
+                        at += 1;
+                    }
+                    if at >= limit {
+                        return;
+                    }
+                    // A literal is the whole field only if nothing but spaces surround it.
+                    let lead = trim(hay, field_start..open).is_empty();
+                    literal = lead.then_some(open + 1..at);
+                    at += 1;
+                }
+                b'(' => {
+                    depth += 1;
+                    at += 1;
+                }
+                b')' if depth > 0 => {
+                    depth -= 1;
+                    at += 1;
+                }
+                c @ (b',' | b')') => {
+                    let whole = trim(hay, field_start..at);
+                    let field = match literal.take() {
+                        Some(l) if whole.end == l.end + 1 => (l, true),
+                        _ => (whole, false),
+                    };
+                    fields.push(field);
+                    at += 1;
+                    field_start = at;
+                    if c == b')' {
+                        break;
+                    }
+                }
+                _ => at += 1,
+            }
+        }
+        if !each(&fields) {
+            return;
+        }
+        while at < limit && hay[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        if at < limit && hay[at] == b',' {
+            at += 1;
+        } else {
+            return;
+        }
+    }
+}
+
+fn sql_insert(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
+    // The anchor ends at VALUES; the column list is the last parenthesised group before it.
+    let head = &hay[anchor.clone()];
+    let Some(close) = memchr::memrchr(b')', head) else {
+        return;
+    };
+    let Some(open) = memchr::memrchr(b'(', &head[..close]) else {
+        return;
+    };
+    let mut columns = Vec::new();
+    let mut at = anchor.start + open + 1;
+    let end = anchor.start + close;
+    for (i, piece) in hay[at..end].split(|&b| b == b',').enumerate() {
+        let r = trim(hay, at..at + piece.len());
+        if let Some(e) = credential_column(&hay[r.clone()]) {
+            columns.push((i, r, e));
+        }
+        at += piece.len() + 1;
+    }
+    if columns.is_empty() {
+        return;
+    }
+    let limit = (anchor.end + MAX_REACH).min(hay.len());
+    sql_tuples(hay, anchor.end, limit, |fields| {
+        for (i, key, needs_entropy) in &columns {
+            if let Some((value, true)) = fields.get(*i) {
+                if !value.is_empty() {
+                    out.push(Extracted {
+                        key: key.clone(),
+                        value: value.clone(),
+                        base64: false,
+                        needs_entropy: *needs_entropy,
+                        doubled: Some(b'\''),
+                    });
+                }
+            }
+        }
+        out.len() < MAX_VALUES
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(kind: Extract, text: &str, anchor: &str) -> Vec<(String, String, bool)> {
+        let hay = text.as_bytes();
+        let start = text.find(anchor).unwrap();
+        let mut out = Vec::new();
+        run(kind, hay, start..start + anchor.len(), &mut out);
+        out.into_iter()
+            .map(|e| (text[e.key].to_string(), text[e.value].to_string(), e.base64))
+            .collect()
+    }
+
+    #[test]
+    fn kubernetes_secret_values() {
+        let doc = "apiVersion: v1\nkind: ConfigMap\ndata:\n  password: notme\n---\n\
+                   apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: prod\n\
+                   type: Opaque\ndata:\n  DB_PASSWORD: aHVudGVyMg==   # comment\n  \"api-key\": 'c2VjcmV0'\n\
+                   \x20 ca.crt: LS0tLS1CRUdJTg==\n  username: YWRtaW4=\n  config: |\n    nested: 1\n\
+                   stringData:\n  token: \"s3cr3t-t0ken\"\n  # a comment\n  empty: \"\"\n---\n\
+                   kind: Secret\ndata:\n  other: b3RoZXI=\n";
+        let v = values(Extract::KubernetesSecret, doc, "kind: Secret");
+        assert_eq!(
+            v,
+            vec![
+                ("DB_PASSWORD".into(), "aHVudGVyMg==".into(), true),
+                ("api-key".into(), "c2VjcmV0".into(), true),
+                ("token".into(), "s3cr3t-t0ken".into(), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_credential_columns() {
+        let csv = "id,email,Password,api_token,note\n1,a@x.io,hunter22,\"tok,en\",x\n\
+                   2,b@x.io,\"p\"\"w\",,y\n3,short\n4,c@x.io,zz,q,z\n";
+        let v = values(Extract::CsvColumns, csv, "Password");
+        assert_eq!(
+            v.iter()
+                .map(|(k, v, _)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                ("Password", "hunter22"),
+                ("api_token", "tok,en"),
+                ("Password", "p\"\"w"),
+            ]
+        );
+        assert!(values(Extract::CsvColumns, "password\nabc\n", "password").is_empty());
+    }
+
+    #[test]
+    fn sql_insert_columns() {
+        let sql = "INSERT INTO `users` (`id`, `email`, `password`, api_key) VALUES\n\
+                   (1, 'a@x.io', 'hunter22', 'k1'),\n(2, 'b\\'s', CONCAT('a','b'), NULL),\n\
+                   (3, 'c', 'it''s', ?);";
+        let anchor_end = sql.find("VALUES").unwrap() + 6;
+        let mut out = Vec::new();
+        run(Extract::SqlInsert, sql.as_bytes(), 0..anchor_end, &mut out);
+        let got: Vec<(&str, &str)> = out
+            .iter()
+            .map(|e| (&sql[e.key.clone()], &sql[e.value.clone()]))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("`password`", "hunter22"),
+                ("api_key", "k1"),
+                ("`password`", "it''s"),
+            ]
+        );
+    }
+
+    #[test]
+    fn public_values() {
+        assert!(plainly_public(b"shop-noreply@ada-lab.net"));
+        assert!(plainly_public(b"5432"));
+        assert!(plainly_public(b"True"));
+        assert!(!plainly_public(b"p@ssw0rd!"));
+        assert!(!plainly_public(b"user@host"));
+        assert!(!plainly_public(b"Yf4!wQz8Rk2m"));
+    }
+
+    #[test]
+    fn column_names() {
+        assert_eq!(credential_column(b"\"Password\""), Some(false));
+        assert_eq!(credential_column(b"api-key"), Some(true));
+        assert_eq!(credential_column(b"password_reset_sent_at"), None);
+        assert_eq!(credential_column(b"token_count"), None);
+    }
+}
