@@ -154,6 +154,16 @@ fn server_error(p: &[u8]) -> (u16, String) {
     (code, String::from_utf8_lossy(message).into_owned())
 }
 
+/// `MariaDB 10.11.14-...` or `MySQL 8.4.0`; MariaDB prefixes its version with `5.5.5-` for
+/// old replication clients.
+fn server_name(version: &str) -> String {
+    match version.strip_prefix("5.5.5-") {
+        Some(v) if v.contains("MariaDB") => format!("MariaDB {v}"),
+        _ if version.contains("MariaDB") => format!("MariaDB {version}"),
+        _ => format!("MySQL {version}"),
+    }
+}
+
 fn not_implemented(plugin: &str) -> Outcome {
     unknown(format!(
         "the account uses authentication plugin {plugin:?}, which is not implemented"
@@ -214,15 +224,7 @@ fn authenticate(conn: &mut Conn, target: &Target) -> Step<Outcome> {
     }
     send_packet(conn, first.seq.wrapping_add(1), &resp)?;
 
-    let server = format!(
-        "{} {}",
-        if hs.version.to_ascii_lowercase().contains("mariadb") {
-            "MariaDB"
-        } else {
-            "MySQL"
-        },
-        hs.version
-    );
+    let server = server_name(&hs.version);
     let mut plugin = plugin.to_string();
     for _ in 0..4 {
         let reply = read_packet(conn, "reading the authentication result")?;
@@ -317,6 +319,16 @@ mod tests {
         }
         assert!(parse_handshake(&p[..20]).is_err());
         assert!(parse_handshake(b"\x09junk").is_err());
+    }
+
+    #[test]
+    fn server_names() {
+        assert_eq!(
+            server_name("5.5.5-10.11.14-MariaDB-0+deb12u2"),
+            "MariaDB 10.11.14-MariaDB-0+deb12u2"
+        );
+        assert_eq!(server_name("11.4.2-MariaDB"), "MariaDB 11.4.2-MariaDB");
+        assert_eq!(server_name("8.4.0"), "MySQL 8.4.0");
     }
 
     #[test]
