@@ -294,20 +294,31 @@ mod tests {
         assert_eq!(auth_response("client_ed25519", b"pencil", &scramble), None);
     }
 
-    #[test]
-    fn handshake_parsing() {
+    /// A v10 handshake with this version, 20-byte scramble and default plugin.
+    fn handshake(version: &str, scramble: &[u8], plugin: &str) -> Vec<u8> {
         let mut p = vec![10];
-        p.extend_from_slice(b"10.11.14-MariaDB\0");
+        p.extend_from_slice(version.as_bytes());
+        p.push(0);
         p.extend_from_slice(&[7, 0, 0, 0]);
-        p.extend_from_slice(b"abcdefgh\0");
+        p.extend_from_slice(&scramble[..8]);
+        p.push(0);
         let caps: u32 = CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH;
         p.extend_from_slice(&caps.to_le_bytes()[..2]);
         p.extend_from_slice(&[45, 2, 0]);
         p.extend_from_slice(&caps.to_le_bytes()[2..]);
         p.push(21);
         p.extend_from_slice(&[0; 10]);
-        p.extend_from_slice(b"ijklmnopqrst\0");
-        p.extend_from_slice(b"mysql_native_password\0");
+        p.extend_from_slice(&scramble[8..]);
+        p.push(0);
+        p.extend_from_slice(plugin.as_bytes());
+        p.push(0);
+        p
+    }
+
+    #[test]
+    fn handshake_parsing() {
+        let caps: u32 = CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH;
+        let p = handshake("10.11.14-MariaDB", b"abcdefghijklmnopqrst", NATIVE);
         let hs = parse_handshake(&p).unwrap();
         assert_eq!(hs.version, "10.11.14-MariaDB");
         assert_eq!(hs.capabilities, caps);
@@ -339,5 +350,126 @@ mod tests {
         let (code, msg) = server_error(&p);
         assert_eq!(code, 1045);
         assert!(msg.starts_with("Access denied"), "{msg}");
+    }
+
+    /// What the fake server does after reading the client's handshake response.
+    enum Script {
+        /// caching_sha2_password: fast authentication succeeded, then OK.
+        FastAuth,
+        /// caching_sha2_password: the account is not cached.
+        FullAuth,
+        /// Switch to mysql_native_password with the same scramble, then OK if right.
+        SwitchToNative,
+        /// Access denied.
+        Denied,
+    }
+
+    /// A MySQL 8 lookalike serving one connection: checks the client's scrambles against
+    /// values computed with Python's hashlib (password `pencil`, scramble bytes 1..=20).
+    fn fake_mysql(script: Script) -> (u16, std::thread::JoinHandle<()>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let scramble: Vec<u8> = (1..=20).collect();
+            let send = |s: &mut std::net::TcpStream, seq: u8, p: &[u8]| {
+                let len = (p.len() as u32).to_le_bytes();
+                s.write_all(&[len[0], len[1], len[2], seq]).unwrap();
+                s.write_all(p).unwrap();
+            };
+            let recv = |s: &mut std::net::TcpStream| {
+                let mut head = [0u8; 4];
+                s.read_exact(&mut head).unwrap();
+                let mut p = vec![0; u32::from_le_bytes([head[0], head[1], head[2], 0]) as usize];
+                s.read_exact(&mut p).unwrap();
+                (head[3], p)
+            };
+            send(&mut s, 0, &handshake("8.4.0", &scramble, CACHING_SHA2));
+            let (seq, resp) = recv(&mut s);
+            assert_eq!(seq, 1);
+            let user_end = 32 + resp[32..].iter().position(|&b| b == 0).unwrap();
+            assert_eq!(&resp[32..user_end], b"app");
+            let auth_len = resp[user_end + 1] as usize;
+            let auth = &resp[user_end + 2..user_end + 2 + auth_len];
+            assert!(resp.ends_with(b"caching_sha2_password\0"));
+            let sha2_ok =
+                hex(auth) == "804b188f4565dae5617113370e156183c91cfef6dd4714585f8d465f2150b271";
+            let ok = [0u8, 0, 0, 2, 0, 0, 0];
+            let mut denied = vec![0xff, 0x15, 0x04];
+            denied.extend_from_slice(
+                b"#28000Access denied for user 'app'@'127.0.0.1' (using password: YES)",
+            );
+            match script {
+                Script::FastAuth if sha2_ok => {
+                    send(&mut s, 2, &[0x01, 0x03]);
+                    send(&mut s, 3, &ok);
+                }
+                Script::FullAuth => send(&mut s, 2, &[0x01, 0x04]),
+                Script::SwitchToNative => {
+                    let mut switch = vec![0xfe];
+                    switch.extend_from_slice(b"mysql_native_password\0");
+                    switch.extend_from_slice(&scramble);
+                    switch.push(0);
+                    send(&mut s, 2, &switch);
+                    let (seq, auth) = recv(&mut s);
+                    assert_eq!(seq, 3);
+                    if hex(&auth) == "cf61fc4b84338d2884baac2131c29caedc133246" {
+                        send(&mut s, 4, &ok);
+                    } else {
+                        send(&mut s, 4, &denied);
+                    }
+                }
+                _ => send(&mut s, 2, &denied),
+            }
+            // The client says goodbye with COM_QUIT.
+            let (seq, quit) = recv(&mut s);
+            assert_eq!((seq, quit.as_slice()), (0, &[0x01][..]));
+        });
+        (port, server)
+    }
+
+    #[test]
+    fn against_a_fake_mysql8() {
+        use crate::{check, DbKind, Options, TlsMode};
+        let table = [
+            (
+                Script::FastAuth,
+                "pencil",
+                "live",
+                "caching_sha2_password), MySQL 8.4.0",
+            ),
+            (Script::FastAuth, "crayon", "invalid", "1045 Access denied"),
+            (Script::FullAuth, "pencil", "unknown", "full authentication"),
+            (
+                Script::SwitchToNative,
+                "pencil",
+                "live",
+                "(mysql_native_password)",
+            ),
+            (Script::SwitchToNative, "crayon", "invalid", "1045"),
+            (Script::Denied, "pencil", "invalid", "1045"),
+        ];
+        for (script, password, status, words) in table {
+            let (port, server) = fake_mysql(script);
+            let target = Target {
+                kind: DbKind::Mysql,
+                host: "127.0.0.1".into(),
+                port,
+                user: Some("app".into()),
+                password: Some(password.as_bytes().to_vec()),
+                database: None,
+                tls: TlsMode::Prefer,
+            };
+            let opts = Options {
+                timeout: std::time::Duration::from_secs(10),
+                allow_internal: true,
+            };
+            let out = check(&target, &opts);
+            assert_eq!(out.status(), status, "{password}: {out}");
+            assert!(out.message().contains(words), "{out}");
+            assert!(!out.message().contains(password), "{out}");
+            server.join().expect("the fake server saw what it expected");
+        }
     }
 }
