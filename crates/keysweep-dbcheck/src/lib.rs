@@ -12,7 +12,7 @@
 //! | MongoDB | `mongodb://` | OP_MSG `saslStart`/`saslContinue`, SCRAM-SHA-256 (SCRAM-SHA-1 fallback) |
 //!
 //! Everything is synchronous `std::net` under one overall deadline ([`Options::timeout`]) that
-//! bounds the connect and every read and write. No query or command beyond authentication is
+//! bounds the resolution, the connect and every read and write. No query or command beyond authentication is
 //! sent. TLS is not implemented: a target that requires it ([`TlsMode::Require`], `rediss://`,
 //! or a server that refuses plaintext) is reported [`Outcome::Unknown`] with the reason.
 //!
@@ -184,8 +184,8 @@ impl Target {
 /// How to check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
-    /// The deadline for the whole check: resolution excepted, the connect and every read and
-    /// write share it.
+    /// The deadline for the whole check: resolution, the connect and every read and write share
+    /// it.
     pub timeout: Duration,
     /// Allow loopback, private, link-local and metadata addresses (for self-hosted databases
     /// and tests).
@@ -269,9 +269,8 @@ impl fmt::Display for Outcome {
 /// Connects to `target`, authenticates with its credentials, runs nothing, disconnects, and
 /// says whether the credentials work.
 ///
-/// Never panics on what a server sends, and never takes much longer than
-/// [`Options::timeout`] once the host is resolved (resolution uses the system resolver and its
-/// own timeout). See the [crate documentation](crate) for what each protocol supports.
+/// Never panics on what a server sends, and returns by [`Options::timeout`] (plus the key
+/// derivation of a SCRAM exchange, bounded by an iteration limit). See the [crate documentation](crate) for what each protocol supports.
 ///
 /// ```
 /// use keysweep_dbcheck::{check, DbKind, Options, Outcome, Target, TlsMode};

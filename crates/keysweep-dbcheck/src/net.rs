@@ -57,11 +57,8 @@ impl Conn {
     /// Resolves `host`, keeps the addresses the guard allows, and connects to the first that
     /// answers.
     pub(crate) fn open(host: &str, port: u16, opts: &Options) -> Step<Conn> {
-        let addrs: Vec<SocketAddr> = (host, port)
-            .to_socket_addrs()
-            .map_err(|e| error(format!("cannot resolve host: {e}")))?
-            .collect();
         let deadline = Instant::now() + opts.timeout;
+        let addrs = resolve(host, port, opts.timeout)?;
         let allowed: Vec<SocketAddr> = addrs
             .iter()
             .copied()
@@ -205,6 +202,30 @@ impl Conn {
             let _ = self.stream.write_all(goodbye);
         }
         let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// The addresses of `host`, by the system resolver in a thread of its own so that a resolver
+/// that hangs cannot hold the check past its deadline (the thread finishes on its own).
+fn resolve(host: &str, port: u16, timeout: Duration) -> Step<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_string();
+    std::thread::spawn(move || {
+        let _ = tx.send(
+            (name.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect),
+        );
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(error(format!("cannot resolve host: {e}"))),
+        Err(_) => Err(error(format!(
+            "resolving the host timed out after {timeout:?}"
+        ))),
     }
 }
 
