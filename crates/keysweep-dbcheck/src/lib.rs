@@ -13,8 +13,8 @@
 //!
 //! Everything is synchronous `std::net` under one overall deadline ([`Options::timeout`]) that
 //! bounds the resolution, the connect and every read and write. No query or command beyond authentication is
-//! sent. TLS is not implemented: a target that requires it ([`TlsMode::Require`], `rediss://`,
-//! or a server that refuses plaintext) is reported [`Outcome::Unknown`] with the reason.
+//! sent. TLS is rustls (see [`TlsMode`]; the server's certificate is not verified, as with
+//! libpq's `sslmode=require`).
 //!
 //! Before connecting, the host is resolved and loopback, private, link-local, shared (CGNAT),
 //! multicast, unspecified and cloud metadata addresses are refused unless
@@ -55,6 +55,7 @@ mod net;
 mod postgres;
 mod redis;
 mod scram;
+mod tls;
 mod url;
 
 use std::fmt;
@@ -101,17 +102,23 @@ impl DbKind {
     }
 }
 
-/// Whether the connection should use TLS. TLS is not implemented yet: [`TlsMode::Require`]
-/// makes [`check`] answer [`Outcome::Unknown`] without connecting, and the other two connect in
-/// plaintext.
+/// Whether the connection should use TLS.
+///
+/// PostgreSQL and MySQL negotiate TLS on the connection (SSLRequest, the `CLIENT_SSL`
+/// capability); Redis and MongoDB have no negotiation, so only [`TlsMode::Require`] starts them
+/// in TLS. The server's certificate is not verified (as with libpq's `sslmode=require`): the
+/// traffic is encrypted, the server is not authenticated by its certificate. A live check over
+/// TLS says so in its detail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum TlsMode {
     /// Plaintext only (`sslmode=disable`).
     Disable,
-    /// TLS if possible, plaintext otherwise (the default of most clients).
+    /// TLS if the server offers it (PostgreSQL, MySQL), plaintext otherwise: the default of
+    /// their clients. Redis and MongoDB: plaintext.
     #[default]
     Prefer,
-    /// TLS or nothing (`sslmode=require`, `rediss://`, `tls=true`, ...).
+    /// TLS or nothing (`sslmode=require`, `rediss://`, `tls=true`, ...): a server without TLS
+    /// gives [`Outcome::Unknown`].
     Require,
 }
 
@@ -277,17 +284,20 @@ impl fmt::Display for Outcome {
 ///
 /// let target = Target {
 ///     kind: DbKind::Redis,
-///     host: "cache.example.com".into(),
+///     host: "10.0.0.7".into(),
 ///     port: 6380,
 ///     user: None,
 ///     password: Some(b"hunter2".to_vec()),
 ///     database: None,
 ///     tls: TlsMode::Require,
 /// };
-/// // TLS is not implemented: nothing is sent, the answer is unknown.
+/// // A private address: refused before anything is sent.
 /// let outcome = check(&target, &Options::default());
-/// assert_eq!(outcome.status(), "unknown");
-/// assert!(!outcome.message().contains("hunter2"));
+/// assert_eq!(outcome.status(), "error");
+/// assert_eq!(
+///     outcome.message(),
+///     "redis 10.0.0.7:6380: internal address refused (use --allow-internal): 10.0.0.7 resolves to 10.0.0.7"
+/// );
 /// ```
 pub fn check(target: &Target, opts: &Options) -> Outcome {
     let outcome = check_unredacted(target, opts);
@@ -300,20 +310,21 @@ pub fn check(target: &Target, opts: &Options) -> Outcome {
 }
 
 fn check_unredacted(target: &Target, opts: &Options) -> Outcome {
-    if target.tls == TlsMode::Require {
-        return Outcome::Unknown {
-            reason: "TLS is required and not implemented; credentials not checked".into(),
-        };
-    }
     let mut conn = match net::Conn::open(&target.host, target.port, opts) {
         Ok(conn) => conn,
         Err(outcome) => return outcome,
     };
-    match target.kind {
+    let outcome = match target.kind {
         DbKind::Postgres => postgres::check(&mut conn, target),
         DbKind::Mysql => mysql::check(&mut conn, target),
         DbKind::Redis => redis::check(&mut conn, target),
         DbKind::Mongodb => mongodb::check(&mut conn, target),
+    };
+    match outcome {
+        Outcome::Live { detail } if conn.is_tls() => Outcome::Live {
+            detail: format!("{detail}; over TLS (server certificate not verified)"),
+        },
+        other => other,
     }
 }
 
@@ -351,20 +362,5 @@ mod tests {
         assert_eq!(out, "a [redacted] b [redacted] c");
         assert_eq!(redact("x\ny", None), "x y");
         assert_eq!(redact(&"z".repeat(400), None).len(), 303);
-    }
-
-    #[test]
-    fn tls_required_is_unknown_without_connecting() {
-        let mut t =
-            Target::from_url(b"postgres://u:topsecret@127.0.0.1:1/db?sslmode=require").unwrap();
-        let opts = Options {
-            timeout: Duration::from_secs(1),
-            allow_internal: true,
-        };
-        let out = check(&t, &opts);
-        assert_eq!(out.status(), "unknown", "{out}");
-        assert!(!out.to_string().contains("topsecret"));
-        t.tls = TlsMode::Prefer;
-        assert_eq!(check(&t, &opts).status(), "error");
     }
 }

@@ -4,7 +4,7 @@
 use crate::bson::{Doc, Value};
 use crate::net::{error, invalid, live, unknown, Conn, Step};
 use crate::scram::{new_nonce, ScramClient, ScramError, ScramHash};
-use crate::{Outcome, Target};
+use crate::{Outcome, Target, TlsMode};
 use md5::{Digest, Md5};
 
 const OP_MSG: i32 = 2013;
@@ -102,6 +102,9 @@ fn authenticate(conn: &mut Conn, target: &Target) -> Step<Outcome> {
     let Some(password) = target.password.as_deref() else {
         return Ok(unknown("no password given; credentials not checked"));
     };
+    if target.tls == TlsMode::Require {
+        conn.start_tls(&target.host)?;
+    }
     let db = target.database.as_deref().unwrap_or("admin");
     let mut session = Session {
         conn,

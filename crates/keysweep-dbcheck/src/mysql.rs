@@ -1,7 +1,7 @@
 //! MySQL and MariaDB: handshake v10, HandshakeResponse41, auth switch, COM_QUIT.
 
 use crate::net::{error, invalid, live, unknown, Conn, Step};
-use crate::{Outcome, Target};
+use crate::{Outcome, Target, TlsMode};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
@@ -11,12 +11,14 @@ const CLIENT_LONG_PASSWORD: u32 = 0x1;
 const CLIENT_LONG_FLAG: u32 = 0x4;
 const CLIENT_CONNECT_WITH_DB: u32 = 0x8;
 const CLIENT_PROTOCOL_41: u32 = 0x200;
+const CLIENT_SSL: u32 = 0x800;
 const CLIENT_TRANSACTIONS: u32 = 0x2000;
 const CLIENT_SECURE_CONNECTION: u32 = 0x8000;
 const CLIENT_PLUGIN_AUTH: u32 = 0x8_0000;
 
 const NATIVE: &str = "mysql_native_password";
 const CACHING_SHA2: &str = "caching_sha2_password";
+const CLEAR: &str = "mysql_clear_password";
 
 pub(crate) fn check(conn: &mut Conn, target: &Target) -> Outcome {
     let outcome = authenticate(conn, target).unwrap_or_else(|o| o);
@@ -190,6 +192,12 @@ fn authenticate(conn: &mut Conn, target: &Target) -> Step<Outcome> {
             hs.version
         )));
     }
+    let use_tls = target.tls != TlsMode::Disable && hs.capabilities & CLIENT_SSL != 0;
+    if target.tls == TlsMode::Require && !use_tls {
+        return Ok(unknown(
+            "TLS is required and the server does not offer it; credentials not checked",
+        ));
+    }
     let plugin = if hs.plugin == CACHING_SHA2 {
         CACHING_SHA2
     } else {
@@ -203,6 +211,9 @@ fn authenticate(conn: &mut Conn, target: &Target) -> Step<Outcome> {
         | (hs.capabilities & CLIENT_PLUGIN_AUTH);
     if target.database.is_some() {
         caps |= CLIENT_CONNECT_WITH_DB;
+    }
+    if use_tls {
+        caps |= CLIENT_SSL;
     }
     let auth = auth_response(plugin, password, &hs.scramble).unwrap_or_default();
     let mut resp = Vec::with_capacity(64 + user.len() + auth.len());
@@ -222,11 +233,18 @@ fn authenticate(conn: &mut Conn, target: &Target) -> Step<Outcome> {
         resp.extend_from_slice(plugin.as_bytes());
         resp.push(0);
     }
-    send_packet(conn, first.seq.wrapping_add(1), &resp)?;
+    let mut seq = first.seq.wrapping_add(1);
+    if use_tls {
+        // SSLRequest: the response's first 32 bytes, then TLS, then the whole response.
+        send_packet(conn, seq, &resp[..32])?;
+        conn.start_tls(&target.host)?;
+        seq = seq.wrapping_add(1);
+    }
+    send_packet(conn, seq, &resp)?;
 
     let server = server_name(&hs.version);
     let mut plugin = plugin.to_string();
-    for _ in 0..4 {
+    for _ in 0..6 {
         let reply = read_packet(conn, "reading the authentication result")?;
         let next = reply.seq.wrapping_add(1);
         match reply.payload.first() {
@@ -251,6 +269,10 @@ fn authenticate(conn: &mut Conn, target: &Target) -> Step<Outcome> {
                 }
                 plugin = String::from_utf8_lossy(name).into_owned();
                 let scramble = data.strip_suffix(&[0]).unwrap_or(data);
+                if plugin == CLEAR && conn.is_tls() {
+                    send_packet(conn, next, &[password, b"\0"].concat())?;
+                    continue;
+                }
                 let Some(auth) = auth_response(&plugin, password, scramble) else {
                     return Ok(not_implemented(&plugin));
                 };
@@ -258,9 +280,13 @@ fn authenticate(conn: &mut Conn, target: &Target) -> Step<Outcome> {
             }
             Some(0x01) if plugin == CACHING_SHA2 => match reply.payload.get(1) {
                 Some(3) => continue, // fast authentication succeeded; OK follows
+                // Full authentication: the password itself, which only TLS may carry.
+                Some(4) if conn.is_tls() => {
+                    send_packet(conn, next, &[password, b"\0"].concat())?;
+                }
                 Some(4) => {
                     return Ok(unknown(
-                        "caching_sha2_password wants full authentication (the server has not cached this account), which needs TLS or RSA, not implemented",
+                        "caching_sha2_password wants full authentication (the server has not cached this account), which needs TLS (not offered) or RSA (not implemented)",
                     ))
                 }
                 _ => return Err(error("unexpected caching_sha2_password data")),

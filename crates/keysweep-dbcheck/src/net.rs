@@ -44,9 +44,38 @@ pub(crate) fn display_host(host: &str, port: u16) -> String {
     }
 }
 
-/// A TCP connection whose every operation ends by the deadline.
+/// The byte stream: TCP, or TLS over it after [`Conn::start_tls`].
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref(),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+}
+
+/// A TCP connection, possibly upgraded to TLS, whose every operation ends by the deadline.
 pub(crate) struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     deadline: Instant,
     timeout: Duration,
     buf: Vec<u8>,
@@ -84,7 +113,7 @@ impl Conn {
                 Ok(stream) => {
                     let _ = stream.set_nodelay(true);
                     return Ok(Conn {
-                        stream,
+                        stream: Stream::Plain(stream),
                         deadline,
                         timeout: opts.timeout,
                         buf: Vec::new(),
@@ -123,17 +152,25 @@ impl Conn {
 
     /// Sends all of `data`.
     pub(crate) fn send(&mut self, data: &[u8]) -> Step<()> {
-        let remaining = self.remaining("sending")?;
-        let _ = self.stream.set_write_timeout(Some(remaining));
         let mut sent = 0;
         while sent < data.len() {
             let remaining = self.remaining("sending")?;
-            let _ = self.stream.set_write_timeout(Some(remaining));
+            let _ = self.stream.tcp().set_write_timeout(Some(remaining));
             match self.stream.write(&data[sent..]) {
                 Ok(0) => return Err(error("the server closed the connection while sending")),
                 Ok(n) => sent += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.io_error("sending", e)),
+            }
+        }
+        if let Stream::Tls(tls) = &mut self.stream {
+            // Records rustls buffered.
+            let remaining = self.deadline.saturating_duration_since(Instant::now());
+            let _ = tls
+                .get_ref()
+                .set_write_timeout(Some(remaining.max(Duration::from_millis(1))));
+            if let Err(e) = tls.flush() {
+                return Err(self.io_error("sending", e));
             }
         }
         Ok(())
@@ -148,7 +185,7 @@ impl Conn {
         let mut chunk = [0u8; 4096];
         loop {
             let remaining = self.remaining(what)?;
-            let _ = self.stream.set_read_timeout(Some(remaining));
+            let _ = self.stream.tcp().set_read_timeout(Some(remaining));
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Err(self.io_error(what, io::ErrorKind::UnexpectedEof.into())),
                 Ok(n) => {
@@ -198,10 +235,54 @@ impl Conn {
         if !goodbye.is_empty() && self.remaining("closing").is_ok() {
             let _ = self
                 .stream
+                .tcp()
                 .set_write_timeout(Some(Duration::from_millis(500)));
-            let _ = self.stream.write_all(goodbye);
+            let _ = self.stream.write(goodbye);
         }
-        let _ = self.stream.shutdown(Shutdown::Both);
+        if let Stream::Tls(tls) = &mut self.stream {
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+        let _ = self.stream.tcp().shutdown(Shutdown::Both);
+    }
+
+    /// Whether the connection is TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+
+    /// Upgrades the connection to TLS (see [`crate::tls`] for what is verified). Fails if the
+    /// server sent anything the protocol did not ask for before the upgrade: those bytes would
+    /// be read as if they had come through TLS (the PostgreSQL CVE-2021-23222 mistake).
+    pub(crate) fn start_tls(&mut self, host: &str) -> Step<()> {
+        if self.pos != self.buf.len() {
+            return Err(error(
+                "the server sent unrequested data before the TLS handshake; refused",
+            ));
+        }
+        let tls = crate::tls::client(host).map_err(error)?;
+        // The TCP stream moves into the TLS stream; a duplicate of its descriptor holds the
+        // place until the handshake is done.
+        let tcp = match &self.stream {
+            Stream::Plain(tcp) => tcp.try_clone().map_err(|e| error(format!("TLS: {e}")))?,
+            Stream::Tls(_) => return Err(error("TLS started twice")),
+        };
+        let mut stream = rustls::StreamOwned::new(tls, tcp);
+        while stream.conn.is_handshaking() {
+            let remaining = self.remaining("in the TLS handshake")?;
+            let _ = stream.sock.set_read_timeout(Some(remaining));
+            let _ = stream.sock.set_write_timeout(Some(remaining));
+            if let Err(e) = stream.conn.complete_io(&mut stream.sock) {
+                return Err(match e.kind() {
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                        self.timed_out("in the TLS handshake")
+                    }
+                    _ => error(format!("TLS handshake: {e}")),
+                });
+            }
+        }
+        self.stream = Stream::Tls(Box::new(stream));
+        Ok(())
     }
 }
 

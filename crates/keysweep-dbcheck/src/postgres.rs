@@ -2,7 +2,7 @@
 
 use crate::net::{error, invalid, live, unknown, Conn, Step};
 use crate::scram::{new_nonce, ScramClient, ScramError, ScramHash};
-use crate::{Outcome, Target};
+use crate::{Outcome, Target, TlsMode};
 use md5::{Digest, Md5};
 
 const TERMINATE: &[u8] = &[b'X', 0, 0, 0, 4];
@@ -79,7 +79,7 @@ fn rejected(body: &[u8]) -> Outcome {
         // Also 28000 "no pg_hba.conf entry ... no encryption" / "SSL off": the server refuses
         // this client (or plaintext) before looking at any password.
         "28000" if message.contains("pg_hba.conf") => unknown(format!(
-            "the server refuses this connection before checking the password (it may require TLS, which is not implemented): {text}"
+            "the server refuses this connection before checking the password (its pg_hba.conf does not admit this host, user or encryption): {text}"
         )),
         "28P01" | "28000" => invalid(text),
         _ => unknown(format!("the server refused the connection before authentication: {text}")),
@@ -114,6 +114,25 @@ fn authenticate(conn: &mut Conn, target: &Target) -> Step<Outcome> {
         return Ok(unknown("no user name given; credentials not checked"));
     };
     let password = target.password.as_deref();
+    if target.tls != TlsMode::Disable {
+        // SSLRequest: the server answers one byte, `S` (go on in TLS) or `N`.
+        conn.send(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])?;
+        match conn.read_exact(1, "reading the answer to SSLRequest")?[0] {
+            b'S' => conn.start_tls(&target.host)?,
+            b'N' if target.tls == TlsMode::Require => {
+                return Ok(unknown(
+                    "TLS is required and the server does not offer it; credentials not checked",
+                ))
+            }
+            b'N' => {}
+            other => {
+                return Err(error(format!(
+                    "unexpected answer {:?} to SSLRequest (is this a PostgreSQL server?)",
+                    other as char
+                )))
+            }
+        }
+    }
     conn.send(&startup(user, target.database.as_deref()))?;
     let mut scram: Option<ScramClient> = None;
     loop {
@@ -253,7 +272,10 @@ mod tests {
         let body = b"SFATAL\0C28000\0Mno pg_hba.conf entry for host \"1.2.3.4\", user \"u\", database \"d\", no encryption\0\0";
         let out = rejected(body);
         assert_eq!(out.status(), "unknown");
-        assert!(out.message().contains("TLS"), "{out}");
+        assert!(
+            out.message().contains("pg_hba.conf does not admit"),
+            "{out}"
+        );
         assert_eq!(
             rejected(b"SFATAL\0C28000\0Mrole \"x\" does not exist\0\0").status(),
             "invalid"
@@ -274,5 +296,49 @@ mod tests {
         assert_eq!(&msg[4..8], &[0, 3, 0, 0]);
         assert!(msg.ends_with(b"keysweep\0\0"));
         assert!(msg.windows(16).any(|w| w == b"database\0orders\0"));
+    }
+
+    /// A server that reads the SSLRequest and answers `answer` in one write.
+    fn answering(answer: &'static [u8]) -> u16 {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut req = [0u8; 8];
+            s.read_exact(&mut req).unwrap();
+            assert_eq!(req, [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+            s.write_all(answer).unwrap();
+            let _ = s.read(&mut [0u8; 64]);
+        });
+        port
+    }
+
+    #[test]
+    fn ssl_request_answers() {
+        use crate::{check, DbKind, Options, TlsMode};
+        let target = |port, tls| Target {
+            kind: DbKind::Postgres,
+            host: "127.0.0.1".into(),
+            port,
+            user: Some("app".into()),
+            password: Some(b"pw-1234".to_vec()),
+            database: None,
+            tls,
+        };
+        let opts = Options {
+            timeout: std::time::Duration::from_secs(5),
+            allow_internal: true,
+        };
+        // Bytes after `S` and before the TLS handshake would pass as encrypted: refused.
+        let out = check(
+            &target(answering(b"SR\0\0\0\x08\0\0\0\0"), TlsMode::Prefer),
+            &opts,
+        );
+        assert_eq!(out.status(), "error", "{out}");
+        assert!(out.message().contains("unrequested data"), "{out}");
+        let out = check(&target(answering(b"N"), TlsMode::Require), &opts);
+        assert_eq!(out.status(), "unknown", "{out}");
+        assert!(out.message().contains("does not offer"), "{out}");
     }
 }

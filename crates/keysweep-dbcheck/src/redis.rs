@@ -1,7 +1,7 @@
 //! Redis: `AUTH [user] password` in RESP, then `QUIT`.
 
 use crate::net::{error, invalid, live, unknown, Conn, Step};
-use crate::{Outcome, Target};
+use crate::{Outcome, Target, TlsMode};
 
 const QUIT: &[u8] = b"*1\r\n$4\r\nQUIT\r\n";
 
@@ -22,6 +22,9 @@ fn command(args: &[&[u8]]) -> Vec<u8> {
 }
 
 fn authenticate(conn: &mut Conn, target: &Target) -> Step<Outcome> {
+    if target.tls == TlsMode::Require {
+        conn.start_tls(&target.host)?;
+    }
     let user = target.user.as_deref();
     let Some(password) = target.password.as_deref() else {
         // Nothing to check but whether the server is open to anyone.

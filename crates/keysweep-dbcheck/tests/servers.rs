@@ -228,6 +228,59 @@ fn run_cases(cases: Vec<Case>) {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `target` with TLS turned off.
+fn plain(mut target: Target) -> Target {
+    target.tls = TlsMode::Disable;
+    target
+}
+
+/// `target` with TLS required.
+fn tls(mut target: Target) -> Target {
+    target.tls = TlsMode::Require;
+    target
+}
+
+/// A self-signed certificate and its key (P-256) in `dir`, made with the openssl command and
+/// readable by the servers only; `None` (after `need`) when openssl is missing.
+fn certificate(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let present = Command::new("openssl")
+        .arg("version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !need("openssl", present, "apt-get install openssl") {
+        return None;
+    }
+    let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
+    run(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+            ])
+            .args(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+        "openssl req",
+        &dir.join("openssl.log"),
+    );
+    if is_root() {
+        let _ = Command::new("chown")
+            .arg("nobody:nogroup")
+            .args([&cert, &key])
+            .status();
+    }
+    let _ = Command::new("chmod").arg("600").arg(&key).status();
+    Some((cert, key))
+}
+
 fn closed_port_case(kind: DbKind) -> Case {
     Case {
         name: "closed port",
@@ -328,11 +381,18 @@ fn postgresql() {
          host all postgres,app,ghost 127.0.0.1/32 scram-sha-256\n",
     )
     .unwrap();
+    let Some((cert, key)) = certificate(d) else {
+        return;
+    };
     let port = free_port();
     let mut cmd = unprivileged(&bin.join("postgres"));
     cmd.arg("-D")
         .arg(&data)
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-c", "ssl=on", "-c"])
+        .arg(format!("ssl_cert_file={}", cert.display()))
+        .arg("-c")
+        .arg(format!("ssl_key_file={}", key.display()))
         .args([
             "-c",
             "unix_socket_directories=",
@@ -407,8 +467,38 @@ fn postgresql() {
         Case {
             name: "TLS-only account",
             target: pg("ssluser", "ssl-pass", Some("postgres")),
+            status: "live",
+            words: "over TLS",
+        },
+        Case {
+            name: "TLS-only account, sslmode=disable",
+            target: plain(pg("ssluser", "ssl-pass", Some("postgres"))),
             status: "unknown",
-            words: "TLS",
+            words: "pg_hba.conf does not admit",
+        },
+        Case {
+            name: "SCRAM right, sslmode=require",
+            target: tls(pg("app", "right-pass", Some("postgres"))),
+            status: "live",
+            words: "SCRAM-SHA-256 as \"app\", PostgreSQL 1",
+        },
+        Case {
+            name: "SCRAM right, plaintext",
+            target: plain(pg("app", "right-pass", Some("postgres"))),
+            status: "live",
+            words: "SCRAM-SHA-256 as \"app\", PostgreSQL 1",
+        },
+        Case {
+            name: "SCRAM wrong, plaintext",
+            target: plain(pg("app", "wrong-pass", Some("postgres"))),
+            status: "invalid",
+            words: "28P01",
+        },
+        Case {
+            name: "MD5 right, plaintext",
+            target: plain(pg("md5user", "md5-pass", Some("postgres"))),
+            status: "live",
+            words: "md5user",
         },
         Case {
             name: "no password given",
@@ -422,6 +512,11 @@ fn postgresql() {
     let url = format!("postgresql://app:right%2Dpass@127.0.0.1:{port}/postgres");
     let outcome = check(&Target::from_url(url.as_bytes()).unwrap(), &opts());
     assert_eq!(outcome.status(), "live", "{outcome}");
+    assert!(outcome.message().contains("over TLS"), "{outcome}");
+    let url = format!("postgres://app:right-pass@127.0.0.1:{port}/postgres?sslmode=disable");
+    let outcome = check(&Target::from_url(url.as_bytes()).unwrap(), &opts());
+    assert_eq!(outcome.status(), "live", "{outcome}");
+    assert!(!outcome.message().contains("TLS"), "{outcome}");
 }
 
 fn which(program: &str) -> Option<PathBuf> {
@@ -469,9 +564,14 @@ fn mariadb() {
          CREATE USER 'edu'@'127.0.0.1' IDENTIFIED VIA ed25519 USING PASSWORD('ed-pass');\n",
     )
     .unwrap();
+    let Some((cert, key)) = certificate(d) else {
+        return;
+    };
     let port = free_port();
     let mut cmd = unprivileged(&server_bin.expect("checked"));
     cmd.arg("--no-defaults")
+        .arg(format!("--ssl-cert={}", cert.display()))
+        .arg(format!("--ssl-key={}", key.display()))
         .arg(format!("--datadir={}", data.display()))
         .arg(format!("--socket={}", d.join("sock").display()))
         .arg(format!("--pid-file={}", d.join("pid").display()))
@@ -540,11 +640,34 @@ fn mariadb() {
             status: "unknown",
             words: "client_ed25519",
         },
+        Case {
+            name: "right, TLS required",
+            target: tls(my("app", "right-pass", Some("shop"))),
+            status: "live",
+            words: "over TLS",
+        },
+        Case {
+            name: "right, plaintext",
+            target: plain(my("app", "right-pass", Some("shop"))),
+            status: "live",
+            words: "(mysql_native_password), MariaDB",
+        },
+        Case {
+            name: "wrong, plaintext",
+            target: plain(my("app", "wrong-pass", Some("shop"))),
+            status: "invalid",
+            words: "1045",
+        },
         closed_port_case(DbKind::Mysql),
     ]);
     let url = format!("mariadb://app:right-pass@127.0.0.1:{port}/shop");
     let outcome = check(&Target::from_url(url.as_bytes()).unwrap(), &opts());
     assert_eq!(outcome.status(), "live", "{outcome}");
+    assert!(outcome.message().contains("over TLS"), "{outcome}");
+    let url = format!("mysql://app:right-pass@127.0.0.1:{port}/shop?ssl-mode=DISABLED");
+    let outcome = check(&Target::from_url(url.as_bytes()).unwrap(), &opts());
+    assert_eq!(outcome.status(), "live", "{outcome}");
+    assert!(!outcome.message().contains("TLS"), "{outcome}");
 }
 
 fn redis_server(dir: tempfile::TempDir, extra: &str) -> Daemon {
@@ -575,9 +698,19 @@ fn redis() {
     ) {
         return;
     }
+    let dir = server_dir();
+    let Some((cert, key)) = certificate(dir.path()) else {
+        return;
+    };
+    let tls_port = free_port();
     let server = redis_server(
-        server_dir(),
-        "requirepass right-pass\nuser app on >app-pass ~* +@all\n",
+        dir,
+        &format!(
+            "requirepass right-pass\nuser app on >app-pass ~* +@all\n\
+             tls-port {tls_port}\ntls-cert-file {}\ntls-key-file {}\ntls-auth-clients no\n",
+            cert.display(),
+            key.display()
+        ),
     );
     let open = redis_server(server_dir(), "");
     let r = |user: Option<&str>, pw: Option<&str>| server.target(DbKind::Redis, user, pw, None);
@@ -629,6 +762,24 @@ fn redis() {
             target: open.target(DbKind::Redis, None, None, None),
             status: "live",
             words: "open to anyone",
+        },
+        Case {
+            name: "rediss right",
+            target: Target {
+                port: tls_port,
+                ..tls(r(Some("app"), Some("app-pass")))
+            },
+            status: "live",
+            words: "user \"app\"; over TLS",
+        },
+        Case {
+            name: "rediss wrong",
+            target: Target {
+                port: tls_port,
+                ..tls(r(None, Some("wrong-pass")))
+            },
+            status: "invalid",
+            words: "WRONGPASS",
         },
         closed_port_case(DbKind::Redis),
     ]);
