@@ -72,8 +72,8 @@ pub(crate) fn parse(url: &[u8]) -> Result<Target, ParseError> {
             return Err(ParseError::new(
                 ParseErrorKind::UnknownScheme,
                 format!(
-                    "scheme `{}` is not one of postgres, postgresql, mysql, mariadb, redis, rediss, mongodb",
-                    scheme.chars().take(40).collect::<String>()
+                    "{} is not one of postgres, postgresql, mysql, mariadb, redis, rediss, mongodb",
+                    shown("scheme", &scheme, |c| c.is_ascii_alphanumeric() || "+.-".contains(c))
                 ),
             ))
         }
@@ -199,7 +199,7 @@ fn host_port(authority: &[u8], default_port: u16) -> Result<(String, u16), Parse
             None => {
                 return Err(ParseError::new(
                     Malformed,
-                    format!("unexpected `{after}` after the IPv6 host"),
+                    "unexpected characters after the IPv6 host",
                 ))
             }
         };
@@ -218,19 +218,37 @@ fn host_port(authority: &[u8], default_port: u16) -> Result<(String, u16), Parse
             .ok_or_else(|| ParseError::new(Malformed, "bad percent-encoding in the host"))?,
     )
     .map_err(|_| ParseError::new(Malformed, "the host is not UTF-8"))?;
+    // Not echoed: a malformed URL may have its password where the host or port should be.
+    let host_char = |c: char| c.is_alphanumeric() || "-._%:".contains(c);
+    if !host.chars().all(host_char) || (host.contains(':') && !text.starts_with('[')) {
+        return Err(ParseError::new(
+            Malformed,
+            "the host has characters no host name has (an unencoded `@`, `/`, `?` or `#` in the password?)",
+        ));
+    }
     let port = match port {
         None | Some("") => default_port,
         Some(p) => p.parse::<u16>().ok().filter(|&p| p != 0).ok_or_else(|| {
             ParseError::new(
                 Malformed,
                 format!(
-                    "port `{}` is not a number from 1 to 65535",
-                    p.chars().take(20).collect::<String>()
+                    "{} is not a number from 1 to 65535",
+                    shown("port", p, |c| c.is_ascii_digit())
                 ),
             )
         })?,
     };
     Ok((host, port))
+}
+
+/// "`what` `text`" when `text` is short and made only of `allowed` characters (so it cannot
+/// be a password), else just `what`.
+fn shown(what: &str, text: &str, allowed: impl Fn(char) -> bool) -> String {
+    if text.len() <= 20 && text.chars().all(allowed) {
+        format!("{what} `{text}`")
+    } else {
+        format!("the {what}")
+    }
 }
 
 fn query_pairs(query: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
@@ -353,7 +371,36 @@ mod tests {
                 ParseErrorKind::Unsupported,
                 "mongodb+srv",
             ),
-            ("ftp://u:sekrit@h", ParseErrorKind::UnknownScheme, "ftp"),
+            (
+                "ftp://u:sekrit@h",
+                ParseErrorKind::UnknownScheme,
+                "scheme `ftp`",
+            ),
+            (
+                "u:sekrit//x://h",
+                ParseErrorKind::UnknownScheme,
+                "the scheme is not",
+            ),
+            (
+                "postgres://u:sekrit",
+                ParseErrorKind::Malformed,
+                "the port is not a number",
+            ),
+            (
+                "postgres://sek!rit/db",
+                ParseErrorKind::Malformed,
+                "no host name has",
+            ),
+            (
+                "postgres://h:1:sekrit/",
+                ParseErrorKind::Malformed,
+                "no host name has",
+            ),
+            (
+                "postgres://sekrit:1@h:1:2/",
+                ParseErrorKind::Malformed,
+                "no host name has",
+            ),
             ("u:sekrit@h", ParseErrorKind::UnknownScheme, "scheme"),
             (
                 "postgres://u:sekrit@h:99999/",
