@@ -922,3 +922,100 @@ fn silent_server_times_out() {
     }
     held.join().unwrap();
 }
+
+/// MySQL 8's default: `caching_sha2_password` whose account the server has not cached yet
+/// asks for full authentication, which sends the password itself and so only over TLS. No
+/// MySQL 8 in Debian: a lookalike speaking TLS with rustls and an openssl-made certificate.
+#[test]
+fn mysql8_full_authentication_over_tls() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key)) = certificate(dir.path()) else {
+        return;
+    };
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from_pem_file(&cert).unwrap()],
+            PrivateKeyDer::from_pem_file(&key).unwrap(),
+        )
+        .unwrap();
+    let config = std::sync::Arc::new(config);
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let mut results = Vec::new();
+        for _ in 0..2 {
+            let (mut tcp, _) = listener.accept().unwrap();
+            let send = |s: &mut dyn Write, seq: u8, p: &[u8]| {
+                let len = (p.len() as u32).to_le_bytes();
+                s.write_all(&[&[len[0], len[1], len[2], seq][..], p].concat())
+                    .unwrap();
+                s.flush().unwrap();
+            };
+            let recv = |s: &mut dyn Read| {
+                let mut head = [0u8; 4];
+                s.read_exact(&mut head).unwrap();
+                let mut p = vec![0; u32::from_le_bytes([head[0], head[1], head[2], 0]) as usize];
+                s.read_exact(&mut p).unwrap();
+                (head[3], p)
+            };
+            // Protocol 4.1, secure connection, SSL, plugin auth.
+            let mut hs = vec![10];
+            hs.extend_from_slice(b"8.4.0\0\x07\0\0\0abcdefgh\0");
+            hs.extend_from_slice(&[0x00, 0x8a, 45, 2, 0, 0x08, 0x00, 21]);
+            hs.extend_from_slice(&[0; 10]);
+            hs.extend_from_slice(b"ijklmnopqrst\0caching_sha2_password\0");
+            send(&mut tcp, 0, &hs);
+            let (seq, ssl_request) = recv(&mut tcp);
+            assert_eq!((seq, ssl_request.len()), (1, 32), "SSLRequest");
+            assert_ne!(ssl_request[1] & 0x08, 0, "CLIENT_SSL set");
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let (seq, _response) = recv(&mut tls);
+            assert_eq!(seq, 2);
+            send(&mut tls, 3, &[0x01, 0x04]); // perform full authentication
+            let (seq, password) = recv(&mut tls);
+            assert_eq!(seq, 4);
+            if password == b"pencil\0" {
+                send(&mut tls, 5, &[0, 0, 0, 2, 0, 0, 0]);
+            } else {
+                send(
+                    &mut tls,
+                    5,
+                    b"\xff\x15\x04#28000Access denied for user 'app'",
+                );
+            }
+            results.push(password);
+            let (seq, quit) = recv(&mut tls);
+            assert_eq!((seq, quit.as_slice()), (0, &[0x01][..]), "COM_QUIT");
+        }
+        results
+    });
+    let target = |password: &str| Target {
+        kind: DbKind::Mysql,
+        host: "127.0.0.1".into(),
+        port,
+        user: Some("app".into()),
+        password: Some(password.as_bytes().to_vec()),
+        database: None,
+        tls: TlsMode::Prefer,
+    };
+    let live = check(&target("pencil"), &opts());
+    assert_eq!(live.status(), "live", "{live}");
+    assert!(
+        live.message()
+            .contains("caching_sha2_password), MySQL 8.4.0; over TLS"),
+        "{live}"
+    );
+    let invalid = check(&target("crayon"), &opts());
+    assert_eq!(invalid.status(), "invalid", "{invalid}");
+    assert!(!invalid.message().contains("crayon"), "{invalid}");
+    let seen = server.join().expect("the lookalike saw what it expected");
+    assert_eq!(seen, [b"pencil\0".to_vec(), b"crayon\0".to_vec()]);
+}
