@@ -7,14 +7,19 @@
 //! | [`DbKind`] | URL schemes | Authentication |
 //! |---|---|---|
 //! | PostgreSQL | `postgres://`, `postgresql://` | protocol v3: trust, cleartext, MD5, SCRAM-SHA-256 (server signature verified) |
-//! | MySQL / MariaDB | `mysql://`, `mariadb://` | handshake v10: `mysql_native_password`, `caching_sha2_password` fast path, auth switch |
+//! | MySQL / MariaDB | `mysql://`, `mariadb://` | handshake v10: `mysql_native_password`, `caching_sha2_password` (fast path; full authentication over TLS), auth switch |
 //! | Redis | `redis://`, `rediss://` | `AUTH password` or `AUTH user password` (ACL) |
 //! | MongoDB | `mongodb://` | OP_MSG `saslStart`/`saslContinue`, SCRAM-SHA-256 (SCRAM-SHA-1 fallback) |
 //!
+//! Not implemented, and answered [`Outcome::Unknown`] with the reason: Kerberos/GSSAPI/SSPI,
+//! MariaDB's ed25519 and PAM plugins, `caching_sha2_password` full authentication without TLS
+//! (it needs RSA), MongoDB's X.509/LDAP/AWS mechanisms, `mongodb+srv://` (a [`ParseError`]).
+//! Passwords are used as given, without SASLprep (the same for ASCII passwords).
+//!
 //! Everything is synchronous `std::net` under one overall deadline ([`Options::timeout`]) that
-//! bounds the resolution, the connect and every read and write. No query or command beyond authentication is
-//! sent. TLS is rustls (see [`TlsMode`]; the server's certificate is not verified, as with
-//! libpq's `sslmode=require`).
+//! bounds the resolution, the connect and every read and write. No query or command beyond
+//! authentication is sent. TLS is rustls (see [`TlsMode`]; the server's certificate is not
+//! verified, as with libpq's `sslmode=require`).
 //!
 //! Before connecting, the host is resolved and loopback, private, link-local, shared (CGNAT),
 //! multicast, unspecified and cloud metadata addresses are refused unless
