@@ -233,8 +233,10 @@ pub enum Outcome {
         /// What failed and where.
         reason: String,
     },
-    /// The server answered but the answer does not tell: TLS needed, an authentication method
-    /// not implemented, a server with no password set, a host not allowed, too many clients.
+    /// The server answered but the answer does not tell: an authentication method not
+    /// implemented, a server that asks no password (Redis without one, PostgreSQL `trust`: open
+    /// to anyone, the password unchecked), a host or plaintext connection not allowed, too many
+    /// clients, TLS required and not offered.
     Unknown {
         /// Why the answer is unknown.
         reason: String,

@@ -135,6 +135,7 @@ fn authenticate(conn: &mut Conn, target: &Target) -> Step<Outcome> {
     }
     conn.send(&startup(user, target.database.as_deref()))?;
     let mut scram: Option<ScramClient> = None;
+    let mut asked = false;
     loop {
         let msg = read_message(conn, "reading the authentication request")?;
         match msg.tag {
@@ -158,11 +159,21 @@ fn authenticate(conn: &mut Conn, target: &Target) -> Step<Outcome> {
                 if scram.is_some() {
                     return Err(error("SCRAM: authentication ended before the server proved its identity"));
                 }
-                let how = if password.is_some() { "authenticated" } else { "no password needed (trust)" };
-                return after_authentication(conn, user, how);
+                return match (asked, password) {
+                    (true, _) => after_authentication(conn, user, "authenticated"),
+                    (false, None) => after_authentication(conn, user, "no password needed (trust)"),
+                    // As Redis without a password: the access is open, the password unchecked.
+                    (false, Some(_)) => Ok(unknown(format!(
+                        "the server asks no password of {user:?} (trust authentication): anyone can connect as that user; the password was not checked"
+                    ))),
+                };
             }
-            3 => conn.send(&password_message(need_password()?))?,
+            3 => {
+                asked = true;
+                conn.send(&password_message(need_password()?))?;
+            }
             5 => {
+                asked = true;
                 let salt = data.get(..4).ok_or_else(|| error("MD5 request without a salt"))?;
                 conn.send(&password_message(&md5_password(user, need_password()?, salt)))?;
             }

@@ -351,7 +351,8 @@ fn postgresql() {
                SET password_encryption = 'scram-sha-256';\n\
                CREATE ROLE app LOGIN PASSWORD 'right-pass';\n\
                CREATE ROLE plainuser LOGIN PASSWORD 'plain-pass';\n\
-               CREATE ROLE ssluser LOGIN PASSWORD 'ssl-pass';\n";
+               CREATE ROLE ssluser LOGIN PASSWORD 'ssl-pass';\n\
+               CREATE ROLE trustuser LOGIN PASSWORD 'trust-pass';\n";
     let mut single = unprivileged(&bin.join("postgres"))
         .args(["--single", "-D"])
         .arg(&data)
@@ -378,6 +379,7 @@ fn postgresql() {
         "host all md5user 127.0.0.1/32 md5\n\
          host all plainuser 127.0.0.1/32 password\n\
          hostssl all ssluser 127.0.0.1/32 scram-sha-256\n\
+         host all trustuser 127.0.0.1/32 trust\n\
          host all postgres,app,ghost 127.0.0.1/32 scram-sha-256\n",
     )
     .unwrap();
@@ -499,6 +501,18 @@ fn postgresql() {
             target: plain(pg("md5user", "md5-pass", Some("postgres"))),
             status: "live",
             words: "md5user",
+        },
+        Case {
+            name: "trust, a password given",
+            target: pg("trustuser", "trust-pass", Some("postgres")),
+            status: "unknown",
+            words: "trust authentication",
+        },
+        Case {
+            name: "trust, no password given",
+            target: server.target(DbKind::Postgres, Some("trustuser"), None, Some("postgres")),
+            status: "live",
+            words: "no password needed (trust) as \"trustuser\"",
         },
         Case {
             name: "no password given",
