@@ -170,9 +170,10 @@ impl Target {
     /// `redis://`, `rediss://` or `mongodb://`, as
     /// `scheme://[user[:password]@]host[:port][/database][?query]`.
     ///
-    /// User and password are percent-decoded; a missing port is the kind's
-    /// [default](DbKind::default_port). The query may set TLS (`sslmode`, `ssl-mode`, `ssl`,
-    /// `tls`) and, for MongoDB, `authSource`. A password containing an unencoded `@` is read up
+    /// A `jdbc:` prefix is ignored. User and password are percent-decoded; PostgreSQL and
+    /// MySQL URLs may carry them as `user` (or `username`) and `password` query parameters
+    /// instead. A missing port is the kind's [default](DbKind::default_port). The query may set
+    /// TLS (`sslmode`, `ssl-mode`, `ssl`, `tls`, `useSSL`) and, for MongoDB, `authSource`. A password containing an unencoded `@` is read up
     /// to the last `@` before the query. MongoDB URLs with several hosts use the first;
     /// `mongodb+srv://` needs a DNS SRV lookup and is refused with
     /// [`ParseErrorKind::Unsupported`].

@@ -48,7 +48,11 @@ impl std::error::Error for ParseError {}
 use ParseErrorKind::{Malformed, Unsupported};
 
 pub(crate) fn parse(url: &[u8]) -> Result<Target, ParseError> {
-    let url = url.trim_ascii();
+    let mut url = url.trim_ascii();
+    // JDBC URLs are the same after their prefix.
+    if url.len() > 5 && url[..5].eq_ignore_ascii_case(b"jdbc:") {
+        url = &url[5..];
+    }
     let Some(sep) = find(url, b"://") else {
         return Err(ParseError::new(
             ParseErrorKind::UnknownScheme,
@@ -130,7 +134,9 @@ pub(crate) fn parse(url: &[u8]) -> Result<Target, ParseError> {
         .map(|p| String::from_utf8_lossy(&p).into_owned())
         .filter(|p| !p.is_empty());
 
-    for (key, value) in query_pairs(query) {
+    let sql = matches!(kind, DbKind::Postgres | DbKind::Mysql);
+    for (key, raw) in query_pairs(query) {
+        let value = String::from_utf8_lossy(&raw).into_owned();
         let value_l = value.to_ascii_lowercase();
         match key.as_str() {
             "sslmode" | "ssl-mode" | "ssl_mode" => {
@@ -149,7 +155,9 @@ pub(crate) fn parse(url: &[u8]) -> Result<Target, ParseError> {
             "authsource" if kind == DbKind::Mongodb => {
                 database = Some(value).filter(|v| !v.is_empty())
             }
-            "user" if user.is_none() && kind == DbKind::Postgres => user = Some(value),
+            // libpq and the JDBC drivers also take the credentials as parameters.
+            "user" | "username" if user.is_none() && sql => user = Some(value),
+            "password" if password.is_none() && sql => password = Some(raw),
             "dbname" if kind == DbKind::Postgres => database = Some(value),
             _ => {}
         }
@@ -251,7 +259,8 @@ fn shown(what: &str, text: &str, allowed: impl Fn(char) -> bool) -> String {
     }
 }
 
-fn query_pairs(query: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
+/// The query's keys (lowercase text) and values (percent-decoded bytes).
+fn query_pairs(query: &[u8]) -> impl Iterator<Item = (String, Vec<u8>)> + '_ {
     query
         .split(|&b| b == b'&' || b == b';')
         .filter(|kv| !kv.is_empty())
@@ -260,10 +269,11 @@ fn query_pairs(query: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
                 Some(e) => (&kv[..e], &kv[e + 1..]),
                 None => (kv, &b""[..]),
             };
-            let text = |s: &[u8]| {
-                String::from_utf8_lossy(&decode(s).unwrap_or_else(|| s.to_vec())).into_owned()
-            };
-            (text(k).to_ascii_lowercase(), text(v))
+            let bytes = |s: &[u8]| decode(s).unwrap_or_else(|| s.to_vec());
+            (
+                String::from_utf8_lossy(&bytes(k)).to_ascii_lowercase(),
+                bytes(v),
+            )
         })
 }
 
@@ -346,6 +356,31 @@ mod tests {
 
         let target = t("postgres://h/db");
         assert_eq!((target.user, target.password), (None, None));
+    }
+
+    #[test]
+    fn jdbc_urls_and_credentials_in_the_query() {
+        let target =
+            t("jdbc:mysql://db.example.com:3307/shop?user=app&password=p%26w%40d&useSSL=false");
+        assert_eq!((target.kind, target.port), (DbKind::Mysql, 3307));
+        assert_eq!(target.user.as_deref(), Some("app"));
+        assert_eq!(target.password.as_deref(), Some(&b"p&w@d"[..]));
+        assert_eq!(target.tls, TlsMode::Disable);
+        let target = t("JDBC:postgresql://h/db?username=app&password=pw&sslmode=require");
+        assert_eq!(
+            (target.user.as_deref(), target.password.as_deref()),
+            (Some("app"), Some(&b"pw"[..]))
+        );
+        // The user information wins over the query.
+        let target = t("postgres://a:b@h/db?user=c&password=d");
+        assert_eq!(
+            (target.user.as_deref(), target.password.as_deref()),
+            (Some("a"), Some(&b"b"[..]))
+        );
+        // Redis and MongoDB take no credentials in the query.
+        assert_eq!(t("redis://h/?password=x").password, None);
+        let err = parse(b"jdbc:sqlserver://h;password=sekrit").unwrap_err();
+        assert!(err.to_string().contains("scheme `sqlserver`"), "{err}");
     }
 
     #[test]
