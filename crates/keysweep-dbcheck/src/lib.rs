@@ -23,8 +23,9 @@
 //!
 //! Before connecting, the host is resolved and loopback, private, link-local, shared (CGNAT),
 //! multicast, unspecified and cloud metadata addresses are refused unless
-//! [`Options::allow_internal`] is set; the connection goes to the address that was checked, so
-//! a second DNS answer cannot redirect it.
+//! [`Options::allow_internal`] is set (a name that resolves to both kinds is reached through
+//! its public addresses only); the connection goes to the address that was checked, so a second
+//! DNS answer cannot redirect it.
 //!
 //! The password never appears in an [`Outcome`], a [`ParseError`] or the `Debug` output of a
 //! [`Target`].
