@@ -5,6 +5,9 @@
 #   valgrind (the C ABI under valgrind), util-linux (setpriv, unshare: fault tests)
 #   cargo-fuzz (each fuzz target built and run on its seeds)
 #   iproute2 (`ip`: the Ray tests bring up loopback in a network namespace of their own)
+#   postgresql, mariadb-server, redis-server (keysweep-dbcheck's tests start throwaway servers
+#   of their own on free 127.0.0.1 ports; the services the packages may start are not used),
+#   openssl (the command: a self-signed certificate for those servers' TLS)
 #   .venv: a virtualenv in the checkout (gitignored) with maturin, and the Python package
 #   `keysweep` built from crates/keysweep-py (debug, with `maturin develop`) with its `ray` and
 #   `test` extras (ray, pytest, mypy)
@@ -24,6 +27,10 @@ have chromedriver || missing+=(chromium-driver)
 have valgrind || missing+=(valgrind)
 have setpriv || missing+=(util-linux)
 have ip || missing+=(iproute2)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+have mariadbd || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+have redis-server || missing+=(redis-server)
+have openssl || missing+=(openssl)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 have bash || missing+=(bash)
 
