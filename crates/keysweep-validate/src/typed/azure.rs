@@ -279,7 +279,8 @@ mod tests {
     fn prepare_errors_name_the_problem_and_never_the_secret() {
         let now = UNIX_EPOCH + Duration::from_secs(1_440_938_160);
         let acct: &[u8] = b"acmelogs749";
-        let cases: Vec<(Credential<'_>, Vec<(String, String)>, &str)> = vec![
+        type Case<'a> = (Credential<'a>, Vec<(String, String)>, &'a str);
+        let cases: Vec<Case<'_>> = vec![
             (
                 Credential {
                     secret: KEY.as_bytes(),
