@@ -138,3 +138,52 @@ fn connection_string_parts_reach_the_azure_request() {
         "https://acmearchive.blob.core.chinacloudapi.cn/?comp=list&maxresults=1"
     );
 }
+
+#[test]
+fn judges_never_repeat_a_secret_a_response_echoes() {
+    // Secrets of each kind's shape (made up), echoed by a response in every field a judge
+    // reads: a misbehaving endpoint or proxy must not turn a reason into a leak.
+    let secrets = [
+        "Jso2jKF08mmf1ULmmcW3xvY27DfANuRose62CHN4",
+        "RqbXFTysuenKhozR2hsWCX+/OqWzIRF/f4En1ni6ZUKSYPsmp9b2tZb+IHE/41LEyV6En6Ho9xC9GCb0ClDacg==",
+        "dbfe258b6736c838acdc4bbe92537f2f26ff29c1",
+        "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJhQGIuYyJ9.c2lnbmF0dXJlc2lnbmF0dXJlc2ln",
+    ];
+    for secret in secrets {
+        let bodies = [
+            format!(
+                "<ErrorResponse><Error><Code>{secret}</Code><Message>{secret}</Message></Error></ErrorResponse>"
+            ),
+            format!(
+                "<GetCallerIdentityResult><Arn>arn:aws:sts::1:assumed-role/r/{secret}</Arn><Account>{secret}</Account></GetCallerIdentityResult>"
+            ),
+            format!(
+                "<Error><Code>{secret}</Code><AuthenticationErrorDetail>{secret}</AuthenticationErrorDetail></Error>"
+            ),
+            format!("<EnumerationResults ServiceEndpoint=\"https://{secret}/\"></EnumerationResults>"),
+            serde_json::json!({ "error": secret, "error_description": secret }).to_string(),
+            serde_json::json!({ "error": "invalid_grant", "error_description": format!("bad {secret}") })
+                .to_string(),
+            serde_json::json!({ "access_token": secret }).to_string(),
+        ];
+        for kind in TYPED_HTTP_KINDS {
+            let v = typed_http(kind).unwrap();
+            for status in [200, 400, 401, 403, 429, 500] {
+                for body in &bodies {
+                    let resp = keysweep_validate::typed::HttpResponse {
+                        status,
+                        headers: vec![("x-ms-error-code".into(), secret.into())],
+                        body: body.clone().into_bytes(),
+                    };
+                    let got = v.judge(&resp);
+                    let shown = serde_json::to_string(&got).unwrap();
+                    // Any 16 characters of the secret would be too many.
+                    for w in secret.as_bytes().windows(16) {
+                        let w = std::str::from_utf8(w).unwrap();
+                        assert!(!shown.contains(w), "{kind} {status}: {shown}");
+                    }
+                }
+            }
+        }
+    }
+}

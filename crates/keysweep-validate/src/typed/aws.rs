@@ -106,7 +106,8 @@ impl TypedHttp for Aws {
             if let Some(account) = xml_text(&body, "Account") {
                 v.identity.push(("account".into(), scrub(&account)));
             }
-            v.identity.push(("user".into(), scrub_arn(&arn)));
+            // An ARN is identifiers, but a role session name in it is free text: scrubbed.
+            v.identity.push(("user".into(), scrub(&arn)));
             return v;
         }
         let code = xml_text(&body, "Code").unwrap_or_default();
@@ -133,12 +134,6 @@ impl TypedHttp for Aws {
             ),
         }
     }
-}
-
-/// An ARN is `arn:partition:service:region:account:resource`: all identifiers, but scrubbed
-/// like any response text (a role session name is free text).
-fn scrub_arn(arn: &str) -> String {
-    scrub(arn)
 }
 
 /// One request to sign with Signature Version 4.

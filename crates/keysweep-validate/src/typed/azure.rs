@@ -103,7 +103,8 @@ impl TypedHttp for AzureStorage {
     }
 }
 
-/// The account named by `ServiceEndpoint="https://ACCOUNT.blob.SUFFIX/"` in a container list.
+/// The account named by `ServiceEndpoint="https://ACCOUNT.blob.SUFFIX/"` in a container list:
+/// 3 to 24 lowercase letters and digits, as Azure names accounts, or nothing.
 fn service_endpoint_account(body: &str) -> Option<String> {
     let rest = &body[body.find("ServiceEndpoint=\"")? + "ServiceEndpoint=\"".len()..];
     let host = rest
@@ -112,7 +113,11 @@ fn service_endpoint_account(body: &str) -> Option<String> {
     let account = host.split(['.', '/', '"', ':']).next()?;
     (3..=24)
         .contains(&account.len())
-        .then(|| account.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| {
+            account
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
         .filter(|ok| *ok)
         .map(|_| account.to_string())
 }

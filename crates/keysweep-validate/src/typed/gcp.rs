@@ -89,7 +89,7 @@ impl TypedHttp for GcpServiceAccount {
         match (resp.status, error) {
             // Google's word for an assertion outside its time window: our clock.
             (400 | 401, "invalid_grant")
-                if description.contains("timeframe") || description.contains("iat") =>
+                if description.contains("timeframe") || description.contains("iat and exp") =>
             {
                 validation(
                     Status::Unknown,
