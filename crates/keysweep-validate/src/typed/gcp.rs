@@ -230,6 +230,7 @@ mod tests {
     fn judge_reads_token_endpoint_answers() {
         let live = resp(
             200,
+            // keysweep:allow (a made-up token)
             r#"{"access_token":"ya29.c.not-a-real-token","expires_in":3599,"token_type":"Bearer"}"#,
         );
         let v = GcpServiceAccount.judge(&live);
@@ -303,6 +304,7 @@ mod tests {
 
     #[test]
     fn judge_scrubs_an_echoed_assertion() {
+        // keysweep:allow (a made-up assertion)
         let echo = r#"{"error":"invalid_grant","error_description":"bad assertion eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl"}"#;
         let v = GcpServiceAccount.judge(&resp(400, echo));
         assert_eq!(v.status, Status::Invalid);
