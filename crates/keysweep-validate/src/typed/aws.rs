@@ -4,6 +4,10 @@
 //! The secret is the secret access key; the part `key_id` is its access key id, and a
 //! temporary (`ASIA...`) key also needs the part `session_token`. Option `region` picks the
 //! regional STS endpoint (`sts.eu-west-1.amazonaws.com`) instead of the global one.
+//!
+//! The global endpoint knows the keys of the commercial partition only: a China or GovCloud
+//! key asked there reads as an unknown key id (`invalid`). Rules for such keys set
+//! `options = { region = "cn-north-1" }` (or a GovCloud region).
 
 use super::{
     clock, hex, option, part, scrub, text_part, validation, xml_text, Credential, HttpResponse,
