@@ -69,8 +69,9 @@ struct Compiled {
     allow: Option<Regex>,
     /// `rejects`: (capture group index, regex).
     rejects: Vec<(usize, Regex)>,
-    /// `parts`: (name, capture group index).
-    parts: Vec<(Arc<str>, usize)>,
+    /// `parts`: (name, indexes of the groups `name`, `name2`, ... `name9`; the first that took
+    /// part in a match is the part).
+    parts: Vec<(Arc<str>, Vec<usize>)>,
     /// The rule's extractor, if any.
     extract: Option<Extract>,
 }
@@ -130,11 +131,16 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         .parts
         .iter()
         .map(|p| {
-            names
+            let groups: Vec<usize> = names
                 .iter()
-                .position(|n| *n == Some(p.as_str()))
-                .map(|i| (Arc::from(p.as_str()), i))
-                .ok_or_else(|| format!("parts: no group named {p:?}"))
+                .enumerate()
+                .filter(|(_, n)| n.is_some_and(|n| is_part_group(n, p)))
+                .map(|(i, _)| i)
+                .collect();
+            if groups.is_empty() {
+                return Err(format!("parts: no group named {p:?}"));
+            }
+            Ok((Arc::from(p.as_str()), groups))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Compiled {
@@ -148,6 +154,15 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         window: max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW)),
         bounded: max_len.is_some(),
     })
+}
+
+/// Whether a capture group named `group` holds the part `part`: `key_id`, or an alternative's
+/// `key_id2` ... `key_id9` (one pattern cannot name two groups alike).
+pub(crate) fn is_part_group(group: &str, part: &str) -> bool {
+    group == part
+        || group
+            .strip_prefix(part)
+            .is_some_and(|d| d.len() == 1 && (b'2'..=b'9').contains(&d.as_bytes()[0]))
 }
 
 /// How far before a keyword hit a match of `hir` can start, when that is provably bounded: `0`
@@ -1670,8 +1685,8 @@ impl Scanner {
         let parts = c
             .parts
             .iter()
-            .filter_map(|(name, g)| {
-                let m = caps.get_group(*g)?;
+            .filter_map(|(name, groups)| {
+                let m = groups.iter().find_map(|&g| caps.get_group(g))?;
                 Some(Part {
                     name: name.clone(),
                     range: m.range(),

@@ -57,6 +57,30 @@ fn an_aws_key_pair_is_one_finding_and_a_lone_key_id_stays_a_finding() {
         ]
     );
 
+    // Secret first, id after (an .env written that way): each secret still pairs with its own.
+    let after = b"AWS_SECRET_ACCESS_KEY=5Tq1W0Q1bQ7mWc8hYp2VfJx9RkLzN4sD3gAeUo6T\nAWS_ACCESS_KEY_ID=AKIAQYLPMN5HFIQR7XYA\n\nAWS_SECRET_ACCESS_KEY=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\nAWS_ACCESS_KEY_ID=AKIAZ7RTW2N6K4PLM3QD\n";
+    let found = scan(after);
+    let pairs: Vec<(&str, &[u8], &[u8])> = found
+        .iter()
+        .map(|f| (&*f.parts[0].name, &f.parts[0].value[..], &f.secret[..]))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            (
+                "key_id",
+                &b"AKIAQYLPMN5HFIQR7XYA"[..],
+                &b"5Tq1W0Q1bQ7mWc8hYp2VfJx9RkLzN4sD3gAeUo6T"[..]
+            ),
+            (
+                "key_id",
+                &b"AKIAZ7RTW2N6K4PLM3QD"[..],
+                &b"q8Vt2LmZx4Rk7Wn1Pb9Hc3Jd6Fs0Gy5Ta2Ue8Io4"[..]
+            ),
+        ],
+        "{found:#?}"
+    );
+
     // An id far from any secret is reported on its own.
     let lone = b"AWS_ACCESS_KEY_ID=AKIAQYLPMN5HFIQR7XYA\n";
     let found = scan(lone);
