@@ -204,6 +204,7 @@ impl ValidatorBuilder {
             .user_agent(concat!("keysweep-validate/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(net::GuardedResolver {
                 proxy_hosts: proxy_hosts.clone(),
+                allow_internal: self.allow_internal,
             }))
             .build()
             .map_err(|e| Error {

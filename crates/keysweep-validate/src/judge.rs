@@ -32,7 +32,7 @@ impl Scrubber {
         needles.extend(derived.into_iter().filter(|v| v.len() >= 3));
         // Longest first, so that a value containing another is replaced whole.
         needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        needles.dedup();
+        needles.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
         Scrubber { needles }
     }
 
@@ -50,11 +50,12 @@ impl Scrubber {
     }
 }
 
+/// Replaces every ASCII-case-insensitive occurrence (a host name comes back lowercased).
 fn replace_all(hay: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(hay.len());
     let mut i = 0;
     while i < hay.len() {
-        if hay[i..].starts_with(needle) {
+        if hay.len() - i >= needle.len() && hay[i..i + needle.len()].eq_ignore_ascii_case(needle) {
             out.extend_from_slice(with);
             i += needle.len();
         } else {

@@ -69,15 +69,18 @@ fn internal_v6(ip: Ipv6Addr) -> bool {
 /// Proxy hosts from the environment are exempt: the user named them.
 pub(crate) struct GuardedResolver {
     pub(crate) proxy_hosts: Vec<String>,
+    /// Keep every address (`--allow-internal`).
+    pub(crate) allow_internal: bool,
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_string();
-        let exempt = self
-            .proxy_hosts
-            .iter()
-            .any(|p| p.eq_ignore_ascii_case(&host));
+        let exempt = self.allow_internal
+            || self
+                .proxy_hosts
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(&host));
         Box::pin(async move {
             let addrs = BlockingLookup::spawn(host).await?;
             let kept: Vec<SocketAddr> = if exempt {
