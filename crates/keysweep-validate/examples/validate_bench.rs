@@ -65,9 +65,10 @@ fn main() {
         ("no pacing", Some(Duration::ZERO)),
     ] {
         let before = served.load(Ordering::Relaxed);
-        let mut b = Validator::builder()
-            .allow_internal(true)
-            .origin_override("https://api.bench.test", &format!("http://127.0.0.1:{port}"));
+        let mut b = Validator::builder().allow_internal(true).origin_override(
+            "https://api.bench.test",
+            &format!("http://127.0.0.1:{port}"),
+        );
         if let Some(i) = interval {
             b = b.host_interval(i);
         }

@@ -175,6 +175,17 @@ pub(crate) fn identity(
             json.and_then(|j| json_path(j, path)).and_then(|v| match v {
                 serde_json::Value::Null => None,
                 serde_json::Value::String(s) => Some(s.clone()),
+                // A list of scalars (scopes, roles) reads as `a, b`.
+                serde_json::Value::Array(a)
+                    if a.iter().all(|v| !v.is_array() && !v.is_object()) =>
+                {
+                    Some(
+                        a.iter()
+                            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    )
+                }
                 other => Some(other.to_string()),
             })
         } else if let Some(name) = source.strip_prefix("header:") {

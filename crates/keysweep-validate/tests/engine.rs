@@ -67,6 +67,7 @@ fn live_with_identity_and_the_request_as_rendered() {
             ("account".to_string(), "octo".to_string()),
             ("scopes".to_string(), "read, write".to_string()),
             ("team".to_string(), "core".to_string()),
+            ("teams".to_string(), "core, infra".to_string()),
         ]
     );
     let req = &server.requests()[0];

@@ -186,7 +186,7 @@ url = "https://api.provider.test/whoami?check=1"
 headers = { Authorization = "Bearer {{ secret }}" }
 live = { status = 200 }
 invalid = [{ status = 401 }, { status = 400, json = { "error.code" = "bad_token" } }]
-identity = { account = "json:user.login", team = "json:user.teams.0", scopes = "header:x-scopes" }
+identity = { account = "json:user.login", team = "json:user.teams.0", teams = "json:user.teams", scopes = "header:x-scopes" }
 
 [[rule]]
 id = "test.token.twin"
