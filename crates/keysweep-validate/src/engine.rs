@@ -152,7 +152,8 @@ impl ValidatorBuilder {
 
     /// Sends requests for the origin `from` (`https://api.github.com`) to the origin `to`
     /// (`https://github.example.com`, `http://127.0.0.1:8080`) instead: for self-hosted
-    /// providers and tests. The path and query are kept.
+    /// providers and tests. The path and query are kept. The SSRF guard still applies to
+    /// the new origin: an internal host needs [`allow_internal`](Self::allow_internal).
     pub fn origin_override(mut self, from: &str, to: &str) -> Self {
         self.origin_overrides
             .push((from.to_string(), to.to_string()));
@@ -192,7 +193,7 @@ impl ValidatorBuilder {
         let mut overrides = Vec::new();
         for (from, to) in &self.origin_overrides {
             overrides.push((
-                origin_of(from, "origin_override (from)")?,
+                parse_origin(from)?.origin().ascii_serialization(),
                 parse_origin(to)?,
             ));
         }
@@ -291,10 +292,6 @@ fn parse_origin(s: &str) -> Result<reqwest::Url, Error> {
         ));
     }
     Ok(u)
-}
-
-fn origin_of(s: &str, _what: &str) -> Result<String, Error> {
-    Ok(parse_origin(s)?.origin().ascii_serialization())
 }
 
 /// What the engine did so far.

@@ -318,6 +318,14 @@ mod tests {
             Duration::ZERO,
             "other hosts are not slowed"
         );
+        // Pacing: the second request to a host starts at least one interval after the first
+        // (a lower bound, which sleeping guarantees), and other hosts do not wait.
+        let rl = RateLimiter::new(Duration::from_millis(150));
+        let start = Instant::now();
+        rl.acquire("p");
+        rl.acquire("q");
+        rl.acquire("p");
+        assert!(start.elapsed() >= Duration::from_millis(150));
         // Booking: the second slot of a paced host is one interval after the first.
         let rl = RateLimiter::new(Duration::from_secs(3600));
         rl.acquire("h");

@@ -469,6 +469,56 @@ mod tests {
     }
 
     #[test]
+    fn parsing_never_panics() {
+        // Random strings over the grammar's characters (and some non-ASCII): each parses or
+        // fails with a message; what parses renders or names a missing part.
+        const ALPHABET: &[&str] = &[
+            "{{",
+            "}}",
+            "{",
+            "}",
+            "|",
+            "~",
+            "'",
+            "(",
+            ")",
+            " ",
+            "secret",
+            "user",
+            "hex",
+            "sha256",
+            "hmac_sha256",
+            "base64",
+            "json",
+            "now",
+            "x",
+            "é",
+            "☃",
+            "\n",
+            "_",
+            "9",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..(x % 12) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push_str(ALPHABET[(x % ALPHABET.len() as u64) as usize]);
+            }
+            x = x.wrapping_add(1);
+            match Template::parse(&s) {
+                Ok(t) => match render(&s, "sekret", &[("user", b"u")]) {
+                    Ok(_) => {}
+                    Err(RenderError::MissingPart(n)) => assert!(t.names().any(|m| m == n)),
+                },
+                Err(e) => assert!(!e.is_empty()),
+            }
+        }
+    }
+
+    #[test]
     fn literal_text_and_spacing() {
         assert_eq!(
             render("token {{secret}}!", "abc", &[]).unwrap(),
