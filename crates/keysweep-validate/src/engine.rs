@@ -3,296 +3,21 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use keysweep::{Finding, RequestSpec, Rule};
 use sha2::{Digest, Sha256};
 
+use crate::builder::ValidatorBuilder;
 use crate::judge::{self, Scrubber};
-use crate::net::{self, RateLimiter, REFUSED};
+use crate::net::RateLimiter;
+use crate::protocol::NetPolicy;
 use crate::template::{Context, RenderError, Template};
-use crate::typed::{self, Credential, HttpResponse, PreparedRequest};
+use crate::transport::Outgoing;
+use crate::typed::{self, Credential};
 use crate::{Status, Validation};
-
-/// The longest `Retry-After` honoured; a provider asking for longer gets no retry.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
-const BACKOFF_BASE: Duration = Duration::from_millis(200);
-const BACKOFF_MAX: Duration = Duration::from_secs(5);
-
-/// A validator for a protocol other than HTTP (PostgreSQL, MySQL, Redis, MongoDB, SSH), for
-/// rules whose `[rule.validate] kind` names it. Registered with
-/// [`ValidatorBuilder::protocol`]; it shares the engine's cache (one check per credential)
-/// and must honour its network policy through the [`NetPolicy`] it is given: resolve hosts
-/// with [`NetPolicy::resolve`] (which applies the SSRF guard) and give up by
-/// [`NetPolicy::deadline`].
-pub trait ProtocolValidator: Send + Sync {
-    /// The `kind` it implements (`postgres`).
-    fn kind(&self) -> &'static str;
-    /// Connects and authenticates (running nothing), and says what that showed. The reason
-    /// and identity must not contain the secret; the engine scrubs them again anyway.
-    fn validate(
-        &self,
-        cred: &Credential<'_>,
-        options: &[(String, String)],
-        net: &NetPolicy,
-    ) -> Validation;
-}
-
-/// The network policy a [`ProtocolValidator`] must follow.
-#[derive(Clone, Debug)]
-pub struct NetPolicy {
-    allow_internal: bool,
-    deadline: Instant,
-}
-
-impl NetPolicy {
-    /// When the check must be over.
-    pub fn deadline(&self) -> Instant {
-        self.deadline
-    }
-
-    /// Resolves `host:port`, keeping only addresses the SSRF guard allows. `Err` is the
-    /// [`Validation`] to return (`error`, "internal address refused ...", or the lookup
-    /// failure).
-    pub fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Validation> {
-        let addrs: Vec<SocketAddr> = (host, port)
-            .to_socket_addrs()
-            .map_err(|e| Validation::error(format!("cannot resolve the host: {}", e.kind())))?
-            .collect();
-        let kept: Vec<SocketAddr> = addrs
-            .iter()
-            .copied()
-            .filter(|a| self.allow_internal || !net::is_internal(a.ip()))
-            .collect();
-        if kept.is_empty() && !addrs.is_empty() {
-            return Err(Validation::error(REFUSED));
-        }
-        Ok(kept)
-    }
-}
-
-/// Configures a [`Validator`].
-#[derive(Clone)]
-pub struct ValidatorBuilder {
-    concurrency: usize,
-    timeout: Duration,
-    max_response_bytes: usize,
-    allow_internal: bool,
-    origin_overrides: Vec<(String, String)>,
-    max_retries: u32,
-    host_interval: Duration,
-    protocols: Vec<Arc<dyn ProtocolValidator>>,
-}
-
-impl fmt::Debug for ValidatorBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ValidatorBuilder")
-            .field("concurrency", &self.concurrency)
-            .field("timeout", &self.timeout)
-            .field("max_response_bytes", &self.max_response_bytes)
-            .field("allow_internal", &self.allow_internal)
-            .field("origin_overrides", &self.origin_overrides)
-            .field("max_retries", &self.max_retries)
-            .field("host_interval", &self.host_interval)
-            .field(
-                "protocols",
-                &self.protocols.iter().map(|p| p.kind()).collect::<Vec<_>>(),
-            )
-            .finish()
-    }
-}
-
-impl Default for ValidatorBuilder {
-    fn default() -> Self {
-        ValidatorBuilder {
-            concurrency: 8,
-            timeout: Duration::from_secs(10),
-            max_response_bytes: 1 << 20,
-            allow_internal: false,
-            origin_overrides: Vec::new(),
-            max_retries: 2,
-            host_interval: Duration::from_millis(25),
-            protocols: Vec::new(),
-        }
-    }
-}
-
-impl ValidatorBuilder {
-    /// Requests in flight at once, across every caller (default 8; at least 1). Also the
-    /// number of threads [`Validator::validate_all`] uses.
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n;
-        self
-    }
-
-    /// The deadline of one exchange: connecting, sending, and reading the whole answer
-    /// (default 10 s). Past it the credential is `error`.
-    pub fn timeout(mut self, d: Duration) -> Self {
-        self.timeout = d;
-        self
-    }
-
-    /// The largest response body read (default 1 MiB). A larger one is `unknown`,
-    /// "response too large", and is read no further.
-    pub fn max_response_bytes(mut self, n: usize) -> Self {
-        self.max_response_bytes = n;
-        self
-    }
-
-    /// Lets requests reach loopback, private, link-local and metadata addresses (default
-    /// off: they are refused, after DNS resolution, as `error`).
-    pub fn allow_internal(mut self, yes: bool) -> Self {
-        self.allow_internal = yes;
-        self
-    }
-
-    /// Sends requests for the origin `from` (`https://api.github.com`) to the origin `to`
-    /// (`https://github.example.com`, `http://127.0.0.1:8080`) instead: for self-hosted
-    /// providers and tests. The path and query are kept. The SSRF guard still applies to
-    /// the new origin: an internal host needs [`allow_internal`](Self::allow_internal).
-    pub fn origin_override(mut self, from: &str, to: &str) -> Self {
-        self.origin_overrides
-            .push((from.to_string(), to.to_string()));
-        self
-    }
-
-    /// Retries after a 408, 429, 5xx or a reset connection (default 2), with exponential
-    /// backoff from 200 ms, or a 429's `Retry-After` (up to [`MAX_RETRY_AFTER`]).
-    pub fn max_retries(mut self, n: u32) -> Self {
-        self.max_retries = n;
-        self
-    }
-
-    /// The least time between the starts of two requests to one host (default 25 ms). A 429
-    /// doubles the host's interval (from 250 ms, up to 10 s) for the rest of the run.
-    pub fn host_interval(mut self, d: Duration) -> Self {
-        self.host_interval = d;
-        self
-    }
-
-    /// Registers a validator for a protocol other than HTTP, used for rules whose
-    /// `validate.kind` equals its [`kind`](ProtocolValidator::kind).
-    pub fn protocol(mut self, v: Arc<dyn ProtocolValidator>) -> Self {
-        self.protocols.push(v);
-        self
-    }
-
-    /// Builds the validator (and its HTTP client: rustls, proxies from the environment, no
-    /// redirects).
-    pub fn build(self) -> Result<Validator, Error> {
-        if self.concurrency == 0 {
-            return Err(Error::option("concurrency", "must be at least 1"));
-        }
-        if self.timeout.is_zero() {
-            return Err(Error::option("timeout", "must be more than zero"));
-        }
-        let mut overrides = Vec::new();
-        for (from, to) in &self.origin_overrides {
-            overrides.push((
-                parse_origin(from)?.origin().ascii_serialization(),
-                parse_origin(to)?,
-            ));
-        }
-        let proxy_hosts = net::proxy_hosts_from_env();
-        let client = reqwest::blocking::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(self.timeout)
-            .connect_timeout(self.timeout)
-            .user_agent(concat!("keysweep-validate/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(net::GuardedResolver {
-                proxy_hosts: proxy_hosts.clone(),
-                allow_internal: self.allow_internal,
-            }))
-            .build()
-            .map_err(|e| Error {
-                kind: ErrorKind::Client(e.without_url().to_string()),
-            })?;
-        Ok(Validator {
-            inner: Arc::new(Inner {
-                client,
-                limiter: RateLimiter::new(self.host_interval),
-                inflight: Semaphore::new(self.concurrency),
-                cache: Mutex::new(HashMap::new()),
-                stats: Counters::default(),
-                overrides,
-                proxied: !proxy_hosts.is_empty(),
-                config: self,
-            }),
-        })
-    }
-}
-
-/// Why a [`Validator`] could not be built.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
-    kind: ErrorKind,
-}
-
-/// What went wrong building a [`Validator`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// A builder setting is out of range.
-    InvalidOption {
-        /// The builder method.
-        option: &'static str,
-        /// What is wrong with its value.
-        message: String,
-    },
-    /// The HTTP client could not be set up.
-    Client(String),
-}
-
-impl Error {
-    fn option(option: &'static str, message: impl Into<String>) -> Error {
-        Error {
-            kind: ErrorKind::InvalidOption {
-                option,
-                message: message.into(),
-            },
-        }
-    }
-
-    /// What went wrong.
-    pub fn kind(&self) -> &ErrorKind {
-        &self.kind
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            ErrorKind::InvalidOption { option, message } => {
-                write!(f, "validator: {option}: {message}")
-            }
-            ErrorKind::Client(m) => write!(f, "validator: cannot set up the HTTP client: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-fn parse_origin(s: &str) -> Result<reqwest::Url, Error> {
-    let u = reqwest::Url::parse(s)
-        .map_err(|e| Error::option("origin_override", format!("{s:?} is not a URL: {e}")))?;
-    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
-        return Err(Error::option(
-            "origin_override",
-            format!("{s:?} is not an http(s) origin"),
-        ));
-    }
-    if u.path() != "/" || u.query().is_some() {
-        return Err(Error::option(
-            "origin_override",
-            format!("{s:?} must be an origin, without a path"),
-        ));
-    }
-    Ok(u)
-}
 
 /// What the engine did so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -311,12 +36,12 @@ pub struct Stats {
 }
 
 #[derive(Default)]
-struct Counters {
-    requests: AtomicU64,
-    retries: AtomicU64,
-    cache_hits: AtomicU64,
-    checked: AtomicU64,
-    refused: AtomicU64,
+pub(crate) struct Counters {
+    pub(crate) requests: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) cache_hits: AtomicU64,
+    pub(crate) checked: AtomicU64,
+    pub(crate) refused: AtomicU64,
 }
 
 /// What [`Validator::revoke`] did.
@@ -381,18 +106,18 @@ impl fmt::Display for RedactedRequest {
 /// share the cache, the concurrency bound and the per-host rate limits.
 #[derive(Clone)]
 pub struct Validator {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    client: reqwest::blocking::Client,
-    config: ValidatorBuilder,
-    overrides: Vec<(String, reqwest::Url)>,
-    proxied: bool,
-    limiter: RateLimiter,
-    inflight: Semaphore,
-    cache: Mutex<HashMap<[u8; 32], Arc<Slot>>>,
-    stats: Counters,
+pub(crate) struct Inner {
+    pub(crate) client: reqwest::blocking::Client,
+    pub(crate) config: ValidatorBuilder,
+    pub(crate) overrides: Vec<(String, reqwest::Url)>,
+    pub(crate) proxied: bool,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) inflight: Semaphore,
+    pub(crate) cache: Mutex<HashMap<[u8; 32], Arc<Slot>>>,
+    pub(crate) stats: Counters,
 }
 
 impl fmt::Debug for Validator {
@@ -405,7 +130,7 @@ impl fmt::Debug for Validator {
 }
 
 /// One cache entry; a caller that finds it empty waits for the caller filling it.
-struct Slot {
+pub(crate) struct Slot {
     value: Mutex<Option<Validation>>,
     ready: Condvar,
 }
@@ -424,22 +149,22 @@ impl Drop for Fill<'_> {
     }
 }
 
-struct Semaphore {
+pub(crate) struct Semaphore {
     free: Mutex<usize>,
     cv: Condvar,
 }
 
-struct Permit<'a>(&'a Semaphore);
+pub(crate) struct Permit<'a>(&'a Semaphore);
 
 impl Semaphore {
-    fn new(n: usize) -> Semaphore {
+    pub(crate) fn new(n: usize) -> Semaphore {
         Semaphore {
             free: Mutex::new(n),
             cv: Condvar::new(),
         }
     }
 
-    fn acquire(&self) -> Permit<'_> {
+    pub(crate) fn acquire(&self) -> Permit<'_> {
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
         while *free == 0 {
             free = self.cv.wait(free).unwrap_or_else(|p| p.into_inner());
@@ -454,15 +179,6 @@ impl Drop for Permit<'_> {
         *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         self.0.cv.notify_one();
     }
-}
-
-/// A request ready to send.
-struct Outgoing {
-    method: String,
-    url: String,
-    // Header values are bytes: a template may render any.
-    raw_headers: Vec<(String, Vec<u8>)>,
-    body: Vec<u8>,
 }
 
 impl Validator {
@@ -612,10 +328,10 @@ impl Validator {
             .iter()
             .find(|p| p.kind() == spec.kind)
         {
-            let policy = NetPolicy {
-                allow_internal: self.inner.config.allow_internal,
-                deadline: Instant::now() + self.inner.config.timeout,
-            };
+            let policy = NetPolicy::new(
+                self.inner.config.allow_internal,
+                Instant::now() + self.inner.config.timeout,
+            );
             return p.validate(&cred, &spec.options, &policy);
         }
         if let Some(t) = typed::typed_http(&spec.kind) {
@@ -695,252 +411,6 @@ impl Validator {
             }
         }
     }
-
-    /// The URL to contact, after origin overrides.
-    fn target(&self, url: &str) -> Result<reqwest::Url, Validation> {
-        let mut u = reqwest::Url::parse(url)
-            .map_err(|e| Validation::error(format!("the rendered URL is not a URL ({e})")))?;
-        let origin = u.origin().ascii_serialization();
-        if let Some((_, to)) = self
-            .inner
-            .overrides
-            .iter()
-            .find(|(from, _)| *from == origin)
-        {
-            let ok = u.set_scheme(to.scheme()).is_ok()
-                && u.set_host(to.host_str()).is_ok()
-                && u.set_port(to.port()).is_ok();
-            if !ok {
-                return Err(Validation::error(
-                    "the origin override could not be applied",
-                ));
-            }
-        }
-        if !matches!(u.scheme(), "http" | "https") {
-            return Err(Validation::error(format!(
-                "scheme {} is not http(s)",
-                u.scheme()
-            )));
-        }
-        Ok(u)
-    }
-
-    /// Refuses an IP-literal URL the guard forbids (the resolver only sees names), and, when
-    /// a proxy resolves names for us, a name that resolves here to an internal address.
-    fn guard_host(&self, url: &reqwest::Url) -> Result<(), Validation> {
-        if self.inner.config.allow_internal {
-            return Ok(());
-        }
-        let refuse = || {
-            self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
-            Err(Validation::error(REFUSED))
-        };
-        let host = url.host_str().unwrap_or("");
-        // An IPv6 literal's host is written in brackets.
-        if let Ok(ip) = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-        {
-            return if net::is_internal(ip) {
-                refuse()
-            } else {
-                Ok(())
-            };
-        }
-        if self.inner.proxied {
-            let port = url.port_or_known_default().unwrap_or(443);
-            if let Ok(addrs) = (host, port).to_socket_addrs() {
-                if addrs.into_iter().any(|a| net::is_internal(a.ip())) {
-                    return refuse();
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends a request under the policy: guard, rate limit, concurrency bound, deadline,
-    /// size cap, retries. `Err` is the validation to report (`error` or `unknown`).
-    fn send(&self, out: Outgoing, scrub: &Scrubber) -> Result<HttpResponse, Validation> {
-        let cfg = &self.inner.config;
-        let url = self.target(&out.url)?;
-        self.guard_host(&url)?;
-        let host = url.host_str().unwrap_or("").to_string();
-        let method = reqwest::Method::from_bytes(out.method.as_bytes())
-            .map_err(|_| Validation::error(format!("method {:?} is not valid", out.method)))?;
-        let mut headers = reqwest::header::HeaderMap::new();
-        for (name, value) in &out.raw_headers {
-            let n = reqwest::header::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| Validation::error(format!("header name {name:?} is not valid")))?;
-            let v = reqwest::header::HeaderValue::from_bytes(value).map_err(|_| {
-                Validation::error(format!("header {name} renders a value HTTP cannot carry"))
-            })?;
-            headers.append(n, v);
-        }
-        let mut attempt = 0u32;
-        loop {
-            self.inner.limiter.acquire(&host);
-            let permit = self.inner.inflight.acquire();
-            self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let started = Instant::now();
-            let sent = self
-                .inner
-                .client
-                .request(method.clone(), url.clone())
-                .headers(headers.clone())
-                .body(out.body.clone())
-                .send();
-            let retry_wait = match sent {
-                Err(e) => {
-                    let e = e.without_url();
-                    if net::is_refusal(&e) {
-                        self.inner.stats.refused.fetch_add(1, Ordering::Relaxed);
-                        return Err(Validation::error(REFUSED));
-                    }
-                    if e.is_timeout() {
-                        return Err(Validation::error(format!(
-                            "timed out (deadline {:?})",
-                            cfg.timeout
-                        )));
-                    }
-                    if !is_reset(&e) || attempt >= cfg.max_retries {
-                        return Err(Validation::error(format!(
-                            "request to {host} failed: {}",
-                            scrub.text(&error_chain(&e))
-                        )));
-                    }
-                    backoff(attempt)
-                }
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let retryable = status == 408 || status == 429 || (500..600).contains(&status);
-                    if !retryable || attempt >= cfg.max_retries {
-                        let r = self.read(resp, &url, started, scrub);
-                        drop(permit);
-                        return r;
-                    }
-                    if status == 429 {
-                        let wait = match retry_after(resp.headers()) {
-                            Some(w) if w > MAX_RETRY_AFTER => {
-                                return Err(Validation::unknown(format!(
-                                    "rate limited (HTTP 429, retry after {}s)",
-                                    w.as_secs()
-                                )))
-                            }
-                            Some(w) => w,
-                            None => backoff(attempt),
-                        };
-                        // The limiter holds the host for `wait`; the next acquire waits.
-                        self.inner.limiter.throttled(&host, wait);
-                        Duration::ZERO
-                    } else {
-                        backoff(attempt)
-                    }
-                }
-            };
-            drop(permit);
-            attempt += 1;
-            self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-            std::thread::sleep(retry_wait);
-        }
-    }
-
-    fn read(
-        &self,
-        mut resp: reqwest::blocking::Response,
-        url: &reqwest::Url,
-        started: Instant,
-        scrub: &Scrubber,
-    ) -> Result<HttpResponse, Validation> {
-        let cfg = &self.inner.config;
-        let status = resp.status().as_u16();
-        if (300..400).contains(&status) {
-            let to = resp
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| url.join(l).ok())
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_else(|| "an unreadable location".into());
-            return Err(Validation::unknown(format!(
-                "HTTP {status}: redirected to {} (not followed)",
-                scrub.text(&to)
-            )));
-        }
-        let headers: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let too_large = || {
-            Validation::unknown(format!(
-                "response too large (over {} bytes)",
-                cfg.max_response_bytes
-            ))
-        };
-        if resp
-            .content_length()
-            .is_some_and(|n| n > cfg.max_response_bytes as u64)
-        {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            if started.elapsed() > cfg.timeout {
-                return Err(Validation::error(format!(
-                    "timed out (deadline {:?})",
-                    cfg.timeout
-                )));
-            }
-            match resp.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if body.len() + n > cfg.max_response_bytes {
-                        return Err(too_large());
-                    }
-                    body.extend_from_slice(&buf[..n]);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let timed_out = e.kind() == std::io::ErrorKind::TimedOut
-                        || e.get_ref()
-                            .and_then(|r| r.downcast_ref::<reqwest::Error>())
-                            .is_some_and(|r| r.is_timeout());
-                    return Err(Validation::error(if timed_out {
-                        format!("timed out (deadline {:?})", cfg.timeout)
-                    } else {
-                        format!("reading the response failed: {}", e.kind())
-                    }));
-                }
-            }
-        }
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
-    }
-}
-
-impl Outgoing {
-    fn from_prepared(p: PreparedRequest) -> Outgoing {
-        Outgoing {
-            raw_headers: p
-                .headers
-                .iter()
-                .map(|(n, v)| (n.clone(), v.as_bytes().to_vec()))
-                .collect(),
-            method: p.method,
-            url: p.url,
-            body: p.body,
-        }
-    }
 }
 
 fn parts_of(finding: &Finding) -> Vec<(&str, &[u8])> {
@@ -1013,82 +483,4 @@ fn render_request(
         raw_headers,
         body,
     })
-}
-
-fn backoff(attempt: u32) -> Duration {
-    BACKOFF_BASE
-        .saturating_mul(1 << attempt.min(10))
-        .min(BACKOFF_MAX)
-}
-
-/// `Retry-After` in seconds (an HTTP date is not honoured: backoff applies).
-fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = h.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
-    v.parse::<u64>().ok().map(Duration::from_secs)
-}
-
-fn is_reset(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind::*;
-            if matches!(
-                io.kind(),
-                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
-            ) {
-                return true;
-            }
-        }
-        // hyper's "connection closed before message completed".
-        if err
-            .to_string()
-            .contains("connection closed before message completed")
-        {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
-}
-
-/// An error and its sources, `: `-joined (reqwest's own message alone says little).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(err) = cur {
-        let s = err.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert_eq!(backoff(0), Duration::from_millis(200));
-        assert_eq!(backoff(1), Duration::from_millis(400));
-        assert_eq!(backoff(20), BACKOFF_MAX);
-    }
-
-    #[test]
-    fn builder_rejects_bad_settings() {
-        let e = Validator::builder().concurrency(0).build().unwrap_err();
-        assert!(e.to_string().contains("concurrency"), "{e}");
-        let e = Validator::builder()
-            .origin_override("https://api.github.com/user", "http://127.0.0.1:1")
-            .build()
-            .unwrap_err();
-        assert!(e.to_string().contains("without a path"), "{e}");
-        let e = Validator::builder()
-            .origin_override("api.github.com", "http://127.0.0.1:1")
-            .build()
-            .unwrap_err();
-        assert!(e.to_string().contains("not a URL"), "{e}");
-    }
 }

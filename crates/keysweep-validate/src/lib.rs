@@ -77,17 +77,20 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod builder;
 mod engine;
 mod judge;
 mod net;
+mod protocol;
 mod template;
+mod transport;
 pub mod typed;
 
-pub use engine::{
-    Error, ErrorKind, NetPolicy, ProtocolValidator, RedactedRequest, RevokeOutcome, Stats,
-    Validator, ValidatorBuilder, MAX_RETRY_AFTER,
-};
+pub use builder::{Error, ErrorKind, ValidatorBuilder};
+pub use engine::{RedactedRequest, RevokeOutcome, Stats, Validator};
 pub use net::is_internal;
+pub use protocol::{NetPolicy, ProtocolValidator};
+pub use transport::MAX_RETRY_AFTER;
 
 /// What replaces a secret wherever something about it is shown.
 pub const REDACTED: &str = "[REDACTED]";
