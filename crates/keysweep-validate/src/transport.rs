@@ -144,28 +144,31 @@ impl Validator {
                 }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
+                    // Every 429 slows the host down and holds it for its Retry-After, for
+                    // this credential's retry and for every other request to it.
+                    let hold = (status == 429).then(|| retry_after(resp.headers()));
+                    if let Some(after) = hold {
+                        let wait = after
+                            .unwrap_or_else(|| backoff(attempt))
+                            .min(MAX_RETRY_AFTER);
+                        self.inner.limiter.throttled(&host, wait);
+                    }
                     let retryable = status == 408 || status == 429 || (500..600).contains(&status);
                     if !retryable || attempt >= cfg.max_retries {
                         let r = self.read(resp, &url, started, scrub);
                         drop(permit);
                         return r;
                     }
-                    if status == 429 {
-                        let wait = match retry_after(resp.headers()) {
-                            Some(w) if w > MAX_RETRY_AFTER => {
-                                return Err(Validation::unknown(format!(
-                                    "rate limited (HTTP 429, retry after {}s)",
-                                    w.as_secs()
-                                )))
-                            }
-                            Some(w) => w,
-                            None => backoff(attempt),
-                        };
-                        // The limiter holds the host for `wait`; the next acquire waits.
-                        self.inner.limiter.throttled(&host, wait);
-                        Duration::ZERO
-                    } else {
-                        backoff(attempt)
+                    match hold {
+                        Some(Some(w)) if w > MAX_RETRY_AFTER => {
+                            return Err(Validation::unknown(format!(
+                                "rate limited (HTTP 429, retry after {}s)",
+                                w.as_secs()
+                            )))
+                        }
+                        // The limiter holds the host; the next acquire waits.
+                        Some(_) => Duration::ZERO,
+                        None => backoff(attempt),
                     }
                 }
             };
