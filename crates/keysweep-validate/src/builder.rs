@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::engine::{Counters, Inner, Semaphore, Validator};
 use crate::net::{self, RateLimiter};
 use crate::protocol::ProtocolValidator;
+use crate::typed::TypedHttp;
 
 /// Configures a [`Validator`].
 #[derive(Clone)]
@@ -20,6 +21,7 @@ pub struct ValidatorBuilder {
     pub(crate) max_retries: u32,
     pub(crate) host_interval: Duration,
     pub(crate) protocols: Vec<Arc<dyn ProtocolValidator>>,
+    pub(crate) typed: Vec<&'static dyn TypedHttp>,
 }
 
 impl fmt::Debug for ValidatorBuilder {
@@ -36,6 +38,10 @@ impl fmt::Debug for ValidatorBuilder {
                 "protocols",
                 &self.protocols.iter().map(|p| p.kind()).collect::<Vec<_>>(),
             )
+            .field(
+                "typed",
+                &self.typed.iter().map(|t| t.kind()).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -51,6 +57,7 @@ impl Default for ValidatorBuilder {
             max_retries: 2,
             host_interval: Duration::from_millis(25),
             protocols: Vec::new(),
+            typed: Vec::new(),
         }
     }
 }
@@ -112,6 +119,14 @@ impl ValidatorBuilder {
     /// `validate.kind` equals its [`kind`](ProtocolValidator::kind).
     pub fn protocol(mut self, v: Arc<dyn ProtocolValidator>) -> Self {
         self.protocols.push(v);
+        self
+    }
+
+    /// Registers a typed HTTP validator of one's own, used for rules whose `validate.kind`
+    /// equals its [`kind`](TypedHttp::kind) before the built-in ones
+    /// ([`typed_http`](crate::typed::typed_http)). Its request goes through the same policy.
+    pub fn typed_http(mut self, v: &'static dyn TypedHttp) -> Self {
+        self.typed.push(v);
         self
     }
 

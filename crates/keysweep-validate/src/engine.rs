@@ -334,7 +334,16 @@ impl Validator {
             );
             return p.validate(&cred, &spec.options, &policy);
         }
-        if let Some(t) = typed::typed_http(&spec.kind) {
+        let registered = self
+            .inner
+            .config
+            .typed
+            .iter()
+            .find(|t| t.kind() == spec.kind);
+        if let Some(t) = registered
+            .copied()
+            .or_else(|| typed::typed_http(&spec.kind))
+        {
             let prepared = match t.prepare(&cred, &spec.options, now) {
                 Ok(p) => p,
                 Err(e) => return Validation::unknown(format!("{} validator: {e}", spec.kind)),
