@@ -650,3 +650,71 @@ fn redaction_in_every_outcome() {
         assert!(!shown.contains(&token("tkn_", 24, 100 + i)));
     }
 }
+
+#[test]
+fn requests_in_flight_are_bounded() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (n2, p2) = (Arc::clone(&now), Arc::clone(&peak));
+    let server = Server::start(move |_, _| {
+        let cur = n2.fetch_add(1, Ordering::SeqCst) + 1;
+        p2.fetch_max(cur, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(100));
+        n2.fetch_sub(1, Ordering::SeqCst);
+        Reply::new(200, "{}")
+    });
+    // Four callers at once, one bound of two requests in flight.
+    let v = builder(&server).concurrency(2).build().unwrap();
+    let rules = rules();
+    let rule = rules.get("test.token").unwrap();
+    let found: Vec<(String, Finding)> = (200..212).map(token_finding).collect();
+    std::thread::scope(|s| {
+        for chunk in found.chunks(3) {
+            let v = &v;
+            s.spawn(move || {
+                for (_, f) in chunk {
+                    assert_eq!(v.validate(rule, f).status, Status::Live);
+                }
+            });
+        }
+    });
+    assert_eq!(server.count(), 12);
+    assert!(
+        peak.load(Ordering::SeqCst) <= 2,
+        "peak {}",
+        peak.load(Ordering::SeqCst)
+    );
+}
+
+#[test]
+fn requests_to_one_host_are_paced() {
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+    let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let a2 = Arc::clone(&arrivals);
+    let server = Server::start(move |_, _| {
+        a2.lock().unwrap().push(Instant::now());
+        Reply::new(200, "{}")
+    });
+    let v = builder(&server)
+        .host_interval(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let rules = rules();
+    let rule = rules.get("test.token").unwrap();
+    let found: Vec<(String, Finding)> = (300..303).map(token_finding).collect();
+    let items: Vec<_> = found.iter().map(|(_, f)| (rule, f)).collect();
+    v.validate_all(&items);
+    let mut t = arrivals.lock().unwrap().clone();
+    t.sort();
+    assert_eq!(t.len(), 3);
+    // Starts are 400 ms apart; arrivals may differ by connection latency, hence the slack.
+    for w in t.windows(2) {
+        assert!(
+            w[1] - w[0] >= Duration::from_millis(250),
+            "{:?}",
+            w[1] - w[0]
+        );
+    }
+}
