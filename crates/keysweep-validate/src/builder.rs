@@ -71,7 +71,8 @@ impl ValidatorBuilder {
     }
 
     /// The deadline of one exchange: connecting, sending, and reading the whole answer
-    /// (default 10 s). Past it the credential is `error`.
+    /// (default 10 s). Past it the credential is `error`. Each retry gets its own; a
+    /// protocol validator gets one deadline ([`NetPolicy::deadline`](crate::NetPolicy::deadline)).
     pub fn timeout(mut self, d: Duration) -> Self {
         self.timeout = d;
         self

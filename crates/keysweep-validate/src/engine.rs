@@ -199,8 +199,10 @@ impl Validator {
         }
     }
 
-    /// Checks one finding with its rule's validator. The first call for a credential (rule
-    /// id, secret and parts) checks it; later and concurrent calls get that answer.
+    /// Checks one finding with its rule's validator (`rule` is the finding's rule:
+    /// `rules.get(&finding.rule_id)`). The first call for a credential (rule id, secret and
+    /// parts) checks it; later and concurrent calls get that answer. A rule without
+    /// `[rule.validate]` gives `unknown`.
     pub fn validate(&self, rule: &Rule, finding: &Finding) -> Validation {
         let key = cache_key(rule, finding);
         let (slot, first) = {
