@@ -16,7 +16,7 @@
 //! - at most [`concurrency`](ValidatorBuilder::concurrency) requests in flight; a minimum
 //!   interval between requests to one host, widened by a 429;
 //! - retries with exponential backoff only after 408, 429 (honouring `Retry-After` in
-//!   seconds, up to [`MAX_RETRY_AFTER`]), 5xx and reset connections;
+//!   seconds or as a date, up to [`MAX_RETRY_AFTER`]), 5xx and reset connections;
 //! - a deadline for the whole exchange, a cap on the response size, no redirects;
 //! - an SSRF guard: loopback, private, link-local, metadata, CGNAT, multicast and
 //!   unspecified addresses are refused after DNS resolution (by the resolver the HTTP client
