@@ -56,7 +56,10 @@ impl Default for ValidatorBuilder {
             origin_overrides: Vec::new(),
             max_retries: 2,
             host_interval: Duration::from_millis(25),
-            protocols: Vec::new(),
+            protocols: crate::db::databases()
+                .into_iter()
+                .map(|d| Arc::new(d) as Arc<dyn ProtocolValidator>)
+                .collect(),
             typed: Vec::new(),
         }
     }
@@ -119,7 +122,8 @@ impl ValidatorBuilder {
     /// Registers a validator for a protocol other than HTTP, used for rules whose
     /// `validate.kind` equals its [`kind`](ProtocolValidator::kind).
     pub fn protocol(mut self, v: Arc<dyn ProtocolValidator>) -> Self {
-        self.protocols.push(v);
+        // Before the built-in ones: a validator of one's own replaces a built-in kind.
+        self.protocols.insert(0, v);
         self
     }
 

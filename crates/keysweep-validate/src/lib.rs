@@ -78,6 +78,7 @@
 #![forbid(unsafe_code)]
 
 mod builder;
+mod db;
 mod engine;
 mod judge;
 mod net;
@@ -86,6 +87,7 @@ mod template;
 mod transport;
 pub mod typed;
 
+pub use db::{databases, Database};
 pub use builder::{Error, ErrorKind, ValidatorBuilder};
 pub use engine::{RedactedRequest, RevokeOutcome, Stats, Validator};
 pub use net::is_internal;

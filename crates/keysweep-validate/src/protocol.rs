@@ -42,6 +42,12 @@ impl NetPolicy {
         }
     }
 
+    /// Whether internal addresses are allowed (`--allow-internal`), for validators that
+    /// resolve and guard addresses themselves.
+    pub fn allow_internal(&self) -> bool {
+        self.allow_internal
+    }
+
     /// When the check must be over.
     pub fn deadline(&self) -> Instant {
         self.deadline
