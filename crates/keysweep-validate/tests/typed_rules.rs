@@ -75,6 +75,11 @@ fn rule_examples_prepare_or_say_what_is_missing() {
             Err("a temporary key id (ASIA...) needs the part session_token"),
         ),
         ("aws.secret_access_key", Err("missing part key_id")),
+        // The id written after the secret pairs too.
+        (
+            "aws.secret_access_key",
+            Ok("POST https://sts.amazonaws.com"),
+        ),
         (
             "gcp.service_account.key_file",
             // The example's key is a truncated fake: PEM-shaped, no RSA key inside.
