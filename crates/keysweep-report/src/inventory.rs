@@ -90,6 +90,8 @@ struct Entry {
     last: Option<Loc>,
     /// Introducing authors: (name, email) -> earliest time.
     authors: HashMap<(Id, Id), i64>,
+    /// What `--validate` found (the most conclusive answer of its findings).
+    validation: Option<crate::RecordValidation>,
 }
 
 /// Builds the inventory, one finding at a time.
@@ -200,7 +202,17 @@ impl Inventory {
             first: None,
             last: None,
             authors: HashMap::new(),
+            validation: None,
         });
+        if let Some(v) = &row.validation {
+            if entry
+                .validation
+                .as_ref()
+                .is_none_or(|have| conclusiveness(&v.status) > conclusiveness(&have.status))
+            {
+                entry.validation = Some(v.clone());
+            }
+        }
         // The same location from another run (or the same results read twice) counts once.
         // A commit never interned cannot be part of a location seen before.
         let commit_key = match raw {
@@ -355,9 +367,18 @@ impl Inventory {
                         commit_time(b),
                     ))
             });
+            let validation = e.validation.clone();
+            let base = priority(e.confidence, e.present, e.total, exposure_days, e.context);
             let secret = Secret {
                 rank: 0,
-                priority: priority(e.confidence, e.present, e.total, exposure_days, e.context),
+                priority: match validation.as_ref().map(|v| v.status.as_str()) {
+                    // A working credential first: it is the one to rotate now.
+                    Some("live") => ((base + 30.0).min(100.0) * 10.0).round() / 10.0,
+                    // The provider refused it: revoked or rotated already.
+                    Some("invalid") => ((base - 30.0).max(0.0) * 10.0).round() / 10.0,
+                    _ => base,
+                },
+                validation,
                 context: e.context.as_str(),
                 fingerprint: fingerprint.to_string(),
                 rule_ids,
@@ -391,9 +412,11 @@ impl Inventory {
         }
         // Highest priority first; ties broken by fingerprint so the order never depends on
         // input order or hashing.
+        let live = |s: &Secret<'_>| s.validation.as_ref().is_some_and(|v| v.status == "live");
         secrets.sort_by(|a, b| {
-            b.1.priority
-                .total_cmp(&a.1.priority)
+            live(&b.1)
+                .cmp(&live(&a.1))
+                .then_with(|| b.1.priority.total_cmp(&a.1.priority))
                 .then_with(|| a.0.cmp(b.0))
         });
         let secrets: Vec<Secret<'_>> = secrets
@@ -566,6 +589,20 @@ pub struct Secret<'a> {
     pub owners: Owners,
     /// Its locations (at most `--max-locations`).
     pub locations: Vec<LocationOut<'a>>,
+    /// What the provider said with `--validate`: a `live` secret comes first whatever its
+    /// priority, and its priority gains 30; an `invalid` one loses 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<crate::RecordValidation>,
+}
+
+/// How much an answer says: `live` and `invalid` settle it, `unknown` less, `error` nothing.
+fn conclusiveness(status: &str) -> u8 {
+    match status {
+        "live" => 3,
+        "invalid" => 2,
+        "unknown" => 1,
+        _ => 0,
+    }
 }
 
 /// Who owns a secret.
@@ -721,7 +758,7 @@ fn rank_context(a: Context, b: Context) -> Context {
 pub fn csv(doc: &Doc<'_>) -> String {
     const HEADER: &str = "rank,priority,context,fingerprint,provider,rule_ids,confidence,secret,\
         present_at_head,exposure_days,locations,repositories,repository_list,paths,\
-        first_repository,first_path,first_commit,first_author,first_date,last_date,owners";
+        first_repository,first_path,first_commit,first_author,first_date,last_date,owners,validation";
     let mut out = HEADER.to_string() + "\n";
     let opt = |v: Option<&str>| v.unwrap_or("").to_string();
     for e in &doc.secrets {
@@ -758,6 +795,7 @@ pub fn csv(doc: &Doc<'_>) -> String {
             opt(first.and_then(|f| f.date)),
             opt(e.last_seen.as_ref().and_then(|l| l.date)),
             owners.join(";"),
+            e.validation.as_ref().map_or(String::new(), |v| v.summary()),
         ];
         let row: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
         out += &row.join(",");
@@ -821,6 +859,9 @@ pub fn human(doc: &Doc<'_>) -> String {
                 "history only"
             },
         );
+        if let Some(v) = &e.validation {
+            out += &format!("    validation: {}\n", safe(&v.summary()));
+        }
         if e.first_introduced.is_some() {
             out += &format!(
                 "    first {}  last {}\n",

@@ -23,7 +23,7 @@
 //!     .into_iter()
 //!     .map(|finding| Hit { finding, location: Location::file("deploy.env".as_ref()) })
 //!     .collect();
-//! let report = Report { scanner: &scanner, hits: &hits, reveal: false, color: false, name_repositories: false };
+//! let report = Report { scanner: &scanner, hits: &hits, reveal: false, color: false, name_repositories: false, validations: &[] };
 //! let mut out = Vec::new();
 //! report.write(&mut out, Format::Human).unwrap();
 //! assert_eq!(
@@ -47,5 +47,7 @@ pub use baseline::{Baseline, BaselineError};
 pub use files::write_output;
 pub use inventory::Inventory;
 pub use output::{short_list, terminal_safe, Format, Report};
-pub use record::{public_part, redact, shown, Record, RecordPart};
+pub use record::{
+    public_part, redact, shown, IdentityField, Record, RecordPart, RecordValidation,
+};
 pub use results::{read_records, safe_json_error};

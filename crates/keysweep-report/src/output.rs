@@ -33,6 +33,8 @@ pub struct Report<'a> {
     pub color: bool,
     /// Human output: prefix paths with their repository's root (when several were scanned).
     pub name_repositories: bool,
+    /// What `--validate` found, per hit (same order as `hits`); empty without it.
+    pub validations: &'a [Option<crate::RecordValidation>],
 }
 
 /// Refs listed per finding in human output.
@@ -62,9 +64,11 @@ impl Report<'_> {
     /// The record of every hit, in order.
     pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
         let rules = self.scanner.rules();
-        self.hits
-            .iter()
-            .map(|h| Record::new(h, &rules[h.finding.rule_index], self.reveal))
+        self.hits.iter().enumerate().map(|(i, h)| {
+            let mut r = Record::new(h, &rules[h.finding.rule_index], self.reveal);
+            r.validation = self.validations.get(i).cloned().flatten();
+            r
+        })
     }
 
     fn paint(&self, code: &str, s: &str) -> String {
@@ -76,7 +80,7 @@ impl Report<'_> {
     }
 
     fn write_human(&self, out: &mut dyn Write) -> io::Result<()> {
-        for hit in self.hits {
+        for (i, hit) in self.hits.iter().enumerate() {
             let f = &hit.finding;
             let loc = &hit.location;
             let mut path = terminal_safe(&loc.display());
@@ -104,6 +108,14 @@ impl Report<'_> {
             }
             if let Some(s) = f.suppressed {
                 tail += &format!("  {}", self.paint("2", &format!("[suppressed: {s}]")));
+            }
+            if let Some(Some(v)) = self.validations.get(i) {
+                let color = match v.status.as_str() {
+                    "live" => "1;31",
+                    "invalid" => "32",
+                    _ => "2",
+                };
+                tail += &format!("  {}", self.paint(color, &format!("[{}]", v.summary())));
             }
             writeln!(
                 out,
@@ -144,7 +156,7 @@ impl Report<'_> {
         let mut used: Vec<usize> = Vec::new();
         let mut index_of = vec![usize::MAX; rules.len()];
         let mut results = Vec::new();
-        for hit in self.hits {
+        for (i, hit) in self.hits.iter().enumerate() {
             let f = &hit.finding;
             if index_of[f.rule_index] == usize::MAX {
                 index_of[f.rule_index] = used.len();
@@ -171,6 +183,9 @@ impl Report<'_> {
             }
             if let Some(archive) = &hit.location.archive {
                 properties["archive"] = json!(archive);
+            }
+            if let Some(Some(v)) = self.validations.get(i) {
+                properties["validation"] = json!(v);
             }
             let mut result = json!({
                 "ruleId": &*f.rule_id,

@@ -88,6 +88,51 @@ pub struct Record {
     /// client email, an AWS key pair's key id); absent for a single-part secret.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<RecordPart>,
+    /// What the provider said of the credential (only with `--validate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<RecordValidation>,
+}
+
+/// The answer of a credential's provider to `--validate`, in a [`Record`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RecordValidation {
+    /// `live` (the credential works), `invalid` (the provider refused it), `unknown` (the
+    /// answer did not say, or no validator), `error` (no answer: network, refused address).
+    #[schemars(regex(pattern = r"^(live|invalid|unknown|error)$"))]
+    pub status: String,
+    /// Why, in a few words; never holds the secret.
+    pub reason: String,
+    /// Who the credential belongs to and what it may do, as the provider said (`account`,
+    /// `user`, `scopes`, `expiry`, ...), in the provider's words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity: Vec<IdentityField>,
+}
+
+/// One thing a provider said about a credential.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IdentityField {
+    /// `account`, `user`, `scopes`, `expiry`, or a name of the rule's.
+    pub name: String,
+    /// The value.
+    pub value: String,
+}
+
+impl RecordValidation {
+    /// `live: account octocat, scopes repo`, or `invalid (401)`.
+    pub fn summary(&self) -> String {
+        let mut s = self.status.clone();
+        if !self.identity.is_empty() {
+            let ids: Vec<String> = self
+                .identity
+                .iter()
+                .map(|f| format!("{} {}", f.name, f.value))
+                .collect();
+            s += &format!(": {}", ids.join(", "));
+        } else if !self.reason.is_empty() && self.status != "live" {
+            s += &format!(" ({})", self.reason);
+        }
+        s
+    }
 }
 
 /// One part of a multi-part credential in a [`Record`].
@@ -157,6 +202,7 @@ impl Record {
             suppressed: f.suppressed,
             decoded: f.decoded.clone(),
             parts: f.parts.iter().map(|p| RecordPart::of(p, reveal)).collect(),
+            validation: None,
         }
     }
 
