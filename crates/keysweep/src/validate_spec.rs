@@ -373,4 +373,235 @@ mod builtin_tests {
         );
         assert_eq!(gh.revoke.as_ref().unwrap().done[0].status, vec![202]);
     }
+
+    const FILTERS: &[&str] = &[
+        "base64",
+        "base64url",
+        "urlencode",
+        "hex",
+        "sha256",
+        "lower",
+        "upper",
+        "json",
+    ];
+
+    /// The names a template's `{{ ... }}` expressions read (terms and `hmac_sha256` keys), or
+    /// what is malformed in it.
+    fn template_names(t: &str) -> Result<Vec<String>, String> {
+        let mut names = Vec::new();
+        let mut rest = t;
+        while let Some(open) = rest.find("{{") {
+            let close = rest[open..]
+                .find("}}")
+                .ok_or_else(|| format!("unclosed {{{{ in {t:?}"))?;
+            let expr = &rest[open + 2..open + close];
+            let mut pipe = expr.split('|');
+            let terms = pipe.next().unwrap_or_default();
+            let mut term = |s: &str| -> Result<(), String> {
+                let s = s.trim();
+                if s.len() >= 2 && s.starts_with('\'') && s.ends_with('\'') {
+                    Ok(())
+                } else if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                {
+                    names.push(s.to_string());
+                    Ok(())
+                } else {
+                    Err(format!("bad term {s:?} in {t:?}"))
+                }
+            };
+            for s in terms.split('~') {
+                term(s)?;
+            }
+            for f in pipe {
+                let f = f.trim();
+                if let Some(key) = f
+                    .strip_prefix("hmac_sha256(")
+                    .and_then(|k| k.strip_suffix(')'))
+                {
+                    term(key)?;
+                } else if !FILTERS.contains(&f) {
+                    return Err(format!("unknown filter {f:?} in {t:?}"));
+                }
+            }
+            rest = &rest[open + close + 2..];
+        }
+        Ok(names)
+    }
+
+    fn request_templates(r: &super::RequestSpec) -> Vec<&str> {
+        let mut all = vec![r.url.as_str()];
+        all.extend(r.headers.iter().map(|(_, v)| v.as_str()));
+        all.extend(r.body.as_deref());
+        all
+    }
+
+    #[test]
+    fn template_names_reads_terms_filters_and_keys() {
+        assert_eq!(
+            template_names("Basic {{ key_id ~ ':' ~ secret | base64 }}").unwrap(),
+            ["key_id", "secret"]
+        );
+        assert_eq!(
+            template_names("{{ now | hmac_sha256(secret) | hex }}/{{ user }}").unwrap(),
+            ["now", "secret", "user"]
+        );
+        assert!(template_names("{{ secret | rot13 }}").is_err());
+        assert!(template_names("{{ secret").is_err());
+        assert!(template_names("{{ 'a' ~ }}").is_err());
+    }
+
+    /// Issue 17 asks for validators on at least 80 rules; each must read only the finding's
+    /// secret, the parts its rule declares and the clock, and must speak TLS.
+    #[test]
+    fn builtin_validators_read_only_what_their_rule_captures() {
+        let rules = crate::RuleSet::builtin();
+        let mut with_validator = 0;
+        for rule in rules.rules() {
+            let mut requests = Vec::new();
+            if let Some(v) = &rule.validate {
+                let r = v.request.as_ref().expect("built-in validators are http");
+                with_validator += 1;
+                requests.push(r);
+            }
+            if let Some(r) = &rule.revoke {
+                requests.push(&r.request);
+            }
+            for r in requests {
+                assert!(r.url.starts_with("https://"), "{}: {}", rule.id, r.url);
+                for t in request_templates(r) {
+                    let names = template_names(t).unwrap_or_else(|e| panic!("{}: {e}", rule.id));
+                    for n in names {
+                        assert!(
+                            ["secret", "now", "now_iso8601", "now_rfc1123"].contains(&n.as_str())
+                                || rule.parts.contains(&n),
+                            "{}: template reads {n:?}, which the rule does not capture",
+                            rule.id
+                        );
+                    }
+                }
+                assert!(
+                    request_templates(r)
+                        .iter()
+                        .any(|t| !template_names(t).unwrap().is_empty()),
+                    "{}: the request sends nothing of the credential",
+                    rule.id
+                );
+            }
+        }
+        assert!(with_validator >= 80, "{with_validator} built-in validators");
+    }
+
+    fn json_at<'a>(doc: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+        path.split('.').try_fold(doc, |v, seg| match v {
+            serde_json::Value::Array(a) => a.get(seg.parse::<usize>().ok()?),
+            serde_json::Value::Object(o) => o.get(seg),
+            _ => None,
+        })
+    }
+
+    /// A naive reading of a matcher against a recorded response, for checking the recorded
+    /// responses against the rules (the engine has its own).
+    fn holds(m: &super::Matcher, resp: &toml::Table) -> bool {
+        let status = resp["status"].as_integer().unwrap() as u16;
+        let body = resp.get("body").and_then(|b| b.as_str()).unwrap_or("");
+        let headers = resp.get("headers").and_then(|h| h.as_table());
+        if !m.status.is_empty() && !m.status.contains(&status) {
+            return false;
+        }
+        if !m.json.is_empty() {
+            let Ok(doc) = serde_json::from_str::<serde_json::Value>(body) else {
+                return false;
+            };
+            for (path, want) in &m.json {
+                let got = json_at(&doc, path);
+                let ok = match (want, got) {
+                    (super::JsonValue::Present, Some(v)) => !v.is_null(),
+                    (super::JsonValue::String(s), Some(serde_json::Value::String(g))) => s == g,
+                    (super::JsonValue::Bool(b), Some(serde_json::Value::Bool(g))) => b == g,
+                    (super::JsonValue::Integer(i), Some(serde_json::Value::Number(g))) => {
+                        g.as_i64() == Some(*i)
+                    }
+                    _ => false,
+                };
+                if !ok {
+                    return false;
+                }
+            }
+        }
+        for (name, sub) in &m.headers {
+            let found = headers.and_then(|h| {
+                h.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .and_then(|(_, v)| v.as_str())
+            });
+            if !found.is_some_and(|v| v.contains(sub.as_str())) {
+                return false;
+            }
+        }
+        m.words.iter().all(|w| body.contains(w.as_str()))
+    }
+
+    fn verdict(v: &super::ValidateSpec, resp: &toml::Table) -> &'static str {
+        if v.live.iter().any(|m| holds(m, resp)) {
+            "live"
+        } else if v.invalid.iter().any(|m| holds(m, resp)) {
+            "invalid"
+        } else {
+            "unknown"
+        }
+    }
+
+    /// `keysweep-validate/tests/providers.toml` records how each provider answers; the engine's
+    /// tests replay it. It must cover every built-in validator and revocation, and each
+    /// recorded answer must get the verdict the file states under the rule's own matchers.
+    #[test]
+    fn recorded_provider_answers_match_the_builtin_rules() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../keysweep-validate/tests/providers.toml"
+        );
+        let src = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let file: toml::Table = src.parse().unwrap_or_else(|e| panic!("{path}: {e}"));
+        let rules = crate::RuleSet::builtin();
+        let mut seen = std::collections::BTreeSet::new();
+        for p in file["provider"].as_array().unwrap() {
+            let p = p.as_table().unwrap();
+            let id = p["rule"].as_str().unwrap();
+            assert!(seen.insert(id.to_string()), "{id} listed twice");
+            let rule = rules
+                .get(id)
+                .unwrap_or_else(|| panic!("{id}: no such rule"));
+            match &rule.validate {
+                Some(v) => {
+                    let live = p["live"].as_table().unwrap();
+                    let invalid = p["invalid"].as_table().unwrap();
+                    assert_eq!(verdict(v, live), "live", "{id}: recorded live answer");
+                    assert_eq!(
+                        verdict(v, invalid),
+                        p["invalid_verdict"].as_str().unwrap(),
+                        "{id}: recorded invalid answer"
+                    );
+                    assert!(p["expect_in_request"]
+                        .as_str()
+                        .is_some_and(|s| !s.is_empty()));
+                }
+                None => assert!(!p.contains_key("live"), "{id} has no validator"),
+            }
+            match &rule.revoke {
+                Some(r) => {
+                    let done = p["revoked"].as_table().unwrap();
+                    assert!(
+                        r.done.iter().any(|m| holds(m, done)),
+                        "{id}: revoked answer"
+                    );
+                }
+                None => assert!(!p.contains_key("revoked"), "{id} has no revocation"),
+            }
+        }
+        for rule in rules.rules() {
+            if rule.validate.is_some() || rule.revoke.is_some() {
+                assert!(seen.contains(&*rule.id), "{}: not in {path}", rule.id);
+            }
+        }
+    }
 }

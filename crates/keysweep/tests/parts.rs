@@ -95,3 +95,71 @@ fn a_part_naming_no_group_is_a_rule_error() {
     let err = RuleSet::from_toml(src, "t.toml").unwrap_err().to_string();
     assert!(err.contains("parts") && err.contains("user"), "{err}");
 }
+
+/// The parts validators need to address a request (issue 17): the names each rule declares
+/// and the values from its text.
+fn parts_of(text: &[u8], rule: &str) -> Vec<(String, String)> {
+    let found = scan(text);
+    let f = found
+        .iter()
+        .find(|f| &*f.rule_id == rule)
+        .unwrap_or_else(|| panic!("{rule} not found in {found:#?}"));
+    f.parts
+        .iter()
+        .map(|p| {
+            (
+                p.name.to_string(),
+                String::from_utf8(p.value.clone()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn a_twilio_auth_token_carries_the_account_sid_before_it() {
+    let text = b"TWILIO_ACCOUNT_SID=AC0705c15f5e40326848a6cc282369f2f5\nTWILIO_AUTH_TOKEN=4c5c3aa5f9d29827ef9c8c2195279913\n";
+    assert_eq!(
+        parts_of(text, "twilio.auth_token"),
+        pairs(&[("account_sid", "AC0705c15f5e40326848a6cc282369f2f5")])
+    );
+    // Without a SID the token is still found, with no part.
+    let found = scan(b"TWILIO_AUTH_TOKEN=4c5c3aa5f9d29827ef9c8c2195279913\n");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].secret, b"4c5c3aa5f9d29827ef9c8c2195279913");
+    assert!(found[0].parts.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn url_shaped_credentials_carry_the_parts_their_validators_address() {
+    assert_eq!(
+        parts_of(
+            b"MAILCHIMP_API_KEY=d2375ee60e2208dbebb35e542822218f-us21",
+            "mailchimp.api_key"
+        ),
+        pairs(&[("dc", "us21")])
+    );
+    assert_eq!(
+        parts_of(
+            b"CLOUDINARY_URL=cloudinary://832753898527051:VZ2iMYCiYIL0CNe3vRHyWhWrA0v@shopmedia",
+            "cloudinary.url"
+        ),
+        pairs(&[("api_key", "832753898527051"), ("cloud_name", "shopmedia")])
+    );
+    let hook = b"https://discord.com/api/webhooks/4011758922086376442/iwrQSWPF6qJ7LsovVSeNj0tiKsKDNBMH9QHsQTw1coh-jEDflV4uoFOmqwy5KOPFClbm";
+    assert_eq!(
+        parts_of(hook, "discord.webhook"),
+        pairs(&[
+            ("webhook_id", "4011758922086376442"),
+            (
+                "webhook_token",
+                "iwrQSWPF6qJ7LsovVSeNj0tiKsKDNBMH9QHsQTw1coh-jEDflV4uoFOmqwy5KOPFClbm"
+            ),
+        ])
+    );
+}
