@@ -36,6 +36,10 @@ pub enum Command {
     /// inventory.json into --out. A cache in the work directory makes the next sweep read only
     /// what changed; a sweep that was interrupted resumes where it stopped.
     Sweep(SweepArgs),
+    /// Scan like `scan`, then revoke the found credentials whose provider lets a credential
+    /// revoke itself (GitHub, GitLab, Slack, ...: rules with a revocation request). Asks before
+    /// each one unless --yes; --dry-run shows each request with the secret redacted.
+    Revoke(RevokeArgs),
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -66,7 +70,27 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub options: ScanOptions,
     #[command(flatten)]
+    pub validate: crate::validation::ValidateArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RevokeArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Only the secret with this fingerprint (from `scan --format json`). Repeatable.
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub fingerprint: Vec<String>,
+    /// Only findings of this rule. Repeatable.
+    #[arg(long, value_name = "RULE_ID")]
+    pub rule: Vec<String>,
+    /// Print the request each revocation would send (the secret redacted) and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Revoke without asking.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Args, Debug)]
@@ -235,6 +259,8 @@ pub struct InventoryArgs {
     pub repos: ReposArgs,
     #[command(flatten)]
     pub git: GitArgs,
+    #[command(flatten)]
+    pub validate: crate::validation::ValidateArgs,
     #[command(flatten)]
     pub options: ScanOptions,
     /// Output format.

@@ -15,6 +15,7 @@ mod progress;
 mod rules;
 mod stdout;
 mod units;
+mod validation;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         Command::Baseline(BaselineCommand::Create(args)) => cmd::baseline::create(args),
         Command::Inventory(args) => cmd::inventory::run(args),
         Command::Sweep(args) => cmd::sweep::run(args),
+        Command::Revoke(args) => cmd::revoke::run(args),
         Command::InstallHook(args) => cmd::hook::install(&args),
         Command::Rules(RulesCommand::List { rules, format }) => cmd::rules::list(&rules, format),
         Command::Rules(RulesCommand::Check { files }) => cmd::rules::check(&files),

@@ -26,6 +26,7 @@ pub fn run(args: InventoryArgs) -> Result<u8, String> {
         }
     }
     let plan = Plan::for_inventory(&args)?;
+    let mut validated = String::new();
     if matches!(plan.job, Job::Nothing) && args.results.is_empty() {
         return Err("nothing to inventory: give saved results (--results FILE), paths or repositories to scan (--git, --repos-from FILE)".into());
     }
@@ -39,8 +40,24 @@ pub fn run(args: InventoryArgs) -> Result<u8, String> {
             problems += 1;
         }
         let rules = plan.scanner.rules();
-        for h in &collected.hits {
-            inv.add(&Record::new(h, &rules[h.finding.rule_index], false));
+        let mut answers = Vec::new();
+        if args.validate.enabled() {
+            let (a, summary) =
+                crate::validation::validate_hits(&args.validate, rules, &collected.hits)?;
+            answers = a;
+            validated = summary;
+        }
+        for (i, h) in collected.hits.iter().enumerate() {
+            let mut record = Record::new(h, &rules[h.finding.rule_index], false);
+            record.validation = answers.get(i).cloned().flatten();
+            let live = record
+                .validation
+                .as_ref()
+                .is_some_and(|v| v.status == "live");
+            if args.validate.only_live && !live {
+                continue;
+            }
+            inv.add(&record);
         }
     }
 
@@ -64,7 +81,7 @@ pub fn run(args: InventoryArgs) -> Result<u8, String> {
     }
     if !args.quiet.quiet {
         let sum = &doc.summary;
-        messages::summary(&format!(
+        messages::summary(&(format!(
             "inventory: {} secret(s) ({} at HEAD, {} history only) in {} repositor{} from {} finding(s){}{}",
             sum.secrets,
             sum.present_at_head,
@@ -82,7 +99,7 @@ pub fn run(args: InventoryArgs) -> Result<u8, String> {
             } else {
                 String::new()
             },
-        ));
+        ) + &validated));
     }
     Ok(if problems > 0 { EXIT_ERROR } else { 0 })
 }

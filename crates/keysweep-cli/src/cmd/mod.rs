@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod completions;
 pub mod hook;
 pub mod inventory;
+pub mod revoke;
 pub mod rules;
 pub mod scan;
 pub mod sweep;

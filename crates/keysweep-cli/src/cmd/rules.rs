@@ -94,6 +94,11 @@ pub fn check(files: &[PathBuf]) -> Result<u8, String> {
                 failures += 1;
             }
         }
+        // Validator and revocation templates: parse, and name only what the rule captures.
+        if let Err(msg) = keysweep_validate::check_rule(rule) {
+            println!("FAIL {}: {msg}", rule.id);
+            failures += 1;
+        }
         if rule.keywords.is_empty() && rule.paths.is_empty() {
             println!(
                 "warning {}: no keywords; it runs in the keyword-less regex pass over every byte, \

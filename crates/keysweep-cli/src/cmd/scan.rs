@@ -9,7 +9,7 @@ use crate::args::{ColorChoice, ScanArgs};
 use crate::cmd::{EXIT_ERROR, EXIT_FINDINGS};
 use crate::collect::{collect, Ui};
 use crate::plan::{Job, Plan};
-use crate::{messages, stdout};
+use crate::{messages, stdout, validation};
 
 /// Printed on stderr when a staged scan finds something: how to fix or suppress it.
 const ADVICE: &str = "\
@@ -40,12 +40,21 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
     if !out.show_suppressed {
         collected.hits.retain(|h| h.finding.suppressed.is_none());
     }
+    let mut validations = Vec::new();
+    let mut validated = String::new();
+    if args.validate.enabled() {
+        (validations, validated) =
+            validation::validate_hits(&args.validate, plan.scanner.rules(), &collected.hits)?;
+        if args.validate.only_live {
+            validation::only_live(&mut collected.hits, &mut validations);
+        }
+    }
     let reported = collected
         .hits
         .iter()
         .filter(|h| h.finding.suppressed.is_none())
         .count();
-    let mut summary = collected.summary.clone() + &counts;
+    let mut summary = collected.summary.clone() + &counts + &validated;
     let changes = matches!(plan.job, Job::Changes { .. });
     if collected.excluded > 0 && !changes {
         summary += &format!("; {} path(s) excluded by allow.paths", collected.excluded);
@@ -55,16 +64,13 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
         // One history's inventory: one entry per distinct secret.
         let mut inv = Inventory::new(200);
         let rules = plan.scanner.rules();
-        for h in collected
-            .hits
-            .iter()
-            .filter(|h| h.finding.suppressed.is_none())
-        {
-            inv.add(&keysweep_report::Record::new(
-                h,
-                &rules[h.finding.rule_index],
-                false,
-            ));
+        for (i, h) in collected.hits.iter().enumerate() {
+            if h.finding.suppressed.is_some() {
+                continue;
+            }
+            let mut record = keysweep_report::Record::new(h, &rules[h.finding.rule_index], false);
+            record.validation = validations.get(i).cloned().flatten();
+            inv.add(&record);
         }
         let doc = inv.finish(
             keysweep_source::dates::today(),
@@ -96,6 +102,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
             reveal: out.reveal,
             color,
             name_repositories,
+            validations: &validations,
         };
         let format = match out.format {
             crate::args::Format::Human => Format::Human,

@@ -1,0 +1,148 @@
+//! `--validate`: asking each finding's provider whether its credential works
+//! (keysweep-validate), and `--only-live`.
+
+use std::time::Duration;
+
+use clap::Args;
+use keysweep::Rule;
+use keysweep_report::{IdentityField, RecordValidation};
+use keysweep_source::Hit;
+use keysweep_validate::{Status, Validation, Validator};
+
+/// Validation options shared by `scan` and `inventory`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ValidateArgs {
+    /// Ask each finding's provider whether the credential still works (live, invalid, unknown,
+    /// error; with the account and scopes where the provider says). This SENDS EACH SECRET TO
+    /// ITS PROVIDER (GitHub's API for a GitHub token, the database server for a connection
+    /// URL): off by default, never in the pre-commit hook unless you add it there.
+    #[arg(long)]
+    pub validate: bool,
+    /// Report only findings whose credential is live (implies --validate).
+    #[arg(long)]
+    pub only_live: bool,
+    /// Let validation connect to loopback, private, link-local and metadata addresses (a
+    /// self-hosted database or GitLab on the internal network). Refused by default: a found
+    /// URL could point a request anywhere.
+    #[arg(long)]
+    pub allow_internal: bool,
+    /// Send validation requests meant for ORIGIN to BASE instead, for self-hosted providers:
+    /// `https://api.github.com=https://github.example.com/api/v3`. Repeatable.
+    #[arg(long = "validate-origin", value_name = "ORIGIN=BASE")]
+    pub origins: Vec<String>,
+    /// Validation requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub validate_concurrency: usize,
+    /// Seconds one validation may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub validate_timeout: u64,
+}
+
+impl ValidateArgs {
+    /// Whether to validate at all.
+    pub fn enabled(&self) -> bool {
+        self.validate || self.only_live
+    }
+
+    /// The validator these options describe.
+    pub fn validator(&self) -> Result<Validator, String> {
+        let mut b = Validator::builder()
+            .allow_internal(self.allow_internal)
+            .concurrency(self.validate_concurrency.max(1))
+            .timeout(Duration::from_secs(self.validate_timeout.max(1)));
+        for o in &self.origins {
+            let Some((from, to)) = o.split_once('=') else {
+                return Err(format!(
+                    "--validate-origin {o:?}: expected ORIGIN=BASE (https://api.github.com=https://ghe.example.com/api/v3)"
+                ));
+            };
+            b = b.origin_override(from, to);
+        }
+        b.build()
+            .map_err(|e| format!("cannot set up validation: {e}"))
+    }
+}
+
+/// What the provider said, as the report writes it.
+pub fn record(v: Validation) -> RecordValidation {
+    RecordValidation {
+        status: v.status.as_str().to_string(),
+        reason: v.reason,
+        identity: v
+            .identity
+            .into_iter()
+            .map(|(name, value)| IdentityField { name, value })
+            .collect(),
+    }
+}
+
+/// Validates every unsuppressed hit whose rule has a validator; `None` for the others
+/// (suppressed findings are never sent anywhere). Returns the answers in `hits`' order and a
+/// summary for stderr.
+pub fn validate_hits(
+    args: &ValidateArgs,
+    rules: &[Rule],
+    hits: &[Hit],
+) -> Result<(Vec<Option<RecordValidation>>, String), String> {
+    let validator = args.validator()?;
+    let mut answers: Vec<Option<RecordValidation>> = vec![None; hits.len()];
+    let mut items = Vec::new();
+    let mut at = Vec::new();
+    let mut without = 0usize;
+    for (i, h) in hits.iter().enumerate() {
+        if h.finding.suppressed.is_some() {
+            continue;
+        }
+        let rule = &rules[h.finding.rule_index];
+        if rule.validate.is_some() {
+            items.push((rule, &h.finding));
+            at.push(i);
+        } else {
+            without += 1;
+            answers[i] = Some(RecordValidation {
+                status: Status::Unknown.as_str().to_string(),
+                reason: "no validator for this rule".to_string(),
+                identity: Vec::new(),
+            });
+        }
+    }
+    let mut counts = [0usize; 4];
+    for (i, v) in at.into_iter().zip(validator.validate_all(&items)) {
+        counts[match v.status {
+            Status::Live => 0,
+            Status::Invalid => 1,
+            Status::Unknown => 2,
+            Status::Error => 3,
+        }] += 1;
+        answers[i] = Some(record(v));
+    }
+    let stats = validator.stats();
+    let summary = format!(
+        "; validated {} finding(s) ({} distinct credential(s), {} request(s)): {} live, {} invalid, {} unknown, {} error{}",
+        items.len(),
+        stats.checked,
+        stats.requests,
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3],
+        if without > 0 {
+            format!("; {without} finding(s) of rules without a validator")
+        } else {
+            String::new()
+        }
+    );
+    Ok((answers, summary))
+}
+
+/// Keeps only the hits whose answer is `live` (and their answers).
+pub fn only_live(hits: &mut Vec<Hit>, answers: &mut Vec<Option<RecordValidation>>) {
+    let keep: Vec<bool> = answers
+        .iter()
+        .map(|a| a.as_ref().is_some_and(|v| v.status == "live"))
+        .collect();
+    let mut k = keep.iter();
+    hits.retain(|_| *k.next().unwrap_or(&false));
+    let mut k = keep.iter();
+    answers.retain(|_| *k.next().unwrap_or(&false));
+}
