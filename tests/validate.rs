@@ -438,3 +438,48 @@ fn a_database_url_is_checked_against_the_real_server() {
     assert_eq!(status("2").as_deref(), Some("invalid"), "{text}");
     assert_eq!(status("3").as_deref(), Some("error"), "{text}");
 }
+
+#[test]
+fn a_sweep_validates_what_it_found_in_history() {
+    let gh = github();
+    let repo = common::Repo::new();
+    repo.put("deploy.env", &format!("GITHUB_TOKEN={LIVE}\n"));
+    repo.commit("add the deploy token");
+    repo.put("deploy.env", "GITHUB_TOKEN=${GITHUB_TOKEN}\n");
+    repo.commit("read it from the environment");
+    let work = tempfile::tempdir().unwrap();
+    let o = origin(&gh);
+    let repo_path = repo.path.to_str().unwrap().to_string();
+    let workdir = work.path().join("work");
+    let outdir = work.path().join("out");
+    let out = keysweep(
+        work.path(),
+        &[
+            "sweep",
+            &repo_path,
+            "--workdir",
+            workdir.to_str().unwrap(),
+            "--out",
+            outdir.to_str().unwrap(),
+            "--no-progress",
+            "--validate",
+            "--allow-internal",
+            "--validate-origin",
+            &o,
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    no_secret(&out);
+    let findings = std::fs::read_to_string(outdir.join("findings.jsonl")).unwrap();
+    assert!(!findings.contains(LIVE), "redacted in the results");
+    let first: Value = serde_json::from_str(findings.lines().next().unwrap()).unwrap();
+    assert_eq!(first["validation"]["status"], "live", "{first}");
+    let inventory: Value =
+        serde_json::from_slice(&std::fs::read(outdir.join("inventory.json")).unwrap()).unwrap();
+    assert_eq!(inventory["secrets"][0]["validation"]["status"], "live");
+}

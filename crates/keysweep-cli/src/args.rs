@@ -290,6 +290,8 @@ pub struct SweepArgs {
     /// starting with `#` are skipped).
     #[arg(long, value_name = "FILE")]
     pub repos_from: Option<PathBuf>,
+    #[command(flatten)]
+    pub validate: crate::validation::ValidateArgs,
     /// Also sweep every repository of this GitHub organisation (or user), listed through the
     /// REST API with the token in GITHUB_TOKEN (or GH_TOKEN), which also clones private ones
     /// (repeatable).

@@ -146,3 +146,80 @@ pub fn only_live(hits: &mut Vec<Hit>, answers: &mut Vec<Option<RecordValidation>
     let mut k = keep.iter();
     answers.retain(|_| *k.next().unwrap_or(&false));
 }
+
+/// Validates the records of a sweep (read back from its cache, secrets in full in memory):
+/// each unsuppressed record gets its answer; with `--only-live` the others are dropped.
+/// Returns a summary for stderr.
+pub fn validate_records(
+    args: &ValidateArgs,
+    rules: &[Rule],
+    repos: &mut [keysweep_sweep::RepoResult],
+) -> Result<String, String> {
+    let validator = args.validator()?;
+    let by_id: std::collections::HashMap<&str, &Rule> = rules.iter().map(|r| (&*r.id, r)).collect();
+    let mut at = Vec::new();
+    let mut findings = Vec::new();
+    let mut without = 0usize;
+    for (ri, repo) in repos.iter_mut().enumerate() {
+        for (i, rec) in repo.records.iter_mut().enumerate() {
+            if rec.suppressed.is_some() {
+                continue;
+            }
+            match by_id.get(rec.rule_id.as_str()) {
+                Some(rule) if rule.validate.is_some() => {
+                    let parts = rec
+                        .parts
+                        .iter()
+                        .map(|p| keysweep::Part::new(&p.name, p.value.clone().into_bytes()))
+                        .collect();
+                    findings.push((
+                        *rule,
+                        keysweep::Finding::of_secret(
+                            &rec.rule_id,
+                            rec.secret.clone().into_bytes(),
+                            parts,
+                        ),
+                    ));
+                    at.push((ri, i));
+                }
+                _ => {
+                    without += 1;
+                    rec.validation = Some(RecordValidation {
+                        status: Status::Unknown.as_str().to_string(),
+                        reason: "no validator for this rule".to_string(),
+                        identity: Vec::new(),
+                    });
+                }
+            }
+        }
+    }
+    let items: Vec<(&Rule, &keysweep::Finding)> = findings.iter().map(|(r, f)| (*r, f)).collect();
+    let answers = validator.validate_all(&items);
+    let mut counts = [0usize; 4];
+    for ((ri, i), v) in at.into_iter().zip(answers) {
+        counts[v.status as usize] += 1;
+        repos[ri].records[i].validation = Some(record(v));
+    }
+    if args.only_live {
+        for repo in repos.iter_mut() {
+            repo.records
+                .retain(|r| r.validation.as_ref().is_some_and(|v| v.status == "live"));
+        }
+    }
+    let stats = validator.stats();
+    Ok(format!(
+        "; validated {} finding(s) ({} distinct credential(s), {} request(s)): {} live, {} invalid, {} unknown, {} error{}",
+        items.len(),
+        stats.checked,
+        stats.requests,
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3],
+        if without > 0 {
+            format!("; {without} finding(s) of rules without a validator")
+        } else {
+            String::new()
+        }
+    ))
+}

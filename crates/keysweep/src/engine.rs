@@ -963,6 +963,50 @@ pub struct Part {
     pub rule_id: Option<Arc<str>>,
 }
 
+impl Part {
+    /// A part named `name` holding `value`, at no position: for a credential read back from
+    /// saved results rather than found in a buffer.
+    pub fn new(name: &str, value: Vec<u8>) -> Part {
+        Part {
+            name: Arc::from(name),
+            range: 0..0,
+            value,
+            rule_id: None,
+        }
+    }
+}
+
+impl Finding {
+    /// A finding of rule `rule_id` with this secret and these parts, at no position: for a
+    /// credential read back from saved results (a sweep's records), to validate it again.
+    ///
+    /// ```
+    /// use keysweep::{Finding, Part};
+    ///
+    /// let f = Finding::of_secret("aws.secret_access_key", b"s".to_vec(), vec![Part::new("key_id", b"AKIA".to_vec())]);
+    /// assert_eq!(&*f.parts[0].name, "key_id");
+    /// ```
+    pub fn of_secret(rule_id: &str, secret: Vec<u8>, parts: Vec<Part>) -> Finding {
+        Finding {
+            rule_id: Arc::from(rule_id),
+            rule_index: usize::MAX,
+            range: 0..0,
+            line: 0,
+            column: 0,
+            end_line: 0,
+            end_column: 0,
+            fingerprint: Fingerprint::of(&secret, None),
+            entropy: shannon_entropy(&secret),
+            secret,
+            confidence: Confidence::Low,
+            check_passed: None,
+            suppressed: None,
+            decoded: Vec::new(),
+            parts,
+        }
+    }
+}
+
 /// Result of [`Scanner::scan_parallel_range`].
 #[cfg(feature = "parallel")]
 #[derive(Clone, Debug)]

@@ -90,6 +90,12 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
         prefilter: true,
     };
     let (scanner, gitleaks_paths) = scanner_for(&settings, &config)?;
+    // The rules, kept for --validate (the scanner moves into the sweep).
+    let rules: Vec<keysweep::Rule> = if args.validate.enabled() {
+        scanner.rules().to_vec()
+    } else {
+        Vec::new()
+    };
     let max_file_size = args
         .max_file_size
         .or(config.max_file_size)
@@ -167,6 +173,11 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
             r.records.retain(|rec| rec.suppressed.is_none());
         }
     }
+    let validated = if args.validate.enabled() {
+        crate::validation::validate_records(&args.validate, &rules, &mut outcome.repos)?
+    } else {
+        String::new()
+    };
     keysweep_sweep::write_results(&args.out, &outcome, args.reveal, as_of).map_err(|e| {
         format!(
             "cannot write the results into {}: {}",
@@ -194,7 +205,7 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
         }
     }
     if !args.quiet.quiet {
-        messages::summary(&format!(
+        messages::summary(&(format!(
             "sweep: {} of {} repositor{} swept ({} failed), {} finding(s); {} blob(s) scanned, {} from the cache; results in {}",
             outcome.repos.len() - failed,
             outcome.repos.len(),
@@ -204,7 +215,7 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
             scanned,
             cached,
             args.out.display()
-        ));
+        ) + &validated));
     }
     Ok(if complete && !listing_failed {
         0
