@@ -483,3 +483,35 @@ fn a_sweep_validates_what_it_found_in_history() {
         serde_json::from_slice(&std::fs::read(outdir.join("inventory.json")).unwrap()).unwrap();
     assert_eq!(inventory["secrets"][0]["validation"]["status"], "live");
 }
+
+#[test]
+fn the_configuration_can_turn_validation_on() {
+    let gh = github();
+    let dir = tokens_dir();
+    let o = origin(&gh);
+    let plain = keysweep(dir.path(), &["scan", "deploy.env", "--format", "json"]);
+    assert!(json(&plain).iter().all(|f| f.get("validation").is_none()));
+    assert!(gh.requests.lock().unwrap().is_empty(), "off unless asked");
+    std::fs::write(
+        dir.path().join(".keysweep.toml"),
+        "[scan]\nvalidate = true\n",
+    )
+    .unwrap();
+    let out = keysweep(
+        dir.path(),
+        &[
+            "scan",
+            "deploy.env",
+            "--format",
+            "json",
+            "--allow-internal",
+            "--validate-origin",
+            &o,
+        ],
+    );
+    no_secret(&out);
+    assert!(json(&out)
+        .iter()
+        .all(|f| f["validation"]["status"].is_string()));
+    assert_eq!(gh.requests.lock().unwrap().len(), 2);
+}

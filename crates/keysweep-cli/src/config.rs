@@ -16,6 +16,7 @@
 //! max_file_size = "10M"                    # bytes, or with a K, M or G suffix
 //! contexts = ["config", "deployment", "source"]  # report only findings in these
 //! baseline = ".keysweep-baseline.json"     # relative to this file
+//! validate = true                          # as --validate: sends each secret to its provider
 //! ```
 //!
 //! Unknown keys and bad values are errors that name the file, the key and the line.
@@ -68,6 +69,7 @@ struct RawScan {
     baseline: Option<Spanned<String>>,
     #[serde(default)]
     contexts: Vec<Spanned<String>>,
+    validate: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,6 +102,9 @@ pub struct Config {
     pub baseline: Option<PathBuf>,
     /// Report only findings in these contexts (empty: all).
     pub contexts: Vec<keysweep_source::Context>,
+    /// `scan.validate = true`: validate as with --validate (also in the pre-commit hook, which
+    /// never validates otherwise).
+    pub validate: bool,
 }
 
 impl Config {
@@ -196,6 +201,7 @@ impl Config {
             };
             config.max_file_size = Some(size.map_err(|e| err(line, "scan.max_file_size", e))?);
         }
+        config.validate = raw.scan.validate.unwrap_or(false);
         for c in &raw.scan.contexts {
             let a = at(c);
             config.contexts.push(keysweep_source::Context::parse(&a.value).ok_or_else(|| {

@@ -33,6 +33,8 @@ pub struct Plan {
     pub fingerprint_key: Option<String>,
     /// Report only findings in these contexts (empty: all).
     pub contexts: Vec<keysweep_source::Context>,
+    /// The configuration asks for validation (`scan.validate = true`).
+    pub validate: bool,
     /// What gitleaks files suppress after the scan (global allowlist paths, `.gitleaksignore`).
     pub suppress: Suppress,
 }
@@ -237,6 +239,7 @@ impl Plan {
             job,
             missing,
             fingerprint_key: opts.fingerprint_key.clone(),
+            validate: config.validate,
             contexts,
             suppress,
         })

@@ -41,7 +41,7 @@ pub fn run(args: InventoryArgs) -> Result<u8, String> {
         }
         let rules = plan.scanner.rules();
         let mut answers = Vec::new();
-        if args.validate.enabled() {
+        if args.validate.enabled() || plan.validate {
             let (a, summary) =
                 crate::validation::validate_hits(&args.validate, rules, &collected.hits)?;
             answers = a;

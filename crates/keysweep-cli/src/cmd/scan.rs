@@ -42,7 +42,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
     }
     let mut validations = Vec::new();
     let mut validated = String::new();
-    if args.validate.enabled() {
+    if args.validate.enabled() || plan.validate {
         (validations, validated) =
             validation::validate_hits(&args.validate, plan.scanner.rules(), &collected.hits)?;
         if args.validate.only_live {
