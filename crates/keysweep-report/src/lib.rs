@@ -47,7 +47,5 @@ pub use baseline::{Baseline, BaselineError};
 pub use files::write_output;
 pub use inventory::Inventory;
 pub use output::{short_list, terminal_safe, Format, Report};
-pub use record::{
-    public_part, redact, shown, IdentityField, Record, RecordPart, RecordValidation,
-};
+pub use record::{public_part, redact, shown, IdentityField, Record, RecordPart, RecordValidation};
 pub use results::{read_records, safe_json_error};

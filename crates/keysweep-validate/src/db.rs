@@ -73,7 +73,10 @@ impl ProtocolValidator for Database {
             if let Some(user) = &target.user {
                 identity.push(("user".to_string(), user.clone()));
             }
-            identity.push(("account".to_string(), format!("{}:{}", target.host, target.port)));
+            identity.push((
+                "account".to_string(),
+                format!("{}:{}", target.host, target.port),
+            ));
         }
         Validation {
             status,
@@ -111,7 +114,10 @@ mod tests {
             without_driver(b"postgresql+psycopg2://u:p@h/db"),
             b"postgresql://u:p@h/db"
         );
-        assert_eq!(without_driver(b"mongodb+srv://u:p@h"), b"mongodb+srv://u:p@h");
+        assert_eq!(
+            without_driver(b"mongodb+srv://u:p@h"),
+            b"mongodb+srv://u:p@h"
+        );
         assert_eq!(without_driver(b"redis://:p@h"), b"redis://:p@h");
     }
 }

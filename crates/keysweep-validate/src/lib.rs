@@ -87,8 +87,8 @@ mod template;
 mod transport;
 pub mod typed;
 
-pub use db::{databases, Database};
 pub use builder::{Error, ErrorKind, ValidatorBuilder};
+pub use db::{databases, Database};
 pub use engine::{RedactedRequest, RevokeOutcome, Stats, Validator};
 pub use net::is_internal;
 pub use protocol::{NetPolicy, ProtocolValidator};
