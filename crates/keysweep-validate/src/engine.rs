@@ -16,7 +16,7 @@ use crate::net::RateLimiter;
 use crate::protocol::NetPolicy;
 use crate::template::{Context, RenderError, Template};
 use crate::transport::Outgoing;
-use crate::typed::{self, Credential};
+use crate::typed::{self, Credential, HttpResponse};
 use crate::{Status, Validation};
 
 /// What the engine did so far.
@@ -318,7 +318,13 @@ impl Validator {
                 Err(v) => return v,
             };
             let scrub = Scrubber::new(&finding.secret, parts, derived);
-            return match self.send(out, &scrub) {
+            let decisive = |r: &HttpResponse| {
+                matches!(
+                    judge::judge(spec, r, &scrub).status,
+                    Status::Live | Status::Invalid
+                )
+            };
+            return match self.send(out, &scrub, &decisive) {
                 Ok(resp) => judge::judge(spec, &resp, &scrub),
                 Err(v) => v,
             };
@@ -351,7 +357,9 @@ impl Validator {
                 Err(e) => return Validation::unknown(format!("{} validator: {e}", spec.kind)),
             };
             let scrub = Scrubber::new(&finding.secret, parts, Vec::new());
-            return match self.send(Outgoing::from_prepared(prepared), &scrub) {
+            let decisive =
+                |r: &HttpResponse| matches!(t.judge(r).status, Status::Live | Status::Invalid);
+            return match self.send(Outgoing::from_prepared(prepared), &scrub, &decisive) {
                 Ok(resp) => {
                     let mut v = t.judge(&resp);
                     v.reason = scrub.text(&v.reason);
@@ -418,7 +426,10 @@ impl Validator {
             Err(v) => return RevokeOutcome::Unsupported { reason: v.reason },
         };
         let scrub = Scrubber::new(&finding.secret, &parts, derived);
-        match self.send(out, &scrub) {
+        let decisive = |r: &HttpResponse| {
+            judge::decide(&spec.done, &[], &[], r, &scrub).status == Status::Live
+        };
+        match self.send(out, &scrub, &decisive) {
             Err(v) => RevokeOutcome::Error { reason: v.reason },
             Ok(resp) => {
                 let v = judge::decide(&spec.done, &[], &[], &resp, &scrub);

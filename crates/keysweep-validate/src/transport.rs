@@ -92,7 +92,16 @@ impl Validator {
 
     /// Sends a request under the policy: guard, rate limit, concurrency bound, deadline,
     /// size cap, retries. `Err` is the validation to report (`error` or `unknown`).
-    pub(crate) fn send(&self, out: Outgoing, scrub: &Scrubber) -> Result<HttpResponse, Validation> {
+    ///
+    /// A 408 or 5xx answer that `decisive` accepts (a rule's matcher decides it: a provider
+    /// that answers a dead key with a 500) is returned, not retried: another try would send
+    /// the secret again for the same answer.
+    pub(crate) fn send(
+        &self,
+        out: Outgoing,
+        scrub: &Scrubber,
+        decisive: &dyn Fn(&HttpResponse) -> bool,
+    ) -> Result<HttpResponse, Validation> {
         let cfg = &self.inner.config;
         let url = self.target(&out.url)?;
         self.guard_host(&url)?;
@@ -158,6 +167,13 @@ impl Validator {
                         let r = self.read(resp, &url, started, scrub);
                         drop(permit);
                         return r;
+                    }
+                    if hold.is_none() {
+                        let r = self.read(resp, &url, started, scrub);
+                        if r.as_ref().is_ok_and(decisive) {
+                            drop(permit);
+                            return r;
+                        }
                     }
                     match hold {
                         Some(Some(w)) if w > MAX_RETRY_AFTER => {

@@ -188,6 +188,63 @@ fn server_error_then_live_and_retries_are_bounded() {
     assert_eq!(once.count(), 1);
 }
 
+/// A provider that answers a dead key with a 500 (Mandrill does): the rule's `invalid`
+/// matcher decides it, so it is the answer, not a reason to send the secret again. A 500
+/// that no matcher decides is still retried; so is a revocation's 500 that is not `done`.
+#[test]
+fn a_server_error_the_rule_decides_is_not_retried() {
+    let rules = keysweep::RuleSet::from_toml(
+        r#"
+[[rule]]
+id = "test.five"
+name = "Test key answered with 500"
+description = "A made-up provider that says invalid with a 500"
+keywords = ["tkn_"]
+pattern = '\b(?P<secret>tkn_[A-Za-z0-9]{24})\b'
+[rule.validate]
+url = "https://api.provider.test/whoami"
+headers = { Authorization = "Bearer {{ secret }}" }
+live = { status = 200 }
+invalid = { status = 500, json = { name = "Invalid_Key" } }
+[rule.revoke]
+method = "DELETE"
+url = "https://api.provider.test/key"
+headers = { Authorization = "Bearer {{ secret }}" }
+done = { status = 500, json = { name = "Revoked" } }
+"#,
+        "tests/engine.rs",
+    )
+    .unwrap();
+    let rule = rules.get("test.five").unwrap();
+    let t = token("tkn_", 24, 42);
+    let f = find(&rules, &format!("API_TOKEN={t}\n"), "test.five").remove(0);
+
+    let dead = Server::start(|_, _| Reply::new(500, r#"{"name":"Invalid_Key"}"#));
+    let v = validator(&dead);
+    let r = v.validate(rule, &f);
+    assert_eq!(r.status, Status::Invalid, "{r:?}");
+    assert_eq!((dead.count(), v.stats().retries), (1, 0));
+
+    let other = Server::start(|_, _| Reply::new(500, r#"{"name":"Internal"}"#));
+    let v = builder(&other).max_retries(1).build().unwrap();
+    assert_eq!(v.validate(rule, &f).status, Status::Unknown);
+    assert_eq!(other.count(), 2, "one try and one retry");
+
+    let gone = Server::start(|_, _| Reply::new(500, r#"{"name":"Revoked"}"#));
+    let v = validator(&gone);
+    assert!(matches!(
+        v.revoke(rule, &f, false),
+        RevokeOutcome::Revoked { .. }
+    ));
+    assert_eq!(gone.count(), 1);
+    let v = builder(&other).max_retries(1).build().unwrap();
+    assert!(matches!(
+        v.revoke(rule, &f, false),
+        RevokeOutcome::NotRevoked { .. }
+    ));
+    assert_eq!(other.count(), 4, "the revocation was tried twice");
+}
+
 #[test]
 fn a_reset_connection_is_retried() {
     let server = Server::start(|_, n| {
