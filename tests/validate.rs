@@ -502,6 +502,8 @@ fn the_configuration_can_turn_validation_on() {
         &[
             "scan",
             "deploy.env",
+            "--config",
+            ".keysweep.toml",
             "--format",
             "json",
             "--allow-internal",
