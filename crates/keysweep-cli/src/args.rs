@@ -102,8 +102,10 @@ pub struct OutputArgs {
     #[arg(long)]
     pub reveal: bool,
     /// Also print suppressed findings, each with the mechanism that suppressed it (inline
-    /// comment, baseline, config allowlist, placeholder filter, .gitleaksignore entry). They
-    /// never fail the scan.
+    /// comment, baseline, config allowlist, placeholder filter, .gitleaksignore entry), and the
+    /// matches dropped as not secrets, with why (rejected by the rule's key or shape
+    /// conditions, below its minimum entropy, code rather than a literal). They never fail the
+    /// scan.
     #[arg(long)]
     pub show_suppressed: bool,
     /// When to colour human output.

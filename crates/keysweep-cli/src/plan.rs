@@ -66,6 +66,7 @@ impl Plan {
             &args.git,
             &args.changes,
             &args.options,
+            args.output.show_suppressed,
         )
     }
 
@@ -76,6 +77,7 @@ impl Plan {
             &args.git,
             &args.changes,
             &args.options,
+            false,
         )
     }
 
@@ -87,6 +89,7 @@ impl Plan {
         git: &GitArgs,
         changes: &ChangeArgs,
         options: &ScanOptions,
+        keep_dropped: bool,
     ) -> Result<Plan, String> {
         let target = Target {
             paths: paths.to_vec(),
@@ -95,7 +98,7 @@ impl Plan {
             git,
             changes: Some(changes),
         };
-        Plan::new(target, options)
+        Plan::new(target, options, keep_dropped)
     }
 
     pub fn for_inventory(args: &InventoryArgs) -> Result<Plan, String> {
@@ -106,10 +109,10 @@ impl Plan {
             git: &args.git,
             changes: None,
         };
-        Plan::new(target, &args.options)
+        Plan::new(target, &args.options, false)
     }
 
-    fn new(target: Target<'_>, opts: &ScanOptions) -> Result<Plan, String> {
+    fn new(target: Target<'_>, opts: &ScanOptions, keep_dropped: bool) -> Result<Plan, String> {
         let mut paths = target.paths;
         let mut missing = Vec::new();
         if let Some(file) = target.repos_from {
@@ -140,7 +143,7 @@ impl Plan {
                 None => Config::default(),
             }
         };
-        let (scanner, allowed_paths) = build_scanner(opts, &config)?;
+        let (scanner, allowed_paths) = build_scanner(opts, &config, keep_dropped)?;
         let ignore_roots = if opts.no_config {
             Vec::new()
         } else {
@@ -272,6 +275,8 @@ pub struct ScannerSettings<'a> {
     pub no_decode: &'a [keysweep::Encoding],
     pub baseline: Option<&'a Path>,
     pub prefilter: bool,
+    /// `--show-suppressed` in `scan`: also the matches dropped as not secrets, with why.
+    pub keep_dropped: bool,
 }
 
 impl<'a> ScannerSettings<'a> {
@@ -284,6 +289,7 @@ impl<'a> ScannerSettings<'a> {
             no_decode: &opts.no_decode,
             baseline: opts.baseline.as_deref(),
             prefilter: !opts.no_prefilter,
+            keep_dropped: false,
         }
     }
 }
@@ -291,8 +297,11 @@ impl<'a> ScannerSettings<'a> {
 fn build_scanner(
     opts: &ScanOptions,
     config: &Config,
+    keep_dropped: bool,
 ) -> Result<(Scanner, Option<keysweep_gitleaks::PathMatcher>), String> {
-    scanner_for(&ScannerSettings::of(opts), config)
+    let mut settings = ScannerSettings::of(opts);
+    settings.keep_dropped = keep_dropped;
+    scanner_for(&settings, config)
 }
 
 /// The scanner a run uses: rules, decoding, allowlist, baseline and minimum confidence, from
@@ -316,6 +325,7 @@ pub fn scanner_for(
     let mut builder = ScannerBuilder::new()
         .prefilter(opts.prefilter)
         .keep_suppressed(true)
+        .keep_dropped(opts.keep_dropped)
         .min_confidence(min_confidence)
         .allow_values(config.allow_values.iter().map(|a| &a.value))
         .allow_values(&loaded.gitleaks_allow.values);

@@ -217,6 +217,9 @@ impl Report<'_> {
                     ),
                     Suppression::Placeholder => ("external", "placeholder or example value"),
                     Suppression::IgnoreFile => ("external", "listed in .gitleaksignore"),
+                    Suppression::Rejected => ("external", "rejected by its rule: not a secret"),
+                    Suppression::Entropy => ("external", "below the rule's minimum entropy"),
+                    Suppression::Code => ("external", "looks like code, not a literal"),
                     _ => ("external", "suppressed"),
                 };
                 result["suppressions"] =

@@ -274,6 +274,9 @@ enum SuppressionSchema {
     Inline,
     Baseline,
     IgnoreFile,
+    Rejected,
+    Entropy,
+    Code,
 }
 
 #[derive(JsonSchema)]

@@ -413,6 +413,7 @@ pub struct ScannerBuilder {
     prefilter: Option<bool>,
     fingerprint_key: Option<Vec<u8>>,
     keep_suppressed: bool,
+    keep_dropped: bool,
     no_inline_allow: bool,
     allow_values: Vec<String>,
     baseline: Vec<Fingerprint>,
@@ -447,6 +448,16 @@ impl ScannerBuilder {
     /// them; for front ends that count and explain suppressions. Off by default.
     pub fn keep_suppressed(mut self, yes: bool) -> ScannerBuilder {
         self.keep_suppressed = yes;
+        self
+    }
+
+    /// Also returns the matches that the gates drop as not secrets, each suppressed with the
+    /// reason ([`Suppression::Rejected`], [`Suppression::Entropy`], [`Suppression::Code`]):
+    /// for `--show-suppressed`, to see why a value was not reported. Needs
+    /// [`keep_suppressed`](ScannerBuilder::keep_suppressed). Off by default (it costs a
+    /// finding per dropped match).
+    pub fn keep_dropped(mut self, yes: bool) -> ScannerBuilder {
+        self.keep_dropped = yes;
         self
     }
 
@@ -612,6 +623,7 @@ impl ScannerBuilder {
                 prefilter: self.prefilter.unwrap_or(true),
                 fingerprint_key: self.fingerprint_key.clone(),
                 keep_suppressed: self.keep_suppressed,
+                keep_dropped: self.keep_dropped && self.keep_suppressed,
                 inline_allow: !self.no_inline_allow,
                 allow_values,
                 baseline: self.baseline.iter().copied().collect(),
@@ -827,6 +839,7 @@ struct Inner {
     prefilter: bool,
     fingerprint_key: Option<Vec<u8>>,
     keep_suppressed: bool,
+    keep_dropped: bool,
     inline_allow: bool,
     allow_values: Option<Regex>,
     baseline: HashSet<Fingerprint>,
@@ -1707,6 +1720,7 @@ impl Scanner {
         if span.is_empty() || !owned.contains(&span.start) {
             return None;
         }
+        let mut dropped = None;
         if !c.rejects.is_empty() {
             let start = caps.get_match()?.start();
             // What precedes the match on its line, at most PREFIX_LEN bytes: the rest of the
@@ -1722,7 +1736,11 @@ impl Scanner {
                     caps.get_group(*group).map(|m| &hay[m.range()])
                 };
                 if text.is_some_and(|t| re.is_match(t)) {
-                    return None;
+                    if !self.inner.keep_dropped {
+                        return None;
+                    }
+                    dropped = Some(Suppression::Rejected);
+                    break;
                 }
             }
         }
@@ -1739,7 +1757,7 @@ impl Scanner {
                 })
             })
             .collect();
-        self.gate(
+        let mut f = self.gate(
             rule,
             span.clone(),
             &hay[span],
@@ -1747,7 +1765,12 @@ impl Scanner {
             parts,
             in_decoded,
             Vec::new(),
-        )
+        )?;
+        if dropped.is_some() {
+            // Rejected before any other gate: that is why it is no finding.
+            f.suppressed = dropped;
+        }
+        Some(f)
     }
 
     /// The values an extractor reads around its anchor (the rule's match), each through the
@@ -1815,15 +1838,24 @@ impl Scanner {
         let c = self.compiled(rule)?;
         let spec = &self.inner.rules[rule];
         let inner = &*self.inner;
+        let mut dropped = None;
         if inner.literal[rule] && !looks_like_literal(secret) {
-            return None;
+            if !inner.keep_dropped {
+                return None;
+            }
+            dropped = Some(Suppression::Code);
         }
         let entropy = shannon_entropy(secret);
-        if spec.min_entropy.is_some_and(|min| entropy < min) {
-            return None;
+        if dropped.is_none() && spec.min_entropy.is_some_and(|min| entropy < min) {
+            if !inner.keep_dropped {
+                return None;
+            }
+            dropped = Some(Suppression::Entropy);
         }
         let fingerprint = Fingerprint::of(secret, inner.fingerprint_key.as_deref());
-        let suppressed = if spec.placeholder_filter && is_placeholder(secret) {
+        let suppressed = if dropped.is_some() {
+            dropped
+        } else if spec.placeholder_filter && is_placeholder(secret) {
             Some(Suppression::Placeholder)
         } else if [&inner.allow_values, &c.allow]
             .into_iter()

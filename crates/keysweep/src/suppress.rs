@@ -26,19 +26,33 @@ pub enum Suppression {
     /// The finding's file and line (and commit) are listed in a repository's ignore file
     /// (`.gitleaksignore`). The scanner never sets it: front ends that read such files do.
     IgnoreFile,
+    /// A rule's `reject` condition held: the key names a cursor, an identifier or a digest,
+    /// the value is shaped like a URL query. Not a secret; kept only with
+    /// [`ScannerBuilder::keep_dropped`](crate::ScannerBuilder::keep_dropped).
+    Rejected,
+    /// The value's entropy is below the rule's `min_entropy`. Kept only with
+    /// [`ScannerBuilder::keep_dropped`](crate::ScannerBuilder::keep_dropped).
+    Entropy,
+    /// The value looks like code (an identifier, a call, a path), not a literal. Kept only
+    /// with [`ScannerBuilder::keep_dropped`](crate::ScannerBuilder::keep_dropped).
+    Code,
 }
 
 impl Suppression {
     /// Every mechanism, in precedence order.
-    pub const ALL: [Suppression; 5] = [
+    pub const ALL: [Suppression; 8] = [
         Suppression::Placeholder,
         Suppression::Allowlist,
         Suppression::Inline,
         Suppression::Baseline,
         Suppression::IgnoreFile,
+        Suppression::Rejected,
+        Suppression::Entropy,
+        Suppression::Code,
     ];
 
-    /// `placeholder`, `allowlist`, `inline`, `baseline` or `ignorefile`.
+    /// `placeholder`, `allowlist`, `inline`, `baseline`, `ignorefile`, `rejected`, `entropy`
+    /// or `code`.
     pub fn as_str(self) -> &'static str {
         match self {
             Suppression::Placeholder => "placeholder",
@@ -46,6 +60,9 @@ impl Suppression {
             Suppression::Inline => "inline",
             Suppression::Baseline => "baseline",
             Suppression::IgnoreFile => "ignorefile",
+            Suppression::Rejected => "rejected",
+            Suppression::Entropy => "entropy",
+            Suppression::Code => "code",
         }
     }
 

@@ -163,3 +163,26 @@ fn url_shaped_credentials_carry_the_parts_their_validators_address() {
         ])
     );
 }
+
+#[test]
+fn dropped_matches_are_listed_with_why_only_when_asked() {
+    use keysweep::{ScannerBuilder, Suppression};
+    let text =
+        b"NextToken = \"AAAAB3NzaC1yc2EAAAADAQABAAABAQDeXk\"\nsecret = \"q8Vt2LmZx4Rk7Wn1Pb9H\"\n";
+    let plain = ScannerBuilder::new()
+        .keep_suppressed(true)
+        .build(RuleSet::builtin())
+        .unwrap();
+    let found = plain.scan(&mut plain.scratch(), text);
+    assert!(found.iter().all(|f| f.suppressed.is_none()), "{found:#?}");
+    let dropped = ScannerBuilder::new()
+        .keep_suppressed(true)
+        .keep_dropped(true)
+        .build(RuleSet::builtin())
+        .unwrap();
+    let found = dropped.scan(&mut dropped.scratch(), text);
+    let why: Vec<(usize, Option<Suppression>)> =
+        found.iter().map(|f| (f.line, f.suppressed)).collect();
+    assert!(why.contains(&(1, Some(Suppression::Rejected))), "{why:?}");
+    assert!(why.contains(&(2, None)), "{why:?}");
+}

@@ -88,6 +88,7 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
         no_decode: &[],
         baseline: args.baseline.as_deref(),
         prefilter: true,
+        keep_dropped: false,
     };
     let (scanner, gitleaks_paths) = scanner_for(&settings, &config)?;
     // The rules, kept for --validate (the scanner moves into the sweep).
