@@ -20,6 +20,16 @@ use crate::finding::{quoted, Finding};
 /// The reason given for a finding whose rule has no validator (as the CLI says it).
 const NO_VALIDATOR: &str = "no validator for this rule";
 
+/// A reason as Python callers should read it: the option to pass is `allow_internal=True`,
+/// not the CLI's flag.
+fn for_python(reason: String) -> String {
+    if reason.contains("--allow-internal") {
+        reason.replace("--allow-internal", "allow_internal=True")
+    } else {
+        reason
+    }
+}
+
 /// A validator with these options; the errors name the argument at fault.
 pub fn validator(
     allow_internal: bool,
@@ -118,7 +128,7 @@ pub fn validate_findings(
     for (i, v) in at.into_iter().zip(done) {
         answers[i] = Some(Validation {
             status: v.status,
-            reason: v.reason,
+            reason: for_python(v.reason),
             identity: v.identity,
         });
     }
@@ -145,7 +155,7 @@ pub fn revoke_finding(
         RevokeOutcome::Revoked { reason } => ("revoked", reason, None),
         RevokeOutcome::NotRevoked { reason } => ("not_revoked", reason, None),
         RevokeOutcome::Unsupported { reason } => ("unsupported", reason, None),
-        RevokeOutcome::Error { reason } => ("error", reason, None),
+        RevokeOutcome::Error { reason } => ("error", for_python(reason), None),
         _ => ("error", "no answer".to_string(), None),
     };
     Ok(Revocation {

@@ -149,7 +149,7 @@ def test_internal_address_refused_without_allow_internal(
     found = scanner.scan_bytes(f"GITHUB_TOKEN={LIVE}\n".encode())
     (refused,) = scanner.validate(found, origins=github.origins)
     assert refused.status == "error"
-    assert refused.reason
+    assert refused.reason == "internal address refused (use allow_internal=True)"
     assert_no_secret(repr(refused), refused.reason)
     assert github.requests == [], "nothing reached the internal address"
 
