@@ -34,6 +34,26 @@ examples = [{ text = 'k = acme_Q8w7E6r5T4y3U2i1O0p9A8s7D6f5G4h3', secret = 'acme
 ACME = "acme_Zk3Hq9Lw2Xr7Tb5Nc1Vm8Pj4Sd6Fg0Ay"
 
 
+PAIR_ID = "k3yq7w2z"
+PAIR_SECRET = "p9x2m7q4v8n3b6c1z5l0k2j4h7g9f3d8"
+PAIR_RULES = """
+[[rule]]
+id = "pair.key"
+name = "Pair key"
+description = "A key id and its secret."
+keywords = ["pair_"]
+pattern = 'pair_(?P<key_id>[a-z0-9]{8}):(?P<secret>[a-z0-9]{32})'
+parts = ["key_id"]
+examples = [{ text = 'pair_a1b2c3d4:q8w7e6r5t4y3u2i1o0p9a8s7d6f5g4h3', secret = 'q8w7e6r5t4y3u2i1o0p9a8s7d6f5g4h3' }]
+[rule.validate]
+url = "http://127.0.0.1:PORT/pair?id={{ key_id }}"
+headers = { Authorization = "token {{ secret }}" }
+live = { status = 200 }
+invalid = { status = 401 }
+identity = { account = "json:login" }
+"""
+
+
 class GitHub:
     """The stand-in's record of what it was sent: (method, path, token or body)."""
 
@@ -72,7 +92,9 @@ def github() -> Iterator[GitHub]:
             token = auth.removeprefix("token ")
             with gh.lock:
                 gh.requests.append(("GET", self.path, token))
-            if self.path == "/user" and token == LIVE:
+            if self.path == f"/pair?id={PAIR_ID}" and token == PAIR_SECRET:
+                self.answer(200, {"login": "pair-bot"}, {})
+            elif self.path == "/user" and token == LIVE:
                 self.answer(200, {"login": "octocat"}, {"X-OAuth-Scopes": "repo, gist"})
             else:
                 # The answer quotes the token: the reason must not.
@@ -245,3 +267,25 @@ def test_bad_arguments(scanner: keysweep.Scanner) -> None:
         other.validate(found)
     with pytest.raises(ValueError, match="not one of this scanner's rules"):
         other.revoke(found[0])
+
+
+def test_multi_part_credential_from_scan_and_sweep(tmp_path: Path, github: GitHub) -> None:
+    """The parts of a multi-part credential reach the validator, whether the finding comes
+    from a scan (the engine's finding) or a sweep (rebuilt from its record)."""
+    rules = tmp_path / "pair.toml"
+    rules.write_text(PAIR_RULES.replace("PORT", str(github.port)))
+    scanner = keysweep.Scanner(rules=rules)
+    text = f"KEY=pair_{PAIR_ID}:{PAIR_SECRET}\nOLD=pair_aaaabbbb:{PAIR_SECRET}\n"
+    found = scanner.scan_bytes(text.encode(), "app.env")
+    assert [f.rule_id for f in found] == ["pair.key", "pair.key"]
+    live, wrong_id = scanner.validate(found, allow_internal=True)
+    assert (live.status, live.identity) == ("live", {"account": "pair-bot"})
+    assert wrong_id.status == "invalid", "the same secret with another key id is another credential"
+    assert len(github.requests) == 2
+    assert PAIR_SECRET not in repr(live) + repr(wrong_id) + wrong_id.reason
+
+    repo = Repo(tmp_path / "repo")
+    repo.put("app.env", text)
+    repo.commit("keys")
+    swept = scanner.sweep([repo.path], tmp_path / "work").findings
+    assert [v.status for v in scanner.validate(swept, allow_internal=True)] == ["live", "invalid"]
