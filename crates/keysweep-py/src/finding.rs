@@ -11,25 +11,72 @@ use pyo3::types::PyDict;
 /// (`ghp_*****`) unless the scan was asked to reveal secrets; `reveal()` returns it in full.
 /// Neither `repr()` nor any error message ever shows the secret.
 #[pyclass(module = "keysweep", frozen, eq)]
-#[derive(PartialEq)]
 pub struct Finding {
     /// The record as shown: redacted unless revealed.
     record: Record,
     /// The secret in full, when this process has it (a sweep result read back from another
     /// process has it only when that process revealed it).
     full: Option<String>,
+    /// What validation and revocation send (the secret's bytes and the parts of a multi-part
+    /// credential), never shown to Python: `None` when this process never had the secret.
+    credential: Option<keysweep::Finding>,
+}
+
+/// Two findings are equal when they show the same record and hold the same secret (the
+/// credential kept for validation follows from those).
+impl PartialEq for Finding {
+    fn eq(&self, other: &Finding) -> bool {
+        self.record == other.record && self.full == other.full
+    }
 }
 
 impl Finding {
-    /// A finding of `record`, shown redacted unless `reveal`.
+    /// A finding of `record` (a sweep's, made with the secret and parts revealed, or read back
+    /// from JSON), shown redacted unless `reveal`.
     pub fn new(record: Record, reveal: bool) -> Finding {
+        let credential = credential_of(&record);
+        Finding::with_credential(record, credential, reveal)
+    }
+
+    /// A finding of a scan: `record` made with the secret revealed, and the engine's finding
+    /// it was made from (the secret's exact bytes and the parts, for validation).
+    pub fn scanned(record: Record, finding: keysweep::Finding, reveal: bool) -> Finding {
+        Finding::with_credential(record, Some(finding), reveal)
+    }
+
+    fn with_credential(
+        record: Record,
+        credential: Option<keysweep::Finding>,
+        reveal: bool,
+    ) -> Finding {
         let full = (!record.redacted).then(|| record.secret.clone());
         let record = if reveal {
             record
         } else {
             keysweep_sweep::redacted(&record)
         };
-        Finding { record, full }
+        Finding {
+            record,
+            full,
+            credential,
+        }
+    }
+
+    /// The record as shown (secret redacted unless revealed).
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    /// The engine's finding, secret and parts in full, for the validator; the error says why
+    /// it is missing (this process never had the secret).
+    pub fn credential(&self) -> Result<&keysweep::Finding, String> {
+        self.credential.as_ref().ok_or_else(|| {
+            format!(
+                "the secret of this {} finding (fingerprint {}) is not available: it was read \
+                 back redacted from another process (sweep with reveal=True to carry secrets)",
+                self.record.rule_id, self.record.fingerprint
+            )
+        })
     }
 
     fn git_commit(&self) -> Option<&keysweep_source::CommitInfo> {
@@ -38,6 +85,45 @@ impl Finding {
             _ => None,
         }
     }
+}
+
+/// The engine's finding of a record whose secret and parts are in full (a sweep's records
+/// are), for validation; `None` when the secret or a secret part is redacted. The engine's
+/// `Finding` is built from outside its crate through its serde form.
+fn credential_of(record: &Record) -> Option<keysweep::Finding> {
+    if record.redacted || record.parts.iter().any(|p| p.redacted) {
+        return None;
+    }
+    let parts: Vec<serde_json::Value> = record
+        .parts
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "name": p.name,
+                "range": { "start": 0, "end": 0 },
+                "value": p.value.as_bytes(),
+                "rule_id": p.rule_id,
+            })
+        })
+        .collect();
+    let value = serde_json::json!({
+        "rule_id": record.rule_id,
+        "rule_index": 0,
+        "range": { "start": record.byte_start, "end": record.byte_end },
+        "line": record.line,
+        "column": record.column,
+        "end_line": record.end_line,
+        "end_column": record.end_column,
+        "secret": record.secret.as_bytes(),
+        "fingerprint": record.fingerprint,
+        "entropy": record.entropy,
+        "confidence": record.confidence,
+        "check_passed": record.check_passed,
+        "suppressed": null,
+        "decoded": record.decoded,
+        "parts": parts,
+    });
+    serde_json::from_value(value).ok()
 }
 
 /// `s` quoted as Python's `repr()` quotes a string (near enough for display).

@@ -11,7 +11,9 @@ mod errors;
 mod finding;
 mod settings;
 mod sweep;
+mod validate;
 
+use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,6 +31,7 @@ use crate::errors::{io_error, job_error};
 use crate::finding::{quoted, Finding};
 use crate::settings::{Compiled, RuleSource, Rules, Settings};
 use crate::sweep::SweepResult;
+use crate::validate::{Revocation, Validation};
 
 pyo3::create_exception!(
     keysweep,
@@ -129,7 +132,8 @@ impl Scanner {
     /// allowlist paths of gitleaks configurations allow, as the CLI leaves them out), ordered
     /// by path, position, rule and blob (jobs report them from their worker threads in no
     /// particular order).
-    fn records(&self, mut hits: Vec<Hit>) -> Vec<Record> {
+    /// Each comes with the engine's finding it was made from (what validation sends).
+    fn records(&self, mut hits: Vec<Hit>) -> Vec<(Record, keysweep::Finding)> {
         let rules = self.compiled.scanner.rules();
         let allowed = |h: &Hit| match (&self.compiled.allowed_paths, h.location.path.as_deref()) {
             (Some(m), Some(p)) => m.is_match(p),
@@ -145,8 +149,13 @@ impl Scanner {
             )
         };
         hits.sort_by_cached_key(key);
-        hits.iter()
-            .map(|h| Record::new(h, &rules[h.finding.rule_index], true))
+        hits.into_iter()
+            .map(|h| {
+                (
+                    Record::new(&h, &rules[h.finding.rule_index], true),
+                    h.finding,
+                )
+            })
             .collect()
     }
 
@@ -169,7 +178,7 @@ impl Scanner {
         warn_problems(py, &problems)?;
         Ok(records
             .into_iter()
-            .map(|r| Finding::new(r, reveal))
+            .map(|(r, f)| Finding::scanned(r, f, reveal))
             .collect())
     }
 
@@ -335,7 +344,7 @@ impl Scanner {
         });
         records
             .into_iter()
-            .map(|r| Finding::new(r, reveal))
+            .map(|(r, f)| Finding::scanned(r, f, reveal))
             .collect()
     }
 
@@ -413,6 +422,59 @@ impl Scanner {
         sweep::run_one(py, &self.compiled, spec, workdir, threads, reveal)
     }
 
+    /// Asks each finding's provider whether its credential still works, with the rules'
+    /// validators (an HTTP request to the provider's identity endpoint, a signed request,
+    /// a database login). **This sends each secret to its provider**; nothing is sent
+    /// otherwise. Returns one `Validation` per finding, in order; a finding whose rule has no
+    /// validator is `unknown`, "no validator for this rule".
+    ///
+    /// One request per distinct credential (rule, secret and parts) among `findings`: pass
+    /// them all in one call. The requests run `concurrency` at a time, each within `timeout`
+    /// seconds, with the GIL released. Loopback, private, link-local and metadata addresses
+    /// are refused (status `error`) unless `allow_internal`. `origins` sends requests meant
+    /// for an origin elsewhere (`{"https://api.github.com": "https://ghe.example.com/api/v3"}`,
+    /// for self-hosted providers). The findings must come from a scanner with the same rules
+    /// (a rule id this scanner lacks is a ValueError), and hold their secret (a sweep result
+    /// read back from another process without `reveal=True` does not: ValueError).
+    #[pyo3(signature = (findings, *, allow_internal = false, origins = None, concurrency = 8, timeout = 10.0))]
+    fn validate(
+        &self,
+        py: Python<'_>,
+        findings: &Bound<'_, PyAny>,
+        allow_internal: bool,
+        origins: Option<BTreeMap<String, String>>,
+        concurrency: usize,
+        timeout: f64,
+    ) -> PyResult<Vec<Validation>> {
+        let validator = validate::validator(allow_internal, origins, concurrency, timeout)?;
+        validate::validate_findings(py, self.compiled.scanner.rules(), findings, &validator)
+    }
+
+    /// Revokes a finding's credential with its provider's self-revocation API (GitHub,
+    /// GitLab, Slack, ...: the rules with `[rule.revoke]`). By default a dry run: nothing is
+    /// sent, and the result's `request` shows what would be, secret redacted. With
+    /// `dry_run=False` the credential is revoked for good: there is no confirmation here.
+    /// `allow_internal`, `origins` and `timeout` are as for `validate`.
+    #[pyo3(signature = (finding, *, dry_run = true, allow_internal = false, origins = None, timeout = 10.0))]
+    fn revoke(
+        &self,
+        py: Python<'_>,
+        finding: &Bound<'_, Finding>,
+        dry_run: bool,
+        allow_internal: bool,
+        origins: Option<BTreeMap<String, String>>,
+        timeout: f64,
+    ) -> PyResult<Revocation> {
+        let validator = validate::validator(allow_internal, origins, 1, timeout)?;
+        validate::revoke_finding(
+            py,
+            self.compiled.scanner.rules(),
+            finding.get(),
+            &validator,
+            dry_run,
+        )
+    }
+
     fn __repr__(&self) -> String {
         let list = |items: &mut dyn Iterator<Item = &String>| {
             let items: Vec<String> = items.map(|s| quoted(s)).collect();
@@ -444,6 +506,8 @@ fn _keysweep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Scanner>()?;
     m.add_class::<Finding>()?;
     m.add_class::<SweepResult>()?;
+    m.add_class::<Validation>()?;
+    m.add_class::<Revocation>()?;
     m.add("ScanWarning", m.py().get_type::<ScanWarning>())?;
     m.add_function(wrap_pyfunction!(sweep::failed_result, m)?)?;
     Ok(())

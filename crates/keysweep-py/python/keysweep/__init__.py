@@ -11,8 +11,29 @@ threads (scans release the GIL). Pickling one carries its settings (rule files w
 text), and unpickling compiles them again: send it to worker processes or Ray actors.
 Secrets are redacted (`sk_l*****`) unless a scan is given `reveal=True`, or a finding's
 `reveal()` is called; no `repr()` and no error message shows one.
+
+`Scanner.validate(findings)` asks each finding's provider whether the credential still works
+(`live`, `invalid`, `unknown`, `error`, with who it belongs to); it sends each secret to its
+provider, so it is never done unless called. `Scanner.revoke(finding)` previews (or, with
+`dry_run=False`, makes) a revocation where the provider offers one.
 """
 
-from ._keysweep import Finding, Scanner, ScanWarning, SweepResult, __version__
+from ._keysweep import (
+    Finding,
+    Revocation,
+    Scanner,
+    ScanWarning,
+    SweepResult,
+    Validation,
+    __version__,
+)
 
-__all__ = ["Finding", "Scanner", "ScanWarning", "SweepResult", "__version__"]
+__all__ = [
+    "Finding",
+    "Revocation",
+    "Scanner",
+    "ScanWarning",
+    "SweepResult",
+    "Validation",
+    "__version__",
+]

@@ -8,6 +8,8 @@ __version__: str
 
 StrPath = Union[str, "os.PathLike[str]"]
 Confidence = Literal["low", "medium", "high"]
+ValidationStatus = Literal["live", "invalid", "unknown", "error"]
+RevocationStatus = Literal["dry_run", "revoked", "not_revoked", "unsupported", "error"]
 
 class ScanWarning(UserWarning):
     """Something a scan could not read or that looked wrong; the rest was scanned."""
@@ -80,6 +82,36 @@ class Finding:
         """The JSON record of `keysweep scan --format jsonl`, secret as shown."""
     def __eq__(self, other: object) -> bool: ...
 
+class Validation:
+    """What a credential's provider said of it (`Scanner.validate`); never holds the secret."""
+
+    @property
+    def status(self) -> ValidationStatus:
+        """`live` (accepted), `invalid` (refused), `unknown` (the answer said neither, or no
+        validator), `error` (no answer: refused address, timeout, connection failed)."""
+    @property
+    def reason(self) -> str:
+        """Why, in a few words (`HTTP 401: invalid`)."""
+    @property
+    def identity(self) -> dict[str, str]:
+        """Who the credential belongs to and what it may do (`account`, `scopes`, `expiry`)."""
+    def to_dict(self) -> dict[str, Any]:
+        """`{"status": ..., "reason": ..., "identity": {...}}`."""
+    def __eq__(self, other: object) -> bool: ...
+
+class Revocation:
+    """What `Scanner.revoke` did; never holds the secret."""
+
+    @property
+    def status(self) -> RevocationStatus: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def request(self) -> Optional[str]:
+        """A dry run: the request that would be sent, secret replaced by `[REDACTED]`."""
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, other: object) -> bool: ...
+
 class SweepResult:
     """What a sweep found: an audit record per repository and the findings of all of them."""
 
@@ -131,6 +163,27 @@ class Scanner:
         *,
         reveal: bool = False,
     ) -> SweepResult: ...
+    def validate(
+        self,
+        findings: Iterable[Finding],
+        *,
+        allow_internal: bool = False,
+        origins: Optional[dict[str, str]] = None,
+        concurrency: int = 8,
+        timeout: float = 10.0,
+    ) -> list[Validation]:
+        """Asks each finding's provider whether its credential works. SENDS EACH SECRET TO ITS
+        PROVIDER. One `Validation` per finding, in order; one request per distinct credential."""
+    def revoke(
+        self,
+        finding: Finding,
+        *,
+        dry_run: bool = True,
+        allow_internal: bool = False,
+        origins: Optional[dict[str, str]] = None,
+        timeout: float = 10.0,
+    ) -> Revocation:
+        """Revokes the credential with its provider (a dry run by default: nothing sent)."""
     def _sweep_repo(
         self,
         repo: StrPath,
