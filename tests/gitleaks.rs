@@ -110,6 +110,8 @@ fn a_gitleaks_config_and_its_ignore_file_run_as_they_are() {
             row("src/aws.py", 1, "aws.access_key_id", "ignorefile"),
             row("src/client.py", 3, "acme-internal-token", "-"),
             row("src/client.py", 4, "acme-internal-token", "ignorefile"),
+            // A test key the rule's own conditions reject: no finding, listed with why.
+            row("src/client.py", 5, "acme-internal-token", "rejected"),
             // The rule's stopword.
             row("src/client.py", 6, "acme-internal-token", "allowlist"),
             // The global allowlist's paths.
@@ -250,6 +252,7 @@ fn history_entries_need_their_commit_and_follow_the_secret_into_later_versions()
             entry(&first, 3, "ignorefile"),
             // Another secret of that file and commit.
             entry(&first, 4, "-"),
+            entry(&first, 5, "rejected"),
             entry(&first, 6, "allowlist"),
             // The same secret in the next version of the file, on another line.
             entry(&second, 5, "ignorefile"),
