@@ -42,6 +42,7 @@ pub mod dates;
 mod files;
 mod filter;
 mod history;
+mod image;
 mod job;
 mod location;
 mod repo;
@@ -54,9 +55,10 @@ pub use history::{ChangeScan, HistoryScan, HistorySummary};
 pub use job::{
     Cancel, Collect, Counters, Counts, Event, Events, Problem, ProblemKind, Severity, Sink,
 };
+pub use image::{ImageScan, ImageSummary};
 pub use location::{
-    ArchiveEntry, ChangeKind, ChangeOrigin, CommitInfo, HistoryOrigin, Hit, Location, Repository,
-    Source,
+    ArchiveEntry, ChangeKind, ChangeOrigin, CommitInfo, HistoryOrigin, Hit, ImageLayer,
+    ImageOrigin, ImagePart, Location, Repository, Source,
 };
 pub use repo::{read_repository_file, repo_root, repository_id};
 
