@@ -23,7 +23,9 @@ use crate::archive;
 use crate::context::Context;
 use crate::files::{io_reason, scan_bytes, Error};
 use crate::job::{Cancel, Counters, Counts, Events, Problem, ProblemKind, Severity, Sink};
-use crate::location::{display_path, ArchiveEntry, Hit, ImageLayer, ImageOrigin, ImagePart, Location, Source};
+use crate::location::{
+    display_path, ArchiveEntry, Hit, ImageLayer, ImageOrigin, ImagePart, Location, Source,
+};
 
 /// Manifests, indexes and configurations larger than this are refused (they are JSON of a few
 /// kilobytes).
@@ -223,7 +225,10 @@ enum Store {
 }
 
 enum Member {
-    Data { offset: u64, size: u64 },
+    Data {
+        offset: u64,
+        size: u64,
+    },
     /// A link to another member (its name, resolved).
     Link(String),
 }
@@ -257,11 +262,11 @@ impl Store {
         let mut tar = tar::Archive::new(file);
         let entries = tar
             .entries_with_seek()
-            .map_err(|e| not_image(format!("not a tar archive: {}", io_reason(&e))))?;
+            .map_err(|e| not_image(format!("not a container image: {}", io_reason(&e))))?;
         for entry in entries {
             let entry = entry.map_err(|e| {
                 not_image(format!(
-                    "not a readable tar archive (docker save, podman save, OCI archive): {}",
+                    "not a container image: neither a directory nor a readable tar archive (docker save, podman save, OCI archive): {}",
                     io_reason(&e)
                 ))
             })?;
@@ -334,8 +339,7 @@ impl Store {
                     .member(&clean)
                     .ok_or_else(|| format!("{clean} is not in the archive"))?;
                 let mut f = File::open(file).map_err(|e| io_reason(&e))?;
-                f.seek(SeekFrom::Start(offset))
-                    .map_err(|e| io_reason(&e))?;
+                f.seek(SeekFrom::Start(offset)).map_err(|e| io_reason(&e))?;
                 Ok((Box::new(f.take(size)), size))
             }
         }
@@ -490,14 +494,20 @@ fn oci_index(
         let mut problems = Vec::new();
         let mut tags = tags.to_vec();
         let annotations = annotations_of(descriptor, &format!("{where_} manifests[{i}]"));
-        for key in ["org.opencontainers.image.ref.name", "io.containerd.image.name"] {
+        for key in [
+            "org.opencontainers.image.ref.name",
+            "io.containerd.image.name",
+        ] {
             if let Some(t) = descriptor["annotations"][key].as_str() {
                 if !tags.iter().any(|x| x == t) {
                     tags.push(t.to_string());
                 }
             }
         }
-        let digest = descriptor["digest"].as_str().unwrap_or_default().to_string();
+        let digest = descriptor["digest"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let Some(path) = blob_path(&digest) else {
             problems.push(Problem::error(
                 ProblemKind::Image,
@@ -716,7 +726,8 @@ impl Run<'_> {
                 found: Vec::new(),
                 whiteouts: Arc::default(),
             });
-            self.seen.insert(digest.clone(), Arc::clone(&layer.whiteouts));
+            self.seen
+                .insert(digest.clone(), Arc::clone(&layer.whiteouts));
             found.push((i, digest, layer.found));
         }
         let whiteouts: Vec<Arc<Whiteouts>> = layers
@@ -834,13 +845,17 @@ impl ImageScan {
         count: usize,
         sink: &dyn Sink,
     ) -> Option<Layer> {
-        let label = format!("layer {index} of {count} ({})", short(digest));
+        let label = format!("layer {index} of {count}");
         let (reader, size) = match store.part(path) {
             Ok(r) => r,
             Err(e) => {
                 self.report(
                     sink,
-                    Problem::error(ProblemKind::Image, image, format!("{label}: {e}")),
+                    Problem::error(
+                        ProblemKind::Image,
+                        image,
+                        format!("{label} ({}): {e}", short(digest)),
+                    ),
                 );
                 return None;
             }
@@ -859,7 +874,7 @@ impl ImageScan {
             inner: reader,
             cancel: &self.cancel,
         };
-        archive::walk_stream(&label, &mut reader, Some(size), limits, &mut visitor);
+        archive::walk_stream(short(digest), &mut reader, Some(size), limits, &mut visitor);
         self.counters.archives(1);
         Some(Layer {
             found: visitor.found,

@@ -52,10 +52,10 @@ pub use dates::GitTime;
 pub use files::{io_reason, Error, PathScan, DEFAULT_MAX_FILE_SIZE};
 pub use filter::{GlobError, PathFilter};
 pub use history::{ChangeScan, HistoryScan, HistorySummary};
+pub use image::{ImageScan, ImageSummary};
 pub use job::{
     Cancel, Collect, Counters, Counts, Event, Events, Problem, ProblemKind, Severity, Sink,
 };
-pub use image::{ImageScan, ImageSummary};
 pub use location::{
     ArchiveEntry, ChangeKind, ChangeOrigin, CommitInfo, HistoryOrigin, Hit, ImageLayer,
     ImageOrigin, ImagePart, Location, Repository, Source,
