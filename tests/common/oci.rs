@@ -166,9 +166,12 @@ impl Image {
     }
 }
 
+/// Files of an archive or a directory: `(path, bytes)`.
+pub type Files = Vec<(String, Vec<u8>)>;
+
 /// The files of an OCI layout holding `images`, with a Docker `manifest.json` too when
 /// `docker` (what `docker save` writes since Docker 25); and each image's layer digests.
-pub fn oci_files(images: &[&Image], docker: bool) -> (Vec<(String, Vec<u8>)>, Vec<Vec<String>>) {
+pub fn oci_files(images: &[&Image], docker: bool) -> (Files, Vec<Vec<String>>) {
     let mut files = Vec::new();
     let mut descriptors = Vec::new();
     let mut all = Vec::new();

@@ -866,7 +866,7 @@ impl ImageScan {
             scan: self,
             scratch: self.scanner.scratch(),
             sink,
-            problem_path: format!("{image} {label}"),
+            problem_path: format!("{image} {label} ({})", short(digest)),
             found: Vec::new(),
             whiteouts: Whiteouts::default(),
         };
@@ -874,7 +874,9 @@ impl ImageScan {
             inner: reader,
             cancel: &self.cancel,
         };
-        archive::walk_stream(short(digest), &mut reader, Some(size), limits, &mut visitor);
+        // Problems inside the stream start with this name: the image, the layer, its digest.
+        let name = visitor.problem_path.clone();
+        archive::walk_stream(&name, &mut reader, Some(size), limits, &mut visitor);
         self.counters.archives(1);
         Some(Layer {
             found: visitor.found,
