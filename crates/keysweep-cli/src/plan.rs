@@ -194,6 +194,7 @@ impl Plan {
                 return Err("--git scans repositories, not standard input".into());
             }
             let mut scan = HistoryScan::new(scanner.clone())
+                .archives(limits)
                 .unreachable(target.git.unreachable)
                 .scan_binary(opts.scan_binary)
                 .max_blob_size(max_file_size);
