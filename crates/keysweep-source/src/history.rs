@@ -321,10 +321,13 @@ impl HistoryScan {
     }
 }
 
-/// What archive blobs held: findings with their entry chains, by blob; and problems.
+/// Findings in archive blobs with their entry chains, by blob.
+type Chains = HashMap<keysweep_git::ObjectId, Vec<(Finding, Vec<String>)>>;
+
+/// What archive blobs held, and the problems met opening them.
 #[derive(Default)]
 struct Opened {
-    chains: Mutex<HashMap<keysweep_git::ObjectId, Vec<(Finding, Vec<String>)>>>,
+    chains: Mutex<Chains>,
     problems: Mutex<Vec<String>>,
 }
 
