@@ -59,7 +59,7 @@ pub struct ScanArgs {
     /// image configuration (environment, labels, command, and the history's `created_by`
     /// lines, where RUN commands and build arguments leak) and the manifests' annotations. A
     /// file that a later layer deletes is reported as removed in that layer: it is still in
-    /// the image for anyone who pulls it.
+    /// the image for anyone who pulls it. --no-archives does not apply to images.
     #[arg(long, value_name = "REF", conflicts_with_all = ["paths", "git", "staged", "unstaged", "untracked", "repos_from"])]
     pub image: Vec<PathBuf>,
     #[command(flatten)]

@@ -172,16 +172,12 @@ impl Plan {
         let changes = target.changes.filter(|c| c.any());
         let limits = (!opts.no_archives).then(|| archive_limits(opts));
         let job = if !target.images.is_empty() {
-            // Layers are archives whatever --no-archives says; it keeps archives inside
-            // them closed.
-            let mut layer = archive_limits(opts);
-            if opts.no_archives {
-                layer.depth = 1;
-            }
+            // Layers are archives: --no-archives does not apply to images (an archive nested
+            // past the depth limit would be an error, not a plain file).
             let mut scan = ImageScan::new(scanner.clone())
                 .max_file_size(max_file_size)
                 .scan_binary(opts.scan_binary)
-                .limits(layer);
+                .limits(archive_limits(opts));
             if let Some(n) = opts.threads {
                 scan = scan.threads(n);
             }
