@@ -99,6 +99,26 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     assert_eq!(staged["runs"][0]["results"].as_array().unwrap().len(), 1);
     validate(&staged).unwrap();
 
+    let image = {
+        let mut image = common::oci::Image::new(
+            "example/app:1",
+            vec![(
+                common::oci::layer(&[(
+                    "srv/key.txt",
+                    b"aws_access_key_id = AKIAQW4RZT7MN2XKLP3V\n",
+                )]),
+                common::oci::Comp::Zstd,
+            )],
+        );
+        image.config["history"] = serde_json::json!([{"created_by": "RUN |1 STRIPE=sk_live_4eC39HqLyjWDarjtT1zdp7dc /bin/sh -c make"}]);
+        common::oci::write_docker_archive(&r.path.join("../image.tar"), &[&image]);
+        sarif(&r.path, &["--image", "../image.tar"])
+    };
+    let results = image["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|r| r["properties"]["source"] == "image"));
+    validate(&image).unwrap();
+
     // The check can fail: a document the schema rejects is rejected.
     let mut broken = plain.clone();
     broken["runs"][0]["results"][0]["level"] = "fatal".into();

@@ -127,7 +127,32 @@ fn every_finding_record_validates() {
         .unwrap();
     check(&child.wait_with_output().unwrap().stdout, "stdin");
 
-    let want: Vec<&str> = vec!["change", "file", "history", "stdin"];
+    // A container image: files in layers (one removed by a later layer) and configuration
+    // fields.
+    let env = b"GITHUB_TOKEN=ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u\n";
+    let mut image = common::oci::Image::new(
+        "example/app:1",
+        vec![
+            (
+                common::oci::layer(&[("app/.env", env)]),
+                common::oci::Comp::Gzip,
+            ),
+            (
+                common::oci::layer(&[("app/.wh..env", b"")]),
+                common::oci::Comp::Gzip,
+            ),
+        ],
+    );
+    image.config["config"]["Env"] = serde_json::json!(["STRIPE=sk_live_4eC39HqLyjWDarjtT1zdp7dc"]);
+    common::oci::write_oci_archive(&r.path.join("../image.tar"), &[&image]);
+    let rows = records(&run(
+        &r.path,
+        &["scan", "-f", "json", "--image", "../image.tar"],
+    ));
+    assert_eq!(rows.len(), 2);
+    check(&serde_json::to_vec(&rows).unwrap(), "image");
+
+    let want: Vec<&str> = vec!["change", "file", "history", "image", "stdin"];
     assert_eq!(
         seen_sources.iter().map(String::as_str).collect::<Vec<_>>(),
         want

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what keysweep's tests need on a Debian-like machine, skipping what is there:
 #   git, a C compiler, Python 3 (test fixtures, the C ABI and ctypes tests)
+#   zstd (zstd-compressed container image layers, written as container tools write them)
 #   chromium and chromium-driver (the HTML inventory report in a real browser)
 #   valgrind (the C ABI under valgrind), util-linux (setpriv, unshare: fault tests)
 #   cargo-fuzz (each fuzz target built and run on its seeds)
@@ -33,6 +34,7 @@ have redis-server || missing+=(redis-server)
 have openssl || missing+=(openssl)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 have bash || missing+=(bash)
+have zstd || missing+=(zstd)
 
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""

@@ -2,6 +2,8 @@
 //! (at test time only: keysweep itself reads repositories with gix) and running the binary.
 #![allow(dead_code)] // each test crate uses a different part
 
+pub mod oci;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -12,7 +12,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-use std::io::{Cursor, Read};
+use std::io::{BufRead, Cursor, Read};
 
 /// Limits on what one archive on disk may expand to.
 #[derive(Clone, Copy, Debug)]
@@ -81,6 +81,10 @@ pub trait Visitor {
     /// Something suspicious that did not stop the scan (an entry name climbing out of the
     /// archive).
     fn warning(&mut self, message: String);
+    /// Every entry of the outermost tar of a [`walk_stream`] (files, directories, links),
+    /// by its cleaned name, before its data is read: for callers to whom names matter on
+    /// their own (a container layer's whiteouts, `.wh.NAME`). Nothing by default.
+    fn listed(&mut self, _name: &str) {}
 }
 
 /// Walks one archive on disk (`name`, its bytes `data`), handing `visitor` each file inside.
@@ -114,6 +118,7 @@ pub fn walk(name: &str, data: &[u8], limits: Limits, visitor: &mut dyn Visitor) 
         total: 0,
         stopped: false,
         chain: Vec::new(),
+        list: false,
     };
     open(name, data, 1, &mut budget, visitor);
 }
@@ -126,6 +131,8 @@ struct Budget {
     total: u64,
     /// A whole-archive limit was hit: read nothing more.
     stopped: bool,
+    /// Tell the visitor every name of the outermost tar ([`Visitor::listed`]).
+    list: bool,
 }
 
 impl Budget {
@@ -324,6 +331,190 @@ fn tar(name: &str, data: &[u8], depth: usize, budget: &mut Budget, visitor: &mut
     tar_from(name, Cursor::new(data), None, depth, budget, visitor);
 }
 
+/// How a stream given to [`walk_stream`] is compressed, by its magic bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    /// A plain tar.
+    None,
+    /// gzip (possibly several members).
+    Gzip,
+    /// Zstandard (possibly several frames).
+    Zstd,
+}
+
+impl Compression {
+    /// The compression of a stream starting with `head`.
+    pub fn of(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+
+    /// `gzip`, `zstd` or `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// Walks a tar stream read once from `reader` (plain, gzip or zstd, told by its magic bytes),
+/// never holding more than one entry in memory: a container image layer. `compressed` is the
+/// stream's size on disk when known. Returns the compression found.
+///
+/// The limits apply as to an archive on disk, and also to every byte inflated from the
+/// stream, entries skipped or not: once the stream inflates past [`Limits::total`], or past
+/// [`Limits::ratio`] times `compressed` (a layer bomb), reading stops with a problem that says
+/// so; everything before was scanned. A stream that breaks off or is damaged is reported the
+/// same way.
+///
+/// ```
+/// use keysweep_archive::{walk_stream, Compression, Limits, Visitor};
+///
+/// #[derive(Default)]
+/// struct Names(Vec<String>);
+/// impl Visitor for Names {
+///     fn entry(&mut self, path: &str, _entries: &[String], _data: &[u8]) {
+///         self.0.push(path.to_string());
+///     }
+///     fn problem(&mut self, message: String) { panic!("{message}") }
+///     fn warning(&mut self, message: String) { panic!("{message}") }
+/// }
+///
+/// let mut tar = tar::Builder::new(Vec::new());
+/// let mut header = tar::Header::new_gnu();
+/// header.set_size(7);
+/// tar.append_data(&mut header, "etc/app.env", &b"anykey\n"[..])?;
+/// let layer = tar.into_inner()?;
+///
+/// let mut names = Names::default();
+/// let found = walk_stream("layer", &mut &layer[..], None, Limits::default(), &mut names);
+/// assert_eq!(found, Compression::None);
+/// assert_eq!(names.0, ["layer!/etc/app.env"]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn walk_stream(
+    name: &str,
+    reader: &mut dyn Read,
+    compressed: Option<u64>,
+    limits: Limits,
+    visitor: &mut dyn Visitor,
+) -> Compression {
+    let mut budget = Budget {
+        limits,
+        entries: 0,
+        total: 0,
+        stopped: false,
+        chain: Vec::new(),
+        list: true,
+    };
+    let mut reader = std::io::BufReader::with_capacity(256 << 10, reader);
+    let head = match reader.fill_buf() {
+        Ok(h) => h,
+        Err(e) => {
+            visitor.problem(format!("{name}: cannot read: {e}"));
+            return Compression::None;
+        }
+    };
+    let compression = Compression::of(head);
+    let inflated: Box<dyn Read + '_> = match compression {
+        Compression::None => Box::new(reader),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
+        Compression::Zstd => match ruzstd::decoding::StreamingDecoder::new(reader) {
+            Ok(d) => Box::new(ZstdFrames(Some(d))),
+            Err(e) => {
+                visitor.problem(format!("{name}: not a readable zstd stream: {e}"));
+                return compression;
+            }
+        },
+    };
+    let capped = Capped {
+        inner: inflated,
+        read: 0,
+        total: limits.total,
+        ratio_cap: compressed.map(|c| c.max(1).saturating_mul(limits.ratio)),
+        ratio: limits.ratio,
+        tripped: None,
+    };
+    tar_from(name, capped, None, 1, &mut budget, visitor);
+    compression
+}
+
+/// A zstd stream of one or more frames (`zstd` and `cat a.zst b.zst` write several).
+struct ZstdFrames<R: std::io::BufRead>(
+    Option<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>,
+);
+
+impl<R: std::io::BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let Some(decoder) = self.0.as_mut() else {
+                return Ok(0);
+            };
+            let n = decoder.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // The end of a frame: another may follow.
+            let Some((mut source, frames)) = self.0.take().map(|d| d.into_parts()) else {
+                return Ok(0);
+            };
+            if source.fill_buf()?.is_empty() {
+                return Ok(0);
+            }
+            // Reads the next frame's header.
+            self.0 = Some(
+                ruzstd::decoding::StreamingDecoder::new_with_decoder(source, frames)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?,
+            );
+        }
+    }
+}
+
+/// Counts what a stream inflates and fails, for good, once it passes the total or the
+/// ratio: tar then stops, having scanned everything before.
+struct Capped<R> {
+    inner: R,
+    read: u64,
+    total: u64,
+    ratio_cap: Option<u64>,
+    ratio: u64,
+    tripped: Option<String>,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(why) = &self.tripped {
+            return Err(std::io::Error::other(why.clone()));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        let over_ratio = self
+            .ratio_cap
+            .is_some_and(|cap| self.read > RATIO_FLOOR && self.read > cap);
+        if self.read > self.total || over_ratio {
+            let why = if over_ratio {
+                format!(
+                    "inflates more than {}:1 (a decompression bomb?); stopped after {}",
+                    self.ratio,
+                    human(self.read)
+                )
+            } else {
+                format!("inflates to more than {}; stopped there", human(self.total))
+            };
+            self.tripped = Some(why.clone());
+            return Err(std::io::Error::other(why));
+        }
+        Ok(n)
+    }
+}
+
 /// A tar stream; `compressed` is the size of the gzip it comes out of, for the ratio check.
 fn tar_from(
     name: &str,
@@ -349,6 +540,9 @@ fn tar_from(
                 return; // a broken tar stream cannot be resynchronised
             }
         };
+        if budget.list && budget.chain.is_empty() {
+            visitor.listed(&clean_name(&String::from_utf8_lossy(&entry.path_bytes())).0);
+        }
         if !entry.header().entry_type().is_file() {
             continue;
         }
@@ -473,5 +667,154 @@ mod tests {
         assert_eq!(kind(&data), Some(Kind::Tar));
         data[0] ^= 1;
         assert_eq!(kind(&data), None);
+    }
+
+    #[derive(Default)]
+    struct Seen {
+        entries: Vec<(String, Vec<u8>)>,
+        listed: Vec<String>,
+        problems: Vec<String>,
+    }
+
+    impl Visitor for Seen {
+        fn entry(&mut self, path: &str, _entries: &[String], data: &[u8]) {
+            self.entries.push((path.to_string(), data.to_vec()));
+        }
+        fn problem(&mut self, message: String) {
+            self.problems.push(message);
+        }
+        fn warning(&mut self, message: String) {
+            self.problems.push(message);
+        }
+        fn listed(&mut self, name: &str) {
+            self.listed.push(name.to_string());
+        }
+    }
+
+    fn layer(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (name, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            tar.append_data(&mut h, name, *data).unwrap();
+        }
+        tar.into_inner().unwrap()
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap()
+    }
+
+    fn stream(data: &[u8], limits: Limits) -> (Compression, Seen) {
+        let mut seen = Seen::default();
+        let c = walk_stream(
+            "layer",
+            &mut &data[..],
+            Some(data.len() as u64),
+            limits,
+            &mut seen,
+        );
+        (c, seen)
+    }
+
+    #[test]
+    fn streams_plain_gzip_and_zstd_alike() {
+        let tar = layer(&[
+            ("app/.env", b"TOKEN=abc\n"),
+            ("app/.wh.old.env", b""),
+            ("etc/.wh..wh..opq", b""),
+        ]);
+        let zstd = ruzstd::encoding::compress_to_vec(
+            &tar[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        // Two frames, as `cat a.zst b.zst` makes: the second holds the end of the tar.
+        let (a, b) = tar.split_at(700);
+        let mut frames =
+            ruzstd::encoding::compress_to_vec(a, ruzstd::encoding::CompressionLevel::Fastest);
+        frames.extend(ruzstd::encoding::compress_to_vec(
+            b,
+            ruzstd::encoding::CompressionLevel::Fastest,
+        ));
+        for (data, want) in [
+            (tar.clone(), Compression::None),
+            (gzip(&tar), Compression::Gzip),
+            (zstd, Compression::Zstd),
+            (frames, Compression::Zstd),
+        ] {
+            let (c, seen) = stream(&data, Limits::default());
+            assert_eq!(c, want);
+            assert_eq!(seen.problems, Vec::<String>::new(), "{want:?}");
+            assert_eq!(
+                seen.entries,
+                [("layer!/app/.env".to_string(), b"TOKEN=abc\n".to_vec())]
+            );
+            assert_eq!(
+                seen.listed,
+                ["app/.env", "app/.wh.old.env", "etc/.wh..wh..opq"]
+            );
+        }
+    }
+
+    #[test]
+    fn a_layer_bomb_stops_with_a_problem_after_what_came_first() {
+        let zeros = vec![0u8; 8 << 20];
+        let tar = layer(&[
+            ("first.env", b"TOKEN=abc\n"),
+            ("bomb.bin", &zeros),
+            ("after.env", b"x\n"),
+        ]);
+        let gz = gzip(&tar);
+        assert!(gz.len() * 200 < tar.len(), "{}", gz.len());
+        let (_, seen) = stream(&gz, Limits::default());
+        // What inflated before the cut is scanned (the start of bomb.bin); nothing after.
+        let names: Vec<&str> = seen.entries.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["layer!/first.env", "layer!/bomb.bin"]);
+        assert!(seen.entries[1].1.len() < 8 << 20);
+        assert!(
+            seen.problems
+                .iter()
+                .any(|p| p.contains("inflates more than 200:1")),
+            "{:?}",
+            seen.problems
+        );
+        // The total limit stops a stream too, whatever its ratio.
+        let limits = Limits {
+            total: 4 << 20,
+            ..Limits::default()
+        };
+        let (_, seen) = stream(&tar, limits);
+        assert!(
+            seen.problems
+                .iter()
+                .any(|p| p.contains("inflates to more than 4 MiB")),
+            "{:?}",
+            seen.problems
+        );
+    }
+
+    #[test]
+    fn a_damaged_stream_is_a_problem_not_a_panic() {
+        let tar = layer(&[("a.env", b"TOKEN=abc\n"), ("b.env", &[b'x'; 100_000])]);
+        let mut gz = gzip(&tar);
+        let n = gz.len();
+        gz.truncate(n / 2);
+        let (_, seen) = stream(&gz, Limits::default());
+        assert_eq!(seen.entries[0].0, "layer!/a.env");
+        assert!(!seen.problems.is_empty());
+        let mut zstd = ruzstd::encoding::compress_to_vec(
+            &tar[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        for b in &mut zstd[20..60] {
+            *b ^= 0x5a;
+        }
+        let (c, seen) = stream(&zstd, Limits::default());
+        assert_eq!(c, Compression::Zstd);
+        assert!(!seen.problems.is_empty());
     }
 }

@@ -57,6 +57,15 @@ pub struct ScanArgs {
     /// --staged, --unstaged or --untracked: one repository [default: .].
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Scan a container image: a `docker save` or `podman save` archive (decompressed), an OCI
+    /// archive, or an OCI image layout directory (repeatable). Every layer is read once as a
+    /// stream (gzip, zstd or plain tar; the archive limits apply to each layer), with the
+    /// image configuration (environment, labels, command, and the history's `created_by`
+    /// lines, where RUN commands and build arguments leak) and the manifests' annotations. A
+    /// file that a later layer deletes is reported as removed in that layer: it is still in
+    /// the image for anyone who pulls it. --no-archives does not apply to images.
+    #[arg(long, value_name = "REF", conflicts_with_all = ["paths", "git", "staged", "unstaged", "untracked", "repos_from"])]
+    pub image: Vec<PathBuf>,
     #[command(flatten)]
     pub repos: ReposArgs,
     #[command(flatten)]

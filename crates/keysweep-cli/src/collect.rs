@@ -161,6 +161,24 @@ pub fn collect(plan: &Plan, ui: Ui) -> Result<Collected, String> {
             sink.suppress(&plan.suppress);
             (changes_summary(&counts, &scan.kinds(), &sink, started), 0)
         }
+        Job::Images { scan, images } => {
+            let display = Progress::start(scan.counters(), "files", progress);
+            let mut totals = ImageTotals::default();
+            for image in images {
+                match scan.run(image, &sink) {
+                    Ok(s) => totals.add(&s),
+                    Err(e) => sink.problem(Problem::error(
+                        ProblemKind::Image,
+                        image.display().to_string(),
+                        e.to_string(),
+                    )),
+                }
+            }
+            display.finish();
+            sink.suppress(&plan.suppress);
+            let counts = scan.counters().snapshot();
+            (images_summary(&counts, &totals, &sink, started), 0)
+        }
         Job::Nothing => (String::new(), 0),
     };
     let (mut hits, errors) = sink.finish();
@@ -304,6 +322,47 @@ fn history_summary(c: &Counts, t: &HistoryTotals, sink: &Gather, started: Instan
     }
     if c.errors > 0 || sink.errors.load(Ordering::Relaxed) {
         line += "; some objects, files or repositories could not be read, see above";
+    }
+    line
+}
+
+#[derive(Default)]
+struct ImageTotals {
+    images: usize,
+    layers: usize,
+    shared: usize,
+    fields: u64,
+}
+
+impl ImageTotals {
+    fn add(&mut self, s: &keysweep_source::ImageSummary) {
+        self.images += s.images;
+        self.layers += s.layers;
+        self.shared += s.layers_shared;
+        self.fields += s.fields;
+    }
+}
+
+fn images_summary(c: &Counts, t: &ImageTotals, sink: &Gather, started: Instant) -> String {
+    let secs = started.elapsed().as_secs_f64();
+    let mut line = format!(
+        "keysweep: {} finding(s) in {} image(s): {} layer(s) ({} file(s)), {} configuration and annotation field(s), {:.1} MB in {secs:.2} s ({:.0} MB/s)",
+        reported(sink),
+        t.images,
+        t.layers,
+        c.files,
+        t.fields,
+        c.bytes as f64 / 1e6,
+        rate(c.bytes, secs)
+    );
+    if t.shared > 0 {
+        line += &format!("; {} layer(s) shared between images read once", t.shared);
+    }
+    if c.skipped_binary > 0 {
+        line += &format!("; skipped {} binary", c.skipped_binary);
+    }
+    if c.errors > 0 || sink.errors.load(Ordering::Relaxed) {
+        line += "; some layers or parts could not be read, see above";
     }
     line
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use keysweep::{Scanner, ScannerBuilder};
 use keysweep_report::Baseline;
-use keysweep_source::{archive, ChangeScan, HistoryScan, PathFilter, PathScan};
+use keysweep_source::{archive, ChangeScan, HistoryScan, ImageScan, PathFilter, PathScan};
 
 use crate::args::{
     BaselineArgs, ChangeArgs, GitArgs, InventoryArgs, ReposArgs, ScanArgs, ScanOptions,
@@ -21,6 +21,8 @@ struct Target<'a> {
     default_to_cwd: bool,
     git: &'a GitArgs,
     changes: Option<&'a ChangeArgs>,
+    /// Container images (`--image`).
+    images: &'a [PathBuf],
 }
 
 /// A run's plan: the scanner and the job.
@@ -54,6 +56,11 @@ pub enum Job {
     },
     /// One repository's pending changes.
     Changes { scan: ChangeScan, repo: PathBuf },
+    /// Container images.
+    Images {
+        scan: ImageScan,
+        images: Vec<PathBuf>,
+    },
     /// Nothing (an inventory of saved results only).
     Nothing,
 }
@@ -62,6 +69,7 @@ impl Plan {
     pub fn for_scan(args: &ScanArgs) -> Result<Plan, String> {
         Plan::scan_like(
             &args.paths,
+            &args.image,
             &args.repos,
             &args.git,
             &args.changes,
@@ -73,6 +81,7 @@ impl Plan {
     pub fn for_baseline(args: &BaselineArgs) -> Result<Plan, String> {
         Plan::scan_like(
             &args.paths,
+            &[],
             &args.repos,
             &args.git,
             &args.changes,
@@ -85,6 +94,7 @@ impl Plan {
     /// history or pending changes.
     fn scan_like(
         paths: &[PathBuf],
+        images: &[PathBuf],
         repos: &ReposArgs,
         git: &GitArgs,
         changes: &ChangeArgs,
@@ -94,9 +104,10 @@ impl Plan {
         let target = Target {
             paths: paths.to_vec(),
             repos_from: repos.repos_from.as_deref(),
-            default_to_cwd: true,
+            default_to_cwd: images.is_empty(),
             git,
             changes: Some(changes),
+            images,
         };
         Plan::new(target, options, keep_dropped)
     }
@@ -108,6 +119,7 @@ impl Plan {
             default_to_cwd: args.results.is_empty(),
             git: &args.git,
             changes: None,
+            images: &[],
         };
         Plan::new(target, &args.options, false)
     }
@@ -163,11 +175,27 @@ impl Plan {
             .unwrap_or(keysweep_source::DEFAULT_MAX_FILE_SIZE);
 
         let changes = target.changes.filter(|c| c.any());
-        let job = if target.git.git {
+        let limits = (!opts.no_archives).then(|| archive_limits(opts));
+        let job = if !target.images.is_empty() {
+            // Layers are archives: --no-archives does not apply to images (an archive nested
+            // past the depth limit would be an error, not a plain file).
+            let mut scan = ImageScan::new(scanner.clone())
+                .max_file_size(max_file_size)
+                .scan_binary(opts.scan_binary)
+                .limits(archive_limits(opts));
+            if let Some(n) = opts.threads {
+                scan = scan.threads(n);
+            }
+            Job::Images {
+                scan,
+                images: target.images.to_vec(),
+            }
+        } else if target.git.git {
             if paths.iter().any(|p| p.as_os_str() == "-") {
                 return Err("--git scans repositories, not standard input".into());
             }
             let mut scan = HistoryScan::new(scanner.clone())
+                .archives(limits)
                 .unreachable(target.git.unreachable)
                 .scan_binary(opts.scan_binary)
                 .max_blob_size(max_file_size);
@@ -208,19 +236,7 @@ impl Plan {
         } else {
             let stdin = paths.iter().any(|p| p.as_os_str() == "-");
             paths.retain(|p| p.as_os_str() != "-");
-            let archives = (!opts.no_archives).then(|| {
-                let mut limits = archive::Limits::default();
-                if let Some(depth) = opts.archive_depth {
-                    limits.depth = depth.max(1);
-                }
-                if let Some(total) = opts.max_archive_size {
-                    limits.total = total;
-                }
-                if let Some(entries) = opts.max_archive_entries {
-                    limits.entries = entries;
-                }
-                limits
-            });
+            let archives = limits;
             let mut scan = PathScan::new(scanner.clone())
                 .max_file_size(max_file_size)
                 .ignore_files(!opts.no_ignore)
@@ -247,6 +263,22 @@ impl Plan {
             suppress,
         })
     }
+}
+
+/// The archive limits of the command line (`--archive-depth`, `--max-archive-size`,
+/// `--max-archive-entries`) over the defaults.
+fn archive_limits(opts: &ScanOptions) -> archive::Limits {
+    let mut limits = archive::Limits::default();
+    if let Some(depth) = opts.archive_depth {
+        limits.depth = depth.max(1);
+    }
+    if let Some(total) = opts.max_archive_size {
+        limits.total = total;
+    }
+    if let Some(entries) = opts.max_archive_entries {
+        limits.entries = entries;
+    }
+    limits
 }
 
 /// The lines of a `--repos-from` file, trimmed, without blank lines and `#` comments.

@@ -177,9 +177,15 @@ pub fn ref_tips(path: impl AsRef<Path>) -> Result<Vec<RefTip>, Error> {
         .collect())
 }
 
+/// Opens a blob that is an archive: given the blob's id and bytes, returns `None` when it is
+/// not one (it is scanned as usual), or the findings in its entries (the caller keeps which
+/// entry each is in). Called from worker threads, before binary detection.
+pub type ArchiveHook<'a> = dyn Fn(ObjectId, &[u8]) -> Option<Vec<Finding>> + Sync + 'a;
+
 /// Configures and runs a history scan.
 pub struct HistoryScan<'s> {
     cache: Option<&'s dyn BlobCache>,
+    archives: Option<&'s ArchiveHook<'s>>,
     after: Option<Vec<ObjectId>>,
     scanner: &'s Scanner,
     threads: usize,
@@ -200,6 +206,7 @@ impl<'s> HistoryScan<'s> {
     pub fn new(scanner: &'s Scanner) -> Self {
         HistoryScan {
             cache: None,
+            archives: None,
             after: None,
             scanner,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -213,6 +220,14 @@ impl<'s> HistoryScan<'s> {
             progress: None,
             cancel: None,
         }
+    }
+
+    /// Hands every blob to `open` before binary detection: the archives it opens are not
+    /// scanned as blobs, their entries' findings are the blob's (see [`ArchiveHook`]).
+    /// Findings of archives do not go through the blob cache.
+    pub fn archives(mut self, open: &'s ArchiveHook<'s>) -> Self {
+        self.archives = Some(open);
+        self
     }
 
     /// Worker threads (at least one).
@@ -321,6 +336,7 @@ impl<'s> HistoryScan<'s> {
             collected: Mutex::new(Collected::default()),
             cancel: self.cancel.unwrap_or(&NEVER),
             cache: self.cache,
+            archives: self.archives,
         };
         let read_started = Instant::now();
         objects::read_all(&shared, &sources, self.threads);
@@ -702,6 +718,12 @@ impl<'s> HistoryScan<'s> {
                         if data.data.len() as u64 > policy.max_blob_size {
                             counters.skipped_large.fetch_add(1, Ordering::Relaxed);
                             return Ok(Vec::new());
+                        }
+                        if let Some(open) = self.archives {
+                            if let Some(found) = open(*blob, data.data) {
+                                counters.blobs.fetch_add(1, Ordering::Relaxed);
+                                return Ok(found);
+                            }
                         }
                         if !policy.scan_binary && keysweep::is_binary(data.data) {
                             counters.skipped_binary.fetch_add(1, Ordering::Relaxed);

@@ -75,6 +75,8 @@ pub(crate) struct Shared<'a> {
     pub cancel: &'a AtomicBool,
     /// Findings of blobs scanned before with the same rules and options.
     pub cache: Option<&'a dyn crate::BlobCache>,
+    /// Opens blobs that are archives ([`crate::HistoryScan::archives`]).
+    pub archives: Option<&'a crate::ArchiveHook<'a>>,
 }
 
 impl Counters {
@@ -228,6 +230,15 @@ impl<'s, 'a> Worker<'s, 'a> {
         if data.len() as u64 > policy.max_blob_size {
             counters.skipped_large.fetch_add(1, Ordering::Relaxed);
             return;
+        }
+        if let Some(open) = self.shared.archives {
+            if let Some(found) = open(id.to_owned(), data) {
+                counters.blobs.fetch_add(1, Ordering::Relaxed);
+                if !found.is_empty() {
+                    self.findings.push((id.to_owned(), found));
+                }
+                return;
+            }
         }
         if !policy.scan_binary && keysweep::is_binary(data) {
             counters.skipped_binary.fetch_add(1, Ordering::Relaxed);

@@ -237,7 +237,7 @@ impl Finding {
         self.record.decoded.iter().map(|e| e.as_str()).collect()
     }
 
-    /// `file`, `stdin`, `history` or `change`.
+    /// `file`, `stdin`, `history`, `change` or `image`.
     #[getter]
     fn source(&self) -> &'static str {
         match self.record.location.source {
@@ -245,6 +245,7 @@ impl Finding {
             Source::Stdin => "stdin",
             Source::History { .. } => "history",
             Source::Change { .. } => "change",
+            Source::Image { .. } => "image",
         }
     }
 

@@ -176,6 +176,7 @@ impl Report<'_> {
             match &hit.location.source {
                 Source::History { git } => properties["git"] = json!(git),
                 Source::Change { git } => properties["git"] = json!(git),
+                Source::Image { image } => properties["image"] = json!(image),
                 Source::File | Source::Stdin => {}
             }
             if let Some(repo) = &hit.location.repository {
@@ -271,6 +272,7 @@ fn source_name(s: &Source) -> &'static str {
         Source::Stdin => "stdin",
         Source::History { .. } => "history",
         Source::Change { .. } => "change",
+        Source::Image { .. } => "image",
     }
 }
 
@@ -304,8 +306,30 @@ fn provenance_line(hit: &Hit) -> Option<String> {
             Some(line)
         }
         Source::Change { git } => Some(format!("{} change", git.change.as_str())),
+        Source::Image { image } => Some(image_line(image)),
         Source::File | Source::Stdin => None,
     }
+}
+
+/// `in image NAME (TAGS), layer 1 of 3 (sha256:…); removed in layer 2 (still in the image)`.
+fn image_line(image: &keysweep_source::ImageOrigin) -> String {
+    let mut line = format!("in image {}", image.name);
+    if !image.tags.is_empty() {
+        line += &format!(" ({})", image.tags.join(", "));
+    }
+    match (&image.layer, &image.field) {
+        (Some(l), _) => {
+            line += &format!(", layer {} of {} ({})", l.index, l.count, l.digest);
+            if let Some(k) = l.removed_in {
+                line += &format!(
+                    "; removed in layer {k}, but still in the image for anyone who pulls it"
+                );
+            }
+        }
+        (None, Some(field)) => line += &format!(", {} {field}", image.part.as_str()),
+        (None, None) => line += &format!(", {}", image.part.as_str()),
+    }
+    line
 }
 
 /// Up to three refs (branches without `refs/heads/`), then how many more.

@@ -86,6 +86,14 @@ pub enum Error {
     },
     /// A git repository could not be opened, or a revision not resolved.
     Git(keysweep_git::Error),
+    /// A path named as a container image is not one (no `manifest.json` nor OCI
+    /// `index.json`), or its index cannot be read.
+    Image {
+        /// The path as given.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The worker threads could not be started.
     Threads(String),
     /// The job was cancelled.
@@ -99,6 +107,7 @@ impl std::fmt::Display for Error {
                 write!(f, "cannot read {}: {}", path.display(), io_reason(source))
             }
             Error::Git(e) => e.fmt(f),
+            Error::Image { path, message } => write!(f, "{}: {message}", path.display()),
             Error::Threads(e) => write!(f, "cannot start worker threads: {e}"),
             Error::Cancelled => f.write_str("cancelled"),
         }

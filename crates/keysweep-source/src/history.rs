@@ -7,7 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use keysweep::Scanner;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use keysweep::{Finding, Scanner};
+
+use crate::archive;
+use crate::location::ArchiveEntry;
 
 use crate::dates::GitTime;
 use crate::files::Error;
@@ -61,6 +67,7 @@ pub struct HistoryScan {
     cancel: Cancel,
     cache: Option<Arc<dyn keysweep_git::BlobCache + Send>>,
     after: Option<Vec<keysweep_git::ObjectId>>,
+    archives: Option<archive::Limits>,
 }
 
 /// What a history scan did, beyond the shared [`Counts`].
@@ -108,7 +115,17 @@ impl HistoryScan {
             cancel: Cancel::new(),
             cache: None,
             after: None,
+            archives: Some(archive::Limits::default()),
         }
+    }
+
+    /// Opens blobs that are archives (zip, jar, whl, tar, gz, ...) within these limits, as
+    /// the directory walk does: findings in their entries carry the blob's provenance and the
+    /// entry chain (`lib/x.jar!/config.properties`). With `None`, archives are blobs like
+    /// any other (binary ones skipped). Default: the default limits.
+    pub fn archives(mut self, limits: Option<archive::Limits>) -> HistoryScan {
+        self.archives = limits;
+        self
     }
 
     /// Takes the findings of blobs scanned before from `cache` and records new ones there
@@ -212,7 +229,14 @@ impl HistoryScan {
         if let Some(after) = &self.after {
             scan = scan.after_tips(after.clone());
         }
+        let opened = Opened::default();
+        let open = |id: keysweep_git::ObjectId, data: &[u8]| self.open_archive(id, data, &opened);
+        if self.archives.is_some() {
+            scan = scan.archives(&open);
+        }
         let history = scan.run(repo)?;
+        let Opened { chains, problems } = opened;
+        let mut chains = chains.into_inner().unwrap_or_else(|e| e.into_inner());
         let stats = &history.stats;
         counters.files(stats.blobs_scanned.saturating_sub(last_files.into_inner()));
         counters.bytes(stats.blob_bytes.saturating_sub(last_bytes.into_inner()));
@@ -227,6 +251,10 @@ impl HistoryScan {
                 root.clone(),
                 p.to_string(),
             ));
+        }
+        for message in problems.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            counters.errors(1);
+            sink.problem(Problem::error(ProblemKind::Archive, root.clone(), message));
         }
         let shallow = history.shallow;
         if shallow {
@@ -259,9 +287,16 @@ impl HistoryScan {
                 }
             }
             counters.hits(1);
+            let mut location = history_location(&history, f, &named);
+            if let Some(chain) = chains.get_mut(&f.blob).and_then(|found| {
+                let i = found.iter().position(|(x, _)| *x == f.finding)?;
+                Some(found.remove(i).1)
+            }) {
+                in_archive(&mut location, &f.blob, chain);
+            }
             sink.hit(Hit {
                 finding: f.finding.clone(),
-                location: history_location(&history, f, &named),
+                location,
             });
         }
         Ok(HistorySummary {
@@ -284,6 +319,103 @@ impl HistoryScan {
         let scan = self.clone();
         Events::spawn(self.cancel.clone(), move |sink| scan.run(&repo, sink))
     }
+}
+
+/// Findings in archive blobs with their entry chains, by blob.
+type Chains = HashMap<keysweep_git::ObjectId, Vec<(Finding, Vec<String>)>>;
+
+/// What archive blobs held, and the problems met opening them.
+#[derive(Default)]
+struct Opened {
+    chains: Mutex<Chains>,
+    problems: Mutex<Vec<String>>,
+}
+
+impl HistoryScan {
+    /// Expands a blob that is an archive and scans its entries (see
+    /// [`keysweep_git::ArchiveHook`]); `None` when it is not one.
+    fn open_archive(
+        &self,
+        id: keysweep_git::ObjectId,
+        data: &[u8],
+        opened: &Opened,
+    ) -> Option<Vec<Finding>> {
+        let mut limits = self.archives?;
+        archive::kind(data)?;
+        limits.entry = limits.entry.min(self.max_blob_size);
+        let mut entries = BlobEntries {
+            scan: self,
+            scratch: self.scanner.scratch(),
+            found: Vec::new(),
+            problems: Vec::new(),
+        };
+        let name = format!("blob {}", id.to_hex_with_len(12));
+        archive::walk(&name, data, limits, &mut entries);
+        self.counters.archives(1);
+        if !entries.problems.is_empty() {
+            opened
+                .problems
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(entries.problems);
+        }
+        let flat = entries.found.iter().map(|(f, _)| f.clone()).collect();
+        if !entries.found.is_empty() {
+            opened
+                .chains
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, entries.found);
+        }
+        Some(flat)
+    }
+}
+
+/// Scans the entries of an archive blob.
+struct BlobEntries<'a> {
+    scan: &'a HistoryScan,
+    scratch: keysweep::Scratch,
+    found: Vec<(Finding, Vec<String>)>,
+    problems: Vec<String>,
+}
+
+impl archive::Visitor for BlobEntries<'_> {
+    fn entry(&mut self, _path: &str, entries: &[String], data: &[u8]) {
+        let scan = self.scan;
+        if !scan.scan_binary && keysweep::is_binary(data) {
+            scan.counters.skipped_binary(1);
+            return;
+        }
+        scan.counters.files(1);
+        scan.counters.bytes(data.len() as u64);
+        let path = entries.join("!/");
+        let findings =
+            crate::files::scan_bytes(&scan.scanner, &mut self.scratch, data, Some(&path));
+        self.found
+            .extend(findings.into_iter().map(|f| (f, entries.to_vec())));
+    }
+
+    fn problem(&mut self, message: String) {
+        self.problems.push(message);
+    }
+
+    // An entry named `../x` cannot write anywhere: nothing is extracted from history.
+    fn warning(&mut self, _message: String) {}
+}
+
+/// Names the archive entry a history finding is in: `lib/x.jar!/config.properties`.
+fn in_archive(location: &mut Location, blob: &keysweep_git::ObjectId, chain: Vec<String>) {
+    let file = location
+        .path
+        .clone()
+        .unwrap_or_else(|| format!("<blob {}>", blob.to_hex_with_len(12)));
+    let path = format!("{file}!/{}", chain.join("!/"));
+    location.context = crate::Context::of_path(&path);
+    location.path = Some(path);
+    location.archive = Some(ArchiveEntry {
+        file,
+        entries: chain,
+    });
 }
 
 fn history_location(

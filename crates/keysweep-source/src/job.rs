@@ -94,6 +94,10 @@ pub enum ProblemKind {
     Incomplete,
     /// A repository could not be opened or scanned at all.
     Repository,
+    /// Part of a container image could not be read (a missing blob, a manifest or
+    /// configuration that is not valid JSON); its other parts are scanned. Problems inside a
+    /// layer's stream are [`ProblemKind::Archive`].
+    Image,
 }
 
 /// Something a scan could not do, or noticed. Messages name the path or object, never the

@@ -42,6 +42,7 @@ pub mod dates;
 mod files;
 mod filter;
 mod history;
+mod image;
 mod job;
 mod location;
 mod repo;
@@ -51,12 +52,13 @@ pub use dates::GitTime;
 pub use files::{io_reason, Error, PathScan, DEFAULT_MAX_FILE_SIZE};
 pub use filter::{GlobError, PathFilter};
 pub use history::{ChangeScan, HistoryScan, HistorySummary};
+pub use image::{ImageScan, ImageSummary};
 pub use job::{
     Cancel, Collect, Counters, Counts, Event, Events, Problem, ProblemKind, Severity, Sink,
 };
 pub use location::{
-    ArchiveEntry, ChangeKind, ChangeOrigin, CommitInfo, HistoryOrigin, Hit, Location, Repository,
-    Source,
+    ArchiveEntry, ChangeKind, ChangeOrigin, CommitInfo, HistoryOrigin, Hit, ImageLayer,
+    ImageOrigin, ImagePart, Location, Repository, Source,
 };
 pub use repo::{read_repository_file, repo_root, repository_id};
 

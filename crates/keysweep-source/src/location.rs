@@ -75,6 +75,74 @@ pub enum Source {
         /// The kind of change and, for a staged file, its blob.
         git: ChangeOrigin,
     },
+    /// A container image: a file in one of its layers, or a field of its configuration or
+    /// manifest.
+    Image {
+        /// The image and where in it.
+        image: ImageOrigin,
+    },
+}
+
+/// Where in a container image a finding is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ImageOrigin {
+    /// The image as named to the scan: a `docker save` archive or an OCI layout directory.
+    pub name: String,
+    /// The image's tags (`RepoTags` of `docker save`, `org.opencontainers.image.ref.name`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The manifest's digest, when the layout names it (OCI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    /// Which part of the image.
+    pub part: ImagePart,
+    /// For a file in a layer: the layer (`path` is the file's path inside it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<ImageLayer>,
+    /// For the configuration or the manifest: the field, such as `config.Env[2]`,
+    /// `history[4].created_by` or `annotations["org.example.key"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// The part of a container image a finding is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImagePart {
+    /// A file in a layer.
+    Layer,
+    /// The image configuration: environment, labels, command, the history's `created_by`.
+    Config,
+    /// The manifest's (or the index entry's) annotations.
+    Manifest,
+}
+
+impl ImagePart {
+    /// `layer`, `config` or `manifest`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImagePart::Layer => "layer",
+            ImagePart::Config => "config",
+            ImagePart::Manifest => "manifest",
+        }
+    }
+}
+
+/// A layer of a container image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ImageLayer {
+    /// The layer's digest (`sha256:...`): of its blob, or for a `docker save` archive without
+    /// blobs, its uncompressed digest (the configuration's `rootfs.diff_ids`).
+    pub digest: String,
+    /// Its position among the image's layers, from 1 (the base) up.
+    pub index: usize,
+    /// How many layers the image has.
+    pub count: usize,
+    /// A later layer deletes the file (a whiteout `.wh.NAME`, or an opaque directory), at this
+    /// position: a container does not see the file, but the layer still holds it and anyone
+    /// who pulls the image can read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_in: Option<usize>,
 }
 
 /// A file inside an archive (zip, jar, wheel, tar, gzip, ...), possibly nested.
@@ -229,7 +297,20 @@ impl Location {
             (Some(p), _) => p.clone(),
             (None, Source::Stdin) => "<stdin>".into(),
             (None, Source::History { git }) => format!("<unreachable blob {}>", git.blob),
+            (None, Source::Image { image }) => format!(
+                "<image {}: {}>",
+                image.part.as_str(),
+                image.field.as_deref().unwrap_or("?")
+            ),
             (None, _) => "<unknown>".into(),
+        }
+    }
+
+    /// Where in a container image an image finding is.
+    pub fn image(&self) -> Option<&ImageOrigin> {
+        match &self.source {
+            Source::Image { image } => Some(image),
+            _ => None,
         }
     }
 
@@ -242,10 +323,12 @@ impl Location {
     }
 
     /// Whether the finding is in the current code: a working-tree file, standard input or a
-    /// pending change, or a history blob whose secret is still at `HEAD`.
+    /// pending change, or a history blob whose secret is still at `HEAD`; for an image, a
+    /// file no later layer deletes (or a field of its configuration or manifest).
     pub fn present_at_head(&self) -> bool {
         match &self.source {
             Source::History { git } => git.present_at_head,
+            Source::Image { image } => image.layer.as_ref().is_none_or(|l| l.removed_in.is_none()),
             _ => true,
         }
     }

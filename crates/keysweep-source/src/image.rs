@@ -1,0 +1,1001 @@
+//! Container images as a source of [`Hit`]s: a `docker save` or `podman save` archive (the
+//! classic `manifest.json` layout, or the OCI layout that newer Docker writes inside it), an
+//! OCI image layout directory, or an OCI archive (`podman save --format oci-archive`).
+//!
+//! Every layer is read once as a stream (plain, gzip or zstd), never extracted; a layer that
+//! several images of one archive share is scanned once, by digest. The image configuration
+//! (environment, labels, command, the history's `created_by` lines where `RUN` commands and
+//! build arguments are recorded) and the manifests' annotations are scanned field by field.
+//! A file that a later layer deletes (a whiteout) is still reported, marked with the layer that
+//! removed it: the bytes are still in the image for anyone who pulls it.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use keysweep::{Finding, Scanner, Scratch};
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::archive;
+use crate::context::Context;
+use crate::files::{io_reason, scan_bytes, Error};
+use crate::job::{Cancel, Counters, Counts, Events, Problem, ProblemKind, Severity, Sink};
+use crate::location::{
+    display_path, ArchiveEntry, Hit, ImageLayer, ImageOrigin, ImagePart, Location, Source,
+};
+
+/// Manifests, indexes and configurations larger than this are refused (they are JSON of a few
+/// kilobytes).
+const MAX_JSON: u64 = 16 << 20;
+/// Indexes nested deeper than this are not followed.
+const MAX_INDEX_DEPTH: usize = 4;
+
+/// Scans container images: every layer, the configuration and the manifests' annotations.
+///
+/// ```
+/// use keysweep::{RuleSet, Scanner};
+/// use keysweep_source::{Collect, ImagePart, ImageScan};
+///
+/// // An OCI image layout with one layer (a plain tar) holding app/.env.
+/// let dir = tempfile::tempdir()?;
+/// let mut tar = tar::Builder::new(Vec::new());
+/// let mut header = tar::Header::new_gnu();
+/// let env = b"GITHUB_TOKEN=ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u\n";
+/// header.set_size(env.len() as u64);
+/// tar.append_data(&mut header, "app/.env", &env[..])?;
+/// let layer = tar.into_inner()?;
+/// let blob = |name: &str, data: &[u8]| -> std::io::Result<String> {
+///     std::fs::create_dir_all(dir.path().join("blobs/sha256"))?;
+///     std::fs::write(dir.path().join("blobs/sha256").join(name), data)?;
+///     Ok(format!("sha256:{name}"))
+/// };
+/// // Digests are names here; keysweep reads blobs by them and does not verify them.
+/// let layer = blob(&"1".repeat(64), &layer)?;
+/// let config = blob(&"2".repeat(64), br#"{"config":{"Env":["PATH=/usr/bin"]}}"#)?;
+/// let manifest = format!(
+///     r#"{{"schemaVersion":2,"config":{{"digest":"{config}"}},"layers":[{{"digest":"{layer}"}}]}}"#
+/// );
+/// let manifest = blob(&"3".repeat(64), manifest.as_bytes())?;
+/// std::fs::write(dir.path().join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)?;
+/// std::fs::write(
+///     dir.path().join("index.json"),
+///     format!(r#"{{"schemaVersion":2,"manifests":[{{"digest":"{manifest}"}}]}}"#),
+/// )?;
+///
+/// let sink = Collect::default();
+/// let summary = ImageScan::new(Scanner::new(RuleSet::builtin())?).run(dir.path(), &sink)?;
+/// let (hits, problems) = sink.into_parts();
+/// assert!(problems.is_empty(), "{problems:?}");
+/// assert_eq!((summary.images, summary.layers), (1, 1));
+/// let image = hits[0].location.image().unwrap();
+/// assert_eq!(image.part, ImagePart::Layer);
+/// assert_eq!(hits[0].location.path.as_deref(), Some("app/.env"));
+/// assert_eq!(image.layer.as_ref().unwrap().digest, layer);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct ImageScan {
+    scanner: Scanner,
+    max_file_size: u64,
+    scan_binary: bool,
+    limits: archive::Limits,
+    threads: Option<usize>,
+    counters: Arc<Counters>,
+    cancel: Cancel,
+}
+
+/// What an image scan did, beyond the shared [`Counts`].
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ImageSummary {
+    /// Files in layers (and entries of archives in them) scanned, bytes, skips, hits, errors
+    /// (of all runs of this scan).
+    pub counts: Counts,
+    /// Images (manifests) found.
+    pub images: usize,
+    /// Layers read.
+    pub layers: usize,
+    /// Layers listed by a second image of the same archive, not read again.
+    pub layers_shared: usize,
+    /// Fields of configurations and manifests scanned.
+    pub fields: u64,
+}
+
+impl ImageScan {
+    /// A scan with `scanner`: binary files skipped, files over 256 MiB cut there, layers and
+    /// the archives inside them read within the default [limits](archive::Limits), on rayon's
+    /// global thread pool.
+    pub fn new(scanner: Scanner) -> ImageScan {
+        ImageScan {
+            scanner,
+            max_file_size: crate::files::DEFAULT_MAX_FILE_SIZE,
+            scan_binary: false,
+            limits: archive::Limits::default(),
+            threads: None,
+            counters: Arc::default(),
+            cancel: Cancel::new(),
+        }
+    }
+
+    /// Scans at most this many bytes of one file in a layer (the rest is reported unscanned).
+    pub fn max_file_size(mut self, bytes: u64) -> ImageScan {
+        self.max_file_size = bytes;
+        self
+    }
+
+    /// Scans binary files too ([`keysweep::is_binary`]).
+    pub fn scan_binary(mut self, yes: bool) -> ImageScan {
+        self.scan_binary = yes;
+        self
+    }
+
+    /// The limits of one layer, as of one archive: entries, bytes inflated, inflation ratio
+    /// against the compressed layer (a layer bomb), and the depth of archives inside it.
+    pub fn limits(mut self, limits: archive::Limits) -> ImageScan {
+        self.limits = limits;
+        self
+    }
+
+    /// Runs on a pool of `n` threads of its own instead of rayon's global pool.
+    pub fn threads(mut self, n: usize) -> ImageScan {
+        self.threads = Some(n.max(1));
+        self
+    }
+
+    /// Stops the scan when `cancel` is cancelled.
+    pub fn cancel(mut self, cancel: Cancel) -> ImageScan {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Counters updated while the scan runs.
+    pub fn counters(&self) -> Arc<Counters> {
+        Arc::clone(&self.counters)
+    }
+
+    /// Scans the image at `image`: a `docker save` / `podman save` archive, an OCI archive,
+    /// or an OCI image layout directory. Parts that cannot be read (a missing blob, a damaged
+    /// layer) are reported to `sink` and the rest is scanned; an error means nothing was.
+    pub fn run(&self, image: &Path, sink: &dyn Sink) -> Result<ImageSummary, Error> {
+        let store = Store::open(image)?;
+        let name = display_path(image).0;
+        let images = discover(&store, image)?;
+        let work = || {
+            let mut run = Run {
+                scan: self,
+                store: &store,
+                name,
+                sink,
+                seen: HashMap::new(),
+                configs: HashSet::new(),
+                summary: ImageSummary::default(),
+            };
+            run.summary.images = images.len();
+            for (plan, problems) in images {
+                for p in problems {
+                    self.report(sink, p);
+                }
+                if self.cancel.is_cancelled() {
+                    break;
+                }
+                run.image(&plan);
+            }
+            run.summary
+        };
+        let mut summary = match self.threads {
+            None => work(),
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| Error::Threads(e.to_string()))?
+                .install(work),
+        };
+        if self.cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        summary.counts = self.counters.snapshot();
+        Ok(summary)
+    }
+
+    /// Runs [`run`](Self::run) on its own thread and returns its events as an iterator;
+    /// dropping the iterator cancels the scan.
+    pub fn spawn(&self, image: PathBuf) -> Events<Result<ImageSummary, Error>> {
+        let scan = self.clone();
+        Events::spawn(self.cancel.clone(), move |sink| scan.run(&image, sink))
+    }
+
+    fn report(&self, sink: &dyn Sink, p: Problem) {
+        if p.severity == Severity::Error {
+            self.counters.errors(1);
+        }
+        sink.problem(p);
+    }
+}
+
+/// Where an image's parts are: a directory (an OCI layout) or a tar archive, indexed once.
+enum Store {
+    Dir(PathBuf),
+    Tar {
+        file: PathBuf,
+        members: HashMap<String, Member>,
+    },
+}
+
+enum Member {
+    Data {
+        offset: u64,
+        size: u64,
+    },
+    /// A link to another member (its name, resolved).
+    Link(String),
+}
+
+impl Store {
+    fn open(path: &Path) -> Result<Store, Error> {
+        let meta = std::fs::metadata(path).map_err(|source| Error::Path {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if meta.is_dir() {
+            return Ok(Store::Dir(path.to_path_buf()));
+        }
+        let not_image = |message: String| Error::Image {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut file = File::open(path).map_err(|source| Error::Path {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut magic = [0u8; 4];
+        let got = file.read(&mut magic).unwrap_or(0);
+        if archive::Compression::of(&magic[..got]) != archive::Compression::None {
+            return Err(not_image(
+                "a compressed archive: decompress it first (an image archive is read in place, by offset)".into(),
+            ));
+        }
+        file.rewind().map_err(|e| not_image(io_reason(&e)))?;
+        let mut members = HashMap::new();
+        let mut tar = tar::Archive::new(file);
+        let entries = tar
+            .entries_with_seek()
+            .map_err(|e| not_image(format!("not a container image: {}", io_reason(&e))))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| {
+                not_image(format!(
+                    "not a container image: neither a directory nor a readable tar archive (docker save, podman save, OCI archive): {}",
+                    io_reason(&e)
+                ))
+            })?;
+            let name = normalize(&String::from_utf8_lossy(&entry.path_bytes()));
+            let kind = entry.header().entry_type();
+            let member = if kind.is_symlink() || kind.is_hard_link() {
+                let Some(target) = entry.link_name_bytes() else {
+                    continue;
+                };
+                let target = String::from_utf8_lossy(&target).into_owned();
+                let target = if kind.is_symlink() && !target.starts_with('/') {
+                    let dir = name.rsplit_once('/').map_or("", |(d, _)| d);
+                    normalize(&format!("{dir}/{target}"))
+                } else {
+                    normalize(&target)
+                };
+                Member::Link(target)
+            } else if kind.is_file() {
+                Member::Data {
+                    offset: entry.raw_file_position(),
+                    size: entry.size(),
+                }
+            } else {
+                continue;
+            };
+            members.insert(name, member);
+        }
+        Ok(Store::Tar {
+            file: path.to_path_buf(),
+            members,
+        })
+    }
+
+    /// The member `name` points at, links followed (a few hops).
+    fn member(&self, name: &str) -> Option<(u64, u64)> {
+        let Store::Tar { members, .. } = self else {
+            return None;
+        };
+        let mut name = normalize(name);
+        for _ in 0..8 {
+            match members.get(&name)? {
+                Member::Data { offset, size } => return Some((*offset, *size)),
+                Member::Link(to) => name = to.clone(),
+            }
+        }
+        None
+    }
+
+    fn has(&self, name: &str) -> bool {
+        match self {
+            Store::Dir(dir) => dir.join(name).is_file(),
+            Store::Tar { .. } => self.member(name).is_some(),
+        }
+    }
+
+    /// Opens the part `name` (a path inside the image) for reading; returns it and its size.
+    fn part(&self, name: &str) -> Result<(Box<dyn Read + Send>, u64), String> {
+        let (clean, tricky) = archive::clean_name(name);
+        if tricky {
+            return Err(format!("{name:?} points outside the image; not read"));
+        }
+        match self {
+            Store::Dir(dir) => {
+                let file = File::open(dir.join(&clean)).map_err(|e| missing(&clean, &e))?;
+                let size = file.metadata().map_err(|e| io_reason(&e))?.len();
+                Ok((Box::new(file), size))
+            }
+            Store::Tar { file, .. } => {
+                let (offset, size) = self
+                    .member(&clean)
+                    .ok_or_else(|| format!("{clean} is not in the archive"))?;
+                let mut f = File::open(file).map_err(|e| io_reason(&e))?;
+                f.seek(SeekFrom::Start(offset)).map_err(|e| io_reason(&e))?;
+                Ok((Box::new(f.take(size)), size))
+            }
+        }
+    }
+
+    /// Reads a small part (JSON) whole.
+    fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+        let (reader, size) = self.part(name)?;
+        if size > MAX_JSON {
+            return Err(format!(
+                "{name} is {size} bytes, more than a manifest or configuration can be; not read"
+            ));
+        }
+        let mut data = Vec::with_capacity(size as usize);
+        reader
+            .take(MAX_JSON)
+            .read_to_end(&mut data)
+            .map_err(|e| format!("{name}: {}", io_reason(&e)))?;
+        Ok(data)
+    }
+
+    fn json(&self, name: &str) -> Result<Value, String> {
+        let data = self.read(name)?;
+        serde_json::from_slice(&data).map_err(|e| format!("{name} is not valid JSON: {e}"))
+    }
+}
+
+fn missing(name: &str, e: &io::Error) -> String {
+    if e.kind() == io::ErrorKind::NotFound {
+        format!("{name} is not in the image")
+    } else {
+        format!("{name}: {}", io_reason(e))
+    }
+}
+
+/// A path inside an archive without `./`, `..` resolved (never above the root), no leading `/`.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// The blob path of a digest (`sha256:HEX` → `blobs/sha256/HEX`), if it is a well-formed one.
+fn blob_path(digest: &str) -> Option<String> {
+    let (algorithm, hex) = digest.split_once(':')?;
+    let ok = |s: &str, extra: &[u8]| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || extra.contains(&b))
+    };
+    (ok(algorithm, b"+._-") && ok(hex, b"=_-")).then(|| format!("blobs/{algorithm}/{hex}"))
+}
+
+/// One image (a manifest) to scan.
+#[derive(Debug, Default)]
+struct Plan {
+    tags: Vec<String>,
+    /// The manifest's digest (OCI).
+    manifest: Option<String>,
+    /// The configuration's path in the store.
+    config: Option<String>,
+    /// Layers from the base up: path in the store, digest (if known yet).
+    layers: Vec<(String, Option<String>)>,
+    /// Annotation fields to scan: the field's name and its text.
+    annotations: Vec<(String, String)>,
+}
+
+/// The images in a store, each with the problems met finding it.
+fn discover(store: &Store, path: &Path) -> Result<Vec<(Plan, Vec<Problem>)>, Error> {
+    let fail = |message: String| Error::Image {
+        path: path.to_path_buf(),
+        message,
+    };
+    let name = display_path(path).0;
+    if store.has("index.json") {
+        let index = store.json("index.json").map_err(fail)?;
+        let mut out = Vec::new();
+        oci_index(store, &name, &index, "index.json", &[], 0, &mut out);
+        if out.is_empty() {
+            return Err(fail("index.json lists no image manifest".into()));
+        }
+        return Ok(out);
+    }
+    if store.has("manifest.json") {
+        let manifest = store.json("manifest.json").map_err(fail)?;
+        let Some(list) = manifest.as_array() else {
+            return Err(fail("manifest.json is not a list of images".into()));
+        };
+        let plans = list
+            .iter()
+            .map(|m| {
+                let strings = |key: &str| -> Vec<String> {
+                    m[key]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let layers = strings("Layers")
+                    .into_iter()
+                    .map(|path| {
+                        let digest = path
+                            .strip_prefix("blobs/")
+                            .and_then(|rest| rest.split_once('/'))
+                            .map(|(alg, hex)| format!("{alg}:{hex}"));
+                        (path, digest)
+                    })
+                    .collect();
+                let plan = Plan {
+                    tags: strings("RepoTags"),
+                    manifest: None,
+                    config: m["Config"].as_str().map(str::to_string),
+                    layers,
+                    annotations: Vec::new(),
+                };
+                (plan, Vec::new())
+            })
+            .collect();
+        return Ok(plans);
+    }
+    Err(fail(
+        "not a container image: no manifest.json (docker save, podman save) nor index.json (OCI layout)"
+            .into(),
+    ))
+}
+
+/// The images an OCI index lists (nested indexes followed).
+fn oci_index(
+    store: &Store,
+    image: &str,
+    index: &Value,
+    where_: &str,
+    tags: &[String],
+    depth: usize,
+    out: &mut Vec<(Plan, Vec<Problem>)>,
+) {
+    let Some(manifests) = index["manifests"].as_array() else {
+        return;
+    };
+    for (i, descriptor) in manifests.iter().enumerate() {
+        let mut problems = Vec::new();
+        let mut tags = tags.to_vec();
+        let annotations = annotations_of(descriptor, &format!("{where_} manifests[{i}]"));
+        for key in [
+            "org.opencontainers.image.ref.name",
+            "io.containerd.image.name",
+        ] {
+            if let Some(t) = descriptor["annotations"][key].as_str() {
+                if !tags.iter().any(|x| x == t) {
+                    tags.push(t.to_string());
+                }
+            }
+        }
+        let digest = descriptor["digest"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let Some(path) = blob_path(&digest) else {
+            problems.push(Problem::error(
+                ProblemKind::Image,
+                image,
+                format!("{where_}: manifests[{i}] has no valid digest ({digest:?})"),
+            ));
+            out.push((Plan::default(), problems));
+            continue;
+        };
+        let manifest = match store.json(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                // A multi-platform index names every platform; an archive often holds one.
+                let severity = if depth > 0 && !store.has(&path) {
+                    Severity::Note
+                } else {
+                    Severity::Error
+                };
+                problems.push(Problem {
+                    severity,
+                    kind: ProblemKind::Image,
+                    path: Some(image.to_string()),
+                    message: format!("manifest {digest}: {e}"),
+                });
+                out.push((Plan::default(), problems));
+                continue;
+            }
+        };
+        if manifest.get("manifests").is_some() {
+            if depth < MAX_INDEX_DEPTH {
+                oci_index(store, image, &manifest, &digest, &tags, depth + 1, out);
+            }
+            continue;
+        }
+        let layers = manifest["layers"]
+            .as_array()
+            .map(|ls| {
+                ls.iter()
+                    .map(|l| {
+                        let digest = l["digest"].as_str().unwrap_or_default().to_string();
+                        let path = blob_path(&digest).unwrap_or_else(|| digest.clone());
+                        (path, Some(digest))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut fields = annotations;
+        fields.extend(annotations_of(&manifest, "annotations"));
+        let plan = Plan {
+            tags,
+            config: manifest["config"]["digest"].as_str().and_then(blob_path),
+            manifest: Some(digest),
+            layers,
+            annotations: fields,
+        };
+        out.push((plan, problems));
+    }
+}
+
+/// `FIELD["key"]` and `key=value` of every annotation of `v`.
+fn annotations_of(v: &Value, field: &str) -> Vec<(String, String)> {
+    v["annotations"]
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| {
+                    let text = v.as_str()?;
+                    Some((format!("{field}[{k:?}]"), format!("{k}={text}")))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What a layer's whiteouts delete from the layers below it.
+#[derive(Debug, Default)]
+struct Whiteouts {
+    /// Paths deleted (files or whole directories), from `.wh.NAME`.
+    paths: Vec<String>,
+    /// Directories made opaque (everything below them from lower layers hidden).
+    opaque: Vec<String>,
+}
+
+impl Whiteouts {
+    fn add(&mut self, name: &str) {
+        let (dir, base) = name.rsplit_once('/').unwrap_or(("", name));
+        if base == ".wh..wh..opq" {
+            self.opaque.push(dir.to_string());
+        } else if let Some(target) = base.strip_prefix(".wh.") {
+            if !target.starts_with(".wh.") {
+                self.paths.push(if dir.is_empty() {
+                    target.to_string()
+                } else {
+                    format!("{dir}/{target}")
+                });
+            }
+        }
+    }
+
+    /// Whether a file at `path` in a lower layer is deleted by this one.
+    fn remove(&self, path: &str) -> bool {
+        let under = |dir: &str| {
+            dir.is_empty()
+                || path
+                    .strip_prefix(dir)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        };
+        self.paths.iter().any(|p| p == path || under(p)) || self.opaque.iter().any(|d| under(d))
+    }
+}
+
+/// A layer scanned: findings with the entry chain inside the layer, and its whiteouts.
+struct Layer {
+    found: Vec<(Finding, Vec<String>)>,
+    whiteouts: Arc<Whiteouts>,
+}
+
+/// One run over a store.
+struct Run<'a> {
+    scan: &'a ImageScan,
+    store: &'a Store,
+    name: String,
+    sink: &'a dyn Sink,
+    /// Layers read, by digest (or path), with their whiteouts.
+    seen: HashMap<String, Arc<Whiteouts>>,
+    /// Configurations scanned (images of an archive may share one).
+    configs: HashSet<String>,
+    summary: ImageSummary,
+}
+
+impl Run<'_> {
+    fn origin(&self, plan: &Plan, part: ImagePart) -> ImageOrigin {
+        ImageOrigin {
+            name: self.name.clone(),
+            tags: plan.tags.clone(),
+            manifest: plan.manifest.clone(),
+            part,
+            layer: None,
+            field: None,
+        }
+    }
+
+    fn problem(&self, message: String) {
+        self.scan.report(
+            self.sink,
+            Problem::error(ProblemKind::Image, self.name.clone(), message),
+        );
+    }
+
+    fn image(&mut self, plan: &Plan) {
+        let config = plan.config.as_ref().and_then(|path| {
+            let value = self
+                .store
+                .json(path)
+                .map_err(|e| self.problem(format!("configuration: {e}")))
+                .ok()?;
+            Some((path, value))
+        });
+        // A `docker save` archive without blobs names layers by their uncompressed digest.
+        let diff_ids: Vec<String> = config
+            .as_ref()
+            .and_then(|(_, c)| c["rootfs"]["diff_ids"].as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut scratch = self.scan.scanner.scratch();
+        if let Some((path, value)) = &config {
+            if self.configs.insert((*path).clone()) {
+                let mut fields = Vec::new();
+                config_fields(value, &mut fields);
+                self.fields(&mut scratch, plan, ImagePart::Config, &fields);
+            }
+        }
+        self.fields(&mut scratch, plan, ImagePart::Manifest, &plan.annotations);
+
+        let count = plan.layers.len();
+        let layers: Vec<(usize, &String, String)> = plan
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, (path, digest))| {
+                let digest = digest
+                    .clone()
+                    .or_else(|| (diff_ids.len() == count).then(|| diff_ids[i].clone()))
+                    .unwrap_or_else(|| path.clone());
+                (i, path, digest)
+            })
+            .collect();
+        let mut todo = Vec::new();
+        let mut claimed = HashSet::new();
+        for (i, path, digest) in &layers {
+            if self.seen.contains_key(digest) || !claimed.insert(digest.clone()) {
+                self.summary.layers_shared += 1;
+            } else {
+                todo.push((*i, *path, digest.clone()));
+            }
+        }
+        let scan = self.scan;
+        let store = self.store;
+        let name = &self.name;
+        let sink = self.sink;
+        let read: Vec<(usize, String, Option<Layer>)> = todo
+            .into_par_iter()
+            .map(|(i, path, digest)| {
+                let layer = scan.layer(store, name, path, &digest, i + 1, count, sink);
+                (i, digest, layer)
+            })
+            .collect();
+        self.summary.layers += read.iter().filter(|(_, _, l)| l.is_some()).count();
+        let mut found = Vec::new();
+        for (i, digest, layer) in read {
+            let layer = layer.unwrap_or(Layer {
+                found: Vec::new(),
+                whiteouts: Arc::default(),
+            });
+            self.seen
+                .insert(digest.clone(), Arc::clone(&layer.whiteouts));
+            found.push((i, digest, layer.found));
+        }
+        let whiteouts: Vec<Arc<Whiteouts>> = layers
+            .iter()
+            .map(|(_, _, d)| self.seen.get(d).cloned().unwrap_or_default())
+            .collect();
+        for (i, digest, findings) in found {
+            for (finding, chain) in findings {
+                let inner = chain.first().cloned().unwrap_or_default();
+                let removed_in = (i + 1..count)
+                    .find(|&k| whiteouts[k].remove(&inner))
+                    .map(|k| k + 1);
+                let mut origin = self.origin(plan, ImagePart::Layer);
+                origin.layer = Some(ImageLayer {
+                    digest: digest.clone(),
+                    index: i + 1,
+                    count,
+                    removed_in,
+                });
+                let mut location =
+                    Location::new(Some(chain.join("!/")), Source::Image { image: origin });
+                if chain.len() > 1 {
+                    location.archive = Some(ArchiveEntry {
+                        file: inner,
+                        entries: chain[1..].to_vec(),
+                    });
+                }
+                self.scan.counters.hits(1);
+                self.sink.hit(Hit { finding, location });
+            }
+        }
+    }
+
+    /// Scans each field's text on its own: its location names the field.
+    fn fields(
+        &mut self,
+        scratch: &mut Scratch,
+        plan: &Plan,
+        part: ImagePart,
+        fields: &[(String, String)],
+    ) {
+        let mut done = HashSet::new();
+        for (field, text) in fields {
+            // `container_config` repeats `config` in images Docker built.
+            if text.is_empty() || !done.insert(text) {
+                continue;
+            }
+            self.summary.fields += 1;
+            self.scan.counters.bytes(text.len() as u64);
+            let findings = self.scan.scanner.scan_file(scratch, text.as_bytes(), None);
+            for finding in findings {
+                let mut origin = self.origin(plan, part);
+                origin.field = Some(field.clone());
+                let mut location = Location::new(None, Source::Image { image: origin });
+                location.context = Context::Deployment;
+                self.scan.counters.hits(1);
+                self.sink.hit(Hit { finding, location });
+            }
+        }
+    }
+}
+
+/// The fields of an image configuration worth scanning, named as they are in it.
+fn config_fields(config: &Value, out: &mut Vec<(String, String)>) {
+    for key in ["config", "container_config"] {
+        let c = &config[key];
+        if let Some(env) = c["Env"].as_array() {
+            for (i, e) in env.iter().enumerate() {
+                if let Some(e) = e.as_str() {
+                    out.push((format!("{key}.Env[{i}]"), e.to_string()));
+                }
+            }
+        }
+        for field in ["Cmd", "Entrypoint"] {
+            let text = match &c[field] {
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                Value::String(s) => s.clone(),
+                _ => continue,
+            };
+            out.push((format!("{key}.{field}"), text));
+        }
+        if let Some(labels) = c["Labels"].as_object() {
+            for (k, v) in labels {
+                if let Some(v) = v.as_str() {
+                    out.push((format!("{key}.Labels[{k:?}]"), format!("{k}={v}")));
+                }
+            }
+        }
+    }
+    if let Some(history) = config["history"].as_array() {
+        for (i, h) in history.iter().enumerate() {
+            for field in ["created_by", "comment"] {
+                if let Some(text) = h[field].as_str() {
+                    out.push((format!("history[{i}].{field}"), text.to_string()));
+                }
+            }
+        }
+    }
+}
+
+impl ImageScan {
+    /// Reads one layer (`index` of `count`); `None` when it could not be opened at all.
+    #[allow(clippy::too_many_arguments)]
+    fn layer(
+        &self,
+        store: &Store,
+        image: &str,
+        path: &str,
+        digest: &str,
+        index: usize,
+        count: usize,
+        sink: &dyn Sink,
+    ) -> Option<Layer> {
+        let label = format!("layer {index} of {count}");
+        let (reader, size) = match store.part(path) {
+            Ok(r) => r,
+            Err(e) => {
+                self.report(
+                    sink,
+                    Problem::error(
+                        ProblemKind::Image,
+                        image,
+                        format!("{label} ({}): {e}", short(digest)),
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut limits = self.limits;
+        limits.entry = limits.entry.min(self.max_file_size);
+        let mut visitor = LayerVisitor {
+            scan: self,
+            scratch: self.scanner.scratch(),
+            sink,
+            problem_path: format!("{image} {label} ({})", short(digest)),
+            found: Vec::new(),
+            whiteouts: Whiteouts::default(),
+        };
+        let mut reader = Cancellable {
+            inner: reader,
+            cancel: &self.cancel,
+        };
+        // Problems inside the stream start with this name: the image, the layer, its digest.
+        let name = visitor.problem_path.clone();
+        archive::walk_stream(&name, &mut reader, Some(size), limits, &mut visitor);
+        self.counters.archives(1);
+        Some(Layer {
+            found: visitor.found,
+            whiteouts: Arc::new(visitor.whiteouts),
+        })
+    }
+}
+
+/// `sha256:` and the first 12 hex digits.
+fn short(digest: &str) -> &str {
+    match digest.split_once(':') {
+        Some((alg, hex)) => &digest[..(alg.len() + 1 + hex.len().min(12))],
+        None => digest,
+    }
+}
+
+/// A reader that ends in an error once the scan is cancelled (a layer stops between reads).
+struct Cancellable<'a, R> {
+    inner: R,
+    cancel: &'a Cancel,
+}
+
+impl<R: Read> Read for Cancellable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.cancel.is_cancelled() {
+            return Err(io::Error::other("cancelled"));
+        }
+        self.inner.read(buf)
+    }
+}
+
+struct LayerVisitor<'a> {
+    scan: &'a ImageScan,
+    scratch: Scratch,
+    sink: &'a dyn Sink,
+    problem_path: String,
+    found: Vec<(Finding, Vec<String>)>,
+    whiteouts: Whiteouts,
+}
+
+impl archive::Visitor for LayerVisitor<'_> {
+    fn entry(&mut self, _path: &str, entries: &[String], data: &[u8]) {
+        let scan = self.scan;
+        if scan.cancel.is_cancelled() {
+            return;
+        }
+        if !scan.scan_binary && keysweep::is_binary(data) {
+            scan.counters.skipped_binary(1);
+            return;
+        }
+        scan.counters.files(1);
+        scan.counters.bytes(data.len() as u64);
+        let path = entries.join("!/");
+        let findings = scan_bytes(&scan.scanner, &mut self.scratch, data, Some(&path));
+        self.found
+            .extend(findings.into_iter().map(|f| (f, entries.to_vec())));
+    }
+
+    fn problem(&mut self, message: String) {
+        if self.scan.cancel.is_cancelled() {
+            return;
+        }
+        let p = Problem::error(ProblemKind::Archive, self.problem_path.clone(), message);
+        self.scan.report(self.sink, p);
+    }
+
+    fn warning(&mut self, message: String) {
+        let p = Problem::warning(ProblemKind::PathTrick, self.problem_path.clone(), message);
+        self.scan.report(self.sink, p);
+    }
+
+    fn listed(&mut self, name: &str) {
+        self.whiteouts.add(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whiteouts_delete_files_directories_and_opaque_contents() {
+        let mut w = Whiteouts::default();
+        w.add("app/.wh..env");
+        w.add("srv/.wh.cache");
+        w.add("etc/conf/.wh..wh..opq");
+        w.add("usr/.wh..wh.plnk"); // aufs bookkeeping, not a deletion
+        assert!(w.remove("app/.env"));
+        assert!(!w.remove("app/.env.example"));
+        assert!(!w.remove("app/x/.env"));
+        assert!(w.remove("srv/cache"));
+        assert!(w.remove("srv/cache/token"));
+        assert!(!w.remove("srv/cachet"));
+        assert!(w.remove("etc/conf/secrets.yml"));
+        assert!(!w.remove("etc/conf"));
+        assert!(!w.remove("etc/config/x"));
+        assert!(!w.remove("usr/.wh.plnk"));
+        let mut root = Whiteouts::default();
+        root.add(".wh..wh..opq");
+        assert!(root.remove("anything/at/all"));
+    }
+
+    #[test]
+    fn blob_paths_accept_digests_only() {
+        assert_eq!(
+            blob_path("sha256:abc123").as_deref(),
+            Some("blobs/sha256/abc123")
+        );
+        assert_eq!(blob_path("sha256:../../etc"), None);
+        assert_eq!(blob_path("sha256:ABC"), None);
+        assert_eq!(blob_path("nodigest"), None);
+        assert_eq!(blob_path("sha256:"), None);
+    }
+
+    #[test]
+    fn archive_paths_normalize_without_climbing() {
+        assert_eq!(normalize("./manifest.json"), "manifest.json");
+        assert_eq!(normalize("abc/../blobs/sha256/x"), "blobs/sha256/x");
+        assert_eq!(normalize("../../x"), "x");
+        assert_eq!(short("sha256:0123456789abcdef"), "sha256:0123456789ab");
+    }
+}

@@ -1,0 +1,393 @@
+//! Container images through the library: every layout keysweep reads, whiteouts, the
+//! configuration and annotations, compression, and what a bomb, a damaged or missing layer do.
+//! Images are built here without a container daemon (tests/common/oci.rs). Secrets are fake.
+
+#[path = "../../../tests/common/oci.rs"]
+mod oci;
+
+use std::path::Path;
+
+use keysweep::{RuleSet, Scanner};
+use keysweep_source::{Collect, Error, Hit, ImagePart, ImageScan, Problem, ProblemKind};
+use oci::{layer, Comp, Image};
+use serde_json::json;
+
+const GITHUB: &str = "ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u";
+const STRIPE: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
+const AWS: &str = "AKIAZ4X7Q2M9R3T8V6WN";
+const SLACK: &str = "xoxb-7362617288-2817363719361-Qm3tXkL9pV2rN8cW5yZ1jH4d";
+
+fn scan(
+    path: &Path,
+) -> (
+    Result<keysweep_source::ImageSummary, Error>,
+    Vec<Hit>,
+    Vec<Problem>,
+) {
+    let sink = Collect::default();
+    let result = ImageScan::new(Scanner::new(RuleSet::builtin()).unwrap()).run(path, &sink);
+    let (mut hits, problems) = sink.into_parts();
+    hits.sort_by_key(|h| (h.location.display(), h.finding.range.start));
+    (result, hits, problems)
+}
+
+/// The hit whose secret is `secret` (exactly one).
+fn hit<'a>(hits: &'a [Hit], secret: &str) -> &'a Hit {
+    let found: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| &*h.finding.secret == secret.as_bytes())
+        .collect();
+    assert_eq!(found.len(), 1, "{secret}: {hits:#?}");
+    found[0]
+}
+
+/// Three layers: the base adds app/.env and etc/app/ (a secret in each), the second deletes
+/// app/.env (a whiteout) and makes etc/app opaque, the third adds srv/token.txt.
+fn whiteout_image(comp: Comp) -> Image {
+    let env = format!("GITHUB_TOKEN={GITHUB}\n");
+    let conf = format!("stripe_key: {STRIPE}\n");
+    let token = format!("aws_access_key_id = {AWS}\n");
+    Image::new(
+        "example/app:1",
+        vec![
+            (
+                layer(&[
+                    ("app/", b""),
+                    ("app/.env", env.as_bytes()),
+                    ("etc/app/", b""),
+                    ("etc/app/conf.yml", conf.as_bytes()),
+                ]),
+                comp,
+            ),
+            (
+                layer(&[
+                    ("app/", b""),
+                    ("app/.wh..env", b""),
+                    ("etc/app/", b""),
+                    ("etc/app/.wh..wh..opq", b""),
+                ]),
+                comp,
+            ),
+            (layer(&[("srv/token.txt", token.as_bytes())]), comp),
+        ],
+    )
+}
+
+#[test]
+fn a_file_deleted_by_a_later_layer_is_reported_as_removed_there_in_every_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = whiteout_image(Comp::Gzip);
+    let layouts: Vec<(std::path::PathBuf, Vec<String>)> = vec![
+        {
+            let p = dir.path().join("oci");
+            let d = image.write_oci_dir(&p);
+            (p, d)
+        },
+        {
+            let p = dir.path().join("docker.tar");
+            let d = oci::write_docker_archive(&p, &[&image]).remove(0);
+            (p, d)
+        },
+        {
+            let p = dir.path().join("docker25.tar");
+            let d = oci::write_oci_archive(&p, &[&image]).remove(0);
+            (p, d)
+        },
+    ];
+    for (path, digests) in layouts {
+        let (result, hits, problems) = scan(&path);
+        let summary = result.unwrap();
+        assert!(problems.is_empty(), "{path:?}: {problems:?}");
+        assert_eq!((summary.images, summary.layers), (1, 3), "{path:?}");
+        assert_eq!(hits.len(), 3, "{path:?}: {hits:#?}");
+
+        let env = hit(&hits, GITHUB);
+        assert_eq!(env.location.path.as_deref(), Some("app/.env"));
+        let image = env.location.image().unwrap();
+        assert_eq!(image.part, ImagePart::Layer);
+        assert_eq!(image.tags, ["example/app:1"]);
+        let l = image.layer.as_ref().unwrap();
+        assert_eq!(
+            (l.index, l.count, l.removed_in),
+            (1, 3, Some(2)),
+            "{path:?}"
+        );
+        assert_eq!(l.digest, digests[0]);
+        assert!(!env.location.present_at_head());
+        assert_eq!(
+            (env.finding.line, env.finding.column),
+            (1, 14),
+            "line and column within the file"
+        );
+
+        let conf = hit(&hits, STRIPE).location.image().unwrap();
+        assert_eq!(
+            conf.layer.as_ref().unwrap().removed_in,
+            Some(2),
+            "opaque dir"
+        );
+
+        let token = hit(&hits, AWS);
+        let l = token.location.image().unwrap().layer.as_ref().unwrap();
+        assert_eq!((l.index, l.removed_in), (3, None));
+        assert_eq!(l.digest, digests[2]);
+        assert!(token.location.present_at_head());
+    }
+}
+
+#[test]
+fn plain_gzip_and_zstd_layers_read_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    for comp in [Comp::Plain, Comp::Gzip, Comp::Zstd] {
+        let path = dir.path().join(format!("{comp:?}"));
+        whiteout_image(comp).write_oci_dir(&path);
+        let (result, hits, problems) = scan(&path);
+        assert!(problems.is_empty(), "{comp:?}: {problems:?}");
+        assert_eq!(result.unwrap().layers, 3);
+        let mut secrets: Vec<&[u8]> = hits.iter().map(|h| &*h.finding.secret).collect();
+        secrets.sort();
+        let mut want = vec![GITHUB.as_bytes(), STRIPE.as_bytes(), AWS.as_bytes()];
+        want.sort();
+        assert_eq!(secrets, want, "{comp:?}");
+    }
+}
+
+#[test]
+fn configuration_and_annotations_are_scanned_field_by_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut image = Image::new(
+        "example/build:2",
+        vec![(layer(&[("README", b"nothing here\n")]), Comp::Gzip)],
+    );
+    image.config["config"]["Env"] = json!(["PATH=/usr/bin", format!("STRIPE_KEY={STRIPE}")]);
+    image.config["config"]["Labels"] = json!({"org.example.deploy": format!("token {GITHUB}")});
+    // What `docker build --build-arg` and a RUN line leave in the history.
+    image.config["history"] = json!([
+        {"created_by": "/bin/sh -c #(nop) ADD file:0 in / "},
+        {"created_by": format!("RUN |1 AWS_ACCESS_KEY_ID={AWS} /bin/sh -c ./deploy.sh"), "empty_layer": true},
+    ]);
+    image.annotations = json!({"org.example.notify": format!("slack {SLACK}")});
+    let path = dir.path().join("oci");
+    image.write_oci_dir(&path);
+    let (result, hits, problems) = scan(&path);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(result.unwrap().images, 1);
+    let field = |secret: &str| {
+        let h = hit(&hits, secret);
+        let image = h.location.image().unwrap();
+        assert!(image.layer.is_none());
+        assert_eq!(h.location.path, None);
+        (image.part, image.field.clone().unwrap())
+    };
+    assert_eq!(
+        field(STRIPE),
+        (ImagePart::Config, "config.Env[1]".to_string())
+    );
+    assert_eq!(
+        field(GITHUB),
+        (
+            ImagePart::Config,
+            "config.Labels[\"org.example.deploy\"]".to_string()
+        )
+    );
+    assert_eq!(
+        field(AWS),
+        (ImagePart::Config, "history[1].created_by".to_string())
+    );
+    assert_eq!(
+        field(SLACK),
+        (
+            ImagePart::Manifest,
+            "annotations[\"org.example.notify\"]".to_string()
+        )
+    );
+    assert_eq!(
+        hit(&hits, AWS).location.display(),
+        "<image config: history[1].created_by>"
+    );
+}
+
+#[test]
+fn archives_inside_a_layer_are_opened_with_their_entry_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = format!("GITHUB_TOKEN={GITHUB}\n");
+    let inner = oci::compress(&layer(&[("conf/.env", env.as_bytes())]), Comp::Gzip);
+    let image = Image::new(
+        "example/nested:1",
+        vec![(layer(&[("opt/bundle.tar.gz", &inner)]), Comp::Zstd)],
+    );
+    let path = dir.path().join("oci");
+    image.write_oci_dir(&path);
+    let (_, hits, problems) = scan(&path);
+    assert!(problems.is_empty(), "{problems:?}");
+    let h = hit(&hits, GITHUB);
+    assert_eq!(
+        h.location.path.as_deref(),
+        Some("opt/bundle.tar.gz!/conf/.env")
+    );
+    let archive = h.location.archive.as_ref().unwrap();
+    assert_eq!(archive.file, "opt/bundle.tar.gz");
+    assert_eq!(archive.entries, ["conf/.env"]);
+}
+
+#[test]
+fn a_layer_bomb_stops_that_layer_and_the_rest_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = format!("GITHUB_TOKEN={GITHUB}\n");
+    let token = format!("aws_access_key_id = {AWS}\n");
+    let zeros = vec![0u8; 16 << 20];
+    let image = Image::new(
+        "example/bomb:1",
+        vec![
+            (
+                layer(&[("a/.env", env.as_bytes()), ("a/zeros", &zeros)]),
+                Comp::Gzip,
+            ),
+            (layer(&[("b/token.txt", token.as_bytes())]), Comp::Gzip),
+        ],
+    );
+    let path = dir.path().join("oci");
+    image.write_oci_dir(&path);
+    let (result, hits, problems) = scan(&path);
+    result.unwrap();
+    // Found before the cut, and in the next layer.
+    hit(&hits, GITHUB);
+    hit(&hits, AWS);
+    let bomb: Vec<&Problem> = problems
+        .iter()
+        .filter(|p| p.message.contains("inflates more than 200:1"))
+        .collect();
+    assert!(!bomb.is_empty(), "{problems:?}");
+    assert_eq!(bomb[0].kind, ProblemKind::Archive);
+    assert!(
+        bomb[0]
+            .path
+            .as_deref()
+            .unwrap()
+            .contains("oci layer 1 of 2 (sha256:"),
+        "{:?}",
+        bomb[0].path
+    );
+    assert!(
+        bomb[0]
+            .message
+            .starts_with(bomb[0].path.as_deref().unwrap()),
+        "{}",
+        bomb[0].message
+    );
+}
+
+#[test]
+fn a_damaged_or_missing_layer_is_reported_and_the_others_are_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = whiteout_image(Comp::Gzip);
+    let path = dir.path().join("oci");
+    let digests = image.write_oci_dir(&path);
+    // Layer 3's blob cut in half; layer 2's deleted.
+    let blob = |d: &str| path.join("blobs/sha256").join(&d[7..]);
+    let data = std::fs::read(blob(&digests[2])).unwrap();
+    std::fs::write(blob(&digests[2]), &data[..data.len() / 2]).unwrap();
+    std::fs::remove_file(blob(&digests[1])).unwrap();
+    let (result, hits, problems) = scan(&path);
+    assert_eq!(result.unwrap().layers, 2);
+    // Layer 1 is scanned; without layer 2 nothing says its files were removed.
+    let env = hit(&hits, GITHUB).location.image().unwrap();
+    assert_eq!(env.layer.as_ref().unwrap().removed_in, None);
+    assert!(hits.iter().all(|h| &*h.finding.secret != AWS.as_bytes()));
+    let missing = problems
+        .iter()
+        .find(|p| p.kind == ProblemKind::Image)
+        .expect("missing layer reported");
+    assert!(
+        missing.message.starts_with("layer 2 of 3 (sha256:")
+            && missing.message.contains("is not in the image"),
+        "{missing:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.kind == ProblemKind::Archive
+            && p.path.as_deref().unwrap().contains("layer 3 of 3 (sha256:")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn layers_shared_by_images_of_one_archive_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = format!("GITHUB_TOKEN={GITHUB}\n");
+    let base = (layer(&[("base/.env", env.as_bytes())]), Comp::Gzip);
+    let a = Image::new(
+        "example/a:1",
+        vec![base.clone(), (layer(&[("a", b"a\n")]), Comp::Gzip)],
+    );
+    let b = Image::new(
+        "example/b:1",
+        vec![base, (layer(&[("b", b"b\n")]), Comp::Gzip)],
+    );
+    for (name, write) in [
+        (
+            "docker.tar",
+            oci::write_docker_archive as fn(&Path, &[&Image]) -> _,
+        ),
+        ("docker25.tar", oci::write_oci_archive),
+    ] {
+        let path = dir.path().join(name);
+        write(&path, &[&a, &b]);
+        let (result, hits, problems) = scan(&path);
+        let summary = result.unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            (summary.images, summary.layers, summary.layers_shared),
+            (2, 3, 1),
+            "{name}"
+        );
+        assert_eq!(hits.len(), 1, "{name}");
+    }
+}
+
+#[test]
+fn what_is_not_an_image_is_an_error_that_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let message = |p: &Path| match scan(p).0 {
+        Err(e @ Error::Image { .. }) => e.to_string(),
+        other => panic!("{other:?}"),
+    };
+    std::fs::write(dir.path().join("x.tar"), b"not a tar at all, just text").unwrap();
+    assert!(
+        message(&dir.path().join("x.tar")).contains("not a container image"),
+        "{}",
+        message(&dir.path().join("x.tar"))
+    );
+    let gz = oci::compress(b"anything", Comp::Gzip);
+    std::fs::write(dir.path().join("x.tar.gz"), gz).unwrap();
+    assert!(message(&dir.path().join("x.tar.gz")).contains("decompress it first"));
+    assert!(matches!(
+        scan(&dir.path().join("nope")).0,
+        Err(Error::Path { .. })
+    ));
+}
+
+#[test]
+fn a_manifest_naming_paths_outside_the_image_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = vec![
+        (
+            "manifest.json".to_string(),
+            serde_json::to_vec(
+                &json!([{"Config": "c.json", "RepoTags": ["x:1"], "Layers": ["../../etc/passwd"]}]),
+            )
+            .unwrap(),
+        ),
+        ("c.json".to_string(), b"{}".to_vec()),
+    ];
+    let path = dir.path().join("evil.tar");
+    oci::write_tar(&path, &files);
+    let (result, hits, problems) = scan(&path);
+    result.unwrap();
+    assert!(hits.is_empty());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.message.contains("points outside the image")),
+        "{problems:?}"
+    );
+}
