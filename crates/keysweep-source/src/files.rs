@@ -617,6 +617,9 @@ impl PathScan {
                 for f in &mut findings {
                     let shift = base as usize;
                     f.range = f.range.start + shift..f.range.end + shift;
+                    for p in &mut f.parts {
+                        p.range = p.range.start + shift..p.range.end + shift;
+                    }
                 }
                 self.emit(sink, findings, location);
             }
