@@ -76,6 +76,44 @@ pub fn record(v: Validation) -> RecordValidation {
     }
 }
 
+/// The answer for a finding whose rule has no validator (nothing is sent).
+fn no_validator() -> RecordValidation {
+    RecordValidation {
+        status: Status::Unknown.as_str().to_string(),
+        reason: "no validator for this rule".to_string(),
+        identity: Vec::new(),
+    }
+}
+
+/// Validates `items` (each with a validator) and says what happened, for stderr; `without`
+/// findings had no validator. Shared by scans and sweeps.
+fn validate_items(
+    args: &ValidateArgs,
+    items: &[(&Rule, &keysweep::Finding)],
+    without: usize,
+) -> Result<(Vec<RecordValidation>, String), String> {
+    let validator = args.validator()?;
+    let answers = validator.validate_all(items);
+    let count = |s: Status| answers.iter().filter(|v| v.status == s).count();
+    let stats = validator.stats();
+    let summary = format!(
+        "; validated {} finding(s) ({} distinct credential(s), {} request(s)): {} live, {} invalid, {} unknown, {} error{}",
+        items.len(),
+        stats.checked,
+        stats.requests,
+        count(Status::Live),
+        count(Status::Invalid),
+        count(Status::Unknown),
+        count(Status::Error),
+        if without > 0 {
+            format!("; {without} finding(s) of rules without a validator")
+        } else {
+            String::new()
+        }
+    );
+    Ok((answers.into_iter().map(record).collect(), summary))
+}
+
 /// Validates every unsuppressed hit whose rule has a validator; `None` for the others
 /// (suppressed findings are never sent anywhere). Returns the answers in `hits`' order and a
 /// summary for stderr.
@@ -84,11 +122,9 @@ pub fn validate_hits(
     rules: &[Rule],
     hits: &[Hit],
 ) -> Result<(Vec<Option<RecordValidation>>, String), String> {
-    let validator = args.validator()?;
     let mut answers: Vec<Option<RecordValidation>> = vec![None; hits.len()];
     let mut items = Vec::new();
     let mut at = Vec::new();
-    let mut without = 0usize;
     for (i, h) in hits.iter().enumerate() {
         if h.finding.suppressed.is_some() {
             continue;
@@ -98,40 +134,14 @@ pub fn validate_hits(
             items.push((rule, &h.finding));
             at.push(i);
         } else {
-            without += 1;
-            answers[i] = Some(RecordValidation {
-                status: Status::Unknown.as_str().to_string(),
-                reason: "no validator for this rule".to_string(),
-                identity: Vec::new(),
-            });
+            answers[i] = Some(no_validator());
         }
     }
-    let mut counts = [0usize; 4];
-    for (i, v) in at.into_iter().zip(validator.validate_all(&items)) {
-        counts[match v.status {
-            Status::Live => 0,
-            Status::Invalid => 1,
-            Status::Unknown => 2,
-            Status::Error => 3,
-        }] += 1;
-        answers[i] = Some(record(v));
+    let without = answers.iter().filter(|a| a.is_some()).count();
+    let (validated, summary) = validate_items(args, &items, without)?;
+    for (i, v) in at.into_iter().zip(validated) {
+        answers[i] = Some(v);
     }
-    let stats = validator.stats();
-    let summary = format!(
-        "; validated {} finding(s) ({} distinct credential(s), {} request(s)): {} live, {} invalid, {} unknown, {} error{}",
-        items.len(),
-        stats.checked,
-        stats.requests,
-        counts[0],
-        counts[1],
-        counts[2],
-        counts[3],
-        if without > 0 {
-            format!("; {without} finding(s) of rules without a validator")
-        } else {
-            String::new()
-        }
-    );
     Ok((answers, summary))
 }
 
@@ -155,7 +165,6 @@ pub fn validate_records(
     rules: &[Rule],
     repos: &mut [keysweep_sweep::RepoResult],
 ) -> Result<String, String> {
-    let validator = args.validator()?;
     let by_id: std::collections::HashMap<&str, &Rule> = rules.iter().map(|r| (&*r.id, r)).collect();
     let mut at = Vec::new();
     let mut findings = Vec::new();
@@ -184,21 +193,15 @@ pub fn validate_records(
                 }
                 _ => {
                     without += 1;
-                    rec.validation = Some(RecordValidation {
-                        status: Status::Unknown.as_str().to_string(),
-                        reason: "no validator for this rule".to_string(),
-                        identity: Vec::new(),
-                    });
+                    rec.validation = Some(no_validator());
                 }
             }
         }
     }
     let items: Vec<(&Rule, &keysweep::Finding)> = findings.iter().map(|(r, f)| (*r, f)).collect();
-    let answers = validator.validate_all(&items);
-    let mut counts = [0usize; 4];
+    let (answers, summary) = validate_items(args, &items, without)?;
     for ((ri, i), v) in at.into_iter().zip(answers) {
-        counts[v.status as usize] += 1;
-        repos[ri].records[i].validation = Some(record(v));
+        repos[ri].records[i].validation = Some(v);
     }
     if args.only_live {
         for repo in repos.iter_mut() {
@@ -206,20 +209,5 @@ pub fn validate_records(
                 .retain(|r| r.validation.as_ref().is_some_and(|v| v.status == "live"));
         }
     }
-    let stats = validator.stats();
-    Ok(format!(
-        "; validated {} finding(s) ({} distinct credential(s), {} request(s)): {} live, {} invalid, {} unknown, {} error{}",
-        items.len(),
-        stats.checked,
-        stats.requests,
-        counts[0],
-        counts[1],
-        counts[2],
-        counts[3],
-        if without > 0 {
-            format!("; {without} finding(s) of rules without a validator")
-        } else {
-            String::new()
-        }
-    ))
+    Ok(summary)
 }
