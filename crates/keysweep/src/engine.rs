@@ -1788,19 +1788,18 @@ impl Scanner {
     ) {
         let mut values = Vec::new();
         crate::extract::run(kind, hay, anchor, &mut values);
-        let mut decoded = Vec::new();
         for v in values {
             if !owned.contains(&v.value.start) {
                 continue;
             }
             let (secret, layers) = if v.base64 {
-                decoded.clear();
+                let mut decoded = Vec::new();
                 if !crate::decode::decode(Encoding::Base64, &hay[v.value.clone()], &mut decoded)
                     || decoded.is_empty()
                 {
                     continue;
                 }
-                (decoded.clone(), vec![Encoding::Base64])
+                (decoded, vec![Encoding::Base64])
             } else {
                 (v.unescaped(hay), Vec::new())
             };
