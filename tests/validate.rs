@@ -452,22 +452,20 @@ fn a_sweep_validates_what_it_found_in_history() {
     let repo_path = repo.path.to_str().unwrap().to_string();
     let workdir = work.path().join("work");
     let outdir = work.path().join("out");
-    let out = keysweep(
-        work.path(),
-        &[
-            "sweep",
-            &repo_path,
-            "--workdir",
-            workdir.to_str().unwrap(),
-            "--out",
-            outdir.to_str().unwrap(),
-            "--no-progress",
-            "--validate",
-            "--allow-internal",
-            "--validate-origin",
-            &o,
-        ],
-    );
+    let args = [
+        "sweep",
+        &repo_path,
+        "--workdir",
+        workdir.to_str().unwrap(),
+        "--out",
+        outdir.to_str().unwrap(),
+        "--no-progress",
+        "--validate",
+        "--allow-internal",
+        "--validate-origin",
+        &o,
+    ];
+    let out = keysweep(work.path(), &args);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -482,6 +480,88 @@ fn a_sweep_validates_what_it_found_in_history() {
     let inventory: Value =
         serde_json::from_slice(&std::fs::read(outdir.join("inventory.json")).unwrap()).unwrap();
     assert_eq!(inventory["secrets"][0]["validation"]["status"], "live");
+    assert_eq!(gh.requests.lock().unwrap().len(), 1);
+
+    // The next sweep takes the answer from the workdir's answer store: no request.
+    let store = std::fs::read(workdir.join("validation.redb")).unwrap();
+    assert!(!store.windows(LIVE.len()).any(|w| w == LIVE.as_bytes()));
+    let again = keysweep(work.path(), &args);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let findings = std::fs::read_to_string(outdir.join("findings.jsonl")).unwrap();
+    let first: Value = serde_json::from_str(findings.lines().next().unwrap()).unwrap();
+    assert_eq!(first["validation"]["status"], "live", "{first}");
+    assert!(
+        first["validation"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("stored answer"),
+        "{first}"
+    );
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("1 from the answer store"), "{stderr}");
+    assert_eq!(gh.requests.lock().unwrap().len(), 1, "no second request");
+}
+
+#[test]
+fn a_scan_answers_from_its_store_until_the_answer_expires() {
+    let gh = github();
+    let dir = tokens_dir();
+    let o = origin(&gh);
+    let store = tempfile::tempdir().unwrap();
+    let file = store.path().join("answers.redb");
+    let run = |ttl: &str| {
+        let out = keysweep(
+            dir.path(),
+            &[
+                "scan",
+                ".",
+                "--no-config",
+                "--format",
+                "json",
+                "--validate",
+                "--allow-internal",
+                "--validate-origin",
+                &o,
+                "--validate-store",
+                file.to_str().unwrap(),
+                "--validate-ttl",
+                ttl,
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        no_secret(&out);
+        let mut statuses: Vec<String> = json(&out)
+            .iter()
+            .map(|f| f["validation"]["status"].as_str().unwrap().to_string())
+            .collect();
+        statuses.sort();
+        assert_eq!(statuses, ["invalid", "live", "live"]);
+    };
+    run("1h");
+    assert_eq!(gh.requests.lock().unwrap().len(), 2);
+    // Both answers (live and invalid) are kept: no request.
+    run("1h");
+    assert_eq!(gh.requests.lock().unwrap().len(), 2);
+    // A time to live of 0 trusts nothing stored.
+    run("0");
+    assert_eq!(gh.requests.lock().unwrap().len(), 4);
+    // A bad duration is refused by name.
+    let out = keysweep(
+        dir.path(),
+        &["scan", ".", "--validate", "--validate-ttl", "soon"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
 }
 
 #[test]

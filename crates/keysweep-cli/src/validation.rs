@@ -1,13 +1,14 @@
 //! `--validate`: asking each finding's provider whether its credential works
 //! (keysweep-validate), and `--only-live`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use keysweep::Rule;
 use keysweep_report::{IdentityField, RecordValidation};
 use keysweep_source::Hit;
-use keysweep_validate::{Status, Validation, Validator};
+use keysweep_validate::{AnswerStore, Status, Validation, Validator};
 
 /// Validation options shared by `scan` and `inventory`.
 #[derive(Args, Debug, Clone, Default)]
@@ -36,6 +37,32 @@ pub struct ValidateArgs {
     /// Seconds one validation may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub validate_timeout: u64,
+    /// Keep definite answers (live, invalid) in FILE between runs and answer from it for
+    /// --validate-ttl instead of asking again. It holds SHA-256 digests, never secrets. A
+    /// sweep keeps one in its workdir (validation.redb) unless this names another.
+    #[arg(long, value_name = "FILE")]
+    pub validate_store: Option<PathBuf>,
+    /// How long a stored answer is trusted: 3600, 90m, 24h, 7d; 0 stores nothing.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_ttl)]
+    pub validate_ttl: Option<Duration>,
+}
+
+/// A time to live: seconds, or a number with s, m, h or d.
+fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.as_bytes().last() {
+        Some(b's') => (&t[..t.len() - 1], 1u64),
+        Some(b'm') => (&t[..t.len() - 1], 60),
+        Some(b'h') => (&t[..t.len() - 1], 3600),
+        Some(b'd') => (&t[..t.len() - 1], 86_400),
+        _ => (t, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{s:?} is not a duration (e.g. 3600, 90m, 24h, 7d)"))
 }
 
 impl ValidateArgs {
@@ -44,8 +71,37 @@ impl ValidateArgs {
         self.validate || self.only_live
     }
 
-    /// The validator these options describe.
+    /// The validator these options describe, without an answer store (for revocations,
+    /// which are never stored).
     pub fn validator(&self) -> Result<Validator, String> {
+        self.builder()?
+            .build()
+            .map_err(|e| format!("cannot set up validation: {e}"))
+    }
+
+    /// The validator with the answer store at `--validate-store`, or at `default` when that is
+    /// not given. A store that cannot be opened (in use, damaged) is not used, and the second
+    /// value says so.
+    pub fn validator_with_store(
+        &self,
+        default: Option<PathBuf>,
+    ) -> Result<(Validator, Option<String>), String> {
+        let mut b = self.builder()?;
+        let mut warning = None;
+        if let Some(path) = self.validate_store.clone().or(default) {
+            let ttl = self.validate_ttl.unwrap_or(Duration::from_secs(86_400));
+            match AnswerStore::open(&path, ttl) {
+                Ok(store) => b = b.answer_store(store),
+                Err(e) => warning = Some(format!("{e}; validating without it")),
+            }
+        }
+        let v = b
+            .build()
+            .map_err(|e| format!("cannot set up validation: {e}"))?;
+        Ok((v, warning))
+    }
+
+    fn builder(&self) -> Result<keysweep_validate::ValidatorBuilder, String> {
         let mut b = Validator::builder()
             .allow_internal(self.allow_internal)
             .concurrency(self.validate_concurrency.max(1))
@@ -58,8 +114,7 @@ impl ValidateArgs {
             };
             b = b.origin_override(from, to);
         }
-        b.build()
-            .map_err(|e| format!("cannot set up validation: {e}"))
+        Ok(b)
     }
 }
 
@@ -89,17 +144,32 @@ fn no_validator() -> RecordValidation {
 /// findings had no validator. Shared by scans and sweeps.
 fn validate_items(
     args: &ValidateArgs,
+    store: Option<PathBuf>,
     items: &[(&Rule, &keysweep::Finding)],
     without: usize,
 ) -> Result<(Vec<RecordValidation>, String), String> {
-    let validator = args.validator()?;
+    let (validator, warning) = args.validator_with_store(store)?;
+    if let Some(w) = warning {
+        crate::messages::warning(&w);
+    }
     let answers = validator.validate_all(items);
     let count = |s: Status| answers.iter().filter(|v| v.status == s).count();
     let stats = validator.stats();
+    if let Some(e) = validator.store_error() {
+        crate::messages::warning(&format!(
+            "{e} ({} failure(s); those answers were asked again or not kept)",
+            stats.store_errors
+        ));
+    }
+    let stored = if stats.stored_hits > 0 {
+        format!(", {} from the answer store", stats.stored_hits)
+    } else {
+        String::new()
+    };
     let summary = format!(
-        "; validated {} finding(s) ({} distinct credential(s), {} request(s)): {} live, {} invalid, {} unknown, {} error{}",
+        "; validated {} finding(s) ({} distinct credential(s), {} request(s){stored}): {} live, {} invalid, {} unknown, {} error{}",
         items.len(),
-        stats.checked,
+        stats.checked + stats.stored_hits,
         stats.requests,
         count(Status::Live),
         count(Status::Invalid),
@@ -138,7 +208,7 @@ pub fn validate_hits(
         }
     }
     let without = answers.iter().filter(|a| a.is_some()).count();
-    let (validated, summary) = validate_items(args, &items, without)?;
+    let (validated, summary) = validate_items(args, None, &items, without)?;
     for (i, v) in at.into_iter().zip(validated) {
         answers[i] = Some(v);
     }
@@ -162,6 +232,7 @@ pub fn only_live(hits: &mut Vec<Hit>, answers: &mut Vec<Option<RecordValidation>
 /// Returns a summary for stderr.
 pub fn validate_records(
     args: &ValidateArgs,
+    store: Option<PathBuf>,
     rules: &[Rule],
     repos: &mut [keysweep_sweep::RepoResult],
 ) -> Result<String, String> {
@@ -199,7 +270,7 @@ pub fn validate_records(
         }
     }
     let items: Vec<(&Rule, &keysweep::Finding)> = findings.iter().map(|(r, f)| (*r, f)).collect();
-    let (answers, summary) = validate_items(args, &items, without)?;
+    let (answers, summary) = validate_items(args, store, &items, without)?;
     for ((ri, i), v) in at.into_iter().zip(answers) {
         repos[ri].records[i].validation = Some(v);
     }

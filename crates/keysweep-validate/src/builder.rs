@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::engine::{Counters, Inner, Semaphore, Validator};
 use crate::net::{self, RateLimiter};
 use crate::protocol::ProtocolValidator;
+use crate::store::AnswerStore;
 use crate::typed::TypedHttp;
 
 /// Configures a [`Validator`].
@@ -22,6 +23,7 @@ pub struct ValidatorBuilder {
     pub(crate) host_interval: Duration,
     pub(crate) protocols: Vec<Arc<dyn ProtocolValidator>>,
     pub(crate) typed: Vec<&'static dyn TypedHttp>,
+    pub(crate) store: Option<Arc<AnswerStore>>,
 }
 
 impl fmt::Debug for ValidatorBuilder {
@@ -42,6 +44,7 @@ impl fmt::Debug for ValidatorBuilder {
                 "typed",
                 &self.typed.iter().map(|t| t.kind()).collect::<Vec<_>>(),
             )
+            .field("store", &self.store)
             .finish()
     }
 }
@@ -61,6 +64,7 @@ impl Default for ValidatorBuilder {
                 .map(|d| Arc::new(d) as Arc<dyn ProtocolValidator>)
                 .collect(),
             typed: Vec::new(),
+            store: None,
         }
     }
 }
@@ -132,6 +136,14 @@ impl ValidatorBuilder {
     /// ([`typed_http`](crate::typed::typed_http)). Its request goes through the same policy.
     pub fn typed_http(mut self, v: &'static dyn TypedHttp) -> Self {
         self.typed.push(v);
+        self
+    }
+
+    /// Keeps definite answers (`live`, `invalid`) on disk for the store's time to live and
+    /// answers from it before asking a provider (default: answers live only as long as the
+    /// validator). See [`AnswerStore`].
+    pub fn answer_store(mut self, store: AnswerStore) -> Self {
+        self.store = Some(Arc::new(store));
         self
     }
 

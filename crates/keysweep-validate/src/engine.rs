@@ -33,6 +33,11 @@ pub struct Stats {
     pub checked: u64,
     /// Requests refused by the SSRF guard.
     pub refused: u64,
+    /// Credentials answered from the [`AnswerStore`](crate::AnswerStore) on disk.
+    pub stored_hits: u64,
+    /// Reads or writes of the answer store that failed (each then counts as a miss); the
+    /// first failure is in [`Validator::store_error`].
+    pub store_errors: u64,
 }
 
 #[derive(Default)]
@@ -42,6 +47,9 @@ pub(crate) struct Counters {
     pub(crate) cache_hits: AtomicU64,
     pub(crate) checked: AtomicU64,
     pub(crate) refused: AtomicU64,
+    pub(crate) stored_hits: AtomicU64,
+    pub(crate) store_errors: AtomicU64,
+    pub(crate) first_store_error: Mutex<Option<crate::StoreError>>,
 }
 
 /// What [`Validator::revoke`] did.
@@ -196,7 +204,20 @@ impl Validator {
             cache_hits: c.cache_hits.load(Ordering::Relaxed),
             checked: c.checked.load(Ordering::Relaxed),
             refused: c.refused.load(Ordering::Relaxed),
+            stored_hits: c.stored_hits.load(Ordering::Relaxed),
+            store_errors: c.store_errors.load(Ordering::Relaxed),
         }
+    }
+
+    /// The first failure of the answer store (its path and what failed), if any. The
+    /// validator goes on without it: a failed read asks the provider, a failed write is lost.
+    pub fn store_error(&self) -> Option<crate::StoreError> {
+        self.inner
+            .stats
+            .first_store_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Checks one finding with its rule's validator (`rule` is the finding's rule:
@@ -220,9 +241,8 @@ impl Validator {
             }
         };
         if first {
-            self.inner.stats.checked.fetch_add(1, Ordering::Relaxed);
             let mut fill = Fill(&slot, None);
-            fill.1 = Some(self.check(rule, finding));
+            fill.1 = Some(self.check_stored(rule, finding, &key));
             drop(fill);
         } else {
             self.inner.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
@@ -233,6 +253,57 @@ impl Validator {
         }
         v.clone()
             .unwrap_or_else(|| Validation::error("unreachable: empty cache slot"))
+    }
+
+    /// Answers from the answer store if it has a live answer, else checks and stores a
+    /// definite answer.
+    fn check_stored(&self, rule: &Rule, finding: &Finding, key: &[u8; 32]) -> Validation {
+        let stats = &self.inner.stats;
+        let Some(store) = &self.inner.config.store else {
+            stats.checked.fetch_add(1, Ordering::Relaxed);
+            return self.check(rule, finding);
+        };
+        let key = self.stored_key(rule, key);
+        let failed = |e: crate::StoreError| {
+            stats.store_errors.fetch_add(1, Ordering::Relaxed);
+            let mut first = stats
+                .first_store_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            first.get_or_insert(e);
+        };
+        match store.get(&key, SystemTime::now()) {
+            Ok(Some(v)) => {
+                stats.stored_hits.fetch_add(1, Ordering::Relaxed);
+                return v;
+            }
+            Ok(None) => {}
+            Err(e) => failed(e),
+        }
+        stats.checked.fetch_add(1, Ordering::Relaxed);
+        let v = self.check(rule, finding);
+        if let Err(e) = store.put(&key, &v, SystemTime::now()) {
+            failed(e);
+        }
+        v
+    }
+
+    /// The answer store's key: the in-memory key, the rule's validator and where its
+    /// requests go (origin overrides, internal addresses), so that an answer is reused only
+    /// for the same question asked of the same server.
+    fn stored_key(&self, rule: &Rule, key: &[u8; 32]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        let mut field = |b: &[u8]| {
+            h.update((b.len() as u64).to_le_bytes());
+            h.update(b);
+        };
+        field(b"keysweep-validate/store/1");
+        field(key);
+        field(format!("{:?}", rule.validate).as_bytes());
+        let config = &self.inner.config;
+        field(format!("{:?}", config.origin_overrides).as_bytes());
+        field(&[u8::from(config.allow_internal)]);
+        h.finalize().into()
     }
 
     /// Checks many findings on up to [`concurrency`](ValidatorBuilder::concurrency)

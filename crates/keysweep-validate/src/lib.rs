@@ -13,6 +13,7 @@
 //! - one request per distinct (rule id, secret, parts), cached for the validator's life
 //!   under a SHA-256 of those (never the plain secret); concurrent callers of one credential
 //!   wait for the first instead of sending again; two rules never share an answer;
+//!   optionally kept on disk between runs for a time to live ([`AnswerStore`]);
 //! - at most [`concurrency`](ValidatorBuilder::concurrency) requests in flight; a minimum
 //!   interval between requests to one host, widened by a 429;
 //! - retries with exponential backoff only after 408, 429 (honouring `Retry-After` in
@@ -83,6 +84,7 @@ mod engine;
 mod judge;
 mod net;
 mod protocol;
+mod store;
 mod template;
 mod transport;
 pub mod typed;
@@ -92,6 +94,7 @@ pub use db::{databases, Database};
 pub use engine::{RedactedRequest, RevokeOutcome, Stats, Validator};
 pub use net::is_internal;
 pub use protocol::{NetPolicy, ProtocolValidator};
+pub use store::{AnswerStore, StoreError, StoreErrorKind};
 pub use transport::MAX_RETRY_AFTER;
 
 /// What replaces a secret wherever something about it is shown.

@@ -775,3 +775,80 @@ fn requests_to_one_host_are_paced() {
         );
     }
 }
+
+#[test]
+fn the_answer_store_answers_the_next_run_without_a_request() {
+    let server = Server::start(|req, _| {
+        if req
+            .header("authorization")
+            .is_some_and(|a| a.ends_with(|c: char| c.is_ascii_uppercase()))
+        {
+            Reply::new(503, "busy")
+        } else {
+            Reply::new(200, r#"{"user":{"login":"octo"}}"#)
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("answers.redb");
+    let day = Duration::from_secs(86_400);
+    let live = (1..40)
+        .map(token_finding)
+        .find(|(t, _)| !t.ends_with(|c: char| c.is_ascii_uppercase()))
+        .unwrap();
+    let failing = (1..400)
+        .map(token_finding)
+        .find(|(t, _)| t.ends_with(|c: char| c.is_ascii_uppercase()))
+        .unwrap();
+
+    // First run: asks, and keeps the live answer (not the error).
+    let v = builder(&server)
+        .max_retries(0)
+        .answer_store(keysweep_validate::AnswerStore::open(&path, day).unwrap())
+        .build()
+        .unwrap();
+    assert_eq!(check(&v, "test.token", &live.1).status, Status::Live);
+    let st = check(&v, "test.token", &failing.1).status;
+    assert!(matches!(st, Status::Unknown | Status::Error), "{st:?}");
+    assert_eq!(v.stats().requests, 2);
+    drop(v);
+    let raw = std::fs::read(&path).unwrap();
+    for secret in [&live.0, &failing.0] {
+        assert!(
+            !raw.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the store holds a secret in plain text"
+        );
+    }
+
+    // Second run: the live answer comes from the store; the error is asked again.
+    let v = builder(&server)
+        .max_retries(0)
+        .answer_store(keysweep_validate::AnswerStore::open(&path, day).unwrap())
+        .build()
+        .unwrap();
+    let again = check(&v, "test.token", &live.1);
+    assert_eq!(again.status, Status::Live);
+    assert_eq!(again.identity, vec![("account".into(), "octo".into())]);
+    assert!(again.reason.contains("stored answer"), "{}", again.reason);
+    check(&v, "test.token", &failing.1);
+    let s = v.stats();
+    assert_eq!((s.requests, s.stored_hits, s.store_errors), (1, 1, 0));
+    drop(v);
+
+    // Pointed at another server, the stored answer is not reused.
+    let other = Server::start(|_, _| Reply::new(401, "no"));
+    let v = builder(&other)
+        .answer_store(keysweep_validate::AnswerStore::open(&path, day).unwrap())
+        .build()
+        .unwrap();
+    assert_eq!(check(&v, "test.token", &live.1).status, Status::Invalid);
+    assert_eq!(v.stats().stored_hits, 0);
+    drop(v);
+
+    // A time to live of zero keeps nothing.
+    let v = builder(&server)
+        .answer_store(keysweep_validate::AnswerStore::open(&path, Duration::ZERO).unwrap())
+        .build()
+        .unwrap();
+    assert_eq!(check(&v, "test.token", &live.1).status, Status::Live);
+    assert_eq!(v.stats().stored_hits, 0);
+}

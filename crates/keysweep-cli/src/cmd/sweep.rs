@@ -175,7 +175,12 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
         }
     }
     let validated = if args.validate.enabled() {
-        crate::validation::validate_records(&args.validate, &rules, &mut outcome.repos)?
+        crate::validation::validate_records(
+            &args.validate,
+            Some(args.workdir.join("validation.redb")),
+            &rules,
+            &mut outcome.repos,
+        )?
     } else {
         String::new()
     };
