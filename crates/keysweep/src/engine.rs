@@ -892,6 +892,9 @@ pub struct Scratch {
     /// keyword on every byte costs one entry per hit, not one per position.
     anchored: Vec<(u32, usize, usize)>,
     candidates: Vec<(u32, usize, usize)>,
+    /// Values an extractor read in the current range (reported or not): generic rules do
+    /// not report them.
+    claimed: Vec<Range<usize>>,
 }
 
 /// One secret found in a haystack.
@@ -1054,6 +1057,7 @@ impl Scanner {
             hits: Vec::new(),
             anchored: Vec::new(),
             candidates: Vec::new(),
+            claimed: Vec::new(),
         }
     }
 
@@ -1474,6 +1478,7 @@ impl Scanner {
         let from = out.len();
         scratch.candidates.clear();
         scratch.anchored.clear();
+        scratch.claimed.clear();
         if !inner.prefilter {
             for i in 0..inner.rules.len() {
                 scratch.candidates.push((i as u32, range.start, range.end));
@@ -1579,6 +1584,22 @@ impl Scanner {
                 at = resume_at;
             }
         }
+        if !scratch.claimed.is_empty() {
+            // A generic rule's guess at a value an extractor read gives way to its reading
+            // (reported, or judged no secret: a Secret's `username`, a placeholder password).
+            let claimed = &scratch.claimed;
+            let mut i = 0;
+            out.retain(|f| {
+                i += 1;
+                i <= from
+                    || !(inner.generic[f.rule_index]
+                        && !inner.structured[f.rule_index]
+                        && f.decoded.is_empty()
+                        && claimed
+                            .iter()
+                            .any(|c| c.start < f.range.end && f.range.start < c.end))
+            });
+        }
         let found = &mut out[from..];
         found.sort_by_key(|f| (f.range.start, f.rule_index));
         suppress_duplicates(&inner.generic, &inner.structured, out, from);
@@ -1663,7 +1684,8 @@ impl Scanner {
                 m.end() + 1
             };
             if let Some(kind) = c.extract {
-                self.extracted(rule, kind, m.range(), hay, &owned, in_decoded, out);
+                let claimed = &mut scratch.claimed;
+                self.extracted(rule, kind, m.range(), hay, &owned, in_decoded, claimed, out);
             } else if let Some(f) = self.finding(rule, caps, hay, &owned, in_decoded) {
                 out.push(f);
             }
@@ -1691,7 +1713,8 @@ impl Scanner {
         c.regex.search_captures_with(cache, &input, caps);
         let m = caps.get_match()?;
         if let Some(kind) = c.extract {
-            self.extracted(rule, kind, m.range(), hay, &owned, in_decoded, out);
+            let claimed = &mut scratch.claimed;
+            self.extracted(rule, kind, m.range(), hay, &owned, in_decoded, claimed, out);
         } else if let Some(f) = self.finding(rule, caps, hay, &owned, in_decoded) {
             out.push(f);
         }
@@ -1784,6 +1807,7 @@ impl Scanner {
         hay: &[u8],
         owned: &Range<usize>,
         in_decoded: bool,
+        claimed: &mut Vec<Range<usize>>,
         out: &mut Vec<Finding>,
     ) {
         let mut values = Vec::new();
@@ -1792,11 +1816,18 @@ impl Scanner {
             if !owned.contains(&v.value.start) {
                 continue;
             }
+            claimed.push(v.value.clone());
+            if v.claim_only {
+                continue;
+            }
             let (secret, layers) = if v.base64 {
                 let mut decoded = Vec::new();
-                if !crate::decode::decode(Encoding::Base64, &hay[v.value.clone()], &mut decoded)
-                    || decoded.is_empty()
-                {
+                if !crate::decode::base64_value(&hay[v.value.clone()], &mut decoded) {
+                    continue;
+                }
+                // A short value counts under a key that names a credential (a six-letter
+                // password); elsewhere it is a setting (`LOG_LEVEL: aW5mbw==`).
+                if decoded.len() < 8 && !crate::extract::names_credential(&hay[v.key.clone()]) {
                     continue;
                 }
                 (decoded, vec![Encoding::Base64])

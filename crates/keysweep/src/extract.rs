@@ -60,6 +60,9 @@ pub(crate) struct Extracted {
     pub needs_entropy: bool,
     /// The quote that the value doubles to escape itself (`""` in CSV, `''` in SQL).
     pub doubled: Option<u8>,
+    /// Not a secret (a Secret's `username`), but the extractor knows what the value is: a
+    /// generic `key = value` rule does not report it either.
+    pub claim_only: bool,
 }
 
 impl Extracted {
@@ -95,6 +98,23 @@ pub(crate) fn plainly_public(value: &[u8]) -> bool {
         b"true" | b"false" | b"yes" | b"no" | b"on" | b"off"
     ) {
         return true;
+    }
+    // A short URL without credentials or query (`tcp://10.0.0.5:5705`,
+    // `https://api.example.com/v1`): an address. One with `user:password@` is found by the
+    // connection-URL rules; a long one or one with a query may carry a token (a webhook).
+    if let Some(scheme_end) = memchr::memmem::find(v, b"://") {
+        let scheme = &v[..scheme_end];
+        if !scheme.is_empty()
+            && scheme
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
+            && v.len() <= 64
+            && !v
+                .iter()
+                .any(|&b| b"@?".contains(&b) || b.is_ascii_whitespace())
+        {
+            return true;
+        }
     }
     // user@domain.tld, nothing else around it.
     match memchr::memchr(b'@', v) {
@@ -196,7 +216,28 @@ fn public_secret_key(key: &[u8]) -> bool {
         .next()
         .filter(|w| !w.is_empty())
         .unwrap_or(&k);
-    k.ends_with(b".crt")
+    // `apiAddress`, `smtpHost`, `dbUsername`: the same words at the end of a camelCase key
+    // (lowercased above; short words like `id` or `ca` only as whole words).
+    const TAILS: &[&[u8]] = &[
+        b"username",
+        b"user",
+        b"login",
+        b"email",
+        b"hostname",
+        b"host",
+        b"port",
+        b"address",
+        b"endpoint",
+        b"namespace",
+        b"region",
+        b"bucket",
+        b"database",
+        b"dbname",
+        b"url",
+        b"uri",
+    ];
+    TAILS.iter().any(|t| k.len() > t.len() && k.ends_with(t))
+        || k.ends_with(b".crt")
         || k.ends_with(b".cert")
         || k.ends_with(b".pub")
         || k.ends_with(b"certificate")
@@ -293,20 +334,39 @@ fn kubernetes_secret(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>)
         let Some(value) = yaml_scalar(hay, line.start + colon + 1..line.end) else {
             continue;
         };
-        if key.is_empty() || value.is_empty() || public_secret_key(&hay[key.clone()]) {
+        if key.is_empty() || value.is_empty() {
             continue;
         }
+        let claim_only = public_secret_key(&hay[key.clone()]);
         out.push(Extracted {
             key,
             value,
             base64: *is_data,
             needs_entropy: false,
             doubled: None,
+            claim_only,
         });
         if out.len() >= MAX_VALUES {
             return;
         }
     }
+}
+
+/// Whether a key mentions a credential anywhere (`node.session.auth.password_in`,
+/// `apiPassword`, `DB_PASS`, `signing-key`): looser than [`credential_column`], for deciding
+/// whether a short value counts.
+pub(crate) fn names_credential(key: &[u8]) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        &b"pass"[..],
+        b"pwd",
+        b"secret",
+        b"token",
+        b"key",
+        b"credential",
+    ]
+    .iter()
+    .any(|w| memchr::memmem::find(&k, w).is_some())
 }
 
 /// What a column or key name says of its values: `None` when it names no credential,
@@ -445,6 +505,7 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
                     base64: false,
                     needs_entropy: *needs_entropy,
                     doubled: Some(b'"'),
+                    claim_only: false,
                 });
             }
         }
@@ -577,6 +638,7 @@ fn sql_insert(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
                         base64: false,
                         needs_entropy: *needs_entropy,
                         doubled: Some(b'\''),
+                        claim_only: false,
                     });
                 }
             }
@@ -595,6 +657,7 @@ mod tests {
         let mut out = Vec::new();
         run(kind, hay, start..start + anchor.len(), &mut out);
         out.into_iter()
+            .filter(|e| !e.claim_only)
             .map(|e| (text[e.key].to_string(), text[e.value].to_string(), e.base64))
             .collect()
     }
@@ -616,6 +679,21 @@ mod tests {
                 ("token".into(), "s3cr3t-t0ken".into(), false),
             ]
         );
+        // Certificates and user names are not reported, but claimed from generic rules.
+        let start = doc.find("kind: Secret").unwrap();
+        let mut all = Vec::new();
+        run(
+            Extract::KubernetesSecret,
+            doc.as_bytes(),
+            start..start + 12,
+            &mut all,
+        );
+        let claimed: Vec<&str> = all
+            .iter()
+            .filter(|e| e.claim_only)
+            .map(|e| &doc[e.key.clone()])
+            .collect();
+        assert_eq!(claimed, ["ca.crt", "username"]);
     }
 
     #[test]
@@ -666,6 +744,15 @@ mod tests {
         assert!(!plainly_public(b"p@ssw0rd!"));
         assert!(!plainly_public(b"user@host"));
         assert!(!plainly_public(b"Yf4!wQz8Rk2m"));
+        assert!(plainly_public(b"tcp://127.0.0.1:5705"));
+        assert!(plainly_public(b"https://api.example.com/v1"));
+        assert!(!plainly_public(
+            b"https://hooks.example.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+        ));
+        assert!(!plainly_public(
+            b"https://api.example.com/v1?token=Yf4wQz8Rk2m"
+        ));
+        assert!(!plainly_public(b"redis://:Yf4wQz8Rk2m@cache:6379"));
     }
 
     #[test]
@@ -674,5 +761,44 @@ mod tests {
         assert_eq!(credential_column(b"api-key"), Some(true));
         assert_eq!(credential_column(b"password_reset_sent_at"), None);
         assert_eq!(credential_column(b"token_count"), None);
+    }
+
+    #[test]
+    fn keys_naming_credentials() {
+        for k in [
+            "node.session.auth.password_in",
+            "apiPassword",
+            "DB_PASS",
+            "signing-key",
+        ] {
+            assert!(names_credential(k.as_bytes()), "{k}");
+        }
+        for k in ["LOG_LEVEL", "mode", "replicas"] {
+            assert!(!names_credential(k.as_bytes()), "{k}");
+        }
+    }
+
+    #[test]
+    fn public_secret_keys() {
+        for k in [
+            "username",
+            "DB_HOST",
+            "apiAddress",
+            "smtpUsername",
+            "ca.crt",
+            "redis.port",
+        ] {
+            assert!(public_secret_key(k.as_bytes()), "{k}");
+        }
+        for k in [
+            "password",
+            "apiPassword",
+            "token",
+            "ACCESS_KEY",
+            "id_rsa",
+            "ca-key",
+        ] {
+            assert!(!public_secret_key(k.as_bytes()), "{k}");
+        }
     }
 }

@@ -186,3 +186,33 @@ fn dropped_matches_are_listed_with_why_only_when_asked() {
     assert!(why.contains(&(1, Some(Suppression::Rejected))), "{why:?}");
     assert!(why.contains(&(2, None)), "{why:?}");
 }
+
+#[test]
+fn a_kubernetes_secret_is_read_by_its_extractor_not_guessed_at_by_generic_rules() {
+    let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+    // Values decode to "quobyte2", "mpass" (short, still passwords), "password" (a
+    // placeholder), a user name and an address: no generic finding on the base64 text.
+    let text = b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: chap\ndata:\n  \
+        node.session.auth.password: cXVvYnl0ZTI=\n  \
+        node.session.auth.password_in: bXBhc3M=\n  \
+        discovery.auth.password: cGFzc3dvcmQ=\n  \
+        apiUsername: c3RvcmFnZW9z\n  \
+        apiAddress: dGNwOi8vMTI3LjAuMC4xOjU3MDU=\n";
+    let found = scanner.scan_file(
+        &mut scanner.scratch(),
+        text,
+        Some("deploy/chap-secret.yaml"),
+    );
+    let got: Vec<(&str, &[u8])> = found
+        .iter()
+        .map(|f| (&*f.rule_id, f.secret.as_slice()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("kubernetes.secret.value", &b"quobyte2"[..]),
+            ("kubernetes.secret.value", &b"mpass"[..]),
+        ],
+        "{found:#?}"
+    );
+}
