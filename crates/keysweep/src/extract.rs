@@ -15,7 +15,8 @@ use std::ops::Range;
 #[non_exhaustive]
 pub enum Extract {
     /// Every value under top-level `data:` (base64, decoded) and `stringData:` of a YAML
-    /// document whose top-level `kind` is `Secret`. The pattern matches the `kind: Secret` line.
+    /// document whose top-level `kind` is `Secret`, or of a JSON object whose `kind` is
+    /// `"Secret"`. The pattern matches the `kind: Secret` line or the `"kind": "Secret"` member.
     KubernetesSecret,
     /// Every cell of a credential column (`password`, `secret`, `api_key`, `access_token`,
     /// ...) of a CSV/TSV file. The pattern matches the header line.
@@ -272,6 +273,9 @@ fn public_secret_key(key: &[u8]) -> bool {
 }
 
 fn kubernetes_secret(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
+    if hay.get(anchor.start) == Some(&b'"') {
+        return kubernetes_secret_json(hay, anchor, out);
+    }
     // The YAML document around the anchor: from after the previous `---` line to the next.
     let start = {
         let mut s = 0;
@@ -367,6 +371,149 @@ pub(crate) fn names_credential(key: &[u8]) -> bool {
     ]
     .iter()
     .any(|w| memchr::memmem::find(&k, w).is_some())
+}
+
+/// The JSON form (`kubectl get secret -o json`, a manifest written as JSON, an item of a
+/// `List`): the object holding the anchor's `"kind": "Secret"` member, and the string members
+/// of its `data` (base64) and `stringData` objects.
+fn kubernetes_secret_json(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
+    let start = anchor.start.saturating_sub(MAX_REACH);
+    let limit = (anchor.end + MAX_REACH).min(hay.len());
+    // The innermost object open at the anchor: a forward pass over strings and braces.
+    let mut opens = Vec::new();
+    let mut i = start;
+    while i < anchor.start {
+        match hay[i] {
+            b'"' => match json_string(hay, i, anchor.start) {
+                Some((_, next)) => {
+                    i = next;
+                    continue;
+                }
+                None => return,
+            },
+            b'{' => opens.push(i),
+            b'}' => {
+                opens.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let Some(&object) = opens.last() else { return };
+    json_members(hay, object, limit, &mut |key, value| {
+        let is_data = match &hay[key] {
+            b"data" => true,
+            b"stringData" => false,
+            _ => return,
+        };
+        if hay.get(value.start) != Some(&b'{') {
+            return;
+        }
+        json_members(hay, value.start, limit, &mut |key, value| {
+            if out.len() >= MAX_VALUES || hay.get(value.start) != Some(&b'"') {
+                return;
+            }
+            let inner = value.start + 1..value.end - 1;
+            if key.is_empty() || inner.is_empty() {
+                return;
+            }
+            let claim_only = public_secret_key(&hay[key.clone()]);
+            out.push(Extracted {
+                key,
+                value: inner,
+                base64: is_data,
+                needs_entropy: false,
+                doubled: None,
+                claim_only,
+            });
+        });
+    });
+}
+
+fn skip_ws(hay: &[u8], mut i: usize, limit: usize) -> usize {
+    while i < limit && hay[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    i
+}
+
+/// The JSON string starting at `hay[i] == b'"'`: its contents and the index after it.
+fn json_string(hay: &[u8], i: usize, limit: usize) -> Option<(Range<usize>, usize)> {
+    let mut j = i + 1;
+    while j < limit {
+        match hay[j] {
+            b'\\' => j += 2,
+            b'"' => return Some((i + 1..j, j + 1)),
+            b'\n' => return None,
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// The end of the JSON value at `i` (any kind; nesting counted without recursion).
+fn skip_value(hay: &[u8], i: usize, limit: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut j = i;
+    while j < limit {
+        match hay[j] {
+            b'"' => {
+                j = json_string(hay, j, limit)?.1;
+                if depth == 0 {
+                    return Some(j);
+                }
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                if depth == 0 {
+                    return Some(j); // the end of a scalar before its container closes
+                }
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j + 1);
+                }
+            }
+            b',' if depth == 0 => return Some(j),
+            _ => {}
+        }
+        j += 1;
+    }
+    (depth == 0).then_some(limit)
+}
+
+/// Calls `f(key, value)` for each member of the object at `hay[open] == b'{'` (value ranges
+/// include a string's quotes). Stops at the first thing that is not JSON.
+fn json_members(
+    hay: &[u8],
+    open: usize,
+    limit: usize,
+    f: &mut dyn FnMut(Range<usize>, Range<usize>),
+) {
+    let mut i = open + 1;
+    loop {
+        i = skip_ws(hay, i, limit);
+        if i >= limit || hay[i] != b'"' {
+            return;
+        }
+        let Some((key, next)) = json_string(hay, i, limit) else {
+            return;
+        };
+        i = skip_ws(hay, next, limit);
+        if i >= limit || hay[i] != b':' {
+            return;
+        }
+        let v = skip_ws(hay, i + 1, limit);
+        let Some(end) = skip_value(hay, v, limit) else {
+            return;
+        };
+        f(key, v..end);
+        i = skip_ws(hay, end, limit);
+        if i >= limit || hay[i] != b',' {
+            return;
+        }
+        i += 1;
+    }
 }
 
 /// What a column or key name says of its values: `None` when it names no credential,
@@ -761,6 +908,24 @@ mod tests {
         assert_eq!(credential_column(b"api-key"), Some(true));
         assert_eq!(credential_column(b"password_reset_sent_at"), None);
         assert_eq!(credential_column(b"token_count"), None);
+    }
+
+    #[test]
+    fn kubernetes_secret_json_values() {
+        let doc = r#"{"apiVersion":"v1","items":[
+ {"kind":"ConfigMap","data":{"password":"bm90bWU="}},
+ {"apiVersion": "v1", "data": {"DB_PASSWORD": "aHVudGVyMg==", "username": "YWRtaW4=",
+  "nested": {"x": "eQ=="}}, "kind": "Secret",
+  "metadata": {"annotations": {"note": "a } brace and \"quotes\" {"}, "name": "db"},
+  "stringData": {"token": "s3cr3t-t0ken", "n": 5}, "type": "Opaque"}]}"#;
+        let v = values(Extract::KubernetesSecret, doc, "\"kind\": \"Secret\"");
+        assert_eq!(
+            v,
+            vec![
+                ("DB_PASSWORD".into(), "aHVudGVyMg==".into(), true),
+                ("token".into(), "s3cr3t-t0ken".into(), false),
+            ]
+        );
     }
 
     #[test]
