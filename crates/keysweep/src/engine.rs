@@ -195,9 +195,24 @@ const MAX_LEAD: usize = 8;
 
 fn starts_with_keyword(hir: &regex_syntax::hir::Hir, rule: &Rule) -> bool {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    // Keywords of a case-insensitive rule are compared ignoring case: the pattern is folded
+    // to lower case first, so that `(?i)password` is one literal and not its 256 spellings.
+    let folded;
+    let hir = if rule.case_sensitive {
+        hir
+    } else {
+        folded = fold_case(hir);
+        &folded
+    };
     let mut extractor = Extractor::new();
     // Case-insensitive keywords expand into every case variant (`password`: 256 of them).
-    extractor.kind(ExtractKind::Prefix).limit_total(8192);
+    // Only a keyword's length of each prefix is compared: longer literals are cut there,
+    // which keeps the sets (and the time to build them, once per rule and process) small.
+    let longest = rule.keywords.iter().map(String::len).max().unwrap_or(1);
+    extractor
+        .kind(ExtractKind::Prefix)
+        .limit_total(8192)
+        .limit_literal_len(longest.max(1));
     let seq = extractor.extract(hir);
     let Some(literals) = seq.literals() else {
         return false;
@@ -215,6 +230,39 @@ fn starts_with_keyword(hir: &regex_syntax::hir::Hir, rule: &Rule) -> bool {
                     }
             })
         })
+}
+
+/// `hir` with every byte it can match lowered to ASCII lower case (literals, and classes,
+/// which then often hold one byte and become literals). Only for asking what a match
+/// begins with, ignoring case; not a pattern to match with.
+fn fold_case(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, HirKind, Repetition};
+    match hir.kind() {
+        HirKind::Literal(lit) => Hir::literal(lit.0.to_ascii_lowercase()),
+        HirKind::Class(Class::Bytes(class)) => {
+            let mut lower = [false; 256];
+            for r in class.ranges() {
+                for b in r.start()..=r.end() {
+                    lower[b.to_ascii_lowercase() as usize] = true;
+                }
+            }
+            let bytes: Vec<u8> = (0..=255u8).filter(|&b| lower[b as usize]).collect();
+            if let [one] = bytes[..] {
+                return Hir::literal([one]);
+            }
+            Hir::class(Class::Bytes(ClassBytes::new(
+                bytes.into_iter().map(|b| ClassBytesRange::new(b, b)),
+            )))
+        }
+        HirKind::Concat(items) => Hir::concat(items.iter().map(fold_case).collect()),
+        HirKind::Alternation(items) => Hir::alternation(items.iter().map(fold_case).collect()),
+        HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            sub: Box::new(fold_case(&rep.sub)),
+            ..rep.clone()
+        }),
+        HirKind::Capture(cap) => fold_case(&cap.sub),
+        _ => hir.clone(),
+    }
 }
 
 /// What a hit of one automaton pattern (a distinct lowercased keyword) triggers.
@@ -324,7 +372,12 @@ const LANES: usize = 4;
 /// `max_len` bytes, so each lane first runs over the `max_len` bytes before it (reporting
 /// nothing there) and then owns the hits that end inside it. With `MatchKind::Standard`, a
 /// match state lists every keyword ending at that position, so no occurrence is lost.
-fn keyword_hits(dfa: &DFA, hay: &[u8], range: Range<usize>, hits: &mut Vec<(PatternID, usize)>) {
+fn keyword_hits<A: Automaton>(
+    dfa: &A,
+    hay: &[u8],
+    range: Range<usize>,
+    hits: &mut Vec<(PatternID, usize)>,
+) {
     let Ok(start_state) = dfa.start_state(AcAnchored::No) else {
         return;
     };
@@ -374,11 +427,22 @@ fn keyword_hits(dfa: &DFA, hay: &[u8], range: Range<usize>, hits: &mut Vec<(Patt
     }
 }
 
+/// Bytes scanned with the small keyword automaton before the DFA is built (a pre-commit
+/// hook's diff stays far below; a directory or history scan passes it in its first files).
+const DFA_AFTER: u64 = 4 << 20;
+
+/// The keyword automaton a scan uses.
+#[derive(Clone, Copy)]
+enum Keywords<'a> {
+    Dfa(&'a DFA),
+    Nfa(&'a aho_corasick::nfa::contiguous::NFA),
+}
+
 /// Records the keywords of match state `sid`, reached at `end`, unless the hit ends in the
 /// lane's warm-up (`end <= own`: the previous lane's) or starts before the range.
 #[inline(never)]
-fn report_hits(
-    dfa: &DFA,
+fn report_hits<A: Automaton>(
+    dfa: &A,
     sid: aho_corasick::automaton::StateID,
     end: usize,
     own: usize,
@@ -613,6 +677,8 @@ impl ScannerBuilder {
                 rules,
                 patterns,
                 automaton: OnceLock::new(),
+                small_automaton: OnceLock::new(),
+                scanned_small: std::sync::atomic::AtomicU64::new(0),
                 keywords,
                 keywordless,
                 scoped_keywordless,
@@ -825,6 +891,11 @@ struct Inner {
     patterns: Vec<Vec<u8>>,
     /// Built on first use: a scan that never sees a byte (an empty directory) never pays for it.
     automaton: OnceLock<Option<DFA>>,
+    /// Until [`DFA_AFTER`] bytes were scanned: a contiguous NFA, built in about half the time
+    /// of the DFA and slower to run, which a pre-commit hook's few kilobytes never notice.
+    small_automaton: OnceLock<Option<aho_corasick::nfa::contiguous::NFA>>,
+    /// Bytes scanned with the small automaton so far.
+    scanned_small: std::sync::atomic::AtomicU64,
     keywords: Vec<Keyword>,
     /// Rules without keywords, found by one multi-pattern pass.
     keywordless: Vec<u32>,
@@ -1078,7 +1149,36 @@ impl Scanner {
             .collect()
     }
 
-    /// The keyword automaton, built the first time a scan needs it. `None` without keywords.
+    /// The keyword automaton for `len` more bytes: the DFA once built, else the small one
+    /// until [`DFA_AFTER`] bytes went through it. `None` without keywords.
+    fn keyword_automaton(&self, len: usize) -> Option<Keywords<'_>> {
+        use std::sync::atomic::Ordering;
+        let inner = &*self.inner;
+        if let Some(built) = inner.automaton.get() {
+            return built.as_ref().map(Keywords::Dfa);
+        }
+        let before = inner.scanned_small.fetch_add(len as u64, Ordering::Relaxed);
+        if before + len as u64 > DFA_AFTER {
+            return self.automaton().map(Keywords::Dfa);
+        }
+        let small = inner.small_automaton.get_or_init(|| {
+            if inner.patterns.is_empty() {
+                return None;
+            }
+            aho_corasick::nfa::contiguous::Builder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(&inner.patterns)
+                .ok()
+        });
+        match small {
+            Some(nfa) => Some(Keywords::Nfa(nfa)),
+            None => self.automaton().map(Keywords::Dfa),
+        }
+    }
+
+    /// The keyword DFA, built the first time a scan needs it. `None` without keywords.
     fn automaton(&self) -> Option<&DFA> {
         let inner = &*self.inner;
         inner
@@ -1484,7 +1584,7 @@ impl Scanner {
                 scratch.candidates.push((i as u32, range.start, range.end));
             }
         } else {
-            if let Some(dfa) = self.automaton() {
+            if let Some(automaton) = self.keyword_automaton(range.len()) {
                 scratch.hits.clear();
                 // A chunk after the first also looks for keywords one window before its start:
                 // a match there that reaches into the chunk masks overlapping matches as it
@@ -1492,9 +1592,12 @@ impl Scanner {
                 // before, which owns its start).
                 let look_back = if range.start == 0 { 0 } else { MAX_WINDOW };
                 let from = range.start.saturating_sub(look_back);
-                keyword_hits(dfa, hay, from..range.end, &mut scratch.hits);
+                match automaton {
+                    Keywords::Dfa(a) => keyword_hits(a, hay, from..range.end, &mut scratch.hits),
+                    Keywords::Nfa(a) => keyword_hits(a, hay, from..range.end, &mut scratch.hits),
+                }
                 for &(pattern, start) in &scratch.hits {
-                    let len = dfa.pattern_len(pattern);
+                    let len = inner.patterns[pattern.as_usize()].len();
                     for t in &inner.keywords[pattern.as_usize()].triggers {
                         if let Some(exact) = &t.exact {
                             if hay[start..start + len] != **exact {
@@ -2155,6 +2258,71 @@ fn assign_lines(hay: &[u8], base: usize, findings: &mut [Finding], end: usize) -
 mod tests {
     use super::*;
 
+    #[test]
+    fn case_folding_keeps_one_spelling_of_each_prefix() {
+        use regex_syntax::hir::literal::{ExtractKind, Extractor};
+        let hir =
+            parse_pattern(r"(?i)(?P<k>pass(?:word|wd))[ \t]*=[ \t]*(?P<secret>\S{8,64})").unwrap();
+        let mut ex = Extractor::new();
+        ex.kind(ExtractKind::Prefix).limit_literal_len(8);
+        let lits: Vec<Vec<u8>> = ex
+            .extract(&fold_case(&hir))
+            .literals()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_bytes().to_vec())
+            .collect();
+        // One spelling of each: `password`, and `passwd` followed by what may come next.
+        assert!(lits.len() <= 8, "{lits:?}");
+        assert!(lits.contains(&b"password".to_vec()), "{lits:?}");
+        assert!(
+            lits.iter()
+                .all(|l| l.starts_with(b"password") || l.starts_with(b"passwd")),
+            "{lits:?}"
+        );
+        // Without folding, each letter doubles the set.
+        let raw = ex.extract(&hir);
+        assert!(raw.len().unwrap_or(usize::MAX) >= 4 * lits.len(), "{raw:?}");
+    }
+
+    #[test]
+    fn folding_recognises_every_builtin_rule_the_unfolded_check_did() {
+        use regex_syntax::hir::literal::{ExtractKind, Extractor};
+        // The check without folding, as it was: every spelling of every prefix.
+        let unfolded = |hir: &regex_syntax::hir::Hir, rule: &Rule| {
+            let mut ex = Extractor::new();
+            ex.kind(ExtractKind::Prefix).limit_total(8192);
+            ex.extract(hir).literals().is_some_and(|lits| {
+                !lits.is_empty()
+                    && lits.iter().all(|l| {
+                        rule.keywords.iter().any(|kw| {
+                            l.as_bytes().len() >= kw.len()
+                                && l.as_bytes()[..kw.len()].eq_ignore_ascii_case(kw.as_bytes())
+                        })
+                    })
+            })
+        };
+        let rules = crate::RuleSet::builtin();
+        let (mut before, mut after) = (0, 0);
+        for rule in rules
+            .rules()
+            .iter()
+            .filter(|r| !r.case_sensitive && !r.keywords.is_empty())
+        {
+            let hir = parse_pattern(&rule.pattern).unwrap();
+            let old = unfolded(&hir, rule);
+            let new = starts_with_keyword(&hir, rule);
+            assert!(
+                !old || new,
+                "{}: recognised before folding, not after",
+                rule.id
+            );
+            before += usize::from(old);
+            after += usize::from(new);
+        }
+        assert!(after >= before && before > 100, "{before} -> {after}");
+    }
+
     fn scanner(src: &str) -> Scanner {
         Scanner::new(RuleSet::from_toml(src, "test.toml").unwrap()).unwrap()
     }
@@ -2358,6 +2526,19 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
                 .collect();
             let mut got = Vec::new();
             keyword_hits(&dfa, &hay, start..end, &mut got);
+            // The small automaton finds the same hits.
+            let nfa = aho_corasick::nfa::contiguous::Builder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(&kws)
+                .unwrap();
+            let mut small = Vec::new();
+            keyword_hits(&nfa, &hay, start..end, &mut small);
+            small.sort_unstable();
+            let mut sorted = got.clone();
+            sorted.sort_unstable();
+            assert_eq!(small, sorted, "contiguous NFA and DFA disagree");
             let mut got: Vec<(usize, usize)> =
                 got.iter().map(|(p, s)| (p.as_usize(), *s)).collect();
             want.sort_unstable();

@@ -357,11 +357,21 @@ impl RuleSet {
     /// assert!(rules.get("github.pat.classic").is_some());
     /// ```
     pub fn builtin() -> RuleSet {
+        let parse = |(name, src): &(&str, &str)| {
+            parse_file(src, &format!("builtin:{name}"), false)
+                .unwrap_or_else(|e| panic!("built-in rules are tested; this is a bug: {e}"))
+        };
+        // About a megabyte of TOML: with rayon, the files are parsed on its pool (a
+        // pre-commit hook pays this on every run), in their order.
+        #[cfg(feature = "parallel")]
+        let files: Vec<RuleSet> = {
+            use rayon::prelude::*;
+            crate::builtin::FILES.par_iter().map(parse).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let files: Vec<RuleSet> = crate::builtin::FILES.iter().map(parse).collect();
         let mut set = RuleSet::empty();
-        for (name, src) in crate::builtin::FILES {
-            let origin = format!("builtin:{name}");
-            let parsed = parse_file(src, &origin, false)
-                .unwrap_or_else(|e| panic!("built-in rules are tested; this is a bug: {e}"));
+        for parsed in files {
             set.extend(parsed)
                 .unwrap_or_else(|e| panic!("built-in rules are tested; this is a bug: {e}"));
         }
