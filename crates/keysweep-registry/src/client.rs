@@ -489,10 +489,11 @@ impl Session {
                 request = request.header(AUTHORIZATION, a);
             }
             let response = request.send().map_err(|e| {
-                self.error(
-                    ErrorKind::Http,
-                    format!("cannot reach the registry: {}", chain(&e)),
-                )
+                let mut why = chain(&e);
+                if self.base.starts_with("https:") && why.contains("InvalidContentType") {
+                    why += " (the registry may speak plain HTTP: --insecure-registry HOST[:PORT] allows that)";
+                }
+                self.error(ErrorKind::Http, format!("cannot reach the registry: {why}"))
             })?;
             if response.status() != StatusCode::UNAUTHORIZED {
                 return Ok(response);
@@ -588,7 +589,7 @@ impl Session {
                     return Err(self.error(
                         ErrorKind::Auth,
                         format!(
-                            "the registry asks for a user name and password; {}",
+                            "the registry needs credentials (a user name and password); {}",
                             self.none_found()
                         ),
                     ));
