@@ -11,8 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use common::need;
 use common::oci::{self, layer, Comp, Image};
-use common::{keysweep, need};
 use serde_json::{json, Value};
 
 const GITHUB: &str = "ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u";
@@ -494,6 +494,38 @@ fn credentials_from_docker_config_pull_and_wrong_ones_fail_without_showing_the_p
     for secret in [PASSWORD, wrong_password, "d3Jvbmct"] {
         assert!(!stderr.contains(secret), "{stderr}");
     }
+
+    // A credential helper named by credHelpers, asked for the registry on its standard input.
+    let helper_dir = dir.path().join("bin");
+    std::fs::create_dir_all(&helper_dir).unwrap();
+    let helper = helper_dir.join("docker-credential-kswtest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread server\n[ \"$1\" = get ] && [ \"$server\" = \"{}\" ] || exit 1\necho '{{\"ServerURL\":\"'$server'\",\"Username\":\"ci\",\"Secret\":\"{PASSWORD}\"}}'\n",
+            registry.host
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let helped = dir.path().join("helped");
+    std::fs::create_dir_all(&helped).unwrap();
+    std::fs::write(
+        helped.join("config.json"),
+        json!({"credHelpers": {registry.host.clone(): "kswtest"}}).to_string(),
+    )
+    .unwrap();
+    let path = std::env::join_paths(std::iter::once(helper_dir.clone()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let (code, found, stderr) = scan(
+        dir.path(),
+        &args,
+        &[("DOCKER_CONFIG", &helped), ("PATH", Path::new(&path))],
+    );
+    assert_eq!((code, found.len()), (Some(1), 4), "{stderr}");
 
     // Podman's auth file, named by REGISTRY_AUTH_FILE, comes first.
     let podman = docker("podman", "ci", PASSWORD).join("config.json");

@@ -180,7 +180,9 @@ mod tests {
     #[test]
     fn references_parse_as_docker_pull_reads_them() {
         let d = format!("sha256:{}", "ab".repeat(32));
-        let table: Vec<(String, &str, &str, Option<&str>, Option<&str>)> = vec![
+        // The text, then its registry, repository, tag and digest.
+        type Row<'a> = (String, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+        let table: Vec<Row> = vec![
             (
                 "alpine".into(),
                 "docker.io",
