@@ -9,6 +9,9 @@
 #   postgresql, mariadb-server, redis-server (keysweep-dbcheck's tests start throwaway servers
 #   of their own on free 127.0.0.1 ports; the services the packages may start are not used),
 #   openssl (the command: a self-signed certificate for those servers' TLS)
+#   docker-registry (tests/registry.rs starts its own on a free 127.0.0.1 port, storage in a
+#   temporary directory; the service the package installs is stopped and disabled: it would
+#   hold port 5000), apache2-utils (`htpasswd -B`: the bcrypt password file of its auth test)
 #   .venv: a virtualenv in the checkout (gitignored) with maturin, and the Python package
 #   `keysweep` built from crates/keysweep-py (debug, with `maturin develop`) with its `ray` and
 #   `test` extras (ray, pytest, mypy)
@@ -35,6 +38,8 @@ have openssl || missing+=(openssl)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 have bash || missing+=(bash)
 have zstd || missing+=(zstd)
+have docker-registry || missing+=(docker-registry)
+have htpasswd || missing+=(apache2-utils)
 
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
@@ -49,6 +54,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
       "${missing[@]}" >/dev/null
+    # The tests start registries of their own; the packaged service is not wanted (where
+    # services start at all: containers often have a policy-rc.d that forbids it).
+    if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
+      if have systemctl && [ -d /run/systemd/system ]; then
+        $sudo systemctl disable --now docker-registry >/dev/null 2>&1 || true
+      elif have service; then
+        $sudo service docker-registry stop >/dev/null 2>&1 || true
+      fi
+    fi
   fi
 fi
 

@@ -58,14 +58,19 @@ pub struct ScanArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Scan a container image: a `docker save` or `podman save` archive (decompressed), an OCI
-    /// archive, or an OCI image layout directory (repeatable). Every layer is read once as a
-    /// stream (gzip, zstd or plain tar; the archive limits apply to each layer), with the
-    /// image configuration (environment, labels, command, and the history's `created_by`
-    /// lines, where RUN commands and build arguments leak) and the manifests' annotations. A
-    /// file that a later layer deletes is reported as removed in that layer: it is still in
-    /// the image for anyone who pulls it. --no-archives does not apply to images.
+    /// archive, an OCI image layout directory, or, when no such file exists, an image in a
+    /// registry (`[registry[:port]/]repository[:tag][@sha256:...]`, Docker Hub by default),
+    /// pulled over HTTPS with the credentials of `docker login` or `podman login`
+    /// (repeatable). Every layer is read once as a stream (gzip, zstd or plain tar; the
+    /// archive limits apply to each layer) and verified against its digest, with the image
+    /// configuration (environment, labels, command, and the history's `created_by` lines,
+    /// where RUN commands and build arguments leak) and the manifests' annotations. A file
+    /// that a later layer deletes is reported as removed in that layer: it is still in the
+    /// image for anyone who pulls it. --no-archives does not apply to images.
     #[arg(long, value_name = "REF", conflicts_with_all = ["paths", "git", "staged", "unstaged", "untracked", "repos_from"])]
     pub image: Vec<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     #[command(flatten)]
     pub repos: ReposArgs,
     #[command(flatten)]
@@ -82,6 +87,27 @@ pub struct ScanArgs {
     pub validate: crate::validation::ValidateArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// How `--image` pulls from a registry.
+#[derive(Args, Debug)]
+pub struct RegistryArgs {
+    /// With --image from a registry: the platform to scan from a multi-platform image
+    /// (os/architecture[/variant], such as linux/arm64/v8) [default: linux/amd64].
+    #[arg(
+        long,
+        value_name = "PLATFORM",
+        requires = "image",
+        conflicts_with = "all_platforms"
+    )]
+    pub platform: Option<String>,
+    /// With --image from a registry: scan every platform of a multi-platform image.
+    #[arg(long, requires = "image")]
+    pub all_platforms: bool,
+    /// With --image: speak plain HTTP to this registry (host or host:port, as the reference
+    /// names it; repeatable). Credentials sent to it travel unencrypted.
+    #[arg(long, value_name = "HOST[:PORT]", requires = "image")]
+    pub insecure_registry: Vec<String>,
 }
 
 #[derive(Args, Debug)]

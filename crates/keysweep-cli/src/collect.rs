@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use keysweep_source::{Counts, Hit, Location, PathScan, Problem, ProblemKind, Sink};
+use keysweep_source::{Counts, Hit, ImageScan, Location, PathScan, Problem, ProblemKind, Sink};
 
 use crate::messages;
 use crate::plan::{Job, Plan};
@@ -161,16 +161,20 @@ pub fn collect(plan: &Plan, ui: Ui) -> Result<Collected, String> {
             sink.suppress(&plan.suppress);
             (changes_summary(&counts, &scan.kinds(), &sink, started), 0)
         }
-        Job::Images { scan, images } => {
+        Job::Images {
+            scan,
+            images,
+            puller,
+        } => {
             let display = Progress::start(scan.counters(), "files", progress);
             let mut totals = ImageTotals::default();
             for image in images {
-                match scan.run(image, &sink) {
+                match scan_image(scan, puller, image, &sink) {
                     Ok(s) => totals.add(&s),
                     Err(e) => sink.problem(Problem::error(
                         ProblemKind::Image,
                         image.display().to_string(),
-                        e.to_string(),
+                        e,
                     )),
                 }
             }
@@ -189,6 +193,37 @@ pub fn collect(plan: &Plan, ui: Ui) -> Result<Collected, String> {
         errors,
         excluded,
     })
+}
+
+/// Scans `image`: the file or directory if one is there, else the registry image it names.
+fn scan_image(
+    scan: &ImageScan,
+    puller: &keysweep_registry::Puller,
+    image: &std::path::Path,
+    sink: &Gather,
+) -> Result<keysweep_source::ImageSummary, String> {
+    if std::fs::symlink_metadata(image).is_ok() {
+        return scan.run(image, sink).map_err(|e| e.to_string());
+    }
+    let text = image.to_str().ok_or("no such file")?;
+    let reference =
+        keysweep_registry::Reference::parse(text).map_err(|e| format!("no such file, and {e}"))?;
+    let pulled = puller.pull(&reference).map_err(|e| {
+        // The problem names the image already.
+        let e = e.to_string();
+        let e = e
+            .strip_prefix(&format!("{reference}: "))
+            .map_or(e.clone(), str::to_string);
+        // `app.tar` is a valid Docker Hub reference too: say why it was pulled.
+        if text.starts_with(&format!("{}/", reference.registry())) {
+            e
+        } else {
+            format!(
+                "{reference}: {e} (no file {text} exists; it was pulled as a registry reference)"
+            )
+        }
+    })?;
+    scan.run_remote(&pulled, sink).map_err(|e| e.to_string())
 }
 
 fn run_files(

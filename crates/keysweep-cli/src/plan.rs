@@ -8,7 +8,8 @@ use keysweep_report::Baseline;
 use keysweep_source::{archive, ChangeScan, HistoryScan, ImageScan, PathFilter, PathScan};
 
 use crate::args::{
-    BaselineArgs, ChangeArgs, GitArgs, InventoryArgs, ReposArgs, ScanArgs, ScanOptions,
+    BaselineArgs, ChangeArgs, GitArgs, InventoryArgs, RegistryArgs, ReposArgs, ScanArgs,
+    ScanOptions,
 };
 use crate::config::{self, Config};
 use crate::gitleaks::{self, Suppress};
@@ -23,6 +24,8 @@ struct Target<'a> {
     changes: Option<&'a ChangeArgs>,
     /// Container images (`--image`).
     images: &'a [PathBuf],
+    /// How images in registries are pulled.
+    registry: Option<&'a RegistryArgs>,
 }
 
 /// A run's plan: the scanner and the job.
@@ -59,7 +62,10 @@ pub enum Job {
     /// Container images.
     Images {
         scan: ImageScan,
+        /// Each a file or directory, or else a registry reference.
         images: Vec<PathBuf>,
+        /// Pulls the images that are references.
+        puller: keysweep_registry::Puller,
     },
     /// Nothing (an inventory of saved results only).
     Nothing,
@@ -69,7 +75,7 @@ impl Plan {
     pub fn for_scan(args: &ScanArgs) -> Result<Plan, String> {
         Plan::scan_like(
             &args.paths,
-            &args.image,
+            (&args.image, Some(&args.registry)),
             &args.repos,
             &args.git,
             &args.changes,
@@ -81,7 +87,7 @@ impl Plan {
     pub fn for_baseline(args: &BaselineArgs) -> Result<Plan, String> {
         Plan::scan_like(
             &args.paths,
-            &[],
+            (&[], None),
             &args.repos,
             &args.git,
             &args.changes,
@@ -94,7 +100,7 @@ impl Plan {
     /// history or pending changes.
     fn scan_like(
         paths: &[PathBuf],
-        images: &[PathBuf],
+        (images, registry): (&[PathBuf], Option<&RegistryArgs>),
         repos: &ReposArgs,
         git: &GitArgs,
         changes: &ChangeArgs,
@@ -108,6 +114,7 @@ impl Plan {
             git,
             changes: Some(changes),
             images,
+            registry,
         };
         Plan::new(target, options, keep_dropped)
     }
@@ -120,6 +127,7 @@ impl Plan {
             git: &args.git,
             changes: None,
             images: &[],
+            registry: None,
         };
         Plan::new(target, &args.options, false)
     }
@@ -189,6 +197,7 @@ impl Plan {
             Job::Images {
                 scan,
                 images: target.images.to_vec(),
+                puller: puller(target.registry)?,
             }
         } else if target.git.git {
             if paths.iter().any(|p| p.as_os_str() == "-") {
@@ -414,4 +423,19 @@ fn path_filter(config: &Config, first: &Path) -> Result<Option<PathFilter>, Stri
                 e.reason
             )
         })
+}
+
+/// The registry client `--platform`, `--all-platforms` and `--insecure-registry` describe;
+/// credentials from the files `docker login` and `podman login` write.
+fn puller(args: Option<&RegistryArgs>) -> Result<keysweep_registry::Puller, String> {
+    let mut puller = keysweep_registry::Puller::new();
+    if let Some(args) = args {
+        if let Some(p) = &args.platform {
+            puller = puller.platform(p.parse().map_err(|e| format!("--platform: {e}"))?);
+        }
+        puller = puller
+            .all_platforms(args.all_platforms)
+            .insecure(args.insecure_registry.iter().cloned());
+    }
+    Ok(puller)
 }

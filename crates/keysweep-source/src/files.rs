@@ -94,6 +94,14 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// An image read through [`RemoteImage`](crate::RemoteImage) (in a registry) lists no
+    /// image, or its index cannot be read.
+    RemoteImage {
+        /// The image's name (its reference).
+        name: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The worker threads could not be started.
     Threads(String),
     /// The job was cancelled.
@@ -108,6 +116,7 @@ impl std::fmt::Display for Error {
             }
             Error::Git(e) => e.fmt(f),
             Error::Image { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::RemoteImage { name, message } => write!(f, "{name}: {message}"),
             Error::Threads(e) => write!(f, "cannot start worker threads: {e}"),
             Error::Cancelled => f.write_str("cancelled"),
         }

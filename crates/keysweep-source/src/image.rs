@@ -8,6 +8,11 @@
 //! build arguments are recorded) and the manifests' annotations are scanned field by field.
 //! A file that a later layer deletes (a whiteout) is still reported, marked with the layer that
 //! removed it: the bytes are still in the image for anyone who pulls it.
+//!
+//! An image elsewhere (in a registry) is read through [`RemoteImage`]: the same scan, its blobs
+//! streamed from wherever the implementation fetches them. Every blob named by a SHA-256 digest
+//! (OCI layouts and archives, registries) is verified while it is read: a layer whose bytes do
+//! not match is still scanned, and the mismatch is an error.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -18,6 +23,7 @@ use std::sync::Arc;
 use keysweep::{Finding, Scanner, Scratch};
 use rayon::prelude::*;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::archive;
 use crate::context::Context;
@@ -47,18 +53,20 @@ const MAX_INDEX_DEPTH: usize = 4;
 /// header.set_size(env.len() as u64);
 /// tar.append_data(&mut header, "app/.env", &env[..])?;
 /// let layer = tar.into_inner()?;
-/// let blob = |name: &str, data: &[u8]| -> std::io::Result<String> {
+/// // Blobs are stored under their SHA-256, which keysweep verifies as it reads them.
+/// let blob = |data: &[u8]| -> std::io::Result<String> {
+///     use sha2::{Digest, Sha256};
+///     let hex: String = Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect();
 ///     std::fs::create_dir_all(dir.path().join("blobs/sha256"))?;
-///     std::fs::write(dir.path().join("blobs/sha256").join(name), data)?;
-///     Ok(format!("sha256:{name}"))
+///     std::fs::write(dir.path().join("blobs/sha256").join(&hex), data)?;
+///     Ok(format!("sha256:{hex}"))
 /// };
-/// // Digests are names here; keysweep reads blobs by them and does not verify them.
-/// let layer = blob(&"1".repeat(64), &layer)?;
-/// let config = blob(&"2".repeat(64), br#"{"config":{"Env":["PATH=/usr/bin"]}}"#)?;
+/// let layer = blob(&layer)?;
+/// let config = blob(br#"{"config":{"Env":["PATH=/usr/bin"]}}"#)?;
 /// let manifest = format!(
 ///     r#"{{"schemaVersion":2,"config":{{"digest":"{config}"}},"layers":[{{"digest":"{layer}"}}]}}"#
 /// );
-/// let manifest = blob(&"3".repeat(64), manifest.as_bytes())?;
+/// let manifest = blob(manifest.as_bytes())?;
 /// std::fs::write(dir.path().join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)?;
 /// std::fs::write(
 ///     dir.path().join("index.json"),
@@ -163,10 +171,44 @@ impl ImageScan {
         let store = Store::open(image)?;
         let name = display_path(image).0;
         let images = discover(&store, image)?;
+        self.run_store(&store, name, images, sink)
+    }
+
+    /// Scans an image that is not on disk (one in a registry): the manifests its
+    /// [index](RemoteImage::index) lists, their configurations and layers, each blob opened by
+    /// [`RemoteImage::open`] and streamed into the scan as [`run`](Self::run) streams it.
+    /// Locations name the image by [`RemoteImage::name`].
+    pub fn run_remote(
+        &self,
+        image: &dyn RemoteImage,
+        sink: &dyn Sink,
+    ) -> Result<ImageSummary, Error> {
+        let store = Store::Remote(image);
+        let name = image.name();
+        let fail = |message: String| Error::RemoteImage {
+            name: name.clone(),
+            message,
+        };
+        let index = store.json(INDEX).map_err(fail)?;
+        let mut images = Vec::new();
+        oci_index(&store, &name, &index, INDEX, &image.tags(), 0, &mut images);
+        if images.is_empty() {
+            return Err(fail("the index lists no image manifest".into()));
+        }
+        self.run_store(&store, name, images, sink)
+    }
+
+    fn run_store(
+        &self,
+        store: &Store<'_>,
+        name: String,
+        images: Vec<(Plan, Vec<Problem>)>,
+        sink: &dyn Sink,
+    ) -> Result<ImageSummary, Error> {
         let work = || {
             let mut run = Run {
                 scan: self,
-                store: &store,
+                store,
                 name,
                 sink,
                 seen: HashMap::new(),
@@ -215,13 +257,85 @@ impl ImageScan {
     }
 }
 
-/// Where an image's parts are: a directory (an OCI layout) or a tar archive, indexed once.
-enum Store {
+/// An image that is not on disk, such as one in a registry: an index of its manifests and a
+/// way to open any blob (manifest, configuration, layer) by digest. [`ImageScan::run_remote`]
+/// scans it; every blob it opens is verified against its SHA-256 digest while it is read.
+///
+/// ```
+/// use std::io::Read;
+/// use keysweep::{RuleSet, Scanner};
+/// use keysweep_source::{Collect, ImageScan, RemoteImage};
+/// use sha2::{Digest, Sha256};
+///
+/// /// Blobs held in memory, by digest.
+/// struct InMemory(Vec<(String, Vec<u8>)>, Vec<u8>);
+/// impl RemoteImage for InMemory {
+///     fn name(&self) -> String { "example.test/app:1".into() }
+///     fn tags(&self) -> Vec<String> { vec!["example.test/app:1".into()] }
+///     fn index(&self) -> Result<Vec<u8>, String> { Ok(self.1.clone()) }
+///     fn open(&self, digest: &str, _size: Option<u64>)
+///         -> Result<(Box<dyn Read + Send>, Option<u64>), String> {
+///         let (_, data) = self.0.iter().find(|(d, _)| d == digest)
+///             .ok_or_else(|| format!("{digest} is not here"))?;
+///         Ok((Box::new(std::io::Cursor::new(data.clone())), Some(data.len() as u64)))
+///     }
+/// }
+/// let digest = |data: &[u8]| -> String {
+///     let hex: String = Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect();
+///     format!("sha256:{hex}")
+/// };
+/// let mut tar = tar::Builder::new(Vec::new());
+/// let mut header = tar::Header::new_gnu();
+/// let env = b"GITHUB_TOKEN=ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u\n";
+/// header.set_size(env.len() as u64);
+/// tar.append_data(&mut header, "app/.env", &env[..])?;
+/// let layer = tar.into_inner()?;
+/// let config = br#"{"config":{}}"#.to_vec();
+/// let manifest = format!(
+///     r#"{{"schemaVersion":2,"config":{{"digest":"{}"}},"layers":[{{"digest":"{}"}}]}}"#,
+///     digest(&config), digest(&layer),
+/// ).into_bytes();
+/// let index = format!(r#"{{"manifests":[{{"digest":"{}"}}]}}"#, digest(&manifest));
+/// let blobs = [layer, config, manifest].map(|b| (digest(&b), b)).to_vec();
+///
+/// let sink = Collect::default();
+/// let scan = ImageScan::new(Scanner::new(RuleSet::builtin())?);
+/// scan.run_remote(&InMemory(blobs, index.into_bytes()), &sink)?;
+/// let (hits, problems) = sink.into_parts();
+/// assert!(problems.is_empty(), "{problems:?}");
+/// assert_eq!(hits[0].location.image().unwrap().name, "example.test/app:1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait RemoteImage: Sync {
+    /// The image's name in locations and problems, such as `registry/repository:tag@digest`.
+    fn name(&self) -> String;
+    /// The names the image is known by (recorded in each location's `tags`).
+    fn tags(&self) -> Vec<String>;
+    /// An OCI image index (JSON): the manifests to scan, by digest, as a layout's
+    /// `index.json` lists them.
+    fn index(&self) -> Result<Vec<u8>, String>;
+    /// Opens the blob `digest` (a manifest, a configuration or a layer) as a stream, and says
+    /// its size if it knows it. `size` is the size its descriptor gives, if one does. The
+    /// error says why it cannot be read (without credentials).
+    fn open(
+        &self,
+        digest: &str,
+        size: Option<u64>,
+    ) -> Result<(Box<dyn Read + Send>, Option<u64>), String>;
+}
+
+/// The index of an OCI layout, and of a [`RemoteImage`].
+const INDEX: &str = "index.json";
+
+/// Where an image's parts are: a directory (an OCI layout), a tar archive (indexed once), or
+/// somewhere else.
+enum Store<'r> {
     Dir(PathBuf),
     Tar {
         file: PathBuf,
         members: HashMap<String, Member>,
     },
+    Remote(&'r dyn RemoteImage),
 }
 
 enum Member {
@@ -233,8 +347,8 @@ enum Member {
     Link(String),
 }
 
-impl Store {
-    fn open(path: &Path) -> Result<Store, Error> {
+impl Store<'_> {
+    fn open(path: &Path) -> Result<Store<'static>, Error> {
         let meta = std::fs::metadata(path).map_err(|source| Error::Path {
             path: path.to_path_buf(),
             source,
@@ -319,11 +433,18 @@ impl Store {
         match self {
             Store::Dir(dir) => dir.join(name).is_file(),
             Store::Tar { .. } => self.member(name).is_some(),
+            // Only opening a blob tells whether the registry has it.
+            Store::Remote(_) => true,
         }
     }
 
-    /// Opens the part `name` (a path inside the image) for reading; returns it and its size.
-    fn part(&self, name: &str) -> Result<(Box<dyn Read + Send>, u64), String> {
+    /// Opens the part `name` (a path inside the image) for reading; returns it and its size
+    /// (if known). `declared` is the size its descriptor gives.
+    fn part(
+        &self,
+        name: &str,
+        declared: Option<u64>,
+    ) -> Result<(Box<dyn Read + Send>, Option<u64>), String> {
         let (clean, tricky) = archive::clean_name(name);
         if tricky {
             return Err(format!("{name:?} points outside the image; not read"));
@@ -332,7 +453,7 @@ impl Store {
             Store::Dir(dir) => {
                 let file = File::open(dir.join(&clean)).map_err(|e| missing(&clean, &e))?;
                 let size = file.metadata().map_err(|e| io_reason(&e))?.len();
-                Ok((Box::new(file), size))
+                Ok((Box::new(file), Some(size)))
             }
             Store::Tar { file, .. } => {
                 let (offset, size) = self
@@ -340,14 +461,28 @@ impl Store {
                     .ok_or_else(|| format!("{clean} is not in the archive"))?;
                 let mut f = File::open(file).map_err(|e| io_reason(&e))?;
                 f.seek(SeekFrom::Start(offset)).map_err(|e| io_reason(&e))?;
-                Ok((Box::new(f.take(size)), size))
+                Ok((Box::new(f.take(size)), Some(size)))
+            }
+            Store::Remote(image) => {
+                if clean == INDEX {
+                    let index = image.index()?;
+                    let size = index.len() as u64;
+                    return Ok((Box::new(io::Cursor::new(index)), Some(size)));
+                }
+                let digest = clean
+                    .strip_prefix("blobs/")
+                    .and_then(|rest| rest.split_once('/'))
+                    .map(|(alg, hex)| format!("{alg}:{hex}"))
+                    .ok_or_else(|| format!("{clean} is not a blob"))?;
+                image.open(&digest, declared)
             }
         }
     }
 
-    /// Reads a small part (JSON) whole.
+    /// Reads a small part (JSON) whole, its digest verified if its path names one.
     fn read(&self, name: &str) -> Result<Vec<u8>, String> {
-        let (reader, size) = self.part(name)?;
+        let (reader, size) = self.part(name, None)?;
+        let size = size.unwrap_or(0);
         if size > MAX_JSON {
             return Err(format!(
                 "{name} is {size} bytes, more than a manifest or configuration can be; not read"
@@ -355,9 +490,22 @@ impl Store {
         }
         let mut data = Vec::with_capacity(size as usize);
         reader
-            .take(MAX_JSON)
+            .take(MAX_JSON + 1)
             .read_to_end(&mut data)
             .map_err(|e| format!("{name}: {}", io_reason(&e)))?;
+        if data.len() as u64 > MAX_JSON {
+            return Err(format!(
+                "{name} is more than {MAX_JSON} bytes, more than a manifest or configuration can be; not read"
+            ));
+        }
+        if let Some(expected) = sha256_of_path(name) {
+            let actual = hex(&Sha256::digest(&data));
+            if actual != expected {
+                return Err(format!(
+                    "{name} does not match its digest: its SHA-256 is {actual}; not read"
+                ));
+            }
+        }
         Ok(data)
     }
 
@@ -401,6 +549,20 @@ fn blob_path(digest: &str) -> Option<String> {
     (ok(algorithm, b"+._-") && ok(hex, b"=_-")).then(|| format!("blobs/{algorithm}/{hex}"))
 }
 
+/// The hex SHA-256 a blob path names (`blobs/sha256/HEX`), which its bytes must have.
+fn sha256_of_path(path: &str) -> Option<String> {
+    let hex = normalize(path).strip_prefix("blobs/sha256/")?.to_string();
+    (hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then_some(hex)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// One image (a manifest) to scan.
 #[derive(Debug, Default)]
 struct Plan {
@@ -409,14 +571,15 @@ struct Plan {
     manifest: Option<String>,
     /// The configuration's path in the store.
     config: Option<String>,
-    /// Layers from the base up: path in the store, digest (if known yet).
-    layers: Vec<(String, Option<String>)>,
+    /// Layers from the base up: path in the store, digest (if known yet), size (if the
+    /// manifest gives it).
+    layers: Vec<(String, Option<String>, Option<u64>)>,
     /// Annotation fields to scan: the field's name and its text.
     annotations: Vec<(String, String)>,
 }
 
 /// The images in a store, each with the problems met finding it.
-fn discover(store: &Store, path: &Path) -> Result<Vec<(Plan, Vec<Problem>)>, Error> {
+fn discover(store: &Store<'_>, path: &Path) -> Result<Vec<(Plan, Vec<Problem>)>, Error> {
     let fail = |message: String| Error::Image {
         path: path.to_path_buf(),
         message,
@@ -456,7 +619,7 @@ fn discover(store: &Store, path: &Path) -> Result<Vec<(Plan, Vec<Problem>)>, Err
                             .strip_prefix("blobs/")
                             .and_then(|rest| rest.split_once('/'))
                             .map(|(alg, hex)| format!("{alg}:{hex}"));
-                        (path, digest)
+                        (path, digest, None)
                     })
                     .collect();
                 let plan = Plan {
@@ -479,7 +642,7 @@ fn discover(store: &Store, path: &Path) -> Result<Vec<(Plan, Vec<Problem>)>, Err
 
 /// The images an OCI index lists (nested indexes followed).
 fn oci_index(
-    store: &Store,
+    store: &Store<'_>,
     image: &str,
     index: &Value,
     where_: &str,
@@ -549,7 +712,7 @@ fn oci_index(
                     .map(|l| {
                         let digest = l["digest"].as_str().unwrap_or_default().to_string();
                         let path = blob_path(&digest).unwrap_or_else(|| digest.clone());
-                        (path, Some(digest))
+                        (path, Some(digest), l["size"].as_u64())
                     })
                     .collect()
             })
@@ -628,7 +791,7 @@ struct Layer {
 /// One run over a store.
 struct Run<'a> {
     scan: &'a ImageScan,
-    store: &'a Store,
+    store: &'a Store<'a>,
     name: String,
     sink: &'a dyn Sink,
     /// Layers read, by digest (or path), with their whiteouts.
@@ -687,25 +850,25 @@ impl Run<'_> {
         self.fields(&mut scratch, plan, ImagePart::Manifest, &plan.annotations);
 
         let count = plan.layers.len();
-        let layers: Vec<(usize, &String, String)> = plan
+        let layers: Vec<(usize, &String, String, Option<u64>)> = plan
             .layers
             .iter()
             .enumerate()
-            .map(|(i, (path, digest))| {
+            .map(|(i, (path, digest, size))| {
                 let digest = digest
                     .clone()
                     .or_else(|| (diff_ids.len() == count).then(|| diff_ids[i].clone()))
                     .unwrap_or_else(|| path.clone());
-                (i, path, digest)
+                (i, path, digest, *size)
             })
             .collect();
         let mut todo = Vec::new();
         let mut claimed = HashSet::new();
-        for (i, path, digest) in &layers {
+        for (i, path, digest, size) in &layers {
             if self.seen.contains_key(digest) || !claimed.insert(digest.clone()) {
                 self.summary.layers_shared += 1;
             } else {
-                todo.push((*i, *path, digest.clone()));
+                todo.push((*i, *path, digest.clone(), *size));
             }
         }
         let scan = self.scan;
@@ -714,8 +877,15 @@ impl Run<'_> {
         let sink = self.sink;
         let read: Vec<(usize, String, Option<Layer>)> = todo
             .into_par_iter()
-            .map(|(i, path, digest)| {
-                let layer = scan.layer(store, name, path, &digest, i + 1, count, sink);
+            .map(|(i, path, digest, size)| {
+                let at = LayerAt {
+                    path,
+                    digest: &digest,
+                    size,
+                    index: i + 1,
+                    count,
+                };
+                let layer = scan.layer(store, name, &at, sink);
                 (i, digest, layer)
             })
             .collect();
@@ -732,7 +902,7 @@ impl Run<'_> {
         }
         let whiteouts: Vec<Arc<Whiteouts>> = layers
             .iter()
-            .map(|(_, _, d)| self.seen.get(d).cloned().unwrap_or_default())
+            .map(|(_, _, d, _)| self.seen.get(d).cloned().unwrap_or_default())
             .collect();
         for (i, digest, findings) in found {
             for (finding, chain) in findings {
@@ -832,33 +1002,57 @@ fn config_fields(config: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// Where a layer is: its path in the store, its digest, the size its manifest gives, and its
+/// position (`index` of `count`, from the base up).
+struct LayerAt<'a> {
+    path: &'a str,
+    digest: &'a str,
+    size: Option<u64>,
+    index: usize,
+    count: usize,
+}
+
 impl ImageScan {
-    /// Reads one layer (`index` of `count`); `None` when it could not be opened at all.
-    #[allow(clippy::too_many_arguments)]
+    /// Reads one layer; `None` when it could not be opened at all.
     fn layer(
         &self,
-        store: &Store,
+        store: &Store<'_>,
         image: &str,
-        path: &str,
-        digest: &str,
-        index: usize,
-        count: usize,
+        at: &LayerAt<'_>,
         sink: &dyn Sink,
     ) -> Option<Layer> {
-        let label = format!("layer {index} of {count}");
-        let (reader, size) = match store.part(path) {
+        let label = format!("layer {} of {}", at.index, at.count);
+        let digest = at.digest;
+        let fail = |e: String| {
+            self.report(
+                sink,
+                Problem::error(
+                    ProblemKind::Image,
+                    image,
+                    format!("{label} ({}): {e}", short(digest)),
+                ),
+            );
+        };
+        let (reader, size) = match store.part(at.path, at.size) {
             Ok(r) => r,
             Err(e) => {
-                self.report(
-                    sink,
-                    Problem::error(
-                        ProblemKind::Image,
-                        image,
-                        format!("{label} ({}): {e}", short(digest)),
-                    ),
-                );
+                fail(e);
                 return None;
             }
+        };
+        if let (Some(declared), Some(size)) = (at.size, size) {
+            if declared != size {
+                fail(format!(
+                    "the manifest says the blob is {declared} bytes; it is {size}"
+                ));
+            }
+        }
+        let mut verify = Verify {
+            inner: reader,
+            sha256: Sha256::new(),
+            expected: sha256_of_path(at.path),
+            read: 0,
+            limit: at.size.or(size),
         };
         let mut limits = self.limits;
         limits.entry = limits.entry.min(self.max_file_size);
@@ -871,13 +1065,18 @@ impl ImageScan {
             whiteouts: Whiteouts::default(),
         };
         let mut reader = Cancellable {
-            inner: reader,
+            inner: &mut verify,
             cancel: &self.cancel,
         };
         // Problems inside the stream start with this name: the image, the layer, its digest.
         let name = visitor.problem_path.clone();
-        archive::walk_stream(&name, &mut reader, Some(size), limits, &mut visitor);
+        archive::walk_stream(&name, &mut reader, size.or(at.size), limits, &mut visitor);
         self.counters.archives(1);
+        if !self.cancel.is_cancelled() {
+            if let Err(e) = verify.finish() {
+                fail(e);
+            }
+        }
         Some(Layer {
             found: visitor.found,
             whiteouts: Arc::new(visitor.whiteouts),
@@ -890,6 +1089,55 @@ fn short(digest: &str) -> &str {
     match digest.split_once(':') {
         Some((alg, hex)) => &digest[..(alg.len() + 1 + hex.len().min(12))],
         None => digest,
+    }
+}
+
+/// A reader that hashes what it reads, for a blob whose SHA-256 is known, and refuses to read
+/// past the size the blob should have (a server sending without end).
+struct Verify<R> {
+    inner: R,
+    sha256: Sha256,
+    /// The hex SHA-256 the bytes must have; `None`: not a blob named by its digest.
+    expected: Option<String>,
+    read: u64,
+    limit: Option<u64>,
+}
+
+impl<R: Read> Read for Verify<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.limit.is_some_and(|limit| self.read > limit) {
+            return Err(io::Error::other(format!(
+                "the blob is longer than the {} bytes its manifest gives",
+                self.limit.unwrap_or_default()
+            )));
+        }
+        if self.expected.is_some() {
+            self.sha256.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+impl<R: Read> Verify<R> {
+    /// Reads what the scan left (the end of a tar, compression trailers) and compares the
+    /// digest of the whole blob.
+    fn finish(mut self) -> Result<(), String> {
+        let Some(expected) = self.expected.take() else {
+            return Ok(());
+        };
+        io::copy(&mut self, &mut io::sink())
+            .map_err(|e| format!("not verified against its digest: {}", io_reason(&e)))?;
+        let actual = hex(&self.sha256.finalize());
+        if actual == expected {
+            Ok(())
+        } else {
+            Err(format!(
+                "digest mismatch: the blob's SHA-256 is sha256:{actual} ({} bytes); the bytes read are not the layer the manifest names (findings in it are still reported)",
+                self.read
+            ))
+        }
     }
 }
 

@@ -52,7 +52,7 @@ pub use dates::GitTime;
 pub use files::{io_reason, Error, PathScan, DEFAULT_MAX_FILE_SIZE};
 pub use filter::{GlobError, PathFilter};
 pub use history::{ChangeScan, HistoryScan, HistorySummary};
-pub use image::{ImageScan, ImageSummary};
+pub use image::{ImageScan, ImageSummary, RemoteImage};
 pub use job::{
     Cancel, Collect, Counters, Counts, Event, Events, Problem, ProblemKind, Severity, Sink,
 };

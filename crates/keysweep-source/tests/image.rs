@@ -391,3 +391,63 @@ fn a_manifest_naming_paths_outside_the_image_is_refused() {
         "{problems:?}"
     );
 }
+
+/// A layer blob whose bytes are not its digest's (here: one byte of a stored string changed,
+/// so the layer still reads) is scanned and reported, and the mismatch is an error naming it.
+#[test]
+fn a_blob_that_does_not_match_its_digest_is_scanned_and_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = whiteout_image(Comp::Plain);
+    let layout = dir.path().join("layout");
+    let digests = image.write_oci_dir(&layout);
+    let top = layout.join("blobs/sha256").join(&digests[2][7..]);
+    let mut bytes = std::fs::read(&top).unwrap();
+    let at = bytes
+        .windows(AWS.len())
+        .position(|w| w == AWS.as_bytes())
+        .unwrap();
+    bytes[at + AWS.len() - 1] = b'X';
+    std::fs::write(&top, &bytes).unwrap();
+
+    let (result, hits, problems) = scan(&layout);
+    result.unwrap();
+    let changed = format!("{}X", &AWS[..AWS.len() - 1]);
+    let h = hit(&hits, &changed);
+    assert_eq!(
+        h.location.image().unwrap().layer.as_ref().unwrap().digest,
+        digests[2]
+    );
+    hit(&hits, GITHUB);
+    let mismatch: Vec<&Problem> = problems
+        .iter()
+        .filter(|p| p.message.contains("digest mismatch"))
+        .collect();
+    assert_eq!(mismatch.len(), 1, "{problems:#?}");
+    assert_eq!(mismatch[0].severity, keysweep_source::Severity::Error);
+    assert!(
+        mismatch[0].message.contains(&digests[2][..19])
+            && mismatch[0].message.contains("layer 3 of 3"),
+        "{}",
+        mismatch[0].message
+    );
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+
+    // A configuration that does not match is not read (and says why).
+    let dir2 = tempfile::tempdir().unwrap();
+    let layout = dir2.path().join("layout");
+    image.write_oci_dir(&layout);
+    let config = format!("sha256:{}", oci::sha256(&image.config_json()));
+    let path = layout.join("blobs/sha256").join(&config[7..]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.push(b' ');
+    std::fs::write(&path, &bytes).unwrap();
+    let (result, hits, problems) = scan(&layout);
+    result.unwrap();
+    hit(&hits, GITHUB);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.message.contains("does not match its digest")),
+        "{problems:#?}"
+    );
+}

@@ -1,0 +1,813 @@
+//! The registry client: manifests, platform choice, authentication, blobs as streams.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io::{Cursor, Read};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use keysweep_source::RemoteImage;
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::auth::{Challenge, Credential, CredentialFiles};
+use crate::{Error, ErrorKind, Platform, Reference};
+
+/// Manifests and indexes larger than this are refused (the distribution specification lets
+/// registries refuse more than 4 MiB).
+const MAX_MANIFEST: u64 = 4 << 20;
+/// A token service's answer, an error body: small JSON.
+const MAX_SMALL: u64 = 1 << 20;
+/// Indexes inside an index are followed this deep.
+const MAX_DEPTH: usize = 2;
+
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// Pulls images from registries: where to allow plain HTTP, which platform to take from a
+/// multi-platform index, and where credentials are.
+///
+/// ```
+/// use keysweep_registry::{CredentialFiles, Platform, Puller};
+///
+/// let puller = Puller::new()
+///     .insecure(["127.0.0.1:5000"])
+///     .platform("linux/arm64".parse::<Platform>()?)
+///     .credentials(CredentialFiles::new(vec![]));
+/// # Ok::<(), keysweep_registry::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Puller {
+    insecure: Vec<String>,
+    platform: Platform,
+    all_platforms: bool,
+    credentials: CredentialFiles,
+}
+
+impl Default for Puller {
+    fn default() -> Puller {
+        Puller::new()
+    }
+}
+
+impl Puller {
+    /// HTTPS to every registry, `linux/amd64` from an index, credentials from
+    /// [`CredentialFiles::from_env`].
+    pub fn new() -> Puller {
+        Puller {
+            insecure: Vec::new(),
+            platform: Platform::default(),
+            all_platforms: false,
+            credentials: CredentialFiles::from_env(),
+        }
+    }
+
+    /// Registries (`host` or `host:port`, as references name them) spoken to over plain HTTP.
+    /// Credentials sent to them travel unencrypted.
+    pub fn insecure<I, S>(mut self, registries: I) -> Puller
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.insecure = registries.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The platform taken from a multi-platform index (`linux/amd64` by default).
+    pub fn platform(mut self, platform: Platform) -> Puller {
+        self.platform = platform;
+        self
+    }
+
+    /// Takes every manifest of a multi-platform index instead of one platform's.
+    pub fn all_platforms(mut self, yes: bool) -> Puller {
+        self.all_platforms = yes;
+        self
+    }
+
+    /// Where credentials are looked up when a registry asks for them.
+    pub fn credentials(mut self, files: CredentialFiles) -> Puller {
+        self.credentials = files;
+        self
+    }
+
+    fn is_insecure(&self, host: &str) -> bool {
+        self.insecure.iter().any(|h| h == host)
+    }
+
+    /// Fetches the manifest `reference` names (its digest verified), chooses the platform's
+    /// manifest if it is an index, and returns the image, ready for
+    /// [`ImageScan::run_remote`](keysweep_source::ImageScan::run_remote). Layers are not
+    /// fetched here: the scan streams them.
+    pub fn pull(&self, reference: &Reference) -> Result<PulledImage, Error> {
+        let scheme =
+            if self.is_insecure(reference.registry()) || self.is_insecure(reference.api_host()) {
+                "http"
+            } else {
+                "https"
+            };
+        let http = Client::builder()
+            .user_agent(concat!("keysweep/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| {
+                Error::new(ErrorKind::Http, format!("cannot start an HTTP client: {e}"))
+            })?;
+        let session = Session {
+            http,
+            base: format!("{scheme}://{}", reference.api_host()),
+            reference: reference.to_string(),
+            registry: reference.registry().to_string(),
+            repository: reference.repository().to_string(),
+            puller: self.clone(),
+            auth: Mutex::new(None),
+            secrets: Mutex::new(Vec::new()),
+        };
+        let (top, descriptors, manifests) = self.resolve(&session, reference)?;
+        let name = match reference.tagged() {
+            Some(tagged) => format!("{tagged}@{top}"),
+            None => format!("{}/{}@{top}", reference.registry(), reference.repository()),
+        };
+        let manifest_digests = descriptors
+            .iter()
+            .filter_map(|d| d["digest"].as_str().map(str::to_string))
+            .collect();
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": descriptors,
+        });
+        Ok(PulledImage {
+            name,
+            tags: reference.tagged().into_iter().collect(),
+            index: serde_json::to_vec(&index).unwrap_or_default(),
+            manifest_digests,
+            manifests,
+            session,
+        })
+    }
+
+    /// The top manifest's digest, the image manifests' descriptors to scan, and the manifests
+    /// fetched on the way (by digest).
+    #[allow(clippy::type_complexity)]
+    fn resolve(
+        &self,
+        session: &Session,
+        reference: &Reference,
+    ) -> Result<(String, Vec<Value>, HashMap<String, Vec<u8>>), Error> {
+        let fail = |kind, message: String| {
+            Error::new(
+                kind,
+                session.scrub(&format!("{}: {message}", session.reference)),
+            )
+        };
+        let (bytes, media) = session
+            .manifest(reference.version())
+            .map_err(|e| Error::new(e.kind, session.scrub(&e.message)))?;
+        let digest = format!("sha256:{}", hex(&Sha256::digest(&bytes)));
+        if let Some(want) = reference.digest() {
+            if want != digest {
+                return Err(fail(
+                    ErrorKind::Manifest,
+                    format!(
+                        "the registry's manifest is {digest}, not the digest the reference names"
+                    ),
+                ));
+            }
+        }
+        let top: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            fail(
+                ErrorKind::Manifest,
+                format!("the manifest is not valid JSON: {e}"),
+            )
+        })?;
+        let mut manifests = HashMap::new();
+        let descriptors = if top.get("manifests").is_some() {
+            let mut chosen = Vec::new();
+            let mut platforms = Vec::new();
+            self.choose(
+                session,
+                &top,
+                0,
+                &mut chosen,
+                &mut platforms,
+                &mut manifests,
+            )?;
+            if chosen.is_empty() {
+                let have = if platforms.is_empty() {
+                    "none".to_string()
+                } else {
+                    platforms
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                return Err(fail(
+                    ErrorKind::Manifest,
+                    format!(
+                        "the index has no manifest for {}; it has: {have} (--platform chooses one, --all-platforms takes all)",
+                        self.platform
+                    ),
+                ));
+            }
+            chosen
+        } else {
+            if top["schemaVersion"].as_u64() == Some(1) {
+                return Err(fail(
+                    ErrorKind::Manifest,
+                    "a Docker schema 1 manifest (deprecated, unsigned digests); not read".into(),
+                ));
+            }
+            let media = top["mediaType"]
+                .as_str()
+                .map(str::to_string)
+                .or(media)
+                .unwrap_or_else(|| OCI_MANIFEST.into());
+            vec![json!({"mediaType": media, "digest": digest, "size": bytes.len()})]
+        };
+        manifests.insert(digest.clone(), bytes);
+        Ok((digest, descriptors, manifests))
+    }
+
+    /// The descriptors of `index` for the platform (all with `all_platforms`), indexes in it
+    /// followed; `platforms` collects the platforms seen.
+    fn choose(
+        &self,
+        session: &Session,
+        index: &Value,
+        depth: usize,
+        chosen: &mut Vec<Value>,
+        platforms: &mut Vec<Platform>,
+        manifests: &mut HashMap<String, Vec<u8>>,
+    ) -> Result<(), Error> {
+        let list = index["manifests"].as_array().cloned().unwrap_or_default();
+        let any_platform = list.iter().any(|d| Platform::of(d).is_some());
+        for d in list {
+            let platform = Platform::of(&d);
+            if let Some(p) = &platform {
+                platforms.push(p.clone());
+            }
+            let take = self.all_platforms
+                || !any_platform
+                || platform.as_ref().is_some_and(|p| self.platform.matches(p));
+            if !take {
+                continue;
+            }
+            let media = d["mediaType"].as_str().unwrap_or_default();
+            if media == OCI_INDEX || media == DOCKER_LIST {
+                if depth >= MAX_DEPTH {
+                    continue;
+                }
+                let digest = d["digest"].as_str().unwrap_or_default().to_string();
+                let (bytes, _) = session
+                    .manifest(&digest)
+                    .map_err(|e| Error::new(e.kind, session.scrub(&e.message)))?;
+                let actual = format!("sha256:{}", hex(&Sha256::digest(&bytes)));
+                if actual != digest {
+                    return Err(Error::new(
+                        ErrorKind::Manifest,
+                        format!(
+                            "{}: the index {digest} does not match its digest",
+                            session.reference
+                        ),
+                    ));
+                }
+                let inner: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Manifest,
+                        format!(
+                            "{}: the index {digest} is not valid JSON: {e}",
+                            session.reference
+                        ),
+                    )
+                })?;
+                manifests.insert(digest, bytes);
+                self.choose(session, &inner, depth + 1, chosen, platforms, manifests)?;
+            } else {
+                chosen.push(d);
+            }
+            if !self.all_platforms && !chosen.is_empty() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn scrub(message: &str, secrets: &[String]) -> String {
+    let mut out = message.to_string();
+    for s in secrets {
+        if s.len() >= 4 {
+            out = out.replace(s.as_str(), "[redacted]");
+        }
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An image in a registry, its manifests chosen: what
+/// [`ImageScan::run_remote`](keysweep_source::ImageScan::run_remote) scans. Blobs are fetched
+/// when the scan opens them.
+pub struct PulledImage {
+    name: String,
+    tags: Vec<String>,
+    index: Vec<u8>,
+    /// Digests read from the manifests endpoint (the rest are blobs).
+    manifest_digests: HashSet<String>,
+    /// Manifests already fetched, by digest.
+    manifests: HashMap<String, Vec<u8>>,
+    session: Session,
+}
+
+impl fmt::Debug for PulledImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PulledImage")
+            .field("name", &self.name)
+            .field("manifests", &self.manifest_digests.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PulledImage {
+    /// `registry/repository:tag@sha256:HEX`: the reference, pinned to the digest it resolved
+    /// to (of the index, or of the manifest).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How many image manifests (platforms) are to be scanned.
+    pub fn manifests(&self) -> usize {
+        self.manifest_digests.len()
+    }
+}
+
+impl RemoteImage for PulledImage {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn tags(&self) -> Vec<String> {
+        self.tags.clone()
+    }
+
+    fn index(&self) -> Result<Vec<u8>, String> {
+        Ok(self.index.clone())
+    }
+
+    fn open(
+        &self,
+        digest: &str,
+        _size: Option<u64>,
+    ) -> Result<(Box<dyn Read + Send>, Option<u64>), String> {
+        if let Some(bytes) = self.manifests.get(digest) {
+            return Ok((
+                Box::new(Cursor::new(bytes.clone())),
+                Some(bytes.len() as u64),
+            ));
+        }
+        let (endpoint, accept) = if self.manifest_digests.contains(digest) {
+            ("manifests", Some(ACCEPT_MANIFESTS))
+        } else {
+            ("blobs", None)
+        };
+        let response = self
+            .session
+            .get(&format!("{endpoint}/{digest}"), accept)
+            .map_err(|e| self.session.scrub(&e.message))?;
+        if !response.status().is_success() {
+            let what = if response.status() == StatusCode::NOT_FOUND {
+                "the registry does not have it"
+            } else {
+                "the registry refused it"
+            };
+            return Err(self
+                .session
+                .scrub(&format!("{what} ({})", describe(response))));
+        }
+        let size = response.content_length();
+        Ok((Box::new(response), size))
+    }
+}
+
+const ACCEPT_MANIFESTS: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// One repository on one registry: the HTTP client and the authorization it has won.
+struct Session {
+    http: Client,
+    /// `https://host[:port]`.
+    base: String,
+    /// The reference as given, for messages.
+    reference: String,
+    registry: String,
+    repository: String,
+    puller: Puller,
+    /// The `Authorization` header to send, once a challenge has been answered.
+    auth: Mutex<Option<String>>,
+    /// Every secret this session has handled (passwords, tokens), removed from messages.
+    secrets: Mutex<Vec<String>>,
+}
+
+impl Session {
+    fn scrub(&self, message: &str) -> String {
+        let secrets = self.secrets.lock().map(|s| s.clone()).unwrap_or_default();
+        scrub(message, &secrets)
+    }
+
+    fn remember(&self, secret: &str) {
+        if let Ok(mut s) = self.secrets.lock() {
+            s.push(secret.to_string());
+        }
+    }
+
+    fn error(&self, kind: ErrorKind, message: String) -> Error {
+        Error::new(kind, self.scrub(&format!("{}: {message}", self.reference)))
+    }
+
+    /// The manifest `version` (tag or digest) names: its bytes and its media type.
+    fn manifest(&self, version: &str) -> Result<(Vec<u8>, Option<String>), Error> {
+        let response = self.get(&format!("manifests/{version}"), Some(ACCEPT_MANIFESTS))?;
+        if !response.status().is_success() {
+            let what = if response.status() == StatusCode::NOT_FOUND {
+                format!("the registry has no manifest {version}")
+            } else {
+                format!("the manifest {version} could not be fetched")
+            };
+            return Err(self.error(ErrorKind::Http, format!("{what} ({})", describe(response))));
+        }
+        let media = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or(v).trim().to_string());
+        if response.content_length().is_some_and(|n| n > MAX_MANIFEST) {
+            return Err(self.error(
+                ErrorKind::Manifest,
+                format!("the manifest {version} is larger than {MAX_MANIFEST} bytes; not read"),
+            ));
+        }
+        let mut bytes = Vec::new();
+        response
+            .take(MAX_MANIFEST + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                self.error(
+                    ErrorKind::Http,
+                    format!("reading the manifest {version}: {e}"),
+                )
+            })?;
+        if bytes.len() as u64 > MAX_MANIFEST {
+            return Err(self.error(
+                ErrorKind::Manifest,
+                format!("the manifest {version} is larger than {MAX_MANIFEST} bytes; not read"),
+            ));
+        }
+        Ok((bytes, media))
+    }
+
+    /// GET `/v2/REPOSITORY/PATH`, answering one authentication challenge. The response may be
+    /// an error status (the caller says what was missing); a second `401` is an error here.
+    fn get(&self, path: &str, accept: Option<&str>) -> Result<Response, Error> {
+        let url = format!("{}/v2/{}/{path}", self.base, self.repository);
+        let mut challenged = false;
+        loop {
+            let mut request = self.http.get(&url);
+            if let Some(a) = accept {
+                request = request.header(ACCEPT, a);
+            }
+            let auth = self.auth.lock().ok().and_then(|a| a.clone());
+            let sent_auth = auth.is_some();
+            if let Some(a) = auth {
+                request = request.header(AUTHORIZATION, a);
+            }
+            let response = request.send().map_err(|e| {
+                let mut why = chain(&e);
+                if self.base.starts_with("https:") && why.contains("InvalidContentType") {
+                    why += " (the registry may speak plain HTTP: --insecure-registry HOST[:PORT] allows that)";
+                }
+                self.error(ErrorKind::Http, format!("cannot reach the registry: {why}"))
+            })?;
+            if response.status() != StatusCode::UNAUTHORIZED {
+                return Ok(response);
+            }
+            if challenged {
+                return Err(self.refused(sent_auth, response));
+            }
+            challenged = true;
+            let challenge = response
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Challenge::parse)
+                .ok_or_else(|| {
+                    self.error(
+                        ErrorKind::Auth,
+                        "the registry answered 401 without a WWW-Authenticate challenge".into(),
+                    )
+                })?;
+            self.authenticate(&challenge)?;
+        }
+    }
+
+    /// The error for a registry that refused us after a challenge was answered.
+    fn refused(&self, sent_auth: bool, response: Response) -> Error {
+        let why = describe(response);
+        match self.credential_source() {
+            Some(source) if sent_auth => self.error(
+                ErrorKind::Auth,
+                format!(
+                    "the registry refused the credential for {} from {source} ({why})",
+                    self.registry
+                ),
+            ),
+            _ => self.error(
+                ErrorKind::Auth,
+                format!(
+                    "the registry needs credentials ({why}); {}",
+                    self.none_found()
+                ),
+            ),
+        }
+    }
+
+    fn credential_source(&self) -> Option<String> {
+        self.puller
+            .credentials
+            .lookup(&self.registry)
+            .ok()
+            .flatten()
+            .map(|c| c.source().to_string())
+    }
+
+    fn none_found(&self) -> String {
+        let files: Vec<String> = self
+            .puller
+            .credentials
+            .files()
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        format!(
+            "no credential for {} in {} (docker login or podman login writes one)",
+            self.registry,
+            if files.is_empty() {
+                "any credential file".to_string()
+            } else {
+                files.join(", ")
+            }
+        )
+    }
+
+    fn credential(&self) -> Result<Option<Credential>, Error> {
+        let found = self
+            .puller
+            .credentials
+            .lookup(&self.registry)
+            .map_err(|e| self.error(ErrorKind::Credentials, e.to_string()))?;
+        if let Some(c) = &found {
+            self.remember(&c.secret);
+            self.remember(c.basic().trim_start_matches("Basic "));
+        }
+        Ok(found)
+    }
+
+    /// Answers a challenge: sets the `Authorization` header the next requests send.
+    fn authenticate(&self, challenge: &Challenge) -> Result<(), Error> {
+        let credential = self.credential()?;
+        let header = match challenge.scheme.as_str() {
+            "basic" => match &credential {
+                Some(c) if !c.identity_token => c.basic(),
+                _ => {
+                    return Err(self.error(
+                        ErrorKind::Auth,
+                        format!(
+                            "the registry needs credentials (a user name and password); {}",
+                            self.none_found()
+                        ),
+                    ));
+                }
+            },
+            "bearer" => format!("Bearer {}", self.token(challenge, credential.as_ref())?),
+            other => {
+                return Err(self.error(ErrorKind::Auth, format!("the registry asks for {other:?} authentication, which keysweep does not speak")));
+            }
+        };
+        if let Ok(mut a) = self.auth.lock() {
+            *a = Some(header);
+        }
+        Ok(())
+    }
+
+    /// A bearer token from the challenge's realm, for pulling this repository.
+    fn token(
+        &self,
+        challenge: &Challenge,
+        credential: Option<&Credential>,
+    ) -> Result<String, Error> {
+        let realm = challenge.param("realm").ok_or_else(|| {
+            self.error(
+                ErrorKind::Auth,
+                "the bearer challenge names no realm".into(),
+            )
+        })?;
+        let mut url = reqwest::Url::parse(realm).map_err(|_| {
+            self.error(
+                ErrorKind::Auth,
+                format!("the token realm {realm:?} is not a URL"),
+            )
+        })?;
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => String::new(),
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if self.puller.is_insecure(&host) => {}
+            _ => {
+                return Err(self.error(
+                    ErrorKind::Auth,
+                    format!("the token realm {realm} is not HTTPS (name its host as insecure to allow it)"),
+                ));
+            }
+        }
+        let scope = challenge
+            .param("scope")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("repository:{}:pull", self.repository));
+        let service = challenge.param("service").map(str::to_string);
+        let request = match credential {
+            Some(c) if c.identity_token => {
+                let mut form = vec![
+                    ("grant_type", "refresh_token".to_string()),
+                    ("refresh_token", c.secret.clone()),
+                    ("client_id", "keysweep".to_string()),
+                    ("scope", scope.clone()),
+                ];
+                if let Some(s) = &service {
+                    form.push(("service", s.clone()));
+                }
+                let body: String = form
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", encode(v)))
+                    .collect::<Vec<_>>()
+                    .join("&");
+                self.http
+                    .post(url)
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(body)
+            }
+            _ => {
+                {
+                    let mut q = url.query_pairs_mut();
+                    if let Some(s) = &service {
+                        q.append_pair("service", s);
+                    }
+                    q.append_pair("scope", &scope);
+                }
+                let request = self.http.get(url);
+                match credential {
+                    Some(c) => request.header(AUTHORIZATION, c.basic()),
+                    None => request,
+                }
+            }
+        };
+        let response = request.send().map_err(|e| {
+            self.error(
+                ErrorKind::Auth,
+                format!("cannot reach the token service: {}", chain(&e)),
+            )
+        })?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(match credential {
+                Some(c) => self.error(
+                    ErrorKind::Auth,
+                    format!(
+                        "the token service refused the credential for {} from {} ({status})",
+                        self.registry,
+                        c.source()
+                    ),
+                ),
+                None => self.error(
+                    ErrorKind::Auth,
+                    format!(
+                        "the token service refused anonymous access ({status}); {}",
+                        self.none_found()
+                    ),
+                ),
+            });
+        }
+        if !status.is_success() {
+            return Err(self.error(
+                ErrorKind::Auth,
+                format!("the token service answered {status}"),
+            ));
+        }
+        let mut body = Vec::new();
+        response
+            .take(MAX_SMALL)
+            .read_to_end(&mut body)
+            .map_err(|e| {
+                self.error(
+                    ErrorKind::Auth,
+                    format!("reading the token service's answer: {e}"),
+                )
+            })?;
+        let answer: Value = serde_json::from_slice(&body).map_err(|_| {
+            self.error(
+                ErrorKind::Auth,
+                "the token service did not answer JSON".into(),
+            )
+        })?;
+        let token = answer["token"]
+            .as_str()
+            .or(answer["access_token"].as_str())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                self.error(
+                    ErrorKind::Auth,
+                    "the token service's answer has no token".into(),
+                )
+            })?
+            .to_string();
+        self.remember(&token);
+        Ok(token)
+    }
+}
+
+/// `application/x-www-form-urlencoded` for one value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An error and its causes, joined (reqwest's message alone says little).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// The status and the registry's error codes (`404 Not Found: BLOB_UNKNOWN: blob unknown to
+/// registry`). The body is the registry's JSON error list; anything else is not quoted.
+fn describe(response: Response) -> String {
+    let status = response.status();
+    let mut body = Vec::new();
+    let _ = response.take(MAX_SMALL).read_to_end(&mut body);
+    let codes: Vec<String> = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["errors"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| {
+            let code = e["code"].as_str()?;
+            let message = e["message"].as_str().unwrap_or_default();
+            Some(format!("{code}: {message}").chars().take(200).collect())
+        })
+        .take(3)
+        .collect();
+    if codes.is_empty() {
+        status.to_string()
+    } else {
+        format!("{status}: {}", codes.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_scrubbed_and_form_values_encoded() {
+        let secrets = vec!["hunter2-pass".to_string(), "ab".to_string()];
+        assert_eq!(
+            scrub("bad hunter2-pass here, ab stays", &secrets),
+            "bad [redacted] here, ab stays"
+        );
+        assert_eq!(encode("repository:a/b:pull"), "repository%3Aa%2Fb%3Apull");
+    }
+}

@@ -1,0 +1,597 @@
+//! `keysweep scan --image REF` against a real registry (Debian's docker-registry, started on a
+//! free 127.0.0.1 port with its storage in a temporary directory, plain HTTP with
+//! --insecure-registry). The tests push images built without a container daemon
+//! (tests/common/oci.rs) through the distribution API themselves. Secrets are fake.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use common::need;
+use common::oci::{self, layer, Comp, Image};
+use serde_json::{json, Value};
+
+const GITHUB: &str = "ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u";
+const STRIPE: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
+const AWS: &str = "AKIAZ4X7Q2M9R3T8V6WN";
+const SLACK: &str = "xoxb-7362617288-2817363719361-Qm3tXkL9pV2rN8cW5yZ1jH4d";
+/// The password of the registry with authentication (a test value, never to be printed).
+const PASSWORD: &str = "correct-horse-7Qm2";
+
+/// A registry serving from a temporary directory until dropped.
+struct Registry {
+    child: Child,
+    dir: tempfile::TempDir,
+    host: String,
+    /// `user:password` for pushing, when it requires authentication.
+    login: Option<(String, String)>,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Registry {
+    /// Starts one; `None` (after saying SKIPPED) when docker-registry is missing and
+    /// KEYSWEEP_SKIP names it.
+    fn start(auth: Option<(&str, &str)>) -> Option<Registry> {
+        let present = Path::new("/usr/bin/docker-registry").exists()
+            || Command::new("docker-registry")
+                .arg("--version")
+                .output()
+                .is_ok();
+        if !need(
+            "docker-registry",
+            present,
+            "Debian package docker-registry (tests/setup.sh installs it)",
+        ) {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let host = format!("127.0.0.1:{port}");
+        let mut auth_config = String::new();
+        if let Some((user, password)) = auth {
+            if !need(
+                "htpasswd",
+                Command::new("htpasswd").arg("-h").output().is_ok(),
+                "Debian package apache2-utils (tests/setup.sh installs it)",
+            ) {
+                return None;
+            }
+            let file = dir.path().join("htpasswd");
+            let out = Command::new("htpasswd")
+                .args(["-B", "-b", "-c"])
+                .arg(&file)
+                .args([user, password])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "htpasswd failed");
+            auth_config = format!(
+                "auth:\n  htpasswd:\n    realm: keysweep-test\n    path: {}\n",
+                file.display()
+            );
+        }
+        let storage = dir.path().join("storage");
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n{auth_config}",
+            storage.display()
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let registry = Registry {
+            child,
+            dir,
+            host,
+            login: auth.map(|(u, p)| (u.to_string(), p.to_string())),
+        };
+        let started = Instant::now();
+        loop {
+            if std::net::TcpStream::connect(&registry.host).is_ok() {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "docker-registry did not start on {}",
+                registry.host
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(registry)
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::blocking::RequestBuilder {
+        let url = if url.starts_with("http") {
+            url.to_string()
+        } else {
+            format!("http://{}{url}", self.host)
+        };
+        let r = reqwest::blocking::Client::new().request(method, url);
+        match &self.login {
+            Some((u, p)) => r.basic_auth(u, Some(p)),
+            None => r,
+        }
+    }
+
+    /// Uploads a blob (POST, then PUT with its digest).
+    fn put_blob(&self, repo: &str, data: &[u8]) -> String {
+        let digest = format!("sha256:{}", oci::sha256(data));
+        let r = self
+            .request(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 202, "upload start: {:?}", r.text());
+        let location = r.headers()["location"].to_str().unwrap().to_string();
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let url = if location.starts_with("http") {
+            location
+        } else {
+            format!("http://{}{location}", self.host)
+        };
+        let r = self
+            .request(reqwest::Method::PUT, &format!("{url}{sep}digest={digest}"))
+            .header("content-type", "application/octet-stream")
+            .body(data.to_vec())
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "upload: {:?}", r.text());
+        digest
+    }
+
+    fn put_manifest(&self, repo: &str, reference: &str, media: &str, data: &[u8]) {
+        let r = self
+            .request(
+                reqwest::Method::PUT,
+                &format!("/v2/{repo}/manifests/{reference}"),
+            )
+            .header("content-type", media)
+            .body(data.to_vec())
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "manifest: {:?}", r.text());
+    }
+
+    /// Pushes `images` (one: its manifest under `tag`; several: an index of them, each with
+    /// the platform its configuration names, under `tag`). Returns the tag's digest and each
+    /// image's layer digests.
+    fn push(&self, repo: &str, tag: &str, images: &[&Image]) -> (String, Vec<Vec<String>>) {
+        let (files, layers) = oci::oci_files(images, false);
+        let blob = |digest: &str| -> &[u8] {
+            let name = format!("blobs/sha256/{}", &digest[7..]);
+            &files.iter().find(|(n, _)| *n == name).unwrap().1
+        };
+        let index: Value =
+            serde_json::from_slice(&files.iter().find(|(n, _)| n == "index.json").unwrap().1)
+                .unwrap();
+        let mut descriptors = Vec::new();
+        for (d, image) in index["manifests"].as_array().unwrap().iter().zip(images) {
+            let manifest: Value =
+                serde_json::from_slice(blob(d["digest"].as_str().unwrap())).unwrap();
+            for l in manifest["layers"].as_array().unwrap() {
+                self.put_blob(repo, blob(l["digest"].as_str().unwrap()));
+            }
+            self.put_blob(repo, blob(manifest["config"]["digest"].as_str().unwrap()));
+            let digest = d["digest"].as_str().unwrap();
+            let media = d["mediaType"].as_str().unwrap();
+            self.put_manifest(
+                repo,
+                if images.len() == 1 { tag } else { digest },
+                media,
+                blob(digest),
+            );
+            let mut d = d.clone();
+            d["platform"] = json!({
+                "os": image.config["os"],
+                "architecture": image.config["architecture"],
+            });
+            descriptors.push(d);
+        }
+        if images.len() == 1 {
+            return (
+                descriptors[0]["digest"].as_str().unwrap().to_string(),
+                layers,
+            );
+        }
+        let index = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": descriptors,
+        }))
+        .unwrap();
+        self.put_manifest(repo, tag, "application/vnd.oci.image.index.v1+json", &index);
+        (format!("sha256:{}", oci::sha256(&index)), layers)
+    }
+
+    /// Where the registry stores blob `digest`.
+    fn blob_dir(&self, digest: &str) -> PathBuf {
+        let hex = &digest[7..];
+        self.dir
+            .path()
+            .join("storage/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+    }
+}
+
+/// Layer 1 (gzip) adds app/.env; layer 2 (zstd) deletes it and adds srv/key.txt; layer 3
+/// (plain) adds etc/slack.conf; the history has a RUN line with a build argument.
+fn image() -> Image {
+    let env = format!("GITHUB_TOKEN={GITHUB}\n");
+    let key = format!("aws_access_key_id = {AWS}\n");
+    let slack = format!("slack_token = {SLACK}\n");
+    let mut image = Image::new(
+        "example/app:1.0",
+        vec![
+            (
+                layer(&[("app/", b""), ("app/.env", env.as_bytes())]),
+                Comp::Gzip,
+            ),
+            (
+                layer(&[("app/.wh..env", b""), ("srv/key.txt", key.as_bytes())]),
+                Comp::Zstd,
+            ),
+            (layer(&[("etc/slack.conf", slack.as_bytes())]), Comp::Plain),
+        ],
+    );
+    image.config["history"] = json!([
+        {"created_by": "/bin/sh -c #(nop) ADD file:0 in / "},
+        {"created_by": format!("RUN |1 STRIPE_KEY={STRIPE} /bin/sh -c ./build.sh")},
+        {"created_by": "COPY slack.conf /etc/"},
+    ]);
+    image
+}
+
+/// Runs `keysweep scan --format json` with `args` and an environment of its own (no
+/// credential files but those `env` names).
+fn scan(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> (Option<i32>, Vec<Value>, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keysweep"));
+    cmd.current_dir(dir)
+        .env_remove("KEYSWEEP_FINGERPRINT_KEY")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("DOCKER_CONFIG")
+        .env("HOME", dir)
+        .env("XDG_RUNTIME_DIR", dir)
+        .env("NO_COLOR", "1")
+        .args(["scan", "--no-progress", "--reveal", "--format", "json"])
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{stderr}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code(), v.as_array().unwrap().clone(), stderr)
+}
+
+/// What must agree between two scans of one image: rule, secret, path, and where in the image
+/// (part, layer digest and position, removed_in, field).
+fn essence(findings: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            let image = &f["image"];
+            format!(
+                "{} {} {} {} {} {} {}",
+                f["rule_id"],
+                f["secret"],
+                f["path"],
+                image["part"],
+                image["layer"],
+                image["field"],
+                image["manifest"]
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn by_secret<'a>(findings: &'a [Value], secret: &str) -> &'a Value {
+    let found: Vec<&Value> = findings.iter().filter(|f| f["secret"] == secret).collect();
+    assert_eq!(found.len(), 1, "{secret}: {findings:#?}");
+    found[0]
+}
+
+#[test]
+fn pulled_by_tag_and_by_digest_the_findings_are_the_layouts() {
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let img = image();
+    let (digest, layers) = registry.push("team/app", "1.0", &[&img]);
+    let dir = tempfile::tempdir().unwrap();
+    img.write_oci_dir(&dir.path().join("layout"));
+    let (code, local, stderr) = scan(dir.path(), &["--image", "layout"], &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(local.len(), 4, "{local:#?}");
+
+    let insecure = ["--insecure-registry", registry.host.as_str()];
+    for reference in [
+        format!("{}/team/app:1.0", registry.host),
+        format!("{}/team/app@{digest}", registry.host),
+    ] {
+        let mut args = vec!["--image", reference.as_str()];
+        args.extend(insecure);
+        let (code, pulled, stderr) = scan(dir.path(), &args, &[]);
+        assert_eq!(code, Some(1), "{reference}: {stderr}");
+        assert_eq!(essence(&pulled), essence(&local), "{reference}");
+        let key = by_secret(&pulled, AWS);
+        let image = &key["image"];
+        let pinned = reference.split('@').next().unwrap().to_string() + "@" + &digest;
+        assert_eq!(image["name"], pinned.as_str());
+        assert_eq!(image["layer"]["digest"], layers[0][1].as_str());
+        assert_eq!(
+            (
+                image["layer"]["index"].as_u64(),
+                image["layer"]["count"].as_u64()
+            ),
+            (Some(2), Some(3))
+        );
+        assert_eq!(
+            by_secret(&pulled, GITHUB)["image"]["layer"]["removed_in"],
+            2
+        );
+        assert!(stderr.contains("1 image(s): 3 layer(s)"), "{stderr}");
+    }
+
+    // Without --insecure-registry: HTTPS, which this registry does not speak; the error says
+    // what to do.
+    let reference = format!("{}/team/app:1.0", registry.host);
+    let (code, _, stderr) = scan(dir.path(), &["--image", &reference], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--insecure-registry"), "{stderr}");
+    // A tag that is not there.
+    let reference = format!("{}/team/app:2.0", registry.host);
+    let (code, _, stderr) = scan(
+        dir.path(),
+        &["--image", &reference, "--insecure-registry", &registry.host],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("MANIFEST_UNKNOWN"), "{stderr}");
+}
+
+/// Two images in one index: linux/amd64 holds the GitHub token, linux/arm64 the Stripe key.
+#[test]
+fn an_index_gives_the_platform_asked_for_or_all() {
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let amd = Image::new(
+        "example/multi:1",
+        vec![(
+            layer(&[("app/.env", format!("GITHUB_TOKEN={GITHUB}\n").as_bytes())]),
+            Comp::Gzip,
+        )],
+    );
+    let mut arm = Image::new(
+        "example/multi:1",
+        vec![(
+            layer(&[("app/.env", format!("STRIPE={STRIPE}\n").as_bytes())]),
+            Comp::Gzip,
+        )],
+    );
+    arm.config["architecture"] = json!("arm64");
+    let (_, layers) = registry.push("multi", "1", &[&amd, &arm]);
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("{}/multi:1", registry.host);
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--image",
+            reference.as_str(),
+            "--insecure-registry",
+            registry.host.as_str(),
+        ];
+        args.extend(extra);
+        scan(dir.path(), &args, &[])
+    };
+    let secrets = |f: &[Value]| {
+        let mut s: Vec<String> = f
+            .iter()
+            .map(|f| f["secret"].as_str().unwrap().to_string())
+            .collect();
+        s.sort();
+        s
+    };
+    let (code, found, stderr) = run(&[]);
+    assert_eq!(
+        (code, secrets(&found)),
+        (Some(1), vec![GITHUB.to_string()]),
+        "{stderr}"
+    );
+    let (code, found, stderr) = run(&["--platform", "linux/arm64"]);
+    assert_eq!(
+        (code, secrets(&found)),
+        (Some(1), vec![STRIPE.to_string()]),
+        "{stderr}"
+    );
+    assert_eq!(found[0]["image"]["layer"]["digest"], layers[1][0].as_str());
+    let (code, found, stderr) = run(&["--all-platforms"]);
+    assert_eq!(
+        (code, secrets(&found)),
+        (Some(1), vec![GITHUB.to_string(), STRIPE.to_string()]),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 image(s)"), "{stderr}");
+    let (code, found, stderr) = run(&["--platform", "linux/s390x"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(found.is_empty());
+    assert!(
+        stderr.contains("no manifest for linux/s390x; it has: linux/amd64, linux/arm64"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn credentials_from_docker_config_pull_and_wrong_ones_fail_without_showing_the_password() {
+    let Some(registry) = Registry::start(Some(("ci", PASSWORD))) else {
+        return;
+    };
+    let img = image();
+    registry.push("private/app", "1", &[&img]);
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("{}/private/app:1", registry.host);
+    let args = [
+        "--image",
+        reference.as_str(),
+        "--insecure-registry",
+        registry.host.as_str(),
+    ];
+    let docker = |name: &str, user: &str, password: &str| -> PathBuf {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        std::fs::write(
+            d.join("config.json"),
+            json!({"auths": {registry.host.clone(): {"auth": auth}}}).to_string(),
+        )
+        .unwrap();
+        d
+    };
+
+    // No credentials.
+    let (code, found, stderr) = scan(dir.path(), &args, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(found.is_empty());
+    assert!(
+        stderr.contains("needs credentials") && stderr.contains(&registry.host),
+        "{stderr}"
+    );
+
+    let good = docker("good", "ci", PASSWORD);
+    let (code, found, stderr) = scan(dir.path(), &args, &[("DOCKER_CONFIG", &good)]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(found.len(), 4, "{found:#?}");
+
+    let wrong_password = "wrong-battery-9Zx4";
+    let bad = docker("bad", "ci", wrong_password);
+    let (code, found, stderr) = scan(dir.path(), &args, &[("DOCKER_CONFIG", &bad)]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(found.is_empty());
+    assert!(
+        stderr.contains("refused the credential") && stderr.contains("config.json"),
+        "{stderr}"
+    );
+    for secret in [PASSWORD, wrong_password, "d3Jvbmct"] {
+        assert!(!stderr.contains(secret), "{stderr}");
+    }
+
+    // A credential helper named by credHelpers, asked for the registry on its standard input.
+    let helper_dir = dir.path().join("bin");
+    std::fs::create_dir_all(&helper_dir).unwrap();
+    let helper = helper_dir.join("docker-credential-kswtest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread server\n[ \"$1\" = get ] && [ \"$server\" = \"{}\" ] || exit 1\necho '{{\"ServerURL\":\"'$server'\",\"Username\":\"ci\",\"Secret\":\"{PASSWORD}\"}}'\n",
+            registry.host
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let helped = dir.path().join("helped");
+    std::fs::create_dir_all(&helped).unwrap();
+    std::fs::write(
+        helped.join("config.json"),
+        json!({"credHelpers": {registry.host.clone(): "kswtest"}}).to_string(),
+    )
+    .unwrap();
+    let path = std::env::join_paths(std::iter::once(helper_dir.clone()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let (code, found, stderr) = scan(
+        dir.path(),
+        &args,
+        &[("DOCKER_CONFIG", &helped), ("PATH", Path::new(&path))],
+    );
+    assert_eq!((code, found.len()), (Some(1), 4), "{stderr}");
+
+    // Podman's auth file, named by REGISTRY_AUTH_FILE, comes first.
+    let podman = docker("podman", "ci", PASSWORD).join("config.json");
+    let (code, found, stderr) = scan(
+        dir.path(),
+        &args,
+        &[("REGISTRY_AUTH_FILE", &podman), ("DOCKER_CONFIG", &bad)],
+    );
+    assert_eq!((code, found.len()), (Some(1), 4), "{stderr}");
+}
+
+#[test]
+fn a_missing_blob_is_a_problem_naming_the_layer_and_the_rest_is_scanned() {
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let img = image();
+    let (_, layers) = registry.push("team/app", "1", &[&img]);
+    std::fs::remove_dir_all(registry.blob_dir(&layers[0][1])).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("{}/team/app:1", registry.host);
+    let (code, found, stderr) = scan(
+        dir.path(),
+        &["--image", &reference, "--insecure-registry", &registry.host],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    by_secret(&found, GITHUB);
+    by_secret(&found, SLACK);
+    by_secret(&found, STRIPE);
+    assert!(found.iter().all(|f| f["secret"] != AWS), "{found:#?}");
+    assert!(
+        stderr.contains(&format!("layer 2 of 3 ({})", &layers[0][1][..19]))
+            && stderr.contains("the registry does not have it"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_corrupted_blob_is_a_digest_mismatch_error() {
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let img = image();
+    let (_, layers) = registry.push("team/app", "1", &[&img]);
+    // The plain layer: one byte of its secret changed, the size kept.
+    let data = registry.blob_dir(&layers[0][2]).join("data");
+    let mut bytes = std::fs::read(&data).unwrap();
+    let at = bytes
+        .windows(SLACK.len())
+        .position(|w| w == SLACK.as_bytes())
+        .unwrap();
+    bytes[at + SLACK.len() - 1] = b'X';
+    std::fs::write(&data, &bytes).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("{}/team/app:1", registry.host);
+    let (code, found, stderr) = scan(
+        dir.path(),
+        &["--image", &reference, "--insecure-registry", &registry.host],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    by_secret(&found, AWS);
+    assert!(
+        stderr.contains(&format!("layer 3 of 3 ({})", &layers[0][2][..19]))
+            && stderr.contains("digest mismatch"),
+        "{stderr}"
+    );
+}
