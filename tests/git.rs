@@ -520,3 +520,221 @@ fn a_credential_file_in_history_is_judged_by_its_path() {
         );
     }
 }
+
+/// Runs git with file-protocol submodules allowed (local submodules in tests).
+fn git_sub(r: &Repo, args: &[&str]) -> String {
+    let mut all = vec!["-c", "protocol.file.allow=always"];
+    all.extend_from_slice(args);
+    r.git(&all)
+}
+
+/// A superproject with a submodule `vendor/lib` whose history held a secret (committed, then
+/// removed), which has a nested submodule `deps/inner` with a secret of its own in history,
+/// and a gitlink `vendor/missing` with no repository. Returns (superproject, lib, inner, the
+/// lib commit that added its secret, the lib commit the superproject records).
+fn superproject() -> (Repo, Repo, Repo, String, String) {
+    let inner = Repo::new();
+    inner.put("README.md", "inner\n");
+    inner.commit("inner: start");
+    inner.put("inner.env", &format!("AWS_ACCESS_KEY_ID={KEY_C}\n"));
+    inner.commit("inner: add settings");
+    fs::remove_file(inner.path.join("inner.env")).unwrap();
+    inner.commit("inner: remove settings");
+
+    let lib = Repo::new();
+    lib.put("README.md", "lib\n");
+    lib.commit("lib: start");
+    lib.put("config.env", &format!("AWS_ACCESS_KEY_ID={KEY_A}\n"));
+    let added = lib.commit("lib: add config");
+    fs::remove_file(lib.path.join("config.env")).unwrap();
+    lib.commit("lib: remove config");
+    git_sub(
+        &lib,
+        &[
+            "submodule",
+            "add",
+            "-q",
+            inner.path.to_str().unwrap(),
+            "deps/inner",
+        ],
+    );
+    let recorded = lib.commit("lib: add inner");
+
+    let sup = Repo::new();
+    sup.put("README.md", "app\n");
+    sup.commit("app: start");
+    git_sub(
+        &sup,
+        &[
+            "submodule",
+            "add",
+            "-q",
+            lib.path.to_str().unwrap(),
+            "vendor/lib",
+        ],
+    );
+    sup.commit("app: vendor lib");
+    git_sub(
+        &sup,
+        &["submodule", "update", "-q", "--init", "--recursive"],
+    );
+    sup.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        "160000,1111111111111111111111111111111111111111,vendor/missing",
+    ]);
+    // Not `commit`: `add -A` would drop a gitlink with nothing on disk.
+    sup.git(&["commit", "-q", "-m", "app: a submodule nobody initialised"]);
+    (sup, lib, inner, added, recorded)
+}
+
+#[test]
+fn recurse_submodules_scans_the_history_of_initialised_submodules() {
+    let (sup, lib, _inner, added, recorded) = superproject();
+    let (fa, fc) = (fingerprint_of(KEY_A), fingerprint_of(KEY_C));
+
+    // Without the flag: submodules are listed, their history is not read.
+    let (rows, stderr, code) = scan(&sup.path, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(by_fingerprint(&rows, &fa).is_empty(), "{rows:#?}");
+    assert!(
+        stderr.contains("2 submodule(s) not scanned") && stderr.contains("vendor/lib"),
+        "{stderr}"
+    );
+
+    let (rows, stderr, code) = scan(&sup.path, &["--recurse-submodules"]);
+    assert_eq!(code, 1, "{stderr}");
+    let found = by_fingerprint(&rows, &fa);
+    assert_eq!(found.len(), 1, "{rows:#?}");
+    let f = found[0];
+    assert_eq!(f["path"], "vendor/lib/config.env");
+    assert_eq!(f["source"], "history");
+    assert_eq!(f["git"]["commit"], added.as_str());
+    assert_eq!(f["git"]["summary"], "lib: add config");
+    assert_eq!(f["git"]["present_at_head"], false);
+    assert_eq!(f["submodule"]["path"], "vendor/lib");
+    assert_eq!(f["submodule"]["commit"], recorded.as_str());
+    assert_eq!(f["submodule"]["depth"], 1);
+    assert_eq!(f["repository"]["path"], "config.env");
+    assert_ne!(
+        f["repository"]["root"],
+        sup.path.to_str().unwrap(),
+        "names the submodule's repository"
+    );
+    let _ = lib;
+
+    // The nested submodule's history, under its whole path.
+    let found = by_fingerprint(&rows, &fc);
+    assert_eq!(found.len(), 1, "{rows:#?}");
+    assert_eq!(found[0]["path"], "vendor/lib/deps/inner/inner.env");
+    assert_eq!(found[0]["submodule"]["path"], "vendor/lib/deps/inner");
+    assert_eq!(found[0]["submodule"]["depth"], 2);
+    assert_eq!(found[0]["git"]["summary"], "inner: add settings");
+
+    // The gitlink without a repository is listed, not an error.
+    assert!(
+        stderr.contains("1 submodule(s) not scanned (not initialised")
+            && stderr.contains("vendor/missing"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("vendor/lib,"), "{stderr}");
+
+    // Human output names the submodule.
+    let out = keysweep(
+        Path::new("/"),
+        &[
+            "scan",
+            "--git",
+            "--recurse-submodules",
+            "--no-progress",
+            sup.path.to_str().unwrap(),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("vendor/lib/config.env:1:")
+            && text.contains(&format!("in submodule vendor/lib ({})", &recorded[..10])),
+        "{text}"
+    );
+
+    // SARIF carries it in the result's properties.
+    let out = keysweep(
+        Path::new("/"),
+        &[
+            "scan",
+            "--git",
+            "--recurse-submodules",
+            "-f",
+            "sarif",
+            "--no-progress",
+            sup.path.to_str().unwrap(),
+        ],
+    );
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(
+        results
+            .iter()
+            .any(|r| r["properties"]["submodule"]["path"] == "vendor/lib"),
+        "{sarif:#}"
+    );
+}
+
+#[test]
+fn a_recorded_submodule_commit_its_repository_lacks_is_a_warning() {
+    let (sup, _lib, _inner, _added, _recorded) = superproject();
+    sup.git(&[
+        "update-index",
+        "--cacheinfo",
+        "160000,2222222222222222222222222222222222222222,vendor/lib",
+    ]);
+    sup.git(&["commit", "-q", "-m", "app: point lib at a commit it lacks"]);
+    let (rows, stderr, code) = scan(&sup.path, &["--recurse-submodules"]);
+    assert_eq!(code, 1, "scanned, findings, no error: {stderr}");
+    assert!(
+        stderr.contains("submodule `vendor/lib`: 1 commit(s)") && stderr.contains("222222222222"),
+        "{stderr}"
+    );
+    // What it does have is still scanned.
+    assert_eq!(by_fingerprint(&rows, &fingerprint_of(KEY_A)).len(), 1);
+}
+
+#[test]
+fn recurse_submodules_labels_files_of_submodule_working_trees() {
+    let (sup, _lib, _inner, _added, recorded) = superproject();
+    sup.put(
+        "vendor/lib/local.env",
+        &format!("AWS_ACCESS_KEY_ID={KEY_B}\n"),
+    );
+    let fb = fingerprint_of(KEY_B);
+    let files = |extra: &[&str]| -> Vec<Value> {
+        let mut args = vec!["scan", "-f", "json", "--no-progress"];
+        args.extend_from_slice(extra);
+        args.push(".");
+        let out = keysweep(&sup.path, &args);
+        let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+        rows.as_array().unwrap().clone()
+    };
+    // A directory walk reads submodules' files either way; only the label differs.
+    let rows = files(&[]);
+    let found = by_fingerprint(&rows, &fb);
+    assert_eq!(found.len(), 1, "{rows:#?}");
+    assert_eq!(found[0]["path"], "vendor/lib/local.env");
+    assert_eq!(found[0]["repository"]["path"], "local.env");
+    assert!(found[0].get("submodule").is_none(), "{:#?}", found[0]);
+
+    let rows = files(&["--recurse-submodules"]);
+    let found = by_fingerprint(&rows, &fb);
+    assert_eq!(found.len(), 1, "{rows:#?}");
+    assert_eq!(found[0]["submodule"]["path"], "vendor/lib");
+    assert_eq!(found[0]["submodule"]["commit"], recorded.as_str());
+    assert_eq!(found[0]["submodule"]["depth"], 1);
+
+    // Pending-change scans do not take it.
+    let out = keysweep(
+        &sup.path,
+        &["scan", "--staged", "--recurse-submodules", "."],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -189,6 +189,12 @@ pub struct GitArgs {
     /// With --git: also report blobs that no ref reaches.
     #[arg(long, requires = "git")]
     pub unreachable: bool,
+    /// With --git: also scan the history of initialised submodules (every commit the
+    /// repository's gitlinks record, and its ancestors; nested submodules too), findings
+    /// labelled with the submodule. Without --git: label findings in submodules' working trees
+    /// with the submodule (a directory walk scans them either way).
+    #[arg(long)]
+    pub recurse_submodules: bool,
 }
 
 #[derive(Args, Debug)]

@@ -184,6 +184,11 @@ impl Plan {
 
         let changes = target.changes.filter(|c| c.any());
         let limits = (!opts.no_archives).then(|| archive_limits(opts));
+        if target.git.recurse_submodules && (!target.images.is_empty() || changes.is_some()) {
+            return Err(
+                "--recurse-submodules applies to --git and to directory scans, not to --image, --staged, --unstaged or --untracked".into(),
+            );
+        }
         let job = if !target.images.is_empty() {
             // Layers are archives: --no-archives does not apply to images (an archive nested
             // past the depth limit would be an error, not a plain file).
@@ -206,6 +211,7 @@ impl Plan {
             let mut scan = HistoryScan::new(scanner.clone())
                 .archives(limits)
                 .unreachable(target.git.unreachable)
+                .recurse_submodules(target.git.recurse_submodules)
                 .scan_binary(opts.scan_binary)
                 .max_blob_size(max_file_size);
             if let Some(n) = opts.threads {
@@ -251,6 +257,7 @@ impl Plan {
                 .ignore_files(!opts.no_ignore)
                 .follow_links(opts.follow)
                 .scan_binary(opts.scan_binary)
+                .recurse_submodules(target.git.recurse_submodules)
                 .archives(archives);
             if let Some(f) = filter {
                 scan = scan.filter(f);

@@ -91,6 +91,9 @@ typedef enum keysweep_source_kind {
   KEYSWEEP_SOURCE_HISTORY = 2,
   // A staged change ([`keysweep_scan_staged`]).
   KEYSWEEP_SOURCE_CHANGE = 3,
+  // A file in a layer of a container image, or a field of its configuration or manifest
+  // ([`keysweep_scan_image`]; appended in 0.3, same ABI version).
+  KEYSWEEP_SOURCE_IMAGE = 4,
 } keysweep_source_kind;
 
 // A failure: a status code and a message.
@@ -159,8 +162,30 @@ typedef struct keysweep_finding {
   const char *author;
   // For history: that commit's author date, ISO 8601, else `NULL`.
   const char *date;
-  // For history: the same secret is still in `HEAD`'s tree. True for files and changes.
+  // For history: the same secret is still in `HEAD`'s tree. For an image: no later layer
+  // deletes the file. True for files and changes.
   bool present_at_head;
+  // For an image (the fields from here on were appended in 0.3, same ABI version): the
+  // image as named to the scan, NUL-terminated, else `NULL`.
+  const char *image;
+  // For an image: its tags, comma-separated (`"example/app:1,example/app:latest"`), or
+  // `NULL` when it has none.
+  const char *image_tags;
+  // For an image: `"layer"` (a file in a layer: `path` is its path there), `"config"` or
+  // `"manifest"`, else `NULL`.
+  const char *image_part;
+  // For a field of an image's configuration or manifest: the field (`"config.Env[0]"`),
+  // else `NULL`.
+  const char *image_field;
+  // For a file in an image layer: the layer's digest (`"sha256:..."`), else `NULL`.
+  const char *layer_digest;
+  // For a file in an image layer: the layer's position, from 1 (the base) up; else 0.
+  size_t layer_index;
+  // For a file in an image layer: how many layers the image has; else 0.
+  size_t layer_count;
+  // For a file in an image layer that a later layer deletes (a whiteout): that layer's
+  // position (the file is still in the image for anyone who pulls it); else 0.
+  size_t removed_in;
 } keysweep_finding;
 
 #ifdef __cplusplus
@@ -370,6 +395,22 @@ struct keysweep_findings *keysweep_scan_repository(const struct keysweep_scanner
                                                    const char *since,
                                                    uint32_t flags,
                                                    struct keysweep_error **err);
+
+// Scans a container image, the path NUL-terminated UTF-8: a `docker save` or `podman save`
+// archive (uncompressed), an OCI archive, or an OCI image layout directory. Every layer is
+// read once; a file a later layer deletes is still reported (`removed_in`), and the image
+// configuration (environment, labels, command, history) is scanned too. Each finding has
+// `source` `KEYSWEEP_SOURCE_IMAGE`, `image`, `image_part`, and for a file in a layer `path`,
+// `layer_digest`, `layer_index`, `layer_count` and `removed_in`. Parts that cannot be read
+// (a missing blob, a damaged layer) are listed as problems. Fails (`NULL`,
+// `KEYSWEEP_ERROR_IO`) when the path does not exist or is not an image.
+//
+// # Safety
+// As [`keysweep_scan_path`].
+struct keysweep_findings *keysweep_scan_image(const struct keysweep_scanner *scanner,
+                                              const char *path,
+                                              uint32_t flags,
+                                              struct keysweep_error **err);
 
 // Scans what the next commit of the repository containing `path` would add (staged files
 // against `HEAD`; findings on added lines only): the pre-commit check.

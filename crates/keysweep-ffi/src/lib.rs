@@ -106,7 +106,9 @@ use std::sync::{Arc, Mutex};
 use std::path::PathBuf;
 
 use keysweep::{Confidence, RuleSet, Scanner, ScannerBuilder, Scratch, Suppression};
-use keysweep_source::{ChangeScan, Collect, HistoryScan, Hit, Location, PathScan, Problem, Source};
+use keysweep_source::{
+    ChangeScan, Collect, HistoryScan, Hit, ImageScan, Location, PathScan, Problem, Source,
+};
 
 /// The ABI version this header describes; compare with [`keysweep_abi_version`].
 pub const KEYSWEEP_ABI_VERSION: u32 = 1;
@@ -181,6 +183,9 @@ pub enum keysweep_source_kind {
     KEYSWEEP_SOURCE_HISTORY = 2,
     /// A staged change ([`keysweep_scan_staged`]).
     KEYSWEEP_SOURCE_CHANGE = 3,
+    /// A file in a layer of a container image, or a field of its configuration or manifest
+    /// ([`keysweep_scan_image`]; appended in 0.3, same ABI version).
+    KEYSWEEP_SOURCE_IMAGE = 4,
 }
 
 /// Result of a rule's structural check (a checksum, a key's structure).
@@ -250,8 +255,30 @@ pub struct keysweep_finding {
     pub author: *const c_char,
     /// For history: that commit's author date, ISO 8601, else `NULL`.
     pub date: *const c_char,
-    /// For history: the same secret is still in `HEAD`'s tree. True for files and changes.
+    /// For history: the same secret is still in `HEAD`'s tree. For an image: no later layer
+    /// deletes the file. True for files and changes.
     pub present_at_head: bool,
+    /// For an image (the fields from here on were appended in 0.3, same ABI version): the
+    /// image as named to the scan, NUL-terminated, else `NULL`.
+    pub image: *const c_char,
+    /// For an image: its tags, comma-separated (`"example/app:1,example/app:latest"`), or
+    /// `NULL` when it has none.
+    pub image_tags: *const c_char,
+    /// For an image: `"layer"` (a file in a layer: `path` is its path there), `"config"` or
+    /// `"manifest"`, else `NULL`.
+    pub image_part: *const c_char,
+    /// For a field of an image's configuration or manifest: the field (`"config.Env[0]"`),
+    /// else `NULL`.
+    pub image_field: *const c_char,
+    /// For a file in an image layer: the layer's digest (`"sha256:..."`), else `NULL`.
+    pub layer_digest: *const c_char,
+    /// For a file in an image layer: the layer's position, from 1 (the base) up; else 0.
+    pub layer_index: usize,
+    /// For a file in an image layer: how many layers the image has; else 0.
+    pub layer_count: usize,
+    /// For a file in an image layer that a later layer deletes (a whiteout): that layer's
+    /// position (the file is still in the image for anyone who pulls it); else 0.
+    pub removed_in: usize,
 }
 
 /// Scanner configuration, built up by the `keysweep_options_*` functions and read by
@@ -1038,6 +1065,13 @@ fn package(
                 None,
                 None,
             ),
+            Source::Image { .. } => (
+                keysweep_source_kind::KEYSWEEP_SOURCE_IMAGE,
+                None,
+                None,
+                None,
+                None,
+            ),
             _ => (
                 keysweep_source_kind::KEYSWEEP_SOURCE_FILE,
                 None,
@@ -1046,6 +1080,11 @@ fn package(
                 None,
             ),
         };
+        let image = match &loc.source {
+            Source::Image { image } if located => Some(image),
+            _ => None,
+        };
+        let layer = image.and_then(|i| i.layer.as_ref());
         items.push(keysweep_finding {
             rule_id: rule_ids[f.rule_index].as_ptr(),
             start: f.range.start,
@@ -1089,6 +1128,18 @@ fn package(
             author: keep(author),
             date: keep(date),
             present_at_head: loc.present_at_head(),
+            image: keep(image.map(|i| i.name.clone())),
+            image_tags: keep(
+                image
+                    .filter(|i| !i.tags.is_empty())
+                    .map(|i| i.tags.join(",")),
+            ),
+            image_part: keep(image.map(|i| i.part.as_str().to_owned())),
+            image_field: keep(image.and_then(|i| i.field.clone())),
+            layer_digest: keep(layer.map(|l| l.digest.clone())),
+            layer_index: layer.map_or(0, |l| l.index),
+            layer_count: layer.map_or(0, |l| l.count),
+            removed_in: layer.and_then(|l| l.removed_in).unwrap_or(0),
         });
     }
     keysweep_findings {
@@ -1244,6 +1295,41 @@ pub unsafe extern "C" fn keysweep_scan_repository(
                 let rev = unsafe { path_arg(F, "since", since)? };
                 scan = scan.since(rev.to_string_lossy().into_owned());
             }
+            run_job(F, handle, flags, |sink| scan.run(&path, sink).map(drop))
+        },
+    )
+}
+
+/// Scans a container image, the path NUL-terminated UTF-8: a `docker save` or `podman save`
+/// archive (uncompressed), an OCI archive, or an OCI image layout directory. Every layer is
+/// read once; a file a later layer deletes is still reported (`removed_in`), and the image
+/// configuration (environment, labels, command, history) is scanned too. Each finding has
+/// `source` `KEYSWEEP_SOURCE_IMAGE`, `image`, `image_part`, and for a file in a layer `path`,
+/// `layer_digest`, `layer_index`, `layer_count` and `removed_in`. Parts that cannot be read
+/// (a missing blob, a damaged layer) are listed as problems. Fails (`NULL`,
+/// `KEYSWEEP_ERROR_IO`) when the path does not exist or is not an image.
+///
+/// # Safety
+/// As [`keysweep_scan_path`].
+#[no_mangle]
+pub unsafe extern "C" fn keysweep_scan_image(
+    scanner: *const keysweep_scanner,
+    path: *const c_char,
+    flags: u32,
+    err: *mut *mut keysweep_error,
+) -> *mut keysweep_findings {
+    const F: &str = "keysweep_scan_image";
+    guard(
+        err,
+        |_| ptr::null_mut(),
+        || {
+            // SAFETY: per the contract, non-null means a live scanner.
+            let handle = unsafe { scanner.as_ref() }.ok_or_else(|| Failure::null(F, "scanner"))?;
+            // SAFETY: forwarded contract.
+            let path = unsafe { path_arg(F, "path", path)? };
+            let scan = ImageScan::new(handle.scanner.clone())
+                .threads(handle.threads())
+                .max_file_size(handle.max_file_size);
             run_job(F, handle, flags, |sink| scan.run(&path, sink).map(drop))
         },
     )

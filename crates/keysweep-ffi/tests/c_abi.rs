@@ -2,6 +2,9 @@
 //! the shared and the static library, runs both, and runs the shared build under valgrind when
 //! valgrind is installed. Also runs the README's Python ctypes example.
 
+#[path = "support/image.rs"]
+mod image;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -114,8 +117,9 @@ fn compile(cc: &str, name: &str, link: &[&str]) -> PathBuf {
     exe
 }
 
-/// The directory the C program scans: `tree/` with one secret, and `repo/`, a git repository
-/// whose first commit (2020-09-13) added a key that the second removed, with a token staged.
+/// The directory the C program scans: `tree/` with one secret; `repo/`, a git repository
+/// whose first commit (2020-09-13) added a key that the second removed, with a token staged;
+/// `image.tar`, a `docker save` archive whose layer 2 deletes the key layer 1 added.
 fn fixture() -> PathBuf {
     let dir = out_dir().join(format!("fixture-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -156,6 +160,7 @@ fn fixture() -> PathBuf {
     )
     .unwrap();
     git(&["add", "new.env"]);
+    image::docker_save(&dir.join("image.tar"));
     dir
 }
 

@@ -52,6 +52,7 @@
 mod changes;
 mod identity;
 mod objects;
+mod submodule;
 mod table;
 mod walk;
 
@@ -72,6 +73,7 @@ pub use changes::{
 };
 pub use identity::{normalize_remote_url, read_head_file, repository_info, RepositoryInfo};
 use objects::{BlobPolicy, Collected, Counters, Shared};
+pub use submodule::{find_submodule, head_commit, submodule_paths, SubmoduleRepository};
 use table::Dense;
 use walk::{Graph, Tip, TreeWalker};
 
@@ -193,6 +195,7 @@ pub struct HistoryScan<'s> {
     policy: BlobPolicy,
     since: Option<String>,
     branch: Option<String>,
+    tips: Option<Vec<ObjectId>>,
     progress: Option<&'s Progress<'s>>,
     cancel: Option<&'s AtomicBool>,
 }
@@ -217,6 +220,7 @@ impl<'s> HistoryScan<'s> {
             },
             since: None,
             branch: None,
+            tips: None,
             progress: None,
             cancel: None,
         }
@@ -282,6 +286,18 @@ impl<'s> HistoryScan<'s> {
         self
     }
 
+    /// Walk only the history of these commits (and their ancestors) instead of every ref: what
+    /// a superproject's gitlinks point to in a submodule's repository. The scan reads blobs by
+    /// id, as an incremental scan does. Commits the repository does not have are listed in
+    /// [`History::absent_tips`], not reported as problems; the refs of the result
+    /// ([`History::refs`]) are these commits, by hex id, in the order given, so that
+    /// [`CommitInfo::refs`] says which of them reach a finding. Takes precedence over
+    /// [`since`](Self::since), [`branch`](Self::branch) and [`after_tips`](Self::after_tips).
+    pub fn tips(mut self, commits: Vec<ObjectId>) -> Self {
+        self.tips = Some(commits);
+        self
+    }
+
     /// Report progress while blobs are scanned.
     pub fn progress(mut self, f: &'s Progress<'s>) -> Self {
         self.progress = Some(f);
@@ -308,7 +324,11 @@ impl<'s> HistoryScan<'s> {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        let mut history = if self.since.is_some() || self.branch.is_some() || self.after.is_some() {
+        let mut history = if self.since.is_some()
+            || self.branch.is_some()
+            || self.after.is_some()
+            || self.tips.is_some()
+        {
             self.run_range(&repo)?
         } else {
             self.run_full(&repo)
@@ -447,10 +467,10 @@ impl<'s> HistoryScan<'s> {
                 )),
                 table::Special::Gitlink(oid) => {
                     let path = paths.child(tree, oid);
-                    submodules.entry(path.clone()).or_insert_with(|| Submodule {
-                        path: String::from_utf8_lossy(&path).into_owned(),
-                        commit: *oid,
-                    });
+                    submodules
+                        .entry(path.clone())
+                        .or_insert_with(|| Submodule::new(String::from_utf8_lossy(&path).into()))
+                        .record(*oid);
                 }
             }
         }
@@ -577,7 +597,23 @@ impl<'s> HistoryScan<'s> {
                 })
         };
         let tip = self.branch.as_deref().unwrap_or("HEAD");
-        let (include, exclude) = if let Some(after) = &self.after {
+        let mut absent_tips = Vec::new();
+        let (include, exclude) = if let Some(given) = &self.tips {
+            let mut present = Vec::new();
+            for id in given {
+                match repo.find_commit(*id) {
+                    Ok(_) => present.push(*id),
+                    Err(_) => absent_tips.push(*id),
+                }
+            }
+            if present.is_empty() {
+                return Ok(History {
+                    absent_tips,
+                    ..History::default()
+                });
+            }
+            (present, Vec::new())
+        } else if let Some(after) = &self.after {
             let mut seen = Vec::new();
             let now: Vec<ObjectId> = tips(repo, &|_| Peel::Unknown, &mut seen)
                 .into_iter()
@@ -652,8 +688,18 @@ impl<'s> HistoryScan<'s> {
                 Err(p) => problems.push(p),
             }
         }
-        let tips = tips(repo, &|_| Peel::Unknown, &mut problems);
+        let tips = match &self.tips {
+            Some(given) => given
+                .iter()
+                .map(|id| Tip {
+                    name: id.to_string(),
+                    id: *id,
+                })
+                .collect(),
+            None => tips(repo, &|_| Peel::Unknown, &mut problems),
+        };
         let mut history = finish(repo, &graph, &tips, found, problems, submodules);
+        history.absent_tips = absent_tips;
         history.stats = HistoryStats {
             commits: graph.len() as u64,
             trees_read: walker.trees_read,
@@ -1004,6 +1050,10 @@ fn finish(
     });
     let mut submodules: Vec<Submodule> = submodules;
     submodules.sort_by(|a, b| a.path.cmp(&b.path));
+    for s in &mut submodules {
+        let mut seen = HashSet::new();
+        s.commits.retain(|c| seen.insert(*c));
+    }
     History {
         findings,
         commits,
@@ -1012,6 +1062,7 @@ fn finish(
         stats: HistoryStats::default(),
         shallow: false,
         submodules,
+        absent_tips: Vec::new(),
         head,
         repository: PathBuf::new(),
     }
@@ -1062,8 +1113,11 @@ pub struct History {
     pub stats: HistoryStats,
     /// The repository is a shallow clone: history before its boundary was not scanned.
     pub shallow: bool,
-    /// Submodules met in the walk (by path, with the first commit recorded): not scanned.
+    /// Submodules met in the walk (by path, with the commits recorded there): not scanned.
     pub submodules: Vec<Submodule>,
+    /// With [`HistoryScan::tips`]: the commits given that the repository does not have (not
+    /// walked).
+    pub absent_tips: Vec<ObjectId>,
     /// The commit `HEAD` points at, if any.
     pub head: Option<ObjectId>,
     /// The repository's working tree, or its git directory when bare.
@@ -1114,13 +1168,36 @@ pub struct CommitInfo {
     pub refs: Vec<u32>,
 }
 
-/// A submodule (gitlink) met in history; its repository is not scanned.
+/// A submodule (gitlink) met in history. Its repository is not read by the scan that met it:
+/// [`find_submodule`] locates it and [`HistoryScan::tips`] scans the commits recorded here.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Submodule {
     /// Its path in the tree.
     pub path: String,
     /// The commit it pointed at where first met.
     pub commit: ObjectId,
+    /// Every distinct commit the history records at this path, in the order the walk met them
+    /// (oldest commit of the parent first); `commit` is the first.
+    pub commits: Vec<ObjectId>,
+}
+
+impl Submodule {
+    fn new(path: String) -> Submodule {
+        Submodule {
+            path,
+            commit: ObjectId::null(gix::hash::Kind::Sha1),
+            commits: Vec::new(),
+        }
+    }
+
+    /// Adds a commit recorded at this path (duplicates are dropped by [`finish`]).
+    fn record(&mut self, commit: ObjectId) {
+        if self.commits.is_empty() {
+            self.commit = commit;
+        }
+        self.commits.push(commit);
+    }
 }
 
 /// Counts of a history scan.

@@ -374,10 +374,8 @@ impl<'r> TreeWalker<'r> {
                     let p = String::from_utf8_lossy(&join(entry.filename)).into_owned();
                     self.submodules
                         .entry(p.clone())
-                        .or_insert_with(|| Submodule {
-                            path: p,
-                            commit: oid,
-                        });
+                        .or_insert_with(|| Submodule::new(p))
+                        .record(oid);
                 } else if self.seen_blobs.insert(oid) {
                     on_blob(&oid, &join(entry.filename));
                 }

@@ -34,7 +34,7 @@ pub fn job_error(e: keysweep_source::Error, path: &Path) -> PyErr {
                 Some(path),
             )
         }
-        Error::Git(_) => PyValueError::new_err(e.to_string()),
+        Error::Git(_) | Error::Image { .. } => PyValueError::new_err(e.to_string()),
         _ => PyRuntimeError::new_err(e.to_string()),
     }
 }

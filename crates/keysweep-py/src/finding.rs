@@ -79,6 +79,17 @@ impl Finding {
         })
     }
 
+    fn image_origin(&self) -> Option<&keysweep_source::ImageOrigin> {
+        match &self.record.location.source {
+            Source::Image { image } => Some(image),
+            _ => None,
+        }
+    }
+
+    fn image_layer(&self) -> Option<&keysweep_source::ImageLayer> {
+        self.image_origin().and_then(|i| i.layer.as_ref())
+    }
+
     fn git_commit(&self) -> Option<&keysweep_source::CommitInfo> {
         match &self.record.location.source {
             Source::History { git } => git.commit.as_ref(),
@@ -319,6 +330,68 @@ impl Finding {
     #[getter]
     fn present_at_head(&self) -> bool {
         self.record.location.present_at_head()
+    }
+
+    /// For a file of a submodule (a scan with submodules): the submodule's path in the
+    /// superproject.
+    #[getter]
+    fn submodule(&self) -> Option<&str> {
+        self.record
+            .location
+            .submodule
+            .as_ref()
+            .map(|s| s.path.as_str())
+    }
+
+    /// Image: the image as named to the scan (the archive or layout path).
+    #[getter]
+    fn image(&self) -> Option<&str> {
+        self.image_origin().map(|i| i.name.as_str())
+    }
+
+    /// Image: its tags (`RepoTags`, or the OCI `ref.name` annotation).
+    #[getter]
+    fn image_tags(&self) -> Vec<String> {
+        self.image_origin()
+            .map(|i| i.tags.clone())
+            .unwrap_or_default()
+    }
+
+    /// Image: `layer` (a file in a layer), `config` or `manifest`.
+    #[getter]
+    fn image_part(&self) -> Option<&'static str> {
+        self.image_origin().map(|i| i.part.as_str())
+    }
+
+    /// Image: the configuration or manifest field (`config.Env[0]`), for those parts.
+    #[getter]
+    fn image_field(&self) -> Option<&str> {
+        self.image_origin().and_then(|i| i.field.as_deref())
+    }
+
+    /// Image: the digest of the layer the file is in (`sha256:...`).
+    #[getter]
+    fn layer_digest(&self) -> Option<&str> {
+        self.image_layer().map(|l| l.digest.as_str())
+    }
+
+    /// Image: the layer's position, from 1 (the base) up.
+    #[getter]
+    fn layer_index(&self) -> Option<usize> {
+        self.image_layer().map(|l| l.index)
+    }
+
+    /// Image: how many layers the image has.
+    #[getter]
+    fn layer_count(&self) -> Option<usize> {
+        self.image_layer().map(|l| l.count)
+    }
+
+    /// Image: the layer that deletes the file (a whiteout), if a later one does; the file is
+    /// still in the image for anyone who pulls it.
+    #[getter]
+    fn removed_in(&self) -> Option<usize> {
+        self.image_layer().and_then(|l| l.removed_in)
     }
 
     /// A pending change: `staged`, `unstaged` or `untracked`.

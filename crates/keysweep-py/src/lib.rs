@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use keysweep::{Confidence, Scratch};
 use keysweep_report::Record;
 use keysweep_source::{
-    ChangeScan, Collect, HistoryScan, Hit, Location, PathScan, Problem, Severity,
+    ChangeScan, Collect, HistoryScan, Hit, ImageScan, Location, PathScan, Problem, Severity,
 };
 use pyo3::exceptions::{PyTypeError, PyUserWarning, PyValueError};
 use pyo3::prelude::*;
@@ -371,6 +371,19 @@ impl Scanner {
         if let Some(rev) = since {
             scan = scan.since(rev);
         }
+        self.run_job(py, reveal, |sink| scan.run(&path, sink).map(drop), &path)
+    }
+
+    /// Scans a container image, as `keysweep scan --image` does: a `docker save` or
+    /// `podman save` archive, an OCI archive, or an OCI image layout directory. Every layer is
+    /// read once; a file a later layer deletes is still reported (`removed_in`), and the image
+    /// configuration (environment, labels, command, history) is scanned too. Findings carry
+    /// `image`, `layer_digest`, `layer_index`, `removed_in` (and `image_field` for the
+    /// configuration). What could not be read is a `ScanWarning`; an image that cannot be
+    /// opened at all raises `OSError`.
+    #[pyo3(signature = (path, *, reveal = false))]
+    fn scan_image(&self, py: Python<'_>, path: PathBuf, reveal: bool) -> PyResult<Vec<Finding>> {
+        let scan = ImageScan::new(self.compiled.scanner.clone());
         self.run_job(py, reveal, |sink| scan.run(&path, sink).map(drop), &path)
     }
 

@@ -185,6 +185,9 @@ impl Report<'_> {
             if let Some(archive) = &hit.location.archive {
                 properties["archive"] = json!(archive);
             }
+            if let Some(submodule) = &hit.location.submodule {
+                properties["submodule"] = json!(submodule);
+            }
             if let Some(Some(v)) = self.validations.get(i) {
                 properties["validation"] = json!(v);
             }
@@ -276,8 +279,23 @@ fn source_name(s: &Source) -> &'static str {
     }
 }
 
-/// The second line of a history or pending-change finding in human output.
+/// The second line of a history, pending-change, image or submodule finding in human output.
 fn provenance_line(hit: &Hit) -> Option<String> {
+    let line = source_line(hit);
+    let Some(sub) = &hit.location.submodule else {
+        return line;
+    };
+    let mut within = format!("in submodule {}", sub.path);
+    if let Some(c) = &sub.commit {
+        within += &format!(" ({})", &c[..c.len().min(10)]);
+    }
+    Some(match line {
+        Some(line) => format!("{within}; {line}"),
+        None => within,
+    })
+}
+
+fn source_line(hit: &Hit) -> Option<String> {
     match &hit.location.source {
         Source::History { git } => {
             let mut line = match &git.commit {

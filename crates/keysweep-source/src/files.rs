@@ -179,6 +179,17 @@ impl PathScan {
         self
     }
 
+    /// Labels the files of submodules' working trees with their submodule
+    /// ([`Location::submodule`]: its path in the outermost superproject, its checked-out
+    /// commit). A directory walk reads every file on disk, submodules' included, with or
+    /// without this; without it, their findings name the submodule's repository
+    /// ([`Location::repository`]) but not the superproject's view of it. A repository counts
+    /// as a submodule when the `.gitmodules` of the repository around it lists its path.
+    pub fn recurse_submodules(mut self, yes: bool) -> PathScan {
+        self.attribution = Arc::new(Attribution::new(yes));
+        self
+    }
+
     /// Honours `.gitignore`, `.ignore` and git exclude files while walking (default yes).
     pub fn ignore_files(mut self, yes: bool) -> PathScan {
         self.ignore_files = yes;
@@ -470,7 +481,7 @@ impl PathScan {
 
     /// The location of a file with findings: its repository attributed.
     fn locate(&self, mut location: Location, path: &Path) -> Location {
-        location.repository = self.attribution.of(path);
+        (location.repository, location.submodule) = self.attribution.of(path);
         location
     }
 

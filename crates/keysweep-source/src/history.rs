@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use keysweep::{Finding, Scanner};
@@ -19,7 +19,9 @@ use crate::dates::GitTime;
 use crate::files::Error;
 use crate::filter::PathFilter;
 use crate::job::{Cancel, Counters, Counts, Events, Problem, ProblemKind, Severity, Sink};
-use crate::location::{ChangeOrigin, CommitInfo, HistoryOrigin, Hit, Location, Source};
+use crate::location::{
+    ChangeOrigin, CommitInfo, HistoryOrigin, Hit, Location, Source, SubmoduleOrigin,
+};
 use crate::repo::Named;
 
 /// Refs listed per finding; the total is always given.
@@ -68,7 +70,12 @@ pub struct HistoryScan {
     cache: Option<Arc<dyn keysweep_git::BlobCache + Send>>,
     after: Option<Vec<keysweep_git::ObjectId>>,
     archives: Option<archive::Limits>,
+    recurse_submodules: bool,
 }
+
+/// How deep [`HistoryScan::recurse_submodules`] goes: submodules of submodules, down to this
+/// many levels below the scanned repository.
+pub const MAX_SUBMODULE_DEPTH: usize = 8;
 
 /// What a history scan did, beyond the shared [`Counts`].
 #[derive(Clone, Debug, Default)]
@@ -92,8 +99,12 @@ pub struct HistorySummary {
     pub reachable_blobs: u64,
     /// The repository is a shallow clone (history before its boundary was not scanned).
     pub shallow: bool,
-    /// Submodule paths met in history; their repositories are not scanned.
+    /// Submodule paths met in history whose repositories were not scanned: all of them
+    /// without [`HistoryScan::recurse_submodules`]; with it, those not initialised (or deeper
+    /// than [`MAX_SUBMODULE_DEPTH`]). Nested ones by their whole path.
     pub submodules: Vec<String>,
+    /// Submodule paths whose repositories were scanned ([`HistoryScan::recurse_submodules`]).
+    pub submodules_scanned: Vec<String>,
     /// The repository's root (working tree, or the git directory of a bare repository).
     pub root: std::path::PathBuf,
 }
@@ -116,7 +127,27 @@ impl HistoryScan {
             cache: None,
             after: None,
             archives: Some(archive::Limits::default()),
+            recurse_submodules: false,
         }
+    }
+
+    /// Also scans the repositories of the submodules history records, where they are
+    /// initialised (`.git/modules/<name>` of the superproject, or a repository in the
+    /// submodule's working tree): the history of every commit the superproject's gitlinks
+    /// point to (and their ancestors), each submodule repository once. The submodule's own refs
+    /// are not walked: what the superproject never recorded is not part of its history (scan
+    /// the submodule's repository itself for that). Nested submodules are scanned too, down to
+    /// [`MAX_SUBMODULE_DEPTH`] levels. Findings carry [`Location::submodule`] and their path in
+    /// the superproject (`vendor/lib/config.env`); their `git.refs` are empty (the commit of
+    /// the submodule the superproject records is `submodule.commit`) and `present_at_head`
+    /// refers to the submodule repository's `HEAD`. A submodule not initialised is listed as a
+    /// note; a recorded commit the submodule's repository does not have is a warning. Without
+    /// this, submodules are listed as not scanned. With [`since`](Self::since),
+    /// [`branch`](Self::branch) or [`after_tips`](Self::after_tips), the gitlinks are those of
+    /// the commits walked.
+    pub fn recurse_submodules(mut self, yes: bool) -> HistoryScan {
+        self.recurse_submodules = yes;
+        self
     }
 
     /// Opens blobs that are archives (zip, jar, whl, tar, gz, ...) within these limits, as
@@ -200,6 +231,126 @@ impl HistoryScan {
     /// bare repository, or a directory inside one). Objects that cannot be read are reported
     /// to `sink` and the rest is scanned; an error means nothing was scanned.
     pub fn run(&self, repo: &Path, sink: &dyn Sink) -> Result<HistorySummary, Error> {
+        let mut summary = HistorySummary::default();
+        let history = self.run_one(repo, None, sink, &mut summary)?;
+        summary.root = history.repository.clone();
+        let root = history.repository.display().to_string();
+        let mut too_deep = Vec::new();
+        if self.recurse_submodules {
+            let mut visited = HashSet::new();
+            visited.insert(git_dir_key(repo));
+            let mut walk = Recursion {
+                visited: &mut visited,
+                too_deep: &mut too_deep,
+                sink,
+                summary: &mut summary,
+            };
+            self.recurse(&history, repo, None, &mut walk)?;
+        } else {
+            summary.submodules = history.submodules.iter().map(|s| s.path.clone()).collect();
+        }
+        if !summary.submodules.is_empty() {
+            let why = if self.recurse_submodules {
+                "not initialised (no repository in .git/modules or in their working tree)"
+            } else {
+                "scan their repositories separately, or recurse into submodules"
+            };
+            sink.problem(Problem {
+                severity: Severity::Note,
+                kind: ProblemKind::Incomplete,
+                path: Some(root.clone()),
+                message: format!(
+                    "{} submodule(s) not scanned ({why}): {}",
+                    summary.submodules.len(),
+                    summary.submodules.join(", ")
+                ),
+            });
+        }
+        if !too_deep.is_empty() {
+            sink.problem(Problem {
+                severity: Severity::Warning,
+                kind: ProblemKind::Incomplete,
+                path: Some(root),
+                message: format!(
+                    "{} submodule(s) not scanned (nested more than {MAX_SUBMODULE_DEPTH} levels deep): {}",
+                    too_deep.len(),
+                    too_deep.join(", ")
+                ),
+            });
+            summary.submodules.extend(too_deep);
+        }
+        summary.counts = self.counters.snapshot();
+        Ok(summary)
+    }
+
+    /// Scans the repositories of the submodules `history` met (of the repository at
+    /// `superproject`), then theirs. `within` is the submodule `history` belongs to (`None` for
+    /// the scanned repository).
+    fn recurse(
+        &self,
+        history: &keysweep_git::History,
+        superproject: &Path,
+        within: Option<&Within>,
+        walk: &mut Recursion<'_>,
+    ) -> Result<(), Error> {
+        let depth = within.map_or(1, |w| w.depth + 1);
+        // One scan per repository: a submodule moved to another path keeps its repository.
+        let mut found: Vec<(
+            keysweep_git::SubmoduleRepository,
+            Within,
+            Vec<keysweep_git::ObjectId>,
+        )> = Vec::new();
+        for s in &history.submodules {
+            let path = match within {
+                Some(w) => format!("{}/{}", w.path, s.path),
+                None => s.path.clone(),
+            };
+            if depth > MAX_SUBMODULE_DEPTH {
+                walk.too_deep.push(path);
+                continue;
+            }
+            let Some(sub) = keysweep_git::find_submodule(superproject, &s.path) else {
+                walk.summary.submodules.push(path);
+                continue;
+            };
+            match found.iter_mut().find(|(r, _, _)| r.git_dir == sub.git_dir) {
+                Some((_, _, commits)) => commits.extend(s.commits.iter().copied()),
+                None => found.push((sub, Within { path, depth }, s.commits.clone())),
+            }
+        }
+        for (sub, within, commits) in found {
+            if !walk.visited.insert(git_dir_key(&sub.git_dir)) {
+                continue;
+            }
+            let (sink, summary) = (walk.sink, &mut *walk.summary);
+            let nested = match self.run_one(&sub.git_dir, Some((&within, commits)), sink, summary) {
+                Ok(h) => h,
+                Err(Error::Cancelled) => return Err(Error::Cancelled),
+                Err(e) => {
+                    self.counters.errors(1);
+                    sink.problem(Problem::error(
+                        ProblemKind::Repository,
+                        sub.git_dir.display().to_string(),
+                        format!("submodule `{}` could not be scanned: {e}", within.path),
+                    ));
+                    continue;
+                }
+            };
+            summary.submodules_scanned.push(within.path.clone());
+            self.recurse(&nested, &sub.git_dir, Some(&within), walk)?;
+        }
+        Ok(())
+    }
+
+    /// Scans one repository: the scanned one (`sub` is `None`), or a submodule's, walking only
+    /// the history of the commits its superproject records. Adds to `summary`.
+    fn run_one(
+        &self,
+        repo: &Path,
+        sub: Option<(&Within, Vec<keysweep_git::ObjectId>)>,
+        sink: &dyn Sink,
+        summary: &mut HistorySummary,
+    ) -> Result<keysweep_git::History, Error> {
         let counters = &self.counters;
         let (last_files, last_bytes) = (AtomicU64::new(0), AtomicU64::new(0));
         let tick = |blobs: u64, bytes: u64| {
@@ -228,6 +379,10 @@ impl HistoryScan {
         }
         if let Some(after) = &self.after {
             scan = scan.after_tips(after.clone());
+        }
+        let within = sub.as_ref().map(|(w, _)| *w);
+        if let Some((_, commits)) = sub {
+            scan = scan.tips(commits);
         }
         let opened = Opened::default();
         let open = |id: keysweep_git::ObjectId, data: &[u8]| self.open_archive(id, data, &opened);
@@ -265,22 +420,33 @@ impl HistoryScan {
                 message: "a shallow clone: history before its boundary was not scanned".into(),
             });
         }
-        let submodules: Vec<String> = history.submodules.iter().map(|s| s.path.clone()).collect();
-        if !submodules.is_empty() {
-            sink.problem(Problem {
-                severity: Severity::Note,
-                kind: ProblemKind::Incomplete,
-                path: Some(root.clone()),
-                message: format!(
-                    "{} submodule(s) not scanned (scan their repositories separately): {}",
-                    submodules.len(),
-                    submodules.join(", ")
-                ),
-            });
+        if let Some(w) = within {
+            if !history.absent_tips.is_empty() {
+                let ids: Vec<String> = history
+                    .absent_tips
+                    .iter()
+                    .map(|id| id.to_hex_with_len(12).to_string())
+                    .collect();
+                sink.problem(Problem {
+                    severity: Severity::Warning,
+                    kind: ProblemKind::Incomplete,
+                    path: Some(root.clone()),
+                    message: format!(
+                        "submodule `{}`: {} commit(s) the superproject records are not in its repository (not scanned; fetch them to scan them): {}",
+                        w.path,
+                        ids.len(),
+                        ids.join(", ")
+                    ),
+                });
+            }
         }
         let named = Named::at(&history.repository);
         for f in &history.findings {
-            if let (Some(filter), Some(p)) = (&self.filter, &f.path) {
+            let full = match (within, &f.path) {
+                (Some(w), Some(p)) => Some(format!("{}/{p}", w.path)),
+                _ => f.path.clone(),
+            };
+            if let (Some(filter), Some(p)) = (&self.filter, &full) {
                 if filter.excludes_relative(p) {
                     counters.excluded(1);
                     continue;
@@ -288,6 +454,9 @@ impl HistoryScan {
             }
             counters.hits(1);
             let mut location = history_location(&history, f, &named);
+            if let Some(w) = within {
+                in_submodule(&mut location, &history, f, w, full);
+            }
             if let Some(chain) = chains.get_mut(&f.blob).and_then(|found| {
                 let i = found.iter().position(|(x, _)| *x == f.finding)?;
                 Some(found.remove(i).1)
@@ -299,19 +468,15 @@ impl HistoryScan {
                 location,
             });
         }
-        Ok(HistorySummary {
-            counts: counters.snapshot(),
-            commits: stats.commits,
-            objects: stats.objects,
-            unreachable_dropped: stats.unreachable_findings_dropped,
-            read_time: stats.read_time,
-            walk_time: stats.walk_time,
-            blobs_cached: stats.blobs_cached,
-            reachable_blobs: stats.reachable_blobs,
-            shallow,
-            submodules,
-            root: history.repository.clone(),
-        })
+        summary.commits += stats.commits;
+        summary.objects += stats.objects;
+        summary.unreachable_dropped += stats.unreachable_findings_dropped;
+        summary.read_time += stats.read_time;
+        summary.walk_time += stats.walk_time;
+        summary.blobs_cached += stats.blobs_cached;
+        summary.reachable_blobs += stats.reachable_blobs;
+        summary.shallow |= shallow;
+        Ok(history)
     }
 
     /// Runs [`run`](Self::run) on its own thread and returns its events as an iterator.
@@ -415,6 +580,56 @@ fn in_archive(location: &mut Location, blob: &keysweep_git::ObjectId, chain: Vec
     location.archive = Some(ArchiveEntry {
         file,
         entries: chain,
+    });
+}
+
+/// What a walk through submodules carries along.
+struct Recursion<'a> {
+    /// Git directories scanned so far.
+    visited: &'a mut HashSet<std::path::PathBuf>,
+    /// Submodules nested deeper than [`MAX_SUBMODULE_DEPTH`], not scanned.
+    too_deep: &'a mut Vec<String>,
+    sink: &'a dyn Sink,
+    summary: &'a mut HistorySummary,
+}
+
+/// The submodule a history scan is in: its path in the scanned repository and its depth.
+struct Within {
+    path: String,
+    depth: usize,
+}
+
+/// A repository's git directory as a key: the same repository reached twice is scanned once.
+fn git_dir_key(path: &Path) -> std::path::PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Turns the location of a finding in a submodule's history into one in the superproject's:
+/// its path there, the submodule and its recorded commit; the submodule scan's "refs" are the
+/// recorded commits, not refs.
+fn in_submodule(
+    location: &mut Location,
+    h: &keysweep_git::History,
+    f: &keysweep_git::BlobFinding,
+    within: &Within,
+    full: Option<String>,
+) {
+    let recorded = f
+        .commit
+        .and_then(|c| h.commits[c].refs.first())
+        .map(|&r| h.refs[r as usize].clone());
+    if let Source::History { git } = &mut location.source {
+        git.refs.clear();
+        git.refs_total = 0;
+    }
+    if let Some(p) = &full {
+        location.context = crate::Context::of_path(p);
+    }
+    location.path = full;
+    location.submodule = Some(SubmoduleOrigin {
+        path: within.path.clone(),
+        commit: recorded,
+        depth: within.depth,
     });
 }
 

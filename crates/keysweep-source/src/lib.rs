@@ -51,14 +51,14 @@ pub use context::Context;
 pub use dates::GitTime;
 pub use files::{io_reason, Error, PathScan, DEFAULT_MAX_FILE_SIZE};
 pub use filter::{GlobError, PathFilter};
-pub use history::{ChangeScan, HistoryScan, HistorySummary};
+pub use history::{ChangeScan, HistoryScan, HistorySummary, MAX_SUBMODULE_DEPTH};
 pub use image::{ImageScan, ImageSummary, RemoteImage};
 pub use job::{
     Cancel, Collect, Counters, Counts, Event, Events, Problem, ProblemKind, Severity, Sink,
 };
 pub use location::{
     ArchiveEntry, ChangeKind, ChangeOrigin, CommitInfo, HistoryOrigin, Hit, ImageLayer,
-    ImageOrigin, ImagePart, Location, Repository, Source,
+    ImageOrigin, ImagePart, Location, Repository, Source, SubmoduleOrigin,
 };
 pub use repo::{read_repository_file, repo_root, repository_id};
 

@@ -51,9 +51,33 @@ pub struct Location {
     /// For a file inside an archive: the archive and the chain of entries leading to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive: Option<ArchiveEntry>,
-    /// The git repository the file is in, and its path there.
+    /// The git repository the file is in, and its path there. For a file of a submodule, the
+    /// submodule's repository (and the path inside it); `submodule` says where the
+    /// superproject has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository: Option<Repository>,
+    /// For a file of a submodule (scanned with `--recurse-submodules`): the submodule's path
+    /// in the superproject and its commit. `path` is then the file's path in the
+    /// superproject (`vendor/lib/config.env`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submodule: Option<SubmoduleOrigin>,
+}
+
+/// Which submodule of the scanned repository (the superproject) a file is in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SubmoduleOrigin {
+    /// The submodule's path in the superproject, `/`-separated; for a nested submodule, the
+    /// whole path from the superproject (`vendor/lib/deps/inner`).
+    pub path: String,
+    /// The submodule's commit (hex): in a history scan, the first of the commits the
+    /// superproject records at `path` (oldest first) whose history holds the commit that
+    /// introduced the blob; in a working-tree scan, the commit checked out. Absent when
+    /// unknown (a submodule whose `HEAD` is unborn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// How deep it is: 1 for a submodule of the superproject, 2 for a submodule of that
+    /// one, and so on.
+    pub depth: usize,
 }
 
 /// The kind of input a finding came from.
@@ -264,6 +288,7 @@ impl Location {
             source: Source::File,
             archive: None,
             repository: None,
+            submodule: None,
         }
     }
 
@@ -276,6 +301,7 @@ impl Location {
             context: Context::Source,
             archive: None,
             repository: None,
+            submodule: None,
         }
     }
 
@@ -288,6 +314,7 @@ impl Location {
             source,
             archive: None,
             repository: None,
+            submodule: None,
         }
     }
 
@@ -434,6 +461,7 @@ mod tests {
             },
             archive: None,
             repository: None,
+            submodule: None,
         };
         let v = serde_json::to_value(&hist).unwrap();
         assert_eq!(v["source"], "history");

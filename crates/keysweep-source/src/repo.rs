@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::location::Repository;
+use crate::location::{Repository, SubmoduleOrigin};
 
 /// The repository root containing `path`: the nearest ancestor (or `path` itself, for a
 /// directory) with a `.git` entry.
@@ -38,6 +38,8 @@ pub fn repository_id(root: &Path) -> String {
 pub(crate) struct Named {
     pub id: String,
     pub root: PathBuf,
+    /// The submodule this repository is, when files are labelled with it.
+    pub submodule: Option<SubmoduleOrigin>,
 }
 
 impl Named {
@@ -46,6 +48,7 @@ impl Named {
         Named {
             id: repository_id(&root),
             root,
+            submodule: None,
         }
     }
 
@@ -69,17 +72,69 @@ impl Named {
     }
 }
 
+/// When the repository at `root` is the working tree of a submodule (`.gitmodules` of the
+/// repository around it lists it, and so on up): its path in the outermost superproject, its
+/// depth and its checked-out commit.
+fn submodule_of(root: &Path) -> Option<SubmoduleOrigin> {
+    let mut path = String::new();
+    let mut depth = 0;
+    let mut current = root.to_path_buf();
+    while let Some(superproject) = current.parent().and_then(repo_root) {
+        let Ok(rel) = current.strip_prefix(&superproject) else {
+            break;
+        };
+        let rel: Vec<_> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect();
+        let rel = rel.join("/");
+        if !keysweep_git::submodule_paths(&superproject).contains(&rel) {
+            break;
+        }
+        path = if path.is_empty() {
+            rel
+        } else {
+            format!("{rel}/{path}")
+        };
+        depth += 1;
+        current = superproject;
+    }
+    (depth > 0).then(|| SubmoduleOrigin {
+        path,
+        commit: keysweep_git::head_commit(root).map(|c| c.to_string()),
+        depth,
+    })
+}
+
 /// Names the repository of files met in a walk: the nearest enclosing directory with a
 /// `.git`, looked up once per directory and shared between threads.
 #[derive(Debug, Default)]
 pub(crate) struct Attribution {
     by_dir: Mutex<HashMap<PathBuf, Option<Arc<Named>>>>,
     by_root: Mutex<HashMap<PathBuf, Arc<Named>>>,
+    /// Whether files of submodules are labelled with the submodule.
+    submodules: bool,
 }
 
 impl Attribution {
-    /// The repository of the file at `path` (as walked).
-    pub fn of(&self, path: &Path) -> Option<Repository> {
+    /// Attribution that labels the files of submodules with their submodule, or not.
+    pub fn new(submodules: bool) -> Attribution {
+        Attribution {
+            submodules,
+            ..Attribution::default()
+        }
+    }
+
+    /// The repository of the file at `path` (as walked), and, when asked for, the submodule
+    /// that repository is.
+    pub fn of(&self, path: &Path) -> (Option<Repository>, Option<SubmoduleOrigin>) {
+        match self.named(path) {
+            Some((named, abs)) => (named.of_file(&abs), named.submodule.clone()),
+            None => (None, None),
+        }
+    }
+
+    fn named(&self, path: &Path) -> Option<(Arc<Named>, PathBuf)> {
         let abs = std::path::absolute(path).ok()?;
         let dir = abs.parent()?;
         let cached = self
@@ -93,11 +148,13 @@ impl Attribution {
             None => {
                 let named = repo_root(dir).map(|root| {
                     let mut roots = self.by_root.lock().unwrap_or_else(|e| e.into_inner());
-                    Arc::clone(
-                        roots
-                            .entry(root.clone())
-                            .or_insert_with(|| Arc::new(Named::at(&root))),
-                    )
+                    Arc::clone(roots.entry(root.clone()).or_insert_with(|| {
+                        let mut named = Named::at(&root);
+                        if self.submodules {
+                            named.submodule = submodule_of(&named.root);
+                        }
+                        Arc::new(named)
+                    }))
                 });
                 self.by_dir
                     .lock()
@@ -106,7 +163,7 @@ impl Attribution {
                 named
             }
         }?;
-        named.of_file(&abs)
+        Some((named, abs))
     }
 }
 

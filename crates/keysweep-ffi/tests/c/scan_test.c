@@ -433,6 +433,32 @@ static void test_paths_and_repositories(const char *fixture) {
         CHECK(f->secret_len == 40 && memcmp(f->secret, "ghp_", 4) == 0);
     }
     keysweep_findings_free(found);
+
+    /* A `docker save` archive: a key added in layer 1, deleted by a whiteout in layer 2. */
+    snprintf(path, sizeof path, "%s/image.tar", fixture);
+    found = keysweep_scan_image(scanner, path, 0, &err);
+    CHECK(found != NULL && err == NULL);
+    CHECK(keysweep_findings_len(found) == 1);
+    f = keysweep_findings_get(found, 0);
+    if (f != NULL) {
+        CHECK(f->source == KEYSWEEP_SOURCE_IMAGE);
+        CHECK(strcmp(f->rule_id, "aws.access_key_id") == 0);
+        CHECK(f->path != NULL && strcmp(f->path, "app/deploy.env") == 0);
+        CHECK(f->image != NULL && strstr(f->image, "image.tar") != NULL);
+        CHECK(f->image_tags != NULL && strcmp(f->image_tags, "example/app:1") == 0);
+        CHECK(f->image_part != NULL && strcmp(f->image_part, "layer") == 0);
+        CHECK(f->image_field == NULL);
+        CHECK(f->layer_digest != NULL && strncmp(f->layer_digest, "sha256:", 7) == 0);
+        CHECK(f->layer_index == 1 && f->layer_count == 2 && f->removed_in == 2);
+        CHECK(!f->present_at_head);
+        CHECK(f->secret == NULL);
+    }
+    keysweep_findings_free(found);
+    snprintf(path, sizeof path, "%s/tree", fixture);
+    CHECK(keysweep_scan_image(scanner, path, 0, &err) == NULL);
+    CHECK(keysweep_error_code(err) == KEYSWEEP_ERROR_IO);
+    keysweep_error_free(err);
+    err = NULL;
     keysweep_scanner_free(scanner);
 }
 

@@ -1,0 +1,106 @@
+"""Scanner.scan_image: a `docker save` archive built here (tarfile, json, hashlib), a secret
+added in layer 1 and deleted (whiteout) in layer 2."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from conftest import AWS, keysweep_binary
+
+import keysweep
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 1_600_000_000
+            t.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def docker_save(path: Path) -> list[str]:
+    """Writes a `docker save` archive at `path`; returns its layers' digests."""
+    layers = [
+        _tar({"app/deploy.env": f"AWS_ACCESS_KEY_ID={AWS}\n".encode(), "app/README": b"hi\n"}),
+        _tar({"app/.wh.deploy.env": b""}),
+    ]
+    digests = [f"sha256:{_sha256(layer)}" for layer in layers]
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Env": ["PATH=/usr/bin"]},
+            "rootfs": {"type": "layers", "diff_ids": digests},
+        }
+    ).encode()
+    config_name = f"{_sha256(config)}.json"
+    names = [f"{_sha256(layer)}/layer.tar" for layer in layers]
+    manifest = [{"Config": config_name, "RepoTags": ["example/app:1"], "Layers": names}]
+    files = dict(zip(names, layers))
+    files[config_name] = config
+    files["manifest.json"] = json.dumps(manifest).encode()
+    path.write_bytes(_tar(files))
+    return digests
+
+
+def test_scan_image_finds_a_secret_a_later_layer_deletes(
+    tmp_path: Path, scanner: keysweep.Scanner
+) -> None:
+    image = tmp_path / "app.tar"
+    digests = docker_save(image)
+    found = scanner.scan_image(image)
+    assert len(found) == 1, found
+    f = found[0]
+    assert f.rule_id == "aws.access_key_id"
+    assert f.source == "image"
+    assert f.path == "app/deploy.env"
+    assert f.image is not None and f.image.endswith("app.tar")
+    assert f.image_tags == ["example/app:1"]
+    assert f.image_part == "layer"
+    assert f.layer_digest == digests[0]
+    assert f.layer_index == 1
+    assert f.layer_count == 2
+    assert f.removed_in == 2
+    assert f.image_field is None
+    assert f.commit is None and f.submodule is None
+    assert f.redacted and AWS not in repr(f)
+    assert scanner.scan_image(str(image), reveal=True)[0].reveal() == AWS
+
+
+def test_scan_image_to_dict_is_the_cli_jsonl_record(
+    tmp_path: Path, scanner: keysweep.Scanner
+) -> None:
+    image = tmp_path / "app.tar"
+    docker_save(image)
+    out = subprocess.run(
+        [str(keysweep_binary()), "scan", "--no-config", "--format", "jsonl", "--image", str(image)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1, out.stderr
+    cli = [json.loads(line) for line in out.stdout.splitlines()]
+    ours = [f.to_dict() for f in scanner.scan_image(image)]
+    assert ours == cli
+    assert ours[0]["image"]["layer"]["removed_in"] == 2
+
+
+def test_scan_image_errors(tmp_path: Path, scanner: keysweep.Scanner) -> None:
+    with pytest.raises(OSError):
+        scanner.scan_image(tmp_path / "missing.tar")
+    not_an_image = tmp_path / "plain.tar"
+    not_an_image.write_bytes(_tar({"hello.txt": b"hi\n"}))
+    with pytest.raises(ValueError, match="plain.tar"):
+        scanner.scan_image(not_an_image)
