@@ -14,6 +14,7 @@ use crate::builder::ValidatorBuilder;
 use crate::judge::{self, Scrubber};
 use crate::net::RateLimiter;
 use crate::protocol::NetPolicy;
+use crate::ssh::{self, SshTarget};
 use crate::template::{Context, RenderError, Template};
 use crate::transport::Outgoing;
 use crate::typed::{self, Credential, HttpResponse};
@@ -204,7 +205,16 @@ impl Validator {
     /// parts) checks it; later and concurrent calls get that answer. A rule without
     /// `[rule.validate]` gives `unknown`.
     pub fn validate(&self, rule: &Rule, finding: &Finding) -> Validation {
-        let key = cache_key(rule, finding);
+        self.validate_at(rule, finding, &[])
+    }
+
+    /// [`validate`](Self::validate), with the SSH hosts to try a private key on: for rules of
+    /// `kind = "ssh"` (usually [`ssh::targets_in`](crate::ssh::targets_in) of the file the key
+    /// was found in). **This logs in to those hosts** with the key (and disconnects, running
+    /// nothing). Other kinds ignore `targets`. Without targets an SSH key is `unknown`, "no host
+    /// named in the file". The targets are part of the cache key.
+    pub fn validate_at(&self, rule: &Rule, finding: &Finding, targets: &[SshTarget]) -> Validation {
+        let key = cache_key(rule, finding, targets);
         let (slot, first) = {
             let mut cache = self.inner.cache.lock().unwrap_or_else(|p| p.into_inner());
             match cache.get(&key) {
@@ -222,7 +232,7 @@ impl Validator {
         if first {
             self.inner.stats.checked.fetch_add(1, Ordering::Relaxed);
             let mut fill = Fill(&slot, None);
-            fill.1 = Some(self.check(rule, finding));
+            fill.1 = Some(self.check(rule, finding, targets));
             drop(fill);
         } else {
             self.inner.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
@@ -238,6 +248,14 @@ impl Validator {
     /// Checks many findings on up to [`concurrency`](ValidatorBuilder::concurrency)
     /// threads; the answers are in the order of `items`.
     pub fn validate_all(&self, items: &[(&Rule, &Finding)]) -> Vec<Validation> {
+        let items: Vec<(&Rule, &Finding, &[SshTarget])> =
+            items.iter().map(|(r, f)| (*r, *f, &[][..])).collect();
+        self.validate_all_at(&items)
+    }
+
+    /// [`validate_all`](Self::validate_all) with each finding's SSH targets, as
+    /// [`validate_at`](Self::validate_at).
+    pub fn validate_all_at(&self, items: &[(&Rule, &Finding, &[SshTarget])]) -> Vec<Validation> {
         let threads = self.inner.config.concurrency.min(items.len()).max(1);
         let next = AtomicUsize::new(0);
         let mut done: Vec<(usize, Validation)> = std::thread::scope(|s| {
@@ -247,10 +265,10 @@ impl Validator {
                         let mut out = Vec::new();
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some((rule, finding)) = items.get(i) else {
+                            let Some((rule, finding, targets)) = items.get(i) else {
                                 break;
                             };
-                            out.push((i, self.validate(rule, finding)));
+                            out.push((i, self.validate_at(rule, finding, targets)));
                         }
                         out
                     })
@@ -273,10 +291,10 @@ impl Validator {
         out
     }
 
-    fn check(&self, rule: &Rule, finding: &Finding) -> Validation {
+    fn check(&self, rule: &Rule, finding: &Finding, targets: &[SshTarget]) -> Validation {
         let parts = parts_of(finding);
         let scrub = Scrubber::new(&finding.secret, &parts, Vec::new());
-        let v = self.check_unscrubbed(rule, finding, &parts);
+        let v = self.check_unscrubbed(rule, finding, &parts, targets);
         // Whatever produced it, nothing shown may hold the secret or its parts.
         Validation {
             status: v.status,
@@ -299,6 +317,7 @@ impl Validator {
         rule: &Rule,
         finding: &Finding,
         parts: &[(&str, &[u8])],
+        targets: &[SshTarget],
     ) -> Validation {
         let Some(spec) = &rule.validate else {
             return Validation::unknown(format!("rule {} has no validator", rule.id));
@@ -329,6 +348,15 @@ impl Validator {
                 Err(v) => v,
             };
         }
+        let policy = || {
+            NetPolicy::new(
+                self.inner.config.allow_internal,
+                Instant::now() + self.inner.config.timeout,
+            )
+        };
+        if spec.kind == "ssh" {
+            return ssh::validate(&finding.secret, targets, &policy());
+        }
         if let Some(p) = self
             .inner
             .config
@@ -336,11 +364,7 @@ impl Validator {
             .iter()
             .find(|p| p.kind() == spec.kind)
         {
-            let policy = NetPolicy::new(
-                self.inner.config.allow_internal,
-                Instant::now() + self.inner.config.timeout,
-            );
-            return p.validate(&cred, &spec.options, &policy);
+            return p.validate(&cred, &spec.options, &policy());
         }
         let registered = self
             .inner
@@ -461,7 +485,7 @@ fn parts_of(finding: &Finding) -> Vec<(&str, &[u8])> {
 
 /// SHA-256 over the rule id, the secret and the parts, each length-prefixed: the cache never
 /// holds a secret in plain text, and two rules never share an answer.
-fn cache_key(rule: &Rule, finding: &Finding) -> [u8; 32] {
+fn cache_key(rule: &Rule, finding: &Finding, targets: &[SshTarget]) -> [u8; 32] {
     let mut h = Sha256::new();
     let mut field = |b: &[u8]| {
         h.update((b.len() as u64).to_le_bytes());
@@ -475,6 +499,11 @@ fn cache_key(rule: &Rule, finding: &Finding) -> [u8; 32] {
     for (n, v) in parts {
         field(n.as_bytes());
         field(v);
+    }
+    // Only SSH keys have targets: other credentials keep the key they always had.
+    for t in targets {
+        field(b"ssh-target");
+        field(t.to_string().as_bytes());
     }
     h.finalize().into()
 }
