@@ -54,6 +54,7 @@ struct Fixture {
     rsa: KeyPair,
     rsa_pem: KeyPair,
     ecdsa: KeyPair,
+    ecdsa_pem: KeyPair,
     stranger: KeyPair,
     encrypted: KeyPair,
 }
@@ -74,6 +75,7 @@ fn fixture() -> Option<Fixture> {
     let rsa = keygen(d, "id_rsa", "rsa", &[], "");
     let rsa_pem = keygen(d, "id_rsa_pem", "rsa", &["-m", "PEM"], "");
     let ecdsa = keygen(d, "id_ecdsa", "ecdsa", &["-b", "256"], "");
+    let ecdsa_pem = keygen(d, "id_ecdsa_pem", "ecdsa", &["-b", "384", "-m", "PEM"], "");
     let stranger = keygen(d, "id_stranger", "ed25519", &[], "");
     let encrypted = keygen(d, "id_encrypted", "ed25519", &[], "correct horse");
     let sshd = Sshd::start(
@@ -83,6 +85,7 @@ fn fixture() -> Option<Fixture> {
             &rsa.public,
             &rsa_pem.public,
             &ecdsa.public,
+            &ecdsa_pem.public,
             &encrypted.public,
         ],
     );
@@ -94,6 +97,7 @@ fn fixture() -> Option<Fixture> {
         rsa,
         rsa_pem,
         ecdsa,
+        ecdsa_pem,
         stranger,
         encrypted,
     })
@@ -115,6 +119,7 @@ fn accepted_keys_are_live_and_say_where() {
         ("rsa", &fx.rsa),
         ("rsa (PEM)", &fx.rsa_pem),
         ("ecdsa", &fx.ecdsa),
+        ("ecdsa P-384 (SEC1 PEM)", &fx.ecdsa_pem),
     ] {
         let v = check(&key.private, &[fx.target()], true);
         assert_eq!(
@@ -137,7 +142,7 @@ fn accepted_keys_are_live_and_say_where() {
         assert_no_key(&v, key);
     }
     let log = fx.sshd.log_text();
-    assert_eq!(log.matches("Accepted publickey for").count(), 4, "{log}");
+    assert_eq!(log.matches("Accepted publickey for").count(), 5, "{log}");
     // Authenticated, then gone: no session was opened, nothing ran.
     assert!(!log.contains("session opened"), "{log}");
     assert!(!log.contains("Starting session"), "{log}");
