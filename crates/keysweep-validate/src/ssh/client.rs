@@ -18,13 +18,6 @@ use crate::{Status, Validation};
 /// The longest piece of an SSH library error put in a reason.
 const MAX_ERROR_CHARS: usize = 100;
 
-/// A private key as the check reads it, or why it cannot be tried.
-pub(crate) enum Key {
-    Usable(PrivateKey),
-    /// `unknown`, with this reason.
-    Unusable(String),
-}
-
 /// The PEM block as OpenSSH writes it: real newlines (a key in a JSON string has `\n`
 /// escapes), no indentation, no blank lines.
 fn normalized(text: &[u8]) -> String {
@@ -40,27 +33,28 @@ fn normalized(text: &[u8]) -> String {
 
 /// Reads the key: OpenSSH (`BEGIN OPENSSH PRIVATE KEY`: Ed25519, RSA, ECDSA), PKCS#1 RSA,
 /// PKCS#8 and SEC1 EC PEM blocks. An encrypted key is never tried (no passphrase is guessed).
-pub(crate) fn read_key(text: &[u8]) -> Key {
+/// `Err` is why the key cannot be tried (the reason of an `unknown`).
+pub(crate) fn read_key(text: &[u8]) -> Result<Arc<PrivateKey>, String> {
     let pem = normalized(text);
     if pem.contains("Proc-Type: 4,ENCRYPTED")
         || pem.contains("Proc-Type:4,ENCRYPTED")
         || pem.contains("BEGIN ENCRYPTED PRIVATE KEY")
         || pem.contains("BEGIN SSH2 ENCRYPTED PRIVATE KEY")
     {
-        return Key::Unusable(ENCRYPTED.to_string());
+        return Err(ENCRYPTED.to_string());
     }
     match russh::keys::decode_secret_key(&pem, None) {
-        Ok(k) if k.is_encrypted() => Key::Unusable(ENCRYPTED.to_string()),
-        Ok(k) => Key::Usable(k),
-        Err(russh::keys::Error::KeyIsEncrypted) => Key::Unusable(ENCRYPTED.to_string()),
+        Ok(k) if k.is_encrypted() => Err(ENCRYPTED.to_string()),
+        Ok(k) => Ok(Arc::new(k)),
+        Err(russh::keys::Error::KeyIsEncrypted) => Err(ENCRYPTED.to_string()),
         Err(russh::keys::Error::UnsupportedKeyType {
             key_type_string, ..
-        }) => Key::Unusable(format!(
+        }) => Err(format!(
             "not a key type the SSH check supports ({})",
             short(&key_type_string)
         )),
         // The error names the format problem; never the key.
-        Err(e) => Key::Unusable(format!(
+        Err(e) => Err(format!(
             "not a private key the SSH check can read: {}",
             short(&e.to_string())
         )),
@@ -95,7 +89,7 @@ enum Attempt {
 
 /// Tries `key` on each target in turn until one accepts it. The deadline is shared: each
 /// target gets an equal share of what is left.
-pub(crate) fn try_key(key: &PrivateKey, targets: &[SshTarget], net: &NetPolicy) -> Validation {
+pub(crate) fn try_key(key: &Arc<PrivateKey>, targets: &[SshTarget], net: &NetPolicy) -> Validation {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -104,8 +98,7 @@ pub(crate) fn try_key(key: &PrivateKey, targets: &[SshTarget], net: &NetPolicy) 
         Ok(r) => r,
         Err(e) => return Validation::error(format!("cannot start the SSH client: {}", e.kind())),
     };
-    let key = Arc::new(key.clone());
-    let fp = fingerprint(&key);
+    let fp = fingerprint(key);
     let mut refused = 0usize;
     let mut failures: Vec<String> = Vec::new();
     for (i, target) in targets.iter().enumerate() {
@@ -127,7 +120,7 @@ pub(crate) fn try_key(key: &PrivateKey, targets: &[SshTarget], net: &NetPolicy) 
             }
         };
         let attempt = runtime.block_on(async {
-            match tokio::time::timeout(share, attempt(&key, &target.user, &addrs)).await {
+            match tokio::time::timeout(share, attempt(key, &target.user, &addrs)).await {
                 Ok(a) => a,
                 Err(_) => Attempt::Failed(format!("timed out after {}", secs(share))),
             }

@@ -36,8 +36,8 @@ use crate::Validation;
 /// The check of one key: read it, then try it on the targets.
 pub(crate) fn validate(secret: &[u8], targets: &[SshTarget], net: &NetPolicy) -> Validation {
     let key = match client::read_key(secret) {
-        client::Key::Usable(k) => k,
-        client::Key::Unusable(why) => return Validation::unknown(why),
+        Ok(k) => k,
+        Err(why) => return Validation::unknown(why),
     };
     if targets.is_empty() {
         let mut v = Validation::unknown("no host named in the file");
