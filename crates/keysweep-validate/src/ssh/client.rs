@@ -156,7 +156,7 @@ pub(crate) fn try_key(key: &Arc<PrivateKey>, targets: &[SshTarget], net: &NetPol
                     format!("all {tried} hosts named in the file")
                 }
             ),
-            identity: vec![("fingerprint".to_string(), fp)],
+            identity: Vec::new(),
         };
     }
     let mut reason = if refused > 0 {
