@@ -532,6 +532,29 @@ mod tests {
         assert_eq!(targets_in(text.as_bytes()), [t("ci", "198.51.100.3", 2022)]);
     }
 
+    /// Untrusted bytes: every prefix of tricky lines, with multi-byte characters at every
+    /// place a slice could cut, never panics and never yields more than the cap.
+    #[test]
+    fn any_bytes_are_safe() {
+        let lines = [
+            "ssh -p 2222 -l é root@[::1 ssh://ü@[2001:db8::1]:x/ git@é:",
+            "\"host\": \"ä\", \"user\": \"ö\"x\": 22, \"port\":",
+            "Host\tä\n  HostName=ü\n  User é\n  Port 99999\nMatch all",
+            "rsync -e 'ssh -p' x@y: scp -P -P sftp://@:22 ansible_host= ansible_user=\u{0}",
+        ];
+        for line in lines {
+            let bytes = line.as_bytes();
+            for end in 0..=bytes.len() {
+                let got = targets_in(&bytes[..end]);
+                assert!(got.len() <= MAX_TARGETS);
+                let mut mixed = bytes[..end].to_vec();
+                mixed.extend_from_slice("\u{10348}é".as_bytes());
+                mixed.extend_from_slice(&bytes[end..]);
+                assert!(targets_in(&mixed).len() <= MAX_TARGETS);
+            }
+        }
+    }
+
     #[test]
     fn display() {
         assert_eq!(t("root", "10.0.0.1", 22).to_string(), "root@10.0.0.1:22");
