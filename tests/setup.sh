@@ -12,6 +12,8 @@
 #   docker-registry (tests/registry.rs starts its own on a free 127.0.0.1 port, storage in a
 #   temporary directory; the service the package installs is stopped and disabled: it would
 #   hold port 5000), apache2-utils (`htpasswd -B`: the bcrypt password file of its auth test)
+#   openssh-server (sshd and ssh-keygen: the SSH key check's tests start a throwaway sshd of
+#   their own on a free 127.0.0.1 port; installed without starting the package's system sshd)
 #   .venv: a virtualenv in the checkout (gitignored) with maturin, and the Python package
 #   `keysweep` built from crates/keysweep-py (debug, with `maturin develop`) with its `ray` and
 #   `test` extras (ray, pytest, mypy)
@@ -35,6 +37,7 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 have mariadbd || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
 have redis-server || missing+=(redis-server)
 have openssl || missing+=(openssl)
+{ [ -x /usr/sbin/sshd ] && have ssh-keygen; } || missing+=(openssh-server)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 have bash || missing+=(bash)
 have zstd || missing+=(zstd)
@@ -51,16 +54,34 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   if [ ${#missing[@]} -gt 0 ]; then
     echo "tests/setup.sh: installing ${missing[*]}" >&2
+    # openssh-server's package would start a system sshd on port 22: a policy-rc.d that
+    # refuses every start keeps it (and any other service these packages bring) stopped.
+    # Only ours, only for this install; one already there (containers have one) is kept.
+    policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+      $sudo chmod 755 /usr/sbin/policy-rc.d
+      policy=1
+      trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
       "${missing[@]}" >/dev/null
-    # The tests start registries of their own; the packaged service is not wanted (where
-    # services start at all: containers often have a policy-rc.d that forbids it).
+    # The tests start registries and sshd of their own; the packaged services are not wanted
+    # (where services start at all: containers often have a policy-rc.d that forbids it).
     if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
       if have systemctl && [ -d /run/systemd/system ]; then
         $sudo systemctl disable --now docker-registry >/dev/null 2>&1 || true
       elif have service; then
         $sudo service docker-registry stop >/dev/null 2>&1 || true
+      fi
+    fi
+    if [ -n "$policy" ]; then
+      $sudo rm -f /usr/sbin/policy-rc.d
+      trap - EXIT
+      # Nor at the next boot, where systemd runs the machine.
+      if [[ " ${missing[*]} " == *" openssh-server "* ]] && [ -d /run/systemd/system ]; then
+        $sudo systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
       fi
     fi
   fi

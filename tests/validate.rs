@@ -597,3 +597,84 @@ fn the_configuration_can_turn_validation_on() {
         .all(|f| f["validation"]["status"].is_string()));
     assert_eq!(gh.requests.lock().unwrap().len(), 2);
 }
+
+#[path = "../crates/keysweep-validate/tests/support/sshd.rs"]
+mod sshd;
+
+/// An SSH key is tried on the host its file names only with --validate-ssh: a real sshd
+/// lets it in then; without the flag nothing connects.
+#[test]
+fn an_ssh_key_is_tried_on_the_host_its_file_names_only_when_asked() {
+    if !sshd::need_sshd() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let key = sshd::keygen(keys.path(), "id_ed25519", "ed25519", &[], "");
+    let server = sshd::Sshd::start(keys.path(), &[&key.public]);
+    let user = sshd::current_user();
+    std::fs::write(
+        dir.path().join("deploy.sh"),
+        format!(
+            "#!/bin/sh\ncat > /tmp/k <<'KEY'\n{}KEY\nssh -i /tmp/k -p {} {user}@127.0.0.1 'systemctl restart app'\n",
+            key.private, server.port
+        ),
+    )
+    .unwrap();
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", ".", "--no-config", "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = keysweep(dir.path(), &args);
+        let shown = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        for line in key.private.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(!shown.contains(line.trim()), "key material shown: {shown}");
+        }
+        let found = json(&out);
+        assert_eq!(found.len(), 1, "{shown}");
+        (found[0]["validation"].clone(), shown)
+    };
+
+    let (v, shown) = scan(&["--validate", "--allow-internal"]);
+    assert_eq!(v["status"], "unknown", "{shown}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("--validate-ssh"),
+        "{v}"
+    );
+    assert!(shown.contains("1 SSH key(s) not tried"), "{shown}");
+    assert_eq!(server.connections(), 0, "{}", server.log_text());
+
+    let (v, shown) = scan(&["--validate", "--validate-ssh"]);
+    assert_eq!(v["status"], "error", "{shown}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("internal address refused"),
+        "{v}"
+    );
+    assert_eq!(server.connections(), 0, "{}", server.log_text());
+
+    let (v, shown) = scan(&["--validate", "--validate-ssh", "--allow-internal"]);
+    assert_eq!(v["status"], "live", "{shown}\n{}", server.log_text());
+    let identity = v["identity"].as_array().unwrap();
+    let account = format!("{user}@127.0.0.1:{}", server.port);
+    assert!(
+        identity
+            .iter()
+            .any(|f| f["name"] == "account" && f["value"] == account.as_str()),
+        "{v}"
+    );
+    assert!(
+        identity
+            .iter()
+            .any(|f| f["name"] == "fingerprint" && f["value"] == key.fingerprint.as_str()),
+        "{v}"
+    );
+    assert_eq!(server.connections(), 1, "{}", server.log_text());
+
+    // --validate-ssh alone would validate nothing: it says so.
+    let out = keysweep(dir.path(), &["scan", ".", "--no-config", "--validate-ssh"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("add --validate"));
+}

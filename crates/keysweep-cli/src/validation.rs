@@ -1,13 +1,15 @@
 //! `--validate`: asking each finding's provider whether its credential works
 //! (keysweep-validate), and `--only-live`.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use keysweep::Rule;
 use keysweep_report::{IdentityField, RecordValidation};
-use keysweep_source::Hit;
+use keysweep_source::{Hit, Source};
+use keysweep_validate::ssh::{self, SshTarget};
 use keysweep_validate::{AnswerStore, Status, Validation, Validator};
 
 /// Validation options shared by `scan` and `inventory`.
@@ -27,6 +29,13 @@ pub struct ValidateArgs {
     /// URL could point a request anywhere.
     #[arg(long)]
     pub allow_internal: bool,
+    /// With --validate, also try each SSH private key found in a file on the SSH hosts that
+    /// same file names (ssh config, ssh:// URLs, `ssh`/`scp`/`rsync` commands, `git@host:`,
+    /// Ansible inventories, host/user/port settings). THIS LOGS IN TO THOSE HOSTS with the key
+    /// (and disconnects at once, opening no session and running nothing); the host key is
+    /// not verified. Users are only those the file names; at most 5 hosts per key.
+    #[arg(long)]
+    pub validate_ssh: bool,
     /// Send validation requests meant for ORIGIN to BASE instead, for self-hosted providers:
     /// `https://api.github.com=https://github.example.com/api/v3`. Repeatable.
     #[arg(long = "validate-origin", value_name = "ORIGIN=BASE")]
@@ -69,6 +78,15 @@ impl ValidateArgs {
     /// Whether to validate at all.
     pub fn enabled(&self) -> bool {
         self.validate || self.only_live
+    }
+
+    /// `--validate-ssh` only adds to a validation that was asked for (`configured`: by the
+    /// configuration file).
+    pub fn check(&self, configured: bool) -> Result<(), String> {
+        if self.validate_ssh && !self.enabled() && !configured {
+            return Err("--validate-ssh tries SSH keys as part of --validate: add --validate (or --only-live)".into());
+        }
+        Ok(())
     }
 
     /// The validator these options describe, without an answer store (for revocations,
@@ -133,26 +151,47 @@ pub fn record(v: Validation) -> RecordValidation {
 
 /// The answer for a finding whose rule has no validator (nothing is sent).
 fn no_validator() -> RecordValidation {
+    unknown("no validator for this rule")
+}
+
+fn unknown(reason: &str) -> RecordValidation {
     RecordValidation {
         status: Status::Unknown.as_str().to_string(),
-        reason: "no validator for this rule".to_string(),
+        reason: reason.to_string(),
         identity: Vec::new(),
     }
 }
 
-/// Validates `items` (each with a validator) and says what happened, for stderr; `without`
-/// findings had no validator. Shared by scans and sweeps.
+/// The answer for an SSH key without `--validate-ssh` (nothing is sent).
+const SSH_NOT_ASKED: &str = "SSH keys are tried only with --validate-ssh (which logs in to the hosts named in the key's file)";
+
+/// Whether a rule's validator logs in to SSH hosts.
+fn is_ssh(rule: &Rule) -> bool {
+    rule.validate.as_ref().is_some_and(|v| v.kind == "ssh")
+}
+
+/// What is left out of a validation, for its summary line.
+#[derive(Default)]
+struct Left {
+    /// Findings of rules without a validator.
+    without: usize,
+    /// SSH keys not tried (no --validate-ssh, or not in a file on disk).
+    ssh: usize,
+}
+
+/// Validates `items` (each with a validator and its SSH targets) and says what happened, for
+/// stderr. Shared by scans and sweeps.
 fn validate_items(
     args: &ValidateArgs,
     store: Option<PathBuf>,
-    items: &[(&Rule, &keysweep::Finding)],
-    without: usize,
+    items: &[(&Rule, &keysweep::Finding, &[SshTarget])],
+    left: Left,
 ) -> Result<(Vec<RecordValidation>, String), String> {
     let (validator, warning) = args.validator_with_store(store)?;
     if let Some(w) = warning {
         crate::messages::warning(&w);
     }
-    let answers = validator.validate_all(items);
+    let answers = validator.validate_all_at(items);
     let count = |s: Status| answers.iter().filter(|v| v.status == s).count();
     let stats = validator.stats();
     if let Some(e) = validator.store_error() {
@@ -167,7 +206,7 @@ fn validate_items(
         String::new()
     };
     let summary = format!(
-        "; validated {} finding(s) ({} distinct credential(s), {} request(s){stored}): {} live, {} invalid, {} unknown, {} error{}",
+        "; validated {} finding(s) ({} distinct credential(s), {} request(s){stored}): {} live, {} invalid, {} unknown, {} error{}{}",
         items.len(),
         stats.checked + stats.stored_hits,
         stats.requests,
@@ -175,8 +214,17 @@ fn validate_items(
         count(Status::Invalid),
         count(Status::Unknown),
         count(Status::Error),
-        if without > 0 {
-            format!("; {without} finding(s) of rules without a validator")
+        if left.without > 0 {
+            format!("; {} finding(s) of rules without a validator", left.without)
+        } else {
+            String::new()
+        },
+        if left.ssh > 0 {
+            format!(
+                "; {} SSH key(s) not tried{}",
+                left.ssh,
+                if args.validate_ssh { " (not in a file on disk)" } else { " (--validate-ssh tries them)" }
+            )
         } else {
             String::new()
         }
@@ -184,9 +232,38 @@ fn validate_items(
     Ok((answers.into_iter().map(record).collect(), summary))
 }
 
+/// The SSH hosts named in the file a hit is in, read again from disk (only plain files are:
+/// not standard input, history, archives or images). `Err` says why there are none to look
+/// for.
+fn ssh_targets(
+    hit: &Hit,
+    files: &mut HashMap<String, Result<Vec<u8>, String>>,
+) -> Result<Vec<SshTarget>, &'static str> {
+    let loc = &hit.location;
+    let path = match (&loc.source, &loc.path, &loc.archive, &loc.path_base64) {
+        (Source::File, Some(p), None, None) => p,
+        _ => return Err("SSH hosts are looked for only in files on disk (not in history, archives, images or standard input)"),
+    };
+    let bytes = files
+        .entry(path.clone())
+        .or_insert_with(|| std::fs::read(path).map_err(|e| e.to_string()));
+    let Ok(bytes) = bytes else {
+        return Err("the key's file could not be read again to look for SSH hosts");
+    };
+    let f = &hit.finding;
+    let same = bytes
+        .get(f.range.clone())
+        .is_some_and(|b| !f.decoded.is_empty() || b == f.secret.as_slice());
+    if !same {
+        return Err("the key's file changed since it was scanned");
+    }
+    Ok(ssh::targets_in(bytes))
+}
+
 /// Validates every unsuppressed hit whose rule has a validator; `None` for the others
-/// (suppressed findings are never sent anywhere). Returns the answers in `hits`' order and a
-/// summary for stderr.
+/// (suppressed findings are never sent anywhere). SSH keys are tried on the hosts their file
+/// names only with `--validate-ssh`. Returns the answers in `hits`' order and a summary for
+/// stderr.
 pub fn validate_hits(
     args: &ValidateArgs,
     rules: &[Rule],
@@ -194,21 +271,46 @@ pub fn validate_hits(
 ) -> Result<(Vec<Option<RecordValidation>>, String), String> {
     let mut answers: Vec<Option<RecordValidation>> = vec![None; hits.len()];
     let mut items = Vec::new();
+    let mut targets = Vec::new();
     let mut at = Vec::new();
+    let mut left = Left::default();
+    let mut files = HashMap::new();
     for (i, h) in hits.iter().enumerate() {
         if h.finding.suppressed.is_some() {
             continue;
         }
         let rule = &rules[h.finding.rule_index];
-        if rule.validate.is_some() {
-            items.push((rule, &h.finding));
-            at.push(i);
-        } else {
+        if rule.validate.is_none() {
             answers[i] = Some(no_validator());
+            left.without += 1;
+            continue;
         }
+        if is_ssh(rule) {
+            if !args.validate_ssh {
+                answers[i] = Some(unknown(SSH_NOT_ASKED));
+                left.ssh += 1;
+                continue;
+            }
+            match ssh_targets(h, &mut files) {
+                Ok(t) => targets.push(t),
+                Err(why) => {
+                    answers[i] = Some(unknown(why));
+                    left.ssh += 1;
+                    continue;
+                }
+            }
+        } else {
+            targets.push(Vec::new());
+        }
+        items.push((rule, &h.finding));
+        at.push(i);
     }
-    let without = answers.iter().filter(|a| a.is_some()).count();
-    let (validated, summary) = validate_items(args, None, &items, without)?;
+    let items: Vec<(&Rule, &keysweep::Finding, &[SshTarget])> = items
+        .into_iter()
+        .zip(&targets)
+        .map(|((r, f), t)| (r, f, t.as_slice()))
+        .collect();
+    let (validated, summary) = validate_items(args, None, &items, left)?;
     for (i, v) in at.into_iter().zip(validated) {
         answers[i] = Some(v);
     }
@@ -239,13 +341,22 @@ pub fn validate_records(
     let by_id: std::collections::HashMap<&str, &Rule> = rules.iter().map(|r| (&*r.id, r)).collect();
     let mut at = Vec::new();
     let mut findings = Vec::new();
-    let mut without = 0usize;
+    let mut left = Left::default();
     for (ri, repo) in repos.iter_mut().enumerate() {
         for (i, rec) in repo.records.iter_mut().enumerate() {
             if rec.suppressed.is_some() {
                 continue;
             }
             match by_id.get(rec.rule_id.as_str()) {
+                // A sweep keeps no file to look for hosts in.
+                Some(rule) if is_ssh(rule) => {
+                    left.ssh += 1;
+                    rec.validation = Some(unknown(if args.validate_ssh {
+                        "a sweep keeps no file to look for SSH hosts in"
+                    } else {
+                        SSH_NOT_ASKED
+                    }));
+                }
                 Some(rule) if rule.validate.is_some() => {
                     let parts = rec
                         .parts
@@ -263,14 +374,15 @@ pub fn validate_records(
                     at.push((ri, i));
                 }
                 _ => {
-                    without += 1;
+                    left.without += 1;
                     rec.validation = Some(no_validator());
                 }
             }
         }
     }
-    let items: Vec<(&Rule, &keysweep::Finding)> = findings.iter().map(|(r, f)| (*r, f)).collect();
-    let (answers, summary) = validate_items(args, store, &items, without)?;
+    let items: Vec<(&Rule, &keysweep::Finding, &[SshTarget])> =
+        findings.iter().map(|(r, f)| (*r, f, &[][..])).collect();
+    let (answers, summary) = validate_items(args, store, &items, left)?;
     for ((ri, i), v) in at.into_iter().zip(answers) {
         repos[ri].records[i].validation = Some(v);
     }

@@ -439,7 +439,9 @@ impl Scanner {
     /// validators (an HTTP request to the provider's identity endpoint, a signed request,
     /// a database login). **This sends each secret to its provider**; nothing is sent
     /// otherwise. Returns one `Validation` per finding, in order; a finding whose rule has no
-    /// validator is `unknown`, "no validator for this rule".
+    /// validator is `unknown`, "no validator for this rule"; so is an SSH private key (trying
+    /// one logs in to the hosts named in its file: only the command line's `--validate-ssh`
+    /// does).
     ///
     /// One request per distinct credential (rule, secret and parts) among `findings`: pass
     /// them all in one call. The requests run `concurrency` at a time, each within `timeout`

@@ -20,6 +20,11 @@ use crate::finding::{quoted, Finding};
 /// The reason given for a finding whose rule has no validator (as the CLI says it).
 const NO_VALIDATOR: &str = "no validator for this rule";
 
+/// The reason given for an SSH private key: trying one logs in to the hosts named in its
+/// file, which only the CLI's `--validate-ssh` does (a finding here has no file to read).
+const SSH_NOT_HERE: &str =
+    "SSH keys are not tried from Python (the command line's --validate-ssh tries them on the hosts named in their file)";
+
 /// A reason as Python callers should read it: the option to pass is `allow_internal=True`,
 /// not the CLI's flag.
 fn for_python(reason: String) -> String {
@@ -114,6 +119,14 @@ pub fn validate_findings(
             answers[i] = Some(Validation {
                 status: Status::Unknown,
                 reason: NO_VALIDATOR.to_string(),
+                identity: Vec::new(),
+            });
+            continue;
+        }
+        if rule.validate.as_ref().is_some_and(|v| v.kind == "ssh") {
+            answers[i] = Some(Validation {
+                status: Status::Unknown,
+                reason: SSH_NOT_HERE.to_string(),
                 identity: Vec::new(),
             });
             continue;

@@ -14,6 +14,7 @@ use crate::builder::ValidatorBuilder;
 use crate::judge::{self, Scrubber};
 use crate::net::RateLimiter;
 use crate::protocol::NetPolicy;
+use crate::ssh::{self, SshTarget};
 use crate::template::{Context, RenderError, Template};
 use crate::transport::Outgoing;
 use crate::typed::{self, Credential, HttpResponse};
@@ -225,7 +226,16 @@ impl Validator {
     /// parts) checks it; later and concurrent calls get that answer. A rule without
     /// `[rule.validate]` gives `unknown`.
     pub fn validate(&self, rule: &Rule, finding: &Finding) -> Validation {
-        let key = cache_key(rule, finding);
+        self.validate_at(rule, finding, &[])
+    }
+
+    /// [`validate`](Self::validate), with the SSH hosts to try a private key on: for rules of
+    /// `kind = "ssh"` (usually [`ssh::targets_in`](crate::ssh::targets_in) of the file the key
+    /// was found in). **This logs in to those hosts** with the key (and disconnects, running
+    /// nothing). Other kinds ignore `targets`. Without targets an SSH key is `unknown`, "no host
+    /// named in the file". The targets are part of the cache key.
+    pub fn validate_at(&self, rule: &Rule, finding: &Finding, targets: &[SshTarget]) -> Validation {
+        let key = cache_key(rule, finding, targets);
         let (slot, first) = {
             let mut cache = self.inner.cache.lock().unwrap_or_else(|p| p.into_inner());
             match cache.get(&key) {
@@ -242,7 +252,7 @@ impl Validator {
         };
         if first {
             let mut fill = Fill(&slot, None);
-            fill.1 = Some(self.check_stored(rule, finding, &key));
+            fill.1 = Some(self.check_stored(rule, finding, &key, targets));
             drop(fill);
         } else {
             self.inner.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
@@ -257,11 +267,17 @@ impl Validator {
 
     /// Answers from the answer store if it has a live answer, else checks and stores a
     /// definite answer.
-    fn check_stored(&self, rule: &Rule, finding: &Finding, key: &[u8; 32]) -> Validation {
+    fn check_stored(
+        &self,
+        rule: &Rule,
+        finding: &Finding,
+        key: &[u8; 32],
+        targets: &[crate::ssh::SshTarget],
+    ) -> Validation {
         let stats = &self.inner.stats;
         let Some(store) = &self.inner.config.store else {
             stats.checked.fetch_add(1, Ordering::Relaxed);
-            return self.check(rule, finding);
+            return self.check(rule, finding, targets);
         };
         let key = self.stored_key(rule, key);
         let failed = |e: crate::StoreError| {
@@ -281,7 +297,7 @@ impl Validator {
             Err(e) => failed(e),
         }
         stats.checked.fetch_add(1, Ordering::Relaxed);
-        let v = self.check(rule, finding);
+        let v = self.check(rule, finding, targets);
         if let Err(e) = store.put(&key, &v, SystemTime::now()) {
             failed(e);
         }
@@ -309,6 +325,14 @@ impl Validator {
     /// Checks many findings on up to [`concurrency`](ValidatorBuilder::concurrency)
     /// threads; the answers are in the order of `items`.
     pub fn validate_all(&self, items: &[(&Rule, &Finding)]) -> Vec<Validation> {
+        let items: Vec<(&Rule, &Finding, &[SshTarget])> =
+            items.iter().map(|(r, f)| (*r, *f, &[][..])).collect();
+        self.validate_all_at(&items)
+    }
+
+    /// [`validate_all`](Self::validate_all) with each finding's SSH targets, as
+    /// [`validate_at`](Self::validate_at).
+    pub fn validate_all_at(&self, items: &[(&Rule, &Finding, &[SshTarget])]) -> Vec<Validation> {
         let threads = self.inner.config.concurrency.min(items.len()).max(1);
         let next = AtomicUsize::new(0);
         let mut done: Vec<(usize, Validation)> = std::thread::scope(|s| {
@@ -318,10 +342,10 @@ impl Validator {
                         let mut out = Vec::new();
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some((rule, finding)) = items.get(i) else {
+                            let Some((rule, finding, targets)) = items.get(i) else {
                                 break;
                             };
-                            out.push((i, self.validate(rule, finding)));
+                            out.push((i, self.validate_at(rule, finding, targets)));
                         }
                         out
                     })
@@ -344,10 +368,10 @@ impl Validator {
         out
     }
 
-    fn check(&self, rule: &Rule, finding: &Finding) -> Validation {
+    fn check(&self, rule: &Rule, finding: &Finding, targets: &[SshTarget]) -> Validation {
         let parts = parts_of(finding);
         let scrub = Scrubber::new(&finding.secret, &parts, Vec::new());
-        let v = self.check_unscrubbed(rule, finding, &parts);
+        let v = self.check_unscrubbed(rule, finding, &parts, targets);
         // Whatever produced it, nothing shown may hold the secret or its parts.
         Validation {
             status: v.status,
@@ -370,6 +394,7 @@ impl Validator {
         rule: &Rule,
         finding: &Finding,
         parts: &[(&str, &[u8])],
+        targets: &[SshTarget],
     ) -> Validation {
         let Some(spec) = &rule.validate else {
             return Validation::unknown(format!("rule {} has no validator", rule.id));
@@ -400,6 +425,15 @@ impl Validator {
                 Err(v) => v,
             };
         }
+        let policy = || {
+            NetPolicy::new(
+                self.inner.config.allow_internal,
+                Instant::now() + self.inner.config.timeout,
+            )
+        };
+        if spec.kind == "ssh" {
+            return ssh::validate(&finding.secret, targets, &policy());
+        }
         if let Some(p) = self
             .inner
             .config
@@ -407,11 +441,7 @@ impl Validator {
             .iter()
             .find(|p| p.kind() == spec.kind)
         {
-            let policy = NetPolicy::new(
-                self.inner.config.allow_internal,
-                Instant::now() + self.inner.config.timeout,
-            );
-            return p.validate(&cred, &spec.options, &policy);
+            return p.validate(&cred, &spec.options, &policy());
         }
         let registered = self
             .inner
@@ -532,7 +562,7 @@ fn parts_of(finding: &Finding) -> Vec<(&str, &[u8])> {
 
 /// SHA-256 over the rule id, the secret and the parts, each length-prefixed: the cache never
 /// holds a secret in plain text, and two rules never share an answer.
-fn cache_key(rule: &Rule, finding: &Finding) -> [u8; 32] {
+fn cache_key(rule: &Rule, finding: &Finding, targets: &[SshTarget]) -> [u8; 32] {
     let mut h = Sha256::new();
     let mut field = |b: &[u8]| {
         h.update((b.len() as u64).to_le_bytes());
@@ -546,6 +576,11 @@ fn cache_key(rule: &Rule, finding: &Finding) -> [u8; 32] {
     for (n, v) in parts {
         field(n.as_bytes());
         field(v);
+    }
+    // Only SSH keys have targets: other credentials keep the key they always had.
+    for t in targets {
+        field(b"ssh-target");
+        field(t.to_string().as_bytes());
     }
     h.finalize().into()
 }

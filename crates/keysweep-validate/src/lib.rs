@@ -3,7 +3,8 @@
 //! A rule's `[rule.validate]` table (parsed by the core into [`keysweep::ValidateSpec`])
 //! describes an HTTP request as templates over the secret and the finding's parts, and
 //! matchers on the answer; typed validators ([`typed`]) cover requests that must be signed;
-//! [`ProtocolValidator`]s plug in other protocols (databases). The [`Validator`] sends each
+//! [`ProtocolValidator`]s plug in other protocols (databases); [`ssh`] tries private keys on
+//! the SSH hosts named beside them, when asked ([`Validator::validate_at`]). The [`Validator`] sends each
 //! distinct credential's request once and shares the answer ([`Validation`]: `live`,
 //! `invalid`, `unknown` or `error`, a short reason, and who the credential belongs to).
 //!
@@ -84,6 +85,7 @@ mod engine;
 mod judge;
 mod net;
 mod protocol;
+pub mod ssh;
 mod store;
 mod template;
 mod transport;

@@ -26,6 +26,7 @@ pub fn run(args: InventoryArgs) -> Result<u8, String> {
         }
     }
     let plan = Plan::for_inventory(&args)?;
+    args.validate.check(plan.validate)?;
     let mut validated = String::new();
     if matches!(plan.job, Job::Nothing) && args.results.is_empty() {
         return Err("nothing to inventory: give saved results (--results FILE), paths or repositories to scan (--git, --repos-from FILE)".into());

@@ -30,6 +30,7 @@ pub fn run(args: ScanArgs) -> Result<u8, String> {
         return Err("--group prints human, json or jsonl output, not sarif".into());
     }
     let plan = Plan::for_scan(&args)?;
+    args.validate.check(plan.validate)?;
     let ui = Ui {
         progress: !out.quiet.no_progress,
         verbose: out.quiet.verbose,

@@ -91,6 +91,7 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
         keep_dropped: false,
     };
     let (scanner, gitleaks_paths) = scanner_for(&settings, &config)?;
+    args.validate.check(false)?;
     // The rules, kept for --validate (the scanner moves into the sweep).
     let rules: Vec<keysweep::Rule> = if args.validate.enabled() {
         scanner.rules().to_vec()
