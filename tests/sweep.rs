@@ -687,3 +687,169 @@ fn a_full_disk_under_the_cache_loses_no_finding() {
     let found = jsonl(&dir.path().join("out/findings.jsonl"));
     assert_eq!(found.len(), 3, "every finding is reported: {found:?}");
 }
+
+/// Everything a finding says about where it is in history, by repository id (a clone's root
+/// differs between work directories; its id does not).
+fn provenance(rows: &[Value]) -> BTreeSet<String> {
+    rows.iter()
+        .map(|r| {
+            let g = &r["git"];
+            format!(
+                "{} {} {} {} line {} commit {} refs {} of {} at head {} path {}",
+                r["repository"]["id"],
+                g["blob"],
+                r["rule_id"],
+                r["fingerprint"],
+                r["line"],
+                g["commit"],
+                g["refs"],
+                g["refs_total"],
+                g["present_at_head"],
+                r["path"],
+            )
+        })
+        .collect()
+}
+
+/// Sweeps `repos` into a new work directory: what a fresh sweep of them reports now.
+fn fresh(repos: &[&str]) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = sweep(dir.path(), repos, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    jsonl(&dir.path().join("out/findings.jsonl"))
+}
+
+#[test]
+fn a_force_pushed_branch_loses_the_findings_of_its_abandoned_commits() {
+    let src = Repo::new();
+    src.put("README.md", "hello\n");
+    src.commit("readme");
+    src.put(".env", &format!("GITHUB_TOKEN={GH}\n"));
+    src.commit("settings");
+    src.put("docs/notes.md", "notes\n");
+    src.commit("notes");
+    let url = format!("file://{}", src.path.display());
+    let path = src.path.display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = sweep(dir.path(), &[&url, &path], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let before = jsonl(&dir.path().join("out/findings.jsonl"));
+    assert_eq!(
+        before
+            .iter()
+            .filter(|r| r["rule_id"] == "github.pat.classic")
+            .count(),
+        2,
+        "the clone and the local repository: {before:?}"
+    );
+
+    // The settings commit is dropped from main, and main force-pushed (the clone fetches it
+    // with a forced update).
+    src.git(&["reset", "-q", "--hard", "HEAD~2"]);
+    src.put("docs/notes.md", "notes\n");
+    src.put("deploy/app.yml", &format!("slack: {SLACK}\n"));
+    src.commit("notes and deploy");
+    let (code, stderr) = sweep(dir.path(), &[&url, &path], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    for repo in [&url, &path] {
+        let a = audit_of(&audit, repo);
+        assert_eq!(a["mode"], "full", "{a}");
+        assert_eq!(
+            a["rewritten_refs"],
+            serde_json::json!(["refs/heads/main"]),
+            "{a}"
+        );
+        let reason = a["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("refs/heads/main") && reason.contains("rewritten"),
+            "{a}"
+        );
+    }
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    assert!(
+        found.iter().all(|r| r["rule_id"] != "github.pat.classic"),
+        "the abandoned commit's finding is gone: {found:?}"
+    );
+    assert_eq!(provenance(&found), provenance(&fresh(&[&url, &path])));
+}
+
+#[test]
+fn refs_of_findings_after_a_resweep_are_those_of_a_fresh_sweep() {
+    let src = Repo::new();
+    src.put(".env", &format!("GITHUB_TOKEN={GH}\n"));
+    src.commit("settings");
+    src.git(&["branch", "topic"]);
+    src.put("README.md", "hello\n");
+    src.commit("readme");
+    let url = format!("file://{}", src.path.display());
+    let path = src.path.display().to_string();
+    let repos = [url.as_str(), path.as_str()];
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(sweep(dir.path(), &repos, &[]).0, 0);
+
+    // New refs reach the old finding's commit: a branch with a commit of its own (a new
+    // finding), a tag, and main merging the branch.
+    src.git(&["checkout", "-q", "-b", "feature"]);
+    src.put("deploy/app.yml", &format!("slack: {SLACK}\n"));
+    src.commit("deploy");
+    src.git(&["checkout", "-q", "main"]);
+    src.git(&["tag", "v1"]);
+    let (code, stderr) = sweep(dir.path(), &repos, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    for repo in repos {
+        assert_eq!(audit_of(&audit, repo)["mode"], "incremental", "{audit:?}");
+    }
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    let gh = found
+        .iter()
+        .find(|r| r["rule_id"] == "github.pat.classic")
+        .unwrap();
+    assert_eq!(
+        gh["git"]["refs"],
+        serde_json::json!([
+            "refs/heads/main",
+            "refs/heads/feature",
+            "refs/heads/topic",
+            "refs/tags/v1"
+        ]),
+        "{gh}"
+    );
+    assert_eq!(gh["git"]["refs_total"], 4, "{gh}");
+    assert_eq!(provenance(&found), provenance(&fresh(&repos)));
+
+    // A branch deleted whose commits other refs still reach: still incremental (nothing
+    // leaves history), and the branch leaves the refs lists.
+    src.git(&["branch", "-q", "-D", "topic"]);
+    src.git(&["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
+    src.git(&["branch", "-q", "-D", "feature"]);
+    let (code, stderr) = sweep(dir.path(), &[&path], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    let a = audit_of(&audit, &path);
+    assert_eq!(a["mode"], "incremental", "{a}");
+    assert_eq!(
+        a["deleted_refs"],
+        serde_json::json!(["refs/heads/feature", "refs/heads/topic"]),
+        "{a}"
+    );
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    let refs_of = |rule: &str| {
+        found
+            .iter()
+            .find(|r| r["rule_id"] == rule)
+            .map(|r| r["git"]["refs"].clone())
+    };
+    assert_eq!(
+        refs_of("github.pat.classic"),
+        Some(serde_json::json!(["refs/heads/main", "refs/tags/v1"])),
+        "{found:?}"
+    );
+    assert_eq!(
+        refs_of("slack.token.bot"),
+        Some(serde_json::json!(["refs/heads/main"])),
+        "{found:?}"
+    );
+    assert_eq!(provenance(&found), provenance(&fresh(&[&path])));
+}

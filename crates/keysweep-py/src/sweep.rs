@@ -125,6 +125,9 @@ pub fn failed_result(repo: &Bound<'_, PyAny>, error: String) -> PyResult<String>
             status: "failed".into(),
             mode: String::new(),
             error: Some(error),
+            reason: None,
+            rewritten_refs: Vec::new(),
+            deleted_refs: Vec::new(),
             tips: Vec::new(),
             blobs_scanned: 0,
             blobs_cached: 0,
@@ -174,7 +177,8 @@ impl SweepResult {
 
     /// One audit record per repository (the lines of `audit.jsonl`, as dicts): `repo`,
     /// `status` (`swept`, `empty`, `failed`), `mode` (`full`, `incremental`, `unchanged`),
-    /// `error`, `tips`, `blobs_scanned`, `blobs_cached`, `bytes_scanned`, `findings`,
+    /// `error`, `reason` (why a repository swept before was walked in full), `rewritten_refs`,
+    /// `deleted_refs`, `tips`, `blobs_scanned`, `blobs_cached`, `bytes_scanned`, `findings`,
     /// `problems`, `seconds`, `finished_at`.
     #[getter]
     fn audit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
