@@ -853,3 +853,223 @@ fn refs_of_findings_after_a_resweep_are_those_of_a_fresh_sweep() {
     );
     assert_eq!(provenance(&found), provenance(&fresh(&[&path])));
 }
+
+/// Runs `keysweep` with `args` in `dir`, killing it should it run a minute (a clone that waits
+/// for a password nobody types).
+fn keysweep_bounded(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keysweep"))
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the sweep hung; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn clones_refused_for_bad_credentials_fail_alone_and_quote_no_secret() {
+    // One local server is both the forge's API and its git host. The API lists a private
+    // repository on it and a public one elsewhere; git's smart-HTTP `info/refs` answers 401
+    // whatever the credentials.
+    let (a, _b, _c) = repos();
+    let public = format!("file://{}", a.path.display());
+    let listing = public.clone();
+    let host = FakeApi::start(move |target, _, base| {
+        if target.starts_with("/orgs/acme/repos") {
+            let body = format!(
+                r#"[{{"full_name":"acme/private","clone_url":"{base}/acme/private.git"}},
+                   {{"full_name":"acme/public","clone_url":"{listing}"}}]"#
+            );
+            (200, vec![], body)
+        } else {
+            (
+                401,
+                vec![("WWW-Authenticate".into(), r#"Basic realm="git""#.into())],
+                String::new(),
+            )
+        }
+    });
+    let token = "tok_Wd4Kp8Nq2Rs6Tv9Y";
+    let password = "pw_Hq7Zt3Lr9Xk2Vb5N";
+    let authority = host.url.trim_start_matches("http://").to_string();
+    // Also given by URL with a user and password: gix will not send those in clear text.
+    let with_password = format!("http://bot:{password}@{authority}/acme/other.git");
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keysweep"))
+        .current_dir(dir.path())
+        .env("GITHUB_TOKEN", token)
+        .env("NO_COLOR", "1")
+        .args([
+            "sweep",
+            "--workdir",
+            "work",
+            "--out",
+            "out",
+            "--no-progress",
+            "--github-org",
+            "acme",
+            "--github-api",
+            &host.url,
+            &with_password,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the sweep waits for credentials");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "not every repository was swept: {stderr}"
+    );
+    assert!(stderr.contains("2 failed"), "{stderr}");
+
+    let seen = host.seen.lock().unwrap().clone();
+    let asked: Vec<&Request> = seen
+        .iter()
+        .filter(|(t, _)| t.starts_with("/acme/private.git/info/refs"))
+        .collect();
+    assert!(
+        !asked.is_empty(),
+        "the private clone asked the host: {seen:?}"
+    );
+    let header = "Authorization: Basic ".len();
+    let basic = keysweep_sweep::basic_auth("x-access-token", token);
+    assert!(
+        asked[0]
+            .1
+            .iter()
+            .any(|(k, v)| k == "authorization" && v[6..] == basic[header..]),
+        "with the token: {asked:?}"
+    );
+    assert!(
+        !seen.iter().any(|(t, _)| t.contains("other.git")),
+        "the password was not sent over clear-text HTTP: {seen:?}"
+    );
+
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    assert_eq!(audit.len(), 3, "{audit:?}");
+    let private = audit_of(&audit, &format!("{}/acme/private.git", host.url));
+    assert_eq!(private["status"], "failed", "{private}");
+    let error = private["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("cannot clone") && error.contains("credentials") && error.contains("401"),
+        "the reason says the credentials were refused: {error}"
+    );
+    assert!(!error.contains("terminal"), "no prompt was tried: {error}");
+    let other = audit_of(&audit, &format!("http://{authority}/acme/other.git"));
+    assert_eq!(other["status"], "failed", "{other}");
+    assert!(
+        other["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("clear text"),
+        "{other}"
+    );
+    let swept = audit_of(&audit, &public);
+    assert_eq!(swept["status"], "swept", "the sweep went on: {swept}");
+    assert_eq!(swept["findings"], 1, "{swept}");
+
+    let mut texts = vec![("stderr".to_string(), stderr.clone())];
+    for f in [
+        "out/audit.jsonl",
+        "out/findings.jsonl",
+        "out/inventory.json",
+    ] {
+        texts.push((
+            f.to_string(),
+            fs::read_to_string(dir.path().join(f)).unwrap(),
+        ));
+    }
+    for (what, text) in texts {
+        for secret in [token, password, &basic[header..]] {
+            assert!(!text.contains(secret), "{what} quotes a credential: {text}");
+        }
+    }
+    // Nothing half-cloned is left behind to hold the URL either: only the public clone.
+    let left: Vec<String> = fs::read_dir(dir.path().join("work/repos"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.len() == 1 && left[0].starts_with("repo-"), "{left:?}");
+}
+
+#[test]
+fn a_listed_repository_deleted_before_its_clone_fails_alone() {
+    let (a, b, _c) = repos();
+    let gone = tempfile::tempdir().unwrap();
+    let gone_url = format!("file://{}/r1.git", gone.path().display());
+    drop(gone); // deleted between the listing and the clone
+    let urls = [
+        format!("file://{}", a.path.display()),
+        gone_url.clone(),
+        format!("file://{}", b.path.display()),
+    ];
+    let body = format!(
+        "[{}]",
+        urls.iter()
+            .enumerate()
+            .map(|(i, u)| format!(r#"{{"full_name":"acme/r{i}","clone_url":"{u}"}}"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let api = FakeApi::start(move |_, _, _| (200, vec![], body.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = keysweep_bounded(
+        dir.path(),
+        &[
+            "sweep",
+            "--workdir",
+            "work",
+            "--out",
+            "out",
+            "--no-progress",
+            "--github-org",
+            "acme",
+            "--github-api",
+            &api.url,
+        ],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    assert_eq!(audit.len(), 3, "{audit:?}");
+    let failed = audit_of(&audit, &gone_url);
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(error.contains("cannot clone"), "{failed}");
+    assert!(
+        error.contains("r1.git") || error.to_lowercase().contains("not"),
+        "the reason says what is missing: {error}"
+    );
+    for u in [&urls[0], &urls[2]] {
+        assert_eq!(audit_of(&audit, u)["status"], "swept", "{audit:?}");
+    }
+    assert_eq!(jsonl(&dir.path().join("out/findings.jsonl")).len(), 3);
+}
