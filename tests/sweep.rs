@@ -1073,3 +1073,34 @@ fn a_listed_repository_deleted_before_its_clone_fails_alone() {
     }
     assert_eq!(jsonl(&dir.path().join("out/findings.jsonl")).len(), 3);
 }
+
+#[test]
+fn the_configuration_allow_paths_leave_findings_out_of_a_sweep() {
+    let (_a, b, _c) = repos();
+    b.put("tests/fixtures/keys.env", &format!("GITHUB_TOKEN={GH}\n"));
+    b.commit("fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("keysweep.toml"),
+        "[allow]\npaths = [\"tests/fixtures/**\"]\n",
+    )
+    .unwrap();
+    let pb = b.path.display().to_string();
+    let (code, stderr) = sweep(dir.path(), &[&pb], &["--config", "keysweep.toml"]);
+    assert_eq!(code, 0, "{stderr}");
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found.iter().all(|r| r["path"] == "deploy/app.yml"),
+        "{found:?}"
+    );
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    assert_eq!(audit[0]["findings"], 2, "{}", audit[0]);
+    // From the cache too, and the finding comes back without the configuration.
+    let (code, _) = sweep(dir.path(), &[&pb], &["--config", "keysweep.toml"]);
+    assert_eq!(code, 0);
+    assert_eq!(jsonl(&dir.path().join("out/findings.jsonl")).len(), 2);
+    let (code, _) = sweep(dir.path(), &[&pb], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(jsonl(&dir.path().join("out/findings.jsonl")).len(), 3);
+}

@@ -228,6 +228,7 @@ pub struct Sweep {
     scan_binary: bool,
     audit: Option<PathBuf>,
     headers: Vec<(String, String)>,
+    allow_paths: Option<Arc<keysweep_source::PathFilter>>,
     progress: Arc<Progress>,
     cancel: Cancel,
 }
@@ -246,6 +247,7 @@ impl Sweep {
             scan_binary: false,
             audit: None,
             headers: Vec::new(),
+            allow_paths: None,
             progress: Arc::default(),
             cancel: Cancel::new(),
         }
@@ -295,6 +297,14 @@ impl Sweep {
     /// configuration, and never shown.
     pub fn http_header(mut self, host: impl Into<String>, header: impl Into<String>) -> Sweep {
         self.headers.push((host.into(), header.into()));
+        self
+    }
+
+    /// Suppresses (as allowlisted) the findings at paths `filter` excludes, matched against the
+    /// path in the repository: a configuration's `allow.paths`. Applied to what the cache
+    /// gives back too, so it needs no part in the cache's key.
+    pub fn allow_paths(mut self, filter: keysweep_source::PathFilter) -> Sweep {
+        self.allow_paths = Some(Arc::new(filter));
         self
     }
 
@@ -450,7 +460,21 @@ impl Sweep {
         };
         let result = self.sweep_repo(store, spec, fingerprint, threads, &mut audit);
         let records = match result {
-            Ok(records) => records,
+            Ok(mut records) => {
+                if let Some(filter) = &self.allow_paths {
+                    for r in &mut records {
+                        if r.suppressed.is_none()
+                            && r.location
+                                .path
+                                .as_deref()
+                                .is_some_and(|p| filter.excludes_relative(p))
+                        {
+                            r.suppressed = Some(keysweep::Suppression::Allowlist);
+                        }
+                    }
+                }
+                records
+            }
             Err(e) => {
                 audit.status = "failed".into();
                 audit.error = Some(e);
