@@ -42,9 +42,13 @@ fn sweep_error(e: keysweep_sweep::Error) -> PyErr {
 }
 
 fn new_sweep(compiled: &Compiled, workdir: &Path, jobs: usize) -> Sweep {
-    Sweep::new(compiled.scanner.clone(), workdir)
+    let sweep = Sweep::new(compiled.scanner.clone(), workdir)
         .options_key(compiled.options_key.clone())
-        .jobs(jobs)
+        .jobs(jobs);
+    match compiled.path_filter(None) {
+        Some(f) => sweep.allow_paths(f),
+        None => sweep,
+    }
 }
 
 /// Sweeps `repos` with the work directory `workdir`; with `out`, writes `audit.jsonl` as each
