@@ -521,13 +521,12 @@ impl Sweep {
             return Ok(Vec::new());
         }
         let previous = store.repo(&key)?.filter(|s| s.rules == fingerprint);
-        if let Some(prev) = &previous {
-            if prev.tips == tip_pairs {
-                audit.status = "swept".into();
-                audit.mode = "unchanged".into();
-                audit.blobs_cached = prev.reachable_blobs;
-                return Ok(prev.records.clone());
-            }
+        if let Some(prev) = previous.as_ref().filter(|p| p.tips == tip_pairs) {
+            audit.status = "swept".into();
+            audit.mode = "unchanged".into();
+            audit.blobs_cached = prev.reachable_blobs;
+            // Nothing else needs the state: its records are the result, not a copy of them.
+            return Ok(previous.map(|p| p.records).unwrap_or_default());
         }
         // Refs that moved are scanned for what their new commits introduced, as long as every
         // commit of the last sweep is still in some ref's history; otherwise (a ref
@@ -585,7 +584,7 @@ impl Sweep {
         let (records, reachable) = match incremental {
             Some((prev, refs)) => {
                 audit.mode = "incremental".into();
-                let merged = merge(&with_refs(&prev.records, &refs), found);
+                let merged = merge(with_refs(&prev.records, &refs), found);
                 let merged = present_at_head(&path, merged)?;
                 (merged, prev.reachable_blobs + summary.reachable_blobs)
             }
@@ -730,7 +729,7 @@ fn with_refs(records: &[Record], refs: &HashMap<String, Vec<String>>) -> Vec<Rec
 
 /// The findings of an earlier sweep plus those of the commits since: a blob already reported
 /// keeps its earlier provenance (the commit that first introduced it).
-fn merge(old: &[Record], new: Vec<Record>) -> Vec<Record> {
+fn merge(old: Vec<Record>, new: Vec<Record>) -> Vec<Record> {
     let key = |r: &Record| {
         let blob = match &r.location.source {
             Source::History { git } => git.blob.clone(),
@@ -739,7 +738,7 @@ fn merge(old: &[Record], new: Vec<Record>) -> Vec<Record> {
         (blob, r.rule_id.clone(), r.byte_start)
     };
     let seen: HashSet<_> = old.iter().map(key).collect();
-    let mut out = old.to_vec();
+    let mut out = old;
     out.extend(new.into_iter().filter(|r| !seen.contains(&key(r))));
     out
 }
@@ -838,10 +837,12 @@ pub fn write_results(
     let mut inventory = Inventory::new(20);
     for repo in &outcome.repos {
         for r in &repo.records {
-            let shown = if reveal { r.clone() } else { redacted(r) };
-            serde_json::to_writer(&mut findings, &shown).map_err(std::io::Error::other)?;
+            // Redacted once: what findings.jsonl shows (unless `reveal`) and the inventory.
+            let hidden = redacted(r);
+            let shown = if reveal { r } else { &hidden };
+            serde_json::to_writer(&mut findings, shown).map_err(std::io::Error::other)?;
             findings.push(b'\n');
-            inventory.add(&redacted(r));
+            inventory.add(&hidden);
         }
     }
     keysweep_report::write_output(&out.join("findings.jsonl"), &findings)?;
