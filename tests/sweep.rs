@@ -687,3 +687,420 @@ fn a_full_disk_under_the_cache_loses_no_finding() {
     let found = jsonl(&dir.path().join("out/findings.jsonl"));
     assert_eq!(found.len(), 3, "every finding is reported: {found:?}");
 }
+
+/// Everything a finding says about where it is in history, by repository id (a clone's root
+/// differs between work directories; its id does not).
+fn provenance(rows: &[Value]) -> BTreeSet<String> {
+    rows.iter()
+        .map(|r| {
+            let g = &r["git"];
+            format!(
+                "{} {} {} {} line {} commit {} refs {} of {} at head {} path {}",
+                r["repository"]["id"],
+                g["blob"],
+                r["rule_id"],
+                r["fingerprint"],
+                r["line"],
+                g["commit"],
+                g["refs"],
+                g["refs_total"],
+                g["present_at_head"],
+                r["path"],
+            )
+        })
+        .collect()
+}
+
+/// Sweeps `repos` into a new work directory: what a fresh sweep of them reports now.
+fn fresh(repos: &[&str]) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = sweep(dir.path(), repos, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    jsonl(&dir.path().join("out/findings.jsonl"))
+}
+
+#[test]
+fn a_force_pushed_branch_loses_the_findings_of_its_abandoned_commits() {
+    let src = Repo::new();
+    src.put("README.md", "hello\n");
+    src.commit("readme");
+    src.put(".env", &format!("GITHUB_TOKEN={GH}\n"));
+    src.commit("settings");
+    src.put("docs/notes.md", "notes\n");
+    src.commit("notes");
+    let url = format!("file://{}", src.path.display());
+    let path = src.path.display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = sweep(dir.path(), &[&url, &path], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let before = jsonl(&dir.path().join("out/findings.jsonl"));
+    assert_eq!(
+        before
+            .iter()
+            .filter(|r| r["rule_id"] == "github.pat.classic")
+            .count(),
+        2,
+        "the clone and the local repository: {before:?}"
+    );
+
+    // The settings commit is dropped from main, and main force-pushed (the clone fetches it
+    // with a forced update).
+    src.git(&["reset", "-q", "--hard", "HEAD~2"]);
+    src.put("docs/notes.md", "notes\n");
+    src.put("deploy/app.yml", &format!("slack: {SLACK}\n"));
+    src.commit("notes and deploy");
+    let (code, stderr) = sweep(dir.path(), &[&url, &path], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    for repo in [&url, &path] {
+        let a = audit_of(&audit, repo);
+        assert_eq!(a["mode"], "full", "{a}");
+        assert_eq!(
+            a["rewritten_refs"],
+            serde_json::json!(["refs/heads/main"]),
+            "{a}"
+        );
+        let reason = a["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("refs/heads/main") && reason.contains("rewritten"),
+            "{a}"
+        );
+    }
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    assert!(
+        found.iter().all(|r| r["rule_id"] != "github.pat.classic"),
+        "the abandoned commit's finding is gone: {found:?}"
+    );
+    assert_eq!(provenance(&found), provenance(&fresh(&[&url, &path])));
+}
+
+#[test]
+fn refs_of_findings_after_a_resweep_are_those_of_a_fresh_sweep() {
+    let src = Repo::new();
+    src.put(".env", &format!("GITHUB_TOKEN={GH}\n"));
+    src.commit("settings");
+    src.git(&["branch", "topic"]);
+    src.put("README.md", "hello\n");
+    src.commit("readme");
+    let url = format!("file://{}", src.path.display());
+    let path = src.path.display().to_string();
+    let repos = [url.as_str(), path.as_str()];
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(sweep(dir.path(), &repos, &[]).0, 0);
+
+    // New refs reach the old finding's commit: a branch with a commit of its own (a new
+    // finding), a tag, and main merging the branch.
+    src.git(&["checkout", "-q", "-b", "feature"]);
+    src.put("deploy/app.yml", &format!("slack: {SLACK}\n"));
+    src.commit("deploy");
+    src.git(&["checkout", "-q", "main"]);
+    src.git(&["tag", "v1"]);
+    let (code, stderr) = sweep(dir.path(), &repos, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    for repo in repos {
+        assert_eq!(audit_of(&audit, repo)["mode"], "incremental", "{audit:?}");
+    }
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    let gh = found
+        .iter()
+        .find(|r| r["rule_id"] == "github.pat.classic")
+        .unwrap();
+    assert_eq!(
+        gh["git"]["refs"],
+        serde_json::json!([
+            "refs/heads/main",
+            "refs/heads/feature",
+            "refs/heads/topic",
+            "refs/tags/v1"
+        ]),
+        "{gh}"
+    );
+    assert_eq!(gh["git"]["refs_total"], 4, "{gh}");
+    assert_eq!(provenance(&found), provenance(&fresh(&repos)));
+
+    // A branch deleted whose commits other refs still reach: still incremental (nothing
+    // leaves history), and the branch leaves the refs lists.
+    src.git(&["branch", "-q", "-D", "topic"]);
+    src.git(&["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
+    src.git(&["branch", "-q", "-D", "feature"]);
+    let (code, stderr) = sweep(dir.path(), &[&path], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    let a = audit_of(&audit, &path);
+    assert_eq!(a["mode"], "incremental", "{a}");
+    assert_eq!(
+        a["deleted_refs"],
+        serde_json::json!(["refs/heads/feature", "refs/heads/topic"]),
+        "{a}"
+    );
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    let refs_of = |rule: &str| {
+        found
+            .iter()
+            .find(|r| r["rule_id"] == rule)
+            .map(|r| r["git"]["refs"].clone())
+    };
+    assert_eq!(
+        refs_of("github.pat.classic"),
+        Some(serde_json::json!(["refs/heads/main", "refs/tags/v1"])),
+        "{found:?}"
+    );
+    assert_eq!(
+        refs_of("slack.token.bot"),
+        Some(serde_json::json!(["refs/heads/main"])),
+        "{found:?}"
+    );
+    assert_eq!(provenance(&found), provenance(&fresh(&[&path])));
+}
+
+/// Runs `keysweep` with `args` in `dir`, killing it should it run a minute (a clone that waits
+/// for a password nobody types).
+fn keysweep_bounded(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keysweep"))
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the sweep hung; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn clones_refused_for_bad_credentials_fail_alone_and_quote_no_secret() {
+    // One local server is both the forge's API and its git host. The API lists a private
+    // repository on it and a public one elsewhere; git's smart-HTTP `info/refs` answers 401
+    // whatever the credentials.
+    let (a, _b, _c) = repos();
+    let public = format!("file://{}", a.path.display());
+    let listing = public.clone();
+    let host = FakeApi::start(move |target, _, base| {
+        if target.starts_with("/orgs/acme/repos") {
+            let body = format!(
+                r#"[{{"full_name":"acme/private","clone_url":"{base}/acme/private.git"}},
+                   {{"full_name":"acme/public","clone_url":"{listing}"}}]"#
+            );
+            (200, vec![], body)
+        } else {
+            (
+                401,
+                vec![("WWW-Authenticate".into(), r#"Basic realm="git""#.into())],
+                String::new(),
+            )
+        }
+    });
+    let token = "tok_Wd4Kp8Nq2Rs6Tv9Y";
+    let password = "pw_Hq7Zt3Lr9Xk2Vb5N";
+    let authority = host.url.trim_start_matches("http://").to_string();
+    // Also given by URL with a user and password: gix will not send those in clear text.
+    let with_password = format!("http://bot:{password}@{authority}/acme/other.git");
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keysweep"))
+        .current_dir(dir.path())
+        .env("GITHUB_TOKEN", token)
+        .env("NO_COLOR", "1")
+        .args([
+            "sweep",
+            "--workdir",
+            "work",
+            "--out",
+            "out",
+            "--no-progress",
+            "--github-org",
+            "acme",
+            "--github-api",
+            &host.url,
+            &with_password,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the sweep waits for credentials");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "not every repository was swept: {stderr}"
+    );
+    assert!(stderr.contains("2 failed"), "{stderr}");
+
+    let seen = host.seen.lock().unwrap().clone();
+    let asked: Vec<&Request> = seen
+        .iter()
+        .filter(|(t, _)| t.starts_with("/acme/private.git/info/refs"))
+        .collect();
+    assert!(
+        !asked.is_empty(),
+        "the private clone asked the host: {seen:?}"
+    );
+    let header = "Authorization: Basic ".len();
+    let basic = keysweep_sweep::basic_auth("x-access-token", token);
+    assert!(
+        asked[0]
+            .1
+            .iter()
+            .any(|(k, v)| k == "authorization" && v[6..] == basic[header..]),
+        "with the token: {asked:?}"
+    );
+    assert!(
+        !seen.iter().any(|(t, _)| t.contains("other.git")),
+        "the password was not sent over clear-text HTTP: {seen:?}"
+    );
+
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    assert_eq!(audit.len(), 3, "{audit:?}");
+    let private = audit_of(&audit, &format!("{}/acme/private.git", host.url));
+    assert_eq!(private["status"], "failed", "{private}");
+    let error = private["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("cannot clone") && error.contains("credentials") && error.contains("401"),
+        "the reason says the credentials were refused: {error}"
+    );
+    assert!(!error.contains("terminal"), "no prompt was tried: {error}");
+    let other = audit_of(&audit, &format!("http://{authority}/acme/other.git"));
+    assert_eq!(other["status"], "failed", "{other}");
+    assert!(
+        other["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("clear text"),
+        "{other}"
+    );
+    let swept = audit_of(&audit, &public);
+    assert_eq!(swept["status"], "swept", "the sweep went on: {swept}");
+    assert_eq!(swept["findings"], 1, "{swept}");
+
+    let mut texts = vec![("stderr".to_string(), stderr.clone())];
+    for f in [
+        "out/audit.jsonl",
+        "out/findings.jsonl",
+        "out/inventory.json",
+    ] {
+        texts.push((
+            f.to_string(),
+            fs::read_to_string(dir.path().join(f)).unwrap(),
+        ));
+    }
+    for (what, text) in texts {
+        for secret in [token, password, &basic[header..]] {
+            assert!(!text.contains(secret), "{what} quotes a credential: {text}");
+        }
+    }
+    // Nothing half-cloned is left behind to hold the URL either: only the public clone.
+    let left: Vec<String> = fs::read_dir(dir.path().join("work/repos"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.len() == 1 && left[0].starts_with("repo-"), "{left:?}");
+}
+
+#[test]
+fn a_listed_repository_deleted_before_its_clone_fails_alone() {
+    let (a, b, _c) = repos();
+    let gone = tempfile::tempdir().unwrap();
+    let gone_url = format!("file://{}/r1.git", gone.path().display());
+    drop(gone); // deleted between the listing and the clone
+    let urls = [
+        format!("file://{}", a.path.display()),
+        gone_url.clone(),
+        format!("file://{}", b.path.display()),
+    ];
+    let body = format!(
+        "[{}]",
+        urls.iter()
+            .enumerate()
+            .map(|(i, u)| format!(r#"{{"full_name":"acme/r{i}","clone_url":"{u}"}}"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let api = FakeApi::start(move |_, _, _| (200, vec![], body.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = keysweep_bounded(
+        dir.path(),
+        &[
+            "sweep",
+            "--workdir",
+            "work",
+            "--out",
+            "out",
+            "--no-progress",
+            "--github-org",
+            "acme",
+            "--github-api",
+            &api.url,
+        ],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    assert_eq!(audit.len(), 3, "{audit:?}");
+    let failed = audit_of(&audit, &gone_url);
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(error.contains("cannot clone"), "{failed}");
+    assert!(
+        error.contains("r1.git") || error.to_lowercase().contains("not"),
+        "the reason says what is missing: {error}"
+    );
+    for u in [&urls[0], &urls[2]] {
+        assert_eq!(audit_of(&audit, u)["status"], "swept", "{audit:?}");
+    }
+    assert_eq!(jsonl(&dir.path().join("out/findings.jsonl")).len(), 3);
+}
+
+#[test]
+fn the_configuration_allow_paths_leave_findings_out_of_a_sweep() {
+    let (_a, b, _c) = repos();
+    b.put("tests/fixtures/keys.env", &format!("GITHUB_TOKEN={GH}\n"));
+    b.commit("fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("keysweep.toml"),
+        "[allow]\npaths = [\"tests/fixtures/**\"]\n",
+    )
+    .unwrap();
+    let pb = b.path.display().to_string();
+    let (code, stderr) = sweep(dir.path(), &[&pb], &["--config", "keysweep.toml"]);
+    assert_eq!(code, 0, "{stderr}");
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found.iter().all(|r| r["path"] == "deploy/app.yml"),
+        "{found:?}"
+    );
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    assert_eq!(audit[0]["findings"], 2, "{}", audit[0]);
+    // From the cache too, and the finding comes back without the configuration.
+    let (code, _) = sweep(dir.path(), &[&pb], &["--config", "keysweep.toml"]);
+    assert_eq!(code, 0);
+    assert_eq!(jsonl(&dir.path().join("out/findings.jsonl")).len(), 2);
+    let (code, _) = sweep(dir.path(), &[&pb], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(jsonl(&dir.path().join("out/findings.jsonl")).len(), 3);
+}

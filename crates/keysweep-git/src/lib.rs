@@ -179,6 +179,82 @@ pub fn ref_tips(path: impl AsRef<Path>) -> Result<Vec<RefTip>, Error> {
         .collect())
 }
 
+/// For each of `objects` (commits, or annotated tags, which are peeled to their commit), the
+/// refs of the repository at `path` whose history holds it now, in listing order (as
+/// [`ref_tips`] and [`History::refs`] order them): empty for an object that no ref reaches, that
+/// is missing, or that is not a commit.
+///
+/// Only commits are read, no tree: this is how a sweep brings the refs of findings it found
+/// earlier up to date after refs moved, and tells whether an earlier tip is still in some ref's
+/// history (a ref force-pushed or deleted leaves it out).
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("keysweep-refs-reaching-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// # std::fs::create_dir_all(&dir)?;
+/// # let git = |args: &[&str]| std::process::Command::new("git").current_dir(&dir)
+/// #     .args(["-c", "user.name=Ada", "-c", "user.email=ada@example.com", "-c", "commit.gpgsign=false"])
+/// #     .args(args).output().map(|o| assert!(o.status.success(), "{o:?}"));
+/// # git(&["init", "-q", "-b", "main"])?;
+/// # git(&["commit", "-q", "--allow-empty", "-m", "first"])?;
+/// # git(&["branch", "feature"])?;
+/// # git(&["commit", "-q", "--allow-empty", "-m", "second"])?;
+/// let tips = keysweep_git::ref_tips(&dir)?;
+/// let main = tips.iter().find(|t| t.name == "refs/heads/main").unwrap().id;
+/// let feature = tips.iter().find(|t| t.name == "refs/heads/feature").unwrap().id;
+/// let reach = keysweep_git::refs_reaching(&dir, &[main, feature])?;
+/// assert_eq!(reach[0], ["refs/heads/main"]);
+/// assert_eq!(reach[1], ["refs/heads/main", "refs/heads/feature"]);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn refs_reaching(
+    path: impl AsRef<Path>,
+    objects: &[ObjectId],
+) -> Result<Vec<Vec<String>>, Error> {
+    let path = path.as_ref();
+    let open_error = |message: String| Error::Open {
+        path: path.to_owned(),
+        message,
+    };
+    let repo = gix::discover(path).map_err(|e| open_error(e.to_string()))?;
+    let mut problems = Vec::new();
+    let tips = tips(&repo, &|_| Peel::Unknown, &mut problems);
+    if let Some(p) = problems.first() {
+        return Err(open_error(p.to_string()));
+    }
+    let peel = |id: &ObjectId| -> Option<ObjectId> {
+        let object = repo.find_object(*id).ok()?;
+        Some(object.peel_to_kind(gix::object::Kind::Commit).ok()?.id)
+    };
+    let starts: Vec<ObjectId> = tips
+        .iter()
+        .map(|t| t.id)
+        .filter(|id| repo.find_commit(*id).is_ok())
+        .collect();
+    let graph = Graph::commits_only(&repo, &starts)
+        .map_err(|e| open_error(format!("the commit graph cannot be walked: {e}")))?;
+    let mut out = vec![Vec::new(); objects.len()];
+    let mut asked = Vec::new();
+    let mut positions = Vec::new();
+    for (i, id) in objects.iter().enumerate() {
+        if let Some(p) = peel(id).and_then(|c| graph.position.get(&c).copied()) {
+            asked.push(i);
+            positions.push(p);
+        }
+    }
+    for (i, reaching) in asked
+        .into_iter()
+        .zip(graph.tips_reaching(&positions, &tips))
+    {
+        out[i] = reaching
+            .into_iter()
+            .map(|t| tips[t as usize].name.clone())
+            .collect();
+    }
+    Ok(out)
+}
+
 /// Opens a blob that is an archive: given the blob's id and bytes, returns `None` when it is
 /// not one (it is scanned as usual), or the findings in its entries (the caller keeps which
 /// entry each is in). Called from worker threads, before binary detection.

@@ -162,6 +162,31 @@ impl Graph {
         Ok(g)
     }
 
+    /// The graph of every commit reachable from `include`, read from the commits alone (no
+    /// tree, no time: `trees` holds null ids, and the order breaks ties by position only).
+    pub fn commits_only(repo: &gix::Repository, include: &[ObjectId]) -> Result<Graph, gix::Error> {
+        let walk = repo.rev_walk(include.iter().copied()).all()?;
+        let mut ids = Vec::new();
+        let mut parent_ids = Vec::new();
+        for info in walk {
+            let info = info?;
+            ids.push(info.id);
+            parent_ids.push(info.parent_ids.iter().copied().collect::<Vec<_>>());
+        }
+        let index: HashMap<ObjectId, u32> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, i as u32))
+            .collect();
+        let parents: Vec<Box<[u32]>> = parent_ids
+            .iter()
+            .map(|ps| ps.iter().filter_map(|p| index.get(p).copied()).collect())
+            .collect();
+        let trees = vec![ObjectId::null(repo.object_hash()); ids.len()];
+        let times = vec![0; ids.len()];
+        Ok(Graph::ordered(ids, trees, &times, &parents))
+    }
+
     /// The graph of commits `ids` (with their root trees, times and parents as indices into
     /// `ids`), renumbered in topological order.
     fn ordered(

@@ -29,7 +29,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::errors::{io_error, job_error};
 use crate::finding::{quoted, Finding};
-use crate::settings::{Compiled, RuleSource, Rules, Settings};
+use crate::settings::{Compiled, FingerprintKey, RuleSource, Rules, Settings};
 use crate::sweep::SweepResult;
 use crate::validate::{Revocation, Validation};
 
@@ -53,11 +53,15 @@ struct Scanner {
 }
 
 fn read_source(path: &Path) -> PyResult<RuleSource> {
+    read_text(path, "rule file")
+}
+
+fn read_text(path: &Path, what: &str) -> PyResult<RuleSource> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         io_error(
             &e,
             format!(
-                "cannot read rule file {}: {}",
+                "cannot read {what} {}: {}",
                 path.display(),
                 keysweep_source::io_reason(&e)
             ),
@@ -205,6 +209,19 @@ impl Scanner {
         d.set_item("extra_rule_files", PyList::new(py, extra)?)?;
         d.set_item("min_confidence", self.settings.min_confidence.as_str())?;
         d.set_item("decode", self.settings.decode)?;
+        d.set_item(
+            "fingerprint_key",
+            self.settings.fingerprint_key.as_ref().map(|k| k.0.as_str()),
+        )?;
+        match &self.settings.baseline {
+            Some(b) => d.set_item("baseline", source(b)?)?,
+            None => d.set_item("baseline", py.None())?,
+        }
+        d.set_item(
+            "allow_values",
+            PyList::new(py, &self.settings.allow_values)?,
+        )?;
+        d.set_item("allow_paths", PyList::new(py, &self.settings.allow_paths)?)?;
         Ok(d)
     }
 }
@@ -225,15 +242,33 @@ impl Scanner {
     /// TOML) whose rules replace the built-in ones. `extra_rule_files` add rules, as
     /// `keysweep scan --rules FILE` does (a gitleaks configuration without
     /// `[extend] useDefault = true` is a complete rule set: the built-in rules then do not run).
+    ///
+    /// As the command line's options and `.keysweep.toml` do: `fingerprint_key` keys the
+    /// fingerprints (`--fingerprint-key`, `KEYSWEEP_FINGERPRINT_KEY`; never shown);
+    /// `baseline`, the path of a baseline from `keysweep baseline create` (`--baseline`): the
+    /// secrets it records are not reported (it must have been made with the same fingerprint
+    /// key); `allow_values`, regexes over secret values never reported (`allow.values`);
+    /// `allow_paths`, globs of paths whose findings are left out (`allow.paths`: relative to the
+    /// repository root, or to the scanned directory outside a repository).
     #[new]
-    #[pyo3(signature = (rules = None, extra_rule_files = Vec::new(), min_confidence = "low", decode = true))]
+    #[pyo3(signature = (rules = None, extra_rule_files = Vec::new(), min_confidence = "low", decode = true, *, fingerprint_key = None, baseline = None, allow_values = Vec::new(), allow_paths = Vec::new()))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         rules: Option<&Bound<'_, PyAny>>,
         extra_rule_files: Vec<PathBuf>,
         min_confidence: &str,
         decode: bool,
+        fingerprint_key: Option<String>,
+        baseline: Option<PathBuf>,
+        allow_values: Vec<String>,
+        allow_paths: Vec<String>,
     ) -> PyResult<Scanner> {
+        if fingerprint_key.as_deref().is_some_and(str::is_empty) {
+            return Err(PyValueError::new_err(
+                "fingerprint_key: an empty key (give None for unkeyed fingerprints)",
+            ));
+        }
         let settings = Settings {
             rules: rules_arg(py, rules)?,
             extra: extra_rule_files
@@ -242,6 +277,13 @@ impl Scanner {
                 .collect::<PyResult<_>>()?,
             min_confidence: parse_confidence(min_confidence)?,
             decode,
+            fingerprint_key: fingerprint_key.map(FingerprintKey),
+            baseline: baseline
+                .as_deref()
+                .map(|p| read_text(p, "baseline"))
+                .transpose()?,
+            allow_values,
+            allow_paths,
         };
         Scanner::from_settings(py, settings)
     }
@@ -272,11 +314,27 @@ impl Scanner {
             .try_iter()?
             .map(|s| source_of(&s?))
             .collect::<PyResult<_>>()?;
+        // Keys a dict of an older keysweep lacks take their defaults.
+        let optional = |k: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
+            Ok(settings.get_item(k)?.filter(|v| !v.is_none()))
+        };
         let settings = Settings {
             rules,
             extra,
             min_confidence: parse_confidence(&get("min_confidence")?.extract::<String>()?)?,
             decode: get("decode")?.extract()?,
+            fingerprint_key: optional("fingerprint_key")?
+                .map(|k| k.extract::<String>().map(FingerprintKey))
+                .transpose()?,
+            baseline: optional("baseline")?.map(|b| source_of(&b)).transpose()?,
+            allow_values: optional("allow_values")?
+                .map(|v| v.extract())
+                .transpose()?
+                .unwrap_or_default(),
+            allow_paths: optional("allow_paths")?
+                .map(|v| v.extract())
+                .transpose()?
+                .unwrap_or_default(),
         };
         Scanner::from_settings(py, settings)
     }
@@ -319,6 +377,11 @@ impl Scanner {
         path: Option<String>,
         reveal: bool,
     ) -> Vec<Finding> {
+        if let (Some(f), Some(p)) = (&self.compiled.excluded, &path) {
+            if f.excludes_relative(p) {
+                return Vec::new();
+            }
+        }
         let records = py.detach(|| {
             let scanner = &self.compiled.scanner;
             let pooled = self.scratch.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -352,7 +415,19 @@ impl Scanner {
     /// `keysweep scan PATH` does. What could not be read is a `ScanWarning`.
     #[pyo3(signature = (path, *, reveal = false))]
     fn scan_path(&self, py: Python<'_>, path: PathBuf, reveal: bool) -> PyResult<Vec<Finding>> {
-        let scan = PathScan::new(self.compiled.scanner.clone());
+        let mut scan = PathScan::new(self.compiled.scanner.clone());
+        // allow_paths are relative to the repository root, or to the directory scanned.
+        let base = keysweep_source::repo_root(&path).or_else(|| {
+            let abs = std::path::absolute(&path).ok()?;
+            Some(if abs.is_dir() {
+                abs
+            } else {
+                abs.parent()?.to_path_buf()
+            })
+        });
+        if let Some(f) = self.compiled.path_filter(base) {
+            scan = scan.filter(f);
+        }
         self.run_job(py, reveal, |sink| scan.run(&[&path], sink).map(drop), &path)
     }
 
@@ -370,6 +445,9 @@ impl Scanner {
         let mut scan = HistoryScan::new(self.compiled.scanner.clone());
         if let Some(rev) = since {
             scan = scan.since(rev);
+        }
+        if let Some(f) = self.compiled.path_filter(None) {
+            scan = scan.filter(f);
         }
         self.run_job(py, reveal, |sink| scan.run(&path, sink).map(drop), &path)
     }
@@ -391,7 +469,10 @@ impl Scanner {
     /// added lines), as `keysweep scan --staged` does.
     #[pyo3(signature = (repo, *, reveal = false))]
     fn scan_staged(&self, py: Python<'_>, repo: PathBuf, reveal: bool) -> PyResult<Vec<Finding>> {
-        let scan = ChangeScan::new(self.compiled.scanner.clone()).staged(true);
+        let mut scan = ChangeScan::new(self.compiled.scanner.clone()).staged(true);
+        if let Some(f) = self.compiled.path_filter(None) {
+            scan = scan.filter(f);
+        }
         self.run_job(py, reveal, |sink| scan.run(&repo, sink).map(drop), &repo)
     }
 
@@ -500,8 +581,27 @@ impl Scanner {
             Rules::Only(ids) => list(&mut ids.iter()),
             Rules::File(s) => quoted(&s.origin),
         };
+        let mut more = String::new();
+        if self.settings.fingerprint_key.is_some() {
+            more.push_str(" fingerprint_key=<set>");
+        }
+        if let Some(b) = &self.settings.baseline {
+            more.push_str(&format!(" baseline={}", quoted(&b.origin)));
+        }
+        if !self.settings.allow_values.is_empty() {
+            more.push_str(&format!(
+                " allow_values={}",
+                list(&mut self.settings.allow_values.iter())
+            ));
+        }
+        if !self.settings.allow_paths.is_empty() {
+            more.push_str(&format!(
+                " allow_paths={}",
+                list(&mut self.settings.allow_paths.iter())
+            ));
+        }
         format!(
-            "<Scanner rules={rules} extra_rule_files={} min_confidence='{}' decode={}: {} rules>",
+            "<Scanner rules={rules} extra_rule_files={} min_confidence='{}' decode={}{more}: {} rules>",
             list(&mut self.settings.extra.iter().map(|s| &s.origin)),
             self.settings.min_confidence.as_str(),
             if self.settings.decode {

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use keysweep::{Confidence, Scanner, ScannerBuilder};
 use keysweep_gitleaks::{PathMatcher, RuleFile};
+use keysweep_report::Baseline;
+use keysweep_source::PathFilter;
 use sha2::{Digest, Sha256};
 
 /// A rule file: where it was read from (named in errors and rule origins; an `[extend] path` of
@@ -28,6 +30,17 @@ pub enum Rules {
     File(RuleSource),
 }
 
+/// The key of keyed fingerprints (`KEYSWEEP_FINGERPRINT_KEY` of the CLI): never shown, not even
+/// by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FingerprintKey(pub String);
+
+impl std::fmt::Debug for FingerprintKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FingerprintKey(***)")
+    }
+}
+
 /// Everything that shapes a scanner: what `Scanner(...)` takes, and what a pickle carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
@@ -35,6 +48,15 @@ pub struct Settings {
     pub extra: Vec<RuleSource>,
     pub min_confidence: Confidence,
     pub decode: bool,
+    /// Fingerprints keyed with this (HMAC), as `keysweep --fingerprint-key` makes them.
+    pub fingerprint_key: Option<FingerprintKey>,
+    /// A baseline (`keysweep baseline create`): its file name and text; its secrets are
+    /// suppressed.
+    pub baseline: Option<RuleSource>,
+    /// Regexes over secret values never reported (a configuration's `allow.values`).
+    pub allow_values: Vec<String>,
+    /// Globs of paths whose findings are left out (a configuration's `allow.paths`).
+    pub allow_paths: Vec<String>,
 }
 
 /// Settings compiled: the scanner, and what the global allowlists of gitleaks configurations
@@ -44,6 +66,20 @@ pub struct Compiled {
     pub allowed_paths: Option<PathMatcher>,
     /// What besides the rules shapes findings, for a sweep's cache key.
     pub options_key: String,
+    /// `allow_paths`, compiled (relative paths; no base directory).
+    pub excluded: Option<PathFilter>,
+    /// `allow_paths` as given, for filters with a base directory.
+    pub allow_paths: Vec<String>,
+}
+
+impl Compiled {
+    /// `allow_paths` for paths on disk under `base` (None when there are none).
+    pub fn path_filter(&self, base: Option<std::path::PathBuf>) -> Option<PathFilter> {
+        if self.allow_paths.is_empty() {
+            return None;
+        }
+        PathFilter::new(&self.allow_paths, base).ok()
+    }
 }
 
 fn parse(src: &RuleSource) -> Result<RuleFile, String> {
@@ -96,23 +132,61 @@ impl Settings {
             // caches; scans and sweeps drop them before they reach Python.
             .keep_suppressed(true)
             .min_confidence(self.min_confidence)
+            .allow_values(&self.allow_values)
             .allow_values(&allow.values);
         if !self.decode {
             builder = builder.decode_depth(0);
         }
-        let scanner = builder
-            .build(rules)
-            .map_err(|e| format!("gitleaks allowlist: {e}"))?;
+        let key = self.fingerprint_key.as_ref().map(|k| k.0.as_str());
+        if let Some(k) = key {
+            builder = builder.fingerprint_key(k.as_bytes().to_vec());
+        }
+        if let Some(src) = &self.baseline {
+            // As `keysweep scan --baseline` reads one: the same checks, the same errors.
+            let path = Path::new(&src.origin);
+            let base = Baseline::parse(src.text.as_bytes(), path).map_err(|e| e.to_string())?;
+            base.check_key(key, path).map_err(|e| e.to_string())?;
+            builder = builder.baseline(base.fingerprints());
+        }
+        let excluded = if self.allow_paths.is_empty() {
+            None
+        } else {
+            Some(PathFilter::new(&self.allow_paths, None).map_err(|e| {
+                format!("allow_paths: {:?}: {}", self.allow_paths[e.index], e.reason)
+            })?)
+        };
+        let user_values = self.allow_values.len();
+        let scanner = builder.build(rules).map_err(|e| match e.allow_value() {
+            Some(i) if i < user_values => format!(
+                "allow_values: {:?} does not compile: {}",
+                self.allow_values[i],
+                e.reason()
+            ),
+            _ => format!("gitleaks allowlist: {e}"),
+        })?;
         let mut h = Sha256::new();
         h.update(format!(
             "keysweep-py 1\0{}\0{}\0{:?}\0{:?}\0{:?}",
             self.min_confidence, self.decode, allow.paths, allow.values, allow.matches
         ));
+        // What a keyed fingerprint, a baseline and allowlists change (the key itself only as
+        // a hash).
+        h.update(format!(
+            "\0{:?}\0{:?}\0{:?}\0",
+            self.allow_values,
+            self.allow_paths,
+            self.baseline.as_ref().map(|b| &b.text)
+        ));
+        if let Some(k) = key {
+            h.update(Sha256::digest(k.as_bytes()));
+        }
         let options_key = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
         Ok(Compiled {
             scanner,
             allowed_paths,
             options_key,
+            excluded,
+            allow_paths: self.allow_paths.clone(),
         })
     }
 }

@@ -42,9 +42,13 @@ fn sweep_error(e: keysweep_sweep::Error) -> PyErr {
 }
 
 fn new_sweep(compiled: &Compiled, workdir: &Path, jobs: usize) -> Sweep {
-    Sweep::new(compiled.scanner.clone(), workdir)
+    let sweep = Sweep::new(compiled.scanner.clone(), workdir)
         .options_key(compiled.options_key.clone())
-        .jobs(jobs)
+        .jobs(jobs);
+    match compiled.path_filter(None) {
+        Some(f) => sweep.allow_paths(f),
+        None => sweep,
+    }
 }
 
 /// Sweeps `repos` with the work directory `workdir`; with `out`, writes `audit.jsonl` as each
@@ -125,6 +129,9 @@ pub fn failed_result(repo: &Bound<'_, PyAny>, error: String) -> PyResult<String>
             status: "failed".into(),
             mode: String::new(),
             error: Some(error),
+            reason: None,
+            rewritten_refs: Vec::new(),
+            deleted_refs: Vec::new(),
             tips: Vec::new(),
             blobs_scanned: 0,
             blobs_cached: 0,
@@ -174,7 +181,8 @@ impl SweepResult {
 
     /// One audit record per repository (the lines of `audit.jsonl`, as dicts): `repo`,
     /// `status` (`swept`, `empty`, `failed`), `mode` (`full`, `incremental`, `unchanged`),
-    /// `error`, `tips`, `blobs_scanned`, `blobs_cached`, `bytes_scanned`, `findings`,
+    /// `error`, `reason` (why a repository swept before was walked in full), `rewritten_refs`,
+    /// `deleted_refs`, `tips`, `blobs_scanned`, `blobs_cached`, `bytes_scanned`, `findings`,
     /// `problems`, `seconds`, `finished_at`.
     #[getter]
     fn audit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {

@@ -24,8 +24,9 @@ use crate::location::{
 };
 use crate::repo::Named;
 
-/// Refs listed per finding; the total is always given.
-const MAX_REFS: usize = 100;
+/// Refs listed per finding ([`HistoryOrigin::refs`], the first ones in listing order); the
+/// total is always given ([`HistoryOrigin::refs_total`]).
+pub const MAX_REFS: usize = 100;
 
 /// Scans a repository's history: every blob reachable from any ref, each once, every finding
 /// with the commit that introduced it ([`HistoryOrigin`]).

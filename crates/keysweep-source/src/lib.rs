@@ -51,7 +51,7 @@ pub use context::Context;
 pub use dates::GitTime;
 pub use files::{io_reason, Error, PathScan, DEFAULT_MAX_FILE_SIZE};
 pub use filter::{GlobError, PathFilter};
-pub use history::{ChangeScan, HistoryScan, HistorySummary, MAX_SUBMODULE_DEPTH};
+pub use history::{ChangeScan, HistoryScan, HistorySummary, MAX_REFS, MAX_SUBMODULE_DEPTH};
 pub use image::{ImageScan, ImageSummary, RemoteImage};
 pub use job::{
     Cancel, Collect, Counters, Counts, Event, Events, Problem, ProblemKind, Severity, Sink,

@@ -128,17 +128,15 @@ pub fn acquire(
             if dir.exists() {
                 match gix::open(&dir) {
                     Ok(mut repo) => {
-                        if !overrides.is_empty() {
-                            let mut config = repo.config_snapshot_mut();
-                            let values: Vec<gix::bstr::BString> =
-                                overrides.iter().map(|o| o.as_str().into()).collect();
-                            config
-                                .append_config(&values, gix::config::Source::Api)
-                                .map_err(|e| format!("cannot configure the fetch: {e}"))?;
-                            config
-                                .commit()
-                                .map_err(|e| format!("cannot configure the fetch: {e}"))?;
-                        }
+                        let mut config = repo.config_snapshot_mut();
+                        let values: Vec<gix::bstr::BString> =
+                            overrides.iter().map(|o| o.as_str().into()).collect();
+                        config
+                            .append_config(&values, gix::config::Source::Api)
+                            .map_err(|e| format!("cannot configure the fetch: {e}"))?;
+                        config
+                            .commit()
+                            .map_err(|e| format!("cannot configure the fetch: {e}"))?;
                         fetch(&repo, interrupt)?;
                         return Ok(dir);
                     }
@@ -159,8 +157,10 @@ pub fn acquire(
     }
 }
 
-/// `http.extraHeader` settings for `url`: the headers given for its host. They live in memory
-/// only, never in the clone's configuration on disk.
+/// Configuration for the clone or fetch of `url`, in memory only (never in the clone's
+/// configuration on disk): no prompt for credentials on the terminal (a sweep runs unattended:
+/// a host that refuses fails that repository, it does not wait for someone to type a
+/// password), and `http.extraHeader` settings with the headers given for its host.
 fn overrides_for(url: &str, headers: &[(String, String)]) -> Vec<String> {
     let host = url
         .split_once("://")
@@ -170,11 +170,14 @@ fn overrides_for(url: &str, headers: &[(String, String)]) -> Vec<String> {
             host.split(':').next().unwrap_or(host).to_ascii_lowercase()
         })
         .unwrap_or_default();
-    headers
-        .iter()
-        .filter(|(h, _)| h.eq_ignore_ascii_case(&host))
-        .map(|(_, v)| format!("http.extraHeader={v}"))
-        .collect()
+    let mut out = vec!["gitoxide.credentials.terminalPrompt=false".to_string()];
+    out.extend(
+        headers
+            .iter()
+            .filter(|(h, _)| h.eq_ignore_ascii_case(&host))
+            .map(|(_, v)| format!("http.extraHeader={v}")),
+    );
+    out
 }
 
 fn clone(
@@ -191,7 +194,7 @@ fn clone(
         std::fs::remove_dir_all(&tmp)
             .map_err(|e| format!("cannot remove {}: {e}", tmp.display()))?;
     }
-    let fail = |e: &dyn std::fmt::Display| format!("cannot clone: {}", scrub(&e.to_string(), url));
+    let fail = |e: &dyn std::error::Error| format!("cannot clone: {}", scrub(&chain(e), url));
     let mut prepare = gix::prepare_clone_bare(url, &tmp)
         .map_err(|e| fail(&e))?
         .with_in_memory_config_overrides(overrides.iter().map(String::as_str))
@@ -225,7 +228,7 @@ fn fetch(repo: &gix::Repository, interrupt: &AtomicBool) -> Result<(), String> {
         .url(gix::remote::Direction::Fetch)
         .map(|u| u.to_bstring().to_string())
         .unwrap_or_default();
-    let fail = |e: &dyn std::fmt::Display| format!("cannot fetch: {}", scrub(&e.to_string(), &url));
+    let fail = |e: &dyn std::error::Error| format!("cannot fetch: {}", scrub(&chain(e), &url));
     let connection = remote
         .connect(gix::remote::Direction::Fetch)
         .map_err(|e| fail(&e))?;
@@ -235,6 +238,28 @@ fn fetch(repo: &gix::Repository, interrupt: &AtomicBool) -> Result<(), String> {
         .receive(gix::progress::Discard, interrupt)
         .map_err(|e| fail(&e))?;
     Ok(())
+}
+
+/// An error and its causes, `outer: inner: ...` (gix's outer errors alone say little: "Transport
+/// handshake failed"), each cause once.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    if out.contains("Failed to obtain credentials") {
+        // What follows is gix's credential-helper context, several lines of it.
+        return "the host asks for credentials (HTTP 401): it refused those sent, if any, and no \
+                credential helper gave others (a sweep never prompts for them)"
+            .into();
+    }
+    out.replace('\n', " ")
 }
 
 /// An error message without the credentials of `url`, should the transport have quoted it.

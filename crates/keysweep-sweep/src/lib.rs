@@ -8,8 +8,11 @@
 //!   rules and scan options ([`Sweep::fingerprint`]): a blob shared by forks, or met again after
 //!   a history rewrite, is not scanned again; changing a rule or an option starts over;
 //! - for each repository, the tips of its refs and its findings with their provenance: a
-//!   repository whose refs did not move is not read at all, and one whose refs moved forward
-//!   is scanned only for what the new commits introduced.
+//!   repository whose refs did not move is not read at all, and one whose refs moved is
+//!   scanned only for what the new commits introduced (the refs reaching earlier findings are
+//!   worked out again), unless commits of the last sweep left every ref's history (a
+//!   force-push, a deleted branch): then it is walked in full, and [`AuditRecord::reason`]
+//!   says why.
 //!
 //! Every repository's blobs and state are committed to the cache together, when it is done: a
 //! sweep killed at any point and run again loses nothing and does again only the unfinished
@@ -82,6 +85,18 @@ pub struct AuditRecord {
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why it was walked in `full` although an earlier sweep had swept it with the same rules
+    /// (a ref was force-pushed or deleted, leaving commits of the last sweep in no ref's
+    /// history: their findings must go).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Refs whose tip is no longer a descendant of their tip at the last sweep (force-pushed,
+    /// reset).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rewritten_refs: Vec<String>,
+    /// Refs of the last sweep that are gone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted_refs: Vec<String>,
     /// Its refs and the commits (or objects) they named when swept.
     pub tips: Vec<Tip>,
     /// Blobs read and scanned.
@@ -213,6 +228,7 @@ pub struct Sweep {
     scan_binary: bool,
     audit: Option<PathBuf>,
     headers: Vec<(String, String)>,
+    allow_paths: Option<Arc<keysweep_source::PathFilter>>,
     progress: Arc<Progress>,
     cancel: Cancel,
 }
@@ -231,6 +247,7 @@ impl Sweep {
             scan_binary: false,
             audit: None,
             headers: Vec::new(),
+            allow_paths: None,
             progress: Arc::default(),
             cancel: Cancel::new(),
         }
@@ -280,6 +297,14 @@ impl Sweep {
     /// configuration, and never shown.
     pub fn http_header(mut self, host: impl Into<String>, header: impl Into<String>) -> Sweep {
         self.headers.push((host.into(), header.into()));
+        self
+    }
+
+    /// Suppresses (as allowlisted) the findings at paths `filter` excludes, matched against the
+    /// path in the repository: a configuration's `allow.paths`. Applied to what the cache
+    /// gives back too, so it needs no part in the cache's key.
+    pub fn allow_paths(mut self, filter: keysweep_source::PathFilter) -> Sweep {
+        self.allow_paths = Some(Arc::new(filter));
         self
     }
 
@@ -421,6 +446,9 @@ impl Sweep {
             status: "failed".into(),
             mode: String::new(),
             error: None,
+            reason: None,
+            rewritten_refs: Vec::new(),
+            deleted_refs: Vec::new(),
             tips: Vec::new(),
             blobs_scanned: 0,
             blobs_cached: 0,
@@ -432,7 +460,21 @@ impl Sweep {
         };
         let result = self.sweep_repo(store, spec, fingerprint, threads, &mut audit);
         let records = match result {
-            Ok(records) => records,
+            Ok(mut records) => {
+                if let Some(filter) = &self.allow_paths {
+                    for r in &mut records {
+                        if r.suppressed.is_none()
+                            && r.location
+                                .path
+                                .as_deref()
+                                .is_some_and(|p| filter.excludes_relative(p))
+                        {
+                            r.suppressed = Some(keysweep::Suppression::Allowlist);
+                        }
+                    }
+                }
+                records
+            }
             Err(e) => {
                 audit.status = "failed".into();
                 audit.error = Some(e);
@@ -479,23 +521,27 @@ impl Sweep {
             return Ok(Vec::new());
         }
         let previous = store.repo(&key)?.filter(|s| s.rules == fingerprint);
-        if let Some(prev) = &previous {
-            if prev.tips == tip_pairs {
-                audit.status = "swept".into();
-                audit.mode = "unchanged".into();
-                audit.blobs_cached = prev.reachable_blobs;
-                return Ok(prev.records.clone());
-            }
+        if let Some(prev) = previous.as_ref().filter(|p| p.tips == tip_pairs) {
+            audit.status = "swept".into();
+            audit.mode = "unchanged".into();
+            audit.blobs_cached = prev.reachable_blobs;
+            // Nothing else needs the state: its records are the result, not a copy of them.
+            return Ok(previous.map(|p| p.records).unwrap_or_default());
         }
-        // Refs that moved forward are scanned for what their new commits introduced; a ref
-        // that disappeared means history may have been rewritten: everything is walked again
-        // (with the blob cache, what was scanned before is not scanned again).
-        let incremental = previous.as_ref().filter(|prev| {
-            let now: HashSet<&str> = tip_pairs.iter().map(|(n, _)| n.as_str()).collect();
-            prev.tips
-                .iter()
-                .all(|(name, _)| now.contains(name.as_str()))
-        });
+        // Refs that moved are scanned for what their new commits introduced, as long as every
+        // commit of the last sweep is still in some ref's history; otherwise (a ref
+        // force-pushed or deleted) everything is walked again, with the blob cache: what was
+        // scanned before is not scanned again.
+        let incremental = match &previous {
+            Some(prev) => match plan(&path, prev, &tip_pairs, audit) {
+                Ok(refs) => Some((prev, refs)),
+                Err(why) => {
+                    audit.reason = Some(why);
+                    None
+                }
+            },
+            None => None,
+        };
         let blobs = store.blobs(fingerprint)?;
         let mut scan = HistoryScan::new(self.scanner.clone())
             .threads(threads)
@@ -503,7 +549,7 @@ impl Sweep {
             .scan_binary(self.scan_binary)
             .cancel(self.cancel.clone())
             .blob_cache(blobs.clone());
-        if let Some(prev) = incremental {
+        if let Some((prev, _)) = &incremental {
             let old: Vec<keysweep_git::ObjectId> = prev
                 .tips
                 .iter()
@@ -536,9 +582,9 @@ impl Sweep {
             .map(|h| Record::new(h, &rules[h.finding.rule_index], true))
             .collect();
         let (records, reachable) = match incremental {
-            Some(prev) => {
+            Some((prev, refs)) => {
                 audit.mode = "incremental".into();
-                let merged = merge(&prev.records, found);
+                let merged = merge(with_refs(&prev.records, &refs), found);
                 let merged = present_at_head(&path, merged)?;
                 (merged, prev.reachable_blobs + summary.reachable_blobs)
             }
@@ -565,9 +611,125 @@ impl Sweep {
     }
 }
 
+/// Whether the repository at `path` can be swept incrementally from `prev`, and if so the refs
+/// reaching now each commit that `prev`'s findings name. It can when every tip of the last
+/// sweep is still in the history of some ref: the commits then only grew, and what the new ones
+/// introduced is all there is to add. Refs rewritten or deleted are noted in `audit`; the error
+/// says why a full walk is needed.
+fn plan(
+    path: &Path,
+    prev: &RepoState,
+    now: &[(String, String)],
+    audit: &mut AuditRecord,
+) -> Result<HashMap<String, Vec<String>>, String> {
+    let now: HashMap<&str, &str> = now.iter().map(|(n, i)| (n.as_str(), i.as_str())).collect();
+    // The tips of the last sweep that moved or are gone: are they still in some ref's history?
+    let moved: Vec<(&str, &str)> = prev
+        .tips
+        .iter()
+        .filter(|(name, id)| now.get(name.as_str()) != Some(&id.as_str()))
+        .map(|(n, i)| (n.as_str(), i.as_str()))
+        .collect();
+    let commits: Vec<String> = {
+        let mut c: Vec<String> = prev
+            .records
+            .iter()
+            .filter_map(|r| match &r.location.source {
+                Source::History { git } => git.commit.as_ref().map(|c| c.id.clone()),
+                _ => None,
+            })
+            .collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    };
+    let parse = |hex: &str| {
+        keysweep_git::ObjectId::from_hex(hex.as_bytes()).map_err(|e| {
+            format!("the cache names an object {hex:?} that is not an id ({e}): walked in full")
+        })
+    };
+    let mut objects = Vec::with_capacity(moved.len() + commits.len());
+    for (_, id) in &moved {
+        objects.push(parse(id)?);
+    }
+    for id in &commits {
+        objects.push(parse(id)?);
+    }
+    let reach = keysweep_git::refs_reaching(path, &objects)
+        .map_err(|e| format!("the refs' history could not be read ({e}): walked in full"))?;
+    let mut lost = Vec::new();
+    for ((name, _), reached_by) in moved.iter().zip(&reach) {
+        if !now.contains_key(name) {
+            audit.deleted_refs.push(name.to_string());
+        } else if !reached_by.iter().any(|r| r == name) {
+            audit.rewritten_refs.push(name.to_string());
+        }
+        if reached_by.is_empty() {
+            lost.push(*name);
+        }
+    }
+    if !lost.is_empty() {
+        let mut why = Vec::new();
+        let rewritten: Vec<&String> = audit
+            .rewritten_refs
+            .iter()
+            .filter(|r| lost.contains(&r.as_str()))
+            .collect();
+        let deleted: Vec<&String> = audit
+            .deleted_refs
+            .iter()
+            .filter(|r| lost.contains(&r.as_str()))
+            .collect();
+        if !rewritten.is_empty() {
+            why.push(format!(
+                "rewritten (force-pushed or reset): {}",
+                join(&rewritten)
+            ));
+        }
+        if !deleted.is_empty() {
+            why.push(format!("deleted: {}", join(&deleted)));
+        }
+        return Err(format!(
+            "commits of the last sweep are in no ref's history any more, refs {}: walked in full so that their findings go",
+            why.join("; refs ")
+        ));
+    }
+    Ok(commits
+        .into_iter()
+        .zip(reach.into_iter().skip(moved.len()))
+        .collect())
+}
+
+fn join(names: &[&String]) -> String {
+    names
+        .iter()
+        .map(|n| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `records` with the refs that reach their commits now (`refs`: by commit id), listed as a
+/// history scan lists them.
+fn with_refs(records: &[Record], refs: &HashMap<String, Vec<String>>) -> Vec<Record> {
+    let mut out = records.to_vec();
+    for r in &mut out {
+        if let Source::History { git } = &mut r.location.source {
+            if let Some(now) = git.commit.as_ref().and_then(|c| refs.get(&c.id)) {
+                git.refs = now
+                    .iter()
+                    .take(keysweep_source::MAX_REFS)
+                    .cloned()
+                    .collect();
+                git.refs_total = now.len();
+            }
+        }
+    }
+    out
+}
+
 /// The findings of an earlier sweep plus those of the commits since: a blob already reported
 /// keeps its earlier provenance (the commit that first introduced it).
-fn merge(old: &[Record], new: Vec<Record>) -> Vec<Record> {
+fn merge(old: Vec<Record>, new: Vec<Record>) -> Vec<Record> {
     let key = |r: &Record| {
         let blob = match &r.location.source {
             Source::History { git } => git.blob.clone(),
@@ -576,7 +738,7 @@ fn merge(old: &[Record], new: Vec<Record>) -> Vec<Record> {
         (blob, r.rule_id.clone(), r.byte_start)
     };
     let seen: HashSet<_> = old.iter().map(key).collect();
-    let mut out = old.to_vec();
+    let mut out = old;
     out.extend(new.into_iter().filter(|r| !seen.contains(&key(r))));
     out
 }
@@ -675,10 +837,12 @@ pub fn write_results(
     let mut inventory = Inventory::new(20);
     for repo in &outcome.repos {
         for r in &repo.records {
-            let shown = if reveal { r.clone() } else { redacted(r) };
-            serde_json::to_writer(&mut findings, &shown).map_err(std::io::Error::other)?;
+            // Redacted once: what findings.jsonl shows (unless `reveal`) and the inventory.
+            let hidden = redacted(r);
+            let shown = if reveal { r } else { &hidden };
+            serde_json::to_writer(&mut findings, shown).map_err(std::io::Error::other)?;
             findings.push(b'\n');
-            inventory.add(&redacted(r));
+            inventory.add(&hidden);
         }
     }
     keysweep_report::write_output(&out.join("findings.jsonl"), &findings)?;

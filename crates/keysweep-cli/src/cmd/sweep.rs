@@ -111,6 +111,19 @@ pub fn run(args: SweepArgs) -> Result<u8, String> {
     if let Some(n) = args.threads {
         sweep = sweep.threads(n);
     }
+    // The configuration's allow.paths, against paths in each repository.
+    if !config.exclude.is_empty() {
+        let filter =
+            keysweep_source::PathFilter::new(config.exclude.iter().map(|g| &g.value), None)
+                .map_err(|e| {
+                    format!(
+                        "{}: allow.paths: {}",
+                        config.locate(config.exclude[e.index].line),
+                        e.reason
+                    )
+                })?;
+        sweep = sweep.allow_paths(filter);
+    }
     for (host, header) in headers {
         sweep = sweep.http_header(host, header);
     }

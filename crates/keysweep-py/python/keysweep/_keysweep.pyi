@@ -156,6 +156,11 @@ class Scanner:
         extra_rule_files: Sequence[StrPath] = (),
         min_confidence: Confidence = "low",
         decode: bool = True,
+        *,
+        fingerprint_key: Optional[str] = None,
+        baseline: Optional[StrPath] = None,
+        allow_values: Sequence[str] = (),
+        allow_paths: Sequence[str] = (),
     ) -> None: ...
     @staticmethod
     def from_settings_dict(settings: dict[str, Any]) -> Scanner: ...

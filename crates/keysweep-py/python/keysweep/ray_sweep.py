@@ -249,6 +249,26 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p.add_argument("--rules", action="append", default=[], metavar="FILE", help="extra rule files")
     p.add_argument("--min-confidence", choices=["low", "medium", "high"], default="low")
     p.add_argument("--no-decode", action="store_true", help="do not look through encodings")
+    p.add_argument(
+        "--fingerprint-key",
+        default=os.environ.get("KEYSWEEP_FINGERPRINT_KEY") or None,
+        help="key for fingerprints (HMAC-SHA-256); or set KEYSWEEP_FINGERPRINT_KEY",
+    )
+    p.add_argument("--baseline", metavar="FILE", help="suppress the secrets this baseline records")
+    p.add_argument(
+        "--allow-value",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="never report secret values this regex matches (as allow.values)",
+    )
+    p.add_argument(
+        "--allow-path",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out findings at paths this glob matches (as allow.paths)",
+    )
     p.add_argument("--reveal", action="store_true", help="write secrets in full in findings.jsonl")
     p.add_argument("--as-of", metavar="YYYY-MM-DD", help="date the inventory's exposure ages")
     return p.parse_args(argv)
@@ -273,6 +293,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             extra_rule_files=args.rules,
             min_confidence=args.min_confidence,
             decode=not args.no_decode,
+            fingerprint_key=args.fingerprint_key,
+            baseline=args.baseline,
+            allow_values=args.allow_value,
+            allow_paths=args.allow_path,
         )
     except (OSError, ValueError) as e:
         print(f"ray_sweep: {e}", file=sys.stderr)
