@@ -361,12 +361,26 @@ impl RuleSet {
             parse_file(src, &format!("builtin:{name}"), false)
                 .unwrap_or_else(|e| panic!("built-in rules are tested; this is a bug: {e}"))
         };
-        // About a megabyte of TOML: with rayon, the files are parsed on its pool (a
-        // pre-commit hook pays this on every run), in their order.
+        // About a megabyte of TOML, which a pre-commit hook parses on every run: with the
+        // `parallel` feature, on a few scoped threads (not rayon's pool, which the caller may
+        // still want to configure), kept in file order.
         #[cfg(feature = "parallel")]
         let files: Vec<RuleSet> = {
-            use rayon::prelude::*;
-            crate::builtin::FILES.par_iter().map(parse).collect()
+            let files = crate::builtin::FILES;
+            let threads = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, 4);
+            let per = files.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let parts: Vec<_> = files
+                    .chunks(per.max(1))
+                    .map(|chunk| s.spawn(move || chunk.iter().map(parse).collect::<Vec<_>>()))
+                    .collect();
+                parts
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            })
         };
         #[cfg(not(feature = "parallel"))]
         let files: Vec<RuleSet> = crate::builtin::FILES.iter().map(parse).collect();
