@@ -109,18 +109,7 @@ impl Graph {
             .rev_walk(include.iter().copied())
             .with_hidden(exclude.iter().copied())
             .all()?;
-        let mut ids = Vec::new();
-        let mut parent_ids = Vec::new();
-        for info in walk {
-            let info = info?;
-            ids.push(info.id);
-            parent_ids.push(info.parent_ids.iter().copied().collect::<Vec<_>>());
-        }
-        let index: HashMap<ObjectId, u32> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (*id, i as u32))
-            .collect();
+        let (ids, parent_ids, index) = walked(walk)?;
         let mut boundary = Vec::new();
         let mut trees = Vec::with_capacity(ids.len());
         let mut times = Vec::with_capacity(ids.len());
@@ -166,18 +155,7 @@ impl Graph {
     /// tree, no time: `trees` holds null ids, and the order breaks ties by position only).
     pub fn commits_only(repo: &gix::Repository, include: &[ObjectId]) -> Result<Graph, gix::Error> {
         let walk = repo.rev_walk(include.iter().copied()).all()?;
-        let mut ids = Vec::new();
-        let mut parent_ids = Vec::new();
-        for info in walk {
-            let info = info?;
-            ids.push(info.id);
-            parent_ids.push(info.parent_ids.iter().copied().collect::<Vec<_>>());
-        }
-        let index: HashMap<ObjectId, u32> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (*id, i as u32))
-            .collect();
+        let (ids, parent_ids, index) = walked(walk)?;
         let parents: Vec<Box<[u32]>> = parent_ids
             .iter()
             .map(|ps| ps.iter().filter_map(|p| index.get(p).copied()).collect())
@@ -272,6 +250,26 @@ impl Graph {
         }
         out
     }
+}
+
+/// The commits of a walk in its order, each one's parent ids, and each id's position.
+#[allow(clippy::type_complexity)]
+fn walked(
+    walk: gix::revision::Walk<'_>,
+) -> Result<(Vec<ObjectId>, Vec<Vec<ObjectId>>, HashMap<ObjectId, u32>), gix::Error> {
+    let mut ids = Vec::new();
+    let mut parent_ids = Vec::new();
+    for info in walk {
+        let info = info?;
+        ids.push(info.id);
+        parent_ids.push(info.parent_ids.iter().copied().collect::<Vec<_>>());
+    }
+    let index = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i as u32))
+        .collect();
+    Ok((ids, parent_ids, index))
 }
 
 /// Kahn's algorithm; among commits whose parents are all placed, the oldest goes first.
