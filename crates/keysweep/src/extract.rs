@@ -379,27 +379,9 @@ pub(crate) fn names_credential(key: &[u8]) -> bool {
 fn kubernetes_secret_json(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     let start = anchor.start.saturating_sub(MAX_REACH);
     let limit = (anchor.end + MAX_REACH).min(hay.len());
-    // The innermost object open at the anchor: a forward pass over strings and braces.
-    let mut opens = Vec::new();
-    let mut i = start;
-    while i < anchor.start {
-        match hay[i] {
-            b'"' => match json_string(hay, i, anchor.start) {
-                Some((_, next)) => {
-                    i = next;
-                    continue;
-                }
-                None => return,
-            },
-            b'{' => opens.push(i),
-            b'}' => {
-                opens.pop();
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let Some(&object) = opens.last() else { return };
+    let Some(object) = enclosing_object(hay, anchor.start, start) else {
+        return;
+    };
     json_members(hay, object, limit, &mut |key, value| {
         let is_data = match &hay[key] {
             b"data" => true,
@@ -428,6 +410,41 @@ fn kubernetes_secret_json(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extrac
             });
         });
     });
+}
+
+/// The `{` of the innermost JSON object holding position `at` (outside any string), found by
+/// walking back to it (not past `floor`): strings are skipped by their quotes, a quote after
+/// an odd run of backslashes being escaped. Work in proportion to the object's size before
+/// `at`, so a `List` of many Secrets is read once, not once per Secret from far back.
+fn enclosing_object(hay: &[u8], at: usize, floor: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut i = at;
+    while i > floor {
+        i -= 1;
+        match hay[i] {
+            b'"' => {
+                let backslashes = hay[floor..i]
+                    .iter()
+                    .rev()
+                    .take_while(|&&b| b == b'\\')
+                    .count();
+                if backslashes % 2 == 0 {
+                    in_string = !in_string;
+                }
+            }
+            _ if in_string => {}
+            b'}' | b']' => depth += 1,
+            b @ (b'{' | b'[') => {
+                if depth == 0 {
+                    return (b == b'{').then_some(i);
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn skip_ws(hay: &[u8], mut i: usize, limit: usize) -> usize {
@@ -926,6 +943,23 @@ mod tests {
                 ("token".into(), "s3cr3t-t0ken".into(), false),
             ]
         );
+    }
+
+    #[test]
+    fn kubernetes_secret_json_after_strings_with_braces_and_escaped_quotes() {
+        let doc = r#"[{"kind": "Secret", "data": {"a": "b25l"}},
+ {"data": {"DB_PASSWORD": "aHVudGVyMg=="}, "note": "a } brace, \"quotes\" {", "x": "\\",
+  "kind": "Secret"}]"#;
+        let second = doc.rfind("\"kind\"").unwrap();
+        let mut out = Vec::new();
+        run(
+            Extract::KubernetesSecret,
+            doc.as_bytes(),
+            second..second + 16,
+            &mut out,
+        );
+        let keys: Vec<&str> = out.iter().map(|e| &doc[e.key.clone()]).collect();
+        assert_eq!(keys, ["DB_PASSWORD"]);
     }
 
     #[test]
