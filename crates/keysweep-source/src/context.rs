@@ -192,6 +192,11 @@ impl Context {
         ]
         .contains(&ext)
             || stem == "example"
+            || stem == "examples"
+            // AWS SDK example files (botocore's `examples-1.json`), `example-config.yml`.
+            || ["example-", "example_", "examples-", "examples_"]
+                .iter()
+                .any(|p| stem.starts_with(p))
             || stem.ends_with("-example")
             || stem.ends_with("_example")
             || name.contains(".example.")
@@ -350,6 +355,8 @@ mod tests {
             ("actionpack/test/controller/http_token_authentication_test.rb", Context::Test),
             ("tests/testsuite/login.rs", Context::Test),
             ("site-packages/awscli/examples/iam/change-password.rst", Context::Example),
+            ("botocore/data/iam/2010-05-08/examples-1.json", Context::Example),
+            ("config/example_settings.yml", Context::Example),
             ("site-packages/moto/rds/models.py", Context::Vendored),
             ("railties/lib/rails/generators/rails/app/templates/config/databases/postgresql.yml.tt", Context::Example),
             ("examples/_archived/volumes/iscsi/chap-secret.yaml", Context::Example),
