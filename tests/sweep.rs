@@ -854,6 +854,51 @@ fn refs_of_findings_after_a_resweep_are_those_of_a_fresh_sweep() {
     assert_eq!(provenance(&found), provenance(&fresh(&[&path])));
 }
 
+#[test]
+fn a_branch_from_an_old_commit_merged_later_is_swept_from_the_kept_commits() {
+    // The re-sweep walks only commits its last sweep did not know (kept in the cache): a branch
+    // started at an old commit (not a tip) and merged into main must still be found whole,
+    // with the refs and provenance of a fresh sweep.
+    let src = Repo::new();
+    src.put(".env", &format!("GITHUB_TOKEN={GH}\n"));
+    src.commit("settings");
+    src.put("README.md", "hello\n");
+    src.commit("readme");
+    src.put("docs/a.md", "a\n");
+    src.commit("docs");
+    let path = src.path.display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(sweep(dir.path(), &[&path], &[]).0, 0);
+
+    src.git(&["checkout", "-q", "-b", "fix", "HEAD~2"]);
+    src.put("deploy/app.yml", &format!("slack: {SLACK}\n"));
+    src.commit("deploy");
+    src.git(&["checkout", "-q", "main"]);
+    src.git(&["merge", "-q", "--no-ff", "-m", "merge fix", "fix"]);
+    let (code, stderr) = sweep(dir.path(), &[&path], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    let a = audit_of(&audit, &path);
+    assert_eq!(a["mode"], "incremental", "{a}");
+    // The new blobs only: deploy/app.yml (the merge adds no blob of its own).
+    assert_eq!(a["blobs_scanned"], 1, "{a}");
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    assert!(
+        found.iter().any(|r| r["rule_id"] == "slack.token.bot"),
+        "{found:?}"
+    );
+    assert_eq!(provenance(&found), provenance(&fresh(&[&path])));
+
+    // Once more, with nothing new but a tag on an old commit: refs change, nothing is read.
+    src.git(&["tag", "v0", "HEAD~1"]);
+    let (code, stderr) = sweep(dir.path(), &[&path], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    assert_eq!(audit_of(&audit, &path)["blobs_scanned"], 0, "{audit:?}");
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    assert_eq!(provenance(&found), provenance(&fresh(&[&path])));
+}
+
 /// Runs `keysweep` with `args` in `dir`, killing it should it run a minute (a clone that waits
 /// for a password nobody types).
 fn keysweep_bounded(dir: &Path, args: &[&str]) -> (Option<i32>, String) {

@@ -51,6 +51,7 @@
 
 mod changes;
 mod identity;
+mod known;
 mod objects;
 mod submodule;
 mod table;
@@ -67,6 +68,7 @@ use std::time::{Duration, Instant};
 
 pub use gix::ObjectId;
 use keysweep::{Finding, Fingerprint, Scanner};
+pub use known::KnownCommits;
 
 pub use changes::{
     added_lines, hooks_dir, Change, ChangeFinding, ChangeScan, ChangeStats, Changes,
@@ -223,10 +225,6 @@ pub fn refs_reaching(
     if let Some(p) = problems.first() {
         return Err(open_error(p.to_string()));
     }
-    let peel = |id: &ObjectId| -> Option<ObjectId> {
-        let object = repo.find_object(*id).ok()?;
-        Some(object.peel_to_kind(gix::object::Kind::Commit).ok()?.id)
-    };
     let starts: Vec<ObjectId> = tips
         .iter()
         .map(|t| t.id)
@@ -234,6 +232,62 @@ pub fn refs_reaching(
         .collect();
     let graph = Graph::commits_only(&repo, &starts)
         .map_err(|e| open_error(format!("the commit graph cannot be walked: {e}")))?;
+    Ok(reaching(&repo, &graph, &tips, objects))
+}
+
+/// [`refs_reaching`] from the commits `known` holds (every commit the refs reached when it was
+/// made) plus those the refs reach now that it does not: only the new commits are read. Returns
+/// the answer and `known` brought up to date, to keep for the next run.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("keysweep-refs-known-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// # std::fs::create_dir_all(&dir)?;
+/// # let git = |args: &[&str]| std::process::Command::new("git").current_dir(&dir)
+/// #     .args(["-c", "user.name=Ada", "-c", "user.email=ada@example.com", "-c", "commit.gpgsign=false"])
+/// #     .args(args).output().map(|o| assert!(o.status.success(), "{o:?}"));
+/// # git(&["init", "-q", "-b", "main"])?;
+/// # git(&["commit", "-q", "--allow-empty", "-m", "first"])?;
+/// let known = keysweep_git::KnownCommits::read(&dir)?;
+/// let first = keysweep_git::ref_tips(&dir)?[0].id;
+/// # git(&["checkout", "-q", "-b", "feature"])?;
+/// # git(&["commit", "-q", "--allow-empty", "-m", "second"])?;
+/// // A new branch with a new commit since `known` was read.
+/// let (reach, now) = keysweep_git::refs_reaching_known(&dir, &known, &[first])?;
+/// // HEAD's branch (feature) is listed first.
+/// assert_eq!(reach[0], ["refs/heads/feature", "refs/heads/main"]);
+/// assert_eq!((known.len(), now.len()), (1, 2));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn refs_reaching_known(
+    path: impl AsRef<Path>,
+    known: &KnownCommits,
+    objects: &[ObjectId],
+) -> Result<(Vec<Vec<String>>, KnownCommits), Error> {
+    let path = path.as_ref();
+    let repo = gix::discover(path).map_err(|e| Error::Open {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    let mut now = known.clone();
+    let tips = now.extend(&repo, path)?;
+    let graph = now.graph(&repo);
+    Ok((reaching(&repo, &graph, &tips, objects), now))
+}
+
+/// For each of `objects`, peeled to a commit, the refs among `tips` whose history in `graph`
+/// holds it.
+fn reaching(
+    repo: &gix::Repository,
+    graph: &Graph,
+    tips: &[Tip],
+    objects: &[ObjectId],
+) -> Vec<Vec<String>> {
+    let peel = |id: &ObjectId| -> Option<ObjectId> {
+        let object = repo.find_object(*id).ok()?;
+        Some(object.peel_to_kind(gix::object::Kind::Commit).ok()?.id)
+    };
     let mut out = vec![Vec::new(); objects.len()];
     let mut asked = Vec::new();
     let mut positions = Vec::new();
@@ -252,7 +306,7 @@ pub fn refs_reaching(
             .map(|t| tips[t as usize].name.clone())
             .collect();
     }
-    Ok(out)
+    out
 }
 
 /// Opens a blob that is an archive: given the blob's id and bytes, returns `None` when it is
@@ -265,6 +319,7 @@ pub struct HistoryScan<'s> {
     cache: Option<&'s dyn BlobCache>,
     archives: Option<&'s ArchiveHook<'s>>,
     after: Option<Vec<ObjectId>>,
+    known: Option<&'s KnownCommits>,
     scanner: &'s Scanner,
     threads: usize,
     include_unreachable: bool,
@@ -287,6 +342,7 @@ impl<'s> HistoryScan<'s> {
             cache: None,
             archives: None,
             after: None,
+            known: None,
             scanner,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             include_unreachable: false,
@@ -353,6 +409,15 @@ impl<'s> HistoryScan<'s> {
     /// longer has are ignored (their history is walked again).
     pub fn after_tips(mut self, tips: Vec<ObjectId>) -> Self {
         self.after = Some(tips);
+        self
+    }
+
+    /// With [`after_tips`](Self::after_tips): every commit those tips reached (what
+    /// [`refs_reaching_known`] returned when they were taken). The walk then stops
+    /// at known commits and reads only the new ones; without it, it marks what the old tips
+    /// reach, which reads their whole history again.
+    pub fn known_commits(mut self, known: &'s KnownCommits) -> Self {
+        self.known = Some(known);
         self
     }
 
@@ -704,7 +769,17 @@ impl<'s> HistoryScan<'s> {
                 })
                 .collect();
             problems.append(&mut seen);
-            (now, before)
+            // A ref that still names a commit of `before` adds nothing: all it reaches is
+            // hidden. Starting only from the tips that moved keeps the walk to the new commits
+            // (mirrors of hosted repositories carry thousands of refs, most never moving).
+            let old: HashSet<ObjectId> = before.iter().copied().collect();
+            let mut moved: Vec<ObjectId> = now
+                .into_iter()
+                .filter(|id| !old.contains(id) && !self.known.is_some_and(|k| k.contains(id)))
+                .collect();
+            moved.sort_unstable();
+            moved.dedup();
+            (moved, before)
         } else {
             match self.since.as_deref() {
                 Some(spec) => match spec.split_once("..") {
@@ -718,11 +793,16 @@ impl<'s> HistoryScan<'s> {
                 None => (vec![resolve(tip)?], Vec::new()),
             }
         };
-        let graph =
-            Graph::range(repo, &include, &exclude, &mut problems).map_err(|e| Error::Revision {
+        // Known commits describe the refs' history that `after_tips` names, nothing else.
+        let known = self
+            .known
+            .filter(|_| self.tips.is_none() && self.after.is_some());
+        let graph = Graph::range(repo, &include, &exclude, known, &mut problems).map_err(|e| {
+            Error::Revision {
                 spec: self.since.clone().unwrap_or_else(|| tip.to_owned()),
                 message: e.to_string(),
-            })?;
+            }
+        })?;
         let walk_started = Instant::now();
         let mut walker = TreeWalker::new(repo);
         for boundary in &graph.boundary {

@@ -98,18 +98,37 @@ impl Graph {
         g
     }
 
-    /// Builds the graph of the commits reachable from `include` and not from `exclude`.
+    /// Builds the graph of the commits reachable from `include` and not from `exclude`, or,
+    /// with `known` (every commit reachable from `exclude`), not in `known`: a walk that stops
+    /// at known commits instead of marking what `exclude` reaches (which reads the excluded
+    /// history too).
     pub fn range(
         repo: &gix::Repository,
         include: &[ObjectId],
         exclude: &[ObjectId],
+        known: Option<&crate::KnownCommits>,
         problems: &mut Vec<Problem>,
     ) -> Result<Graph, gix::Error> {
-        let walk = repo
-            .rev_walk(include.iter().copied())
-            .with_hidden(exclude.iter().copied())
-            .all()?;
-        let (ids, parent_ids, index) = walked(walk)?;
+        if include.is_empty() {
+            // Nothing to start from (every ref still names a commit it named before).
+            return Ok(Graph::ordered(Vec::new(), Vec::new(), &[], &[]));
+        }
+        let (ids, parent_ids, index) = match known {
+            Some(known) => {
+                let (ids, parent_ids) = known.new_commits(repo, include)?;
+                let index = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| (*id, i as u32))
+                    .collect();
+                (ids, parent_ids, index)
+            }
+            None => walked(
+                repo.rev_walk(include.iter().copied())
+                    .with_hidden(exclude.iter().copied())
+                    .all()?,
+            )?,
+        };
         let mut boundary = Vec::new();
         let mut trees = Vec::with_capacity(ids.len());
         let mut times = Vec::with_capacity(ids.len());
@@ -163,6 +182,14 @@ impl Graph {
         let trees = vec![ObjectId::null(repo.object_hash()); ids.len()];
         let times = vec![0; ids.len()];
         Ok(Graph::ordered(ids, trees, &times, &parents))
+    }
+
+    /// The graph of commits `ids` with `parents` (indices into `ids`) and nothing else (no
+    /// tree, no time): for which refs reach which commit.
+    pub fn from_parts(repo: &gix::Repository, ids: Vec<ObjectId>, parents: &[Box<[u32]>]) -> Graph {
+        let trees = vec![ObjectId::null(repo.object_hash()); ids.len()];
+        let times = vec![0; ids.len()];
+        Graph::ordered(ids, trees, &times, parents)
     }
 
     /// The graph of commits `ids` (with their root trees, times and parents as indices into
@@ -254,7 +281,7 @@ impl Graph {
 
 /// The commits of a walk in its order, each one's parent ids, and each id's position.
 #[allow(clippy::type_complexity)]
-fn walked(
+pub(crate) fn walked(
     walk: gix::revision::Walk<'_>,
 ) -> Result<(Vec<ObjectId>, Vec<Vec<ObjectId>>, HashMap<ObjectId, u32>), gix::Error> {
     let mut ids = Vec::new();

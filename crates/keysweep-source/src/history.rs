@@ -70,6 +70,7 @@ pub struct HistoryScan {
     cancel: Cancel,
     cache: Option<Arc<dyn keysweep_git::BlobCache + Send>>,
     after: Option<Vec<keysweep_git::ObjectId>>,
+    known: Option<Arc<keysweep_git::KnownCommits>>,
     archives: Option<archive::Limits>,
     recurse_submodules: bool,
 }
@@ -127,6 +128,7 @@ impl HistoryScan {
             cancel: Cancel::new(),
             cache: None,
             after: None,
+            known: None,
             archives: Some(archive::Limits::default()),
             recurse_submodules: false,
         }
@@ -171,6 +173,14 @@ impl HistoryScan {
     /// [`keysweep_git::HistoryScan::after_tips`] and [`keysweep_git::ref_tips`]).
     pub fn after_tips(mut self, tips: Vec<keysweep_git::ObjectId>) -> HistoryScan {
         self.after = Some(tips);
+        self
+    }
+
+    /// With [`after_tips`](Self::after_tips): every commit those tips reached, so that the walk
+    /// reads only the commits added since (see [`keysweep_git::HistoryScan::known_commits`]).
+    /// Applies to the repository itself, not to its submodules.
+    pub fn known_commits(mut self, known: Arc<keysweep_git::KnownCommits>) -> HistoryScan {
+        self.known = Some(known);
         self
     }
 
@@ -380,6 +390,9 @@ impl HistoryScan {
         }
         if let Some(after) = &self.after {
             scan = scan.after_tips(after.clone());
+        }
+        if let (Some(known), None) = (&self.known, &sub) {
+            scan = scan.known_commits(known);
         }
         let within = sub.as_ref().map(|(w, _)| *w);
         if let Some((_, commits)) = sub {

@@ -532,9 +532,18 @@ impl Sweep {
         // commit of the last sweep is still in some ref's history; otherwise (a ref
         // force-pushed or deleted) everything is walked again, with the blob cache: what was
         // scanned before is not scanned again.
+        // The commits the refs reached last time: the walks below then read only new ones.
+        let known = match &previous {
+            Some(_) => store.known_commits(&key)?.map(Arc::new),
+            None => None,
+        };
+        let mut known_now = None;
         let incremental = match &previous {
-            Some(prev) => match plan(&path, prev, &tip_pairs, audit) {
-                Ok(refs) => Some((prev, refs)),
+            Some(prev) => match plan(&path, prev, &tip_pairs, known.as_deref(), audit) {
+                Ok((refs, now)) => {
+                    known_now = now;
+                    Some((prev, refs))
+                }
                 Err(why) => {
                     audit.reason = Some(why);
                     None
@@ -556,6 +565,9 @@ impl Sweep {
                 .filter_map(|(_, id)| keysweep_git::ObjectId::from_hex(id.as_bytes()).ok())
                 .collect();
             scan = scan.after_tips(old);
+            if let Some(known) = &known {
+                scan = scan.known_commits(Arc::clone(known));
+            }
         }
         let counters = scan.counters();
         self.progress
@@ -593,6 +605,13 @@ impl Sweep {
                 (found, summary.reachable_blobs)
             }
         };
+        // Kept for the next sweep. After a full walk (or an incremental one without them), the
+        // commits are read once more, commits only; a repository that cannot give them is
+        // walked in full next time, which costs time, not findings.
+        let known_now = match known_now {
+            Some(k) => Some(k),
+            None => keysweep_git::KnownCommits::read(&path).ok(),
+        };
         let state = RepoState {
             rules: fingerprint.to_string(),
             tips: tip_pairs,
@@ -601,7 +620,7 @@ impl Sweep {
         };
         // The findings are complete whether or not the cache takes them: a cache that cannot be
         // written (a full disk) costs the next sweep a scan, not this one its results.
-        if let Err(e) = store.commit(&key, &state, &blobs) {
+        if let Err(e) = store.commit(&key, &state, &blobs, known_now.as_ref()) {
             audit.problems.push(format!(
                 "{e}; the findings are complete, but this repository will be scanned again next time"
             ));
@@ -616,12 +635,20 @@ impl Sweep {
 /// sweep is still in the history of some ref: the commits then only grew, and what the new ones
 /// introduced is all there is to add. Refs rewritten or deleted are noted in `audit`; the error
 /// says why a full walk is needed.
+#[allow(clippy::type_complexity)]
 fn plan(
     path: &Path,
     prev: &RepoState,
     now: &[(String, String)],
+    known: Option<&keysweep_git::KnownCommits>,
     audit: &mut AuditRecord,
-) -> Result<HashMap<String, Vec<String>>, String> {
+) -> Result<
+    (
+        HashMap<String, Vec<String>>,
+        Option<keysweep_git::KnownCommits>,
+    ),
+    String,
+> {
     let now: HashMap<&str, &str> = now.iter().map(|(n, i)| (n.as_str(), i.as_str())).collect();
     // The tips of the last sweep that moved or are gone: are they still in some ref's history?
     let moved: Vec<(&str, &str)> = prev
@@ -655,8 +682,20 @@ fn plan(
     for id in &commits {
         objects.push(parse(id)?);
     }
-    let reach = keysweep_git::refs_reaching(path, &objects)
-        .map_err(|e| format!("the refs' history could not be read ({e}): walked in full"))?;
+    let read_error = |e: keysweep_git::Error| {
+        format!("the refs' history could not be read ({e}): walked in full")
+    };
+    let (reach, known_now) = match known {
+        Some(known) => {
+            let (reach, now) =
+                keysweep_git::refs_reaching_known(path, known, &objects).map_err(read_error)?;
+            (reach, Some(now))
+        }
+        None => (
+            keysweep_git::refs_reaching(path, &objects).map_err(read_error)?,
+            None,
+        ),
+    };
     let mut lost = Vec::new();
     for ((name, _), reached_by) in moved.iter().zip(&reach) {
         if !now.contains_key(name) {
@@ -694,10 +733,13 @@ fn plan(
             why.join("; refs ")
         ));
     }
-    Ok(commits
-        .into_iter()
-        .zip(reach.into_iter().skip(moved.len()))
-        .collect())
+    Ok((
+        commits
+            .into_iter()
+            .zip(reach.into_iter().skip(moved.len()))
+            .collect(),
+        known_now,
+    ))
 }
 
 fn join(names: &[&String]) -> String {

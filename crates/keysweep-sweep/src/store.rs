@@ -15,12 +15,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use keysweep::Finding;
-use keysweep_git::{BlobCache, ObjectId};
+use keysweep_git::{BlobCache, KnownCommits, ObjectId};
 use keysweep_report::Record;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use serde::{Deserialize, Serialize};
 
 const REPOS: TableDefinition<&str, &[u8]> = TableDefinition::new("repos");
+/// Repository key → the commits its refs reached at its last sweep
+/// ([`keysweep_git::KnownCommits`]): a re-sweep reads only commits added since.
+const COMMITS: TableDefinition<&str, &[u8]> = TableDefinition::new("commits");
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 /// Bumped when the layout of what is stored changes: a cache of another format is dropped.
 const FORMAT: &str = "1";
@@ -119,7 +122,7 @@ impl Store {
                 .unwrap_or_default();
             for name in names
                 .iter()
-                .filter(|n| n.starts_with("blobs-") || *n == "repos")
+                .filter(|n| n.starts_with("blobs-") || *n == "repos" || *n == "commits")
             {
                 let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(name);
                 let _ = txn.delete_table(def);
@@ -177,6 +180,22 @@ impl Store {
         Ok(serde_json::from_slice(v.value()).ok())
     }
 
+    /// The commits the refs of repository `key` reached at its last sweep, if they were kept
+    /// (and read back whole).
+    pub fn known_commits(&self, key: &str) -> Result<Option<KnownCommits>, String> {
+        let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be read", e);
+        let r = self.db.begin_read().map_err(|e| err(&e))?;
+        let table = match r.open_table(COMMITS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(err(&e)),
+        };
+        let Some(v) = table.get(key).map_err(|e| err(&e))? else {
+            return Ok(None);
+        };
+        Ok(KnownCommits::from_bytes(v.value()))
+    }
+
     /// The blob cache for the rule fingerprint `rules`: reads see what is committed, writes
     /// wait in memory until [`commit`](Store::commit).
     pub fn blobs(&self, rules: &str) -> Result<Arc<BlobTable>, String> {
@@ -200,8 +219,15 @@ impl Store {
         }))
     }
 
-    /// Commits a repository's state and the blobs its sweep scanned, together.
-    pub fn commit(&self, key: &str, state: &RepoState, blobs: &BlobTable) -> Result<(), String> {
+    /// Commits a repository's state, the blobs its sweep scanned and the commits its refs
+    /// reach, together.
+    pub fn commit(
+        &self,
+        key: &str,
+        state: &RepoState,
+        blobs: &BlobTable,
+        known: Option<&KnownCommits>,
+    ) -> Result<(), String> {
         let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be written", e);
         let pending = std::mem::take(&mut *blobs.pending.lock().unwrap_or_else(|e| e.into_inner()));
         let value = serde_json::to_vec(state).map_err(|e| err(&e))?;
@@ -216,6 +242,18 @@ impl Store {
             }
             let mut repos = txn.open_table(REPOS).map_err(|e| err(&e))?;
             repos.insert(key, value.as_slice()).map_err(|e| err(&e))?;
+            let mut commits = txn.open_table(COMMITS).map_err(|e| err(&e))?;
+            match known {
+                Some(k) => {
+                    commits
+                        .insert(key, k.to_bytes().as_slice())
+                        .map_err(|e| err(&e))?;
+                }
+                // Stale commits would make the next sweep skip what they name: none is safe.
+                None => {
+                    commits.remove(key).map_err(|e| err(&e))?;
+                }
+            }
         }
         txn.commit().map_err(|e| err(&e))
     }
