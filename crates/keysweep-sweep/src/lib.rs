@@ -593,16 +593,23 @@ impl Sweep {
             .iter()
             .map(|h| Record::new(h, &rules[h.finding.rule_index], true))
             .collect();
-        let (records, reachable) = match incremental {
+        let (records, reachable, records_changed) = match incremental {
             Some((prev, refs)) => {
                 audit.mode = "incremental".into();
                 let merged = merge(with_refs(&prev.records, &refs), found);
                 let merged = present_at_head(&path, merged)?;
-                (merged, prev.reachable_blobs + summary.reachable_blobs)
+                // Comparing is cheaper than writing them again (tens of MB in repositories
+                // with thousands of findings).
+                let changed = merged != prev.records;
+                (
+                    merged,
+                    prev.reachable_blobs + summary.reachable_blobs,
+                    changed,
+                )
             }
             None => {
                 audit.mode = "full".into();
-                (found, summary.reachable_blobs)
+                (found, summary.reachable_blobs, true)
             }
         };
         // Kept for the next sweep. After a full walk (or an incremental one without them), the
@@ -620,7 +627,7 @@ impl Sweep {
         };
         // The findings are complete whether or not the cache takes them: a cache that cannot be
         // written (a full disk) costs the next sweep a scan, not this one its results.
-        if let Err(e) = store.commit(&key, &state, &blobs, known_now.as_ref()) {
+        if let Err(e) = store.commit(&key, &state, &blobs, known_now.as_ref(), records_changed) {
             audit.problems.push(format!(
                 "{e}; the findings are complete, but this repository will be scanned again next time"
             ));

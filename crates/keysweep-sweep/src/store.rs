@@ -21,12 +21,15 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHand
 use serde::{Deserialize, Serialize};
 
 const REPOS: TableDefinition<&str, &[u8]> = TableDefinition::new("repos");
+/// Repository key → its findings (JSON), apart from `repos` so that a re-sweep that changes
+/// none of them rewrites only the small state.
+const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 /// Repository key → the commits its refs reached at its last sweep
 /// ([`keysweep_git::KnownCommits`]): a re-sweep reads only commits added since.
 const COMMITS: TableDefinition<&str, &[u8]> = TableDefinition::new("commits");
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 /// Bumped when the layout of what is stored changes: a cache of another format is dropped.
-const FORMAT: &str = "1";
+const FORMAT: &str = "2";
 /// The page cache of the database.
 const CACHE_BYTES: usize = 64 << 20;
 
@@ -41,6 +44,14 @@ pub struct RepoState {
     pub records: Vec<Record>,
     /// Distinct blobs reachable from its refs.
     pub reachable_blobs: u64,
+}
+
+/// What `repos` holds: the state without its findings.
+#[derive(Serialize, Deserialize)]
+struct StoredState {
+    rules: String,
+    tips: Vec<(String, String)>,
+    reachable_blobs: u64,
 }
 
 /// The cache database of a work directory.
@@ -120,10 +131,9 @@ impl Store {
                         .map(|t| t.map(|h| h.name().to_string()).collect())
                 })
                 .unwrap_or_default();
-            for name in names
-                .iter()
-                .filter(|n| n.starts_with("blobs-") || *n == "repos" || *n == "commits")
-            {
+            for name in names.iter().filter(|n| {
+                n.starts_with("blobs-") || ["repos", "records", "commits"].contains(&n.as_str())
+            }) {
                 let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(name);
                 let _ = txn.delete_table(def);
             }
@@ -177,7 +187,23 @@ impl Store {
             return Ok(None);
         };
         // A state that no longer parses (written by another version) is as good as none.
-        Ok(serde_json::from_slice(v.value()).ok())
+        let Ok(state) = serde_json::from_slice::<StoredState>(v.value()) else {
+            return Ok(None);
+        };
+        let records = match r.open_table(RECORDS) {
+            Ok(t) => match t.get(key).map_err(|e| err(&e))? {
+                Some(v) => serde_json::from_slice(v.value()).ok(),
+                None => None,
+            },
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(err(&e)),
+        };
+        Ok(records.map(|records| RepoState {
+            rules: state.rules,
+            tips: state.tips,
+            records,
+            reachable_blobs: state.reachable_blobs,
+        }))
     }
 
     /// The commits the refs of repository `key` reached at its last sweep, if they were kept
@@ -220,17 +246,29 @@ impl Store {
     }
 
     /// Commits a repository's state, the blobs its sweep scanned and the commits its refs
-    /// reach, together.
+    /// reach, together. Its findings are written only when `records_changed` (the stored ones
+    /// are otherwise the same).
     pub fn commit(
         &self,
         key: &str,
         state: &RepoState,
         blobs: &BlobTable,
         known: Option<&KnownCommits>,
+        records_changed: bool,
     ) -> Result<(), String> {
         let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be written", e);
         let pending = std::mem::take(&mut *blobs.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        let value = serde_json::to_vec(state).map_err(|e| err(&e))?;
+        let value = serde_json::to_vec(&StoredState {
+            rules: state.rules.clone(),
+            tips: state.tips.clone(),
+            reachable_blobs: state.reachable_blobs,
+        })
+        .map_err(|e| err(&e))?;
+        let records = if records_changed {
+            Some(serde_json::to_vec(&state.records).map_err(|e| err(&e))?)
+        } else {
+            None
+        };
         let txn = self.db.begin_write().map_err(|e| err(&e))?;
         {
             let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&blobs.name);
@@ -242,6 +280,10 @@ impl Store {
             }
             let mut repos = txn.open_table(REPOS).map_err(|e| err(&e))?;
             repos.insert(key, value.as_slice()).map_err(|e| err(&e))?;
+            if let Some(records) = &records {
+                let mut table = txn.open_table(RECORDS).map_err(|e| err(&e))?;
+                table.insert(key, records.as_slice()).map_err(|e| err(&e))?;
+            }
             let mut commits = txn.open_table(COMMITS).map_err(|e| err(&e))?;
             match known {
                 Some(k) => {
