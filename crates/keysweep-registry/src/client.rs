@@ -542,6 +542,21 @@ impl Session {
             if response.status() != StatusCode::UNAUTHORIZED {
                 return Ok(response);
             }
+            // A redirect (to blob storage, say) may end at another host: its challenge is not
+            // the registry's to answer, and the registry's credentials are not for it.
+            let answered_by = origin(response.url());
+            if reqwest::Url::parse(&self.base).ok().map(|u| origin(&u)) != Some(answered_by.clone())
+            {
+                let (host, port) = answered_by;
+                return Err(self.error(
+                    ErrorKind::Auth,
+                    format!(
+                        "the registry redirected to {}:{}, which asked for authentication (401); the registry's credentials are not sent to another host",
+                        host.unwrap_or_default(),
+                        port.map(|p| p.to_string()).unwrap_or_default()
+                    ),
+                ));
+            }
             if challenged {
                 return Err(self.refused(sent_auth, response));
             }
@@ -788,6 +803,14 @@ impl Session {
     }
 }
 
+/// The host and port of `url` (the scheme's port when it names none).
+fn origin(url: &reqwest::Url) -> (Option<String>, Option<u16>) {
+    (
+        url.host_str().map(str::to_ascii_lowercase),
+        url.port_or_known_default(),
+    )
+}
+
 /// `application/x-www-form-urlencoded` for one value.
 fn encode(value: &str) -> String {
     value
@@ -982,6 +1005,72 @@ mod tests {
         let index: Value = serde_json::from_slice(&image.index().unwrap()).unwrap();
         assert_eq!(index["manifests"].as_array().unwrap().len(), 1, "{index}");
         assert_eq!(index["manifests"][0]["digest"], manifest.as_str());
+    }
+
+    #[test]
+    fn a_challenge_from_the_host_a_redirect_reached_is_not_answered_with_credentials() {
+        // The token service: records whether anyone asked it for a token.
+        let token = Server::start(|_| (200, vec![], br#"{"token": "t0ken-123"}"#.to_vec()));
+        let realm = format!("http://{}/token", token.host);
+        // Blob storage: asks for a bearer token from the token service.
+        let storage = Server::start(move |_| {
+            (
+                401,
+                vec![(
+                    "WWW-Authenticate".into(),
+                    format!("Bearer realm=\"{realm}\",service=\"storage\""),
+                )],
+                Vec::new(),
+            )
+        });
+        let storage_url = format!("http://{}/stored/v1", storage.host);
+        // The registry: redirects the manifest to blob storage.
+        let registry = Server::start(move |_| {
+            (
+                302,
+                vec![("Location".into(), storage_url.clone())],
+                Vec::new(),
+            )
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.json");
+        let auth = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            "ada:registry-pass-77",
+        );
+        std::fs::write(
+            &config,
+            json!({"auths": {registry.host.clone(): {"auth": auth}}}).to_string(),
+        )
+        .unwrap();
+        let reference = Reference::parse(&format!("{}/app:v1", registry.host)).unwrap();
+        let e = Puller::new()
+            .insecure([
+                registry.host.clone(),
+                storage.host.clone(),
+                token.host.clone(),
+            ])
+            .credentials(CredentialFiles::new(vec![config]))
+            .pull(&reference)
+            .unwrap_err();
+        assert!(
+            token.log.lock().unwrap().is_empty(),
+            "the token service was asked: {:?}",
+            token.log.lock().unwrap()
+        );
+        assert!(
+            storage.log.lock().unwrap().iter().all(|(_, a)| a.is_none()),
+            "{:?}",
+            storage.log.lock().unwrap()
+        );
+        assert!(
+            e.to_string().contains(&format!(
+                "redirected to {}, which asked for authentication",
+                storage.host
+            )),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("registry-pass-77"), "{e}");
     }
 
     #[test]
