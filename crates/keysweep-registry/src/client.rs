@@ -600,7 +600,7 @@ impl Session {
     fn credential_source(&self) -> Option<String> {
         self.puller
             .credentials
-            .lookup(&self.registry)
+            .lookup_repository(&self.registry, &self.repository)
             .ok()
             .flatten()
             .map(|c| c.source().to_string())
@@ -629,7 +629,7 @@ impl Session {
         let found = self
             .puller
             .credentials
-            .lookup(&self.registry)
+            .lookup_repository(&self.registry, &self.repository)
             .map_err(|e| self.error(ErrorKind::Credentials, e.to_string()))?;
         if let Some(c) = &found {
             self.remember(&c.secret);
