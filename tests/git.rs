@@ -738,3 +738,64 @@ fn recurse_submodules_labels_files_of_submodule_working_trees() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_submodule_name_leading_out_of_git_modules_is_refused_not_scanned() {
+    // Another repository on the machine, with a secret in its history.
+    let other = Repo::new();
+    other.put("other.env", &format!("AWS_ACCESS_KEY_ID={KEY_D}\n"));
+    let first = other.commit("other: settings");
+    other.put("README.md", "other\n");
+    let second = other.commit("other: readme");
+    let other_git = other.path.join(".git");
+    // The same repository reached with `..` from the superproject's .git/modules (both
+    // temporary directories are in the same directory).
+    let other_tmp = other.path.parent().unwrap().file_name().unwrap();
+    let dotdot = format!("../../../../{}/repo/.git", other_tmp.to_str().unwrap());
+
+    let sup = Repo::new();
+    sup.put("README.md", "app\n");
+    sup.put(
+        ".gitmodules",
+        &format!(
+            "[submodule \"{}\"]\n\tpath = vendor/abs\n\turl = ./abs\n\
+             [submodule \"{dotdot}\"]\n\tpath = vendor/up\n\turl = ./up\n",
+            other_git.display()
+        ),
+    );
+    sup.commit("app: start");
+    for (commit, path) in [(first, "vendor/abs"), (second, "vendor/up")] {
+        sup.git(&[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{commit},{path}"),
+        ]);
+    }
+    sup.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "app: submodules named outside .git/modules",
+    ]);
+    // As when another submodule is initialised (a path through it needs it to exist).
+    fs::create_dir_all(sup.path.join(".git/modules")).unwrap();
+    assert!(sup.path.join(".git/modules").join(&dotdot).exists());
+
+    let (rows, stderr, code) = scan(&sup.path, &["--recurse-submodules"]);
+    assert_eq!(code, 0, "{stderr}: {rows:#?}");
+    assert!(
+        by_fingerprint(&rows, &fingerprint_of(KEY_D)).is_empty(),
+        "the other repository was scanned: {rows:#?}"
+    );
+    for path in ["vendor/abs", "vendor/up"] {
+        assert!(
+            stderr.contains(&format!("submodule `{path}` not scanned: its name")),
+            "{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains(&other_git.display().to_string()),
+        "{stderr}"
+    );
+}

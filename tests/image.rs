@@ -233,3 +233,21 @@ fn help_describes_image() {
     assert!(help.contains("--image <REF>"), "{help}");
     assert!(help.contains("removed in that layer"), "{help}");
 }
+
+#[test]
+fn a_missing_image_file_is_not_pulled_from_docker_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in ["out/app.tar", "app.tar.gz", "./app", "acme/my.app"] {
+        let out = keysweep(dir.path(), &["scan", "--no-progress", "--image", path]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{path}: {stderr}");
+        assert!(
+            stderr.contains(&format!("no such file: {path}")),
+            "{path}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("docker.io") && !stderr.contains("pulled as a registry reference"),
+            "{path}: {stderr}"
+        );
+    }
+}

@@ -61,7 +61,10 @@ pub struct ScanArgs {
     /// archive, an OCI image layout directory, or, when no such file exists, an image in a
     /// registry (`[registry[:port]/]repository[:tag][@sha256:...]`, Docker Hub by default),
     /// pulled over HTTPS with the credentials of `docker login` or `podman login`
-    /// (repeatable). Every layer is read once as a stream (gzip, zstd or plain tar; the
+    /// (repeatable). A REF that is not a file is pulled only if it names a registry host
+    /// (first component with `.` or `:`, or `localhost`), has a `:tag` or `@digest`, or has
+    /// no `.` in its last component (`app`, `acme/app`); anything else (`out/app.tar`,
+    /// `./app`, `/srv/app`) is an error: no such file. Every layer is read once as a stream (gzip, zstd or plain tar; the
     /// archive limits apply to each layer) and verified against its digest, with the image
     /// configuration (environment, labels, command, and the history's `created_by` lines,
     /// where RUN commands and build arguments leak) and the manifests' annotations. A file

@@ -75,7 +75,9 @@ pub use changes::{
 };
 pub use identity::{normalize_remote_url, read_head_file, repository_info, RepositoryInfo};
 use objects::{BlobPolicy, Collected, Counters, Shared};
-pub use submodule::{find_submodule, head_commit, submodule_paths, SubmoduleRepository};
+pub use submodule::{
+    find_submodule, head_commit, submodule_paths, SubmoduleRepository, UnsafeSubmodule,
+};
 use table::Dense;
 use walk::{Graph, Tip, TreeWalker};
 

@@ -117,9 +117,36 @@ impl CredentialFiles {
 
     /// The credential for `registry` (as a reference names it: `docker.io`, `host:port`):
     /// the file's `credHelpers` entry for it, else its `credsStore`, else its `auths` entry
-    /// (`auth` as base64 `user:password`, or `username` and `password`, or `identitytoken`).
-    /// A helper is run as `docker-credential-NAME get` with the server on standard input.
+    /// for the registry alone (`auth` as base64 `user:password`, or `username` and
+    /// `password`, or `identitytoken`). A helper is run as `docker-credential-NAME get` with
+    /// the server on standard input. [`lookup_repository`](Self::lookup_repository) also
+    /// takes Podman's `auths` entries for a namespace (`quay.io/org`).
     pub fn lookup(&self, registry: &str) -> Result<Option<Credential>, Error> {
+        self.lookup_repository(registry, "")
+    }
+
+    /// The credential for `repository` (`org/app`) on `registry`, as [`lookup`](Self::lookup)
+    /// finds it, except that of the `auths` entries Podman keys by a namespace
+    /// (`quay.io/org`, `quay.io/org/app`), the one with the longest namespace that contains
+    /// the repository (whole path components: `quay.io/org` is not `quay.io/organisation`'s)
+    /// is taken, and the entry for the registry alone (`quay.io`) only when none does.
+    ///
+    /// ```
+    /// use keysweep_registry::CredentialFiles;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// // "a:one" and "b:two", base64.
+    /// std::fs::write(dir.path().join("auth.json"), r#"{"auths":{"quay.io/org-a":{"auth":"YTpvbmU="},"quay.io/org-b":{"auth":"Yjp0d28="}}}"#)?;
+    /// let files = CredentialFiles::new(vec![dir.path().join("auth.json")]);
+    /// assert!(files.lookup_repository("quay.io", "org-b/app")?.is_some());
+    /// assert!(files.lookup_repository("quay.io", "org-c/app")?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn lookup_repository(
+        &self,
+        registry: &str,
+        repository: &str,
+    ) -> Result<Option<Credential>, Error> {
         for file in &self.files {
             let Ok(text) = std::fs::read(file) else {
                 continue;
@@ -130,7 +157,7 @@ impl CredentialFiles {
                     format!("{} is not valid JSON: {e}", file.display()),
                 )
             })?;
-            if let Some(found) = from_config(&config, file, registry)? {
+            if let Some(found) = from_config(&config, file, registry, repository)? {
                 return Ok(Some(found));
             }
         }
@@ -160,7 +187,31 @@ fn host_of(key: &str) -> &str {
     }
 }
 
-fn from_config(config: &Value, file: &Path, registry: &str) -> Result<Option<Credential>, Error> {
+/// The registry and the namespace (`""` for all of the registry) an `auths` key covers:
+/// Docker's keys are URLs or hosts (a URL's path, `/v1/`, is no namespace); Podman's are
+/// `host[/namespace]`.
+fn key_scope(key: &str) -> (&str, &str) {
+    if key.contains("://") {
+        return (host_of(key), "");
+    }
+    let (host, namespace) = key.split_once('/').unwrap_or((key, ""));
+    (host_of(host), namespace.trim_matches('/'))
+}
+
+/// Whether the namespace of an `auths` key contains `repository`, on whole path components.
+fn covers(namespace: &str, repository: &str) -> bool {
+    namespace.is_empty()
+        || repository
+            .strip_prefix(namespace)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+fn from_config(
+    config: &Value,
+    file: &Path,
+    registry: &str,
+    repository: &str,
+) -> Result<Option<Credential>, Error> {
     if let Some(helpers) = config["credHelpers"].as_object() {
         if let Some(helper) = helpers
             .iter()
@@ -178,18 +229,26 @@ fn from_config(config: &Value, file: &Path, registry: &str) -> Result<Option<Cre
     let Some(auths) = config["auths"].as_object() else {
         return Ok(None);
     };
-    let Some(entry) = auths
-        .iter()
-        .find(|(k, _)| host_of(k) == registry)
-        .map(|(_, v)| v)
-    else {
+    // The most specific entry: the longest namespace that contains the repository, else the
+    // registry's own (the first of equals, in the file's order).
+    let mut best: Option<(usize, &String, &Value)> = None;
+    for (key, value) in auths {
+        let (host, namespace) = key_scope(key);
+        if host == registry
+            && covers(namespace, repository)
+            && best.is_none_or(|(n, _, _)| namespace.len() > n)
+        {
+            best = Some((namespace.len(), key, value));
+        }
+    }
+    let Some((_, key, entry)) = best else {
         return Ok(None);
     };
     let source = file.display().to_string();
     let bad = |why: &str| {
         Error::new(
             ErrorKind::Credentials,
-            format!("{source}: the entry for {registry}: {why}"),
+            format!("{source}: the entry for {key}: {why}"),
         )
     };
     if let Some(token) = entry["identitytoken"].as_str().filter(|t| !t.is_empty()) {
@@ -376,6 +435,71 @@ mod tests {
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    #[test]
+    fn a_podman_namespace_entry_is_taken_for_its_repositories_the_longest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let file = write(
+            dir.path(),
+            "auth.json",
+            &serde_json::json!({"auths": {
+                "quay.io": {"auth": b64("host:host-pass")},
+                "quay.io/org-a": {"auth": b64("a:a-pass")},
+                "quay.io/org-b": {"auth": b64("b:b-pass")},
+                "quay.io/org-b/app": {"auth": b64("b-app:b-app-pass")},
+                "docker.io/library/alpine": {"auth": b64("alpine:alpine-pass")},
+            }})
+            .to_string(),
+        );
+        let files = CredentialFiles::new(vec![file]);
+        let user = |registry: &str, repository: &str| {
+            files
+                .lookup_repository(registry, repository)
+                .unwrap()
+                .map(|c| (c.username, c.secret))
+        };
+        let pair = |u: &str, p: &str| Some((u.to_string(), p.to_string()));
+        assert_eq!(user("quay.io", "org-b/tool"), pair("b", "b-pass"));
+        assert_eq!(user("quay.io", "org-b/app"), pair("b-app", "b-app-pass"));
+        assert_eq!(
+            user("quay.io", "org-b/app/sub"),
+            pair("b-app", "b-app-pass")
+        );
+        assert_eq!(user("quay.io", "org-a/app"), pair("a", "a-pass"));
+        // Whole components only; else the registry's own entry.
+        assert_eq!(user("quay.io", "org-abc/app"), pair("host", "host-pass"));
+        assert_eq!(user("quay.io", "org-b"), pair("b", "b-pass"));
+        assert_eq!(user("quay.io", "other/app"), pair("host", "host-pass"));
+        assert_eq!(
+            user("docker.io", "library/alpine"),
+            pair("alpine", "alpine-pass")
+        );
+        assert_eq!(user("docker.io", "library/busybox"), None);
+        assert_eq!(
+            files.lookup("quay.io").unwrap().map(|c| c.username),
+            Some("host".to_string())
+        );
+
+        // Without an entry for the registry alone, other namespaces get nothing.
+        let file = write(
+            dir.path(),
+            "namespaces.json",
+            &serde_json::json!({"auths": {
+                "quay.io/org-a": {"auth": b64("a:a-pass")},
+                "quay.io/org-b": {"auth": b64("b:b-pass")},
+            }})
+            .to_string(),
+        );
+        let files = CredentialFiles::new(vec![file]);
+        let found = files.lookup_repository("quay.io", "org-b/app").unwrap();
+        assert_eq!(found.map(|c| c.username), Some("b".to_string()));
+        assert!(files
+            .lookup_repository("quay.io", "org-c/app")
+            .unwrap()
+            .is_none());
+        assert!(files.lookup("quay.io").unwrap().is_none());
     }
 
     #[test]

@@ -23,6 +23,10 @@ const MAX_MANIFEST: u64 = 4 << 20;
 const MAX_SMALL: u64 = 1 << 20;
 /// Indexes inside an index are followed this deep.
 const MAX_DEPTH: usize = 2;
+/// At most this many indexes inside an index are fetched, for one image.
+const MAX_INDEX_FETCHES: usize = 256;
+/// At most this many descriptors are read from an index and the indexes in it, for one image.
+const MAX_DESCRIPTORS: usize = 1024;
 
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -188,16 +192,16 @@ impl Puller {
         })?;
         let mut manifests = HashMap::new();
         let descriptors = if top.get("manifests").is_some() {
-            let mut chosen = Vec::new();
-            let mut platforms = Vec::new();
-            self.choose(
-                session,
-                &top,
-                0,
-                &mut chosen,
-                &mut platforms,
-                &mut manifests,
-            )?;
+            let mut choice = Choice::default();
+            choice.seen.insert(digest.clone());
+            self.choose(session, &top, 0, &mut choice)?;
+            let Choice {
+                chosen,
+                platforms,
+                manifests: fetched,
+                ..
+            } = choice;
+            manifests = fetched;
             if chosen.is_empty() {
                 let have = if platforms.is_empty() {
                     "none".to_string()
@@ -236,22 +240,32 @@ impl Puller {
     }
 
     /// The descriptors of `index` for the platform (all with `all_platforms`), indexes in it
-    /// followed; `platforms` collects the platforms seen.
+    /// followed, into `choice`. A digest is fetched or chosen once however often indexes list
+    /// it; more than [`MAX_INDEX_FETCHES`] indexes or [`MAX_DESCRIPTORS`] descriptors are an
+    /// error.
     fn choose(
         &self,
         session: &Session,
         index: &Value,
         depth: usize,
-        chosen: &mut Vec<Value>,
-        platforms: &mut Vec<Platform>,
-        manifests: &mut HashMap<String, Vec<u8>>,
+        choice: &mut Choice,
     ) -> Result<(), Error> {
         let list = index["manifests"].as_array().cloned().unwrap_or_default();
+        choice.considered += list.len();
+        if choice.considered > MAX_DESCRIPTORS {
+            return Err(Error::new(
+                ErrorKind::Manifest,
+                format!(
+                    "{}: the index (with the indexes in it) lists more than {MAX_DESCRIPTORS} manifests; not read",
+                    session.reference
+                ),
+            ));
+        }
         let any_platform = list.iter().any(|d| Platform::of(d).is_some());
         for d in list {
             let platform = Platform::of(&d);
-            if let Some(p) = &platform {
-                platforms.push(p.clone());
+            if let Some(p) = platform.as_ref().filter(|p| !choice.platforms.contains(p)) {
+                choice.platforms.push(p.clone());
             }
             let take = self.all_platforms
                 || !any_platform
@@ -260,11 +274,24 @@ impl Puller {
                 continue;
             }
             let media = d["mediaType"].as_str().unwrap_or_default();
+            let digest = d["digest"].as_str().unwrap_or_default().to_string();
             if media == OCI_INDEX || media == DOCKER_LIST {
                 if depth >= MAX_DEPTH {
                     continue;
                 }
-                let digest = d["digest"].as_str().unwrap_or_default().to_string();
+                if !choice.seen.insert(digest.clone()) {
+                    continue;
+                }
+                choice.fetched += 1;
+                if choice.fetched > MAX_INDEX_FETCHES {
+                    return Err(Error::new(
+                        ErrorKind::Manifest,
+                        format!(
+                            "{}: the index lists more than {MAX_INDEX_FETCHES} indexes (nested ones included); not read",
+                            session.reference
+                        ),
+                    ));
+                }
                 let (bytes, _) = session
                     .manifest(&digest)
                     .map_err(|e| Error::new(e.kind, session.scrub(&e.message)))?;
@@ -287,17 +314,34 @@ impl Puller {
                         ),
                     )
                 })?;
-                manifests.insert(digest, bytes);
-                self.choose(session, &inner, depth + 1, chosen, platforms, manifests)?;
-            } else {
-                chosen.push(d);
+                choice.manifests.insert(digest, bytes);
+                self.choose(session, &inner, depth + 1, choice)?;
+            } else if choice.seen.insert(digest) {
+                choice.chosen.push(d);
             }
-            if !self.all_platforms && !chosen.is_empty() {
+            if !self.all_platforms && !choice.chosen.is_empty() {
                 break;
             }
         }
         Ok(())
     }
+}
+
+/// What choosing from an index has gathered, and what it has cost so far.
+#[derive(Default)]
+struct Choice {
+    /// The image manifests' descriptors chosen, each digest once.
+    chosen: Vec<Value>,
+    /// The platforms the indexes list, each once.
+    platforms: Vec<Platform>,
+    /// The indexes fetched, by digest.
+    manifests: HashMap<String, Vec<u8>>,
+    /// Digests fetched (indexes) or chosen (manifests): each is taken once.
+    seen: HashSet<String>,
+    /// Indexes fetched.
+    fetched: usize,
+    /// Descriptors read.
+    considered: usize,
 }
 
 fn scrub(message: &str, secrets: &[String]) -> String {
@@ -498,6 +542,21 @@ impl Session {
             if response.status() != StatusCode::UNAUTHORIZED {
                 return Ok(response);
             }
+            // A redirect (to blob storage, say) may end at another host: its challenge is not
+            // the registry's to answer, and the registry's credentials are not for it.
+            let answered_by = origin(response.url());
+            if reqwest::Url::parse(&self.base).ok().map(|u| origin(&u)) != Some(answered_by.clone())
+            {
+                let (host, port) = answered_by;
+                return Err(self.error(
+                    ErrorKind::Auth,
+                    format!(
+                        "the registry redirected to {}:{}, which asked for authentication (401); the registry's credentials are not sent to another host",
+                        host.unwrap_or_default(),
+                        port.map(|p| p.to_string()).unwrap_or_default()
+                    ),
+                ));
+            }
             if challenged {
                 return Err(self.refused(sent_auth, response));
             }
@@ -541,7 +600,7 @@ impl Session {
     fn credential_source(&self) -> Option<String> {
         self.puller
             .credentials
-            .lookup(&self.registry)
+            .lookup_repository(&self.registry, &self.repository)
             .ok()
             .flatten()
             .map(|c| c.source().to_string())
@@ -570,7 +629,7 @@ impl Session {
         let found = self
             .puller
             .credentials
-            .lookup(&self.registry)
+            .lookup_repository(&self.registry, &self.repository)
             .map_err(|e| self.error(ErrorKind::Credentials, e.to_string()))?;
         if let Some(c) = &found {
             self.remember(&c.secret);
@@ -744,6 +803,14 @@ impl Session {
     }
 }
 
+/// The host and port of `url` (the scheme's port when it names none).
+fn origin(url: &reqwest::Url) -> (Option<String>, Option<u16>) {
+    (
+        url.host_str().map(str::to_ascii_lowercase),
+        url.port_or_known_default(),
+    )
+}
+
 /// `application/x-www-form-urlencoded` for one value.
 fn encode(value: &str) -> String {
     value
@@ -800,6 +867,245 @@ fn describe(response: Response) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::CredentialFiles;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::sync::Arc;
+
+    /// One request a [`Server`] answered: its path and its `Authorization` header.
+    type Logged = (String, Option<String>);
+
+    /// A minimal HTTP/1.1 server on 127.0.0.1 (one request per connection), answering with
+    /// `answer(path)`: status, extra headers, body. It runs until the test process ends.
+    struct Server {
+        host: String,
+        log: Arc<Mutex<Vec<Logged>>>,
+    }
+
+    impl Server {
+        fn start<F>(answer: F) -> Server
+        where
+            F: Fn(&str) -> (u16, Vec<(String, String)>, Vec<u8>) + Send + 'static,
+        {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let host = listener.local_addr().unwrap().to_string();
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let logged = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(mut stream) = stream else { continue };
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).is_err() {
+                        continue;
+                    }
+                    let path = line.split(' ').nth(1).unwrap_or_default().to_string();
+                    let mut auth = None;
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                            break;
+                        }
+                        let header = header.trim_end();
+                        if header.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = header.split_once(':') {
+                            if k.eq_ignore_ascii_case("authorization") {
+                                auth = Some(v.trim().to_string());
+                            }
+                        }
+                    }
+                    logged.lock().unwrap().push((path.clone(), auth));
+                    let (status, headers, body) = answer(&path);
+                    let mut head = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                        body.len()
+                    );
+                    for (k, v) in headers {
+                        head.push_str(&format!("{k}: {v}\r\n"));
+                    }
+                    head.push_str("\r\n");
+                    let _ = stream.write_all(head.as_bytes());
+                    let _ = stream.write_all(&body);
+                }
+            });
+            Server { host, log }
+        }
+
+        /// How many requests asked for `path`.
+        fn requests(&self, path: &str) -> usize {
+            self.log
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(p, _)| p == path)
+                .count()
+        }
+    }
+
+    fn sha256(bytes: &[u8]) -> String {
+        format!("sha256:{}", hex(&Sha256::digest(bytes)))
+    }
+
+    fn descriptor(media: &str, digest: &str) -> Value {
+        json!({"mediaType": media, "digest": digest, "size": 100,
+               "platform": {"os": "linux", "architecture": "amd64"}})
+    }
+
+    fn index_of(descriptors: Vec<Value>) -> Vec<u8> {
+        serde_json::to_vec(
+            &json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}),
+        )
+        .unwrap()
+    }
+
+    /// A registry serving `manifests` (path under `/v2/app/manifests/` to bytes) as indexes.
+    fn registry(manifests: HashMap<String, Vec<u8>>) -> Server {
+        Server::start(move |path| {
+            match path
+                .strip_prefix("/v2/app/manifests/")
+                .and_then(|m| manifests.get(m))
+            {
+                Some(bytes) => (
+                    200,
+                    vec![("Content-Type".into(), OCI_INDEX.into())],
+                    bytes.clone(),
+                ),
+                None => (404, vec![], Vec::new()),
+            }
+        })
+    }
+
+    fn pull_all(server: &Server) -> Result<PulledImage, Error> {
+        let reference = Reference::parse(&format!("{}/app:v1", server.host)).unwrap();
+        Puller::new()
+            .insecure([server.host.clone()])
+            .all_platforms(true)
+            .credentials(CredentialFiles::new(vec![]))
+            .pull(&reference)
+    }
+
+    #[test]
+    fn a_nested_index_listed_many_times_is_fetched_once_and_its_manifest_taken_once() {
+        let manifest = sha256(b"an image manifest");
+        let inner = index_of(vec![descriptor(OCI_MANIFEST, &manifest); 3]);
+        let inner_digest = sha256(&inner);
+        let top = index_of(vec![descriptor(OCI_INDEX, &inner_digest); 50]);
+        let server = registry(HashMap::from([
+            ("v1".to_string(), top),
+            (inner_digest.clone(), inner),
+        ]));
+        let image = pull_all(&server).unwrap();
+        assert_eq!(
+            server.requests(&format!("/v2/app/manifests/{inner_digest}")),
+            1
+        );
+        assert_eq!(image.manifests(), 1);
+        let index: Value = serde_json::from_slice(&image.index().unwrap()).unwrap();
+        assert_eq!(index["manifests"].as_array().unwrap().len(), 1, "{index}");
+        assert_eq!(index["manifests"][0]["digest"], manifest.as_str());
+    }
+
+    #[test]
+    fn a_challenge_from_the_host_a_redirect_reached_is_not_answered_with_credentials() {
+        // The token service: records whether anyone asked it for a token.
+        let token = Server::start(|_| (200, vec![], br#"{"token": "t0ken-123"}"#.to_vec()));
+        let realm = format!("http://{}/token", token.host);
+        // Blob storage: asks for a bearer token from the token service.
+        let storage = Server::start(move |_| {
+            (
+                401,
+                vec![(
+                    "WWW-Authenticate".into(),
+                    format!("Bearer realm=\"{realm}\",service=\"storage\""),
+                )],
+                Vec::new(),
+            )
+        });
+        let storage_url = format!("http://{}/stored/v1", storage.host);
+        // The registry: redirects the manifest to blob storage.
+        let registry = Server::start(move |_| {
+            (
+                302,
+                vec![("Location".into(), storage_url.clone())],
+                Vec::new(),
+            )
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.json");
+        let auth = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            "ada:registry-pass-77",
+        );
+        std::fs::write(
+            &config,
+            json!({"auths": {registry.host.clone(): {"auth": auth}}}).to_string(),
+        )
+        .unwrap();
+        let reference = Reference::parse(&format!("{}/app:v1", registry.host)).unwrap();
+        let e = Puller::new()
+            .insecure([
+                registry.host.clone(),
+                storage.host.clone(),
+                token.host.clone(),
+            ])
+            .credentials(CredentialFiles::new(vec![config]))
+            .pull(&reference)
+            .unwrap_err();
+        assert!(
+            token.log.lock().unwrap().is_empty(),
+            "the token service was asked: {:?}",
+            token.log.lock().unwrap()
+        );
+        assert!(
+            storage.log.lock().unwrap().iter().all(|(_, a)| a.is_none()),
+            "{:?}",
+            storage.log.lock().unwrap()
+        );
+        assert!(
+            e.to_string().contains(&format!(
+                "redirected to {}, which asked for authentication",
+                storage.host
+            )),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("registry-pass-77"), "{e}");
+    }
+
+    #[test]
+    fn too_many_nested_indexes_or_descriptors_are_an_error_naming_the_image() {
+        // 300 distinct indexes in the index: fetching stops at the cap.
+        let mut manifests = HashMap::new();
+        let mut nested = Vec::new();
+        for i in 0..300 {
+            let inner = index_of(vec![descriptor(OCI_MANIFEST, &format!("sha256:{i:064x}"))]);
+            let digest = sha256(&inner);
+            nested.push(descriptor(OCI_INDEX, &digest));
+            manifests.insert(digest, inner);
+        }
+        manifests.insert("v1".to_string(), index_of(nested));
+        let server = registry(manifests);
+        let e = pull_all(&server).unwrap_err();
+        assert!(
+            e.to_string().contains(&format!("{}/app:v1", server.host))
+                && e.to_string().contains("more than 256 indexes"),
+            "{e}"
+        );
+        assert!(server.log.lock().unwrap().len() <= 1 + MAX_INDEX_FETCHES);
+
+        // 1,100 distinct manifests in one index.
+        let many = (0..1100)
+            .map(|i| descriptor(OCI_MANIFEST, &format!("sha256:{i:064x}")))
+            .collect();
+        let server = registry(HashMap::from([("v1".to_string(), index_of(many))]));
+        let e = pull_all(&server).unwrap_err();
+        assert!(
+            e.to_string().contains(&format!("{}/app:v1", server.host))
+                && e.to_string().contains("more than 1024 manifests"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn secrets_are_scrubbed_and_form_values_encoded() {

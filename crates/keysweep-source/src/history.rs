@@ -103,7 +103,8 @@ pub struct HistorySummary {
     pub shallow: bool,
     /// Submodule paths met in history whose repositories were not scanned: all of them
     /// without [`HistoryScan::recurse_submodules`]; with it, those not initialised (or deeper
-    /// than [`MAX_SUBMODULE_DEPTH`]). Nested ones by their whole path.
+    /// than [`MAX_SUBMODULE_DEPTH`], or named in `.gitmodules` so that their repository would
+    /// be outside `.git/modules`: absolute, with `..`). Nested ones by their whole path.
     pub submodules: Vec<String>,
     /// Submodule paths whose repositories were scanned ([`HistoryScan::recurse_submodules`]).
     pub submodules_scanned: Vec<String>,
@@ -247,12 +248,14 @@ impl HistoryScan {
         summary.root = history.repository.clone();
         let root = history.repository.display().to_string();
         let mut too_deep = Vec::new();
+        let mut refused = Vec::new();
         if self.recurse_submodules {
             let mut visited = HashSet::new();
             visited.insert(git_dir_key(repo));
             let mut walk = Recursion {
                 visited: &mut visited,
                 too_deep: &mut too_deep,
+                refused: &mut refused,
                 sink,
                 summary: &mut summary,
             };
@@ -290,6 +293,7 @@ impl HistoryScan {
             });
             summary.submodules.extend(too_deep);
         }
+        summary.submodules.extend(refused);
         summary.counts = self.counters.snapshot();
         Ok(summary)
     }
@@ -320,9 +324,26 @@ impl HistoryScan {
                 walk.too_deep.push(path);
                 continue;
             }
-            let Some(sub) = keysweep_git::find_submodule(superproject, &s.path) else {
-                walk.summary.submodules.push(path);
-                continue;
+            let sub = match keysweep_git::find_submodule(superproject, &s.path) {
+                Ok(Some(sub)) => sub,
+                Ok(None) => {
+                    walk.summary.submodules.push(path);
+                    continue;
+                }
+                Err(refused) => {
+                    // Its name would lead out of .git/modules: never scanned, said so.
+                    walk.sink.problem(Problem {
+                        severity: Severity::Warning,
+                        kind: ProblemKind::Incomplete,
+                        path: Some(superproject.display().to_string()),
+                        message: match within {
+                            Some(w) => format!("in submodule `{}`: {refused}", w.path),
+                            None => refused.to_string(),
+                        },
+                    });
+                    walk.refused.push(path);
+                    continue;
+                }
             };
             match found.iter_mut().find(|(r, _, _)| r.git_dir == sub.git_dir) {
                 Some((_, _, commits)) => commits.extend(s.commits.iter().copied()),
@@ -603,6 +624,8 @@ struct Recursion<'a> {
     visited: &'a mut HashSet<std::path::PathBuf>,
     /// Submodules nested deeper than [`MAX_SUBMODULE_DEPTH`], not scanned.
     too_deep: &'a mut Vec<String>,
+    /// Submodules whose name in `.gitmodules` leads out of `.git/modules`, not scanned.
+    refused: &'a mut Vec<String>,
     sink: &'a dyn Sink,
     summary: &'a mut HistorySummary,
 }
