@@ -299,10 +299,7 @@ fn reaching(
             positions.push(p);
         }
     }
-    for (i, reaching) in asked
-        .into_iter()
-        .zip(graph.tips_reaching(&positions, &tips))
-    {
+    for (i, reaching) in asked.into_iter().zip(graph.tips_reaching(&positions, tips)) {
         out[i] = reaching
             .into_iter()
             .map(|t| tips[t as usize].name.clone())
