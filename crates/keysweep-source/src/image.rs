@@ -1124,11 +1124,14 @@ impl<R: Read> Verify<R> {
     /// Reads what the scan left (the end of a tar, compression trailers) and compares the
     /// digest of the whole blob.
     fn finish(mut self) -> Result<(), String> {
-        let Some(expected) = self.expected.take() else {
+        if self.expected.is_none() {
             return Ok(());
-        };
+        }
+        // Read (and hash) the rest before taking `expected` out: `read` hashes only while it
+        // is set.
         io::copy(&mut self, &mut io::sink())
             .map_err(|e| format!("not verified against its digest: {}", io_reason(&e)))?;
+        let expected = self.expected.take().unwrap_or_default();
         let actual = hex(&self.sha256.finalize());
         if actual == expected {
             Ok(())

@@ -451,3 +451,93 @@ fn a_blob_that_does_not_match_its_digest_is_scanned_and_an_error() {
         "{problems:#?}"
     );
 }
+
+/// Blobs by digest, each opened as a stream that returns at most 700 bytes a read, as a
+/// network stream does.
+struct Trickle(Vec<(String, Vec<u8>)>, Vec<u8>);
+
+struct Short(std::io::Cursor<Vec<u8>>);
+
+impl std::io::Read for Short {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(700);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+impl keysweep_source::RemoteImage for Trickle {
+    fn name(&self) -> String {
+        "example.test/app:1".into()
+    }
+    fn tags(&self) -> Vec<String> {
+        vec![self.name()]
+    }
+    fn index(&self) -> Result<Vec<u8>, String> {
+        Ok(self.1.clone())
+    }
+    fn open(
+        &self,
+        digest: &str,
+        _size: Option<u64>,
+    ) -> Result<(Box<dyn std::io::Read + Send>, Option<u64>), String> {
+        let (_, data) = self
+            .0
+            .iter()
+            .find(|(d, _)| d == digest)
+            .ok_or_else(|| format!("{digest} is not here"))?;
+        Ok((
+            Box::new(Short(std::io::Cursor::new(data.clone()))),
+            Some(data.len() as u64),
+        ))
+    }
+}
+
+#[test]
+fn streams_with_short_reads_verify_plain_padded_and_gzip_layers() {
+    use sha2::Digest;
+    let digest = |data: &[u8]| -> String {
+        let hex: String = sha2::Sha256::digest(data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("sha256:{hex}")
+    };
+    // A layer as Python's tarfile and many tools write it: padded with zero blocks to a
+    // 10,240-byte record, past the end-of-archive marker (what the scan leaves unread).
+    for (gzip, padded) in [(false, false), (false, true), (true, true)] {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        let env = "GITHUB_TOKEN=ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u\n".to_string();
+        header.set_size(env.len() as u64);
+        tar.append_data(&mut header, "app/.env", env.as_bytes())
+            .unwrap();
+        let mut layer = tar.into_inner().unwrap();
+        if padded {
+            layer.resize(layer.len().div_ceil(10240) * 10240 + 10240, 0);
+        }
+        if gzip {
+            use std::io::Write;
+            let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            z.write_all(&layer).unwrap();
+            layer = z.finish().unwrap();
+        }
+        let config = br#"{"config":{}}"#.to_vec();
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"config":{{"digest":"{}","size":{}}},"layers":[{{"digest":"{}","size":{}}}]}}"#,
+            digest(&config),
+            config.len(),
+            digest(&layer),
+            layer.len()
+        )
+        .into_bytes();
+        let index = format!(r#"{{"manifests":[{{"digest":"{}"}}]}}"#, digest(&manifest));
+        let blobs = [layer, config, manifest].map(|b| (digest(&b), b)).to_vec();
+        let sink = Collect::default();
+        ImageScan::new(Scanner::new(RuleSet::builtin()).unwrap())
+            .run_remote(&Trickle(blobs, index.into_bytes()), &sink)
+            .unwrap();
+        let (hits, problems) = sink.into_parts();
+        assert!(problems.is_empty(), "gzip {gzip}: {problems:?}");
+        assert_eq!(hits.len(), 1, "gzip {gzip}");
+    }
+}
