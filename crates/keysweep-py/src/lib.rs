@@ -23,7 +23,7 @@ use keysweep_report::Record;
 use keysweep_source::{
     ChangeScan, Collect, HistoryScan, Hit, ImageScan, Location, PathScan, Problem, Severity,
 };
-use pyo3::exceptions::{PyTypeError, PyUserWarning, PyValueError};
+use pyo3::exceptions::{PyOSError, PyTypeError, PyUserWarning, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
@@ -459,10 +459,60 @@ impl Scanner {
     /// `image`, `layer_digest`, `layer_index`, `removed_in` (and `image_field` for the
     /// configuration). What could not be read is a `ScanWarning`; an image that cannot be
     /// opened at all raises `OSError`.
-    #[pyo3(signature = (path, *, reveal = false))]
-    fn scan_image(&self, py: Python<'_>, path: PathBuf, reveal: bool) -> PyResult<Vec<Finding>> {
+    ///
+    /// When no file or directory `path` exists and it reads as an image reference (it names a
+    /// registry host, or has a `:tag` or `@digest`, or no file extension: `alpine:3.20`,
+    /// `ghcr.io/acme/app@sha256:…`), the image is pulled from its registry as the CLI pulls it:
+    /// layers streamed, never written to disk, each verified against its digest; credentials
+    /// from Docker's and Podman's configuration; `platform` (`"linux/arm64"`) or
+    /// `all_platforms` for an index; plain HTTP only for the hosts in `insecure_registries`.
+    /// A pull that fails raises `OSError` naming the image (never a credential).
+    #[pyo3(signature = (path, *, reveal = false, platform = None, all_platforms = false, insecure_registries = Vec::new()))]
+    fn scan_image(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+        reveal: bool,
+        platform: Option<String>,
+        all_platforms: bool,
+        insecure_registries: Vec<String>,
+    ) -> PyResult<Vec<Finding>> {
         let scan = ImageScan::new(self.compiled.scanner.clone());
-        self.run_job(py, reveal, |sink| scan.run(&path, sink).map(drop), &path)
+        let local = std::fs::symlink_metadata(&path).is_ok();
+        let reference = path.to_str().filter(|t| keysweep_registry::is_reference(t));
+        if local || reference.is_none() {
+            return self.run_job(py, reveal, |sink| scan.run(&path, sink).map(drop), &path);
+        }
+        let mut puller = keysweep_registry::Puller::new()
+            .all_platforms(all_platforms)
+            .insecure(insecure_registries);
+        if let Some(p) = platform {
+            puller = puller.platform(
+                p.parse()
+                    .map_err(|e| PyValueError::new_err(format!("platform: {e}")))?,
+            );
+        }
+        let (records, problems) = py
+            .detach(|| {
+                let sink = Collect::default();
+                keysweep_registry::scan_image(&scan, &puller, &path, &sink)?;
+                let (hits, problems) = sink.into_parts();
+                Ok::<_, String>((self.records(hits), problems))
+            })
+            .map_err(|e| {
+                // Name the image, as the CLI's error line does.
+                let name = path.display().to_string();
+                PyOSError::new_err(if e.contains(&name) {
+                    e
+                } else {
+                    format!("{name}: {e}")
+                })
+            })?;
+        warn_problems(py, &problems)?;
+        Ok(records
+            .into_iter()
+            .map(|(r, f)| Finding::scanned(r, f, reveal))
+            .collect())
     }
 
     /// Scans what the next commit of `repo` would add (staged files against HEAD, findings on

@@ -104,3 +104,108 @@ def test_scan_image_errors(tmp_path: Path, scanner: keysweep.Scanner) -> None:
     not_an_image.write_bytes(_tar({"hello.txt": b"hi\n"}))
     with pytest.raises(ValueError, match="plain.tar"):
         scanner.scan_image(not_an_image)
+
+
+class _Registry:
+    """A minimal OCI distribution endpoint on 127.0.0.1 serving one image (manifest and
+    blobs by digest), as a stand-in for a registry: what `scan_image` pulls when no file of
+    the given name exists."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        layers = [
+            _tar({"app/deploy.env": f"AWS_ACCESS_KEY_ID={AWS}\n".encode()}),
+            _tar({"app/.wh.deploy.env": b""}),
+        ]
+        config = json.dumps(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "config": {"Env": ["PATH=/usr/bin"]},
+                "rootfs": {"type": "layers", "diff_ids": [f"sha256:{_sha256(x)}" for x in layers]},
+            }
+        ).encode()
+        self.blobs = {f"sha256:{_sha256(b)}": b for b in [config, *layers]}
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {
+                    "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": f"sha256:{_sha256(config)}",
+                    "size": len(config),
+                },
+                "layers": [
+                    {
+                        "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "digest": f"sha256:{_sha256(x)}",
+                        "size": len(x),
+                    }
+                    for x in layers
+                ],
+            }
+        ).encode()
+        self.manifest = manifest
+        self.requests: list[str] = []
+        registry = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+                registry.requests.append(self.path)
+                body: bytes | None = None
+                kind = "application/octet-stream"
+                if self.path == "/v2/":
+                    body = b"{}"
+                elif self.path in ("/v2/acme/app/manifests/1.0",):
+                    body, kind = registry.manifest, "application/vnd.oci.image.manifest.v1+json"
+                elif self.path.startswith("/v2/acme/app/blobs/"):
+                    body = registry.blobs.get(self.path.rsplit("/", 1)[1])
+                if body is None:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                if kind != "application/octet-stream":
+                    self.send_header("Docker-Content-Digest", f"sha256:{_sha256(body)}")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_scan_image_pulls_a_reference_from_a_registry(scanner: keysweep.Scanner) -> None:
+    registry = _Registry()
+    try:
+        host = f"127.0.0.1:{registry.port}"
+        found = scanner.scan_image(f"{host}/acme/app:1.0", insecure_registries=[host])
+        assert [f.rule_id for f in found] == ["aws.access_key_id"]
+        assert found[0].to_dict()["image"]["layer"]["removed_in"] == 2
+        assert any(r.startswith("/v2/acme/app/blobs/") for r in registry.requests)
+        # Plain HTTP only for the hosts named insecure.
+        with pytest.raises(OSError):
+            scanner.scan_image(f"{host}/acme/app:1.0")
+        # A missing tag names the image.
+        with pytest.raises(OSError, match="acme/app"):
+            scanner.scan_image(f"{host}/acme/app:2.0", insecure_registries=[host])
+        with pytest.raises(ValueError, match="platform"):
+            scanner.scan_image(f"{host}/acme/app:1.0", platform="not a platform")
+    finally:
+        registry.close()
+
+
+def test_a_missing_image_file_is_not_pulled(tmp_path: Path, scanner: keysweep.Scanner) -> None:
+    # `out/app.tar` that does not exist is a missing file, not a Docker Hub image.
+    with pytest.raises(OSError):
+        scanner.scan_image(tmp_path / "out" / "app.tar")

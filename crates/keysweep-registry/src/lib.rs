@@ -33,11 +33,13 @@ mod auth;
 mod client;
 mod platform;
 mod reference;
+mod scan;
 
 pub use auth::{Credential, CredentialFiles};
 pub use client::{PulledImage, Puller};
 pub use platform::Platform;
 pub use reference::Reference;
+pub use scan::{is_reference, scan_image};
 
 use std::fmt;
 

@@ -177,7 +177,15 @@ class Scanner:
         self, path: StrPath, since: Optional[str] = None, *, reveal: bool = False
     ) -> list[Finding]: ...
     def scan_staged(self, repo: StrPath, *, reveal: bool = False) -> list[Finding]: ...
-    def scan_image(self, path: StrPath, *, reveal: bool = False) -> list[Finding]: ...
+    def scan_image(
+        self,
+        path: StrPath,
+        *,
+        reveal: bool = False,
+        platform: Optional[str] = None,
+        all_platforms: bool = False,
+        insecure_registries: Sequence[str] = (),
+    ) -> list[Finding]: ...
     def sweep(
         self,
         repos: Sequence[StrPath],
