@@ -882,27 +882,43 @@ pub fn write_results(
     as_of: i64,
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(out)?;
-    let mut findings = Vec::new();
-    let mut inventory = Inventory::new(20);
-    for repo in &outcome.repos {
-        for r in &repo.records {
-            // Redacted once: what findings.jsonl shows (unless `reveal`) and the inventory.
-            let hidden = redacted(r);
-            let shown = if reveal { r } else { &hidden };
-            serde_json::to_writer(&mut findings, shown).map_err(std::io::Error::other)?;
+    let records = || outcome.repos.iter().flat_map(|repo| &repo.records);
+    // findings.jsonl and the inventory are independent: written side by side (each redacts
+    // for itself; a redacted copy per record is cheaper than waiting for the other).
+    let findings = || -> std::io::Result<()> {
+        let mut findings = Vec::new();
+        for r in records() {
+            if reveal {
+                serde_json::to_writer(&mut findings, r)
+            } else {
+                serde_json::to_writer(&mut findings, &redacted(r))
+            }
+            .map_err(std::io::Error::other)?;
             findings.push(b'\n');
-            inventory.add(&hidden);
         }
-    }
-    keysweep_report::write_output(&out.join("findings.jsonl"), &findings)?;
-    let mut doc = inventory.finish(as_of, &mut keysweep_report::codeowners::read);
-    let json = serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other)?;
-    keysweep_report::write_output(&out.join("inventory.json"), &json)?;
-    let csv = keysweep_report::inventory::csv(&doc);
-    keysweep_report::write_output(&out.join("inventory.csv"), csv.as_bytes())?;
-    let html = keysweep_report::inventory::html(&mut doc);
-    keysweep_report::write_output(&out.join("inventory.html"), html.as_bytes())?;
-    Ok(())
+        keysweep_report::write_output(&out.join("findings.jsonl"), &findings)
+    };
+    let inventory = || -> std::io::Result<()> {
+        // The inventory is always redacted.
+        let mut inventory = Inventory::new(20);
+        for r in records() {
+            inventory.add(&redacted(r));
+        }
+        let mut doc = inventory.finish(as_of, &mut keysweep_report::codeowners::read);
+        let json = serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other)?;
+        keysweep_report::write_output(&out.join("inventory.json"), &json)?;
+        let csv = keysweep_report::inventory::csv(&doc);
+        keysweep_report::write_output(&out.join("inventory.csv"), csv.as_bytes())?;
+        let html = keysweep_report::inventory::html(&mut doc);
+        keysweep_report::write_output(&out.join("inventory.html"), html.as_bytes())
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(findings);
+        let b = inventory();
+        (a.join(), b)
+    });
+    a.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    b
 }
 
 /// Counts per status, for a summary line.
