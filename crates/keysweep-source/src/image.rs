@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -850,25 +850,24 @@ impl Run<'_> {
         self.fields(&mut scratch, plan, ImagePart::Manifest, &plan.annotations);
 
         let count = plan.layers.len();
-        let layers: Vec<(usize, &String, String, Option<u64>)> = plan
+        // (position, path, digest, size, whether the digest is the config's diff id).
+        let layers: Vec<(usize, &String, String, Option<u64>, bool)> = plan
             .layers
             .iter()
             .enumerate()
-            .map(|(i, (path, digest, size))| {
-                let digest = digest
-                    .clone()
-                    .or_else(|| (diff_ids.len() == count).then(|| diff_ids[i].clone()))
-                    .unwrap_or_else(|| path.clone());
-                (i, path, digest, *size)
+            .map(|(i, (path, digest, size))| match digest {
+                Some(d) => (i, path, d.clone(), *size, false),
+                None if diff_ids.len() == count => (i, path, diff_ids[i].clone(), *size, true),
+                None => (i, path, path.clone(), *size, false),
             })
             .collect();
         let mut todo = Vec::new();
         let mut claimed = HashSet::new();
-        for (i, path, digest, size) in &layers {
+        for (i, path, digest, size, diff_id) in &layers {
             if self.seen.contains_key(digest) || !claimed.insert(digest.clone()) {
                 self.summary.layers_shared += 1;
             } else {
-                todo.push((*i, *path, digest.clone(), *size));
+                todo.push((*i, *path, digest.clone(), *size, *diff_id));
             }
         }
         let scan = self.scan;
@@ -877,13 +876,14 @@ impl Run<'_> {
         let sink = self.sink;
         let read: Vec<(usize, String, Option<Layer>)> = todo
             .into_par_iter()
-            .map(|(i, path, digest, size)| {
+            .map(|(i, path, digest, size, diff_id)| {
                 let at = LayerAt {
                     path,
                     digest: &digest,
                     size,
                     index: i + 1,
                     count,
+                    diff_id,
                 };
                 let layer = scan.layer(store, name, &at, sink);
                 (i, digest, layer)
@@ -902,7 +902,7 @@ impl Run<'_> {
         }
         let whiteouts: Vec<Arc<Whiteouts>> = layers
             .iter()
-            .map(|(_, _, d, _)| self.seen.get(d).cloned().unwrap_or_default())
+            .map(|(_, _, d, _, _)| self.seen.get(d).cloned().unwrap_or_default())
             .collect();
         for (i, digest, findings) in found {
             for (finding, chain) in findings {
@@ -1010,6 +1010,9 @@ struct LayerAt<'a> {
     size: Option<u64>,
     index: usize,
     count: usize,
+    /// `digest` is the configuration's diff id (a classic `docker save` layer, named by
+    /// path): the SHA-256 of the layer uncompressed, checked when the layer is a plain tar.
+    diff_id: bool,
 }
 
 impl ImageScan {
@@ -1047,10 +1050,23 @@ impl ImageScan {
                 ));
             }
         }
+        let mut reader = io::BufReader::new(reader);
+        let expected = sha256_of_path(at.path).or_else(|| {
+            // A diff id names the uncompressed tar: it can check a layer stored plain (as
+            // `docker save` stores them), not a compressed one.
+            let plain = reader
+                .fill_buf()
+                .is_ok_and(|head| archive::Compression::of(head) == archive::Compression::None);
+            (at.diff_id && plain)
+                .then(|| {
+                    sha256_of_path(&format!("blobs/sha256/{}", digest.strip_prefix("sha256:")?))
+                })
+                .flatten()
+        });
         let mut verify = Verify {
             inner: reader,
             sha256: Sha256::new(),
-            expected: sha256_of_path(at.path),
+            expected,
             read: 0,
             limit: at.size.or(size),
         };

@@ -541,3 +541,33 @@ fn streams_with_short_reads_verify_plain_padded_and_gzip_layers() {
         assert_eq!(hits.len(), 1, "gzip {gzip}");
     }
 }
+
+#[test]
+fn a_classic_docker_save_layer_is_checked_against_its_diff_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = whiteout_image(Comp::Plain);
+    let archive = dir.path().join("app.tar");
+    oci::write_docker_archive(&archive, &[&image]);
+    let (result, hits, problems) = scan(&archive);
+    result.unwrap();
+    hit(&hits, GITHUB);
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // The same archive with one byte of the secret changed in its layer.tar: still scanned,
+    // and the layer does not match the diff id the configuration gives.
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let at = bytes
+        .windows(GITHUB.len())
+        .position(|w| w == GITHUB.as_bytes())
+        .unwrap();
+    bytes[at + GITHUB.len() - 1] = b'X';
+    std::fs::write(&archive, &bytes).unwrap();
+    let (result, hits, problems) = scan(&archive);
+    result.unwrap();
+    hit(&hits, &format!("{}X", &GITHUB[..GITHUB.len() - 1]));
+    let mismatch: Vec<&Problem> = problems
+        .iter()
+        .filter(|p| p.message.contains("digest mismatch"))
+        .collect();
+    assert_eq!(mismatch.len(), 1, "{problems:#?}");
+}
