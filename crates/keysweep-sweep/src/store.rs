@@ -21,7 +21,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHand
 use serde::{Deserialize, Serialize};
 
 const REPOS: TableDefinition<&str, &[u8]> = TableDefinition::new("repos");
-/// Repository key → its findings (JSON), apart from `repos` so that a re-sweep that changes
+/// Repository key → its findings (JSON Lines, parsed and written in parallel), apart from `repos` so that a re-sweep that changes
 /// none of them rewrites only the small state.
 const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 /// Repository key → the commits its refs reached at its last sweep
@@ -192,7 +192,7 @@ impl Store {
         };
         let records = match r.open_table(RECORDS) {
             Ok(t) => match t.get(key).map_err(|e| err(&e))? {
-                Some(v) => serde_json::from_slice(v.value()).ok(),
+                Some(v) => decode_records(v.value()),
                 None => None,
             },
             Err(redb::TableError::TableDoesNotExist(_)) => None,
@@ -265,7 +265,7 @@ impl Store {
         })
         .map_err(|e| err(&e))?;
         let records = if records_changed {
-            Some(serde_json::to_vec(&state.records).map_err(|e| err(&e))?)
+            Some(encode_records(&state.records).map_err(|e| err(&e))?)
         } else {
             None
         };
@@ -299,6 +299,31 @@ impl Store {
         }
         txn.commit().map_err(|e| err(&e))
     }
+}
+
+/// Findings as stored: one JSON object a line (serde_json's compact form has no newline),
+/// so that both directions run on every core: a re-sweep of repositories with thousands of
+/// findings spends most of its time here.
+fn encode_records(records: &[Record]) -> Result<Vec<u8>, serde_json::Error> {
+    use rayon::prelude::*;
+    let lines = records
+        .par_iter()
+        .map(serde_json::to_vec)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(lines.join(&b'\n'))
+}
+
+/// What [`encode_records`] wrote; `None` for anything else (as good as no state).
+fn decode_records(bytes: &[u8]) -> Option<Vec<Record>> {
+    use rayon::prelude::*;
+    if bytes.is_empty() {
+        return Some(Vec::new());
+    }
+    let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    lines
+        .par_iter()
+        .map(|line| serde_json::from_slice(line).ok())
+        .collect()
 }
 
 fn blob_table_name(rules: &str) -> String {
@@ -353,5 +378,25 @@ fn decode(v: &[u8]) -> Option<Vec<Finding>> {
         Some(Vec::new())
     } else {
         serde_json::from_slice(v).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode_records, encode_records};
+
+    #[test]
+    fn records_round_trip_line_by_line_and_damage_is_no_state() {
+        assert_eq!(
+            decode_records(&encode_records(&[]).unwrap()),
+            Some(Vec::new())
+        );
+        let line = br#"{"rule_id":"r","path":"a\nb.env","source":"file","line":1,"column":1,"secret":"x\ny","redacted":false,"fingerprint":"00000000000000000000000000000000","confidence":"high"}"#;
+        let records = decode_records(line).expect("a record");
+        assert_eq!(records[0].secret, "x\ny");
+        let bytes = encode_records(&[records[0].clone(), records[0].clone()]).unwrap();
+        assert_eq!(bytes.iter().filter(|&&b| b == b'\n').count(), 1);
+        assert_eq!(decode_records(&bytes).unwrap(), vec![records[0].clone(); 2]);
+        assert_eq!(decode_records(b"[not json"), None);
     }
 }
