@@ -154,7 +154,20 @@ impl KnownCommits {
         path: &Path,
     ) -> Result<Vec<Tip>, Error> {
         let mut problems = Vec::new();
-        let refs = tips(repo, &|_| Peel::Unknown, &mut problems);
+        // A ref naming a known commit needs no peeling (known ids are commits): with
+        // thousands of refs, reading each object to see whether it is a tag is most of the cost.
+        let known = Arc::clone(&self.index);
+        let refs = tips(
+            repo,
+            &|id| {
+                if known.contains_key(id) {
+                    Peel::NotATag
+                } else {
+                    Peel::Unknown
+                }
+            },
+            &mut problems,
+        );
         if let Some(p) = problems.first() {
             return Err(Error::Open {
                 path: path.to_owned(),

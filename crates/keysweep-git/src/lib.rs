@@ -737,6 +737,11 @@ impl<'s> HistoryScan<'s> {
                 })
         };
         let tip = self.branch.as_deref().unwrap_or("HEAD");
+        // Known commits are commits: refs naming them need no peeling.
+        let tag_target = |id: &ObjectId| match self.known {
+            Some(k) if k.contains(id) => Peel::NotATag,
+            _ => Peel::Unknown,
+        };
         let mut absent_tips = Vec::new();
         let (include, exclude) = if let Some(given) = &self.tips {
             let mut present = Vec::new();
@@ -755,7 +760,7 @@ impl<'s> HistoryScan<'s> {
             (present, Vec::new())
         } else if let Some(after) = &self.after {
             let mut seen = Vec::new();
-            let now: Vec<ObjectId> = tips(repo, &|_| Peel::Unknown, &mut seen)
+            let now: Vec<ObjectId> = tips(repo, &tag_target, &mut seen)
                 .into_iter()
                 .map(|t| t.id)
                 .filter(|id| repo.find_commit(*id).is_ok())
@@ -851,7 +856,7 @@ impl<'s> HistoryScan<'s> {
                     id: *id,
                 })
                 .collect(),
-            None => tips(repo, &|_| Peel::Unknown, &mut problems),
+            None => tips(repo, &tag_target, &mut problems),
         };
         let mut history = finish(repo, &graph, &tips, found, problems, submodules);
         history.absent_tips = absent_tips;
