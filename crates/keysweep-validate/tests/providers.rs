@@ -356,7 +356,7 @@ fn report(what: &str, mut fails: Vec<String>, total: usize) {
 /// against the recorded `revoked` answer. The secret shows nowhere.
 #[test]
 fn every_builtin_validator_and_revocation_against_its_recorded_answers() {
-    let rules = RuleSet::builtin();
+    let rules = RuleSet::builtin_with_examples();
     let all = entries();
     let mut fails = Vec::new();
     let cases = cases(&rules, &all, &mut fails);
@@ -495,7 +495,7 @@ fn every_builtin_validator_and_revocation_against_its_recorded_answers() {
 /// with `Retry-After` is retried once and then reads the live answer.
 #[test]
 fn every_builtin_validator_survives_a_misbehaving_provider() {
-    let rules = RuleSet::builtin();
+    let rules = RuleSet::builtin_with_examples();
     let all: Vec<Entry> = entries()
         .into_iter()
         .filter(|e| rules.get(&e.rule).and_then(http_request).is_some())

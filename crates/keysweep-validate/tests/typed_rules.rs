@@ -34,7 +34,7 @@ fn assert_quotes_nothing(text: &str, f: &Finding) {
 /// What `prepare` says for each example of each rule with a typed validator: `Ok(host)` or
 /// the error.
 fn outcomes() -> Vec<(String, Result<String, String>)> {
-    let rules = RuleSet::builtin();
+    let rules = RuleSet::builtin_with_examples();
     let scanner = Scanner::new(rules.clone()).unwrap();
     let now = UNIX_EPOCH + Duration::from_secs(1_767_225_600); // 2026-01-01
     let mut out = Vec::new();
@@ -107,7 +107,7 @@ fn rule_examples_prepare_or_say_what_is_missing() {
 
 #[test]
 fn every_typed_kind_is_used_by_a_builtin_rule() {
-    let rules = RuleSet::builtin();
+    let rules = RuleSet::builtin_with_examples();
     for kind in TYPED_HTTP_KINDS {
         assert!(
             rules
@@ -121,7 +121,7 @@ fn every_typed_kind_is_used_by_a_builtin_rule() {
 
 #[test]
 fn connection_string_parts_reach_the_azure_request() {
-    let rules = RuleSet::builtin();
+    let rules = RuleSet::builtin_with_examples();
     let scanner = Scanner::new(rules).unwrap();
     // A made-up key; a sovereign cloud's suffix after it.
     let text = "AccountName=acmearchive;AccountKey=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==;EndpointSuffix=core.chinacloudapi.cn";

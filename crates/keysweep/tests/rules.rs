@@ -30,7 +30,7 @@ fn builtin_set_has_at_least_200_rules() {
 
 #[test]
 fn every_builtin_rule_passes_its_examples_with_prefilter_on_and_off() {
-    let rules = RuleSet::builtin();
+    let rules = RuleSet::builtin_with_examples();
     let failures: Vec<String> = rules
         .rules()
         .iter()
@@ -75,7 +75,7 @@ fn every_builtin_rule_is_well_formed() {
 /// the full rule set must report exactly the same findings with the prefilter on and off.
 #[test]
 fn prefilter_contract_holds_on_all_examples_together() {
-    let rules = RuleSet::builtin();
+    let rules = RuleSet::builtin_with_examples();
     let mut hay = String::new();
     for rule in rules.rules() {
         for ex in &rule.examples {
@@ -177,7 +177,7 @@ fn hashes_and_uuids_without_secret_context_are_not_findings() {
 
 #[test]
 fn a_checksum_failure_lowers_confidence() {
-    let rules = RuleSet::builtin();
+    let rules = RuleSet::builtin_with_examples();
     let rule = rules
         .rules()
         .iter()
@@ -275,7 +275,7 @@ fn default_database_passwords_are_not_findings() {
 /// points, so matches start and end near window and lane edges) spliced with random bytes.
 #[test]
 fn prefilter_contract_holds_on_spliced_examples() {
-    let rules = RuleSet::builtin();
+    let rules = RuleSet::builtin_with_examples();
     let texts: Vec<&[u8]> = rules
         .rules()
         .iter()

@@ -66,7 +66,7 @@ fn from_gitleaks(rule: &keysweep::Rule) -> bool {
 
 pub fn check(files: &[PathBuf]) -> Result<u8, String> {
     let set = if files.is_empty() {
-        RuleSet::builtin()
+        RuleSet::builtin_with_examples()
     } else {
         let mut set = RuleSet::empty();
         for f in files {
