@@ -431,11 +431,55 @@ fn keyword_hits<A: Automaton>(
 /// hook's diff stays far below; a directory or history scan passes it in its first files).
 const DFA_AFTER: u64 = 4 << 20;
 
-/// The keyword automaton a scan uses.
+/// Bytes, counted from a scanner's first input, whose keywords are looked for one keyword at a
+/// time, with no automaton ([`direct_keyword_hits`]): building the automaton over 1,000+
+/// keywords costs about 3 ms, more than a pre-commit hook's whole diff takes to search this
+/// way. Past it, the small automaton is built.
+const DIRECT_BYTES: u64 = 256 << 10;
+
+/// How a scan looks for keywords.
 #[derive(Clone, Copy)]
 enum Keywords<'a> {
     Dfa(&'a DFA),
     Nfa(&'a aho_corasick::nfa::contiguous::NFA),
+    /// One keyword at a time over the input (small inputs only).
+    Direct,
+}
+
+/// Every occurrence of every keyword in `hay[range]`, overlapping ones included, compared as
+/// the automata compare (ASCII case-insensitively): the hits [`keyword_hits`] reports, in
+/// another order. For small inputs: it costs one pass to lower-case the input and note which
+/// byte pairs occur, then a substring search for each keyword whose byte pairs all occur.
+/// `patterns` are lower-case and not empty.
+fn direct_keyword_hits(
+    patterns: &[Vec<u8>],
+    hay: &[u8],
+    range: Range<usize>,
+    lower: &mut Vec<u8>,
+    pairs: &mut Vec<u64>,
+    hits: &mut Vec<(PatternID, usize)>,
+) {
+    lower.clear();
+    lower.extend(hay[range.clone()].iter().map(u8::to_ascii_lowercase));
+    pairs.clear();
+    pairs.resize(1 << 10, 0);
+    let pair = |a: u8, b: u8| (usize::from(a) << 8) | usize::from(b);
+    for w in lower.windows(2) {
+        let i = pair(w[0], w[1]);
+        pairs[i >> 6] |= 1 << (i & 63);
+    }
+    let has = |i: usize| pairs[i >> 6] & (1 << (i & 63)) != 0;
+    for (pid, p) in patterns.iter().enumerate() {
+        if p.len() > lower.len() || !p.windows(2).all(|w| has(pair(w[0], w[1]))) {
+            continue;
+        }
+        let finder = memchr::memmem::Finder::new(p);
+        let mut at = 0;
+        while let Some(i) = finder.find(&lower[at..]) {
+            hits.push((PatternID::must(pid), range.start + at + i));
+            at += i + 1;
+        }
+    }
 }
 
 /// Records the keywords of match state `sid`, reached at `end`, unless the hit ends in the
@@ -675,10 +719,11 @@ impl ScannerBuilder {
                 names,
                 compiled: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 rules,
-                patterns,
                 automaton: OnceLock::new(),
                 small_automaton: OnceLock::new(),
                 scanned_small: std::sync::atomic::AtomicU64::new(0),
+                direct: patterns.iter().all(|p| !p.is_empty()),
+                patterns,
                 keywords,
                 keywordless,
                 scoped_keywordless,
@@ -896,6 +941,8 @@ struct Inner {
     small_automaton: OnceLock<Option<aho_corasick::nfa::contiguous::NFA>>,
     /// Bytes scanned with the small automaton so far.
     scanned_small: std::sync::atomic::AtomicU64,
+    /// Whether keywords may be looked for one at a time (no keyword is empty).
+    direct: bool,
     keywords: Vec<Keyword>,
     /// Rules without keywords, found by one multi-pattern pass.
     keywordless: Vec<u32>,
@@ -958,6 +1005,9 @@ pub struct Scratch {
     in_decoded: bool,
     /// Keyword hits of the current range: (pattern, start).
     hits: Vec<(PatternID, usize)>,
+    /// The range lower-cased, and which byte pairs occur in it ([`direct_keyword_hits`]).
+    lower: Vec<u8>,
+    pairs: Vec<u64>,
     /// (rule, first, last): try one anchored search of the rule at each position of
     /// `first..=last` (a keyword hit and the lead before it). Ranges, not positions, so that a
     /// keyword on every byte costs one entry per hit, not one per position.
@@ -1126,6 +1176,8 @@ impl Scanner {
             keywordless_cache: None,
             in_decoded: false,
             hits: Vec::new(),
+            lower: Vec::new(),
+            pairs: Vec::new(),
             anchored: Vec::new(),
             candidates: Vec::new(),
             claimed: Vec::new(),
@@ -1160,6 +1212,12 @@ impl Scanner {
         let before = inner.scanned_small.fetch_add(len as u64, Ordering::Relaxed);
         if before + len as u64 > DFA_AFTER {
             return self.automaton().map(Keywords::Dfa);
+        }
+        if let Some(small) = inner.small_automaton.get() {
+            return small.as_ref().map(Keywords::Nfa);
+        }
+        if before + len as u64 <= DIRECT_BYTES && inner.direct {
+            return Some(Keywords::Direct);
         }
         let small = inner.small_automaton.get_or_init(|| {
             if inner.patterns.is_empty() {
@@ -1595,6 +1653,14 @@ impl Scanner {
                 match automaton {
                     Keywords::Dfa(a) => keyword_hits(a, hay, from..range.end, &mut scratch.hits),
                     Keywords::Nfa(a) => keyword_hits(a, hay, from..range.end, &mut scratch.hits),
+                    Keywords::Direct => direct_keyword_hits(
+                        &inner.patterns,
+                        hay,
+                        from..range.end,
+                        &mut scratch.lower,
+                        &mut scratch.pairs,
+                        &mut scratch.hits,
+                    ),
                 }
                 for &(pattern, start) in &scratch.hits {
                     let len = inner.patterns[pattern.as_usize()].len();
@@ -2539,6 +2605,10 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
             let mut sorted = got.clone();
             sorted.sort_unstable();
             assert_eq!(small, sorted, "contiguous NFA and DFA disagree");
+            let (mut direct, mut lower, mut pairs) = (Vec::new(), Vec::new(), Vec::new());
+            direct_keyword_hits(&kws, &hay, start..end, &mut lower, &mut pairs, &mut direct);
+            direct.sort_unstable();
+            assert_eq!(direct, sorted, "direct search and DFA disagree");
             let mut got: Vec<(usize, usize)> =
                 got.iter().map(|(p, s)| (p.as_usize(), *s)).collect();
             want.sort_unstable();
