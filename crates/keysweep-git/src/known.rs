@@ -73,6 +73,17 @@ impl KnownCommits {
         self.index.contains_key(id)
     }
 
+    /// What it knows of the object a ref names, for [`tips`]: a known id is a commit, so a ref
+    /// naming it needs no peeling (with thousands of refs, reading each object to see whether
+    /// it is a tag is most of the cost of listing them).
+    pub(crate) fn peel(&self, id: &gix::oid) -> Peel {
+        if self.contains(id) {
+            Peel::NotATag
+        } else {
+            Peel::Unknown
+        }
+    }
+
     /// The commits as bytes: a header, then per commit its id, its number of parents and their
     /// positions. What [`from_bytes`](Self::from_bytes) reads.
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -154,20 +165,7 @@ impl KnownCommits {
         path: &Path,
     ) -> Result<Vec<Tip>, Error> {
         let mut problems = Vec::new();
-        // A ref naming a known commit needs no peeling (known ids are commits): with
-        // thousands of refs, reading each object to see whether it is a tag is most of the cost.
-        let known = Arc::clone(&self.index);
-        let refs = tips(
-            repo,
-            &|id| {
-                if known.contains_key(id) {
-                    Peel::NotATag
-                } else {
-                    Peel::Unknown
-                }
-            },
-            &mut problems,
-        );
+        let refs = tips(repo, &|id| self.peel(id), &mut problems);
         if let Some(p) = problems.first() {
             return Err(Error::Open {
                 path: path.to_owned(),

@@ -737,11 +737,7 @@ impl<'s> HistoryScan<'s> {
                 })
         };
         let tip = self.branch.as_deref().unwrap_or("HEAD");
-        // Known commits are commits: refs naming them need no peeling.
-        let tag_target = |id: &ObjectId| match self.known {
-            Some(k) if k.contains(id) => Peel::NotATag,
-            _ => Peel::Unknown,
-        };
+        let tag_target = |id: &ObjectId| self.known.map_or(Peel::Unknown, |k| k.peel(id));
         let mut absent_tips = Vec::new();
         let (include, exclude) = if let Some(given) = &self.tips {
             let mut present = Vec::new();
