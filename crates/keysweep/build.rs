@@ -41,6 +41,7 @@ fn main() {
     let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-changed=rules");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/builtin_format.rs");
 
     // Every file in rules/ is loaded: a new file that is not listed fails the build rather
     // than silently not shipping.
@@ -85,12 +86,7 @@ fn main() {
 
 // The format, read back by `src/builtin.rs`: a value is one tag byte and its payload; lengths
 // and counts are u32, numbers 8 bytes, all little-endian.
-const STRING: u8 = 0;
-const INTEGER: u8 = 1;
-const FLOAT: u8 = 2;
-const BOOLEAN: u8 = 3;
-const ARRAY: u8 = 4;
-const TABLE: u8 = 5;
+include!("src/builtin_format.rs");
 
 fn encode_len(n: usize, out: &mut Vec<u8>) {
     out.extend_from_slice(&u32::try_from(n).expect("under 4 GiB").to_le_bytes());

@@ -10,12 +10,7 @@ use toml::{Table, Value};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_files.rs"));
 
-const STRING: u8 = 0;
-const INTEGER: u8 = 1;
-const FLOAT: u8 = 2;
-const BOOLEAN: u8 = 3;
-const ARRAY: u8 = 4;
-const TABLE: u8 = 5;
+include!("builtin_format.rs");
 
 /// Decodes one pre-parsed rule file; without `examples`, the rules' `examples` and
 /// `negative_examples` are skipped, not decoded (they are 45 % of the bytes, and only checking
