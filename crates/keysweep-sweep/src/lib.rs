@@ -53,6 +53,7 @@
 mod acquire;
 mod list;
 mod store;
+mod stored;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;

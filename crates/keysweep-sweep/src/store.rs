@@ -20,6 +20,8 @@ use keysweep_report::Record;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use serde::{Deserialize, Serialize};
 
+use crate::stored::Stored;
+
 const REPOS: TableDefinition<&str, &[u8]> = TableDefinition::new("repos");
 /// Repository key → its findings (JSON Lines, parsed and written in parallel), apart from `repos` so that a re-sweep that changes
 /// none of them rewrites only the small state.
@@ -302,18 +304,19 @@ impl Store {
 }
 
 /// Findings as stored: one JSON object a line (serde_json's compact form has no newline),
-/// so that both directions run on every core: a re-sweep of repositories with thousands of
-/// findings spends most of its time here.
+/// so that both directions run on every core, each in the cache's nested form ([`Stored`]):
+/// a re-sweep of repositories with thousands of findings spends most of its time here.
 fn encode_records(records: &[Record]) -> Result<Vec<u8>, serde_json::Error> {
     use rayon::prelude::*;
     let lines = records
         .par_iter()
-        .map(serde_json::to_vec)
+        .map(|r| serde_json::to_vec(&Stored::of(r)))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(lines.join(&b'\n'))
 }
 
-/// What [`encode_records`] wrote; `None` for anything else (as good as no state).
+/// What [`encode_records`] wrote (or, line by line, a [`Record`] as earlier versions stored
+/// it); `None` for anything else (as good as no state).
 fn decode_records(bytes: &[u8]) -> Option<Vec<Record>> {
     use rayon::prelude::*;
     if bytes.is_empty() {
@@ -322,7 +325,16 @@ fn decode_records(bytes: &[u8]) -> Option<Vec<Record>> {
     let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
     lines
         .par_iter()
-        .map(|line| serde_json::from_slice(line).ok())
+        .map(|line| {
+            // serde writes fields in order: a record of earlier versions starts with its rule.
+            if line.starts_with(b"{\"rule_id\":") {
+                serde_json::from_slice::<Record>(line).ok()
+            } else {
+                serde_json::from_slice::<Stored>(line)
+                    .ok()
+                    .map(Stored::into_record)
+            }
+        })
         .collect()
 }
 
@@ -384,6 +396,21 @@ fn decode(v: &[u8]) -> Option<Vec<Finding>> {
 #[cfg(test)]
 mod tests {
     use super::{decode_records, encode_records};
+
+    /// Every field and every kind of source survives the cache's nested form.
+    #[test]
+    fn every_field_survives_the_stored_form() {
+        let history = br#"{"rule_id":"aws.access_key","rule_name":"AWS","path":"a.env","path_base64":"YS5lbnY=","source":"history","git":{"blob":"b1","commit":"c1","author_name":"Ada","author_email":"ada@example.com","date":"2020-09-13T14:26:40+02:00","summary":"add","refs":["refs/heads/main"],"refs_total":3,"present_at_head":true,"reachable":true,"damaged":true},"context":"config","archive":{"file":"x.zip","entries":["a.env"]},"repository":{"id":"github.com/a/b","root":"/r","path":"a.env"},"submodule":{"path":"vendor/x","commit":"c2","depth":1},"line":2,"column":3,"end_line":4,"end_column":5,"byte_start":6,"byte_end":7,"secret":"AKIA","redacted":false,"fingerprint":"0123456789abcdef0123456789abcdef","entropy":3.5,"confidence":"medium","check_passed":true,"tags":["cloud"],"suppressed":"allowlist","decoded":["base64"],"parts":[{"name":"key_id","value":"k","redacted":true,"rule_id":"r2"}],"validation":{"status":"live","reason":"ok","identity":[{"name":"account","value":"1"}]}}"#;
+        let change = br#"{"rule_id":"r","path":"b","source":"change","git":{"change":"staged","blob":"b2"},"line":1,"column":1,"secret":"s","redacted":false,"fingerprint":"00000000000000000000000000000000","confidence":"high"}"#;
+        let image = br#"{"rule_id":"r","source":"image","image":{"name":"i.tar","tags":["t"],"manifest":"sha256:m","part":"layer","layer":{"digest":"sha256:l","index":1,"count":2,"removed_in":2}},"line":1,"column":1,"secret":"s","redacted":false,"fingerprint":"00000000000000000000000000000000","confidence":"high"}"#;
+        let stdin = br#"{"rule_id":"r","source":"stdin","line":1,"column":1,"secret":"s","redacted":false,"fingerprint":"00000000000000000000000000000000","confidence":"low"}"#;
+        for line in [&history[..], change, image, stdin] {
+            let record: keysweep_report::Record = serde_json::from_slice(line).unwrap();
+            let bytes = encode_records(std::slice::from_ref(&record)).unwrap();
+            assert!(!bytes.starts_with(b"{\"rule_id\""), "stored nested");
+            assert_eq!(decode_records(&bytes), Some(vec![record.clone()]));
+        }
+    }
 
     #[test]
     fn records_round_trip_line_by_line_and_damage_is_no_state() {
