@@ -852,6 +852,35 @@ fn refs_of_findings_after_a_resweep_are_those_of_a_fresh_sweep() {
         "{found:?}"
     );
     assert_eq!(provenance(&found), provenance(&fresh(&[&path])));
+
+    // Only a ref added (no commit, no finding): the cache keeps the refs brought up to date
+    // (findings are written back only when something changed), so the next sweep, with
+    // nothing changed, reports them as a fresh sweep does.
+    src.git(&["tag", "v2"]);
+    let (code, stderr) = sweep(dir.path(), &[&path], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr) = sweep(dir.path(), &[&path], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let audit = jsonl(&dir.path().join("out/audit.jsonl"));
+    assert_eq!(audit_of(&audit, &path)["mode"], "unchanged", "{audit:?}");
+    let found = jsonl(&dir.path().join("out/findings.jsonl"));
+    assert_eq!(
+        refs_of_in(&found, "github.pat.classic"),
+        Some(serde_json::json!([
+            "refs/heads/main",
+            "refs/tags/v1",
+            "refs/tags/v2"
+        ])),
+        "{found:?}"
+    );
+    assert_eq!(provenance(&found), provenance(&fresh(&[&path])));
+}
+
+fn refs_of_in(found: &[Value], rule: &str) -> Option<Value> {
+    found
+        .iter()
+        .find(|r| r["rule_id"] == rule)
+        .map(|r| r["git"]["refs"].clone())
 }
 
 #[test]

@@ -207,15 +207,13 @@ pub fn ref_tips(path: impl AsRef<Path>) -> Result<Vec<RefTip>, Error> {
 /// let main = tips.iter().find(|t| t.name == "refs/heads/main").unwrap().id;
 /// let feature = tips.iter().find(|t| t.name == "refs/heads/feature").unwrap().id;
 /// let reach = keysweep_git::refs_reaching(&dir, &[main, feature])?;
-/// assert_eq!(reach[0], ["refs/heads/main"]);
-/// assert_eq!(reach[1], ["refs/heads/main", "refs/heads/feature"]);
+/// assert_eq!(reach.refs(0).collect::<Vec<_>>(), ["refs/heads/main"]);
+/// assert_eq!(reach.refs(1).collect::<Vec<_>>(), ["refs/heads/main", "refs/heads/feature"]);
+/// assert_eq!(reach.count(1), 2);
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn refs_reaching(
-    path: impl AsRef<Path>,
-    objects: &[ObjectId],
-) -> Result<Vec<Vec<String>>, Error> {
+pub fn refs_reaching(path: impl AsRef<Path>, objects: &[ObjectId]) -> Result<Reaching, Error> {
     let path = path.as_ref();
     let open_error = |message: String| Error::Open {
         path: path.to_owned(),
@@ -257,7 +255,7 @@ pub fn refs_reaching(
 /// // A new branch with a new commit since `known` was read.
 /// let (reach, now) = keysweep_git::refs_reaching_known(&dir, &known, &[first])?;
 /// // HEAD's branch (feature) is listed first.
-/// assert_eq!(reach[0], ["refs/heads/feature", "refs/heads/main"]);
+/// assert_eq!(reach.refs(0).collect::<Vec<_>>(), ["refs/heads/feature", "refs/heads/main"]);
 /// assert_eq!((known.len(), now.len()), (1, 2));
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -266,7 +264,7 @@ pub fn refs_reaching_known(
     path: impl AsRef<Path>,
     known: &KnownCommits,
     objects: &[ObjectId],
-) -> Result<(Vec<Vec<String>>, KnownCommits), Error> {
+) -> Result<(Reaching, KnownCommits), Error> {
     let path = path.as_ref();
     let repo = gix::discover(path).map_err(|e| Error::Open {
         path: path.to_owned(),
@@ -278,14 +276,45 @@ pub fn refs_reaching_known(
     Ok((reaching(&repo, &graph, &tips, objects), now))
 }
 
+/// For each object of a question ([`refs_reaching`]), the refs whose history holds it, as
+/// positions in one list of names: a commit of a mirror can be reached by thousands of refs
+/// (`refs/pull/*`), and thousands of commits may be asked about.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reaching {
+    names: Vec<String>,
+    of: Vec<Vec<u32>>,
+}
+
+impl Reaching {
+    /// How many objects were asked about.
+    pub fn len(&self) -> usize {
+        self.of.len()
+    }
+
+    /// Whether none was.
+    pub fn is_empty(&self) -> bool {
+        self.of.is_empty()
+    }
+
+    /// The refs reaching the `i`th object asked about, in listing order; none for an index
+    /// beyond those asked.
+    pub fn refs(&self, i: usize) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
+        self.of
+            .get(i)
+            .map_or(&[][..], |v| v.as_slice())
+            .iter()
+            .map(|&t| self.names[t as usize].as_str())
+    }
+
+    /// How many refs reach the `i`th object.
+    pub fn count(&self, i: usize) -> usize {
+        self.of.get(i).map_or(0, Vec::len)
+    }
+}
+
 /// For each of `objects`, peeled to a commit, the refs among `tips` whose history in `graph`
 /// holds it.
-fn reaching(
-    repo: &gix::Repository,
-    graph: &Graph,
-    tips: &[Tip],
-    objects: &[ObjectId],
-) -> Vec<Vec<String>> {
+fn reaching(repo: &gix::Repository, graph: &Graph, tips: &[Tip], objects: &[ObjectId]) -> Reaching {
     let peel = |id: &ObjectId| -> Option<ObjectId> {
         let object = repo.find_object(*id).ok()?;
         Some(object.peel_to_kind(gix::object::Kind::Commit).ok()?.id)
@@ -294,18 +323,24 @@ fn reaching(
     let mut asked = Vec::new();
     let mut positions = Vec::new();
     for (i, id) in objects.iter().enumerate() {
-        if let Some(p) = peel(id).and_then(|c| graph.position.get(&c).copied()) {
+        // A commit of the graph needs no reading; anything else may be a tag to peel.
+        let position = graph
+            .position
+            .get(id)
+            .copied()
+            .or_else(|| peel(id).and_then(|c| graph.position.get(&c).copied()));
+        if let Some(p) = position {
             asked.push(i);
             positions.push(p);
         }
     }
     for (i, reaching) in asked.into_iter().zip(graph.tips_reaching(&positions, tips)) {
-        out[i] = reaching
-            .into_iter()
-            .map(|t| tips[t as usize].name.clone())
-            .collect();
+        out[i] = reaching;
     }
-    out
+    Reaching {
+        names: tips.iter().map(|t| t.name.clone()).collect(),
+        of: out,
+    }
 }
 
 /// Opens a blob that is an archive: given the blob's id and bytes, returns `None` when it is
@@ -739,6 +774,8 @@ impl<'s> HistoryScan<'s> {
         let tip = self.branch.as_deref().unwrap_or("HEAD");
         let tag_target = |id: &ObjectId| self.known.map_or(Peel::Unknown, |k| k.peel(id));
         let mut absent_tips = Vec::new();
+        // The refs as listed for `after_tips`, kept for the end (listing peels tags).
+        let mut listed = None;
         let (include, exclude) = if let Some(given) = &self.tips {
             let mut present = Vec::new();
             for id in given {
@@ -756,14 +793,15 @@ impl<'s> HistoryScan<'s> {
             (present, Vec::new())
         } else if let Some(after) = &self.after {
             let mut seen = Vec::new();
-            let now: Vec<ObjectId> = tips(repo, &tag_target, &mut seen)
-                .into_iter()
-                .map(|t| t.id)
-                .filter(|id| repo.find_commit(*id).is_ok())
-                .collect();
+            let now = tips(repo, &tag_target, &mut seen);
+            let known_commit = |id: &ObjectId| self.known.is_some_and(|k| k.contains(id));
+            // A known commit needs no reading (mirrors carry thousands of refs).
             let before: Vec<ObjectId> = after
                 .iter()
                 .filter_map(|id| {
+                    if known_commit(id) {
+                        return Some(*id);
+                    }
                     let object = repo.find_object(*id).ok()?;
                     Some(object.peel_to_kind(gix::object::Kind::Commit).ok()?.id)
                 })
@@ -774,9 +812,13 @@ impl<'s> HistoryScan<'s> {
             // (mirrors of hosted repositories carry thousands of refs, most never moving).
             let old: HashSet<ObjectId> = before.iter().copied().collect();
             let mut moved: Vec<ObjectId> = now
-                .into_iter()
-                .filter(|id| !old.contains(id) && !self.known.is_some_and(|k| k.contains(id)))
+                .iter()
+                .map(|t| t.id)
+                .filter(|id| {
+                    !old.contains(id) && !known_commit(id) && repo.find_commit(*id).is_ok()
+                })
                 .collect();
+            listed = Some(now);
             moved.sort_unstable();
             moved.dedup();
             (moved, before)
@@ -852,7 +894,10 @@ impl<'s> HistoryScan<'s> {
                     id: *id,
                 })
                 .collect(),
-            None => tips(repo, &tag_target, &mut problems),
+            None => match listed {
+                Some(listed) => listed,
+                None => tips(repo, &tag_target, &mut problems),
+            },
         };
         let mut history = finish(repo, &graph, &tips, found, problems, submodules);
         history.absent_tips = absent_tips;
@@ -999,6 +1044,9 @@ fn tips(
         id
     };
     let mut peel_cache: HashMap<ObjectId, ObjectId> = HashMap::new();
+    // Read once: following each ref on its own checks the packed-refs file for changes every
+    // time (a `stat` per ref; mirrors carry thousands).
+    let packed = repo.refs.cached_packed_buffer();
     let platform = repo.references();
     match platform
         .as_ref()
@@ -1018,10 +1066,18 @@ fn tips(
                     }
                 };
                 let name = r.name().as_bstr().to_string();
-                match r.follow_to_object() {
+                let followed = match &packed {
+                    Ok(p) => r.follow_to_object_packed(p.as_ref().map(|p| &***p)),
+                    // Unreadable: each ref then says why it cannot be followed.
+                    Err(_) => r.follow_to_object(),
+                };
+                match followed {
                     Ok(id) => {
                         let id = id.detach();
-                        let peeled = *peel_cache.entry(id).or_insert_with(|| peel(id));
+                        let peeled = match tag_target(&id) {
+                            Peel::NotATag => id,
+                            _ => *peel_cache.entry(id).or_insert_with(|| peel(id)),
+                        };
                         tips.push(Tip { name, id: peeled });
                     }
                     Err(e) => problems.push(Problem::file(

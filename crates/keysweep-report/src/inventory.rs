@@ -906,6 +906,25 @@ pub fn html(doc: &mut Doc<'_>) -> String {
 mod tests {
     use super::*;
 
+    /// The inventory redacts for itself: callers may hand it records that hold the secret.
+    #[test]
+    fn an_unredacted_record_is_inventoried_redacted() {
+        let line = r#"{"rule_id":"github.pat.classic","path":"a.env","source":"file","line":1,"column":1,"secret":"ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u","redacted":false,"fingerprint":"00112233445566778899aabbccddeeff","confidence":"high","parts":[{"name":"token","value":"ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u","redacted":false}]}"#;
+        let mut inventory = Inventory::new(20);
+        inventory.add(&serde_json::from_str::<Record>(line).unwrap());
+        let mut doc = inventory.finish(0, &mut |_| None);
+        let json = serde_json::to_string(&doc).unwrap();
+        let csv = csv(&doc);
+        let html = html(&mut doc);
+        for out in [&json, &csv, &html] {
+            assert!(
+                !out.contains("R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u"),
+                "{out}"
+            );
+        }
+        assert!(json.contains("ghp_*****"), "{json}");
+    }
+
     #[test]
     fn priority_orders_what_matters() {
         let s = Context::Source;

@@ -539,11 +539,12 @@ impl Sweep {
             None => None,
         };
         let mut known_now = None;
+        // The refs reaching each earlier finding's commit now, when the walk is incremental.
         let incremental = match &previous {
             Some(prev) => match plan(&path, prev, &tip_pairs, known.as_deref(), audit) {
                 Ok((refs, now)) => {
                     known_now = now;
-                    Some((prev, refs))
+                    Some(refs)
                 }
                 Err(why) => {
                     audit.reason = Some(why);
@@ -559,7 +560,7 @@ impl Sweep {
             .scan_binary(self.scan_binary)
             .cancel(self.cancel.clone())
             .blob_cache(blobs.clone());
-        if let Some((prev, _)) = &incremental {
+        if let (Some(_), Some(prev)) = (&incremental, &previous) {
             let old: Vec<keysweep_git::ObjectId> = prev
                 .tips
                 .iter()
@@ -594,21 +595,22 @@ impl Sweep {
             .iter()
             .map(|h| Record::new(h, &rules[h.finding.rule_index], true))
             .collect();
-        let (records, reachable, records_changed) = match incremental {
-            Some((prev, refs)) => {
+        let (records, reachable, records_changed) = match (incremental, previous) {
+            (Some(refs), Some(prev)) => {
                 audit.mode = "incremental".into();
-                let merged = merge(with_refs(&prev.records, &refs), found);
-                let merged = present_at_head(&path, merged)?;
-                // Comparing is cheaper than writing them again (tens of MB in repositories
-                // with thousands of findings).
-                let changed = merged != prev.records;
+                // Updated in place, noting whether anything changed: the findings are written
+                // back only then (tens of MB in repositories with thousands of findings).
+                let mut records = prev.records;
+                let mut changed = set_refs(&mut records, &refs);
+                changed |= merge(&mut records, found);
+                changed |= set_present_at_head(&path, &mut records)?;
                 (
-                    merged,
+                    records,
                     prev.reachable_blobs + summary.reachable_blobs,
                     changed,
                 )
             }
-            None => {
+            _ => {
                 audit.mode = "full".into();
                 (found, summary.reachable_blobs, true)
             }
@@ -643,20 +645,13 @@ impl Sweep {
 /// sweep is still in the history of some ref: the commits then only grew, and what the new ones
 /// introduced is all there is to add. Refs rewritten or deleted are noted in `audit`; the error
 /// says why a full walk is needed.
-#[allow(clippy::type_complexity)]
 fn plan(
     path: &Path,
     prev: &RepoState,
     now: &[(String, String)],
     known: Option<&keysweep_git::KnownCommits>,
     audit: &mut AuditRecord,
-) -> Result<
-    (
-        HashMap<String, Vec<String>>,
-        Option<keysweep_git::KnownCommits>,
-    ),
-    String,
-> {
+) -> Result<(RefsNow, Option<keysweep_git::KnownCommits>), String> {
     let now: HashMap<&str, &str> = now.iter().map(|(n, i)| (n.as_str(), i.as_str())).collect();
     // The tips of the last sweep that moved or are gone: are they still in some ref's history?
     let moved: Vec<(&str, &str)> = prev
@@ -705,13 +700,13 @@ fn plan(
         ),
     };
     let mut lost = Vec::new();
-    for ((name, _), reached_by) in moved.iter().zip(&reach) {
+    for (i, (name, _)) in moved.iter().enumerate() {
         if !now.contains_key(name) {
             audit.deleted_refs.push(name.to_string());
-        } else if !reached_by.iter().any(|r| r == name) {
+        } else if !reach.refs(i).any(|r| r == *name) {
             audit.rewritten_refs.push(name.to_string());
         }
-        if reached_by.is_empty() {
+        if reach.count(i) == 0 {
             lost.push(*name);
         }
     }
@@ -741,13 +736,19 @@ fn plan(
             why.join("; refs ")
         ));
     }
-    Ok((
-        commits
-            .into_iter()
-            .zip(reach.into_iter().skip(moved.len()))
-            .collect(),
-        known_now,
-    ))
+    let at = commits
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (c, moved.len() + i))
+        .collect();
+    Ok((RefsNow { reach, at }, known_now))
+}
+
+/// The refs that reach each commit of an earlier sweep's findings now.
+struct RefsNow {
+    reach: keysweep_git::Reaching,
+    /// Commit id (hex) → its index in `reach`.
+    at: HashMap<String, usize>,
 }
 
 fn join(names: &[&String]) -> String {
@@ -758,44 +759,52 @@ fn join(names: &[&String]) -> String {
         .join(", ")
 }
 
-/// `records` with the refs that reach their commits now (`refs`: by commit id), listed as a
-/// history scan lists them.
-fn with_refs(records: &[Record], refs: &HashMap<String, Vec<String>>) -> Vec<Record> {
-    let mut out = records.to_vec();
-    for r in &mut out {
+/// Gives `records` the refs that reach their commits now, listed as a history scan lists
+/// them; whether any record changed.
+fn set_refs(records: &mut [Record], refs: &RefsNow) -> bool {
+    let mut changed = false;
+    for r in records {
         if let Source::History { git } = &mut r.location.source {
-            if let Some(now) = git.commit.as_ref().and_then(|c| refs.get(&c.id)) {
-                git.refs = now
-                    .iter()
-                    .take(keysweep_source::MAX_REFS)
-                    .cloned()
-                    .collect();
-                git.refs_total = now.len();
+            if let Some(&i) = git.commit.as_ref().and_then(|c| refs.at.get(&c.id)) {
+                let total = refs.reach.count(i);
+                let shown = refs.reach.refs(i).take(keysweep_source::MAX_REFS);
+                if git.refs_total != total || !git.refs.iter().map(String::as_str).eq(shown.clone())
+                {
+                    git.refs = shown.map(str::to_string).collect();
+                    git.refs_total = total;
+                    changed = true;
+                }
             }
         }
     }
-    out
+    changed
 }
 
-/// The findings of an earlier sweep plus those of the commits since: a blob already reported
-/// keeps its earlier provenance (the commit that first introduced it).
-fn merge(old: Vec<Record>, new: Vec<Record>) -> Vec<Record> {
-    let key = |r: &Record| {
+/// Adds to the findings of an earlier sweep those of the commits since: a blob already
+/// reported keeps its earlier provenance (the commit that first introduced it). Whether any
+/// was added.
+fn merge(records: &mut Vec<Record>, new: Vec<Record>) -> bool {
+    fn key(r: &Record) -> (&str, &str, usize) {
         let blob = match &r.location.source {
-            Source::History { git } => git.blob.clone(),
-            _ => String::new(),
+            Source::History { git } => git.blob.as_str(),
+            _ => "",
         };
-        (blob, r.rule_id.clone(), r.byte_start)
-    };
-    let seen: HashSet<_> = old.iter().map(key).collect();
-    let mut out = old;
-    out.extend(new.into_iter().filter(|r| !seen.contains(&key(r))));
-    out
+        (blob, r.rule_id.as_str(), r.byte_start)
+    }
+    let seen: HashSet<(&str, &str, usize)> = records.iter().map(key).collect();
+    let fresh: Vec<Record> = new
+        .into_iter()
+        .filter(|r| !seen.contains(&key(r)))
+        .collect();
+    drop(seen);
+    let added = !fresh.is_empty();
+    records.extend(fresh);
+    added
 }
 
 /// Sets `present_at_head` from the blobs of `HEAD`'s tree now: a secret is present when a
-/// finding with its fingerprint is in one of them.
-fn present_at_head(repo: &Path, mut records: Vec<Record>) -> Result<Vec<Record>, String> {
+/// finding with its fingerprint is in one of them. Whether any record changed.
+fn set_present_at_head(repo: &Path, records: &mut [Record]) -> Result<bool, String> {
     let head = head_blobs(repo)?;
     let present: HashSet<keysweep::Fingerprint> = records
         .iter()
@@ -805,12 +814,15 @@ fn present_at_head(repo: &Path, mut records: Vec<Record>) -> Result<Vec<Record>,
         })
         .map(|r| r.fingerprint)
         .collect();
-    for r in &mut records {
+    let mut changed = false;
+    for r in records {
         if let Source::History { git } = &mut r.location.source {
-            git.present_at_head = present.contains(&r.fingerprint);
+            let now = present.contains(&r.fingerprint);
+            changed |= git.present_at_head != now;
+            git.present_at_head = now;
         }
     }
-    Ok(records)
+    Ok(changed)
 }
 
 fn head_blobs(repo: &Path) -> Result<HashSet<String>, String> {
@@ -884,8 +896,7 @@ pub fn write_results(
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(out)?;
     let records = || outcome.repos.iter().flat_map(|repo| &repo.records);
-    // findings.jsonl and the inventory are independent: written side by side (each redacts
-    // for itself; a redacted copy per record is cheaper than waiting for the other).
+    // findings.jsonl and the inventory are independent: written side by side.
     let findings = || -> std::io::Result<()> {
         let mut findings = Vec::new();
         for r in records() {
@@ -900,10 +911,10 @@ pub fn write_results(
         keysweep_report::write_output(&out.join("findings.jsonl"), &findings)
     };
     let inventory = || -> std::io::Result<()> {
-        // The inventory is always redacted.
+        // The inventory is always redacted (it redacts what it keeps).
         let mut inventory = Inventory::new(20);
         for r in records() {
-            inventory.add(&redacted(r));
+            inventory.add(r);
         }
         let mut doc = inventory.finish(as_of, &mut keysweep_report::codeowners::read);
         let json = serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other)?;
