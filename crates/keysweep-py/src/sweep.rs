@@ -112,7 +112,9 @@ pub fn run_one(
                 .map(keysweep_sweep::redacted)
                 .collect();
         }
-        serde_json::to_string(&result).map_err(|e| PyValueError::new_err(e.to_string()))
+        result
+            .to_line()
+            .map_err(|e| PyValueError::new_err(e.to_string()))
     })
 }
 
@@ -143,7 +145,9 @@ pub fn failed_result(repo: &Bound<'_, PyAny>, error: String) -> PyResult<String>
         },
         records: Vec::new(),
     };
-    serde_json::to_string(&result).map_err(|e| PyValueError::new_err(e.to_string()))
+    result
+        .to_line()
+        .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 /// What a sweep found: one audit record per repository and the findings of all of them.
@@ -165,7 +169,7 @@ impl SweepResult {
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                serde_json::from_str::<RepoResult>(r).map_err(|e| {
+                RepoResult::from_line(r).map_err(|e| {
                     PyValueError::new_err(format!("result {i} is not a repository's result: {e}"))
                 })
             })
@@ -196,6 +200,15 @@ impl SweepResult {
         )
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(to_python(py, &json)?.cast_into::<PyList>()?)
+    }
+
+    /// The audit record of one result (a `Scanner._sweep_repo` line) as a line of
+    /// `audit.jsonl` (without newline), without reading its findings.
+    #[staticmethod]
+    fn audit_line(result: &str) -> PyResult<String> {
+        let audit = RepoResult::audit_of_line(result)
+            .map_err(|e| PyValueError::new_err(format!("not a repository's result: {e}")))?;
+        serde_json::to_string(&audit).map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
     /// The audit records as the lines of `audit.jsonl` (without newlines).

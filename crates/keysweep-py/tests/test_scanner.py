@@ -292,8 +292,12 @@ def test_results_travel_as_json(tmp_path: Path, scanner: keysweep.Scanner) -> No
     )
     assert revealed.findings[0].reveal() == STRIPE
     assert json.loads(result.audit_lines()[0]) == result.audit[0]
+    # The audit record alone, without reading the findings (the Ray driver's audit.jsonl).
+    assert keysweep.SweepResult.audit_line(line) == result.audit_lines()[0]
     with pytest.raises(ValueError, match="result 0"):
         keysweep.SweepResult.from_json(["{}"])
+    with pytest.raises(ValueError, match="not a repository's result"):
+        keysweep.SweepResult.audit_line("{}")
 
 
 def test_errors(tmp_path: Path, scanner: keysweep.Scanner) -> None:

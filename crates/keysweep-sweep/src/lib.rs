@@ -138,6 +138,67 @@ pub struct RepoResult {
     pub records: Vec<Record>,
 }
 
+impl RepoResult {
+    /// This result as one line of JSON for another process of the same version (a Ray actor
+    /// to its driver): the findings in the cache's nested form, which reads back about three
+    /// times as fast as [`Record`]'s flat one. [`RepoResult::from_line`] reads it.
+    pub fn to_line(&self) -> Result<String, serde_json::Error> {
+        use rayon::prelude::*;
+        let records: Vec<stored::Stored> =
+            self.records.par_iter().map(stored::Stored::of).collect();
+        serde_json::to_string(&Line {
+            audit: &self.audit,
+            records,
+        })
+    }
+
+    /// Reads what [`RepoResult::to_line`] wrote, or a `RepoResult` serialised as it is.
+    pub fn from_line(line: &str) -> Result<RepoResult, serde_json::Error> {
+        if !line.starts_with(LINE_START) {
+            return serde_json::from_str(line);
+        }
+        let line: OwnedLine = serde_json::from_str(line)?;
+        Ok(RepoResult {
+            audit: line.audit,
+            records: line
+                .records
+                .into_iter()
+                .map(stored::Stored::into_record)
+                .collect(),
+        })
+    }
+
+    /// Only the audit record of a line [`RepoResult::to_line`] (or serde) wrote: the findings
+    /// are skipped, not built.
+    pub fn audit_of_line(line: &str) -> Result<AuditRecord, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct AuditOnly {
+            #[serde(alias = "audit")]
+            a: AuditRecord,
+        }
+        serde_json::from_str::<AuditOnly>(line).map(|l| l.a)
+    }
+}
+
+/// How [`RepoResult::to_line`] starts (a serialised `RepoResult` starts with `{"audit":`).
+const LINE_START: &str = "{\"a\":";
+
+#[derive(Serialize)]
+struct Line<'a> {
+    #[serde(rename = "a")]
+    audit: &'a AuditRecord,
+    #[serde(rename = "r")]
+    records: Vec<stored::Stored>,
+}
+
+#[derive(Deserialize)]
+struct OwnedLine {
+    #[serde(rename = "a")]
+    audit: AuditRecord,
+    #[serde(rename = "r")]
+    records: Vec<stored::Stored>,
+}
+
 /// What a sweep did.
 #[derive(Clone, Debug, Default)]
 pub struct Outcome {
@@ -958,5 +1019,30 @@ mod tests {
             super::basic_auth("x", "yz1"),
             "Authorization: Basic eDp5ejE="
         );
+    }
+
+    #[test]
+    fn a_result_line_reads_back_whole_and_its_audit_alone() {
+        let record = r#"{"rule_id":"github.pat.classic","path":".env","source":"history","git":{"blob":"b1","commit":"c1","author_name":"Ada","author_email":"ada@example.com","date":"2020-09-13T14:26:40+02:00","summary":"add","refs":["refs/heads/main"],"refs_total":1,"present_at_head":true,"reachable":true},"line":1,"column":14,"secret":"ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u","redacted":false,"fingerprint":"0123456789abcdef0123456789abcdef","confidence":"high"}"#;
+        let audit = r#"{"repo":"github.com/a/b","status":"swept","mode":"full","tips":[],"blobs_scanned":3,"blobs_cached":0,"bytes_scanned":10,"findings":1,"problems":[],"seconds":0.5,"finished_at":1}"#;
+        let result = super::RepoResult {
+            audit: serde_json::from_str(audit).unwrap(),
+            records: vec![serde_json::from_str(record).unwrap()],
+        };
+        let line = result.to_line().unwrap();
+        assert!(!line.contains('\n') && line.starts_with(super::LINE_START));
+        assert_eq!(super::RepoResult::from_line(&line).unwrap(), result);
+        assert_eq!(
+            super::RepoResult::audit_of_line(&line).unwrap(),
+            result.audit
+        );
+        // A result serialised as it is reads too.
+        let plain = serde_json::to_string(&result).unwrap();
+        assert_eq!(super::RepoResult::from_line(&plain).unwrap(), result);
+        assert_eq!(
+            super::RepoResult::audit_of_line(&plain).unwrap(),
+            result.audit
+        );
+        assert!(super::RepoResult::from_line("{}").is_err());
     }
 }

@@ -135,6 +135,9 @@ class SweepResult:
 
     @staticmethod
     def from_json(results: Sequence[str], reveal: bool = False) -> SweepResult: ...
+    @staticmethod
+    def audit_line(result: str) -> str:
+        """The audit record of one `Scanner._sweep_repo` result as a line of audit.jsonl."""
     @property
     def audit(self) -> list[dict[str, Any]]: ...
     def audit_lines(self) -> list[str]: ...

@@ -184,7 +184,7 @@ class RaySweep:
             results[i] = result
             done += 1
             if audit is not None:
-                audit.write(SweepResult.from_json([result]).audit_lines()[0] + "\n")
+                audit.write(SweepResult.audit_line(result) + "\n")
                 audit.flush()
             if on_result is not None:
                 on_result(done, len(repos))
