@@ -5,6 +5,9 @@ repositories, on a local Ray cluster of two nodes (this machine), first sweep an
     unshare -n sh -c 'ip link set lo up; .venv/bin/python benches/ray-sweep.py \
         --keysweep target/release/keysweep [--repos 20] [--commits 30] [--files 10]'
 
+or over existing repositories instead of generated ones (`--repos-from FILE`, one path or URL
+a line: for instance the 50 repositories benches/sweep.sh lists in `$WORK/repos.txt`).
+
 Run it in a network namespace with only loopback (Ray binds the machine's interfaces), with
 the package installed in release mode (`pip install ./crates/keysweep-py[ray]`) and a release
 `keysweep` binary. Prints one table row per run; checks that both write the same inventory.
@@ -70,6 +73,7 @@ def main() -> None:
     p.add_argument("--commits", type=int, default=30)
     p.add_argument("--files", type=int, default=10)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--repos-from", help="sweep these repositories (one a line) instead")
     a = p.parse_args()
     import ray
     from ray.cluster_utils import Cluster
@@ -82,10 +86,14 @@ def main() -> None:
         root = Path(tmp)
         (root / "repos").mkdir()
         t = time.monotonic()
-        repos, size = make_repos(root / "repos", a.repos, a.commits, a.files)
-        blobs = a.repos * a.commits * a.files
-        print(f"{a.repos} repositories, {blobs} blobs, {size / 1e6:.0f} MB, "
-              f"made in {time.monotonic() - t:.0f} s")
+        if a.repos_from:
+            repos = [l.strip() for l in Path(a.repos_from).read_text().splitlines() if l.strip()]
+            print(f"{len(repos)} repositories from {a.repos_from}")
+        else:
+            repos, size = make_repos(root / "repos", a.repos, a.commits, a.files)
+            blobs = a.repos * a.commits * a.files
+            print(f"{a.repos} repositories, {blobs} blobs, {size / 1e6:.0f} MB, "
+                  f"made in {time.monotonic() - t:.0f} s")
         print("| run | `keysweep sweep` | `keysweep sweep --jobs 2` | Ray, 2 nodes, "
               f"{a.workers} actors |\n|---|---|---|---|")
         t = time.monotonic()

@@ -274,3 +274,49 @@ def test_python_m_ray_sweep(cluster: Any, fleet: Fleet, cli_sweep: CliSweep, tmp
         text=True,
     )
     assert bad.returncode == 2 and "nothing to sweep" in bad.stderr
+
+
+def test_ray_sweep_options_equal_the_cli_sweeps(
+    cluster: Any, fleet: Fleet, tmp_path: Path
+) -> None:
+    """The settings that reach the actors through a pickled scanner (fingerprint key, value and
+    path allowlists) leave out and key the same findings as `keysweep sweep` given them in a
+    configuration file and the environment."""
+    key = "team-key-Jq3Xw8Lz"
+    repos = fleet.paths[:8]
+    config = tmp_path / "keysweep.toml"
+    config.write_text('[allow]\nvalues = ["^AKIA"]\npaths = ["ci/**"]\n')
+    cli = subprocess.run(
+        [
+            str(keysweep_binary()), "sweep", "--workdir", str(tmp_path / "cli-work"), "--out",
+            str(tmp_path / "cli-out"), "--no-progress", "--as-of", AS_OF, "--config",
+            str(config), *repos,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KEYSWEEP_FINGERPRINT_KEY": key},
+    )
+    assert cli.returncode == 0, cli.stderr
+    run = subprocess.run(
+        [
+            sys.executable, "-m", "keysweep.ray_sweep", *repos, "--workdir",
+            str(tmp_path / "work"), "--out", str(tmp_path / "out"), "--address",
+            cluster.address, "--workers", "2", "--as-of", AS_OF, "--fingerprint-key", key,
+            "--allow-value", "^AKIA", "--allow-path", "ci/**",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert key not in run.stderr
+    _same_results(tmp_path / "out", tmp_path / "cli-out")
+    found = _jsonl(tmp_path / "out" / "findings.jsonl")
+    # Only the Stripe keys are left: the AWS keys' values and ci/ are allowed.
+    assert {f["rule_id"] for f in found} == {"stripe.secret_key.live"}
+    assert not any(f["path"].startswith("ci/") for f in found)
+    # Keyed fingerprints differ from the plain ones of the same secrets.
+    plain = keysweep.Scanner()
+    stripe = [s for s in fleet.secrets if s.startswith("sk_live_")][:8]
+    unkeyed = {plain.scan_bytes(f"K={s}\n".encode())[0].fingerprint for s in stripe}
+    assert {f["fingerprint"] for f in found}.isdisjoint(unkeyed)
