@@ -62,6 +62,10 @@ struct Compiled {
     window: usize,
     /// Whether the pattern's matches have an upper bound on their length.
     bounded: bool,
+    /// When `regex` was compiled with large repetitions unbounded ([`relax_repeats`]): the
+    /// pattern as written, compiled on the first match to confirm (matches are rare; most
+    /// rules never match in a given run and never pay for it).
+    exact: Option<OnceLock<Option<Regex>>>,
     /// `Some(n)` when every match starts at most `n` bytes before one of the rule's keywords: a
     /// keyword hit then needs `n + 1` anchored searches, not a search of a window around it.
     keyword_lead: Option<usize>,
@@ -79,9 +83,18 @@ struct Compiled {
 fn compile(rule: &Rule) -> Result<Compiled, String> {
     let hir = parse_pattern(&rule.pattern)?;
     let max_len = hir.properties().maximum_len();
+    let keyword_lead = keyword_lead(&hir, rule);
+    let mut config = meta_config();
+    if keyword_lead.is_some() {
+        // Searched only anchored at keyword hits: a prefilter never runs, and the lazy DFA
+        // (with the reverse NFA it needs) costs more to build than it saves on the short
+        // spans an anchored search covers (onepass or the backtracker find the captures).
+        config = config.hybrid(false).auto_prefilter(false);
+    }
+    let (built, relaxed) = relax_repeats(&hir);
     let regex = Regex::builder()
-        .configure(meta_config())
-        .build_from_hir(&hir)
+        .configure(config)
+        .build_from_hir(&built)
         .map_err(|e| e.to_string())?;
     let secret_groups = regex
         .group_info()
@@ -90,7 +103,6 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         .filter(|(_, name)| name.is_some_and(|n| n.starts_with("secret")))
         .map(|(i, _)| i)
         .collect();
-    let keyword_lead = keyword_lead(&hir, rule);
     let allow = if rule.allow_values.is_empty() {
         None
     } else {
@@ -153,7 +165,53 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         secret_groups,
         window: max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW)),
         bounded: max_len.is_some(),
+        exact: relaxed.then(OnceLock::new),
     })
+}
+
+/// Repetitions allowed more than this many times are compiled without their upper bound.
+const RELAX_ABOVE: u32 = 256;
+
+/// `hir` with every repetition whose upper bound exceeds [`RELAX_ABOVE`] made unbounded
+/// (`[A-Za-z0-9+/]{64,8000}` becomes `{64,}`), and whether any was. A bounded repetition
+/// compiles to one NFA state group per allowed occurrence: thousands for a key body, most of
+/// a rule's compile time. A match of the relaxed regex is confirmed by the pattern as written
+/// ([`Compiled::exact`]), so what a rule reports does not change.
+fn relax_repeats(hir: &regex_syntax::hir::Hir) -> (regex_syntax::hir::Hir, bool) {
+    use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
+    fn walk(h: &Hir, changed: &mut bool) -> Hir {
+        match h.kind() {
+            HirKind::Repetition(r) => {
+                let sub = walk(&r.sub, changed);
+                let max = match r.max {
+                    Some(m) if m > RELAX_ABOVE => {
+                        *changed = true;
+                        None
+                    }
+                    m => m,
+                };
+                Hir::repetition(Repetition {
+                    min: r.min,
+                    max,
+                    greedy: r.greedy,
+                    sub: Box::new(sub),
+                })
+            }
+            HirKind::Capture(c) => Hir::capture(Capture {
+                index: c.index,
+                name: c.name.clone(),
+                sub: Box::new(walk(&c.sub, changed)),
+            }),
+            HirKind::Concat(items) => Hir::concat(items.iter().map(|i| walk(i, changed)).collect()),
+            HirKind::Alternation(items) => {
+                Hir::alternation(items.iter().map(|i| walk(i, changed)).collect())
+            }
+            _ => h.clone(),
+        }
+    }
+    let mut changed = false;
+    let out = walk(hir, &mut changed);
+    (out, changed)
 }
 
 /// Whether a capture group named `group` holds the part `part`: `key_id`, or an alternative's
@@ -1006,6 +1064,8 @@ pub struct Scratch {
     /// Whether any rule is off.
     any_off: bool,
     caches: Vec<Option<(meta::Cache, Captures)>>,
+    /// Caches of the exact regexes of relaxed rules ([`Compiled::exact`]).
+    exact_caches: Vec<Option<meta::Cache>>,
     keywordless_cache: Option<meta::Cache>,
     /// Set while scanning decoded text: `keysweep:allow` comments are looked for in the
     /// original text instead.
@@ -1180,6 +1240,7 @@ impl Scanner {
             off: self.inner.scoped.clone(),
             any_off: self.inner.scoped.iter().any(|&o| o),
             caches: (0..self.inner.rules.len()).map(|_| None).collect(),
+            exact_caches: (0..self.inner.rules.len()).map(|_| None).collect(),
             keywordless_cache: None,
             in_decoded: false,
             hits: Vec::new(),
@@ -1863,6 +1924,12 @@ impl Scanner {
             let input = Input::new(hay).span(at..window.end).anchored(Anchored::No);
             c.regex.search_captures_with(cache, &input, caps);
             let Some(m) = caps.get_match() else { break };
+            let exact_cache = &mut scratch.exact_caches[rule];
+            if !self.exact_match(c, rule, exact_cache, caps, hay, m.start(), window.end) {
+                at = m.start() + 1;
+                continue;
+            }
+            let Some(m) = caps.get_match() else { break };
             at = if m.end() > m.start() {
                 m.end()
             } else {
@@ -1897,6 +1964,11 @@ impl Scanner {
         let input = Input::new(hay).span(at..end).anchored(Anchored::Yes);
         c.regex.search_captures_with(cache, &input, caps);
         let m = caps.get_match()?;
+        let exact_cache = &mut scratch.exact_caches[rule];
+        if !self.exact_match(c, rule, exact_cache, caps, hay, m.start(), end) {
+            return None;
+        }
+        let m = caps.get_match()?;
         if let Some(kind) = c.extract {
             let claimed = &mut scratch.claimed;
             self.extracted(rule, kind, m.range(), hay, &owned, in_decoded, claimed, out);
@@ -1904,6 +1976,36 @@ impl Scanner {
             out.push(f);
         }
         Some(m.end())
+    }
+
+    /// For a rule compiled relaxed: whether the pattern as written matches at `start` (within
+    /// `..end`), its captures then in `caps` in place of the relaxed regex's. Always true for
+    /// other rules.
+    #[allow(clippy::too_many_arguments)]
+    fn exact_match(
+        &self,
+        c: &Compiled,
+        rule: usize,
+        cache: &mut Option<meta::Cache>,
+        caps: &mut Captures,
+        hay: &[u8],
+        start: usize,
+        end: usize,
+    ) -> bool {
+        let Some(exact) = &c.exact else { return true };
+        let exact = exact.get_or_init(|| {
+            let hir = parse_pattern(&self.inner.rules[rule].pattern).ok()?;
+            Regex::builder()
+                .configure(meta_config())
+                .build_from_hir(&hir)
+                .ok()
+        });
+        // It compiled relaxed, so it compiles as written; if not, the relaxed match stands.
+        let Some(exact) = exact else { return true };
+        let cache = cache.get_or_insert_with(|| exact.create_cache());
+        let input = Input::new(hay).span(start..end).anchored(Anchored::Yes);
+        exact.search_captures_with(cache, &input, caps);
+        caps.is_match()
     }
 
     /// Turns a match into a finding if its secret starts in `owned` and passes the
@@ -2458,6 +2560,45 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         let hay = b"acme_q8w7e6r5t4y3u2i1 acme_q8w7e6r5t4y3u2i1acme_";
         let f = s.scan(&mut s.scratch(), hay);
         assert_eq!(f.len(), 1, "{f:?}");
+    }
+
+    /// Large repetitions compile unbounded, but what a rule matches does not change: a match
+    /// longer than the pattern allows is dropped, anchored at a keyword or searched in a
+    /// window.
+    #[test]
+    fn relaxed_repetitions_match_what_the_bounded_pattern_matches() {
+        let (relaxed, changed) =
+            relax_repeats(&parse_pattern(r"tok_[a-z0-9]{20,400}x{2,256}").unwrap());
+        assert!(changed);
+        assert_eq!(relaxed.properties().maximum_len(), None);
+        assert!(!relax_repeats(&parse_pattern(r"tok_[a-z0-9]{20,256}").unwrap()).1);
+        let token = |n: usize| -> String {
+            let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
+            (0..n)
+                .map(|i| alphabet[(i * 7 + i / 36) % 36] as char)
+                .collect()
+        };
+        // Anchored at its keyword, and (a lead of unbounded length) searched in a window.
+        for pattern in [
+            r"\b(?P<secret>tok_[a-z0-9]{20,400})\b",
+            r"[a-z]{0,20}=(?P<secret>tok_[a-z0-9]{20,400})\b",
+        ] {
+            let mut rule = Rule::new("t.long", pattern);
+            rule.keywords = vec!["tok_".into()];
+            let mut rules = RuleSet::empty();
+            rules.push(rule).unwrap();
+            let scanner = Scanner::new(rules).unwrap();
+            let mut scratch = scanner.scratch();
+            for (n, found) in [(20, true), (400, true), (401, false), (3000, false)] {
+                let text = format!("key=tok_{}\n", token(n));
+                let findings = scanner.scan(&mut scratch, text.as_bytes());
+                assert_eq!(
+                    findings.len(),
+                    usize::from(found),
+                    "{pattern} {n}: {findings:?}"
+                );
+            }
+        }
     }
 
     #[test]
