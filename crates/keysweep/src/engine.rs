@@ -65,7 +65,7 @@ struct Compiled {
     /// When `regex` was compiled with large repetitions unbounded ([`relax_repeats`]): the
     /// pattern as written, compiled on the first match to confirm (matches are rare; most
     /// rules never match in a given run and never pay for it).
-    exact: Option<OnceLock<Option<Regex>>>,
+    exact: Option<Exact>,
     /// `Some(n)` when every match starts at most `n` bytes before one of the rule's keywords: a
     /// keyword hit then needs `n + 1` anchored searches, not a search of a window around it.
     keyword_lead: Option<usize>,
@@ -93,7 +93,7 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
     }
     let (built, relaxed) = relax_repeats(&hir);
     let regex = Regex::builder()
-        .configure(config)
+        .configure(config.clone())
         .build_from_hir(&built)
         .map_err(|e| e.to_string())?;
     let secret_groups = regex
@@ -165,8 +165,51 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         secret_groups,
         window: max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW)),
         bounded: max_len.is_some(),
-        exact: relaxed.then(OnceLock::new),
+        exact: relaxed.then(|| Exact {
+            hir,
+            config,
+            regex: OnceLock::new(),
+        }),
     })
+}
+
+impl Compiled {
+    /// For a rule compiled relaxed: whether the pattern as written matches at `start` (within
+    /// `..end`), its captures then in `caps` in place of the relaxed regex's. Always true for
+    /// other rules.
+    fn exact_match(
+        &self,
+        cache: &mut Option<meta::Cache>,
+        caps: &mut Captures,
+        hay: &[u8],
+        start: usize,
+        end: usize,
+    ) -> bool {
+        let Some(exact) = &self.exact else {
+            return true;
+        };
+        let built = exact.regex.get_or_init(|| {
+            Regex::builder()
+                .configure(exact.config.clone())
+                .build_from_hir(&exact.hir)
+                .ok()
+        });
+        let Some(exact) = built else { return true };
+        let cache = cache.get_or_insert_with(|| exact.create_cache());
+        let input = Input::new(hay).span(start..end).anchored(Anchored::Yes);
+        exact.search_captures_with(cache, &input, caps);
+        caps.is_match()
+    }
+}
+
+/// A relaxed rule's pattern as written ([`Compiled::exact`]), compiled when first needed.
+#[derive(Debug)]
+struct Exact {
+    hir: regex_syntax::hir::Hir,
+    /// The relaxed regex's configuration.
+    config: meta::Config,
+    /// `None` if it does not compile (past the NFA size limit): the relaxed matches stand.
+    regex: OnceLock<Option<Regex>>,
 }
 
 /// Repetitions allowed more than this many times are compiled without their upper bound.
@@ -1925,7 +1968,7 @@ impl Scanner {
             c.regex.search_captures_with(cache, &input, caps);
             let Some(m) = caps.get_match() else { break };
             let exact_cache = &mut scratch.exact_caches[rule];
-            if !self.exact_match(c, rule, exact_cache, caps, hay, m.start(), window.end) {
+            if !c.exact_match(exact_cache, caps, hay, m.start(), window.end) {
                 at = m.start() + 1;
                 continue;
             }
@@ -1965,7 +2008,7 @@ impl Scanner {
         c.regex.search_captures_with(cache, &input, caps);
         let m = caps.get_match()?;
         let exact_cache = &mut scratch.exact_caches[rule];
-        if !self.exact_match(c, rule, exact_cache, caps, hay, m.start(), end) {
+        if !c.exact_match(exact_cache, caps, hay, m.start(), end) {
             return None;
         }
         let m = caps.get_match()?;
@@ -1976,36 +2019,6 @@ impl Scanner {
             out.push(f);
         }
         Some(m.end())
-    }
-
-    /// For a rule compiled relaxed: whether the pattern as written matches at `start` (within
-    /// `..end`), its captures then in `caps` in place of the relaxed regex's. Always true for
-    /// other rules.
-    #[allow(clippy::too_many_arguments)]
-    fn exact_match(
-        &self,
-        c: &Compiled,
-        rule: usize,
-        cache: &mut Option<meta::Cache>,
-        caps: &mut Captures,
-        hay: &[u8],
-        start: usize,
-        end: usize,
-    ) -> bool {
-        let Some(exact) = &c.exact else { return true };
-        let exact = exact.get_or_init(|| {
-            let hir = parse_pattern(&self.inner.rules[rule].pattern).ok()?;
-            Regex::builder()
-                .configure(meta_config())
-                .build_from_hir(&hir)
-                .ok()
-        });
-        // It compiled relaxed, so it compiles as written; if not, the relaxed match stands.
-        let Some(exact) = exact else { return true };
-        let cache = cache.get_or_insert_with(|| exact.create_cache());
-        let input = Input::new(hay).span(start..end).anchored(Anchored::Yes);
-        exact.search_captures_with(cache, &input, caps);
-        caps.is_match()
     }
 
     /// Turns a match into a finding if its secret starts in `owned` and passes the
