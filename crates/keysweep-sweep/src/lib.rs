@@ -143,9 +143,8 @@ impl RepoResult {
     /// to its driver): the findings in the cache's nested form, which reads back about three
     /// times as fast as [`Record`]'s flat one. [`RepoResult::from_line`] reads it.
     pub fn to_line(&self) -> Result<String, serde_json::Error> {
-        use rayon::prelude::*;
-        let records: Vec<stored::Stored> =
-            self.records.par_iter().map(stored::Stored::of).collect();
+        let records: Vec<stored::Stored<'_>> =
+            self.records.iter().map(stored::Stored::of).collect();
         serde_json::to_string(&Line {
             audit: &self.audit,
             records,
@@ -188,7 +187,7 @@ struct Line<'a> {
     #[serde(rename = "a")]
     audit: &'a AuditRecord,
     #[serde(rename = "r")]
-    records: Vec<stored::Stored>,
+    records: Vec<stored::Stored<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -196,7 +195,7 @@ struct OwnedLine {
     #[serde(rename = "a")]
     audit: AuditRecord,
     #[serde(rename = "r")]
-    records: Vec<stored::Stored>,
+    records: Vec<stored::Stored<'static>>,
 }
 
 /// What a sweep did.

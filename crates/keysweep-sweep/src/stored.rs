@@ -5,8 +5,11 @@
 //! read back, because serde buffers every field of a flattened struct before it can tell them
 //! apart. A re-sweep reads every finding of every repository from the cache, so the cache keeps
 //! the same fields nested instead ([`Stored`]): a plain struct that serde_json reads in one
-//! pass, about three times as fast. The conversions destructure every struct without `..`: a
-//! field added to [`Record`] or [`Location`] does not compile until it is stored here too.
+//! pass, about three times as fast. Written from borrowed fields (nothing is copied to store a
+//! record), read back owned. The conversions destructure every struct without `..`: a field
+//! added to [`Record`] or [`Location`] does not compile until it is stored here too.
+
+use std::borrow::Cow;
 
 use keysweep_report::{Record, RecordPart, RecordValidation};
 use keysweep_source::{
@@ -15,58 +18,59 @@ use keysweep_source::{
 };
 use serde::{Deserialize, Serialize};
 
-/// A [`Record`] with its location nested. Field names are short: this is the cache's own
-/// format, read back only by [`Stored::into_record`].
+/// A [`Record`] with its location nested: borrowed from a record to be written, owned when
+/// read. Field names are short: this is the cache's own format, read back only by
+/// [`Stored::into_record`].
 #[derive(Serialize, Deserialize)]
-pub(crate) struct Stored {
-    id: String,
-    name: String,
-    path: Option<String>,
-    path_b64: Option<String>,
-    src: StoredSource,
+pub(crate) struct Stored<'a> {
+    id: Cow<'a, str>,
+    name: Cow<'a, str>,
+    path: Option<Cow<'a, str>>,
+    path_b64: Option<Cow<'a, str>>,
+    src: StoredSource<'a>,
     ctx: Context,
-    archive: Option<ArchiveEntry>,
-    repo: Option<Repository>,
-    sub: Option<SubmoduleOrigin>,
+    archive: Option<Cow<'a, ArchiveEntry>>,
+    repo: Option<Cow<'a, Repository>>,
+    sub: Option<Cow<'a, SubmoduleOrigin>>,
     pos: [usize; 6],
-    secret: String,
+    secret: Cow<'a, str>,
     redacted: bool,
     fp: keysweep::Fingerprint,
     entropy: f64,
     conf: keysweep::Confidence,
     check: Option<bool>,
-    tags: Vec<String>,
+    tags: Cow<'a, [String]>,
     supp: Option<keysweep::Suppression>,
-    dec: Vec<keysweep::Encoding>,
-    parts: Vec<RecordPart>,
-    val: Option<RecordValidation>,
+    dec: Cow<'a, [keysweep::Encoding]>,
+    parts: Cow<'a, [RecordPart]>,
+    val: Option<Cow<'a, RecordValidation>>,
 }
 
 /// [`Source`], externally tagged (read without buffering).
 #[derive(Serialize, Deserialize)]
-enum StoredSource {
+enum StoredSource<'a> {
     File,
     Stdin,
-    History(StoredHistory),
-    Change(ChangeOrigin),
-    Image(ImageOrigin),
+    History(StoredHistory<'a>),
+    Change(Cow<'a, ChangeOrigin>),
+    Image(Cow<'a, ImageOrigin>),
 }
 
 /// [`HistoryOrigin`] with its commit nested.
 #[derive(Serialize, Deserialize)]
-struct StoredHistory {
-    blob: String,
-    commit: Option<CommitInfo>,
-    refs: Vec<String>,
+struct StoredHistory<'a> {
+    blob: Cow<'a, str>,
+    commit: Option<Cow<'a, CommitInfo>>,
+    refs: Cow<'a, [String]>,
     refs_total: usize,
     at_head: bool,
     reachable: bool,
     damaged: bool,
 }
 
-impl Stored {
-    /// The stored form of `record`.
-    pub(crate) fn of(record: &Record) -> Stored {
+impl<'a> Stored<'a> {
+    /// The stored form of `record`, borrowing from it.
+    pub(crate) fn of(record: &'a Record) -> Stored<'a> {
         let Record {
             rule_id,
             rule_name,
@@ -88,7 +92,7 @@ impl Stored {
             decoded,
             parts,
             validation,
-        } = record.clone();
+        } = record;
         let Location {
             path,
             path_base64,
@@ -112,40 +116,47 @@ impl Stored {
                     damaged,
                 } = git;
                 StoredSource::History(StoredHistory {
-                    blob,
-                    commit,
-                    refs,
-                    refs_total,
-                    at_head: present_at_head,
-                    reachable,
-                    damaged,
+                    blob: Cow::Borrowed(blob),
+                    commit: commit.as_ref().map(Cow::Borrowed),
+                    refs: Cow::Borrowed(refs),
+                    refs_total: *refs_total,
+                    at_head: *present_at_head,
+                    reachable: *reachable,
+                    damaged: *damaged,
                 })
             }
-            Source::Change { git } => StoredSource::Change(git),
-            Source::Image { image } => StoredSource::Image(image),
+            Source::Change { git } => StoredSource::Change(Cow::Borrowed(git)),
+            Source::Image { image } => StoredSource::Image(Cow::Borrowed(image)),
         };
         Stored {
-            id: rule_id,
-            name: rule_name,
-            path,
-            path_b64: path_base64,
+            id: Cow::Borrowed(rule_id),
+            name: Cow::Borrowed(rule_name),
+            path: path.as_deref().map(Cow::Borrowed),
+            path_b64: path_base64.as_deref().map(Cow::Borrowed),
             src,
-            ctx: context,
-            archive,
-            repo: repository,
-            sub: submodule,
-            pos: [line, column, end_line, end_column, byte_start, byte_end],
-            secret,
-            redacted,
-            fp: fingerprint,
-            entropy,
-            conf: confidence,
-            check: check_passed,
-            tags,
-            supp: suppressed,
-            dec: decoded,
-            parts,
-            val: validation,
+            ctx: *context,
+            archive: archive.as_ref().map(Cow::Borrowed),
+            repo: repository.as_ref().map(Cow::Borrowed),
+            sub: submodule.as_ref().map(Cow::Borrowed),
+            pos: [
+                *line,
+                *column,
+                *end_line,
+                *end_column,
+                *byte_start,
+                *byte_end,
+            ],
+            secret: Cow::Borrowed(secret),
+            redacted: *redacted,
+            fp: *fingerprint,
+            entropy: *entropy,
+            conf: *confidence,
+            check: *check_passed,
+            tags: Cow::Borrowed(tags),
+            supp: *suppressed,
+            dec: Cow::Borrowed(decoded),
+            parts: Cow::Borrowed(parts),
+            val: validation.as_ref().map(Cow::Borrowed),
         }
     }
 
@@ -179,29 +190,33 @@ impl Stored {
             StoredSource::Stdin => Source::Stdin,
             StoredSource::History(h) => Source::History {
                 git: HistoryOrigin {
-                    blob: h.blob,
-                    commit: h.commit,
-                    refs: h.refs,
+                    blob: h.blob.into_owned(),
+                    commit: h.commit.map(Cow::into_owned),
+                    refs: h.refs.into_owned(),
                     refs_total: h.refs_total,
                     present_at_head: h.at_head,
                     reachable: h.reachable,
                     damaged: h.damaged,
                 },
             },
-            StoredSource::Change(git) => Source::Change { git },
-            StoredSource::Image(image) => Source::Image { image },
+            StoredSource::Change(git) => Source::Change {
+                git: git.into_owned(),
+            },
+            StoredSource::Image(image) => Source::Image {
+                image: image.into_owned(),
+            },
         };
         Record {
-            rule_id: id,
-            rule_name: name,
+            rule_id: id.into_owned(),
+            rule_name: name.into_owned(),
             location: Location {
-                path,
-                path_base64: path_b64,
+                path: path.map(Cow::into_owned),
+                path_base64: path_b64.map(Cow::into_owned),
                 source,
                 context: ctx,
-                archive,
-                repository: repo,
-                submodule: sub,
+                archive: archive.map(Cow::into_owned),
+                repository: repo.map(Cow::into_owned),
+                submodule: sub.map(Cow::into_owned),
             },
             line,
             column,
@@ -209,17 +224,17 @@ impl Stored {
             end_column,
             byte_start,
             byte_end,
-            secret,
+            secret: secret.into_owned(),
             redacted,
             fingerprint: fp,
             entropy,
             confidence: conf,
             check_passed: check,
-            tags,
+            tags: tags.into_owned(),
             suppressed: supp,
-            decoded: dec,
-            parts,
-            validation: val,
+            decoded: dec.into_owned(),
+            parts: parts.into_owned(),
+            validation: val.map(Cow::into_owned),
         }
     }
 }
