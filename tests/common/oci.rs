@@ -71,6 +71,13 @@ pub fn sha256(data: &[u8]) -> String {
         .collect()
 }
 
+pub fn sha512(data: &[u8]) -> String {
+    sha2::Sha512::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// An image: layers (uncompressed tar, how its blob is compressed), the configuration (its
 /// `rootfs` is filled in), manifest annotations and a tag.
 pub struct Image {
@@ -78,6 +85,8 @@ pub struct Image {
     pub config: Value,
     pub annotations: Value,
     pub tag: String,
+    /// Blobs named by their SHA-512 instead of their SHA-256 (OCI layouts and archives).
+    pub sha512: bool,
 }
 
 impl Image {
@@ -95,6 +104,7 @@ impl Image {
             }),
             annotations: json!({}),
             tag: tag.to_string(),
+            sha512: false,
         }
     }
 
@@ -118,11 +128,16 @@ impl Image {
     /// Writes the OCI blobs (layers, config, manifest) into `files` as `blobs/sha256/HEX`;
     /// returns the manifest's descriptor and the layer digests.
     fn oci_blobs(&self, files: &mut Vec<(String, Vec<u8>)>) -> (Value, Vec<String>) {
+        let algorithm = if self.sha512 { "sha512" } else { "sha256" };
         let mut put = |data: Vec<u8>| -> (String, usize) {
-            let hex = sha256(&data);
+            let hex = if self.sha512 {
+                sha512(&data)
+            } else {
+                sha256(&data)
+            };
             let len = data.len();
-            files.push((format!("blobs/sha256/{hex}"), data));
-            (format!("sha256:{hex}"), len)
+            files.push((format!("blobs/{algorithm}/{hex}"), data));
+            (format!("{algorithm}:{hex}"), len)
         };
         let mut layers = Vec::new();
         let mut digests = Vec::new();

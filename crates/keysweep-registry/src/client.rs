@@ -6,12 +6,11 @@ use std::io::{Cursor, Read};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use keysweep_source::RemoteImage;
+use keysweep_source::{Algorithm, ContentDigest, RemoteImage};
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::auth::{Challenge, Credential, CredentialFiles};
 use crate::{Error, ErrorKind, Platform, Reference};
@@ -173,7 +172,12 @@ impl Puller {
         let (bytes, media) = session
             .manifest(reference.version())
             .map_err(|e| Error::new(e.kind, session.scrub(&e.message)))?;
-        let digest = format!("sha256:{}", hex(&Sha256::digest(&bytes)));
+        // The digest by the algorithm the reference pins (sha256 when it pins none).
+        let algorithm = reference
+            .digest()
+            .and_then(ContentDigest::parse)
+            .map_or(Algorithm::Sha256, |d| d.algorithm());
+        let digest = algorithm.digest(&bytes).to_string();
         if let Some(want) = reference.digest() {
             if want != digest {
                 return Err(fail(
@@ -295,14 +299,16 @@ impl Puller {
                 let (bytes, _) = session
                     .manifest(&digest)
                     .map_err(|e| Error::new(e.kind, session.scrub(&e.message)))?;
-                let actual = format!("sha256:{}", hex(&Sha256::digest(&bytes)));
-                if actual != digest {
+                let verified = ContentDigest::parse(&digest).map(|d| d.matches(&bytes));
+                if verified != Some(true) {
+                    let why = if verified.is_none() {
+                        "is not a sha256 or sha512 digest; not verified, not read"
+                    } else {
+                        "does not match its digest"
+                    };
                     return Err(Error::new(
                         ErrorKind::Manifest,
-                        format!(
-                            "{}: the index {digest} does not match its digest",
-                            session.reference
-                        ),
+                        format!("{}: the index {digest} {why}", session.reference),
                     ));
                 }
                 let inner: Value = serde_json::from_slice(&bytes).map_err(|e| {
@@ -352,10 +358,6 @@ fn scrub(message: &str, secrets: &[String]) -> String {
         }
     }
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An image in a registry, its manifests chosen: what
@@ -945,7 +947,7 @@ mod tests {
     }
 
     fn sha256(bytes: &[u8]) -> String {
-        format!("sha256:{}", hex(&Sha256::digest(bytes)))
+        Algorithm::Sha256.digest(bytes).to_string()
     }
 
     fn descriptor(media: &str, digest: &str) -> Value {
@@ -984,6 +986,51 @@ mod tests {
             .all_platforms(true)
             .credentials(CredentialFiles::new(vec![]))
             .pull(&reference)
+    }
+
+    /// SHA-512 digests are verified: a reference pinned by one, and a nested index named by
+    /// one. A digest that does not match, or of another algorithm, is refused.
+    #[test]
+    fn sha512_digests_are_verified_and_others_refused() {
+        let sha512 = |b: &[u8]| Algorithm::Sha512.digest(b).to_string();
+        let manifest = sha256(b"an image manifest");
+        let inner = index_of(vec![descriptor(OCI_MANIFEST, &manifest)]);
+        let inner_digest = sha512(&inner);
+        let top = index_of(vec![descriptor(OCI_INDEX, &inner_digest)]);
+        let top_digest = sha512(&top);
+        let wrong = sha512(b"another index");
+        let blake = format!("blake3:{}", "ab".repeat(32));
+        let bad_inner = index_of(vec![descriptor(OCI_INDEX, &wrong)]);
+        let other = index_of(vec![descriptor(OCI_INDEX, &blake)]);
+        let server = registry(HashMap::from([
+            (top_digest.clone(), top.clone()),
+            (inner_digest.clone(), inner.clone()),
+            ("bad".to_string(), bad_inner),
+            (wrong.clone(), inner.clone()),
+            ("other".to_string(), other),
+            (blake.clone(), inner),
+        ]));
+        let pull = |version: &str| {
+            let sep = if version.contains(':') { '@' } else { ':' };
+            let reference =
+                Reference::parse(&format!("{}/app{sep}{version}", server.host)).unwrap();
+            Puller::new()
+                .insecure([server.host.clone()])
+                .all_platforms(true)
+                .credentials(CredentialFiles::new(vec![]))
+                .pull(&reference)
+        };
+        let image = pull(&top_digest).unwrap();
+        let index: Value = serde_json::from_slice(&image.index().unwrap()).unwrap();
+        assert_eq!(index["manifests"][0]["digest"], manifest.as_str());
+
+        // Pinned by a SHA-512 the registry's bytes do not have.
+        let e = pull(&wrong).unwrap_err().to_string();
+        assert!(e.contains("not the digest the reference names"), "{e}");
+        let e = pull("bad").unwrap_err().to_string();
+        assert!(e.contains("does not match its digest"), "{e}");
+        let e = pull("other").unwrap_err().to_string();
+        assert!(e.contains("is not a sha256 or sha512 digest"), "{e}");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Image references: `[registry[:port]/]repository[:tag][@sha256:HEX]`.
+//! Image references: `[registry[:port]/]repository[:tag][@sha256:HEX]` (or `@sha512:HEX`).
 
 use std::fmt;
 
@@ -42,16 +42,10 @@ impl Reference {
         };
         let (rest, digest) = match text.split_once('@') {
             Some((rest, digest)) => {
-                let hex = digest
-                    .strip_prefix("sha256:")
-                    .ok_or_else(|| bad("the digest is not sha256:HEX"))?;
-                if hex.len() != 64
-                    || !hex
-                        .bytes()
-                        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-                {
-                    return Err(bad("the digest is not sha256: and 64 lowercase hex digits"));
-                }
+                let parsed = keysweep_source::ContentDigest::parse(digest).ok_or_else(|| {
+                    bad("the digest is not sha256: and 64 or sha512: and 128 lowercase hex digits")
+                })?;
+                debug_assert_eq!(parsed.to_string(), digest);
                 (rest, Some(digest.to_string()))
             }
             None => (text, None),
@@ -140,7 +134,7 @@ impl Reference {
         self.tag.as_deref()
     }
 
-    /// The digest (`sha256:HEX`), if the reference pins one.
+    /// The digest (`sha256:HEX` or `sha512:HEX`), if the reference pins one.
     pub fn digest(&self) -> Option<&str> {
         self.digest.as_deref()
     }
@@ -180,6 +174,7 @@ mod tests {
     #[test]
     fn references_parse_as_docker_pull_reads_them() {
         let d = format!("sha256:{}", "ab".repeat(32));
+        let d512 = format!("sha512:{}", "cd".repeat(64));
         // The text, then its registry, repository, tag and digest.
         type Row<'a> = (String, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
         let table: Vec<Row> = vec![
@@ -247,6 +242,13 @@ mod tests {
                 Some(d.as_str()),
             ),
             (
+                format!("app@{d512}"),
+                "docker.io",
+                "library/app",
+                None,
+                Some(d512.as_str()),
+            ),
+            (
                 "[::1]:5000/app".into(),
                 "[::1]:5000",
                 "app",
@@ -279,6 +281,7 @@ mod tests {
             ("app:", "tag"),
             ("app:-x", "tag"),
             ("app@sha256:abc", "digest"),
+            ("app@sha512:abc", "digest"),
             ("app@md5:abc", "digest"),
             ("reg.io/", "repository"),
             ("reg.io//x", "repository"),

@@ -23,10 +23,10 @@ use std::sync::Arc;
 use keysweep::{Finding, Scanner, Scratch};
 use rayon::prelude::*;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::archive;
 use crate::context::Context;
+use crate::digest::{ContentDigest, Hasher};
 use crate::files::{io_reason, scan_bytes, Error};
 use crate::job::{Cancel, Counters, Counts, Events, Problem, ProblemKind, Severity, Sink};
 use crate::location::{
@@ -55,11 +55,10 @@ const MAX_INDEX_DEPTH: usize = 4;
 /// let layer = tar.into_inner()?;
 /// // Blobs are stored under their SHA-256, which keysweep verifies as it reads them.
 /// let blob = |data: &[u8]| -> std::io::Result<String> {
-///     use sha2::{Digest, Sha256};
-///     let hex: String = Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect();
+///     let digest = keysweep_source::Algorithm::Sha256.digest(data);
 ///     std::fs::create_dir_all(dir.path().join("blobs/sha256"))?;
-///     std::fs::write(dir.path().join("blobs/sha256").join(&hex), data)?;
-///     Ok(format!("sha256:{hex}"))
+///     std::fs::write(dir.path().join("blobs/sha256").join(digest.hex()), data)?;
+///     Ok(digest.to_string())
 /// };
 /// let layer = blob(&layer)?;
 /// let config = blob(br#"{"config":{"Env":["PATH=/usr/bin"]}}"#)?;
@@ -265,8 +264,7 @@ impl ImageScan {
 /// use std::io::Read;
 /// use keysweep::{RuleSet, Scanner};
 /// use keysweep_source::{Collect, ImageScan, RemoteImage};
-/// use sha2::{Digest, Sha256};
-///
+/// ///
 /// /// Blobs held in memory, by digest.
 /// struct InMemory(Vec<(String, Vec<u8>)>, Vec<u8>);
 /// impl RemoteImage for InMemory {
@@ -281,8 +279,7 @@ impl ImageScan {
 ///     }
 /// }
 /// let digest = |data: &[u8]| -> String {
-///     let hex: String = Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect();
-///     format!("sha256:{hex}")
+///     keysweep_source::Algorithm::Sha256.digest(data).to_string()
 /// };
 /// let mut tar = tar::Builder::new(Vec::new());
 /// let mut header = tar::Header::new_gnu();
@@ -498,11 +495,11 @@ impl Store<'_> {
                 "{name} is more than {MAX_JSON} bytes, more than a manifest or configuration can be; not read"
             ));
         }
-        if let Some(expected) = sha256_of_path(name) {
-            let actual = hex(&Sha256::digest(&data));
+        if let Some(expected) = digest_of_path(name) {
+            let actual = expected.algorithm().digest(&data);
             if actual != expected {
                 return Err(format!(
-                    "{name} does not match its digest: its SHA-256 is {actual}; not read"
+                    "{name} does not match its digest: its digest is {actual}; not read"
                 ));
             }
         }
@@ -549,18 +546,10 @@ fn blob_path(digest: &str) -> Option<String> {
     (ok(algorithm, b"+._-") && ok(hex, b"=_-")).then(|| format!("blobs/{algorithm}/{hex}"))
 }
 
-/// The hex SHA-256 a blob path names (`blobs/sha256/HEX`), which its bytes must have.
-fn sha256_of_path(path: &str) -> Option<String> {
-    let hex = normalize(path).strip_prefix("blobs/sha256/")?.to_string();
-    (hex.len() == 64
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-    .then_some(hex)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The digest a blob path names (`blobs/sha256/HEX`, `blobs/sha512/HEX`), which its bytes
+/// must have.
+fn digest_of_path(path: &str) -> Option<ContentDigest> {
+    ContentDigest::of_blob_path(&normalize(path))
 }
 
 /// One image (a manifest) to scan.
@@ -1051,21 +1040,33 @@ impl ImageScan {
             }
         }
         let mut reader = io::BufReader::new(reader);
-        let expected = sha256_of_path(at.path).or_else(|| {
+        let expected = digest_of_path(at.path).or_else(|| {
             // A diff id names the uncompressed tar: it can check a layer stored plain (as
             // `docker save` stores them), not a compressed one.
             let plain = reader
                 .fill_buf()
                 .is_ok_and(|head| archive::Compression::of(head) == archive::Compression::None);
             (at.diff_id && plain)
-                .then(|| {
-                    sha256_of_path(&format!("blobs/sha256/{}", digest.strip_prefix("sha256:")?))
-                })
+                .then(|| ContentDigest::parse(digest))
                 .flatten()
         });
+        if expected.is_none() && normalize(at.path).starts_with("blobs/") {
+            // A blob named by a digest of an algorithm not verified here (or malformed).
+            self.report(
+                sink,
+                Problem::warning(
+                    ProblemKind::Image,
+                    image,
+                    format!(
+                        "{label} ({}): not verified: the digest is not sha256 or sha512 as the image specification registers them; the layer is scanned as read",
+                        short(digest)
+                    ),
+                ),
+            );
+        }
         let mut verify = Verify {
             inner: reader,
-            sha256: Sha256::new(),
+            hasher: expected.as_ref().map(|d| Hasher::new(d.algorithm())),
             expected,
             read: 0,
             limit: at.size.or(size),
@@ -1108,13 +1109,14 @@ fn short(digest: &str) -> &str {
     }
 }
 
-/// A reader that hashes what it reads, for a blob whose SHA-256 is known, and refuses to read
+/// A reader that hashes what it reads, for a blob whose digest is known, and refuses to read
 /// past the size the blob should have (a server sending without end).
 struct Verify<R> {
     inner: R,
-    sha256: Sha256,
-    /// The hex SHA-256 the bytes must have; `None`: not a blob named by its digest.
-    expected: Option<String>,
+    /// Hashing what is read, with the algorithm of `expected`.
+    hasher: Option<Hasher>,
+    /// The digest the bytes must have; `None`: not a blob named by its digest.
+    expected: Option<ContentDigest>,
     read: u64,
     limit: Option<u64>,
 }
@@ -1130,7 +1132,9 @@ impl<R: Read> Read for Verify<R> {
             )));
         }
         if self.expected.is_some() {
-            self.sha256.update(&buf[..n]);
+            if let Some(h) = &mut self.hasher {
+                h.update(&buf[..n]);
+            }
         }
         Ok(n)
     }
@@ -1147,13 +1151,15 @@ impl<R: Read> Verify<R> {
         // is set.
         io::copy(&mut self, &mut io::sink())
             .map_err(|e| format!("not verified against its digest: {}", io_reason(&e)))?;
-        let expected = self.expected.take().unwrap_or_default();
-        let actual = hex(&self.sha256.finalize());
+        let (Some(expected), Some(hasher)) = (self.expected.take(), self.hasher.take()) else {
+            return Ok(());
+        };
+        let actual = hasher.finish();
         if actual == expected {
             Ok(())
         } else {
             Err(format!(
-                "digest mismatch: the blob's SHA-256 is sha256:{actual} ({} bytes); the bytes read are not the layer the manifest names (findings in it are still reported)",
+                "digest mismatch: the blob's digest is {actual} ({} bytes); the bytes read are not the layer the manifest names (findings in it are still reported)",
                 self.read
             ))
         }

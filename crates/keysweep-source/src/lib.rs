@@ -39,6 +39,7 @@
 pub use keysweep_archive as archive;
 mod context;
 pub mod dates;
+pub mod digest;
 mod files;
 mod filter;
 mod history;
@@ -49,6 +50,7 @@ mod repo;
 
 pub use context::Context;
 pub use dates::GitTime;
+pub use digest::{Algorithm, ContentDigest};
 pub use files::{io_reason, Error, PathScan, DEFAULT_MAX_FILE_SIZE};
 pub use filter::{GlobError, PathFilter};
 pub use history::{ChangeScan, HistoryScan, HistorySummary, MAX_REFS, MAX_SUBMODULE_DEPTH};

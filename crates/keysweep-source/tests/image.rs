@@ -452,6 +452,99 @@ fn a_blob_that_does_not_match_its_digest_is_scanned_and_an_error() {
     );
 }
 
+/// An image whose blobs are named by SHA-512 (the other algorithm the image specification
+/// registers) is read and verified like one by SHA-256: a layer changed on disk is a digest
+/// mismatch, and a blob named by an algorithm keysweep does not verify is scanned with a warning.
+#[test]
+fn sha512_digests_are_verified_and_other_algorithms_are_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut image = whiteout_image(Comp::Gzip);
+    image.sha512 = true;
+    let layout = dir.path().join("layout");
+    let digests = image.write_oci_dir(&layout);
+    assert!(digests
+        .iter()
+        .all(|d| d.starts_with("sha512:") && d.len() == 7 + 128));
+    let (result, hits, problems) = scan(&layout);
+    assert_eq!(result.unwrap().layers, 3);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(hits.len(), 3, "{hits:#?}");
+    let env = hit(&hits, GITHUB).location.image().unwrap();
+    assert_eq!(env.layer.as_ref().unwrap().digest, digests[0]);
+    assert_eq!(env.layer.as_ref().unwrap().removed_in, Some(2));
+
+    // The top layer, plain, one byte of its secret changed: still scanned, and a mismatch.
+    let mut image = whiteout_image(Comp::Plain);
+    image.sha512 = true;
+    let layout = dir.path().join("changed");
+    let digests = image.write_oci_dir(&layout);
+    let top = layout.join("blobs/sha512").join(&digests[2][7..]);
+    let mut bytes = std::fs::read(&top).unwrap();
+    let at = bytes
+        .windows(AWS.len())
+        .position(|w| w == AWS.as_bytes())
+        .unwrap();
+    bytes[at + AWS.len() - 1] = b'X';
+    std::fs::write(&top, &bytes).unwrap();
+    let (result, hits, problems) = scan(&layout);
+    result.unwrap();
+    hit(&hits, &format!("{}X", &AWS[..AWS.len() - 1]));
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].message.contains("digest mismatch")
+            && problems[0].message.contains("sha512:")
+            && problems[0].message.contains("layer 3 of 3"),
+        "{}",
+        problems[0].message
+    );
+    assert_eq!(problems[0].severity, keysweep_source::Severity::Error);
+
+    // The same layer renamed to an algorithm keysweep does not verify: scanned, with a warning.
+    let renamed = format!("blake3:{}", &digests[2][7..71]);
+    let manifest_path = std::fs::read_dir(layout.join("blobs/sha512"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("\"layers\"")))
+        .unwrap();
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .unwrap()
+        .replace(&digests[2], &renamed);
+    let manifest_digest = format!("sha512:{}", oci::sha512(manifest.as_bytes()));
+    std::fs::write(
+        layout.join("blobs/sha512").join(&manifest_digest[7..]),
+        &manifest,
+    )
+    .unwrap();
+    std::fs::create_dir_all(layout.join("blobs/blake3")).unwrap();
+    std::fs::rename(&top, layout.join("blobs/blake3").join(&renamed[7..])).unwrap();
+    let index = std::fs::read_to_string(layout.join("index.json")).unwrap();
+    let old_manifest = format!(
+        "sha512:{}",
+        manifest_path.file_name().unwrap().to_str().unwrap()
+    );
+    std::fs::write(
+        layout.join("index.json"),
+        index.replace(&old_manifest, &manifest_digest).replace(
+            &format!(
+                "\"size\":{}",
+                std::fs::metadata(&manifest_path).unwrap().len()
+            ),
+            &format!("\"size\":{}", manifest.len()),
+        ),
+    )
+    .unwrap();
+    let (result, hits, problems) = scan(&layout);
+    result.unwrap();
+    hit(&hits, &format!("{}X", &AWS[..AWS.len() - 1]));
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].severity, keysweep_source::Severity::Warning);
+    assert!(
+        problems[0].message.contains("not verified") && problems[0].message.contains("layer 3"),
+        "{}",
+        problems[0].message
+    );
+}
+
 /// Blobs by digest, each opened as a stream that returns at most 700 bytes a read, as a
 /// network stream does.
 struct Trickle(Vec<(String, Vec<u8>)>, Vec<u8>);
