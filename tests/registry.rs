@@ -5,14 +5,12 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use base64::Engine;
-use common::need;
 use common::oci::{self, layer, Comp, Image};
+use common::registry::Registry;
 use serde_json::{json, Value};
 
 const GITHUB: &str = "ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u";
@@ -22,213 +20,58 @@ const SLACK: &str = "xoxb-7362617288-2817363719361-Qm3tXkL9pV2rN8cW5yZ1jH4d";
 /// The password of the registry with authentication (a test value, never to be printed).
 const PASSWORD: &str = "correct-horse-7Qm2";
 
-/// A registry serving from a temporary directory until dropped.
-struct Registry {
-    child: Child,
-    dir: tempfile::TempDir,
-    host: String,
-    /// `user:password` for pushing, when it requires authentication.
-    login: Option<(String, String)>,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Registry {
-    /// Starts one; `None` (after saying SKIPPED) when docker-registry is missing and
-    /// KEYSWEEP_SKIP names it.
-    fn start(auth: Option<(&str, &str)>) -> Option<Registry> {
-        let present = Path::new("/usr/bin/docker-registry").exists()
-            || Command::new("docker-registry")
-                .arg("--version")
-                .output()
-                .is_ok();
-        if !need(
-            "docker-registry",
-            present,
-            "Debian package docker-registry (tests/setup.sh installs it)",
-        ) {
-            return None;
+/// Pushes `images` (one: its manifest under `tag`; several: an index of them, each with
+/// the platform its configuration names, under `tag`). Returns the tag's digest and each
+/// image's layer digests.
+fn push(
+    registry: &Registry,
+    repo: &str,
+    tag: &str,
+    images: &[&Image],
+) -> (String, Vec<Vec<String>>) {
+    let (files, layers) = oci::oci_files(images, false);
+    let blob = |digest: &str| -> &[u8] {
+        let name = format!("blobs/sha256/{}", &digest[7..]);
+        &files.iter().find(|(n, _)| *n == name).unwrap().1
+    };
+    let index: Value =
+        serde_json::from_slice(&files.iter().find(|(n, _)| n == "index.json").unwrap().1).unwrap();
+    let mut descriptors = Vec::new();
+    for (d, image) in index["manifests"].as_array().unwrap().iter().zip(images) {
+        let manifest: Value = serde_json::from_slice(blob(d["digest"].as_str().unwrap())).unwrap();
+        for l in manifest["layers"].as_array().unwrap() {
+            registry.put_blob(repo, blob(l["digest"].as_str().unwrap()));
         }
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let host = format!("127.0.0.1:{port}");
-        let mut auth_config = String::new();
-        if let Some((user, password)) = auth {
-            if !need(
-                "htpasswd",
-                Command::new("htpasswd").arg("-h").output().is_ok(),
-                "Debian package apache2-utils (tests/setup.sh installs it)",
-            ) {
-                return None;
-            }
-            let file = dir.path().join("htpasswd");
-            let out = Command::new("htpasswd")
-                .args(["-B", "-b", "-c"])
-                .arg(&file)
-                .args([user, password])
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "htpasswd failed");
-            auth_config = format!(
-                "auth:\n  htpasswd:\n    realm: keysweep-test\n    path: {}\n",
-                file.display()
-            );
-        }
-        let storage = dir.path().join("storage");
-        let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n{auth_config}",
-            storage.display()
+        registry.put_blob(repo, blob(manifest["config"]["digest"].as_str().unwrap()));
+        let digest = d["digest"].as_str().unwrap();
+        let media = d["mediaType"].as_str().unwrap();
+        registry.put_manifest(
+            repo,
+            if images.len() == 1 { tag } else { digest },
+            media,
+            blob(digest),
         );
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let registry = Registry {
-            child,
-            dir,
-            host,
-            login: auth.map(|(u, p)| (u.to_string(), p.to_string())),
-        };
-        let started = Instant::now();
-        loop {
-            if std::net::TcpStream::connect(&registry.host).is_ok() {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "docker-registry did not start on {}",
-                registry.host
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(registry)
+        let mut d = d.clone();
+        d["platform"] = json!({
+            "os": image.config["os"],
+            "architecture": image.config["architecture"],
+        });
+        descriptors.push(d);
     }
-
-    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::blocking::RequestBuilder {
-        let url = if url.starts_with("http") {
-            url.to_string()
-        } else {
-            format!("http://{}{url}", self.host)
-        };
-        let r = reqwest::blocking::Client::new().request(method, url);
-        match &self.login {
-            Some((u, p)) => r.basic_auth(u, Some(p)),
-            None => r,
-        }
+    if images.len() == 1 {
+        return (
+            descriptors[0]["digest"].as_str().unwrap().to_string(),
+            layers,
+        );
     }
-
-    /// Uploads a blob (POST, then PUT with its digest).
-    fn put_blob(&self, repo: &str, data: &[u8]) -> String {
-        let digest = format!("sha256:{}", oci::sha256(data));
-        let r = self
-            .request(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
-            .send()
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 202, "upload start: {:?}", r.text());
-        let location = r.headers()["location"].to_str().unwrap().to_string();
-        let sep = if location.contains('?') { '&' } else { '?' };
-        let url = if location.starts_with("http") {
-            location
-        } else {
-            format!("http://{}{location}", self.host)
-        };
-        let r = self
-            .request(reqwest::Method::PUT, &format!("{url}{sep}digest={digest}"))
-            .header("content-type", "application/octet-stream")
-            .body(data.to_vec())
-            .send()
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 201, "upload: {:?}", r.text());
-        digest
-    }
-
-    fn put_manifest(&self, repo: &str, reference: &str, media: &str, data: &[u8]) {
-        let r = self
-            .request(
-                reqwest::Method::PUT,
-                &format!("/v2/{repo}/manifests/{reference}"),
-            )
-            .header("content-type", media)
-            .body(data.to_vec())
-            .send()
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 201, "manifest: {:?}", r.text());
-    }
-
-    /// Pushes `images` (one: its manifest under `tag`; several: an index of them, each with
-    /// the platform its configuration names, under `tag`). Returns the tag's digest and each
-    /// image's layer digests.
-    fn push(&self, repo: &str, tag: &str, images: &[&Image]) -> (String, Vec<Vec<String>>) {
-        let (files, layers) = oci::oci_files(images, false);
-        let blob = |digest: &str| -> &[u8] {
-            let name = format!("blobs/sha256/{}", &digest[7..]);
-            &files.iter().find(|(n, _)| *n == name).unwrap().1
-        };
-        let index: Value =
-            serde_json::from_slice(&files.iter().find(|(n, _)| n == "index.json").unwrap().1)
-                .unwrap();
-        let mut descriptors = Vec::new();
-        for (d, image) in index["manifests"].as_array().unwrap().iter().zip(images) {
-            let manifest: Value =
-                serde_json::from_slice(blob(d["digest"].as_str().unwrap())).unwrap();
-            for l in manifest["layers"].as_array().unwrap() {
-                self.put_blob(repo, blob(l["digest"].as_str().unwrap()));
-            }
-            self.put_blob(repo, blob(manifest["config"]["digest"].as_str().unwrap()));
-            let digest = d["digest"].as_str().unwrap();
-            let media = d["mediaType"].as_str().unwrap();
-            self.put_manifest(
-                repo,
-                if images.len() == 1 { tag } else { digest },
-                media,
-                blob(digest),
-            );
-            let mut d = d.clone();
-            d["platform"] = json!({
-                "os": image.config["os"],
-                "architecture": image.config["architecture"],
-            });
-            descriptors.push(d);
-        }
-        if images.len() == 1 {
-            return (
-                descriptors[0]["digest"].as_str().unwrap().to_string(),
-                layers,
-            );
-        }
-        let index = serde_json::to_vec(&json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "manifests": descriptors,
-        }))
-        .unwrap();
-        self.put_manifest(repo, tag, "application/vnd.oci.image.index.v1+json", &index);
-        (format!("sha256:{}", oci::sha256(&index)), layers)
-    }
-
-    /// Where the registry stores blob `digest`.
-    fn blob_dir(&self, digest: &str) -> PathBuf {
-        let hex = &digest[7..];
-        self.dir
-            .path()
-            .join("storage/docker/registry/v2/blobs/sha256")
-            .join(&hex[..2])
-            .join(hex)
-    }
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": descriptors,
+    }))
+    .unwrap();
+    registry.put_manifest(repo, tag, "application/vnd.oci.image.index.v1+json", &index);
+    (format!("sha256:{}", oci::sha256(&index)), layers)
 }
 
 /// Layer 1 (gzip) adds app/.env; layer 2 (zstd) deletes it and adds srv/key.txt; layer 3
@@ -317,7 +160,7 @@ fn pulled_by_tag_and_by_digest_the_findings_are_the_layouts() {
         return;
     };
     let img = image();
-    let (digest, layers) = registry.push("team/app", "1.0", &[&img]);
+    let (digest, layers) = push(&registry, "team/app", "1.0", &[&img]);
     let dir = tempfile::tempdir().unwrap();
     img.write_oci_dir(&dir.path().join("layout"));
     let (code, local, stderr) = scan(dir.path(), &["--image", "layout"], &[]);
@@ -391,7 +234,7 @@ fn an_index_gives_the_platform_asked_for_or_all() {
         )],
     );
     arm.config["architecture"] = json!("arm64");
-    let (_, layers) = registry.push("multi", "1", &[&amd, &arm]);
+    let (_, layers) = push(&registry, "multi", "1", &[&amd, &arm]);
     let dir = tempfile::tempdir().unwrap();
     let reference = format!("{}/multi:1", registry.host);
     let run = |extra: &[&str]| {
@@ -447,7 +290,7 @@ fn credentials_from_docker_config_pull_and_wrong_ones_fail_without_showing_the_p
         return;
     };
     let img = image();
-    registry.push("private/app", "1", &[&img]);
+    push(&registry, "private/app", "1", &[&img]);
     let dir = tempfile::tempdir().unwrap();
     let reference = format!("{}/private/app:1", registry.host);
     let args = [
@@ -543,7 +386,7 @@ fn a_missing_blob_is_a_problem_naming_the_layer_and_the_rest_is_scanned() {
         return;
     };
     let img = image();
-    let (_, layers) = registry.push("team/app", "1", &[&img]);
+    let (_, layers) = push(&registry, "team/app", "1", &[&img]);
     std::fs::remove_dir_all(registry.blob_dir(&layers[0][1])).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let reference = format!("{}/team/app:1", registry.host);
@@ -570,7 +413,7 @@ fn a_corrupted_blob_is_a_digest_mismatch_error() {
         return;
     };
     let img = image();
-    let (_, layers) = registry.push("team/app", "1", &[&img]);
+    let (_, layers) = push(&registry, "team/app", "1", &[&img]);
     // The plain layer: one byte of its secret changed, the size kept.
     let data = registry.blob_dir(&layers[0][2]).join("data");
     let mut bytes = std::fs::read(&data).unwrap();

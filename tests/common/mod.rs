@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test crate uses a different part
 
 pub mod oci;
+pub mod registry;
 
 use std::fs;
 use std::path::{Path, PathBuf};

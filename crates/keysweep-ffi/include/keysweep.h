@@ -25,6 +25,11 @@
 // and 0, and the secret bytes never leave the library.
 #define KEYSWEEP_SCAN_SECRETS 1
 
+// Scan flag for [`keysweep_scan_image`] and [`keysweep_scan_image_pull`]: when a registry
+// image is an index of several platforms, scan every platform (without it: the platform
+// asked for, else the host's). Other scans reject it.
+#define KEYSWEEP_IMAGE_ALL_PLATFORMS 2
+
 // What a call returned.
 typedef enum keysweep_status {
   // Success.
@@ -40,7 +45,8 @@ typedef enum keysweep_status {
   // A bug: the library panicked. The handles passed to the call are still safe to free.
   KEYSWEEP_ERROR_PANIC = 5,
   // A path or repository could not be scanned at all (it does not exist, is not a git
-  // repository, a revision does not resolve).
+  // repository, a revision does not resolve), or an image could not be pulled from its
+  // registry.
   KEYSWEEP_ERROR_IO = 6,
 } keysweep_status;
 
@@ -396,21 +402,45 @@ struct keysweep_findings *keysweep_scan_repository(const struct keysweep_scanner
                                                    uint32_t flags,
                                                    struct keysweep_error **err);
 
-// Scans a container image, the path NUL-terminated UTF-8: a `docker save` or `podman save`
-// archive (uncompressed), an OCI archive, or an OCI image layout directory. Every layer is
+// Scans a container image, `image` NUL-terminated UTF-8: a `docker save` or `podman save`
+// archive (uncompressed), an OCI archive, or an OCI image layout directory; or, when no such
+// file exists and `image` reads as an image reference (it names a registry host, or has a
+// `:tag` or `@digest`, or no file extension: `alpine:3.20`, `ghcr.io/acme/app@sha256:…`),
+// the image pulled from its registry as [`keysweep_scan_image_pull`] pulls it with no
+// platform and no plain-HTTP registry. Every layer is
 // read once; a file a later layer deletes is still reported (`removed_in`), and the image
 // configuration (environment, labels, command, history) is scanned too. Each finding has
 // `source` `KEYSWEEP_SOURCE_IMAGE`, `image`, `image_part`, and for a file in a layer `path`,
 // `layer_digest`, `layer_index`, `layer_count` and `removed_in`. Parts that cannot be read
 // (a missing blob, a damaged layer) are listed as problems. Fails (`NULL`,
-// `KEYSWEEP_ERROR_IO`) when the path does not exist or is not an image.
+// `KEYSWEEP_ERROR_IO`) when the path does not exist and is no reference, is not an image, or
+// the image cannot be pulled. `flags` may add `KEYSWEEP_IMAGE_ALL_PLATFORMS`.
 //
 // # Safety
 // As [`keysweep_scan_path`].
 struct keysweep_findings *keysweep_scan_image(const struct keysweep_scanner *scanner,
-                                              const char *path,
+                                              const char *image,
                                               uint32_t flags,
                                               struct keysweep_error **err);
+
+// Scans a container image as [`keysweep_scan_image`] does, with the options of a registry
+// pull: `platform` (`"linux/arm64"`, `"linux/arm/v7"`; `NULL` for the host's) chooses from an
+// index of several platforms, unless `flags` has `KEYSWEEP_IMAGE_ALL_PLATFORMS`;
+// `insecure_registries` (`NULL`, or hosts separated by commas: `"localhost:5000,reg.lan"`)
+// are spoken to in plain HTTP, every other registry in HTTPS with the system's roots.
+// Credentials come from Docker's and Podman's configuration files and credential helpers, as
+// `docker pull` finds them. Layers are streamed, never written to disk, and each verified
+// against its digest. Error messages name the image, never a credential.
+//
+// # Safety
+// As [`keysweep_scan_path`]; `platform` and `insecure_registries` are `NULL` or
+// NUL-terminated.
+struct keysweep_findings *keysweep_scan_image_pull(const struct keysweep_scanner *scanner,
+                                                   const char *image,
+                                                   const char *platform,
+                                                   const char *insecure_registries,
+                                                   uint32_t flags,
+                                                   struct keysweep_error **err);
 
 // Scans what the next commit of the repository containing `path` would add (staged files
 // against `HEAD`; findings on added lines only): the pre-commit check.

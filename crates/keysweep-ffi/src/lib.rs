@@ -117,7 +117,13 @@ pub const KEYSWEEP_ABI_VERSION: u32 = 1;
 /// and 0, and the secret bytes never leave the library.
 pub const KEYSWEEP_SCAN_SECRETS: u32 = 1;
 
+/// Scan flag for [`keysweep_scan_image`] and [`keysweep_scan_image_pull`]: when a registry
+/// image is an index of several platforms, scan every platform (without it: the platform
+/// asked for, else the host's). Other scans reject it.
+pub const KEYSWEEP_IMAGE_ALL_PLATFORMS: u32 = 2;
+
 const KNOWN_SCAN_FLAGS: u32 = KEYSWEEP_SCAN_SECRETS;
+const KNOWN_IMAGE_FLAGS: u32 = KEYSWEEP_SCAN_SECRETS | KEYSWEEP_IMAGE_ALL_PLATFORMS;
 
 /// What a call returned.
 #[repr(C)]
@@ -136,7 +142,8 @@ pub enum keysweep_status {
     /// A bug: the library panicked. The handles passed to the call are still safe to free.
     KEYSWEEP_ERROR_PANIC = 5,
     /// A path or repository could not be scanned at all (it does not exist, is not a git
-    /// repository, a revision does not resolve).
+    /// repository, a revision does not resolve), or an image could not be pulled from its
+    /// registry.
     KEYSWEEP_ERROR_IO = 6,
 }
 
@@ -1183,10 +1190,21 @@ fn run_job(
     flags: u32,
     job: impl FnOnce(&Collect) -> Result<(), keysweep_source::Error>,
 ) -> Result<*mut keysweep_findings, Failure> {
-    if flags & !KNOWN_SCAN_FLAGS != 0 {
+    run_job_flags(function, handle, flags, KNOWN_SCAN_FLAGS, job)
+}
+
+/// [`run_job`] for a function that knows the flags `known`.
+fn run_job_flags<E: std::fmt::Display>(
+    function: &str,
+    handle: &keysweep_scanner,
+    flags: u32,
+    known: u32,
+    job: impl FnOnce(&Collect) -> Result<(), E>,
+) -> Result<*mut keysweep_findings, Failure> {
+    if flags & !known != 0 {
         return Err(Failure::new(
             keysweep_status::KEYSWEEP_ERROR_INVALID_ARGUMENT,
-            format!("{function}: unknown flags {:#x}", flags & !KNOWN_SCAN_FLAGS),
+            format!("{function}: unknown flags {:#x}", flags & !known),
         ));
     }
     let sink = Collect::default();
@@ -1300,37 +1318,139 @@ pub unsafe extern "C" fn keysweep_scan_repository(
     )
 }
 
-/// Scans a container image, the path NUL-terminated UTF-8: a `docker save` or `podman save`
-/// archive (uncompressed), an OCI archive, or an OCI image layout directory. Every layer is
+/// Scans a container image, `image` NUL-terminated UTF-8: a `docker save` or `podman save`
+/// archive (uncompressed), an OCI archive, or an OCI image layout directory; or, when no such
+/// file exists and `image` reads as an image reference (it names a registry host, or has a
+/// `:tag` or `@digest`, or no file extension: `alpine:3.20`, `ghcr.io/acme/app@sha256:…`),
+/// the image pulled from its registry as [`keysweep_scan_image_pull`] pulls it with no
+/// platform and no plain-HTTP registry. Every layer is
 /// read once; a file a later layer deletes is still reported (`removed_in`), and the image
 /// configuration (environment, labels, command, history) is scanned too. Each finding has
 /// `source` `KEYSWEEP_SOURCE_IMAGE`, `image`, `image_part`, and for a file in a layer `path`,
 /// `layer_digest`, `layer_index`, `layer_count` and `removed_in`. Parts that cannot be read
 /// (a missing blob, a damaged layer) are listed as problems. Fails (`NULL`,
-/// `KEYSWEEP_ERROR_IO`) when the path does not exist or is not an image.
+/// `KEYSWEEP_ERROR_IO`) when the path does not exist and is no reference, is not an image, or
+/// the image cannot be pulled. `flags` may add `KEYSWEEP_IMAGE_ALL_PLATFORMS`.
 ///
 /// # Safety
 /// As [`keysweep_scan_path`].
 #[no_mangle]
 pub unsafe extern "C" fn keysweep_scan_image(
     scanner: *const keysweep_scanner,
-    path: *const c_char,
+    image: *const c_char,
     flags: u32,
     err: *mut *mut keysweep_error,
 ) -> *mut keysweep_findings {
-    const F: &str = "keysweep_scan_image";
+    // SAFETY: forwarded contract; `NULL` platform and registries are allowed.
+    unsafe {
+        scan_image(
+            "keysweep_scan_image",
+            scanner,
+            image,
+            ptr::null(),
+            ptr::null(),
+            flags,
+            err,
+        )
+    }
+}
+
+/// Scans a container image as [`keysweep_scan_image`] does, with the options of a registry
+/// pull: `platform` (`"linux/arm64"`, `"linux/arm/v7"`; `NULL` for the host's) chooses from an
+/// index of several platforms, unless `flags` has `KEYSWEEP_IMAGE_ALL_PLATFORMS`;
+/// `insecure_registries` (`NULL`, or hosts separated by commas: `"localhost:5000,reg.lan"`)
+/// are spoken to in plain HTTP, every other registry in HTTPS with the system's roots.
+/// Credentials come from Docker's and Podman's configuration files and credential helpers, as
+/// `docker pull` finds them. Layers are streamed, never written to disk, and each verified
+/// against its digest. Error messages name the image, never a credential.
+///
+/// # Safety
+/// As [`keysweep_scan_path`]; `platform` and `insecure_registries` are `NULL` or
+/// NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn keysweep_scan_image_pull(
+    scanner: *const keysweep_scanner,
+    image: *const c_char,
+    platform: *const c_char,
+    insecure_registries: *const c_char,
+    flags: u32,
+    err: *mut *mut keysweep_error,
+) -> *mut keysweep_findings {
+    // SAFETY: forwarded contract.
+    unsafe {
+        scan_image(
+            "keysweep_scan_image_pull",
+            scanner,
+            image,
+            platform,
+            insecure_registries,
+            flags,
+            err,
+        )
+    }
+}
+
+/// # Safety
+/// As [`keysweep_scan_image_pull`].
+unsafe fn scan_image(
+    function: &'static str,
+    scanner: *const keysweep_scanner,
+    image: *const c_char,
+    platform: *const c_char,
+    insecure_registries: *const c_char,
+    flags: u32,
+    err: *mut *mut keysweep_error,
+) -> *mut keysweep_findings {
+    let f = function;
     guard(
         err,
         |_| ptr::null_mut(),
         || {
             // SAFETY: per the contract, non-null means a live scanner.
-            let handle = unsafe { scanner.as_ref() }.ok_or_else(|| Failure::null(F, "scanner"))?;
+            let handle = unsafe { scanner.as_ref() }.ok_or_else(|| Failure::null(f, "scanner"))?;
             // SAFETY: forwarded contract.
-            let path = unsafe { path_arg(F, "path", path)? };
+            let image = unsafe { path_arg(f, "image", image)? };
+            let mut puller = keysweep_registry::Puller::new()
+                .all_platforms(flags & KEYSWEEP_IMAGE_ALL_PLATFORMS != 0);
+            if !platform.is_null() {
+                // SAFETY: non-null, so NUL-terminated per the contract.
+                let text = unsafe { path_arg(f, "platform", platform)? };
+                let parsed = text.to_string_lossy().parse().map_err(|e| {
+                    Failure::new(
+                        keysweep_status::KEYSWEEP_ERROR_INVALID_ARGUMENT,
+                        format!("{f}: platform: {e}"),
+                    )
+                })?;
+                puller = puller.platform(parsed);
+            }
+            if !insecure_registries.is_null() {
+                // SAFETY: non-null, so NUL-terminated per the contract.
+                let text = unsafe { path_arg(f, "insecure_registries", insecure_registries)? };
+                puller = puller.insecure(
+                    text.to_string_lossy()
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|h| !h.is_empty())
+                        .map(str::to_string)
+                        .collect::<Vec<_>>(),
+                );
+            }
             let scan = ImageScan::new(handle.scanner.clone())
                 .threads(handle.threads())
                 .max_file_size(handle.max_file_size);
-            run_job(F, handle, flags, |sink| scan.run(&path, sink).map(drop))
+            run_job_flags(f, handle, flags, KNOWN_IMAGE_FLAGS, |sink| {
+                keysweep_registry::scan_image(&scan, &puller, &image, sink)
+                    .map(drop)
+                    .map_err(|e| {
+                        // Name the image, as the CLI's error line does.
+                        let name = image.display().to_string();
+                        if e.contains(&name) {
+                            e
+                        } else {
+                            format!("{name}: {e}")
+                        }
+                    })
+            })
         },
     )
 }

@@ -27,22 +27,37 @@ fn sha256(data: &[u8]) -> String {
         .collect()
 }
 
-/// Writes the archive at `path`; returns the layers' digests (`sha256:...`).
-pub fn docker_save(path: &Path) -> Vec<String> {
+/// The image's two layers (plain tar) and its configuration; `digests` of the layers.
+pub fn parts() -> (Vec<Vec<u8>>, String) {
     let secret = format!("AWS_ACCESS_KEY_ID={IMAGE_KEY}\n");
-    let layers = [
+    let layers = vec![
         tar(&[
             ("app/deploy.env", secret.as_bytes()),
             ("app/README", b"hi\n"),
         ]),
         tar(&[("app/.wh.deploy.env", b"")]),
     ];
-    let ids: Vec<String> = layers.iter().map(|l| sha256(l)).collect();
-    let digests: Vec<String> = ids.iter().map(|id| format!("sha256:{id}")).collect();
+    let digests = digests(&layers);
     let config = format!(
         r#"{{"architecture":"amd64","os":"linux","config":{{"Env":["PATH=/usr/bin"]}},"rootfs":{{"type":"layers","diff_ids":["{}","{}"]}}}}"#,
         digests[0], digests[1]
     );
+    (layers, config)
+}
+
+/// The digests (`sha256:...`) of `layers`.
+pub fn digests(layers: &[Vec<u8>]) -> Vec<String> {
+    layers
+        .iter()
+        .map(|l| format!("sha256:{}", sha256(l)))
+        .collect()
+}
+
+/// Writes the archive at `path`; returns the layers' digests (`sha256:...`).
+pub fn docker_save(path: &Path) -> Vec<String> {
+    let (layers, config) = parts();
+    let ids: Vec<String> = layers.iter().map(|l| sha256(l)).collect();
+    let digests = digests(&layers);
     let config_name = format!("{}.json", sha256(config.as_bytes()));
     let names: Vec<String> = ids.iter().map(|id| format!("{id}/layer.tar")).collect();
     let manifest = format!(
