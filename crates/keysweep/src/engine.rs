@@ -814,6 +814,9 @@ impl ScannerBuilder {
         Ok(Scanner {
             inner: Arc::new(Inner {
                 id: NEXT_SCANNER_ID.fetch_add(1, AtomicOrdering::Relaxed),
+                // Never shown: it holds the fingerprint key.
+                settings: format!("{self:?}"),
+                settings_digest: OnceLock::new(),
                 min_confidence: self.min_confidence.unwrap_or(Confidence::Low),
                 path_rules,
                 path_regex,
@@ -1023,6 +1026,10 @@ static NEXT_SCANNER_ID: AtomicU64 = AtomicU64::new(0);
 struct Inner {
     /// Unique per [`ScannerBuilder::build`]; scratch space remembers it.
     id: u64,
+    /// The builder's settings as built, for [`Scanner::settings_digest`].
+    settings: String,
+    /// [`Scanner::settings_digest`], computed on first use.
+    settings_digest: OnceLock<String>,
     min_confidence: Confidence,
     /// Rules with `paths` or `allow_paths`, and one multi-pattern regex of all those patterns
     /// (`path_owner[i]`: the rule and whether pattern `i` is an allow pattern).
@@ -1274,6 +1281,43 @@ impl Scanner {
     /// The rules, indexed by [`Finding::rule_index`].
     pub fn rules(&self) -> &[Rule] {
         &self.inner.rules
+    }
+
+    /// A digest (32 hex digits) of everything that shapes what this scanner finds: the
+    /// library's version, every rule, and every setting of its [`ScannerBuilder`] (the
+    /// fingerprint key included, hashed). Two scanners with equal digests find the same things
+    /// in the same bytes, so it keys caches of findings: change a rule or a setting and the
+    /// digest changes. Computed on first call (it formats every rule).
+    ///
+    /// ```
+    /// use keysweep::{RuleSet, Scanner, ScannerBuilder};
+    ///
+    /// let a = Scanner::new(RuleSet::builtin()).unwrap();
+    /// let b = Scanner::new(RuleSet::builtin()).unwrap();
+    /// assert_eq!(a.settings_digest(), b.settings_digest());
+    /// let keyed = ScannerBuilder::new()
+    ///     .fingerprint_key(b"team".to_vec())
+    ///     .build(RuleSet::builtin())
+    ///     .unwrap();
+    /// assert_ne!(a.settings_digest(), keyed.settings_digest());
+    /// ```
+    pub fn settings_digest(&self) -> &str {
+        self.inner.settings_digest.get_or_init(|| {
+            use sha2::{Digest, Sha256};
+            let mut h = Sha256::new();
+            h.update(b"keysweep-scanner-settings 1\0");
+            h.update(env!("CARGO_PKG_VERSION").as_bytes());
+            h.update(b"\0");
+            h.update(self.inner.settings.as_bytes());
+            for rule in self.rules() {
+                h.update(b"\0");
+                h.update(format!("{rule:?}").as_bytes());
+            }
+            h.finalize()[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        })
     }
 
     /// New scratch space for one thread.
