@@ -438,3 +438,80 @@ fn a_corrupted_blob_is_a_digest_mismatch_error() {
         "{stderr}"
     );
 }
+
+/// `--cache`: a second pull reads no layer (the registry has lost them all, and the findings
+/// are the same), and the cache is a sweep's work directory shared with `keysweep sweep`.
+#[test]
+fn cached_layers_are_not_pulled_again_and_the_cache_is_a_sweeps() {
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let img = image();
+    let (_, layers) = push(&registry, "team/app", "1", &[&img]);
+    let dir = tempfile::tempdir().unwrap();
+    // A sweep's work directory, with a repository swept into it first.
+    let repo = common::Repo::new();
+    repo.put("config.env", &format!("GITHUB_TOKEN={GITHUB}\n"));
+    repo.commit("config");
+    let sweep = |workdir: &str| {
+        Command::new(env!("CARGO_BIN_EXE_keysweep"))
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .args([
+                "sweep",
+                "--no-progress",
+                "--workdir",
+                workdir,
+                "--out",
+                "out",
+            ])
+            .arg(&repo.path)
+            .output()
+            .unwrap()
+    };
+    let out = sweep("work");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let reference = format!("{}/team/app:1", registry.host);
+    let args = [
+        "--image",
+        reference.as_str(),
+        "--insecure-registry",
+        registry.host.as_str(),
+        "--cache",
+        "work",
+    ];
+    let (code, first, stderr) = scan(dir.path(), &args, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(!stderr.contains("from the cache"), "{stderr}");
+    for layer in &layers[0] {
+        std::fs::remove_dir_all(registry.blob_dir(layer)).unwrap();
+    }
+    let (code, second, stderr) = scan(dir.path(), &args, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("3 layer(s) taken from the cache, not read"),
+        "{stderr}"
+    );
+    assert_eq!(essence(&second), essence(&first));
+    assert_eq!(
+        by_secret(&second, GITHUB)["image"]["layer"]["removed_in"].as_u64(),
+        Some(2)
+    );
+
+    // The sweep still re-sweeps from the same cache file, its blobs untouched by the scan.
+    let out = sweep("work");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let audit = std::fs::read_to_string(dir.path().join("out/audit.jsonl")).unwrap();
+    assert!(audit.contains("\"blobs_scanned\":0"), "{audit}");
+
+    // Without the cache the layers are gone: errors, exit 2.
+    let (code, _, stderr) = scan(dir.path(), &args[..4], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+}

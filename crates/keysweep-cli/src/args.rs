@@ -111,6 +111,13 @@ pub struct RegistryArgs {
     /// names it; repeatable). Credentials sent to it travel unencrypted.
     #[arg(long, value_name = "HOST[:PORT]", requires = "image")]
     pub insecure_registry: Vec<String>,
+    /// With --image: keep what each layer holds in DIR/cache.redb, by digest, so that a layer
+    /// seen before (in this image or any other, such as a shared base) is neither downloaded
+    /// nor read again. A `keysweep sweep --workdir` directory works: it is the same cache
+    /// file. Layers are stored only when read whole without a problem and verified against
+    /// their digest; changing the rules or scan options starts a new cache table.
+    #[arg(long, value_name = "DIR", requires = "image")]
+    pub cache: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -165,11 +165,16 @@ pub fn collect(plan: &Plan, ui: Ui) -> Result<Collected, String> {
             scan,
             images,
             puller,
+            cache,
         } => {
+            let (scan, layers) = match cache {
+                Some(dir) => with_layer_cache(scan, dir, &sink),
+                None => (scan.clone(), None),
+            };
             let display = Progress::start(scan.counters(), "files", progress);
             let mut totals = ImageTotals::default();
             for image in images {
-                match scan_image(scan, puller, image, &sink) {
+                match scan_image(&scan, puller, image, &sink) {
                     Ok(s) => totals.add(&s),
                     Err(e) => sink.problem(Problem::error(
                         ProblemKind::Image,
@@ -179,6 +184,13 @@ pub fn collect(plan: &Plan, ui: Ui) -> Result<Collected, String> {
                 }
             }
             display.finish();
+            if let Some(e) = layers.and_then(|l| l.error()) {
+                sink.problem(Problem::warning(
+                    ProblemKind::Image,
+                    "--cache",
+                    format!("layers could not be stored in the cache: {e}"),
+                ));
+            }
             sink.suppress(&plan.suppress);
             let counts = scan.counters().snapshot();
             (images_summary(&counts, &totals, &sink, started), 0)
@@ -193,6 +205,57 @@ pub fn collect(plan: &Plan, ui: Ui) -> Result<Collected, String> {
         errors,
         excluded,
     })
+}
+
+/// `scan` with the layer cache in `dir` (`--cache`), and the cache's table. A cache that
+/// cannot be used (another sweep or scan has it open, it cannot be created) is a warning and
+/// the scan goes on without it; a damaged one is moved aside and rebuilt, with a warning.
+fn with_layer_cache(
+    scan: &ImageScan,
+    dir: &std::path::Path,
+    sink: &Gather,
+) -> (
+    ImageScan,
+    Option<std::sync::Arc<keysweep_sweep::LayerTable>>,
+) {
+    let warn = |message: String| {
+        sink.problem(Problem::warning(
+            ProblemKind::Image,
+            dir.display().to_string(),
+            message,
+        ))
+    };
+    let opened = std::fs::create_dir_all(dir)
+        .map_err(|e| {
+            format!(
+                "the cache directory cannot be created: {}",
+                keysweep_source::io_reason(&e)
+            )
+        })
+        .and_then(|()| {
+            keysweep_sweep::Store::open(dir).map_err(|e| match e {
+                keysweep_sweep::StoreError::Busy(_) => {
+                    "the cache is in use by another sweep or scan".to_string()
+                }
+                keysweep_sweep::StoreError::Other(m) => m,
+            })
+        })
+        .and_then(|(store, note)| {
+            if let Some(note) = note {
+                warn(note);
+            }
+            store.layers(&scan.cache_fingerprint())
+        });
+    match opened {
+        Ok(table) => {
+            let cache: std::sync::Arc<dyn keysweep_source::LayerCache> = table.clone();
+            (scan.clone().layer_cache(cache), Some(table))
+        }
+        Err(e) => {
+            warn(format!("{e}; every layer is read (no cache)"));
+            (scan.clone(), None)
+        }
+    }
 }
 
 /// Scans `image`: the file or directory if one is there, else the registry image it names
@@ -346,6 +409,7 @@ struct ImageTotals {
     images: usize,
     layers: usize,
     shared: usize,
+    cached: usize,
     fields: u64,
 }
 
@@ -354,6 +418,7 @@ impl ImageTotals {
         self.images += s.images;
         self.layers += s.layers;
         self.shared += s.layers_shared;
+        self.cached += s.layers_cached;
         self.fields += s.fields;
     }
 }
@@ -372,6 +437,9 @@ fn images_summary(c: &Counts, t: &ImageTotals, sink: &Gather, started: Instant) 
     );
     if t.shared > 0 {
         line += &format!("; {} layer(s) shared between images read once", t.shared);
+    }
+    if t.cached > 0 {
+        line += &format!("; {} layer(s) taken from the cache, not read", t.cached);
     }
     if c.skipped_binary > 0 {
         line += &format!("; skipped {} binary", c.skipped_binary);
@@ -404,4 +472,29 @@ fn changes_summary(c: &Counts, kinds: &[&str], sink: &Gather, started: Instant) 
         line += &format!("; {} error(s), see above", c.errors);
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cache another sweep or scan holds open is a warning: the scan goes on without it.
+    /// Free again, it is used.
+    #[test]
+    fn a_busy_layer_cache_is_a_warning_and_the_scan_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let scanner = keysweep::Scanner::new(keysweep::RuleSet::builtin()).unwrap();
+        let scan = ImageScan::new(scanner);
+        let held = keysweep_sweep::Store::open(dir.path()).ok().unwrap();
+        let sink = Gather::new(false, Vec::new());
+        let (_, table) = with_layer_cache(&scan, dir.path(), &sink);
+        assert!(table.is_none());
+        assert!(
+            !sink.errors.load(Ordering::Relaxed),
+            "a warning, not an error"
+        );
+        drop(held);
+        let (_, table) = with_layer_cache(&scan, dir.path(), &sink);
+        assert!(table.is_some());
+    }
 }

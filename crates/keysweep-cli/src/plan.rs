@@ -66,6 +66,8 @@ pub enum Job {
         images: Vec<PathBuf>,
         /// Pulls the images that are references.
         puller: keysweep_registry::Puller,
+        /// The directory of the layer cache (`--cache`).
+        cache: Option<PathBuf>,
     },
     /// Nothing (an inventory of saved results only).
     Nothing,
@@ -203,6 +205,7 @@ impl Plan {
                 scan,
                 images: target.images.to_vec(),
                 puller: puller(target.registry)?,
+                cache: target.registry.and_then(|r| r.cache.clone()),
             }
         } else if target.git.git {
             if paths.iter().any(|p| p.as_os_str() == "-") {

@@ -92,6 +92,28 @@ pub struct ImageScan {
     threads: Option<usize>,
     counters: Arc<Counters>,
     cancel: Cancel,
+    cache: Option<Arc<dyn LayerCache>>,
+}
+
+/// Layers already scanned, by digest: an image scan with one ([`ImageScan::layer_cache`])
+/// neither downloads nor reads a layer it holds, and stores each layer it reads and verifies.
+///
+/// Values are opaque bytes the scan writes and reads back; a value that does not decode is
+/// as good as absent. The cache must hold the values of one [`ImageScan::cache_fingerprint`]
+/// only (keysweep's sweep cache keeps one table per fingerprint).
+pub trait LayerCache: Send + Sync {
+    /// What was stored for the layer `digest` (`sha256:HEX`), if anything.
+    fn get(&self, digest: &str) -> Option<Vec<u8>>;
+    /// Stores `value` for the layer `digest`. Failing to store is not an error of the scan.
+    fn put(&self, digest: &str, value: &[u8]);
+}
+
+/// A layer as a [`LayerCache`] keeps it: its findings with their entry chains, and its
+/// whiteouts.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedLayer {
+    found: Vec<(Finding, Vec<String>)>,
+    whiteouts: Whiteouts,
 }
 
 /// What an image scan did, beyond the shared [`Counts`].
@@ -107,6 +129,9 @@ pub struct ImageSummary {
     pub layers: usize,
     /// Layers listed by a second image of the same archive, not read again.
     pub layers_shared: usize,
+    /// Layers not read because the [layer cache](ImageScan::layer_cache) held them (their
+    /// findings are reported from it); not counted in `layers`.
+    pub layers_cached: usize,
     /// Fields of configurations and manifests scanned.
     pub fields: u64,
 }
@@ -124,7 +149,39 @@ impl ImageScan {
             threads: None,
             counters: Arc::default(),
             cancel: Cancel::new(),
+            cache: None,
         }
+    }
+
+    /// Keeps what each layer holds in `cache`, by digest: a layer already there is neither
+    /// downloaded nor read again, in this image or any other. Only layers named by their
+    /// digest (OCI layouts and archives, registries) and read whole without a problem, their
+    /// digest verified, are stored. `cache` must be dedicated to this scan's
+    /// [`cache_fingerprint`](Self::cache_fingerprint).
+    pub fn layer_cache(mut self, cache: Arc<dyn LayerCache>) -> ImageScan {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// A digest (32 hex digits) of everything that shapes what this scan finds in a layer:
+    /// the scanner's [settings](keysweep::Scanner::settings_digest), the file size limit,
+    /// whether binary files are scanned, and the archive limits.
+    pub fn cache_fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"keysweep-image-layer 1\0");
+        h.update(self.scanner.settings_digest().as_bytes());
+        h.update(
+            format!(
+                "\0{}\0{}\0{:?}",
+                self.max_file_size, self.scan_binary, self.limits
+            )
+            .as_bytes(),
+        );
+        h.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// Scans at most this many bytes of one file in a layer (the rest is reported unscanned).
@@ -735,7 +792,7 @@ fn annotations_of(v: &Value, field: &str) -> Vec<(String, String)> {
 }
 
 /// What a layer's whiteouts delete from the layers below it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Whiteouts {
     /// Paths deleted (files or whole directories), from `.wh.NAME`.
     paths: Vec<String>,
@@ -775,6 +832,8 @@ impl Whiteouts {
 struct Layer {
     found: Vec<(Finding, Vec<String>)>,
     whiteouts: Arc<Whiteouts>,
+    /// Taken from the layer cache, not read.
+    cached: bool,
 }
 
 /// One run over a store.
@@ -878,12 +937,19 @@ impl Run<'_> {
                 (i, digest, layer)
             })
             .collect();
-        self.summary.layers += read.iter().filter(|(_, _, l)| l.is_some()).count();
+        for (_, _, layer) in &read {
+            match layer {
+                Some(l) if l.cached => self.summary.layers_cached += 1,
+                Some(_) => self.summary.layers += 1,
+                None => {}
+            }
+        }
         let mut found = Vec::new();
         for (i, digest, layer) in read {
             let layer = layer.unwrap_or(Layer {
                 found: Vec::new(),
                 whiteouts: Arc::default(),
+                cached: false,
             });
             self.seen
                 .insert(digest.clone(), Arc::clone(&layer.whiteouts));
@@ -1015,7 +1081,28 @@ impl ImageScan {
     ) -> Option<Layer> {
         let label = format!("layer {} of {}", at.index, at.count);
         let digest = at.digest;
+        // The digest the layer's blob path names: the cache's key (a layer named otherwise,
+        // as in a classic `docker save` archive, is not looked up or stored).
+        let cache = self
+            .cache
+            .as_ref()
+            .zip(digest_of_path(at.path).map(|d| d.to_string()));
+        if let Some((cache, key)) = &cache {
+            let hit = cache
+                .get(key)
+                .and_then(|v| serde_json::from_slice::<CachedLayer>(&v).ok());
+            if let Some(c) = hit {
+                return Some(Layer {
+                    found: c.found,
+                    whiteouts: Arc::new(c.whiteouts),
+                    cached: true,
+                });
+            }
+        }
+        // Whether the layer was read whole without a problem: only then is it cached.
+        let clean = std::cell::Cell::new(true);
         let fail = |e: String| {
+            clean.set(false);
             self.report(
                 sink,
                 Problem::error(
@@ -1080,6 +1167,7 @@ impl ImageScan {
             problem_path: format!("{image} {label} ({})", short(digest)),
             found: Vec::new(),
             whiteouts: Whiteouts::default(),
+            troubled: false,
         };
         let mut reader = Cancellable {
             inner: &mut verify,
@@ -1089,14 +1177,27 @@ impl ImageScan {
         let name = visitor.problem_path.clone();
         archive::walk_stream(&name, &mut reader, size.or(at.size), limits, &mut visitor);
         self.counters.archives(1);
-        if !self.cancel.is_cancelled() {
-            if let Err(e) = verify.finish() {
-                fail(e);
+        let verified = verify.expected.is_some();
+        if self.cancel.is_cancelled() {
+            clean.set(false);
+        } else if let Err(e) = verify.finish() {
+            fail(e);
+        }
+        let layer = CachedLayer {
+            found: visitor.found,
+            whiteouts: visitor.whiteouts,
+        };
+        if let Some((cache, key)) = &cache {
+            if verified && clean.get() && !visitor.troubled {
+                if let Ok(value) = serde_json::to_vec(&layer) {
+                    cache.put(key, &value);
+                }
             }
         }
         Some(Layer {
-            found: visitor.found,
-            whiteouts: Arc::new(visitor.whiteouts),
+            found: layer.found,
+            whiteouts: Arc::new(layer.whiteouts),
+            cached: false,
         })
     }
 }
@@ -1188,6 +1289,9 @@ struct LayerVisitor<'a> {
     problem_path: String,
     found: Vec<(Finding, Vec<String>)>,
     whiteouts: Whiteouts,
+    /// A problem or warning was reported: the layer is not cached (a cached layer would not
+    /// report it again).
+    troubled: bool,
 }
 
 impl archive::Visitor for LayerVisitor<'_> {
@@ -1209,6 +1313,7 @@ impl archive::Visitor for LayerVisitor<'_> {
     }
 
     fn problem(&mut self, message: String) {
+        self.troubled = true;
         if self.scan.cancel.is_cancelled() {
             return;
         }
@@ -1217,6 +1322,7 @@ impl archive::Visitor for LayerVisitor<'_> {
     }
 
     fn warning(&mut self, message: String) {
+        self.troubled = true;
         let p = Problem::warning(ProblemKind::PathTrick, self.problem_path.clone(), message);
         self.scan.report(self.sink, p);
     }

@@ -54,7 +54,7 @@ pub use digest::{Algorithm, ContentDigest};
 pub use files::{io_reason, Error, PathScan, DEFAULT_MAX_FILE_SIZE};
 pub use filter::{GlobError, PathFilter};
 pub use history::{ChangeScan, HistoryScan, HistorySummary, MAX_REFS, MAX_SUBMODULE_DEPTH};
-pub use image::{ImageScan, ImageSummary, RemoteImage};
+pub use image::{ImageScan, ImageSummary, LayerCache, RemoteImage};
 pub use job::{
     Cancel, Collect, Counters, Counts, Event, Events, Problem, ProblemKind, Severity, Sink,
 };

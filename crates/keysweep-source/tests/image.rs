@@ -545,6 +545,121 @@ fn sha512_digests_are_verified_and_other_algorithms_are_a_warning() {
     );
 }
 
+/// A layer cache in memory, counting what is stored.
+#[derive(Default)]
+struct MemoryCache(std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>);
+
+impl keysweep_source::LayerCache for MemoryCache {
+    fn get(&self, digest: &str) -> Option<Vec<u8>> {
+        self.0.lock().unwrap().get(digest).cloned()
+    }
+    fn put(&self, digest: &str, value: &[u8]) {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(digest.to_string(), value.to_vec());
+    }
+}
+
+fn cached_scan(
+    path: &Path,
+    cache: &std::sync::Arc<MemoryCache>,
+) -> (keysweep_source::ImageSummary, Vec<Hit>, Vec<Problem>) {
+    let sink = Collect::default();
+    let scan = ImageScan::new(Scanner::new(RuleSet::builtin()).unwrap())
+        .layer_cache(cache.clone() as std::sync::Arc<dyn keysweep_source::LayerCache>);
+    let summary = scan.run(path, &sink).unwrap();
+    let (mut hits, problems) = sink.into_parts();
+    hits.sort_by_key(|h| (h.location.display(), h.finding.range.start));
+    (summary, hits, problems)
+}
+
+/// With a layer cache, a layer seen before is not read again (here its blob is even gone) and
+/// reports the same findings, whiteouts included; a layer that does not match its digest is
+/// never stored; an image sharing a base layer takes it from the cache.
+#[test]
+fn a_cached_layer_is_not_read_again_and_reports_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = whiteout_image(Comp::Gzip);
+    let layout = dir.path().join("layout");
+    let digests = image.write_oci_dir(&layout);
+    let cache = std::sync::Arc::new(MemoryCache::default());
+    let (first, hits, problems) = cached_scan(&layout, &cache);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!((first.layers, first.layers_cached), (3, 0));
+    assert_eq!(cache.0.lock().unwrap().len(), 3);
+    let shown = |hits: &[Hit]| -> Vec<String> {
+        hits.iter()
+            .map(|h| {
+                let layer = h.location.image().unwrap().layer.clone().unwrap();
+                format!(
+                    "{} {:?} {} {}:{} {:?}",
+                    h.location.display(),
+                    String::from_utf8_lossy(&h.finding.secret),
+                    layer.digest,
+                    h.finding.line,
+                    h.finding.column,
+                    layer.removed_in
+                )
+            })
+            .collect()
+    };
+    for d in &digests {
+        std::fs::remove_file(layout.join("blobs/sha256").join(&d[7..])).unwrap();
+    }
+    let (second, again, problems) = cached_scan(&layout, &cache);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!((second.layers, second.layers_cached), (0, 3));
+    assert_eq!(shown(&again), shown(&hits));
+    assert_eq!(
+        hit(&again, GITHUB)
+            .location
+            .image()
+            .unwrap()
+            .layer
+            .as_ref()
+            .unwrap()
+            .removed_in,
+        Some(2)
+    );
+
+    // Another image on the same base layer: the base comes from the cache, the rest is read.
+    let mut other = whiteout_image(Comp::Gzip);
+    other.layers.truncate(1);
+    other.layers.push((
+        layer(&[("opt/slack.txt", format!("token={SLACK}\n").as_bytes())]),
+        Comp::Zstd,
+    ));
+    let other_dir = dir.path().join("other");
+    let other_digests = other.write_oci_dir(&other_dir);
+    assert_eq!(other_digests[0], digests[0]);
+    let (summary, hits, _) = cached_scan(&other_dir, &cache);
+    assert_eq!((summary.layers, summary.layers_cached), (1, 1));
+    hit(&hits, GITHUB);
+    hit(&hits, SLACK);
+
+    // A layer that does not match its digest is scanned and reported, and not stored.
+    let tampered = dir.path().join("tampered");
+    let image = whiteout_image(Comp::Plain);
+    let digests = image.write_oci_dir(&tampered);
+    let top = tampered.join("blobs/sha256").join(&digests[2][7..]);
+    let mut bytes = std::fs::read(&top).unwrap();
+    let at = bytes
+        .windows(AWS.len())
+        .position(|w| w == AWS.as_bytes())
+        .unwrap();
+    bytes[at] = b'X';
+    std::fs::write(&top, &bytes).unwrap();
+    let cache = std::sync::Arc::new(MemoryCache::default());
+    let (_, _, problems) = cached_scan(&tampered, &cache);
+    assert!(problems
+        .iter()
+        .any(|p| p.message.contains("digest mismatch")));
+    let stored = cache.0.lock().unwrap();
+    assert_eq!(stored.len(), 2, "the two good layers only");
+    assert!(!stored.contains_key(&digests[2]));
+}
+
 /// Blobs by digest, each opened as a stream that returns at most 700 bytes a read, as a
 /// network stream does.
 struct Trickle(Vec<(String, Vec<u8>)>, Vec<u8>);

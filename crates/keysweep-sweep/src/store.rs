@@ -3,6 +3,8 @@
 //! - `blobs-<fingerprint>`: blob id → what a scan of that blob found, for one rule set and set of
 //!   scan options (their fingerprint names the table, so changing either starts a new table and
 //!   a sweep drops the others).
+//! - `layers-<fingerprint>`: image layer digest → what a scan of that layer found and the
+//!   files its whiteouts delete (`keysweep scan --image --cache`; shared by every image).
 //! - `repos`: repository key → its state after its last sweep: the rule fingerprint, the tips
 //!   of its refs and its findings with their provenance (what an unchanged repository reports
 //!   without reading a blob).
@@ -174,6 +176,36 @@ impl Store {
             txn.delete_table(def).map_err(|e| err(&e))?;
         }
         txn.commit().map_err(|e| err(&e))
+    }
+
+    /// The layer cache of image scans with the fingerprint `fingerprint`
+    /// ([`keysweep_source::ImageScan::cache_fingerprint`]), in table `layers-<fingerprint>`;
+    /// the tables of other fingerprints are dropped. Each layer is committed as it is stored,
+    /// so a scan stopped halfway keeps the layers it finished.
+    pub fn layers(&self, fingerprint: &str) -> Result<Arc<LayerTable>, String> {
+        let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be written", e);
+        let name = format!("layers-{fingerprint}");
+        let txn = self.db.begin_write().map_err(|e| err(&e))?;
+        let stale: Vec<String> = txn
+            .list_tables()
+            .map_err(|e| err(&e))?
+            .map(|h| h.name().to_string())
+            .filter(|n| n.starts_with("layers-") && *n != name)
+            .collect();
+        for stale in &stale {
+            let def: TableDefinition<&str, &[u8]> = TableDefinition::new(stale);
+            txn.delete_table(def).map_err(|e| err(&e))?;
+        }
+        // Created now, so that reads find it.
+        txn.open_table(TableDefinition::<&str, &[u8]>::new(&name))
+            .map_err(|e| err(&e))?;
+        txn.commit().map_err(|e| err(&e))?;
+        Ok(Arc::new(LayerTable {
+            db: Arc::clone(&self.db),
+            path: self.path.clone(),
+            name,
+            error: Mutex::new(None),
+        }))
     }
 
     /// The state of the repository `key` after its last sweep.
@@ -351,6 +383,50 @@ fn restrict(path: &Path) {
     }
     #[cfg(not(unix))]
     let _ = path;
+}
+
+/// One fingerprint's image layer cache, as a [`keysweep_source::LayerCache`].
+pub struct LayerTable {
+    db: Arc<Database>,
+    path: PathBuf,
+    name: String,
+    /// The first write that failed (a full disk): said once, after the scan.
+    error: Mutex<Option<String>>,
+}
+
+impl LayerTable {
+    /// Why storing a layer failed, if it did (the scan itself went on).
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn write(&self, digest: &str, value: &[u8]) -> Result<(), String> {
+        let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be written", e);
+        let txn = self.db.begin_write().map_err(|e| err(&e))?;
+        {
+            let def: TableDefinition<&str, &[u8]> = TableDefinition::new(&self.name);
+            let mut table = txn.open_table(def).map_err(|e| err(&e))?;
+            table.insert(digest, value).map_err(|e| err(&e))?;
+        }
+        txn.commit().map_err(|e| err(&e))
+    }
+}
+
+impl keysweep_source::LayerCache for LayerTable {
+    fn get(&self, digest: &str) -> Option<Vec<u8>> {
+        let r = self.db.begin_read().ok()?;
+        let def: TableDefinition<&str, &[u8]> = TableDefinition::new(&self.name);
+        let table = r.open_table(def).ok()?;
+        let v = table.get(digest).ok()??;
+        Some(v.value().to_vec())
+    }
+
+    fn put(&self, digest: &str, value: &[u8]) {
+        if let Err(e) = self.write(digest, value) {
+            let mut first = self.error.lock().unwrap_or_else(|e| e.into_inner());
+            first.get_or_insert(e);
+        }
+    }
 }
 
 /// One rule fingerprint's blob cache, as a [`BlobCache`] for history scans.
