@@ -799,3 +799,81 @@ fn a_submodule_name_leading_out_of_git_modules_is_refused_not_scanned() {
         "{stderr}"
     );
 }
+
+/// Points the submodule at `path` in `sup` to `commit` of its origin and commits that.
+fn record_submodule(sup: &Repo, path: &str, commit: &str, message: &str) {
+    git_sub(sup, &["-C", path, "fetch", "-q", "origin"]);
+    sup.git(&["-C", path, "checkout", "-q", commit]);
+    sup.git(&["add", path]);
+    sup.git(&["commit", "-q", "-m", message]);
+}
+
+/// With `--since`, a submodule is scanned for what the new gitlinks added only (not its
+/// history before, nor a nested submodule the range leaves alone); a submodule moved to
+/// another path reports each secret under the path that first recorded it.
+#[test]
+fn recurse_submodules_with_since_and_a_moved_submodule() {
+    let (sup, lib, _inner, added, recorded) = superproject();
+    let base = sup.git(&["rev-parse", "HEAD"]);
+    lib.put("new.env", &format!("AWS_ACCESS_KEY_ID={KEY_B}\n"));
+    let newer = lib.commit("lib: new settings");
+    record_submodule(&sup, "vendor/lib", &newer, "app: lib update");
+    let (fa, fb, fc, fd) = (
+        fingerprint_of(KEY_A),
+        fingerprint_of(KEY_B),
+        fingerprint_of(KEY_C),
+        fingerprint_of(KEY_D),
+    );
+
+    let (rows, stderr, code) = scan(&sup.path, &["--recurse-submodules", "--since", &base]);
+    assert_eq!(code, 1, "{stderr}");
+    let b = by_fingerprint(&rows, &fb);
+    assert_eq!(b.len(), 1, "{rows:#?}");
+    assert_eq!(b[0]["path"], "vendor/lib/new.env");
+    assert_eq!(b[0]["git"]["commit"], newer.as_str());
+    assert_eq!(b[0]["submodule"]["commit"], newer.as_str());
+    assert!(
+        by_fingerprint(&rows, &fa).is_empty(),
+        "before --since: {rows:#?}"
+    );
+    assert!(
+        by_fingerprint(&rows, &fc).is_empty(),
+        "nested, unchanged: {rows:#?}"
+    );
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+
+    // Moved, then a new secret recorded at the new path.
+    fs::create_dir(sup.path.join("third_party")).unwrap();
+    sup.git(&["mv", "vendor/lib", "third_party/lib"]);
+    sup.git(&["commit", "-q", "-m", "app: move lib"]);
+    lib.put("later.env", &format!("AWS_ACCESS_KEY_ID={KEY_D}\n"));
+    let later = lib.commit("lib: later settings");
+    record_submodule(&sup, "third_party/lib", &later, "app: lib later");
+    let (rows, stderr, code) = scan(&sup.path, &["--recurse-submodules"]);
+    assert_eq!(code, 1, "{stderr}");
+    for (fp, path, commit, recorded_by) in [
+        (&fa, "vendor/lib/config.env", &added, &recorded),
+        (&fb, "vendor/lib/new.env", &newer, &newer),
+        (&fd, "third_party/lib/later.env", &later, &later),
+    ] {
+        let found = by_fingerprint(&rows, fp);
+        assert_eq!(found.len(), 1, "{path}: {rows:#?}");
+        assert_eq!(found[0]["path"], path, "{rows:#?}");
+        assert_eq!(found[0]["git"]["commit"], commit.as_str());
+        assert_eq!(
+            found[0]["submodule"]["path"],
+            path.rsplit_once('/').unwrap().0,
+            "{path}"
+        );
+        assert_eq!(
+            found[0]["submodule"]["commit"],
+            recorded_by.as_str(),
+            "{path}"
+        );
+    }
+    // Since the move: only the new secret, at the new path.
+    let moved = sup.git(&["rev-parse", "HEAD~1"]);
+    let (rows, stderr, _) = scan(&sup.path, &["--recurse-submodules", "--since", &moved]);
+    assert_eq!(rows.len(), 1, "{stderr}\n{rows:#?}");
+    assert_eq!(rows[0]["path"], "third_party/lib/later.env");
+}

@@ -361,6 +361,8 @@ pub struct HistoryScan<'s> {
     since: Option<String>,
     branch: Option<String>,
     tips: Option<Vec<ObjectId>>,
+    /// With `tips`: commits whose history is left out.
+    hide: Vec<ObjectId>,
     progress: Option<&'s Progress<'s>>,
     cancel: Option<&'s AtomicBool>,
 }
@@ -387,6 +389,7 @@ impl<'s> HistoryScan<'s> {
             since: None,
             branch: None,
             tips: None,
+            hide: Vec::new(),
             progress: None,
             cancel: None,
         }
@@ -470,6 +473,14 @@ impl<'s> HistoryScan<'s> {
     /// [`since`](Self::since), [`branch`](Self::branch) and [`after_tips`](Self::after_tips).
     pub fn tips(mut self, commits: Vec<ObjectId>) -> Self {
         self.tips = Some(commits);
+        self
+    }
+
+    /// With [`tips`](Self::tips): leaves out the history of these commits (those the
+    /// repository does not have are ignored), so that only what the tips added since is
+    /// scanned: a submodule's [`Submodule::base`] in an incremental scan of its superproject.
+    pub fn hide(mut self, commits: Vec<ObjectId>) -> Self {
+        self.hide = commits;
         self
     }
 
@@ -630,7 +641,7 @@ impl<'s> HistoryScan<'s> {
         }
         let mut submodules: HashMap<Vec<u8>, Submodule> = HashMap::new();
         let mut missing = HashSet::new();
-        for &(tree, special, commit) in &tw.specials {
+        for (met, &(tree, special, commit)) in tw.specials.iter().enumerate() {
             match &collected.trees.specials[special as usize] {
                 // Each missing object once, where the walk first met it.
                 table::Special::Missing(oid) if !missing.insert(*oid) => {}
@@ -645,7 +656,7 @@ impl<'s> HistoryScan<'s> {
                     submodules
                         .entry(path.clone())
                         .or_insert_with(|| Submodule::new(String::from_utf8_lossy(&path).into()))
-                        .record(*oid);
+                        .record(*oid, met as u64);
                 }
             }
         }
@@ -790,7 +801,13 @@ impl<'s> HistoryScan<'s> {
                     ..History::default()
                 });
             }
-            (present, Vec::new())
+            let hidden = self
+                .hide
+                .iter()
+                .filter(|id| repo.find_commit(**id).is_ok())
+                .copied()
+                .collect();
+            (present, hidden)
         } else if let Some(after) = &self.after {
             let mut seen = Vec::new();
             let now = tips(repo, &tag_target, &mut seen);
@@ -847,6 +864,7 @@ impl<'s> HistoryScan<'s> {
         })?;
         let walk_started = Instant::now();
         let mut walker = TreeWalker::new(repo);
+        walker.boundary = true;
         for boundary in &graph.boundary {
             match repo
                 .find_commit(*boundary)
@@ -859,6 +877,7 @@ impl<'s> HistoryScan<'s> {
                 )),
             }
         }
+        walker.boundary = false;
         let mut introduced: Vec<(ObjectId, u32, Vec<u8>)> = Vec::new();
         for c in 0..graph.len() {
             let commit = graph.ids[c];
@@ -1261,10 +1280,21 @@ fn finish(
             ))
     });
     let mut submodules: Vec<Submodule> = submodules;
+    // Only in the boundary, or recording nothing the boundary did not: unchanged by the range.
+    submodules.retain(|s| s.commits.iter().any(|c| !s.base.contains(c)));
     submodules.sort_by(|a, b| a.path.cmp(&b.path));
     for s in &mut submodules {
         let mut seen = HashSet::new();
-        s.commits.retain(|c| seen.insert(*c));
+        let (commits, met): (Vec<ObjectId>, Vec<u64>) = s
+            .commits
+            .iter()
+            .zip(&s.met)
+            .filter(|(c, _)| seen.insert(**c))
+            .map(|(c, m)| (*c, *m))
+            .unzip();
+        (s.commits, s.met) = (commits, met);
+        let mut seen = HashSet::new();
+        s.base.retain(|c| seen.insert(*c));
     }
     History {
         findings,
@@ -1392,6 +1422,15 @@ pub struct Submodule {
     /// Every distinct commit the history records at this path, in the order the walk met them
     /// (oldest commit of the parent first); `commit` is the first.
     pub commits: Vec<ObjectId>,
+    /// For each of `commits`, when the walk met it, on one count over all the submodules of
+    /// the history (oldest commit of the parent first): orders the commits of a submodule
+    /// recorded at several paths (one that moved).
+    pub met: Vec<u64>,
+    /// For an incremental scan ([`HistoryScan::since`], [`HistoryScan::after_tips`]): the
+    /// commits recorded at this path before the range (in the boundary commits' trees).
+    /// What the range added to the submodule is the history of `commits` without that of
+    /// `base` ([`HistoryScan::hide`]). A submodule the range does not change is not listed.
+    pub base: Vec<ObjectId>,
 }
 
 impl Submodule {
@@ -1400,15 +1439,19 @@ impl Submodule {
             path,
             commit: ObjectId::null(gix::hash::Kind::Sha1),
             commits: Vec::new(),
+            met: Vec::new(),
+            base: Vec::new(),
         }
     }
 
-    /// Adds a commit recorded at this path (duplicates are dropped by [`finish`]).
-    fn record(&mut self, commit: ObjectId) {
+    /// Adds a commit recorded at this path, the `met`th gitlink of the walk (duplicates are
+    /// dropped by [`finish`]).
+    fn record(&mut self, commit: ObjectId, met: u64) {
         if self.commits.is_empty() {
             self.commit = commit;
         }
         self.commits.push(commit);
+        self.met.push(met);
     }
 }
 

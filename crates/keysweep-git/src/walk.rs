@@ -340,6 +340,11 @@ pub(crate) struct TreeWalker<'r> {
     pub problems: Vec<Problem>,
     pub submodules: HashMap<String, Submodule>,
     pub trees_read: u64,
+    /// Walking the boundary of an incremental scan: gitlinks met are the submodules' state
+    /// before the range ([`Submodule::base`]), not commits it records.
+    pub boundary: bool,
+    /// Gitlinks recorded so far ([`Submodule::met`]).
+    gitlinks_met: u64,
 }
 
 impl<'r> TreeWalker<'r> {
@@ -352,6 +357,8 @@ impl<'r> TreeWalker<'r> {
             problems: Vec::new(),
             submodules: HashMap::new(),
             trees_read: 0,
+            boundary: false,
+            gitlinks_met: 0,
         }
     }
 
@@ -422,10 +429,16 @@ impl<'r> TreeWalker<'r> {
                     }
                 } else if entry.mode.is_commit() {
                     let p = String::from_utf8_lossy(&join(entry.filename)).into_owned();
-                    self.submodules
+                    let s = self
+                        .submodules
                         .entry(p.clone())
-                        .or_insert_with(|| Submodule::new(p))
-                        .record(oid);
+                        .or_insert_with(|| Submodule::new(p));
+                    if self.boundary {
+                        s.base.push(oid);
+                    } else {
+                        s.record(oid, self.gitlinks_met);
+                        self.gitlinks_met += 1;
+                    }
                 } else if self.seen_blobs.insert(oid) {
                     on_blob(&oid, &join(entry.filename));
                 }

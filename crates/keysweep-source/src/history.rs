@@ -142,13 +142,16 @@ impl HistoryScan {
     /// are not walked: what the superproject never recorded is not part of its history (scan
     /// the submodule's repository itself for that). Nested submodules are scanned too, down to
     /// [`MAX_SUBMODULE_DEPTH`] levels. Findings carry [`Location::submodule`] and their path in
-    /// the superproject (`vendor/lib/config.env`); their `git.refs` are empty (the commit of
-    /// the submodule the superproject records is `submodule.commit`) and `present_at_head`
-    /// refers to the submodule repository's `HEAD`. A submodule not initialised is listed as a
+    /// the superproject (`vendor/lib/config.env`); their `git.refs` are empty (the oldest
+    /// commit the superproject records that reaches the finding is `submodule.commit`) and
+    /// `present_at_head` refers to the submodule repository's `HEAD`. A submodule that moved
+    /// is scanned once; each finding is under the path that recorded that commit (a secret
+    /// from before the move under the old path). A submodule not initialised is listed as a
     /// note; a recorded commit the submodule's repository does not have is a warning. Without
     /// this, submodules are listed as not scanned. With [`since`](Self::since),
     /// [`branch`](Self::branch) or [`after_tips`](Self::after_tips), the gitlinks are those of
-    /// the commits walked.
+    /// the commits walked, and a submodule is scanned for what they added to it only: its
+    /// history without that of the commits recorded before the range.
     pub fn recurse_submodules(mut self, yes: bool) -> HistoryScan {
         self.recurse_submodules = yes;
         self
@@ -310,9 +313,13 @@ impl HistoryScan {
     ) -> Result<(), Error> {
         let depth = within.map_or(1, |w| w.depth + 1);
         // One scan per repository: a submodule moved to another path keeps its repository.
+        // With each: the commits recorded (when the walk met them, at which path) and, in an
+        // incremental scan, those recorded before the range.
+        #[allow(clippy::type_complexity)]
         let mut found: Vec<(
             keysweep_git::SubmoduleRepository,
             Within,
+            Vec<(u64, keysweep_git::ObjectId, String)>,
             Vec<keysweep_git::ObjectId>,
         )> = Vec::new();
         for s in &history.submodules {
@@ -345,29 +352,62 @@ impl HistoryScan {
                     continue;
                 }
             };
-            match found.iter_mut().find(|(r, _, _)| r.git_dir == sub.git_dir) {
-                Some((_, _, commits)) => commits.extend(s.commits.iter().copied()),
-                None => found.push((sub, Within { path, depth }, s.commits.clone())),
-            }
+            let i = match found.iter().position(|(r, ..)| r.git_dir == sub.git_dir) {
+                Some(i) => i,
+                None => {
+                    let within = Within {
+                        path: path.clone(),
+                        depth,
+                        paths: HashMap::new(),
+                    };
+                    found.push((sub, within, Vec::new(), Vec::new()));
+                    found.len() - 1
+                }
+            };
+            let (_, _, recorded, base) = &mut found[i];
+            recorded.extend(
+                s.commits
+                    .iter()
+                    .zip(&s.met)
+                    .map(|(c, m)| (*m, *c, path.clone())),
+            );
+            base.extend(s.base.iter().copied());
         }
-        for (sub, within, commits) in found {
+        for (sub, mut within, mut recorded, base) in found {
             if !walk.visited.insert(git_dir_key(&sub.git_dir)) {
                 continue;
             }
-            let (sink, summary) = (walk.sink, &mut *walk.summary);
-            let nested = match self.run_one(&sub.git_dir, Some((&within, commits)), sink, summary) {
-                Ok(h) => h,
-                Err(Error::Cancelled) => return Err(Error::Cancelled),
-                Err(e) => {
-                    self.counters.errors(1);
-                    sink.problem(Problem::error(
-                        ProblemKind::Repository,
-                        sub.git_dir.display().to_string(),
-                        format!("submodule `{}` could not be scanned: {e}", within.path),
-                    ));
-                    continue;
+            // Oldest first: the scan's refs follow this order, and a commit recorded at two
+            // paths (where the submodule moved) belongs to the first.
+            recorded.sort_by_key(|(met, ..)| *met);
+            let mut commits = Vec::new();
+            for (_, commit, path) in recorded {
+                if let std::collections::hash_map::Entry::Vacant(e) =
+                    within.paths.entry(commit.to_string())
+                {
+                    e.insert(path);
+                    commits.push(commit);
                 }
-            };
+            }
+            // Where it moved: named (nested submodules included) by its oldest path.
+            if let Some(first) = commits.first() {
+                within.path = within.paths[&first.to_string()].clone();
+            }
+            let (sink, summary) = (walk.sink, &mut *walk.summary);
+            let nested =
+                match self.run_one(&sub.git_dir, Some((&within, commits, base)), sink, summary) {
+                    Ok(h) => h,
+                    Err(Error::Cancelled) => return Err(Error::Cancelled),
+                    Err(e) => {
+                        self.counters.errors(1);
+                        sink.problem(Problem::error(
+                            ProblemKind::Repository,
+                            sub.git_dir.display().to_string(),
+                            format!("submodule `{}` could not be scanned: {e}", within.path),
+                        ));
+                        continue;
+                    }
+                };
             summary.submodules_scanned.push(within.path.clone());
             self.recurse(&nested, &sub.git_dir, Some(&within), walk)?;
         }
@@ -379,7 +419,11 @@ impl HistoryScan {
     fn run_one(
         &self,
         repo: &Path,
-        sub: Option<(&Within, Vec<keysweep_git::ObjectId>)>,
+        sub: Option<(
+            &Within,
+            Vec<keysweep_git::ObjectId>,
+            Vec<keysweep_git::ObjectId>,
+        )>,
         sink: &dyn Sink,
         summary: &mut HistorySummary,
     ) -> Result<keysweep_git::History, Error> {
@@ -415,9 +459,9 @@ impl HistoryScan {
         if let (Some(known), None) = (&self.known, &sub) {
             scan = scan.known_commits(known);
         }
-        let within = sub.as_ref().map(|(w, _)| *w);
-        if let Some((_, commits)) = sub {
-            scan = scan.tips(commits);
+        let within = sub.as_ref().map(|(w, ..)| *w);
+        if let Some((_, commits, base)) = sub {
+            scan = scan.tips(commits).hide(base);
         }
         let opened = Opened::default();
         let open = |id: keysweep_git::ObjectId, data: &[u8]| self.open_archive(id, data, &opened);
@@ -476,9 +520,11 @@ impl HistoryScan {
             }
         }
         let named = Named::at(&history.repository);
+        let recorded = within.map(|w| RecordedPaths::new(w, &history));
         for f in &history.findings {
-            let full = match (within, &f.path) {
-                (Some(w), Some(p)) => Some(format!("{}/{p}", w.path)),
+            let origin = recorded.as_ref().map(|r| r.origin(&history, f));
+            let full = match (&origin, &f.path) {
+                (Some((s, _)), Some(p)) => Some(format!("{s}/{p}")),
                 _ => f.path.clone(),
             };
             if let (Some(filter), Some(p)) = (&self.filter, &full) {
@@ -489,8 +535,8 @@ impl HistoryScan {
             }
             counters.hits(1);
             let mut location = history_location(&history, f, &named);
-            if let Some(w) = within {
-                in_submodule(&mut location, &history, f, w, full);
+            if let (Some(w), Some((sub_path, commit))) = (within, origin) {
+                in_submodule(&mut location, w, sub_path, commit, full);
             }
             if let Some(chain) = chains.get_mut(&f.blob).and_then(|found| {
                 let i = found.iter().position(|(x, _)| *x == f.finding)?;
@@ -632,8 +678,54 @@ struct Recursion<'a> {
 
 /// The submodule a history scan is in: its path in the scanned repository and its depth.
 struct Within {
+    /// Its path (the oldest, where it moved).
     path: String,
     depth: usize,
+    /// Recorded commit (hex) → the path that recorded it first: a submodule moved to another
+    /// path records its later commits there.
+    paths: HashMap<String, String>,
+}
+
+/// For a submodule's history: per ref of the scan (a recorded commit, oldest first), the path
+/// that records it.
+struct RecordedPaths<'a> {
+    by_ref: Vec<Option<&'a str>>,
+    fallback: &'a str,
+}
+
+impl<'a> RecordedPaths<'a> {
+    fn new(within: &'a Within, h: &keysweep_git::History) -> RecordedPaths<'a> {
+        RecordedPaths {
+            by_ref: h
+                .refs
+                .iter()
+                .map(|name| within.paths.get(name).map(String::as_str))
+                .collect(),
+            fallback: &within.path,
+        }
+    }
+
+    /// The submodule's path for a finding and the recorded commit it is reported under: the
+    /// oldest recorded commit reaching the finding's commit, and the path that records it (a
+    /// secret added before the submodule moved is under its old path).
+    fn origin(
+        &self,
+        h: &keysweep_git::History,
+        f: &keysweep_git::BlobFinding,
+    ) -> (&'a str, Option<String>) {
+        let refs = f.commit.map_or(&[][..], |c| &h.commits[c].refs[..]);
+        let oldest = refs
+            .iter()
+            .filter_map(|&r| Some((r, self.by_ref.get(r as usize).copied().flatten()?)))
+            .min_by_key(|(r, _)| *r);
+        match oldest {
+            Some((r, path)) => (path, Some(h.refs[r as usize].clone())),
+            None => (
+                self.fallback,
+                refs.first().map(|&r| h.refs[r as usize].clone()),
+            ),
+        }
+    }
 }
 
 /// A repository's git directory as a key: the same repository reached twice is scanned once.
@@ -646,15 +738,11 @@ fn git_dir_key(path: &Path) -> std::path::PathBuf {
 /// recorded commits, not refs.
 fn in_submodule(
     location: &mut Location,
-    h: &keysweep_git::History,
-    f: &keysweep_git::BlobFinding,
     within: &Within,
+    sub_path: &str,
+    recorded: Option<String>,
     full: Option<String>,
 ) {
-    let recorded = f
-        .commit
-        .and_then(|c| h.commits[c].refs.first())
-        .map(|&r| h.refs[r as usize].clone());
     if let Source::History { git } = &mut location.source {
         git.refs.clear();
         git.refs_total = 0;
@@ -664,7 +752,7 @@ fn in_submodule(
     }
     location.path = full;
     location.submodule = Some(SubmoduleOrigin {
-        path: within.path.clone(),
+        path: sub_path.to_string(),
         commit: recorded,
         depth: within.depth,
     });
