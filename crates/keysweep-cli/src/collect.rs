@@ -225,26 +225,12 @@ fn with_layer_cache(
             message,
         ))
     };
-    let opened = std::fs::create_dir_all(dir)
-        .map_err(|e| {
-            format!(
-                "the cache directory cannot be created: {}",
-                keysweep_source::io_reason(&e)
-            )
-        })
-        .and_then(|()| {
-            keysweep_sweep::Store::open(dir).map_err(|e| match e {
-                keysweep_sweep::StoreError::Busy(_) => {
-                    "the cache is in use by another sweep or scan".to_string()
-                }
-                keysweep_sweep::StoreError::Other(m) => m,
-            })
-        })
-        .and_then(|(store, note)| {
+    let opened =
+        keysweep_sweep::open_layer_cache(dir, &scan.cache_fingerprint()).map(|(table, note)| {
             if let Some(note) = note {
                 warn(note);
             }
-            store.layers(&scan.cache_fingerprint())
+            table
         });
     match opened {
         Ok(table) => {

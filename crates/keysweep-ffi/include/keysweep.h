@@ -30,6 +30,12 @@
 // asked for, else the host's). Other scans reject it.
 #define KEYSWEEP_IMAGE_ALL_PLATFORMS 2
 
+// Scan flag for [`keysweep_scan_repository`]: also scan the repositories of initialised
+// submodules, over the history the superproject records (findings have `submodule` and
+// `submodule_commit`), as `keysweep scan --git --recurse-submodules` does. Other scans reject
+// it.
+#define KEYSWEEP_SCAN_SUBMODULES 4
+
 // What a call returned.
 typedef enum keysweep_status {
   // Success.
@@ -192,6 +198,13 @@ typedef struct keysweep_finding {
   // For a file in an image layer that a later layer deletes (a whiteout): that layer's
   // position (the file is still in the image for anyone who pulls it); else 0.
   size_t removed_in;
+  // For a finding in a submodule's history (`KEYSWEEP_SCAN_SUBMODULES`; appended after the
+  // image fields, same ABI version): the submodule's path in the scanned repository
+  // (`"vendor/lib"`; `path` is the file's path in the scanned repository), else `NULL`.
+  const char *submodule;
+  // For a finding in a submodule's history: the commit of the submodule the superproject
+  // records that reaches it (hex), else `NULL`.
+  const char *submodule_commit;
 } keysweep_finding;
 
 #ifdef __cplusplus
@@ -391,7 +404,8 @@ struct keysweep_findings *keysweep_scan_path(const struct keysweep_scanner *scan
 // every blob reachable from any ref, once. `since` is `NULL` for the whole history, or a
 // revision (`"v1.2"`, `"main~10"`, `"A..B"`) to scan only what the commits after it
 // introduced. Each finding has `blob`, `commit`, `author`, `date` and `present_at_head`.
-// Objects that cannot be read are listed as problems.
+// Objects that cannot be read are listed as problems. `flags` may add
+// `KEYSWEEP_SCAN_SUBMODULES`.
 //
 // # Safety
 // `scanner` is a live scanner; `path` is a NUL-terminated string; `since` is `NULL` or one;

@@ -122,6 +122,12 @@ pub const KEYSWEEP_SCAN_SECRETS: u32 = 1;
 /// asked for, else the host's). Other scans reject it.
 pub const KEYSWEEP_IMAGE_ALL_PLATFORMS: u32 = 2;
 
+/// Scan flag for [`keysweep_scan_repository`]: also scan the repositories of initialised
+/// submodules, over the history the superproject records (findings have `submodule` and
+/// `submodule_commit`), as `keysweep scan --git --recurse-submodules` does. Other scans reject
+/// it.
+pub const KEYSWEEP_SCAN_SUBMODULES: u32 = 4;
+
 const KNOWN_SCAN_FLAGS: u32 = KEYSWEEP_SCAN_SECRETS;
 const KNOWN_IMAGE_FLAGS: u32 = KEYSWEEP_SCAN_SECRETS | KEYSWEEP_IMAGE_ALL_PLATFORMS;
 
@@ -286,6 +292,13 @@ pub struct keysweep_finding {
     /// For a file in an image layer that a later layer deletes (a whiteout): that layer's
     /// position (the file is still in the image for anyone who pulls it); else 0.
     pub removed_in: usize,
+    /// For a finding in a submodule's history (`KEYSWEEP_SCAN_SUBMODULES`; appended after the
+    /// image fields, same ABI version): the submodule's path in the scanned repository
+    /// (`"vendor/lib"`; `path` is the file's path in the scanned repository), else `NULL`.
+    pub submodule: *const c_char,
+    /// For a finding in a submodule's history: the commit of the submodule the superproject
+    /// records that reaches it (hex), else `NULL`.
+    pub submodule_commit: *const c_char,
 }
 
 /// Scanner configuration, built up by the `keysweep_options_*` functions and read by
@@ -1147,6 +1160,8 @@ fn package(
             layer_index: layer.map_or(0, |l| l.index),
             layer_count: layer.map_or(0, |l| l.count),
             removed_in: layer.and_then(|l| l.removed_in).unwrap_or(0),
+            submodule: keep(loc.submodule.as_ref().map(|s| s.path.clone())),
+            submodule_commit: keep(loc.submodule.as_ref().and_then(|s| s.commit.clone())),
         });
     }
     keysweep_findings {
@@ -1283,7 +1298,8 @@ pub unsafe extern "C" fn keysweep_scan_path(
 /// every blob reachable from any ref, once. `since` is `NULL` for the whole history, or a
 /// revision (`"v1.2"`, `"main~10"`, `"A..B"`) to scan only what the commits after it
 /// introduced. Each finding has `blob`, `commit`, `author`, `date` and `present_at_head`.
-/// Objects that cannot be read are listed as problems.
+/// Objects that cannot be read are listed as problems. `flags` may add
+/// `KEYSWEEP_SCAN_SUBMODULES`.
 ///
 /// # Safety
 /// `scanner` is a live scanner; `path` is a NUL-terminated string; `since` is `NULL` or one;
@@ -1313,7 +1329,14 @@ pub unsafe extern "C" fn keysweep_scan_repository(
                 let rev = unsafe { path_arg(F, "since", since)? };
                 scan = scan.since(rev.to_string_lossy().into_owned());
             }
-            run_job(F, handle, flags, |sink| scan.run(&path, sink).map(drop))
+            scan = scan.recurse_submodules(flags & KEYSWEEP_SCAN_SUBMODULES != 0);
+            run_job_flags(
+                F,
+                handle,
+                flags,
+                KNOWN_SCAN_FLAGS | KEYSWEEP_SCAN_SUBMODULES,
+                |sink| scan.run(&path, sink).map(drop),
+            )
         },
     )
 }

@@ -433,16 +433,20 @@ impl Scanner {
 
     /// Scans a repository's history: every blob reachable from any ref, once, each finding
     /// with the commit that introduced it (`since`: only what commits after that revision
-    /// introduced), as `keysweep scan --git` does.
-    #[pyo3(signature = (path, since = None, *, reveal = false))]
+    /// introduced), as `keysweep scan --git` does. With `recurse_submodules`, the
+    /// repositories of initialised submodules are scanned too, over the history the
+    /// superproject records (findings carry `submodule`), as `--recurse-submodules` does.
+    #[pyo3(signature = (path, since = None, *, reveal = false, recurse_submodules = false))]
     fn scan_repo(
         &self,
         py: Python<'_>,
         path: PathBuf,
         since: Option<String>,
         reveal: bool,
+        recurse_submodules: bool,
     ) -> PyResult<Vec<Finding>> {
-        let mut scan = HistoryScan::new(self.compiled.scanner.clone());
+        let mut scan =
+            HistoryScan::new(self.compiled.scanner.clone()).recurse_submodules(recurse_submodules);
         if let Some(rev) = since {
             scan = scan.since(rev);
         }
@@ -467,7 +471,13 @@ impl Scanner {
     /// from Docker's and Podman's configuration; `platform` (`"linux/arm64"`) or
     /// `all_platforms` for an index; plain HTTP only for the hosts in `insecure_registries`.
     /// A pull that fails raises `OSError` naming the image (never a credential).
-    #[pyo3(signature = (path, *, reveal = false, platform = None, all_platforms = false, insecure_registries = Vec::new()))]
+    ///
+    /// With `cache` (a directory; a sweep's `workdir` works, it is the same cache file), what
+    /// each layer holds is kept by digest: a layer seen before, in this image or another, is
+    /// neither downloaded nor read again. A cache another sweep or scan has open is a
+    /// `ScanWarning`, and the scan goes on without it.
+    #[pyo3(signature = (path, *, reveal = false, platform = None, all_platforms = false, insecure_registries = Vec::new(), cache = None))]
+    #[allow(clippy::too_many_arguments)]
     fn scan_image(
         &self,
         py: Python<'_>,
@@ -476,12 +486,49 @@ impl Scanner {
         platform: Option<String>,
         all_platforms: bool,
         insecure_registries: Vec<String>,
+        cache: Option<PathBuf>,
     ) -> PyResult<Vec<Finding>> {
-        let scan = ImageScan::new(self.compiled.scanner.clone());
+        let mut scan = ImageScan::new(self.compiled.scanner.clone());
+        let mut table = None;
+        if let Some(dir) = &cache {
+            let opened =
+                py.detach(|| keysweep_sweep::open_layer_cache(dir, &scan.cache_fingerprint()));
+            let warning = match opened {
+                Ok((t, note)) => {
+                    scan = scan.layer_cache(t.clone() as Arc<dyn keysweep_source::LayerCache>);
+                    table = Some(t);
+                    note
+                }
+                Err(e) => Some(format!("{e}; every layer is read (no cache)")),
+            };
+            if let Some(w) = warning {
+                let p = keysweep_source::Problem::warning(
+                    keysweep_source::ProblemKind::Image,
+                    dir.display().to_string(),
+                    w,
+                );
+                warn_problems(py, &[p])?;
+            }
+        }
+        let stored = |py: Python<'_>| -> PyResult<()> {
+            match table.as_ref().and_then(|t| t.error()) {
+                Some(e) => warn_problems(
+                    py,
+                    &[keysweep_source::Problem::warning(
+                        keysweep_source::ProblemKind::Image,
+                        "cache",
+                        format!("layers could not be stored in the cache: {e}"),
+                    )],
+                ),
+                None => Ok(()),
+            }
+        };
         let local = std::fs::symlink_metadata(&path).is_ok();
         let reference = path.to_str().filter(|t| keysweep_registry::is_reference(t));
         if local || reference.is_none() {
-            return self.run_job(py, reveal, |sink| scan.run(&path, sink).map(drop), &path);
+            let found = self.run_job(py, reveal, |sink| scan.run(&path, sink).map(drop), &path);
+            stored(py)?;
+            return found;
         }
         let mut puller = keysweep_registry::Puller::new()
             .all_platforms(all_platforms)
@@ -509,6 +556,7 @@ impl Scanner {
                 })
             })?;
         warn_problems(py, &problems)?;
+        stored(py)?;
         Ok(records
             .into_iter()
             .map(|(r, f)| Finding::scanned(r, f, reveal))

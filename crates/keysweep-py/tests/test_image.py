@@ -205,6 +205,26 @@ def test_scan_image_pulls_a_reference_from_a_registry(scanner: keysweep.Scanner)
         registry.close()
 
 
+def test_scan_image_with_a_layer_cache_pulls_each_layer_once(
+    tmp_path: Path, scanner: keysweep.Scanner
+) -> None:
+    registry = _Registry()
+    try:
+        host = f"127.0.0.1:{registry.port}"
+        ref = f"{host}/acme/app:1.0"
+        first = scanner.scan_image(ref, insecure_registries=[host], cache=tmp_path / "cache")
+        blobs = [r for r in registry.requests if "/blobs/" in r]
+        assert len(blobs) == 3  # the configuration and two layers
+        registry.requests.clear()
+        again = scanner.scan_image(ref, insecure_registries=[host], cache=str(tmp_path / "cache"))
+        # The configuration is read again (it is scanned too); the layers are not.
+        assert [r for r in registry.requests if "/blobs/" in r] == [blobs[0]]
+        assert [f.to_dict() for f in again] == [f.to_dict() for f in first]
+        assert (tmp_path / "cache" / "cache.redb").is_file()
+    finally:
+        registry.close()
+
+
 def test_a_missing_image_file_is_not_pulled(tmp_path: Path, scanner: keysweep.Scanner) -> None:
     # `out/app.tar` that does not exist is a missing file, not a Docker Hub image.
     with pytest.raises(OSError):

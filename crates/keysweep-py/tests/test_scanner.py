@@ -224,6 +224,23 @@ def test_scan_repo_reports_history(tmp_path: Path, scanner: keysweep.Scanner) ->
     assert [f.rule_id for f in since] == ["slack.token.bot"]
 
 
+def test_scan_repo_recurses_into_submodules(tmp_path: Path, scanner: keysweep.Scanner) -> None:
+    lib = Repo(tmp_path / "lib")
+    lib.put("config.env", f"AWS_ACCESS_KEY_ID={AWS}\n")
+    recorded = lib.commit("lib: config")
+    app = Repo(tmp_path / "app")
+    app.put("README.md", "app\n")
+    app.commit("app: start")
+    app.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib.path), "vendor/lib")
+    app.git("commit", "-q", "-m", "app: vendor lib")
+    assert [f.rule_id for f in scanner.scan_repo(app.path)] == []
+    found = scanner.scan_repo(app.path, recurse_submodules=True)
+    assert [f.rule_id for f in found] == ["aws.access_key_id"]
+    assert found[0].path == "vendor/lib/config.env"
+    assert found[0].submodule == "vendor/lib"
+    assert found[0].to_dict()["submodule"]["commit"] == recorded
+
+
 def test_scan_staged(tmp_path: Path, scanner: keysweep.Scanner) -> None:
     repo = Repo(tmp_path / "repo")
     repo.put("README.md", "hello\n")

@@ -70,7 +70,7 @@ use sha2::{Digest, Sha256};
 
 pub use acquire::{clone_dir, without_credentials, RepoSpec};
 pub use list::{Listed, Lister, GITHUB_API, GITLAB_API};
-pub use store::{LayerTable, RepoState, Store, StoreError};
+pub use store::{open_layer_cache, LayerTable, RepoState, Store, StoreError};
 
 /// What happened to one repository: a line of `audit.jsonl`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

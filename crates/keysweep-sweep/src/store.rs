@@ -385,6 +385,32 @@ fn restrict(path: &Path) {
     let _ = path;
 }
 
+/// Opens the image layer cache in `dir` (created if need be; the cache file of a sweep's work
+/// directory) for the fingerprint `fingerprint`
+/// ([`keysweep_source::ImageScan::cache_fingerprint`]), with a note when a damaged cache was
+/// moved aside. Fails with a message (naming the directory) when another sweep or scan has it
+/// open or it cannot be created.
+pub fn open_layer_cache(
+    dir: &Path,
+    fingerprint: &str,
+) -> Result<(Arc<LayerTable>, Option<String>), String> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        format!(
+            "the cache directory {} cannot be created: {}",
+            dir.display(),
+            keysweep_source::io_reason(&e)
+        )
+    })?;
+    let (store, note) = Store::open(dir).map_err(|e| match e {
+        StoreError::Busy(d) => format!(
+            "the cache in {} is in use by another sweep or scan",
+            d.display()
+        ),
+        StoreError::Other(m) => m,
+    })?;
+    Ok((store.layers(fingerprint)?, note))
+}
+
 /// One fingerprint's image layer cache, as a [`keysweep_source::LayerCache`].
 pub struct LayerTable {
     db: Arc<Database>,

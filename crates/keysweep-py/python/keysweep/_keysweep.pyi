@@ -177,7 +177,12 @@ class Scanner:
     ) -> list[Finding]: ...
     def scan_path(self, path: StrPath, *, reveal: bool = False) -> list[Finding]: ...
     def scan_repo(
-        self, path: StrPath, since: Optional[str] = None, *, reveal: bool = False
+        self,
+        path: StrPath,
+        since: Optional[str] = None,
+        *,
+        reveal: bool = False,
+        recurse_submodules: bool = False,
     ) -> list[Finding]: ...
     def scan_staged(self, repo: StrPath, *, reveal: bool = False) -> list[Finding]: ...
     def scan_image(
@@ -188,6 +193,7 @@ class Scanner:
         platform: Optional[str] = None,
         all_platforms: bool = False,
         insecure_registries: Sequence[str] = (),
+        cache: Optional[StrPath] = None,
     ) -> list[Finding]: ...
     def sweep(
         self,
