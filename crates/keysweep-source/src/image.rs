@@ -169,7 +169,7 @@ impl ImageScan {
     pub fn cache_fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
-        h.update(b"keysweep-image-layer 1\0");
+        h.update(b"keysweep-image-layer 2\0");
         h.update(self.scanner.settings_digest().as_bytes());
         h.update(
             format!(
@@ -791,13 +791,25 @@ fn annotations_of(v: &Value, field: &str) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// What a layer's whiteouts delete from the layers below it.
+/// What a layer deletes or replaces from the layers below it.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Whiteouts {
     /// Paths deleted (files or whole directories), from `.wh.NAME`.
     paths: Vec<String>,
     /// Directories made opaque (everything below them from lower layers hidden).
     opaque: Vec<String>,
+    /// Every other entry of the layer, as [`name_hash`]es, sorted: a file a lower layer has
+    /// at one of these paths is replaced (overwritten) by this layer.
+    names: Vec<u64>,
+}
+
+/// A stable 64-bit hash of an entry name (FNV-1a): layers of hundreds of thousands of
+/// entries keep 8 bytes each, and the hashes are the same in every run (the layer cache
+/// stores them).
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl Whiteouts {
@@ -813,10 +825,18 @@ impl Whiteouts {
                     format!("{dir}/{target}")
                 });
             }
+        } else if !name.is_empty() {
+            self.names.push(name_hash(name));
         }
     }
 
-    /// Whether a file at `path` in a lower layer is deleted by this one.
+    /// Done adding: the names sorted for lookups.
+    fn finish(&mut self) {
+        self.names.sort_unstable();
+        self.names.dedup();
+    }
+
+    /// Whether a file at `path` in a lower layer is deleted or replaced by this one.
     fn remove(&self, path: &str) -> bool {
         let under = |dir: &str| {
             dir.is_empty()
@@ -824,7 +844,9 @@ impl Whiteouts {
                     .strip_prefix(dir)
                     .is_some_and(|rest| rest.starts_with('/'))
         };
-        self.paths.iter().any(|p| p == path || under(p)) || self.opaque.iter().any(|d| under(d))
+        self.paths.iter().any(|p| p == path || under(p))
+            || self.opaque.iter().any(|d| under(d))
+            || self.names.binary_search(&name_hash(path)).is_ok()
     }
 }
 
@@ -1183,6 +1205,7 @@ impl ImageScan {
         } else if let Err(e) = verify.finish() {
             fail(e);
         }
+        visitor.whiteouts.finish();
         let layer = CachedLayer {
             found: visitor.found,
             whiteouts: visitor.whiteouts,
@@ -1356,6 +1379,20 @@ mod tests {
         let mut root = Whiteouts::default();
         root.add(".wh..wh..opq");
         assert!(root.remove("anything/at/all"));
+
+        // Entries at a path replace what lower layers had there (and nothing else).
+        let mut w = Whiteouts::default();
+        for name in ["app", "app/.env", "srv/cache/token"] {
+            w.add(name);
+        }
+        w.finish();
+        assert!(w.remove("app/.env") && w.remove("srv/cache/token") && w.remove("app"));
+        assert!(!w.remove("app/.env.example") && !w.remove("srv/cache") && !w.remove("x"));
+        assert_eq!(
+            name_hash("app/.env"),
+            0x2c05_50b2_4192_b304,
+            "FNV-1a, stable across runs"
+        );
     }
 
     #[test]

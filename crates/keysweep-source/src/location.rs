@@ -162,9 +162,10 @@ pub struct ImageLayer {
     pub index: usize,
     /// How many layers the image has.
     pub count: usize,
-    /// A later layer deletes the file (a whiteout `.wh.NAME`, or an opaque directory), at this
-    /// position: a container does not see the file, but the layer still holds it and anyone
-    /// who pulls the image can read it.
+    /// A later layer deletes the file (a whiteout `.wh.NAME`, or an opaque directory) or
+    /// replaces it (an entry at the same path), at this position: a container does not see
+    /// this version of the file, but the layer still holds it and anyone who pulls the image
+    /// can read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub removed_in: Option<usize>,
 }

@@ -545,6 +545,51 @@ fn sha512_digests_are_verified_and_other_algorithms_are_a_warning() {
     );
 }
 
+/// A file a later layer overwrites is reported as removed there (a container sees the new
+/// version; the old one is still in its layer); a secret in the new version is present.
+#[test]
+fn a_file_a_later_layer_overwrites_is_removed_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = format!("GITHUB_TOKEN={GITHUB}\n");
+    let new = format!("stripe_key: {STRIPE}\n");
+    let image = Image::new(
+        "example/app:2",
+        vec![
+            (
+                layer(&[("app/", b""), ("app/.env", old.as_bytes())]),
+                Comp::Gzip,
+            ),
+            (
+                layer(&[("app/", b""), ("app/README", b"docs\n")]),
+                Comp::Gzip,
+            ),
+            (layer(&[("app/.env", new.as_bytes())]), Comp::Zstd),
+        ],
+    );
+    let layout = dir.path().join("layout");
+    image.write_oci_dir(&layout);
+    let (result, hits, problems) = scan(&layout);
+    result.unwrap();
+    assert!(problems.is_empty(), "{problems:#?}");
+    let replaced = hit(&hits, GITHUB);
+    let l = replaced.location.image().unwrap().layer.clone().unwrap();
+    assert_eq!((l.index, l.removed_in), (1, Some(3)));
+    assert!(!replaced.location.present_at_head());
+    let current = hit(&hits, STRIPE);
+    assert_eq!(
+        current
+            .location
+            .image()
+            .unwrap()
+            .layer
+            .as_ref()
+            .unwrap()
+            .removed_in,
+        None
+    );
+    assert!(current.location.present_at_head());
+}
+
 /// A layer cache in memory, counting what is stored.
 #[derive(Default)]
 struct MemoryCache(std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>);
