@@ -217,6 +217,48 @@ def test_ray_sweep_equals_the_cli_sweep(
         ), name
 
 
+def test_a_pool_keeps_its_actors_for_the_next_sweep(
+    cluster: Any, fleet: Fleet, cli_sweep: CliSweep, tmp_path: Path
+) -> None:
+    import ray
+
+    from keysweep.ray_sweep import POOL_NAMESPACE, RaySweep
+
+    work = str(tmp_path / "work")
+    try:
+        sweep = RaySweep(keysweep.Scanner(), work, workers=2, pool="test-pool")
+        assert sweep.reused == 0
+        pids = sweep.worker_pids()
+        sweep.run(fleet.paths, str(tmp_path / "out"), as_of=AS_OF)
+        sweep.detach()
+        _same_results(tmp_path / "out", cli_sweep.out)
+
+        # The next sweep (another driver would do the same) finds the same processes.
+        again = RaySweep(keysweep.Scanner(), work, workers=2, pool="test-pool")
+        assert again.reused == 2 and again.worker_pids() == pids
+        result = again.run(fleet.paths, str(tmp_path / "again"), as_of=AS_OF)
+        again.detach()
+        assert result.complete
+        modes = [a["mode"] for a in result.audit]
+        assert modes.count("unchanged") >= REPOS // 2, modes
+        for name in ("findings.jsonl", "inventory.json", "inventory.csv"):
+            assert sorted((tmp_path / "again" / name).read_text().splitlines()) == sorted(
+                (cli_sweep.out / name).read_text().splitlines()
+            ), name
+
+        # Other settings: the pool's actors are replaced, not reused.
+        other = RaySweep(keysweep.Scanner(min_confidence="high"), work, workers=2, pool="test-pool")
+        assert other.reused == 0
+        assert set(other.worker_pids()).isdisjoint(pids)
+        other.shutdown()
+    finally:
+        for i in range(2):
+            try:
+                ray.kill(ray.get_actor(f"test-pool-{i}", namespace=POOL_NAMESPACE))
+            except ValueError:
+                pass
+
+
 @pytest.mark.parametrize("restarts", [3, 0], ids=["restarted", "resubmitted"])
 def test_a_killed_worker_loses_nothing(
     cluster: Any, fleet: Fleet, cli_sweep: CliSweep, tmp_path: Path, restarts: int

@@ -1,6 +1,7 @@
 """`keysweep sweep` on a Ray cluster: the same findings.jsonl, audit.jsonl and inventory.
 
     python -m keysweep.ray_sweep REPO... --workdir DIR --out DIR [--address ADDR] [--workers N]
+        [--pool NAME]
 
 The driver (this process) starts N long-lived actors spread over the cluster's nodes. Each
 holds one compiled `Scanner` (the pickled settings are compiled once, when the actor starts)
@@ -16,6 +17,11 @@ each repository's audit record to audit.jsonl as it ends, and at the end finding
 the inventory (inventory.json, .csv, .html), merged from every repository's result exactly
 as the command line writes them.
 
+With `--pool NAME` the actors are detached and named, and stay up after the sweep: the next
+sweep with the same `--pool` reuses them (scanners compiled, caches open) and pays only for
+its repositories; actors made with other settings are replaced. End them with
+`ray.kill(ray.get_actor("NAME-I", namespace="keysweep"))` or by stopping the cluster.
+
 Needs `pip install 'keysweep[ray]'` on the driver and on every node, and repository paths that
 every node can read (or URLs, which each actor clones into its work directory).
 """
@@ -26,6 +32,7 @@ import argparse
 import collections
 import hashlib
 import os
+import pickle
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -49,14 +56,25 @@ class SweepWorker:
     """A Ray actor's state: one compiled scanner and one work directory (and so one cache)."""
 
     def __init__(
-        self, scanner: Scanner, workdir: str, threads: Optional[int], reveal: bool
+        self,
+        scanner: Scanner,
+        workdir: str,
+        threads: Optional[int],
+        reveal: bool,
+        config: str = "",
     ) -> None:
         # `scanner` arrives pickled: unpickling compiled it, once for this actor's life.
         self.scanner = scanner
         self.workdir = workdir
         self.threads = threads
         self.reveal = reveal
+        self._config = config
         os.makedirs(workdir, exist_ok=True)
+
+    def config(self) -> str:
+        """What the actor was made with (scanner settings, work directory, threads, reveal),
+        as a digest: a pool's actor is reused only by a sweep that would make the same."""
+        return self._config
 
     def pid(self) -> int:
         """The actor's process id (tests kill it)."""
@@ -80,6 +98,13 @@ class RaySweep:
     `workers` actors are placed on the alive nodes in turn (soft node affinity: a restarted
     actor may land elsewhere), each reserving `cpus_per_worker` CPUs and scanning with as
     many threads. Actor `I` works in `workdir/worker-I`.
+
+    With `pool`, the actors are named (`POOL-I`, in Ray namespace `keysweep`) and detached:
+    they outlive the driver, and the next `RaySweep` with the same `pool` reuses them, their
+    scanners compiled and their caches open, instead of starting new ones (a daily re-sweep
+    then costs what its repositories cost). An actor of the pool made with other settings
+    (scanner, work directory, threads, `reveal`) is replaced. `shutdown()` ends them; a
+    driver that wants them kept for the next sweep calls `detach()` instead.
     """
 
     def __init__(
@@ -93,6 +118,7 @@ class RaySweep:
         max_restarts: int = 3,
         max_task_retries: int = 3,
         attempts: int = 3,
+        pool: Optional[str] = None,
     ) -> None:
         ray = _import_ray()
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -100,6 +126,7 @@ class RaySweep:
         if workers < 1:
             raise ValueError("workers: at least one is needed")
         self._ray = ray
+        self.pool = pool
         self.reveal = reveal
         self.attempts = attempts
         nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
@@ -108,7 +135,13 @@ class RaySweep:
         self.nodes = nodes
         actor = ray.remote(SweepWorker)
         self.actors: list[Any] = []
+        self.reused = 0
+        settings = hashlib.sha256(pickle.dumps(scanner)).hexdigest()
         for i in range(workers):
+            home = os.path.join(os.path.abspath(workdir), f"worker-{i}")
+            config = hashlib.sha256(
+                f"{settings}\0{home}\0{cpus_per_worker}\0{reveal}".encode()
+            ).hexdigest()
             options: dict[str, Any] = {
                 "num_cpus": cpus_per_worker,
                 "max_restarts": max_restarts,
@@ -117,13 +150,23 @@ class RaySweep:
                     nodes[i % len(nodes)], soft=True
                 ),
             }
+            if pool is not None:
+                name = f"{pool}-{i}"
+                kept = _named_actor(ray, name)
+                if kept is not None:
+                    try:
+                        if ray.get(kept.config.remote()) == config:
+                            self.actors.append(kept)
+                            self.reused += 1
+                            continue
+                    except ray.exceptions.RayError:
+                        pass
+                    # Made with other settings (or broken): replaced.
+                    ray.kill(kept)
+                    _wait_gone(ray, name)
+                options.update(name=name, namespace=POOL_NAMESPACE, lifetime="detached")
             self.actors.append(
-                actor.options(**options).remote(
-                    scanner,
-                    os.path.join(os.path.abspath(workdir), f"worker-{i}"),
-                    cpus_per_worker,
-                    reveal,
-                )
+                actor.options(**options).remote(scanner, home, cpus_per_worker, reveal, config)
             )
 
     def worker_pids(self) -> list[int]:
@@ -222,10 +265,35 @@ class RaySweep:
         return merged
 
     def shutdown(self) -> None:
-        """Ends the actors."""
+        """Ends the actors (a pool's too)."""
         for a in self.actors:
             self._ray.kill(a)
         self.actors = []
+
+    def detach(self) -> None:
+        """Leaves a pool's actors running for the next sweep with the same `pool` (without a
+        pool, the same as `shutdown`)."""
+        if self.pool is None:
+            self.shutdown()
+        self.actors = []
+
+
+POOL_NAMESPACE = "keysweep"
+
+
+def _named_actor(ray: Any, name: str) -> Any:
+    """The live actor `name` of the pool namespace, if there is one."""
+    try:
+        return ray.get_actor(name, namespace=POOL_NAMESPACE)
+    except ValueError:
+        return None
+
+
+def _wait_gone(ray: Any, name: str) -> None:
+    """Waits (up to 30 s) until a killed actor's name is free again."""
+    deadline = time.monotonic() + 30
+    while _named_actor(ray, name) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _home(repo: str, actors: int) -> int:
@@ -271,6 +339,12 @@ def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     )
     p.add_argument("--reveal", action="store_true", help="write secrets in full in findings.jsonl")
     p.add_argument("--as-of", metavar="YYYY-MM-DD", help="date the inventory's exposure ages")
+    p.add_argument(
+        "--pool",
+        metavar="NAME",
+        help="keep the actors running after the sweep, named NAME-I (detached, Ray namespace "
+        "keysweep), and reuse those a previous sweep kept: scanners compiled, caches open",
+    )
     return p.parse_args(argv)
 
 
@@ -309,11 +383,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         workers=args.workers,
         cpus_per_worker=args.cpus_per_worker,
         reveal=args.reveal,
+        pool=args.pool,
     )
     try:
         result = sweep.run(repos, args.out, as_of=args.as_of)
     finally:
-        sweep.shutdown()
+        sweep.detach()
     audit = result.audit
     failed = [a for a in audit if a["status"] == "failed"]
     for a in failed:
@@ -323,7 +398,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         f"({len(failed)} failed), {sum(a['findings'] for a in audit)} finding(s); "
         f"{sum(a['blobs_scanned'] for a in audit)} blob(s) scanned, "
         f"{sum(a['blobs_cached'] for a in audit)} from the cache; {args.workers} worker(s) on "
-        f"{len(sweep.nodes)} node(s), {time.monotonic() - started:.1f} s; results in {args.out}",
+        f"{len(sweep.nodes)} node(s)"
+        + (f" ({sweep.reused} kept from pool {args.pool})" if args.pool else "")
+        + f", {time.monotonic() - started:.1f} s; results in {args.out}",
         file=sys.stderr,
     )
     return 0 if result.complete else 2
