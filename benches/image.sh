@@ -3,7 +3,7 @@
 # on this machine (/usr/lib: shared libraries, Python and Node sources, a JDK; about 1.9 GB
 # uncompressed), then times `keysweep scan --image` (all cores, and one thread) next to
 # reading the same layers with `tar -xzOf LAYER > /dev/null`, with peak RSS
-# (/usr/bin/time -v).
+# (/usr/bin/time -v); then the same scan twice with a layer cache (--cache), empty and filled.
 #
 #   benches/image.sh [WORKDIR] [KEYSWEEP]   (default: /tmp/keysweep-image-bench, target/release/keysweep)
 set -euo pipefail
@@ -52,4 +52,9 @@ measure() { # label, command...
 measure "tar -xzOf, 4 layers in turn" sh -c 'for l in layers/l*.tar.gz; do tar -xzOf "$l"; done'
 measure "keysweep scan --image" "$bin" scan --no-progress -q -f json --image layout
 measure "keysweep scan --image -j1" "$bin" scan --no-progress -q -f json -j1 --image layout
+# The layer cache: the first run reads and stores every layer, the second reads none.
+rm -rf "$work/cache"
+measure "keysweep scan --image --cache (empty)" "$bin" scan --no-progress -q -f json --cache "$work/cache" --image layout
+measure "keysweep scan --image --cache (filled)" "$bin" scan --no-progress -q -f json --cache "$work/cache" --image layout
+ls -l "$work/cache/cache.redb"
 "$bin" scan --no-progress -f json --image layout 2>&1 >/dev/null | tail -1

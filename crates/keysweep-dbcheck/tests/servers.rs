@@ -25,22 +25,9 @@ fn opts() -> Options {
     }
 }
 
-/// Whether the test may go on with `tool`; see the module documentation.
-fn need(tool: &str, present: bool, install: &str) -> bool {
-    if present {
-        return true;
-    }
-    let skip = std::env::var("KEYSWEEP_SKIP").unwrap_or_default();
-    let skipped = skip
-        .split(',')
-        .any(|t| t.trim() == tool || t.trim() == "all");
-    assert!(
-        skipped,
-        "this test needs {tool}, which is missing: {install} (or set KEYSWEEP_SKIP={tool} to skip it)"
-    );
-    eprintln!("SKIPPED: {tool} is missing ({install})");
-    false
-}
+#[path = "../../../tests/common/need.rs"]
+mod need_tool;
+use need_tool::need;
 
 fn is_root() -> bool {
     Command::new("id")

@@ -12,24 +12,9 @@ use std::ptr;
 
 use keysweep_ffi::*;
 
-/// For a test that needs an external tool (`present`: whether it was found). Missing, the test
-/// fails with what to install, unless `KEYSWEEP_SKIP` names the tool (comma-separated, or
-/// `all`): then it says SKIPPED and the caller returns early. Never a silent pass.
-fn need(tool: &str, present: bool, install: &str) -> bool {
-    if present {
-        return true;
-    }
-    let skip = std::env::var("KEYSWEEP_SKIP").unwrap_or_default();
-    let skipped = skip
-        .split(',')
-        .any(|t| t.trim() == tool || t.trim() == "all");
-    assert!(
-        skipped,
-        "this test needs {tool}, which is missing: {install} (or set KEYSWEEP_SKIP={tool} to skip it)"
-    );
-    eprintln!("SKIPPED: {tool} is missing ({install})");
-    false
-}
+#[path = "../../../tests/common/need.rs"]
+mod need_tool;
+use need_tool::need;
 
 /// The C string at `p`, or `None` for `NULL`.
 ///

@@ -392,6 +392,18 @@ fn a_manifest_naming_paths_outside_the_image_is_refused() {
     );
 }
 
+/// Changes the last byte of `secret` in the (plain) blob at `path` to `X`: the blob still
+/// reads, and no longer matches its digest.
+fn change_last_byte(path: &Path, secret: &str) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let at = bytes
+        .windows(secret.len())
+        .position(|w| w == secret.as_bytes())
+        .unwrap();
+    bytes[at + secret.len() - 1] = b'X';
+    std::fs::write(path, &bytes).unwrap();
+}
+
 /// A layer blob whose bytes are not its digest's (here: one byte of a stored string changed,
 /// so the layer still reads) is scanned and reported, and the mismatch is an error naming it.
 #[test]
@@ -401,13 +413,7 @@ fn a_blob_that_does_not_match_its_digest_is_scanned_and_an_error() {
     let layout = dir.path().join("layout");
     let digests = image.write_oci_dir(&layout);
     let top = layout.join("blobs/sha256").join(&digests[2][7..]);
-    let mut bytes = std::fs::read(&top).unwrap();
-    let at = bytes
-        .windows(AWS.len())
-        .position(|w| w == AWS.as_bytes())
-        .unwrap();
-    bytes[at + AWS.len() - 1] = b'X';
-    std::fs::write(&top, &bytes).unwrap();
+    change_last_byte(&top, AWS);
 
     let (result, hits, problems) = scan(&layout);
     result.unwrap();
@@ -479,13 +485,7 @@ fn sha512_digests_are_verified_and_other_algorithms_are_a_warning() {
     let layout = dir.path().join("changed");
     let digests = image.write_oci_dir(&layout);
     let top = layout.join("blobs/sha512").join(&digests[2][7..]);
-    let mut bytes = std::fs::read(&top).unwrap();
-    let at = bytes
-        .windows(AWS.len())
-        .position(|w| w == AWS.as_bytes())
-        .unwrap();
-    bytes[at + AWS.len() - 1] = b'X';
-    std::fs::write(&top, &bytes).unwrap();
+    change_last_byte(&top, AWS);
     let (result, hits, problems) = scan(&layout);
     result.unwrap();
     hit(&hits, &format!("{}X", &AWS[..AWS.len() - 1]));
@@ -688,13 +688,7 @@ fn a_cached_layer_is_not_read_again_and_reports_the_same() {
     let image = whiteout_image(Comp::Plain);
     let digests = image.write_oci_dir(&tampered);
     let top = tampered.join("blobs/sha256").join(&digests[2][7..]);
-    let mut bytes = std::fs::read(&top).unwrap();
-    let at = bytes
-        .windows(AWS.len())
-        .position(|w| w == AWS.as_bytes())
-        .unwrap();
-    bytes[at] = b'X';
-    std::fs::write(&top, &bytes).unwrap();
+    change_last_byte(&top, AWS);
     let cache = std::sync::Arc::new(MemoryCache::default());
     let (_, _, problems) = cached_scan(&tampered, &cache);
     assert!(problems
