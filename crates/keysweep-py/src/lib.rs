@@ -614,6 +614,23 @@ impl Scanner {
         sweep::run_one(py, &self.compiled, spec, workdir, threads, reveal)
     }
 
+    /// Which of `repos` the cache in `workdir` holds, swept with this scanner's settings (a
+    /// sweep of them reads only what changed): for a scheduler that sends each repository
+    /// where its cache is.
+    fn _known_repos(
+        &self,
+        py: Python<'_>,
+        repos: Vec<Bound<'_, PyAny>>,
+        workdir: PathBuf,
+    ) -> PyResult<Vec<bool>> {
+        let specs = repos
+            .iter()
+            .map(sweep::repo_spec)
+            .collect::<PyResult<Vec<_>>>()?;
+        py.detach(|| sweep::new_sweep(&self.compiled, &workdir, 1).known(&specs))
+            .map_err(sweep::sweep_error)
+    }
+
     /// Asks each finding's provider whether its credential still works, with the rules'
     /// validators (an HTTP request to the provider's identity endpoint, a signed request,
     /// a database login). **This sends each secret to its provider**; nothing is sent

@@ -37,11 +37,11 @@ fn settle(result: &mut RepoResult, allowed: Option<&PathMatcher>) {
     result.records.retain(|r| r.suppressed.is_none());
 }
 
-fn sweep_error(e: keysweep_sweep::Error) -> PyErr {
+pub fn sweep_error(e: keysweep_sweep::Error) -> PyErr {
     PyOSError::new_err(e.to_string())
 }
 
-fn new_sweep(compiled: &Compiled, workdir: &Path, jobs: usize) -> Sweep {
+pub fn new_sweep(compiled: &Compiled, workdir: &Path, jobs: usize) -> Sweep {
     let sweep = Sweep::new(compiled.scanner.clone(), workdir)
         .options_key(compiled.options_key.clone())
         .jobs(jobs);

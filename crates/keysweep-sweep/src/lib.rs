@@ -397,17 +397,9 @@ impl Sweep {
             .collect()
     }
 
-    /// Sweeps `repos`. Each repository ends as an [`AuditRecord`], also when it fails; an
-    /// error means the sweep could not start (the work directory is in use or unusable).
-    pub fn run(&self, repos: &[RepoSpec]) -> Result<Outcome, Error> {
-        std::fs::create_dir_all(&self.workdir).map_err(|e| {
-            Error::Workdir(format!(
-                "cannot create the work directory {}: {e}",
-                self.workdir.display()
-            ))
-        })?;
-        // One sweep per work directory: the lock is held until this run ends (and released by
-        // the system if the process dies).
+    /// Takes the work directory's lock (held while the file lives; released by the system if
+    /// the process dies) and opens its cache: one sweep per work directory.
+    fn open(&self) -> Result<(std::fs::File, Store, Option<String>), Error> {
         let lock_path = self.workdir.join("lock");
         let lock = std::fs::OpenOptions::new()
             .create(true)
@@ -431,6 +423,39 @@ impl Sweep {
             store::StoreError::Busy(d) => Error::Busy(d),
             store::StoreError::Other(m) => Error::Workdir(m),
         })?;
+        Ok((lock, store, note))
+    }
+
+    /// Which of `repos` this work directory's cache holds, swept with these rules and
+    /// options: a sweep of them reads only what changed. For a scheduler that sends each
+    /// repository where its cache is (`keysweep.ray_sweep`). Reads no findings; a work
+    /// directory without a cache knows none.
+    pub fn known(&self, repos: &[RepoSpec]) -> Result<Vec<bool>, Error> {
+        if !self.workdir.join("cache.redb").exists() {
+            return Ok(vec![false; repos.len()]);
+        }
+        let (_lock, store, _) = self.open()?;
+        let fingerprint = self.fingerprint();
+        repos
+            .iter()
+            .map(|r| {
+                store
+                    .swept_with(&r.key(), &fingerprint)
+                    .map_err(Error::Workdir)
+            })
+            .collect()
+    }
+
+    /// Sweeps `repos`. Each repository ends as an [`AuditRecord`], also when it fails; an
+    /// error means the sweep could not start (the work directory is in use or unusable).
+    pub fn run(&self, repos: &[RepoSpec]) -> Result<Outcome, Error> {
+        std::fs::create_dir_all(&self.workdir).map_err(|e| {
+            Error::Workdir(format!(
+                "cannot create the work directory {}: {e}",
+                self.workdir.display()
+            ))
+        })?;
+        let (lock, store, note) = self.open()?;
         let fingerprint = self.fingerprint();
         store
             .drop_other_rules(&fingerprint)

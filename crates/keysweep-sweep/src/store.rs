@@ -208,6 +208,22 @@ impl Store {
         }))
     }
 
+    /// Whether the repository `key` has a state from a sweep with the rule fingerprint
+    /// `rules` (its findings are not read).
+    pub fn swept_with(&self, key: &str, rules: &str) -> Result<bool, String> {
+        let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be read", e);
+        let r = self.db.begin_read().map_err(|e| err(&e))?;
+        let table = match r.open_table(REPOS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(false),
+            Err(e) => return Err(err(&e)),
+        };
+        let Some(v) = table.get(key).map_err(|e| err(&e))? else {
+            return Ok(false);
+        };
+        Ok(serde_json::from_slice::<StoredState>(v.value()).is_ok_and(|s| s.rules == rules))
+    }
+
     /// The state of the repository `key` after its last sweep.
     pub fn repo(&self, key: &str) -> Result<Option<RepoState>, String> {
         let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be read", e);

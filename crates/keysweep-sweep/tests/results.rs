@@ -80,3 +80,31 @@ fn a_result_read_back_from_json_writes_the_same_results() {
         assert_eq!(x, y, "{file} differs");
     }
 }
+
+/// `Sweep::known` says which repositories the work directory's cache holds for these rules:
+/// none before a sweep, the swept ones after, none for a sweep with other options.
+#[test]
+fn known_repositories_are_those_the_cache_holds_for_these_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join(".env"), format!("GITHUB_TOKEN={GH}\n")).unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "settings"]);
+    let specs = [
+        RepoSpec::Path(repo.clone()),
+        RepoSpec::Path(dir.path().join("other")),
+    ];
+    let sweep = || {
+        Sweep::new(
+            Scanner::new(RuleSet::builtin()).unwrap(),
+            dir.path().join("work"),
+        )
+    };
+    assert_eq!(sweep().known(&specs).unwrap(), [false, false]);
+    sweep().run(&specs[..1]).unwrap();
+    assert_eq!(sweep().known(&specs).unwrap(), [true, false]);
+    let other = sweep().options_key("another baseline");
+    assert_eq!(other.known(&specs).unwrap(), [false, false]);
+}

@@ -233,6 +233,7 @@ class Scanner:
         threads: Optional[int] = None,
         reveal: bool = False,
     ) -> str: ...
+    def _known_repos(self, repos: Sequence[StrPath], workdir: StrPath) -> list[bool]: ...
 
 def failed_result(repo: StrPath, error: str) -> str:
     """The result of a repository that could not be swept at all, as `Scanner._sweep_repo` returns one."""

@@ -7,9 +7,10 @@ The driver (this process) starts N long-lived actors spread over the cluster's n
 holds one compiled `Scanner` (the pickled settings are compiled once, when the actor starts)
 and its own work directory, `WORKDIR/worker-I` on its node: a sweep's cache (redb) belongs to
 one process, so actors never share one. Each repository is one task; an actor runs one at a
-time (two are queued per actor so that it never waits for the driver). Each repository has a
-home actor (a stable hash of its name), so that the next sweep finds it in the same cache
-(mode `unchanged`); an actor with nothing left of its own takes the last repositories of the
+time (two are queued per actor so that it never waits for the driver). Before a sweep, each
+actor says which repositories its cache holds: those go to it, and to no other actor while it
+lives (elsewhere they would be scanned in full). The others have a home actor (a stable hash
+of the name); an actor with nothing left of its own takes the last new repositories of the
 longest other queue. An actor whose process dies is restarted by Ray (`max_restarts`) and
 its unfinished tasks run again (`max_task_retries`); when an actor is gone for good, its
 repositories go to the others, each repository at most `attempts` times. The driver writes
@@ -84,6 +85,10 @@ class SweepWorker:
         """The id of the Ray node the actor runs on."""
         node: str = _import_ray().get_runtime_context().get_node_id()
         return node
+
+    def known(self, repos: list[str]) -> list[bool]:
+        """Which of `repos` this actor's cache holds (swept with its settings)."""
+        return self.scanner._known_repos(repos, self.workdir)
 
     def sweep(self, repo: str) -> str:
         """Sweeps one repository; its result as one line of JSON."""
@@ -189,13 +194,28 @@ class RaySweep:
         repos = list(dict.fromkeys(repos))  # a repository named twice is swept once
         results: list[Optional[str]] = [None] * len(repos)
         tries = [0] * len(repos)
-        # Each repository has a home actor (a stable hash of its name), so that the next
-        # sweep finds its state in the same cache (mode `unchanged`, nothing read); an actor
-        # whose own queue is empty takes the last repository of the longest other queue.
+        # A repository an actor's cache holds goes to that actor, and only to it while it
+        # lives: anywhere else it would be scanned in full. The others have a home actor (a
+        # stable hash of their name), and an actor whose own queues are empty takes the last
+        # of them from the longest other queue.
+        n = len(self.actors)
+        asked = [a.known.remote(repos) for a in self.actors]
+        known: list[list[bool]] = []
+        for a, ref in enumerate(asked):
+            try:
+                known.append(ray.get(ref))
+            except ray.exceptions.RayError:
+                known.append([False] * len(repos))  # an actor that cannot say knows none
         home: list[collections.deque[int]] = [collections.deque() for _ in self.actors]
+        cached: list[collections.deque[int]] = [collections.deque() for _ in self.actors]
         for i, repo in enumerate(repos):
-            home[_home(repo, len(self.actors))].append(i)
-        alive = set(range(len(self.actors)))
+            h = _home(repo, n)
+            holders = [a for a in range(n) if known[a][i]]
+            if holders:
+                cached[h if h in holders else holders[0]].append(i)
+            else:
+                home[h].append(i)
+        alive = set(range(n))
         busy = [0] * len(self.actors)
         pending: dict[Any, tuple[int, int]] = {}
         audit = None
@@ -204,8 +224,14 @@ class RaySweep:
             audit = open(os.path.join(out, "audit.jsonl"), "w", encoding="utf-8")
 
         def take(a: int) -> Optional[int]:
-            if home[a]:
-                return home[a].popleft()
+            # New repositories first (the long scans), then those the cache holds.
+            for own in (home[a], cached[a]):
+                if own:
+                    return own.popleft()
+            # A dead actor's repositories are anyone's.
+            for d in range(n):
+                if d not in alive and (home[d] or cached[d]):
+                    return (home[d] or cached[d]).popleft()
             longest = max(home, key=len)
             return longest.pop() if longest else None
 
@@ -215,7 +241,7 @@ class RaySweep:
                 while busy[a] < 2:
                     i = take(a)
                     if i is None:
-                        return
+                        break  # nothing this actor may take; the next may
                     tries[i] += 1
                     pending[self.actors[a].sweep.remote(repos[i])] = (i, a)
                     busy[a] += 1
@@ -252,7 +278,7 @@ class RaySweep:
                         finish(i, failed_result(repos[i], why))
                 feed()
             # Every actor gone with repositories left: they fail, and the sweep says why.
-            for queue in home:
+            for queue in [*home, *cached]:
                 while queue:
                     i = queue.popleft()
                     finish(i, failed_result(repos[i], "no sweep worker is left"))
