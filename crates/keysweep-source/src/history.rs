@@ -313,15 +313,7 @@ impl HistoryScan {
     ) -> Result<(), Error> {
         let depth = within.map_or(1, |w| w.depth + 1);
         // One scan per repository: a submodule moved to another path keeps its repository.
-        // With each: the commits recorded (when the walk met them, at which path) and, in an
-        // incremental scan, those recorded before the range.
-        #[allow(clippy::type_complexity)]
-        let mut found: Vec<(
-            keysweep_git::SubmoduleRepository,
-            Within,
-            Vec<(u64, keysweep_git::ObjectId, String)>,
-            Vec<keysweep_git::ObjectId>,
-        )> = Vec::new();
+        let mut found: Vec<Found> = Vec::new();
         for s in &history.submodules {
             let path = match within {
                 Some(w) => format!("{}/{}", w.path, s.path),
@@ -352,7 +344,7 @@ impl HistoryScan {
                     continue;
                 }
             };
-            let i = match found.iter().position(|(r, ..)| r.git_dir == sub.git_dir) {
+            let i = match found.iter().position(|f| f.repo.git_dir == sub.git_dir) {
                 Some(i) => i,
                 None => {
                     let within = Within {
@@ -360,20 +352,31 @@ impl HistoryScan {
                         depth,
                         paths: HashMap::new(),
                     };
-                    found.push((sub, within, Vec::new(), Vec::new()));
+                    found.push(Found {
+                        repo: sub,
+                        within,
+                        recorded: Vec::new(),
+                        base: Vec::new(),
+                    });
                     found.len() - 1
                 }
             };
-            let (_, _, recorded, base) = &mut found[i];
-            recorded.extend(
+            let f = &mut found[i];
+            f.recorded.extend(
                 s.commits
                     .iter()
                     .zip(&s.met)
                     .map(|(c, m)| (*m, *c, path.clone())),
             );
-            base.extend(s.base.iter().copied());
+            f.base.extend(s.base.iter().copied());
         }
-        for (sub, mut within, mut recorded, base) in found {
+        for Found {
+            repo: sub,
+            mut within,
+            mut recorded,
+            base,
+        } in found
+        {
             if !walk.visited.insert(git_dir_key(&sub.git_dir)) {
                 continue;
             }
@@ -674,6 +677,16 @@ struct Recursion<'a> {
     refused: &'a mut Vec<String>,
     sink: &'a dyn Sink,
     summary: &'a mut HistorySummary,
+}
+
+/// A submodule repository met in history, to be scanned once.
+struct Found {
+    repo: keysweep_git::SubmoduleRepository,
+    within: Within,
+    /// The commits recorded: when the walk met each (oldest first), and at which path.
+    recorded: Vec<(u64, keysweep_git::ObjectId, String)>,
+    /// In an incremental scan, the commits recorded before the range.
+    base: Vec<keysweep_git::ObjectId>,
 }
 
 /// The submodule a history scan is in: its path in the scanned repository and its depth.
