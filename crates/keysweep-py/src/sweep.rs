@@ -106,11 +106,7 @@ pub fn run_one(
             .ok_or_else(|| PyValueError::new_err("the sweep returned no result"))?;
         settle(&mut result, compiled.allowed_paths.as_ref());
         if !reveal {
-            result.records = result
-                .records
-                .iter()
-                .map(keysweep_sweep::redacted)
-                .collect();
+            result.records.iter_mut().for_each(keysweep_sweep::redact);
         }
         result
             .to_line()
@@ -164,16 +160,21 @@ impl SweepResult {
     /// JSON line), in the order to report them.
     #[staticmethod]
     #[pyo3(signature = (results, reveal = false))]
-    fn from_json(results: Vec<String>, reveal: bool) -> PyResult<SweepResult> {
-        let repos = results
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                RepoResult::from_line(r).map_err(|e| {
-                    PyValueError::new_err(format!("result {i} is not a repository's result: {e}"))
-                })
+    fn from_json(py: Python<'_>, results: Vec<String>, reveal: bool) -> PyResult<SweepResult> {
+        use rayon::prelude::*;
+        // Lines are read on every core, without the GIL: a sweep's results are tens of MB.
+        let repos = py
+            .detach(|| {
+                results
+                    .par_iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        RepoResult::from_line(r)
+                            .map_err(|e| format!("result {i} is not a repository's result: {e}"))
+                    })
+                    .collect::<Result<Vec<_>, String>>()
             })
-            .collect::<PyResult<Vec<_>>>()?;
+            .map_err(PyValueError::new_err)?;
         Ok(SweepResult {
             outcome: Outcome {
                 repos,

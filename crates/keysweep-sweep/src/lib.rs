@@ -383,12 +383,12 @@ impl Sweep {
     /// The fingerprint of the rules and options: the cache's key besides the blob id.
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
-        h.update(b"keysweep-sweep 1\0");
+        h.update(b"keysweep-sweep 2\0");
         h.update(env!("CARGO_PKG_VERSION").as_bytes());
-        for rule in self.scanner.rules() {
-            h.update(format!("{rule:?}").as_bytes());
-            h.update(b"\0");
-        }
+        // Every rule and scanner setting, computed once per scanner (a worker sweeping one
+        // repository at a time with one scanner asks for it each time).
+        h.update(self.scanner.settings_digest().as_bytes());
+        h.update(b"\0");
         h.update(self.options.as_bytes());
         h.update(format!("\0{}\0{}", self.max_blob_size, self.scan_binary).as_bytes());
         h.finalize()[..16]
@@ -957,6 +957,12 @@ pub fn basic_auth(user: &str, token: &str) -> String {
 /// `record` as it may be written out: its secret and secret parts redacted.
 pub fn redacted(record: &Record) -> Record {
     let mut r = record.clone();
+    redact(&mut r);
+    r
+}
+
+/// Redacts `record` in place, as [`redacted`] does a copy.
+pub fn redact(r: &mut Record) {
     if !r.redacted {
         r.secret = keysweep_report::redact(r.secret.as_bytes());
         r.redacted = true;
@@ -967,7 +973,6 @@ pub fn redacted(record: &Record) -> Record {
             p.redacted = true;
         }
     }
-    r
 }
 
 /// Writes a sweep's results into `out`: `findings.jsonl` (every finding, redacted unless

@@ -113,6 +113,16 @@ impl Store {
     }
 
     fn check_format(&self) -> Result<(), StoreError> {
+        // The common case, read only: a write transaction commits to disk (fsync), which a
+        // worker opening the cache for each repository would pay every time.
+        let current = self.db.begin_read().ok().and_then(|r| {
+            let meta = r.open_table(META).ok()?;
+            let v = meta.get("format").ok()??;
+            Some(v.value() == FORMAT)
+        });
+        if current == Some(true) {
+            return Ok(());
+        }
         let err =
             |e: &dyn std::fmt::Display| StoreError::Other(msg(&self.path, "cannot be written", e));
         let txn = self.db.begin_write().map_err(|e| err(&e))?;
