@@ -600,8 +600,11 @@ impl Scanner {
 
     /// Sweeps one repository in `workdir` and returns its result as one line of JSON (records
     /// redacted unless `reveal`), for `SweepResult.from_json` in another process; `threads`
-    /// scan threads (default: one per core).
-    #[pyo3(signature = (repo, workdir, *, threads = None, reveal = false))]
+    /// scan threads (default: one per core). `held` is the digest of the findings the caller
+    /// kept from an earlier result (`SweepResult.digest_of`): if the repository is unchanged
+    /// and its cache has those, the line leaves them out, and `SweepResult.from_json` takes
+    /// them from the kept result.
+    #[pyo3(signature = (repo, workdir, *, threads = None, reveal = false, held = None))]
     fn _sweep_repo(
         &self,
         py: Python<'_>,
@@ -609,9 +612,10 @@ impl Scanner {
         workdir: PathBuf,
         threads: Option<usize>,
         reveal: bool,
+        held: Option<String>,
     ) -> PyResult<String> {
         let spec = sweep::repo_spec(repo)?;
-        sweep::run_one(py, &self.compiled, spec, workdir, threads, reveal)
+        sweep::run_one(py, &self.compiled, spec, workdir, threads, reveal, held)
     }
 
     /// Which of `repos` the cache in `workdir` holds, swept with this scanner's settings (a

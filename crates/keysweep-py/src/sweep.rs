@@ -84,8 +84,9 @@ pub fn run(
 }
 
 /// Sweeps one repository in `workdir` and returns its [`RepoResult`] as one line of JSON,
-/// records redacted unless `reveal`. A repository that fails is a result too (its audit
-/// record says why); only a work directory that cannot be used is an error.
+/// records redacted unless `reveal`, and left out when `held` is their digest and the
+/// repository is unchanged ([`Sweep::held`]). A repository that fails is a result too (its
+/// audit record says why); only a work directory that cannot be used is an error.
 pub fn run_one(
     py: Python<'_>,
     compiled: &Compiled,
@@ -93,11 +94,15 @@ pub fn run_one(
     workdir: PathBuf,
     threads: Option<usize>,
     reveal: bool,
+    held: Option<String>,
 ) -> PyResult<String> {
     py.detach(|| {
         let mut sweep = new_sweep(compiled, &workdir, 1);
         if let Some(n) = threads {
             sweep = sweep.threads(n);
+        }
+        if let Some(digest) = held {
+            sweep = sweep.held(&repo, digest);
         }
         let mut outcome = sweep.run(&[repo]).map_err(sweep_error)?;
         let mut result = outcome
@@ -140,10 +145,27 @@ pub fn failed_result(repo: &Bound<'_, PyAny>, error: String) -> PyResult<String>
             finished_at: now,
         },
         records: Vec::new(),
+        records_digest: None,
+        records_held: false,
     };
     result
         .to_line()
         .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// A result line as `SweepResult.from_json` takes it: alone, or with the kept result whose
+/// findings it holds.
+#[derive(FromPyObject)]
+pub enum ResultLine {
+    One(String),
+    Held(String, Kept),
+}
+
+/// A kept result: text, or its UTF-8 bytes as read from a file (not decoded by Python).
+#[derive(FromPyObject)]
+pub enum Kept {
+    Text(String),
+    Bytes(Vec<u8>),
 }
 
 /// What a sweep found: one audit record per repository and the findings of all of them.
@@ -157,20 +179,50 @@ pub struct SweepResult {
 #[pymethods]
 impl SweepResult {
     /// The results of repositories swept one by one elsewhere (each a `Scanner._sweep_repo`
-    /// JSON line), in the order to report them.
+    /// JSON line), in the order to report them. A result whose findings were held (left out
+    /// because the caller kept them) comes as a pair: the line, and the kept earlier result
+    /// of the same repository whose findings it stands for.
     #[staticmethod]
     #[pyo3(signature = (results, reveal = false))]
-    fn from_json(py: Python<'_>, results: Vec<String>, reveal: bool) -> PyResult<SweepResult> {
+    fn from_json(py: Python<'_>, results: Vec<ResultLine>, reveal: bool) -> PyResult<SweepResult> {
         use rayon::prelude::*;
         // Lines are read on every core, without the GIL: a sweep's results are tens of MB.
+        let read = |i: usize, line: &str| {
+            RepoResult::from_line(line)
+                .map_err(|e| format!("result {i} is not a repository's result: {e}"))
+        };
         let repos = py
             .detach(|| {
                 results
                     .par_iter()
                     .enumerate()
-                    .map(|(i, r)| {
-                        RepoResult::from_line(r)
-                            .map_err(|e| format!("result {i} is not a repository's result: {e}"))
+                    .map(|(i, r)| match r {
+                        ResultLine::One(line) => {
+                            let result = read(i, line)?;
+                            if result.records_held {
+                                return Err(format!(
+                                    "result {i} ({}) left its findings out for the caller to add: pass it with the kept result, as (line, kept)",
+                                    result.audit.repo
+                                ));
+                            }
+                            Ok(result)
+                        }
+                        ResultLine::Held(line, kept) => {
+                            let result = read(i, line)?;
+                            if !result.records_held {
+                                return Ok(result);
+                            }
+                            let kept = match kept {
+                                Kept::Text(t) => read(i, t)?,
+                                Kept::Bytes(b) => read(
+                                    i,
+                                    std::str::from_utf8(b).map_err(|e| {
+                                        format!("result {i}: the kept result is not UTF-8: {e}")
+                                    })?,
+                                )?,
+                            };
+                            result.with_held(kept)
+                        }
                     })
                     .collect::<Result<Vec<_>, String>>()
             })
@@ -204,12 +256,34 @@ impl SweepResult {
     }
 
     /// The audit record of one result (a `Scanner._sweep_repo` line) as a line of
-    /// `audit.jsonl` (without newline), without reading its findings.
+    /// `audit.jsonl` (without newline), without reading its findings. For a result whose
+    /// findings were held, `findings` is their count (the kept result's).
     #[staticmethod]
-    fn audit_line(result: &str) -> PyResult<String> {
-        let audit = RepoResult::audit_of_line(result)
+    #[pyo3(signature = (result, findings = None))]
+    fn audit_line(result: &str, findings: Option<u64>) -> PyResult<String> {
+        let mut audit = RepoResult::audit_of_line(result)
             .map_err(|e| PyValueError::new_err(format!("not a repository's result: {e}")))?;
+        if let Some(n) = findings {
+            if RepoResult::held_line(result) {
+                audit.findings = n;
+            }
+        }
         serde_json::to_string(&audit).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// The digest of the findings of a result (a `Scanner._sweep_repo` line), read from its
+    /// start: what to pass as `held` to sweep that repository again while keeping this result.
+    /// `None` when its cache records none.
+    #[staticmethod]
+    fn digest_of(result: &str) -> Option<String> {
+        RepoResult::digest_of_line(result).map(str::to_owned)
+    }
+
+    /// Whether a result (a `Scanner._sweep_repo` line) left its findings out because the
+    /// caller holds them.
+    #[staticmethod]
+    fn is_held(result: &str) -> bool {
+        RepoResult::held_line(result)
     }
 
     /// The audit records as the lines of `audit.jsonl` (without newlines).

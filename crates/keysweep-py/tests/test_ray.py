@@ -145,10 +145,11 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def _same_results(ours: Path, cli: Path) -> None:
+def _same_results(ours: Path, cli: Path, modes: bool = True) -> None:
     """The merged results equal the CLI's: the inventory (secrets, fingerprints, locations,
     priorities) exactly, the findings line for line (in any order: a repository's findings
-    come from its scan threads in no fixed order), and each repository's audit record."""
+    come from its scan threads in no fixed order), and each repository's audit record
+    (without its mode unless `modes`)."""
     assert json.loads((ours / "inventory.json").read_text()) == json.loads(
         (cli / "inventory.json").read_text()
     )
@@ -156,13 +157,13 @@ def _same_results(ours: Path, cli: Path) -> None:
     assert sorted((ours / "findings.jsonl").read_text().splitlines()) == sorted(
         (cli / "findings.jsonl").read_text().splitlines()
     )
-    assert _audit(ours) == _audit(cli)
+    assert _audit(ours, modes) == _audit(cli, modes)
 
 
-def _audit(out: Path) -> list[tuple[str, ...]]:
+def _audit(out: Path, modes: bool = True) -> list[tuple[str, ...]]:
     """What must match in audit.jsonl: not times, and not what each cache had (the CLI's one
     cache meets a blob shared by two repositories once; two actors may each scan it)."""
-    keep = ("repo", "status", "mode", "findings", "tips", "error")
+    keep = ("repo", "status", "findings", "tips", "error") + (("mode",) if modes else ())
     return sorted(tuple(str(r.get(k)) for k in keep) for r in _jsonl(out / "audit.jsonl"))
 
 
@@ -211,10 +212,24 @@ def test_ray_sweep_equals_the_cli_sweep(
     modes = [a["mode"] for a in again.audit]
     # Each repository went to the actor whose cache holds it: nothing is read again.
     assert modes.count("unchanged") == REPOS, modes
-    for name in ("findings.jsonl", "inventory.json", "inventory.csv"):
-        assert sorted((tmp_path / "again" / name).read_text().splitlines()) == sorted(
-            (cli_sweep.out / name).read_text().splitlines()
-        ), name
+    # The driver kept each repository's findings: none came back from the actors.
+    assert sweep.held_hits == REPOS
+    _same_results(tmp_path / "again", cli_sweep.out, modes=False)
+
+    # A kept result damaged (or lost) on the driver: that repository's findings are sent
+    # again, and the results are still the CLI's.
+    kept = sorted(p for p in (tmp_path / "work" / "held").glob("*/*.json") if p.name != "index.json")
+    assert len(kept) == REPOS
+    kept[0].write_text(kept[0].read_text()[:100])
+    kept[1].unlink()
+    sweep = RaySweep(keysweep.Scanner(), str(tmp_path / "work"), workers=2)
+    try:
+        sweep.run(fleet.paths, str(tmp_path / "third"), as_of=AS_OF)
+    finally:
+        sweep.shutdown()
+    assert sweep.held_hits == REPOS - 2
+    _same_results(tmp_path / "third", cli_sweep.out, modes=False)
+    assert all(k.exists() and len(k.read_text()) > 100 for k in kept[:2])
 
 
 def test_a_pool_keeps_its_actors_for_the_next_sweep(
@@ -290,7 +305,9 @@ def test_a_killed_worker_loses_nothing(
         sweep.shutdown()
     assert killed, "a worker was killed mid-sweep"
     assert result.complete
-    _same_results(tmp_path / "out", cli_sweep.out)
+    # A task killed after its repository's cache commit runs again and finds it
+    # `unchanged` (its findings from the cache): the same results, another mode.
+    _same_results(tmp_path / "out", cli_sweep.out, modes=False)
 
 
 def test_python_m_ray_sweep(cluster: Any, fleet: Fleet, cli_sweep: CliSweep, tmp_path: Path) -> None:

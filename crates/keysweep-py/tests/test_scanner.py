@@ -317,6 +317,46 @@ def test_results_travel_as_json(tmp_path: Path, scanner: keysweep.Scanner) -> No
         keysweep.SweepResult.audit_line("{}")
 
 
+def test_findings_held_by_the_caller_are_not_sent_again(
+    tmp_path: Path, scanner: keysweep.Scanner
+) -> None:
+    a = Repo(tmp_path / "a")
+    a.put(".env", f"STRIPE_KEY={STRIPE}\n")
+    a.commit("settings")
+    work = str(tmp_path / "work")
+    first = scanner._sweep_repo(a.path, work)
+    digest = keysweep.SweepResult.digest_of(first)
+    assert digest is not None and len(digest) == 64
+    assert not keysweep.SweepResult.is_held(first)
+    # Unchanged, its findings held: the line has the audit record alone...
+    held = scanner._sweep_repo(a.path, work, held=digest)
+    assert keysweep.SweepResult.is_held(held) and len(held) < len(first)
+    assert keysweep.SweepResult.digest_of(held) == digest
+    # ... and with the kept result it is the whole result again.
+    whole = keysweep.SweepResult.from_json([(held, first)])
+    assert [f.to_dict() for f in whole.findings] == [
+        f.to_dict() for f in keysweep.SweepResult.from_json([first]).findings
+    ]
+    as_bytes = keysweep.SweepResult.from_json([(held, first.encode())])
+    assert [f.to_dict() for f in as_bytes.findings] == [f.to_dict() for f in whole.findings]
+    assert json.loads(keysweep.SweepResult.audit_line(held))["findings"] == 0
+    assert json.loads(keysweep.SweepResult.audit_line(held, findings=1))["findings"] == 1
+    # A result with its findings is counted by them, whatever `findings` says.
+    assert json.loads(keysweep.SweepResult.audit_line(first, findings=7))["findings"] == 1
+    assert whole.audit[0]["findings"] == 1 and whole.audit[0]["mode"] == "unchanged"
+    with pytest.raises(ValueError, match="left its findings out"):
+        keysweep.SweepResult.from_json([held])
+    # A kept result with other findings is refused, not merged.
+    b = Repo(tmp_path / "b")
+    b.put(".env", f"STRIPE_KEY={STRIPE}\nGITHUB_TOKEN={GH}\n")
+    b.commit("settings")
+    other = scanner._sweep_repo(b.path, work)
+    with pytest.raises(ValueError, match="not those its cache has"):
+        keysweep.SweepResult.from_json([(held, other)])
+    # Another digest: the findings come back.
+    assert not keysweep.SweepResult.is_held(scanner._sweep_repo(a.path, work, held="0" * 64))
+
+
 def test_errors(tmp_path: Path, scanner: keysweep.Scanner) -> None:
     with pytest.raises(ValueError, match='min_confidence: "certain"'):
         keysweep.Scanner(min_confidence="certain")  # type: ignore[arg-type]

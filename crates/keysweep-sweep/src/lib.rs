@@ -136,6 +136,14 @@ pub struct RepoResult {
     pub audit: AuditRecord,
     /// Its findings, secrets unredacted (redact with [`redacted`] before writing them out).
     pub records: Vec<Record>,
+    /// The digest of its findings as the cache stores them (equal digests, equal findings),
+    /// when it was swept with a cache that records one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records_digest: Option<String>,
+    /// Its findings were left out because the caller holds them already ([`Sweep::held`]):
+    /// [`RepoResult::with_held`] puts them back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub records_held: bool,
 }
 
 impl RepoResult {
@@ -146,9 +154,51 @@ impl RepoResult {
         let records: Vec<stored::Stored<'_>> =
             self.records.iter().map(stored::Stored::of).collect();
         serde_json::to_string(&Line {
+            digest: self.records_digest.as_deref(),
+            held: self.records_held,
             audit: &self.audit,
             records,
         })
+    }
+
+    /// The [`records_digest`](RepoResult::records_digest) of a line [`RepoResult::to_line`]
+    /// wrote, read from its start (the rest is not parsed).
+    pub fn digest_of_line(line: &str) -> Option<&str> {
+        let rest = line.strip_prefix(LINE_START)?.strip_prefix('"')?;
+        let end = rest.find('"')?;
+        let digest = &rest[..end];
+        digest
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit())
+            .then_some(digest)
+    }
+
+    /// Whether a line [`RepoResult::to_line`] wrote has its findings
+    /// [held](RepoResult::records_held), read from its start.
+    pub fn held_line(line: &str) -> bool {
+        line.strip_prefix(LINE_START)
+            .and_then(|rest| rest.find(",\"h\":").map(|at| &rest[at + 5..]))
+            .is_some_and(|rest| rest.starts_with("true"))
+    }
+
+    /// This result (a repository whose findings were [held](RepoResult::records_held)) with
+    /// the findings of `held`, an earlier result of the same repository that the caller
+    /// kept: its records and its audit's count of findings. Fails when `held` does not have
+    /// the findings this result stands for (another digest).
+    pub fn with_held(mut self, held: RepoResult) -> Result<RepoResult, String> {
+        if !self.records_held {
+            return Ok(self);
+        }
+        if held.records_digest.is_none() || held.records_digest != self.records_digest {
+            return Err(format!(
+                "{}: the findings held for it are not those its cache has",
+                self.audit.repo
+            ));
+        }
+        self.records = held.records;
+        self.audit.findings = held.audit.findings;
+        self.records_held = false;
+        Ok(self)
     }
 
     /// Reads what [`RepoResult::to_line`] wrote, or a `RepoResult` serialised as it is.
@@ -164,6 +214,8 @@ impl RepoResult {
                 .into_iter()
                 .map(stored::Stored::into_record)
                 .collect(),
+            records_digest: line.digest,
+            records_held: line.held,
         })
     }
 
@@ -179,11 +231,16 @@ impl RepoResult {
     }
 }
 
-/// How [`RepoResult::to_line`] starts (a serialised `RepoResult` starts with `{"audit":`).
-const LINE_START: &str = "{\"a\":";
+/// How [`RepoResult::to_line`] starts, with the digest first so that it is read without the
+/// rest (a serialised `RepoResult` starts with `{"audit":`).
+const LINE_START: &str = "{\"d\":";
 
 #[derive(Serialize)]
 struct Line<'a> {
+    #[serde(rename = "d")]
+    digest: Option<&'a str>,
+    #[serde(rename = "h")]
+    held: bool,
     #[serde(rename = "a")]
     audit: &'a AuditRecord,
     #[serde(rename = "r")]
@@ -192,6 +249,10 @@ struct Line<'a> {
 
 #[derive(Deserialize)]
 struct OwnedLine {
+    #[serde(rename = "d")]
+    digest: Option<String>,
+    #[serde(default, rename = "h")]
+    held: bool,
     #[serde(rename = "a")]
     audit: AuditRecord,
     #[serde(rename = "r")]
@@ -292,6 +353,8 @@ pub struct Sweep {
     allow_paths: Option<Arc<keysweep_source::PathFilter>>,
     progress: Arc<Progress>,
     cancel: Cancel,
+    /// Repository key → digest of the findings the caller holds for it.
+    held: HashMap<String, String>,
 }
 
 impl Sweep {
@@ -311,6 +374,7 @@ impl Sweep {
             allow_paths: None,
             progress: Arc::default(),
             cancel: Cancel::new(),
+            held: HashMap::new(),
         }
     }
 
@@ -366,6 +430,16 @@ impl Sweep {
     /// gives back too, so it needs no part in the cache's key.
     pub fn allow_paths(mut self, filter: keysweep_source::PathFilter) -> Sweep {
         self.allow_paths = Some(Arc::new(filter));
+        self
+    }
+
+    /// Says that the caller holds findings of `repo` from an earlier sweep, those whose
+    /// [`RepoResult::records_digest`] is `digest`. If `repo` turns out unchanged and its
+    /// cache has those very findings, its result leaves them out
+    /// ([`RepoResult::records_held`]): they are neither read nor sent again. A Ray driver
+    /// keeps each repository's last result, so that a re-sweep moves audit records only.
+    pub fn held(mut self, repo: &RepoSpec, digest: impl Into<String>) -> Sweep {
+        self.held.insert(repo.key(), digest.into());
         self
     }
 
@@ -545,8 +619,15 @@ impl Sweep {
             finished_at: 0,
         };
         let result = self.sweep_repo(store, spec, fingerprint, threads, &mut audit);
+        let (mut records_digest, mut records_held) = (None, false);
         let records = match result {
-            Ok(mut records) => {
+            Ok(Swept {
+                mut records,
+                digest,
+                held,
+            }) => {
+                records_digest = digest;
+                records_held = held;
                 if let Some(filter) = &self.allow_paths {
                     for r in &mut records {
                         if r.suppressed.is_none()
@@ -572,7 +653,12 @@ impl Sweep {
         audit.finished_at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        RepoResult { audit, records }
+        RepoResult {
+            audit,
+            records,
+            records_digest,
+            records_held,
+        }
     }
 
     fn sweep_repo(
@@ -582,7 +668,7 @@ impl Sweep {
         fingerprint: &str,
         threads: usize,
         audit: &mut AuditRecord,
-    ) -> Result<Vec<Record>, String> {
+    ) -> Result<Swept, String> {
         if self.cancel.is_cancelled() {
             return Err("the sweep was interrupted".into());
         }
@@ -604,16 +690,38 @@ impl Sweep {
         if tips.is_empty() {
             audit.status = "empty".into();
             audit.mode = "full".into();
-            return Ok(Vec::new());
+            return Ok(Swept::default());
         }
-        let previous = store.repo(&key)?.filter(|s| s.rules == fingerprint);
-        if let Some(prev) = previous.as_ref().filter(|p| p.tips == tip_pairs) {
-            audit.status = "swept".into();
-            audit.mode = "unchanged".into();
-            audit.blobs_cached = prev.reachable_blobs;
-            // Nothing else needs the state: its records are the result, not a copy of them.
-            return Ok(previous.map(|p| p.records).unwrap_or_default());
+        // Unchanged, and the caller holds its findings: they are not even read.
+        if let Some(held) = self.held.get(&key) {
+            let state = store.state(&key)?;
+            if let Some(st) = state.filter(|s| s.rules == fingerprint && s.tips == tip_pairs) {
+                if st.records_digest.as_ref() == Some(held) {
+                    audit.status = "swept".into();
+                    audit.mode = "unchanged".into();
+                    audit.blobs_cached = st.reachable_blobs;
+                    return Ok(Swept {
+                        records: Vec::new(),
+                        digest: st.records_digest,
+                        held: true,
+                    });
+                }
+            }
         }
+        let previous = match store.repo(&key)?.filter(|s| s.rules == fingerprint) {
+            Some(prev) if prev.tips == tip_pairs => {
+                audit.status = "swept".into();
+                audit.mode = "unchanged".into();
+                audit.blobs_cached = prev.reachable_blobs;
+                // Nothing else needs the state: its records are the result, not a copy.
+                return Ok(Swept {
+                    records: prev.records,
+                    digest: prev.records_digest,
+                    held: false,
+                });
+            }
+            other => other,
+        };
         // Refs that moved are scanned for what their new commits introduced, as long as every
         // commit of the last sweep is still in some ref's history; otherwise (a ref
         // force-pushed or deleted) everything is walked again, with the blob cache: what was
@@ -680,9 +788,11 @@ impl Sweep {
             .iter()
             .map(|h| Record::new(h, &rules[h.finding.rule_index], true))
             .collect();
+        let mut previous_digest = None;
         let (records, reachable, records_changed) = match (incremental, previous) {
             (Some(refs), Some(prev)) => {
                 audit.mode = "incremental".into();
+                previous_digest = prev.records_digest;
                 // Updated in place, noting whether anything changed: the findings are written
                 // back only then (tens of MB in repositories with thousands of findings).
                 let mut records = prev.records;
@@ -707,22 +817,44 @@ impl Sweep {
             Some(k) => Some(k),
             None => keysweep_git::KnownCommits::read(&path).ok(),
         };
-        let state = RepoState {
+        let mut state = RepoState {
             rules: fingerprint.to_string(),
             tips: tip_pairs,
             records,
             reachable_blobs: reachable,
+            records_digest: previous_digest,
         };
         // The findings are complete whether or not the cache takes them: a cache that cannot be
         // written (a full disk) costs the next sweep a scan, not this one its results.
-        if let Err(e) = store.commit(&key, &state, &blobs, known_now.as_ref(), records_changed) {
+        if let Err(e) = store.commit(
+            &key,
+            &mut state,
+            &blobs,
+            known_now.as_ref(),
+            records_changed,
+        ) {
             audit.problems.push(format!(
                 "{e}; the findings are complete, but this repository will be scanned again next time"
             ));
+            state.records_digest = None;
         }
         audit.status = "swept".into();
-        Ok(state.records)
+        Ok(Swept {
+            records: state.records,
+            digest: state.records_digest,
+            held: false,
+        })
     }
+}
+
+/// What [`Sweep::sweep_repo`] gives [`Sweep::sweep_one`].
+#[derive(Default)]
+struct Swept {
+    records: Vec<Record>,
+    /// The digest of `records` as stored.
+    digest: Option<String>,
+    /// `records` left out: the caller holds them.
+    held: bool,
 }
 
 /// Whether the repository at `path` can be swept incrementally from `prev`, and if so the refs
@@ -1057,9 +1189,43 @@ mod tests {
         let result = super::RepoResult {
             audit: serde_json::from_str(audit).unwrap(),
             records: vec![serde_json::from_str(record).unwrap()],
+            records_digest: Some("0a1b".repeat(16)),
+            records_held: false,
         };
         let line = result.to_line().unwrap();
         assert!(!line.contains('\n') && line.starts_with(super::LINE_START));
+        assert_eq!(
+            super::RepoResult::digest_of_line(&line),
+            result.records_digest.as_deref()
+        );
+        // The same repository later, its findings held by the caller: they come back whole.
+        let mut later = result.clone();
+        later.records.clear();
+        later.records_held = true;
+        later.audit.findings = 0;
+        later.audit.seconds = 2.5;
+        let later_line = later.to_line().unwrap();
+        assert!(super::RepoResult::held_line(&later_line));
+        assert!(!super::RepoResult::held_line(&line));
+        let later = super::RepoResult::from_line(&later_line).unwrap();
+        assert!(later.records_held && later.records.is_empty());
+        let whole = later.clone().with_held(result.clone()).unwrap();
+        assert_eq!(whole.records, result.records);
+        assert_eq!(whole.audit.findings, result.audit.findings);
+        assert_eq!(whole.audit.seconds, 2.5);
+        assert!(!whole.records_held);
+        // Findings of another digest are not taken for them.
+        let mut other = result.clone();
+        other.records_digest = Some("ff".repeat(32));
+        assert!(later.with_held(other).is_err());
+        let no_digest = super::RepoResult {
+            records_digest: None,
+            ..result.clone()
+        };
+        assert_eq!(
+            super::RepoResult::digest_of_line(&no_digest.to_line().unwrap()),
+            None
+        );
         assert_eq!(super::RepoResult::from_line(&line).unwrap(), result);
         assert_eq!(
             super::RepoResult::audit_of_line(&line).unwrap(),

@@ -21,6 +21,7 @@ use keysweep_git::{BlobCache, KnownCommits, ObjectId};
 use keysweep_report::Record;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use crate::stored::Stored;
 
@@ -48,14 +49,20 @@ pub struct RepoState {
     pub records: Vec<Record>,
     /// Distinct blobs reachable from its refs.
     pub reachable_blobs: u64,
+    /// The SHA-256 (hex) of its findings as stored, set by [`Store::commit`]: equal digests,
+    /// equal findings. `None` for a state of earlier versions.
+    pub records_digest: Option<String>,
 }
 
 /// What `repos` holds: the state without its findings.
 #[derive(Serialize, Deserialize)]
-struct StoredState {
-    rules: String,
-    tips: Vec<(String, String)>,
-    reachable_blobs: u64,
+pub(crate) struct StoredState {
+    pub(crate) rules: String,
+    pub(crate) tips: Vec<(String, String)>,
+    pub(crate) reachable_blobs: u64,
+    /// Digest of the stored findings (absent in caches of earlier versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) records_digest: Option<String>,
 }
 
 /// The cache database of a work directory.
@@ -234,8 +241,8 @@ impl Store {
         Ok(serde_json::from_slice::<StoredState>(v.value()).is_ok_and(|s| s.rules == rules))
     }
 
-    /// The state of the repository `key` after its last sweep.
-    pub fn repo(&self, key: &str) -> Result<Option<RepoState>, String> {
+    /// The state of the repository `key` after its last sweep, without its findings.
+    pub(crate) fn state(&self, key: &str) -> Result<Option<StoredState>, String> {
         let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be read", e);
         let r = self.db.begin_read().map_err(|e| err(&e))?;
         let table = match r.open_table(REPOS) {
@@ -247,9 +254,16 @@ impl Store {
             return Ok(None);
         };
         // A state that no longer parses (written by another version) is as good as none.
-        let Ok(state) = serde_json::from_slice::<StoredState>(v.value()) else {
+        Ok(serde_json::from_slice::<StoredState>(v.value()).ok())
+    }
+
+    /// The state of the repository `key` after its last sweep.
+    pub fn repo(&self, key: &str) -> Result<Option<RepoState>, String> {
+        let Some(state) = self.state(key)? else {
             return Ok(None);
         };
+        let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be read", e);
+        let r = self.db.begin_read().map_err(|e| err(&e))?;
         let records = match r.open_table(RECORDS) {
             Ok(t) => match t.get(key).map_err(|e| err(&e))? {
                 Some(v) => decode_records(v.value()),
@@ -263,6 +277,7 @@ impl Store {
             tips: state.tips,
             records,
             reachable_blobs: state.reachable_blobs,
+            records_digest: state.records_digest,
         }))
     }
 
@@ -307,28 +322,32 @@ impl Store {
 
     /// Commits a repository's state, the blobs its sweep scanned and the commits its refs
     /// reach, together. Its findings are written only when `records_changed` (the stored ones
-    /// are otherwise the same).
+    /// are otherwise the same, and so is their digest, which `state` then carries); when they
+    /// are, `state.records_digest` is set to their new digest.
     pub fn commit(
         &self,
         key: &str,
-        state: &RepoState,
+        state: &mut RepoState,
         blobs: &BlobTable,
         known: Option<&KnownCommits>,
         records_changed: bool,
     ) -> Result<(), String> {
         let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be written", e);
         let pending = std::mem::take(&mut *blobs.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let records = if records_changed || state.records_digest.is_none() {
+            let bytes = encode_records(&state.records).map_err(|e| err(&e))?;
+            state.records_digest = Some(hex(&sha2::Sha256::digest(&bytes)));
+            Some(bytes)
+        } else {
+            None
+        };
         let value = serde_json::to_vec(&StoredState {
             rules: state.rules.clone(),
             tips: state.tips.clone(),
             reachable_blobs: state.reachable_blobs,
+            records_digest: state.records_digest.clone(),
         })
         .map_err(|e| err(&e))?;
-        let records = if records_changed {
-            Some(encode_records(&state.records).map_err(|e| err(&e))?)
-        } else {
-            None
-        };
         let txn = self.db.begin_write().map_err(|e| err(&e))?;
         {
             let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&blobs.name);
@@ -394,6 +413,16 @@ fn decode_records(bytes: &[u8]) -> Option<Vec<Record>> {
             }
         })
         .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 fn blob_table_name(rules: &str) -> String {

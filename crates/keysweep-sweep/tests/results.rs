@@ -108,3 +108,71 @@ fn known_repositories_are_those_the_cache_holds_for_these_rules() {
     let other = sweep().options_key("another baseline");
     assert_eq!(other.known(&specs).unwrap(), [false, false]);
 }
+
+#[test]
+fn findings_the_caller_holds_are_not_sent_again_while_the_repository_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join(".env"), format!("GITHUB_TOKEN={GH}\n")).unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "settings"]);
+    let spec = RepoSpec::Path(repo.clone());
+    let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+    let work = dir.path().join("work");
+
+    let first = Sweep::new(scanner.clone(), &work)
+        .run(std::slice::from_ref(&spec))
+        .unwrap();
+    let first = first.repos.into_iter().next().unwrap();
+    let digest = first
+        .records_digest
+        .clone()
+        .expect("a swept repository has a digest");
+    assert!(!first.records_held && first.records.len() == 1);
+
+    // Unchanged, its findings held: none come back, and the held ones complete the result.
+    let held = Sweep::new(scanner.clone(), &work)
+        .held(&spec, digest.clone())
+        .run(std::slice::from_ref(&spec))
+        .unwrap();
+    let held = held.repos.into_iter().next().unwrap();
+    assert_eq!(held.audit.mode, "unchanged");
+    assert!(held.records_held && held.records.is_empty());
+    assert_eq!(held.records_digest.as_deref(), Some(digest.as_str()));
+    let whole = held.with_held(first.clone()).unwrap();
+    assert_eq!(whole.records, first.records);
+    assert_eq!(whole.audit.findings, 1);
+
+    // Held findings of another digest, or a repository that changed: the findings come back.
+    let other = Sweep::new(scanner.clone(), &work)
+        .held(&spec, "00".repeat(32))
+        .run(std::slice::from_ref(&spec))
+        .unwrap();
+    assert!(!other.repos[0].records_held && other.repos[0].records == first.records);
+    std::fs::write(repo.join("more.txt"), "nothing here\n").unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "more"]);
+    let changed = Sweep::new(scanner.clone(), &work)
+        .held(&spec, digest.clone())
+        .run(std::slice::from_ref(&spec))
+        .unwrap();
+    let changed = &changed.repos[0];
+    assert_eq!(changed.audit.mode, "incremental");
+    assert!(!changed.records_held && changed.records.len() == 1);
+    // The findings did not change (only the refs' commits did not either): same digest.
+    assert_eq!(changed.records_digest.as_deref(), Some(digest.as_str()));
+
+    // A new secret: new findings, a new digest, and the old one no longer holds them.
+    std::fs::write(repo.join("deploy.env"), format!("API_TOKEN={GH}\n")).unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "another"]);
+    let grown = Sweep::new(scanner, &work)
+        .held(&spec, digest.clone())
+        .run(&[spec])
+        .unwrap();
+    let grown = &grown.repos[0];
+    assert!(!grown.records_held && grown.records.len() == 2);
+    assert_ne!(grown.records_digest.as_deref(), Some(digest.as_str()));
+}

@@ -134,10 +134,21 @@ class SweepResult:
     """What a sweep found: an audit record per repository and the findings of all of them."""
 
     @staticmethod
-    def from_json(results: Sequence[str], reveal: bool = False) -> SweepResult: ...
+    def from_json(
+        results: Sequence[Union[str, tuple[str, Union[str, bytes]]]], reveal: bool = False
+    ) -> SweepResult:
+        """Results of `Scanner._sweep_repo`; one whose findings were held comes as a pair
+        (the line, the kept earlier result whose findings it stands for, as text or bytes)."""
     @staticmethod
-    def audit_line(result: str) -> str:
-        """The audit record of one `Scanner._sweep_repo` result as a line of audit.jsonl."""
+    def audit_line(result: str, findings: Optional[int] = None) -> str:
+        """The audit record of one `Scanner._sweep_repo` result as a line of audit.jsonl
+        (`findings`: the count of a held result's findings, which it leaves out)."""
+    @staticmethod
+    def digest_of(result: str) -> Optional[str]:
+        """The digest of a result's findings: `held` for the next sweep of its repository."""
+    @staticmethod
+    def is_held(result: str) -> bool:
+        """Whether a result left its findings out because the caller holds them."""
     @property
     def audit(self) -> list[dict[str, Any]]: ...
     def audit_lines(self) -> list[str]: ...
@@ -232,6 +243,7 @@ class Scanner:
         *,
         threads: Optional[int] = None,
         reveal: bool = False,
+        held: Optional[str] = None,
     ) -> str: ...
     def _known_repos(self, repos: Sequence[StrPath], workdir: StrPath) -> list[bool]: ...
 

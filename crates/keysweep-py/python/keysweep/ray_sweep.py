@@ -18,6 +18,12 @@ each repository's audit record to audit.jsonl as it ends, and at the end finding
 the inventory (inventory.json, .csv, .html), merged from every repository's result exactly
 as the command line writes them.
 
+The driver keeps each repository's last result (`WORKDIR/held` on the driver's machine, or
+`held_dir`; redacted unless `--reveal`, readable by its owner only). With each task it says
+which findings it holds (their digest); an actor whose cache finds the repository unchanged,
+with those very findings, answers with the audit record alone. A re-sweep that changes
+nothing then moves audit records, not every finding again.
+
 With `--pool NAME` the actors are detached and named, and stay up after the sweep: the next
 sweep with the same `--pool` reuses them (scanners compiled, caches open) and pays only for
 its repositories; actors made with other settings are replaced. End them with
@@ -32,14 +38,16 @@ from __future__ import annotations
 import argparse
 import collections
 import hashlib
+import json
 import os
 import pickle
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
-from . import Scanner, SweepResult
+from . import Scanner, SweepResult, __version__
 from ._keysweep import failed_result
 
 INSTALL = "pip install 'keysweep[ray]'"
@@ -90,10 +98,11 @@ class SweepWorker:
         """Which of `repos` this actor's cache holds (swept with its settings)."""
         return self.scanner._known_repos(repos, self.workdir)
 
-    def sweep(self, repo: str) -> str:
-        """Sweeps one repository; its result as one line of JSON."""
+    def sweep(self, repo: str, held: Optional[str] = None) -> str:
+        """Sweeps one repository; its result as one line of JSON (without its findings when
+        `held` is their digest and the repository is unchanged)."""
         return self.scanner._sweep_repo(
-            repo, self.workdir, threads=self.threads, reveal=self.reveal
+            repo, self.workdir, threads=self.threads, reveal=self.reveal, held=held
         )
 
 
@@ -110,6 +119,10 @@ class RaySweep:
     then costs what its repositories cost). An actor of the pool made with other settings
     (scanner, work directory, threads, `reveal`) is replaced. `shutdown()` ends them; a
     driver that wants them kept for the next sweep calls `detach()` instead.
+
+    The driver keeps each repository's last result in `held_dir` (default `workdir/held`,
+    on the driver's machine): a repository an actor finds unchanged, with the findings kept
+    there, comes back as its audit record alone.
     """
 
     def __init__(
@@ -124,6 +137,7 @@ class RaySweep:
         max_task_retries: int = 3,
         attempts: int = 3,
         pool: Optional[str] = None,
+        held_dir: Optional[str] = None,
     ) -> None:
         ray = _import_ray()
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -141,7 +155,12 @@ class RaySweep:
         actor = ray.remote(SweepWorker)
         self.actors: list[Any] = []
         self.reused = 0
+        self.held_hits = 0
         settings = hashlib.sha256(pickle.dumps(scanner)).hexdigest()
+        self.held = _Held(
+            held_dir or os.path.join(os.path.abspath(workdir), "held"),
+            hashlib.sha256(f"{__version__}\0{settings}\0{reveal}".encode()).hexdigest()[:32],
+        )
         for i in range(workers):
             home = os.path.join(os.path.abspath(workdir), f"worker-{i}")
             config = hashlib.sha256(
@@ -192,7 +211,7 @@ class RaySweep:
         repository ends."""
         ray = self._ray
         repos = list(dict.fromkeys(repos))  # a repository named twice is swept once
-        results: list[Optional[str]] = [None] * len(repos)
+        results: list[Union[None, str, tuple[str, bytes]]] = [None] * len(repos)
         tries = [0] * len(repos)
         # A repository an actor's cache holds goes to that actor, and only to it while it
         # lives: anywhere else it would be scanned in full. The others have a home actor (a
@@ -200,6 +219,11 @@ class RaySweep:
         # of them from the longest other queue.
         n = len(self.actors)
         asked = [a.known.remote(repos) for a in self.actors]
+        self.held.prune()
+        # The digest of each repository's kept findings, sent with its task (not after a
+        # kept result proved unreadable).
+        held: list[Optional[str]] = [self.held.digest(r) for r in repos]
+        self.held_hits = 0  # results that came without findings: the driver had them
         known: list[list[bool]] = []
         for a, ref in enumerate(asked):
             try:
@@ -243,20 +267,24 @@ class RaySweep:
                     if i is None:
                         break  # nothing this actor may take; the next may
                     tries[i] += 1
-                    pending[self.actors[a].sweep.remote(repos[i])] = (i, a)
+                    pending[self.actors[a].sweep.remote(repos[i], held[i])] = (i, a)
                     busy[a] += 1
 
         done = 0
 
-        def finish(i: int, result: str) -> None:
+        def finish(
+            i: int, result: str, kept: Optional[bytes] = None, findings: Optional[int] = None
+        ) -> str:
             nonlocal done
-            results[i] = result
+            results[i] = result if kept is None else (result, kept)
             done += 1
+            line = SweepResult.audit_line(result, findings)
             if audit is not None:
-                audit.write(SweepResult.audit_line(result) + "\n")
+                audit.write(line + "\n")
                 audit.flush()
             if on_result is not None:
                 on_result(done, len(repos))
+            return line
 
         try:
             feed()
@@ -265,7 +293,21 @@ class RaySweep:
                 i, a = pending.pop(ready[0])
                 busy[a] -= 1
                 try:
-                    finish(i, ray.get(ready[0]))
+                    result: str = ray.get(ready[0])
+                    if SweepResult.is_held(result):
+                        kept = self.held.read(repos[i], SweepResult.digest_of(result))
+                        if kept is None:
+                            # The kept result is gone or another: swept again, findings sent.
+                            self.held.forget(repos[i])
+                            held[i] = None
+                            tries[i] -= 1
+                            cached[a].appendleft(i)
+                        else:
+                            self.held_hits += 1
+                            finish(i, result, kept, self.held.findings(repos[i]))
+                    else:
+                        line = finish(i, result)
+                        self.held.keep(repos[i], result, json.loads(line)["findings"])
                 except ray.exceptions.RayError as e:
                     if isinstance(e, ray.exceptions.ActorDiedError):
                         # Restarts used up: this actor is gone; its queued tasks fail too
@@ -285,6 +327,7 @@ class RaySweep:
         finally:
             if audit is not None:
                 audit.close()
+            self.held.save()
         merged = SweepResult.from_json([r for r in results if r is not None], self.reveal)
         if out is not None:
             merged.write(out, as_of)
@@ -305,6 +348,106 @@ class RaySweep:
 
 
 POOL_NAMESPACE = "keysweep"
+
+
+class _Held:
+    """The driver's copy of each repository's last result, one file a repository under
+    `root/KEY`, where KEY names the keysweep version and the settings (scanner, `reveal`) that
+    made them; kept results of other settings are removed. `index.json` there records each
+    file's findings digest, count of findings and size, so that a sweep reads a kept file only
+    to merge it, and a file cut short is not taken. Files are replaced whole (written aside,
+    then renamed)."""
+
+    def __init__(self, root: str, key: str) -> None:
+        self.root = root
+        self.dir = os.path.join(root, key)
+        self.key = key
+        self.problem: Optional[str] = None
+        self.index: dict[str, list[Any]] = {}  # repo -> [digest, findings, size]
+        try:
+            with open(os.path.join(self.dir, "index.json"), encoding="utf-8") as f:
+                index = json.load(f)
+            if isinstance(index, dict):
+                self.index = index
+        except (OSError, ValueError):
+            pass
+
+    def _path(self, repo: str) -> str:
+        return os.path.join(self.dir, hashlib.sha256(repo.encode()).hexdigest()[:32] + ".json")
+
+    def prune(self) -> None:
+        """Removes the results kept for other settings."""
+        try:
+            for name in os.listdir(self.root):
+                if name != self.key:
+                    shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
+        except OSError:
+            pass
+
+    def digest(self, repo: str) -> Optional[str]:
+        """The digest of the findings kept for `repo`."""
+        entry = self.index.get(repo)
+        return entry[0] if entry else None
+
+    def findings(self, repo: str) -> int:
+        """The count of findings kept for `repo`."""
+        return int(self.index[repo][1])
+
+    def read(self, repo: str, digest: Optional[str]) -> Optional[bytes]:
+        """The result kept for `repo` (its UTF-8 bytes), if its findings have `digest` and
+        its file is whole."""
+        entry = self.index.get(repo)
+        if digest is None or not entry or entry[0] != digest:
+            return None
+        try:
+            with open(self._path(repo), "rb") as f:
+                kept = f.read()
+        except OSError:
+            return None
+        if len(kept) != entry[2] or SweepResult.digest_of(kept[:100].decode("ascii", "replace")) != digest:
+            return None
+        return kept
+
+    def keep(self, repo: str, result: str, findings: int) -> None:
+        """Keeps `result` (with `findings` findings) for the next sweep, if its findings have
+        a digest. A result that cannot be kept costs the next sweep its transfer, not this
+        one anything."""
+        digest = SweepResult.digest_of(result)
+        if digest is None:
+            return
+        path = self._path(repo)
+        aside = f"{path}.{os.getpid()}.tmp"
+        data = result.encode()
+        try:
+            os.makedirs(self.dir, mode=0o700, exist_ok=True)
+            fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(aside, path)
+            self.index[repo] = [digest, findings, len(data)]
+        except OSError as e:
+            self.index.pop(repo, None)
+            self.problem = f"cannot keep results in {self.dir}: {e}"
+            try:
+                os.unlink(aside)
+            except OSError:
+                pass
+
+    def forget(self, repo: str) -> None:
+        """The kept result of `repo` proved unusable."""
+        self.index.pop(repo, None)
+
+    def save(self) -> None:
+        """Writes the index (after the files it names)."""
+        path = os.path.join(self.dir, "index.json")
+        try:
+            os.makedirs(self.dir, mode=0o700, exist_ok=True)
+            aside = f"{path}.{os.getpid()}.tmp"
+            with open(aside, "w", encoding="utf-8") as f:
+                json.dump(self.index, f)
+            os.replace(aside, path)
+        except OSError as e:
+            self.problem = f"cannot keep results in {self.dir}: {e}"
 
 
 def _named_actor(ray: Any, name: str) -> Any:
@@ -415,6 +558,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         result = sweep.run(repos, args.out, as_of=args.as_of)
     finally:
         sweep.detach()
+    if sweep.held.problem:
+        print(f"ray_sweep: {sweep.held.problem} (the next sweep moves those findings again)",
+              file=sys.stderr)
     audit = result.audit
     failed = [a for a in audit if a["status"] == "failed"]
     for a in failed:
