@@ -16,7 +16,7 @@ use regex_automata::{Anchored, Input};
 use crate::check;
 use crate::decode::{self, Encoding};
 use crate::extract::Extract;
-use crate::filter::{is_placeholder, looks_like_literal, shannon_entropy};
+use crate::filter::{entropy_floor, is_placeholder, looks_like_literal, shannon_entropy};
 use crate::fingerprint::Fingerprint;
 use crate::pattern::{meta_config, parse_pattern, PREFIX_GROUP};
 use crate::rule::{Confidence, Rule, RuleSet};
@@ -2242,7 +2242,11 @@ impl Scanner {
             dropped = Some(Suppression::Code);
         }
         let entropy = shannon_entropy(secret);
-        if dropped.is_none() && spec.min_entropy.is_some_and(|min| entropy < min) {
+        if dropped.is_none()
+            && spec
+                .min_entropy
+                .is_some_and(|min| entropy < entropy_floor(secret, min))
+        {
             if !inner.keep_dropped {
                 return None;
             }

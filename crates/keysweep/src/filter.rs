@@ -182,6 +182,9 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 /// assert!(looks_like_literal(b"Tr0ub4dor&3"));
 /// assert!(looks_like_literal(b"e9Tq4Lm2Zx7Vb5Rk8Wp3Ny6H"));
 /// assert!(looks_like_literal(b"d41d8cd98f00b204e9800998ecf8427e"));
+/// assert!(looks_like_literal(b"GkTOuRHS0faysXAszGGuSWvOVvinfuIL"));
+/// assert!(looks_like_literal(b"k3jx9qmz2wpe8rtu4ynb5vc7"));
+/// assert!(!looks_like_literal(b"TLS13_CHACHA20_POLY1305_SHA256_INTERNAL"));
 /// assert!(!looks_like_literal(b"self.password"));
 /// assert!(!looks_like_literal(b"request_token"));
 /// assert!(!looks_like_literal(b"@old_request_forgery_protection_token"));
@@ -213,6 +216,9 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
     if matches!(secret.first(), Some(b'@' | b':' | b'!' | b'&')) {
         return false;
     }
+    if is_random_mix(secret) {
+        return true;
+    }
     // Words: maximal runs of `[A-Z]?[a-z]+`, `[A-Z]+` or `[0-9]+`.
     let (mut words, mut chars) = (0usize, 0usize);
     let mut prev: Option<u8> = None;
@@ -233,6 +239,53 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
         prev = Some(b);
     }
     words == 0 || chars < 3 * words
+}
+
+/// Random text of letters and digits, not an identifier, by two signs that words of code
+/// lack: in code a lowercase letter is mostly followed by another (words are English), in
+/// random mixed-case text by one in two or fewer (`GkTOuRHS0faysXAszGGuSWvOVvinfuIL`); and
+/// code has few separate runs of digits, where a random token of letters and digits has many
+/// (`k3j9x2m8q1w7e5r4`). Random tokens whose short words by chance average three characters
+/// are then still literals.
+fn is_random_mix(s: &[u8]) -> bool {
+    // Only for letters and digits alone: constants and paths (`TLS13_CHACHA20_POLY1305_SHA256`)
+    // have separators and many digit runs.
+    if s.len() < 16 || !s.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let (mut lower_next, mut lower_lower, mut digit_runs) = (0usize, 0usize, 0usize);
+    for (i, &b) in s.iter().enumerate() {
+        if b.is_ascii_digit() && (i == 0 || !s[i - 1].is_ascii_digit()) {
+            digit_runs += 1;
+        }
+        if let Some(&next) = s.get(i + 1) {
+            if b.is_ascii_lowercase() && next.is_ascii_alphanumeric() {
+                lower_next += 1;
+                lower_lower += next.is_ascii_lowercase() as usize;
+            }
+        }
+    }
+    (lower_next >= 6 && lower_lower * 5 < lower_next * 3) || digit_runs >= 4
+}
+
+/// The entropy a value needs under a rule that asks for `min`: for a value of hex digits
+/// (of one case, 16 or more), at most what all but about 1 % of random hex values of its
+/// length reach (`4 - 23 / len` bits: 2.9 at 20 digits, 3.3 at 32, 3.6 at 64). A fixed
+/// threshold would drop one random 32-digit hex secret in five at 3.5 bits; hashes and
+/// counters of few distinct digits stay below this floor.
+pub(crate) fn entropy_floor(secret: &[u8], min: f64) -> f64 {
+    let hex = secret.len() >= 16
+        && (secret
+            .iter()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            || secret
+                .iter()
+                .all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F')));
+    if hex {
+        min.min(4.0 - 23.0 / secret.len() as f64)
+    } else {
+        min
+    }
 }
 
 fn is_uuid(s: &[u8]) -> bool {
