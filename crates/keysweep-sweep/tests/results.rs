@@ -1,7 +1,7 @@
 //! A repository's result read back from JSON (as a worker process hands it to the process that
 //! merges a sweep) writes the same results as the sweep that made it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use keysweep::{RuleSet, Scanner};
@@ -31,8 +31,9 @@ fn git(repo: &Path, args: &[&str]) {
     );
 }
 
-#[test]
-fn a_result_read_back_from_json_writes_the_same_results() {
+/// A repository in a new temporary directory (`dir/repo`) with one commit of a `.env` holding
+/// the fake token.
+fn repo_with_token() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
     std::fs::create_dir(&repo).unwrap();
@@ -40,6 +41,12 @@ fn a_result_read_back_from_json_writes_the_same_results() {
     std::fs::write(repo.join(".env"), format!("GITHUB_TOKEN={GH}\n")).unwrap();
     git(&repo, &["add", "."]);
     git(&repo, &["commit", "-qm", "settings"]);
+    (dir, repo)
+}
+
+#[test]
+fn a_result_read_back_from_json_writes_the_same_results() {
+    let (dir, repo) = repo_with_token();
 
     let sweep = Sweep::new(
         Scanner::new(RuleSet::builtin()).unwrap(),
@@ -85,13 +92,7 @@ fn a_result_read_back_from_json_writes_the_same_results() {
 /// none before a sweep, the swept ones after, none for a sweep with other options.
 #[test]
 fn known_repositories_are_those_the_cache_holds_for_these_rules() {
-    let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("repo");
-    std::fs::create_dir(&repo).unwrap();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    std::fs::write(repo.join(".env"), format!("GITHUB_TOKEN={GH}\n")).unwrap();
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-qm", "settings"]);
+    let (dir, repo) = repo_with_token();
     let specs = [
         RepoSpec::Path(repo.clone()),
         RepoSpec::Path(dir.path().join("other")),
@@ -111,13 +112,7 @@ fn known_repositories_are_those_the_cache_holds_for_these_rules() {
 
 #[test]
 fn findings_the_caller_holds_are_not_sent_again_while_the_repository_is_unchanged() {
-    let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("repo");
-    std::fs::create_dir(&repo).unwrap();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    std::fs::write(repo.join(".env"), format!("GITHUB_TOKEN={GH}\n")).unwrap();
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-qm", "settings"]);
+    let (dir, repo) = repo_with_token();
     let spec = RepoSpec::Path(repo.clone());
     let scanner = Scanner::new(RuleSet::builtin()).unwrap();
     let work = dir.path().join("work");
