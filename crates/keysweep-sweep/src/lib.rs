@@ -692,24 +692,33 @@ impl Sweep {
             audit.mode = "full".into();
             return Ok(Swept::default());
         }
-        // Unchanged, and the caller holds its findings: they are not even read.
-        if let Some(held) = self.held.get(&key) {
-            let state = store.state(&key)?;
-            if let Some(st) = state.filter(|s| s.rules == fingerprint && s.tips == tip_pairs) {
-                if st.records_digest.as_ref() == Some(held) {
-                    audit.status = "swept".into();
-                    audit.mode = "unchanged".into();
-                    audit.blobs_cached = st.reachable_blobs;
-                    return Ok(Swept {
-                        records: Vec::new(),
-                        digest: st.records_digest,
-                        held: true,
-                    });
-                }
-            }
-        }
-        let previous = match store.repo(&key)?.filter(|s| s.rules == fingerprint) {
-            Some(prev) if prev.tips == tip_pairs => {
+        let state = store.state(&key)?.filter(|s| s.rules == fingerprint);
+        let unchanged = state.as_ref().is_some_and(|s| s.tips == tip_pairs);
+        // An unchanged repository's findings are those stored, not even read when the caller
+        // holds them already (same digest).
+        let held = unchanged
+            && state
+                .as_ref()
+                .and_then(|s| s.records_digest.as_ref())
+                .is_some_and(|d| self.held.get(&key) == Some(d));
+        let records = match &state {
+            Some(_) if held => Some(Vec::new()),
+            Some(_) => store.records(&key)?,
+            None => None,
+        };
+        // A state without its findings is as good as none.
+        let previous = match (state, records) {
+            (Some(st), Some(records)) => Some(RepoState {
+                rules: st.rules,
+                tips: st.tips,
+                records,
+                reachable_blobs: st.reachable_blobs,
+                records_digest: st.records_digest,
+            }),
+            _ => None,
+        };
+        let previous = match previous {
+            Some(prev) if unchanged => {
                 audit.status = "swept".into();
                 audit.mode = "unchanged".into();
                 audit.blobs_cached = prev.reachable_blobs;
@@ -717,7 +726,7 @@ impl Sweep {
                 return Ok(Swept {
                     records: prev.records,
                     digest: prev.records_digest,
-                    held: false,
+                    held,
                 });
             }
             other => other,

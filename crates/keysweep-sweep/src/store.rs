@@ -19,9 +19,9 @@ use std::sync::{Arc, Mutex};
 use keysweep::Finding;
 use keysweep_git::{BlobCache, KnownCommits, ObjectId};
 use keysweep_report::Record;
+use keysweep_source::Algorithm;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 
 use crate::stored::Stored;
 
@@ -228,17 +228,7 @@ impl Store {
     /// Whether the repository `key` has a state from a sweep with the rule fingerprint
     /// `rules` (its findings are not read).
     pub fn swept_with(&self, key: &str, rules: &str) -> Result<bool, String> {
-        let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be read", e);
-        let r = self.db.begin_read().map_err(|e| err(&e))?;
-        let table = match r.open_table(REPOS) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(false),
-            Err(e) => return Err(err(&e)),
-        };
-        let Some(v) = table.get(key).map_err(|e| err(&e))? else {
-            return Ok(false);
-        };
-        Ok(serde_json::from_slice::<StoredState>(v.value()).is_ok_and(|s| s.rules == rules))
+        Ok(self.state(key)?.is_some_and(|s| s.rules == rules))
     }
 
     /// The state of the repository `key` after its last sweep, without its findings.
@@ -257,22 +247,27 @@ impl Store {
         Ok(serde_json::from_slice::<StoredState>(v.value()).ok())
     }
 
+    /// The findings of the repository `key` at its last sweep (`None` when there are none
+    /// stored or they do not read back).
+    pub(crate) fn records(&self, key: &str) -> Result<Option<Vec<Record>>, String> {
+        let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be read", e);
+        let r = self.db.begin_read().map_err(|e| err(&e))?;
+        match r.open_table(RECORDS) {
+            Ok(t) => Ok(t
+                .get(key)
+                .map_err(|e| err(&e))?
+                .and_then(|v| decode_records(v.value()))),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(err(&e)),
+        }
+    }
+
     /// The state of the repository `key` after its last sweep.
     pub fn repo(&self, key: &str) -> Result<Option<RepoState>, String> {
         let Some(state) = self.state(key)? else {
             return Ok(None);
         };
-        let err = |e: &dyn std::fmt::Display| msg(&self.path, "cannot be read", e);
-        let r = self.db.begin_read().map_err(|e| err(&e))?;
-        let records = match r.open_table(RECORDS) {
-            Ok(t) => match t.get(key).map_err(|e| err(&e))? {
-                Some(v) => decode_records(v.value()),
-                None => None,
-            },
-            Err(redb::TableError::TableDoesNotExist(_)) => None,
-            Err(e) => return Err(err(&e)),
-        };
-        Ok(records.map(|records| RepoState {
+        Ok(self.records(key)?.map(|records| RepoState {
             rules: state.rules,
             tips: state.tips,
             records,
@@ -336,7 +331,7 @@ impl Store {
         let pending = std::mem::take(&mut *blobs.pending.lock().unwrap_or_else(|e| e.into_inner()));
         let records = if records_changed || state.records_digest.is_none() {
             let bytes = encode_records(&state.records).map_err(|e| err(&e))?;
-            state.records_digest = Some(hex(&sha2::Sha256::digest(&bytes)));
+            state.records_digest = Some(Algorithm::Sha256.digest(&bytes).hex().to_owned());
             Some(bytes)
         } else {
             None
@@ -413,16 +408,6 @@ fn decode_records(bytes: &[u8]) -> Option<Vec<Record>> {
             }
         })
         .collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 fn blob_table_name(rules: &str) -> String {
