@@ -86,10 +86,17 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
     let keyword_lead = keyword_lead(&hir, rule);
     let mut config = meta_config();
     if keyword_lead.is_some() {
-        // Searched only anchored at keyword hits: a prefilter never runs, and the lazy DFA
-        // (with the reverse NFA it needs) costs more to build than it saves on the short
-        // spans an anchored search covers (onepass or the backtracker find the captures).
-        config = config.hybrid(false).auto_prefilter(false);
+        // Searched only anchored at keyword hits: a prefilter never runs. Over a short window
+        // onepass or the bounded backtracker find the captures at once, and the lazy DFA
+        // (with the reverse NFA it needs) would cost more to build than it saves. Over a long
+        // one (the generic rules: up to a line of trailing comment), the backtracker first
+        // clears a visited set of NFA states times the window at every hit, where most hits
+        // fail within a few bytes: the lazy DFA rejects those for the price of a few
+        // transitions, and captures are sought only in a match.
+        config = config.auto_prefilter(false);
+        if max_len.is_some_and(|l| l <= LONG_ANCHORED_WINDOW) {
+            config = config.hybrid(false);
+        }
     }
     let (built, relaxed) = relax_repeats(&hir);
     let regex = Regex::builder()
@@ -289,6 +296,9 @@ fn keyword_lead(hir: &regex_syntax::hir::Hir, rule: &Rule) -> Option<usize> {
     }
     starts_with_keyword(&Hir::concat(items[1..].to_vec()), rule).then_some(lead)
 }
+
+/// Longest match of a keyword-anchored rule that is still searched without the lazy DFA.
+const LONG_ANCHORED_WINDOW: usize = 256;
 
 /// Longest lead before a keyword that [`keyword_lead`] accepts (each byte of it costs one more
 /// anchored try per keyword hit).
