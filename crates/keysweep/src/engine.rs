@@ -16,7 +16,9 @@ use regex_automata::{Anchored, Input};
 use crate::check;
 use crate::decode::{self, Encoding};
 use crate::extract::Extract;
-use crate::filter::{entropy_floor, is_placeholder, looks_like_literal, shannon_entropy};
+use crate::filter::{
+    entropy_floor, is_placeholder, looks_like_literal, looks_like_password_literal, shannon_entropy,
+};
 use crate::fingerprint::Fingerprint;
 use crate::pattern::{meta_config, parse_pattern, PREFIX_GROUP};
 use crate::rule::{Confidence, Rule, RuleSet};
@@ -831,7 +833,11 @@ impl ScannerBuilder {
         let literal = rules
             .iter()
             .zip(&generic)
-            .map(|(r, &g)| r.literal_filter.unwrap_or(g))
+            .map(|(r, &g)| match r.literal_filter.unwrap_or(g) {
+                false => LiteralTest::None,
+                true if r.has_tag("password") => LiteralTest::Password,
+                true => LiteralTest::General,
+            })
             .collect();
         Ok(Scanner {
             inner: Arc::new(Inner {
@@ -1044,6 +1050,16 @@ impl NameFilter {
 /// Identifies each built scanner, so that a [`Scratch`] is only ever used with its own.
 static NEXT_SCANNER_ID: AtomicU64 = AtomicU64::new(0);
 
+/// Which test a rule's secrets pass to count as literals rather than code
+/// ([`Rule::literal_filter`]): rules tagged `password` take the one for passwords, which lets
+/// word-based passwords (`breeze-pepper-43`) through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LiteralTest {
+    None,
+    General,
+    Password,
+}
+
 #[derive(Debug)]
 struct Inner {
     /// Unique per [`ScannerBuilder::build`]; scratch space remembers it.
@@ -1089,8 +1105,8 @@ struct Inner {
     generic: Vec<bool>,
     /// Per rule: it has an extractor.
     structured: Vec<bool>,
-    /// Per rule: whether the secret must look like a literal ([`Rule::literal_filter`]).
-    literal: Vec<bool>,
+    /// Per rule: how the secret must look like a literal ([`Rule::literal_filter`]).
+    literal: Vec<LiteralTest>,
     prefilter: bool,
     fingerprint_key: Option<Vec<u8>>,
     keep_suppressed: bool,
@@ -2245,7 +2261,13 @@ impl Scanner {
         let spec = &self.inner.rules[rule];
         let inner = &*self.inner;
         let mut dropped = None;
-        if inner.literal[rule] && !looks_like_literal(secret) {
+        let passwords = inner.literal[rule] == LiteralTest::Password;
+        let literal = match inner.literal[rule] {
+            LiteralTest::None => true,
+            LiteralTest::General => looks_like_literal(secret),
+            LiteralTest::Password => looks_like_password_literal(secret),
+        };
+        if !literal {
             if !inner.keep_dropped {
                 return None;
             }
@@ -2255,7 +2277,7 @@ impl Scanner {
         if dropped.is_none()
             && spec
                 .min_entropy
-                .is_some_and(|min| entropy < entropy_floor(secret, min))
+                .is_some_and(|min| entropy < entropy_floor(secret, min, passwords))
         {
             if !inner.keep_dropped {
                 return None;

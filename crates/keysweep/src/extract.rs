@@ -795,7 +795,8 @@ fn sql_insert(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     sql_tuples(hay, anchor.end, limit, |fields| {
         for (i, key, needs_entropy) in &columns {
             if let Some((value, true)) = fields.get(*i) {
-                if !value.is_empty() {
+                // `!` and `*` in a hash column mark an account without a password.
+                if hay[value.clone()].iter().any(u8::is_ascii_alphanumeric) {
                     out.push(Extracted {
                         key: key.clone(),
                         value: value.clone(),

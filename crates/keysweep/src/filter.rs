@@ -123,7 +123,7 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
 /// Whether `secret` is a placeholder rather than a secret: a documentation example
 /// (`AKIAIOSFODNN7EXAMPLE`), a template (`${TOKEN}`, `{{ secrets.X }}`, `<token>`), a
 /// reference to the environment (`process.env.X`, `os.environ[...]`), a mask (`****`), a
-/// repeated or ascending run (`xxxxxxxx`, `0000000000`, `12345678`), or a bare word
+/// value encrypted in place (Jasypt's `ENC(...)`), a repeated or ascending run (`xxxxxxxx`, `0000000000`, `12345678`), or a bare word
 /// (`password`, `changeme`).
 ///
 /// ```
@@ -133,6 +133,7 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
 /// assert!(is_placeholder(b"<token>"));
 /// assert!(is_placeholder(b"${GITHUB_TOKEN}"));
 /// assert!(is_placeholder(b"changeme"));
+/// assert!(is_placeholder(b"ENC(t2ZZX9eVM0BdY04assAauyFCnrv1WaPH)"));
 /// assert!(!is_placeholder(b"ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u"));
 /// ```
 pub fn is_placeholder(secret: &[u8]) -> bool {
@@ -159,6 +160,10 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     // Shell-style references: `$TOKEN`, `$env:TOKEN`.
     if first == b'$' && s.len() > 1 && (s[1].is_ascii_alphabetic() || s[1] == b'_') {
+        return true;
+    }
+    // Encrypted in place, with the key kept elsewhere: Jasypt's `ENC(...)`.
+    if s.len() > 5 && s[..4].eq_ignore_ascii_case(b"ENC(") && last == b')' {
         return true;
     }
     let (longest_repeat, longest_ascending) = runs(s);
@@ -241,6 +246,112 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
     words == 0 || chars < 3 * words
 }
 
+/// [`looks_like_literal`] for a value under a password key. People choose passwords from
+/// words: `breeze-pepper-43`, `violetoceankitten2`, `Company@123`, `Kenji.cactus#43` read as
+/// identifiers to the general test, but code rarely puts letters and digits, or letters and
+/// symbols, into the value of a password: the identifiers found there are member paths
+/// (`self.password`, `config.db.pass`), names of other things (`password_input`,
+/// `DB_PASSWORD`), sigils and calls, and single words (`Passwort`, `Incomplete`, labels).
+///
+/// ```
+/// use keysweep::looks_like_password_literal;
+/// assert!(looks_like_password_literal(b"breeze-pepper-43"));
+/// assert!(looks_like_password_literal(b"violetoceankitten2"));
+/// assert!(looks_like_password_literal(b"Company@123"));
+/// assert!(looks_like_password_literal(b"Kenji.cactus#43"));
+/// assert!(looks_like_password_literal(b"Maria.winter.14"));
+/// assert!(looks_like_password_literal(b"Tr0ub4dor&3"));
+/// assert!(!looks_like_password_literal(b"self.password"));
+/// assert!(!looks_like_password_literal(b"config.db.pass2"));
+/// assert!(!looks_like_password_literal(b"password_input"));
+/// assert!(!looks_like_password_literal(b"DB_PASSWORD"));
+/// assert!(!looks_like_password_literal(b"user_password2"));
+/// assert!(!looks_like_password_literal(b"Passwort"));
+/// assert!(!looks_like_password_literal(b"@user.password"));
+/// assert!(!looks_like_password_literal(b"getPassword()"));
+/// assert!(!looks_like_password_literal(b"utf8mb4_unicode_ci"));
+/// assert!(!looks_like_password_literal(b"testpass123"));
+/// assert!(!looks_like_password_literal(b"correct_master_key_123!"));
+/// ```
+pub fn looks_like_password_literal(secret: &[u8]) -> bool {
+    if looks_like_literal(secret) {
+        return true;
+    }
+    if is_uuid(secret) || is_date_or_number(secret) {
+        return false;
+    }
+    if matches!(
+        secret.first(),
+        Some(b'@' | b':' | b'&' | b'$' | b'!' | b'.')
+    ) {
+        return false;
+    }
+    // Member paths and namespaces: identifiers joined by `.` or `::` (`self.password`, not
+    // `Maria.winter.14` nor `Kenji.cactus#43`), and calls.
+    let identifier_chars = secret
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':'));
+    let member = identifier_chars
+        && (secret.windows(3).any(|w| {
+            w[0].is_ascii_alphabetic()
+                && w[1] == b'.'
+                && (w[2].is_ascii_alphabetic() || w[2] == b'_')
+        }) || memchr::memmem::find(secret, b"::").is_some())
+        && !secret
+            .split(|&b| b == b'.' || b == b':')
+            .any(|part| part.first().is_some_and(u8::is_ascii_digit))
+        || secret.contains(&b'(');
+    let letters = secret.iter().any(u8::is_ascii_alphabetic);
+    let digits = secret.iter().any(u8::is_ascii_digit);
+    let symbols = secret
+        .iter()
+        .any(|b| b.is_ascii_punctuation() && !matches!(b, b'_' | b'-' | b'.'));
+    // Constants and environment variable names: DB_PASSWORD, MYSQL_ROOT_PASSWORD_2.
+    let constant = secret.contains(&b'_')
+        && secret
+            .iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if !letters || member || constant || !(digits || symbols) {
+        return false;
+    }
+    // Identifiers in snake_case: three or more words of letters (`correct_master_key_123!`).
+    let snake_words = secret
+        .split(|&b| b == b'_')
+        .filter(|w| w.len() >= 3 && w.iter().all(u8::is_ascii_lowercase))
+        .count();
+    if snake_words >= 3 {
+        return false;
+    }
+    // Names of other things that hold a password, and the words of test and example values
+    // (`testpass123`, `hunter42`).
+    let lower = secret.to_ascii_lowercase();
+    const NAMES: [&[u8]; 20] = [
+        b"pass",
+        b"pwd",
+        b"secret",
+        b"token",
+        b"field",
+        b"input",
+        b"param",
+        b"utf8",
+        b"sha",
+        b"md5",
+        b"base64",
+        b"test",
+        b"hunter",
+        b"example",
+        b"sample",
+        b"demo",
+        b"dummy",
+        b"fake",
+        b"changeme",
+        b"qwerty",
+    ];
+    !NAMES
+        .iter()
+        .any(|n| memchr::memmem::find(&lower, n).is_some())
+}
+
 /// Random text of letters and digits, not an identifier, by two signs that words of code
 /// lack: in code a lowercase letter is mostly followed by another (words are English), in
 /// random mixed-case text by one in two or fewer (`GkTOuRHS0faysXAszGGuSWvOVvinfuIL`); and
@@ -272,8 +383,9 @@ fn is_random_mix(s: &[u8]) -> bool {
 /// (of one case, 16 or more), at most what all but about 1 % of random hex values of its
 /// length reach (`4 - 23 / len` bits: 2.9 at 20 digits, 3.3 at 32, 3.6 at 64). A fixed
 /// threshold would drop one random 32-digit hex secret in five at 3.5 bits; hashes and
-/// counters of few distinct digits stay below this floor.
-pub(crate) fn entropy_floor(secret: &[u8], min: f64) -> f64 {
+/// counters of few distinct digits stay below this floor. Under a rule for `passwords`, a
+/// passphrase of words (`breeze-pepper-43`, see [`is_passphrase`]) needs 2.5 bits.
+pub(crate) fn entropy_floor(secret: &[u8], min: f64, passwords: bool) -> f64 {
     let hex = secret.len() >= 16
         && (secret
             .iter()
@@ -283,9 +395,22 @@ pub(crate) fn entropy_floor(secret: &[u8], min: f64) -> f64 {
                 .all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F')));
     if hex {
         min.min(4.0 - 23.0 / secret.len() as f64)
+    } else if passwords && is_passphrase(secret) {
+        min.min(2.5)
     } else {
         min
     }
+}
+
+/// Words joined by separators, 14 or more characters: `breeze-pepper-43`. Their letters
+/// repeat as English text does, so their entropy per character is low, where their length
+/// makes them as strong as a shorter random password.
+fn is_passphrase(s: &[u8]) -> bool {
+    let separators = s
+        .iter()
+        .filter(|b| matches!(b, b'-' | b'_' | b'.' | b' ' | b'+'))
+        .count();
+    s.len() >= 14 && separators >= 2 && s.iter().filter(|b| b.is_ascii_alphabetic()).count() >= 8
 }
 
 fn is_uuid(s: &[u8]) -> bool {

@@ -66,7 +66,9 @@ pub use engine::{
     BuildError, BuildErrorKind, Finding, Part, Scanner, ScannerBuilder, Scratch, MAX_DECODE_DEPTH,
 };
 pub use extract::Extract;
-pub use filter::{is_placeholder, looks_like_literal, shannon_entropy};
+pub use filter::{
+    is_placeholder, looks_like_literal, looks_like_password_literal, shannon_entropy,
+};
 pub use fingerprint::{Fingerprint, ParseFingerprintError};
 pub use pattern::parse_pattern;
 pub use rule::{Check, Confidence, Example, NegativeExample, Reject, Rule, RuleError, RuleSet};

@@ -159,9 +159,11 @@ pub struct Rule {
     /// `{`, `}`, `<` and `>`); such a rule rejects its own placeholders.
     pub placeholder_filter: bool,
     /// Whether the secret must look like a literal rather than code
-    /// ([`looks_like_literal`](crate::looks_like_literal)). `None` (the default) means: for
-    /// rules tagged `generic`. The weak-password rules turn it off: `hunter22` splits into
-    /// long words like an identifier, but in a `.env` file it is a password.
+    /// ([`looks_like_literal`](crate::looks_like_literal), or for rules also tagged
+    /// `password` [`looks_like_password_literal`](crate::looks_like_password_literal)).
+    /// `None` (the default) means: for rules tagged `generic`. The weak-password rules turn it
+    /// off: `hunter22` splits into long words like an identifier, but in a `.env` file it is a
+    /// password.
     pub literal_filter: Option<bool>,
     /// Capture groups reported as the other parts of a multi-part credential
     /// ([`Finding::parts`](crate::Finding::parts)): `private_key` and `client_email` of a
