@@ -134,9 +134,9 @@ typedef struct keysweep_finding {
   size_t line;
   // 1-based column, in bytes, of the secret's first byte.
   size_t column;
-  // 1-based line of the secret's last byte.
+  // 1-based line of the credential's last byte (the secret's, or a part's after it).
   size_t end_line;
-  // 1-based column just past the secret's last byte, on `end_line`.
+  // 1-based column just past the credential's last byte, on `end_line`.
   size_t end_column;
   // The secret's fingerprint: 32 lowercase hex digits, NUL-terminated. The same secret has
   // the same fingerprint everywhere (under the same fingerprint key).

@@ -228,9 +228,9 @@ pub struct keysweep_finding {
     pub line: usize,
     /// 1-based column, in bytes, of the secret's first byte.
     pub column: usize,
-    /// 1-based line of the secret's last byte.
+    /// 1-based line of the credential's last byte (the secret's, or a part's after it).
     pub end_line: usize,
-    /// 1-based column just past the secret's last byte, on `end_line`.
+    /// 1-based column just past the credential's last byte, on `end_line`.
     pub end_column: usize,
     /// The secret's fingerprint: 32 lowercase hex digits, NUL-terminated. The same secret has
     /// the same fingerprint everywhere (under the same fingerprint key).

@@ -188,7 +188,7 @@ impl Finding {
         self.record.column
     }
 
-    /// 1-based line of the secret's last byte.
+    /// 1-based line of the credential's last byte (the secret's, or a part's after it).
     #[getter]
     fn end_line(&self) -> usize {
         self.record.end_line

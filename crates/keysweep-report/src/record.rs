@@ -43,10 +43,10 @@ pub struct Record {
     pub line: usize,
     /// 1-based column, in bytes.
     pub column: usize,
-    /// 1-based line of the secret's last byte.
+    /// 1-based line of the credential's last byte (the secret's, or a part's after it).
     #[serde(default)]
     pub end_line: usize,
-    /// 1-based column just past the secret (exclusive).
+    /// 1-based column just past the credential's last byte (exclusive).
     #[serde(default)]
     pub end_column: usize,
     /// Byte offset of the secret in the file (for a decoded secret, of the encoded text).

@@ -1188,9 +1188,12 @@ pub struct Finding {
     pub line: usize,
     /// 1-based column (in bytes) of the secret's first byte.
     pub column: usize,
-    /// 1-based line of the secret's last byte.
+    /// 1-based line of the credential's last byte: the secret's, or that of a part that
+    /// follows it (a service-account file's private key after its `private_key_id`), so that
+    /// `line..=end_line` covers the whole credential.
     pub end_line: usize,
-    /// 1-based column just past the secret's last byte, on `end_line` (exclusive, as SARIF).
+    /// 1-based column just past the credential's last byte, on `end_line` (exclusive, as
+    /// SARIF).
     pub end_column: usize,
     /// The secret itself. Never print it unless the user asked to see secrets.
     pub secret: Vec<u8>,
@@ -2543,12 +2546,19 @@ fn assign_lines(hay: &[u8], base: usize, findings: &mut [Finding], end: usize) -
         let start_of_line = line_start.unwrap_or(0);
         f.line = line;
         f.column = start - start_of_line + 1;
-        let last = f.range.end.saturating_sub(1).max(start);
+        // The credential ends with the secret or with the last part after it.
+        let credential_end = f
+            .parts
+            .iter()
+            .filter(|p| p.range.start >= f.range.end && p.range.end <= hay.len())
+            .map(|p| p.range.end)
+            .fold(f.range.end, usize::max);
+        let last = credential_end.saturating_sub(1).max(start);
         let inside = &hay[start..last];
         f.end_line = line + count_newlines(inside);
         let end_line_start =
             memchr::memrchr(b'\n', inside).map_or(start_of_line, |p| start + p + 1);
-        f.end_column = f.range.end - end_line_start + 1;
+        f.end_column = credential_end - end_line_start + 1;
     }
     (line - 1) + count_newlines(&hay[pos.min(end)..end])
 }

@@ -26,6 +26,21 @@ fn a_service_account_file_is_one_finding_with_its_key_and_email() {
         b"deployer@corpus-demo-4821.iam.gserviceaccount.com"
     );
     assert_eq!(email.rule_id, None, "an email is no finding of its own");
+    // The finding starts at the key id and ends where its last part (the email) ends.
+    let line_of = |needle: &[u8]| {
+        let at = text
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap();
+        1 + text[..at].iter().filter(|&&b| b == b'\n').count()
+    };
+    assert_eq!(f.line, line_of(b"\"private_key_id\""));
+    assert_eq!(f.end_line, line_of(b"\"client_email\""));
+    assert_eq!(
+        f.range.end - f.range.start,
+        40,
+        "the secret itself is the key id"
+    );
 }
 
 #[test]
