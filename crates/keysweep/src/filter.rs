@@ -261,6 +261,7 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(looks_like_password_literal(b"Kenji.cactus#43"));
 /// assert!(looks_like_password_literal(b"Maria.winter.14"));
 /// assert!(looks_like_password_literal(b"Tr0ub4dor&3"));
+/// assert!(looks_like_password_literal(b"!9xTXCtF!5nBH"));
 /// assert!(!looks_like_password_literal(b"self.password"));
 /// assert!(!looks_like_password_literal(b"config.db.pass2"));
 /// assert!(!looks_like_password_literal(b"password_input"));
@@ -269,21 +270,27 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"Passwort"));
 /// assert!(!looks_like_password_literal(b"@user.password"));
 /// assert!(!looks_like_password_literal(b"getPassword()"));
-/// assert!(!looks_like_password_literal(b"utf8mb4_unicode_ci"));
 /// assert!(!looks_like_password_literal(b"testpass123"));
 /// assert!(!looks_like_password_literal(b"correct_master_key_123!"));
 /// ```
 pub fn looks_like_password_literal(secret: &[u8]) -> bool {
+    // A call: `getPassword()`, `env("DB_PASSWORD")`.
+    if secret.ends_with(b")")
+        && secret
+            .iter()
+            .take_while(|&&b| b != b'(')
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'$'))
+        && secret.contains(&b'(')
+    {
+        return false;
+    }
     if looks_like_literal(secret) {
         return true;
     }
     if is_uuid(secret) || is_date_or_number(secret) {
         return false;
     }
-    if matches!(
-        secret.first(),
-        Some(b'@' | b':' | b'&' | b'$' | b'!' | b'.')
-    ) {
+    if matches!(secret.first(), Some(b'@' | b':' | b'&' | b'$' | b'.')) {
         return false;
     }
     // Member paths and namespaces: identifiers joined by `.` or `::` (`self.password`, not
