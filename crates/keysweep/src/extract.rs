@@ -662,7 +662,16 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
         }
         for (i, key, needs_entropy) in &columns {
             let value = row[*i].clone();
-            if !value.is_empty() {
+            // A note in a password column (`(SSO managed)`, `in vault`): words, no password.
+            let note = {
+                let v = &hay[value.clone()];
+                v.first() == Some(&b'(') && v.last() == Some(&b')')
+                    || v.windows(2)
+                        .any(|w| w[0].is_ascii_alphabetic() && w[1] == b' ')
+                        && v.iter()
+                            .all(|b| b.is_ascii_alphabetic() || b" -'.".contains(b))
+            };
+            if !value.is_empty() && !note {
                 out.push(Extracted {
                     key: key.clone(),
                     value,
