@@ -80,6 +80,8 @@ fn rule_examples_prepare_or_say_what_is_missing() {
             "aws.secret_access_key",
             Ok("POST https://sts.amazonaws.com"),
         ),
+        // `os.environ["AWS_SECRET_ACCESS_KEY"] = "..."` alone: no key id beside it.
+        ("aws.secret_access_key", Err("missing part key_id")),
         (
             "gcp.service_account.key_file",
             // The example's key is a truncated fake: PEM-shaped, no RSA key inside.
