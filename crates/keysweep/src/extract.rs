@@ -624,6 +624,18 @@ fn csv_cells(hay: &[u8], line: Range<usize>, sep: u8, cells: &mut Vec<Range<usiz
     }
 }
 
+/// A note in a credential column rather than a credential: parenthesised (`(SSO managed)`)
+/// or words separated by spaces (`in vault`, `ask IT`).
+fn is_note(v: &[u8]) -> bool {
+    let parenthesised = v.first() == Some(&b'(') && v.last() == Some(&b')');
+    let words = v
+        .windows(2)
+        .any(|w| w[0].is_ascii_alphabetic() && w[1] == b' ')
+        && v.iter()
+            .all(|b| b.is_ascii_alphabetic() || b" -'.".contains(b));
+    parenthesised || words
+}
+
 fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     // The header is the anchor's line; only the first line of the file is a header.
     let line_start = memchr::memrchr(b'\n', &hay[..anchor.start]).map_or(0, |p| p + 1);
@@ -662,16 +674,7 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
         }
         for (i, key, needs_entropy) in &columns {
             let value = row[*i].clone();
-            // A note in a password column (`(SSO managed)`, `in vault`): words, no password.
-            let note = {
-                let v = &hay[value.clone()];
-                v.first() == Some(&b'(') && v.last() == Some(&b')')
-                    || v.windows(2)
-                        .any(|w| w[0].is_ascii_alphabetic() && w[1] == b' ')
-                        && v.iter()
-                            .all(|b| b.is_ascii_alphabetic() || b" -'.".contains(b))
-            };
-            if !value.is_empty() && !note {
+            if !value.is_empty() && !is_note(&hay[value.clone()]) {
                 out.push(Extracted {
                     key: key.clone(),
                     value,

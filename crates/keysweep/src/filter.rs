@@ -294,7 +294,8 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
         return false;
     }
     // Member paths and namespaces: identifiers joined by `.` or `::` (`self.password`, not
-    // `Maria.winter.14` nor `Kenji.cactus#43`), and calls.
+    // `Maria.winter.14` nor `Kenji.cactus#43`). Values with a `(` never get here:
+    // `looks_like_literal` takes them for literals, and calls were rejected above.
     let identifier_chars = secret
         .iter()
         .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':'));
@@ -306,8 +307,7 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
         }) || memchr::memmem::find(secret, b"::").is_some())
         && !secret
             .split(|&b| b == b'.' || b == b':')
-            .any(|part| part.first().is_some_and(u8::is_ascii_digit))
-        || secret.contains(&b'(');
+            .any(|part| part.first().is_some_and(u8::is_ascii_digit));
     let letters = secret.iter().any(u8::is_ascii_alphabetic);
     let digits = secret.iter().any(u8::is_ascii_digit);
     let symbols = secret
@@ -331,7 +331,6 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     }
     // Names of other things that hold a password, and the words of test and example values
     // (`testpass123`, `hunter42`).
-    let lower = secret.to_ascii_lowercase();
     const NAMES: [&[u8]; 20] = [
         b"pass",
         b"pwd",
@@ -354,9 +353,11 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
         b"changeme",
         b"qwerty",
     ];
-    !NAMES
-        .iter()
-        .any(|n| memchr::memmem::find(&lower, n).is_some())
+    !NAMES.iter().any(|name| {
+        secret
+            .windows(name.len())
+            .any(|w| w.eq_ignore_ascii_case(name))
+    })
 }
 
 /// Random text of letters and digits, not an identifier, by two signs that words of code
