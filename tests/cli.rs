@@ -221,7 +221,7 @@ fn stdin_is_scanned_with_dash() {
 }
 
 #[test]
-fn gitignored_files_are_skipped_hidden_files_scanned_dot_git_skipped() {
+fn gitignored_files_are_skipped_hidden_files_scanned_dot_git_skipped_but_its_config() {
     let dir = tree();
     put(dir.path(), ".gitignore", "ignored.txt\n");
     put(
@@ -233,6 +233,18 @@ fn gitignored_files_are_skipped_hidden_files_scanned_dot_git_skipped() {
     put(
         dir.path(),
         ".git/config",
+        format!("api_key = \"{SECRET}\"\n"),
+    );
+    // Git's own files are not read, but for `config`: remote URLs there carry tokens.
+    put(
+        dir.path(),
+        ".git/description",
+        format!("api_key = \"{SECRET}\"\n"),
+    );
+    fs::create_dir_all(dir.path().join(".git/hooks")).unwrap();
+    put(
+        dir.path(),
+        ".git/hooks/pre-push",
         format!("api_key = \"{SECRET}\"\n"),
     );
     put(
@@ -248,10 +260,10 @@ fn gitignored_files_are_skipped_hidden_files_scanned_dot_git_skipped() {
         .map(|f| f["path"].as_str().unwrap())
         .collect();
     paths.sort();
-    assert_eq!(paths, [".env.local", "config/app.env"]);
-    // --no-ignore brings the ignored file back; .git stays skipped.
+    assert_eq!(paths, [".env.local", ".git/config", "config/app.env"]);
+    // --no-ignore brings the ignored file back; the rest of .git stays skipped.
     let v: Value = scan_json(dir.path(), &["scan", "-f", "json", "--no-ignore"]);
-    assert_eq!(v.as_array().unwrap().len(), 3);
+    assert_eq!(v.as_array().unwrap().len(), 4);
 }
 
 #[test]

@@ -35,7 +35,7 @@ const SEGMENT: usize = 64 << 20;
 ///
 /// Directories are walked in parallel, honouring `.gitignore`, `.ignore` and git's exclude
 /// files (unless [`ignore_files(false)`](PathScan::ignore_files)); hidden files are scanned,
-/// `.git` directories are not. A path named explicitly is always read, even when ignored,
+/// of a `.git` directory only `config` is (remote URLs there carry tokens). A path named explicitly is always read, even when ignored,
 /// hidden or not a regular file (a FIFO, `/dev/stdin`, a process substitution); special files
 /// met inside a walk are skipped and counted.
 ///
@@ -341,7 +341,7 @@ impl PathScan {
     }
 
     /// Walks the roots in order. Named roots are always scanned; inside directories, ignore
-    /// files and the path filter apply and `.git` is skipped.
+    /// files and the path filter apply and of `.git` only `config` is scanned.
     fn walk_and_scan(&self, roots: &[PathBuf], sink: &dyn Sink) {
         if roots.is_empty() {
             return;
@@ -363,8 +363,15 @@ impl PathScan {
         let filter = self.filter.clone();
         let counters = Arc::clone(&self.counters);
         builder.filter_entry(move |e| {
+            // Of a repository's `.git` directory only its `config` is read: remote URLs there
+            // carry tokens (`https://user:ghp_...@github.com/...`); the objects are history,
+            // which `--git` scans.
             if e.file_name() == ".git" {
-                return false;
+                return e.file_type().is_some_and(|t| t.is_dir());
+            }
+            if e.depth() > 0 && e.path().parent().and_then(Path::file_name) == Some(".git".as_ref())
+            {
+                return e.file_name() == "config" && e.file_type().is_some_and(|t| t.is_file());
             }
             let excluded = e.depth() > 0 && filter.as_ref().is_some_and(|f| f.excludes(e.path()));
             if excluded {

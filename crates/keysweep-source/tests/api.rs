@@ -117,3 +117,30 @@ fn counters_are_shared_with_a_reader_thread() {
     scan.run(&[dir.path()], &Collect::default()).unwrap();
     reader.join().unwrap();
 }
+
+#[test]
+fn of_a_git_directory_only_its_config_is_scanned() {
+    // A token in a remote URL of `.git/config` is found; objects, hooks and logs are not read
+    // (history is what `--git` scans).
+    let dir = tempfile::tempdir().unwrap();
+    let git = dir.path().join("repo/.git");
+    std::fs::create_dir_all(git.join("logs")).unwrap();
+    std::fs::write(
+        git.join("config"),
+        format!("[remote \"origin\"]\n\turl = https://ci:{TOKEN}@github.com/acme/app.git\n"),
+    )
+    .unwrap();
+    std::fs::write(git.join("logs/HEAD"), format!("GITHUB_TOKEN={TOKEN}\n")).unwrap();
+    std::fs::write(git.join("description"), format!("GITHUB_TOKEN={TOKEN}\n")).unwrap();
+    // A `.git` file (a worktree's or submodule's link) is no directory to look into.
+    std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+    std::fs::write(
+        dir.path().join("sub/.git"),
+        "gitdir: ../repo/.git/modules/sub\n",
+    )
+    .unwrap();
+    let scan = PathScan::new(Scanner::new(RuleSet::builtin()).unwrap());
+    let hits = hits_of(&scan, dir.path());
+    let config = git.join("config").to_string_lossy().into_owned();
+    assert_eq!(hits, vec![(config, 2)]);
+}
