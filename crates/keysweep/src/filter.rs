@@ -46,6 +46,13 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"%(",
     b"changeme",
     b"change_me",
+    // Instructions in place of a value: `please-generate-with-openssl-rand`, `please_set_me`,
+    // `replace-with-a-long-random-string`.
+    b"please",
+    b"replace-with",
+    b"replace_with",
+    b"random-string",
+    b"random_string",
     b"change-me",
     b"placeholder",
     b"redacted",
@@ -67,8 +74,6 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     // A value that spells out "password" is a sample (`42password`, `my-passwords`).
     b"password",
     b"passwd",
-    // Documentation ids: AWS abbreviates EXAMPLE as XMPL (`ACCAQFODXMPL4YFHP7DZE`).
-    b"xmpl",
     // Sample sequences.
     b"abcd1234",
     b"1234abcd",
@@ -99,6 +104,9 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"value",
     b"required",
     b"optional",
+    b"todo",
+    b"tbd",
+    b"fixme",
     b"secretkey",
     b"secret_key",
     b"accesskey",
@@ -123,7 +131,8 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
 /// Whether `secret` is a placeholder rather than a secret: a documentation example
 /// (`AKIAIOSFODNN7EXAMPLE`), a template (`${TOKEN}`, `{{ secrets.X }}`, `<token>`), a
 /// reference to the environment (`process.env.X`, `os.environ[...]`), a mask (`****`), a
-/// value encrypted in place (Jasypt's `ENC(...)`), a repeated or ascending run (`xxxxxxxx`, `0000000000`, `12345678`), or a bare word
+/// value encrypted in place (Jasypt's `ENC(...)`, SOPS's `ENC[...]`), a reference into a secret
+/// store (`vault:kv/app`, `op://...`), a repeated or ascending run (`xxxxxxxx`, `0000000000`, `12345678`), or a bare word
 /// (`password`, `changeme`).
 ///
 /// ```
@@ -134,7 +143,12 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
 /// assert!(is_placeholder(b"${GITHUB_TOKEN}"));
 /// assert!(is_placeholder(b"changeme"));
 /// assert!(is_placeholder(b"ENC(t2ZZX9eVM0BdY04assAauyFCnrv1WaPH)"));
+/// assert!(is_placeholder(b"ENC[AES256_GCM,data:DKXZN1iXQkHk,iv:/bf2lP8i1om=,type:str]"));
+/// assert!(is_placeholder(b"vault:kv/gateway#password"));
+/// assert!(is_placeholder(b"please-generate-with-openssl-rand"));
 /// assert!(!is_placeholder(b"ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u"));
+/// assert!(is_placeholder(b"ACCAQFODXMPL4YFHP7DZE"));
+/// assert!(!is_placeholder(b"jug8Q~xmplM9dvfrr775-9IVJ~TA~ajVGSJnpRP1"));
 /// ```
 pub fn is_placeholder(secret: &[u8]) -> bool {
     let s = trim_quotes(secret);
@@ -150,6 +164,11 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if needles().is_match(s) {
         return true;
     }
+    // Documentation ids: AWS abbreviates EXAMPLE as XMPL (`ACCAQFODXMPL4YFHP7DZE`), in capitals;
+    // compared ignoring case it turns up in one random 40-character secret in a few thousand.
+    if memchr::memmem::find(s, b"XMPL").is_some() {
+        return true;
+    }
     // Angle-bracket or square-bracket templates: `<token>`, `[API_KEY]`.
     let (first, last) = (s[0], s[s.len() - 1]);
     if (first == b'<' && last == b'>') || (first == b'[' && last == b']') {
@@ -162,12 +181,40 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if first == b'$' && s.len() > 1 && (s[1].is_ascii_alphabetic() || s[1] == b'_') {
         return true;
     }
-    // Encrypted in place, with the key kept elsewhere: Jasypt's `ENC(...)`.
-    if s.len() > 5 && s[..4].eq_ignore_ascii_case(b"ENC(") && last == b')' {
+    // Encrypted in place, with the key kept elsewhere: Jasypt's `ENC(...)`, SOPS's
+    // `ENC[AES256_GCM,data:...]`.
+    if s.len() > 5
+        && (s[..4].eq_ignore_ascii_case(b"ENC(") && last == b')'
+            || s[..4].eq_ignore_ascii_case(b"ENC[") && (last == b']' || s.contains(&b',')))
+    {
+        return true;
+    }
+    if is_secret_reference(s) {
         return true;
     }
     let (longest_repeat, longest_ascending) = runs(s);
     longest_repeat >= (s.len() / 3).max(8) || longest_ascending >= 8
+}
+
+/// A reference to a secret kept in a secret store: `vault:kv/app#password`, `op://vault/item`,
+/// `arn:aws:secretsmanager:...`, `ssm:/app/db`, `keyvault:app-db`. Such schemes never start a
+/// random secret.
+fn is_secret_reference(s: &[u8]) -> bool {
+    const SCHEMES: [&[u8]; 10] = [
+        b"vault:",
+        b"op://",
+        b"ssm:",
+        b"secretsmanager:",
+        b"arn:aws:secretsmanager:",
+        b"arn:aws:ssm:",
+        b"keyvault:",
+        b"gcpsm:",
+        b"bws:",
+        b"infisical:",
+    ];
+    SCHEMES
+        .iter()
+        .any(|p| s.len() > p.len() && s[..p.len()].eq_ignore_ascii_case(p))
 }
 
 /// Whether a value caught by a generic rule (`password = …`) looks like a literal secret rather
@@ -189,6 +236,8 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 /// assert!(looks_like_literal(b"d41d8cd98f00b204e9800998ecf8427e"));
 /// assert!(looks_like_literal(b"GkTOuRHS0faysXAszGGuSWvOVvinfuIL"));
 /// assert!(looks_like_literal(b"k3jx9qmz2wpe8rtu4ynb5vc7"));
+/// assert!(looks_like_literal(b"QSVBdIeDKJLCKnLcY.d"));
+/// assert!(!looks_like_literal(b"XMLHttpRequest.getElementById"));
 /// assert!(!looks_like_literal(b"TLS13_CHACHA20_POLY1305_SHA256_INTERNAL"));
 /// assert!(!looks_like_literal(b"self.password"));
 /// assert!(!looks_like_literal(b"request_token"));
@@ -221,7 +270,7 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
     if matches!(secret.first(), Some(b'@' | b':' | b'!' | b'&')) {
         return false;
     }
-    if is_random_mix(secret) {
+    if is_random_mix(secret) || is_random_case(secret) {
         return true;
     }
     // Words: maximal runs of `[A-Z]?[a-z]+`, `[A-Z]+` or `[0-9]+`.
@@ -331,7 +380,7 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     }
     // Names of other things that hold a password, and the words of test and example values
     // (`testpass123`, `hunter42`).
-    const NAMES: [&[u8]; 20] = [
+    const NAMES: [&[u8]; 19] = [
         b"pass",
         b"pwd",
         b"secret",
@@ -351,7 +400,6 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
         b"dummy",
         b"fake",
         b"changeme",
-        b"qwerty",
     ];
     !NAMES.iter().any(|name| {
         secret
@@ -385,6 +433,18 @@ fn is_random_mix(s: &[u8]) -> bool {
         }
     }
     (lower_next >= 6 && lower_lower * 5 < lower_next * 3) || digit_runs >= 4
+}
+
+/// Letters whose case changes at random (`QSVBdIeDKJLCKnLcY.d`): two or more single lowercase
+/// letters between capitals. Identifiers, acronyms included (`XMLHttpRequest`, `getElementById`),
+/// have a capital start a word of several lowercase letters.
+fn is_random_case(s: &[u8]) -> bool {
+    s.windows(3)
+        .filter(|w| {
+            w[0].is_ascii_uppercase() && w[1].is_ascii_lowercase() && w[2].is_ascii_uppercase()
+        })
+        .count()
+        >= 2
 }
 
 /// The entropy a value needs under a rule that asks for `min`: for a value of hex digits
