@@ -100,10 +100,10 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
             config = config.hybrid(false);
         }
     }
-    let (built, relaxed) = relax_repeats(&hir);
+    let relaxed = relax_repeats(&hir);
     let regex = Regex::builder()
         .configure(config.clone())
-        .build_from_hir(&built)
+        .build_from_hir(relaxed.as_ref().unwrap_or(&hir))
         .map_err(|e| e.to_string())?;
     let secret_groups = regex
         .group_info()
@@ -174,7 +174,7 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         secret_groups,
         window: max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW)),
         bounded: max_len.is_some(),
-        exact: relaxed.then(|| Exact {
+        exact: relaxed.is_some().then(|| Exact {
             hir,
             config,
             regex: OnceLock::new(),
@@ -225,11 +225,11 @@ struct Exact {
 const RELAX_ABOVE: u32 = 256;
 
 /// `hir` with every repetition whose upper bound exceeds [`RELAX_ABOVE`] made unbounded
-/// (`[A-Za-z0-9+/]{64,8000}` becomes `{64,}`), and whether any was. A bounded repetition
+/// (`[A-Za-z0-9+/]{64,8000}` becomes `{64,}`), or `None` when it has no such repetition. A bounded repetition
 /// compiles to one NFA state group per allowed occurrence: thousands for a key body, most of
 /// a rule's compile time. A match of the relaxed regex is confirmed by the pattern as written
 /// ([`Compiled::exact`]), so what a rule reports does not change.
-fn relax_repeats(hir: &regex_syntax::hir::Hir) -> (regex_syntax::hir::Hir, bool) {
+fn relax_repeats(hir: &regex_syntax::hir::Hir) -> Option<regex_syntax::hir::Hir> {
     use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
     fn walk(h: &Hir, changed: &mut bool) -> Hir {
         match h.kind() {
@@ -261,9 +261,20 @@ fn relax_repeats(hir: &regex_syntax::hir::Hir) -> (regex_syntax::hir::Hir, bool)
             _ => h.clone(),
         }
     }
+    fn needs(h: &Hir) -> bool {
+        match h.kind() {
+            HirKind::Repetition(r) => r.max.is_some_and(|m| m > RELAX_ABOVE) || needs(&r.sub),
+            HirKind::Capture(c) => needs(&c.sub),
+            HirKind::Concat(items) | HirKind::Alternation(items) => items.iter().any(needs),
+            _ => false,
+        }
+    }
+    // Most patterns have no such repetition: they are not copied.
+    if !needs(hir) {
+        return None;
+    }
     let mut changed = false;
-    let out = walk(hir, &mut changed);
-    (out, changed)
+    Some(walk(hir, &mut changed))
 }
 
 /// Whether a capture group named `group` holds the part `part`: `key_id`, or an alternative's
@@ -310,18 +321,14 @@ fn starts_with_keyword(hir: &regex_syntax::hir::Hir, rule: &Rule) -> bool {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     // Keywords of a case-insensitive rule are compared ignoring case: the pattern is folded
     // to lower case first, so that `(?i)password` is one literal and not its 256 spellings.
-    let folded;
-    let hir = if rule.case_sensitive {
-        hir
-    } else {
-        folded = fold_case(hir);
-        &folded
-    };
+    // Only a keyword's length of each prefix is compared: longer literals are cut there,
+    // which keeps the sets (and the time to build them, once per rule and process) small, and
+    // only the part of the pattern that can reach that far is folded and looked at.
+    let longest = rule.keywords.iter().map(String::len).max().unwrap_or(1);
+    let head = pattern_head(hir, longest.max(1), !rule.case_sensitive);
+    let hir = &head;
     let mut extractor = Extractor::new();
     // Case-insensitive keywords expand into every case variant (`password`: 256 of them).
-    // Only a keyword's length of each prefix is compared: longer literals are cut there,
-    // which keeps the sets (and the time to build them, once per rule and process) small.
-    let longest = rule.keywords.iter().map(String::len).max().unwrap_or(1);
     extractor
         .kind(ExtractKind::Prefix)
         .limit_total(8192)
@@ -345,6 +352,37 @@ fn starts_with_keyword(hir: &regex_syntax::hir::Hir, rule: &Rule) -> bool {
         })
 }
 
+/// The part of `hir` that every match's first `need` bytes come from (a concatenation is cut
+/// after the items that always match `need` bytes or more), lowered with [`fold_case`] when
+/// `fold`: its prefix literals, cut at `need` bytes, are those of `hir`. A repetition is kept
+/// whole, since its next round starts where a cut one would end.
+fn pattern_head(hir: &regex_syntax::hir::Hir, need: usize, fold: bool) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Hir, HirKind};
+    match hir.kind() {
+        HirKind::Concat(items) => {
+            let mut head = Vec::new();
+            let mut have = 0;
+            for item in items {
+                head.push(pattern_head(item, need.saturating_sub(have), fold));
+                have += item.properties().minimum_len().unwrap_or(0);
+                if have >= need {
+                    break;
+                }
+            }
+            Hir::concat(head)
+        }
+        HirKind::Alternation(items) => Hir::alternation(
+            items
+                .iter()
+                .map(|item| pattern_head(item, need, fold))
+                .collect(),
+        ),
+        HirKind::Capture(cap) => pattern_head(&cap.sub, need, fold),
+        _ if fold => fold_case(hir),
+        _ => hir.clone(),
+    }
+}
+
 /// `hir` with every byte it can match lowered to ASCII lower case (literals, and classes,
 /// which then often hold one byte and become literals). Only for asking what a match
 /// begins with, ignoring case; not a pattern to match with.
@@ -353,19 +391,16 @@ fn fold_case(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
     match hir.kind() {
         HirKind::Literal(lit) => Hir::literal(lit.0.to_ascii_lowercase()),
         HirKind::Class(Class::Bytes(class)) => {
-            let mut lower = [false; 256];
-            for r in class.ranges() {
-                for b in r.start()..=r.end() {
-                    lower[b.to_ascii_lowercase() as usize] = true;
+            // Both cases, then no capitals.
+            let mut lower = class.clone();
+            lower.case_fold_simple();
+            lower.difference(&ClassBytes::new([ClassBytesRange::new(b'A', b'Z')]));
+            if let [one] = lower.ranges() {
+                if one.start() == one.end() {
+                    return Hir::literal([one.start()]);
                 }
             }
-            let bytes: Vec<u8> = (0..=255u8).filter(|&b| lower[b as usize]).collect();
-            if let [one] = bytes[..] {
-                return Hir::literal([one]);
-            }
-            Hir::class(Class::Bytes(ClassBytes::new(
-                bytes.into_iter().map(|b| ClassBytesRange::new(b, b)),
-            )))
+            Hir::class(Class::Bytes(lower))
         }
         HirKind::Concat(items) => Hir::concat(items.iter().map(fold_case).collect()),
         HirKind::Alternation(items) => Hir::alternation(items.iter().map(fold_case).collect()),
@@ -2736,11 +2771,10 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
     /// window.
     #[test]
     fn relaxed_repetitions_match_what_the_bounded_pattern_matches() {
-        let (relaxed, changed) =
-            relax_repeats(&parse_pattern(r"tok_[a-z0-9]{20,400}x{2,256}").unwrap());
-        assert!(changed);
+        let relaxed = relax_repeats(&parse_pattern(r"tok_[a-z0-9]{20,400}x{2,256}").unwrap())
+            .expect("a repetition over the limit");
         assert_eq!(relaxed.properties().maximum_len(), None);
-        assert!(!relax_repeats(&parse_pattern(r"tok_[a-z0-9]{20,256}").unwrap()).1);
+        assert!(relax_repeats(&parse_pattern(r"tok_[a-z0-9]{20,256}").unwrap()).is_none());
         let token = |n: usize| -> String {
             let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
             (0..n)
