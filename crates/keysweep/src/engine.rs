@@ -259,9 +259,9 @@ struct Exact {
 const RELAX_ABOVE: u32 = 32;
 
 /// `hir` with every repetition whose upper bound exceeds [`RELAX_ABOVE`] made unbounded
-/// (`[A-Za-z0-9+/]{64,8000}` becomes `{64,}`), or `None` when it has no such repetition. A bounded repetition
-/// compiles to one NFA state group per allowed occurrence: thousands for a key body, most of
-/// a rule's compile time. A match of the relaxed regex is confirmed by the pattern as written
+/// (`[A-Za-z0-9+/]{64,8000}` becomes `{64,}`), or `None` when it has no such repetition. A
+/// bounded repetition compiles to one NFA state group per allowed occurrence: thousands for a
+/// key body, most of a rule's compile time. A match of the relaxed regex is confirmed by the pattern as written
 /// ([`Compiled::exact`]), so what a rule reports does not change.
 fn relax_repeats(hir: &regex_syntax::hir::Hir) -> Option<regex_syntax::hir::Hir> {
     use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
