@@ -35,9 +35,10 @@ const SEGMENT: usize = 64 << 20;
 ///
 /// Directories are walked in parallel, honouring `.gitignore`, `.ignore` and git's exclude
 /// files (unless [`ignore_files(false)`](PathScan::ignore_files)); hidden files are scanned,
-/// of a `.git` directory only `config` is (remote URLs there carry tokens). A path named explicitly is always read, even when ignored,
-/// hidden or not a regular file (a FIFO, `/dev/stdin`, a process substitution); special files
-/// met inside a walk are skipped and counted.
+/// of a `.git` directory only `config` is (remote URLs there carry tokens). A path named
+/// explicitly is always read, even when ignored, hidden or not a regular file (a FIFO,
+/// `/dev/stdin`, a process substitution); special files met inside a walk are skipped and
+/// counted.
 ///
 /// ```
 /// use keysweep::{RuleSet, Scanner};

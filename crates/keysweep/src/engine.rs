@@ -67,7 +67,7 @@ struct Compiled {
     /// When `regex` was compiled with large repetitions unbounded ([`relax_repeats`]): the
     /// pattern as written, compiled on the first match to confirm (matches are rare; most
     /// rules never match in a given run and never pay for it).
-    exact: Option<Exact>,
+    exact: Option<LazyRegex>,
     /// `Some(n)` when every match starts at most `n` bytes before one of the rule's keywords: a
     /// keyword hit then needs `n + 1` anchored searches, not a search of a window around it.
     keyword_lead: Option<usize>,
@@ -142,7 +142,8 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
                 .position(|n| *n == Some(r.group.as_str()))
                 .ok_or_else(|| format!("reject: no group named {:?}", r.group))?
         };
-        rejects.push((index, LazyRegex::new(r.pattern.clone())));
+        let pattern = LazySource::Text(r.pattern.clone());
+        rejects.push((index, LazyRegex::new(pattern, meta_config())));
     }
     let parts = rule
         .parts
@@ -170,11 +171,9 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         secret_groups,
         window: max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW)),
         bounded: max_len.is_some(),
-        exact: relaxed.is_some().then(|| Exact {
-            hir,
-            config,
-            regex: OnceLock::new(),
-        }),
+        exact: relaxed
+            .is_some()
+            .then(|| LazyRegex::new(LazySource::Parsed(hir), config)),
     })
 }
 
@@ -190,16 +189,9 @@ impl Compiled {
         start: usize,
         end: usize,
     ) -> bool {
-        let Some(exact) = &self.exact else {
+        let Some(exact) = self.exact.as_ref().and_then(LazyRegex::get) else {
             return true;
         };
-        let built = exact.regex.get_or_init(|| {
-            Regex::builder()
-                .configure(exact.config.clone())
-                .build_from_hir(&exact.hir)
-                .ok()
-        });
-        let Some(exact) = built else { return true };
         let cache = cache.get_or_insert_with(|| exact.create_cache());
         let input = Input::new(hay).span(start..end).anchored(Anchored::Yes);
         exact.search_captures_with(cache, &input, caps);
@@ -207,19 +199,30 @@ impl Compiled {
     }
 }
 
-/// A regex parsed and compiled when first needed. One that does not (a rule's patterns are
-/// checked when it is loaded, [`Rule::validate`]; the NFA size limit is far off for a
-/// reject's) matches nothing, and [`Scanner::compile_all`] reports it.
+/// A regex compiled when first needed: a relaxed rule's pattern as written
+/// ([`Compiled::exact`]), parsed already, and the rule's rejects, parsed then too. `get` is
+/// `None` for one that does not compile: a rule's patterns are checked when it is loaded
+/// ([`Rule::validate`]), so only the NFA size limit is left, which an exact pattern may pass
+/// (its relaxed matches then stand) and a reject does not come near (it would match nothing,
+/// and [`Scanner::compile_all`] reports it).
 #[derive(Debug)]
 struct LazyRegex {
-    pattern: String,
+    source: LazySource,
+    config: meta::Config,
     regex: OnceLock<Option<Regex>>,
 }
 
+#[derive(Debug)]
+enum LazySource {
+    Parsed(regex_syntax::hir::Hir),
+    Text(String),
+}
+
 impl LazyRegex {
-    fn new(pattern: String) -> LazyRegex {
+    fn new(source: LazySource, config: meta::Config) -> LazyRegex {
         LazyRegex {
-            pattern,
+            source,
+            config,
             regex: OnceLock::new(),
         }
     }
@@ -227,10 +230,17 @@ impl LazyRegex {
     fn get(&self) -> Option<&Regex> {
         self.regex
             .get_or_init(|| {
-                let hir = parse_pattern(&self.pattern).ok()?;
+                let parsed;
+                let hir = match &self.source {
+                    LazySource::Parsed(hir) => hir,
+                    LazySource::Text(pattern) => {
+                        parsed = parse_pattern(pattern).ok()?;
+                        &parsed
+                    }
+                };
                 Regex::builder()
-                    .configure(meta_config())
-                    .build_from_hir(&hir)
+                    .configure(self.config.clone())
+                    .build_from_hir(hir)
                     .ok()
             })
             .as_ref()
@@ -239,16 +249,6 @@ impl LazyRegex {
     fn is_match(&self, haystack: &[u8]) -> bool {
         self.get().is_some_and(|re| re.is_match(haystack))
     }
-}
-
-/// A relaxed rule's pattern as written ([`Compiled::exact`]), compiled when first needed.
-#[derive(Debug)]
-struct Exact {
-    hir: regex_syntax::hir::Hir,
-    /// The relaxed regex's configuration.
-    config: meta::Config,
-    /// `None` if it does not compile (past the NFA size limit): the relaxed matches stand.
-    regex: OnceLock<Option<Regex>>,
 }
 
 /// Repetitions allowed more than this many times are compiled without their upper bound.
@@ -261,37 +261,25 @@ const RELAX_ABOVE: u32 = 32;
 /// `hir` with every repetition whose upper bound exceeds [`RELAX_ABOVE`] made unbounded
 /// (`[A-Za-z0-9+/]{64,8000}` becomes `{64,}`), or `None` when it has no such repetition. A
 /// bounded repetition compiles to one NFA state group per allowed occurrence: thousands for a
-/// key body, most of a rule's compile time. A match of the relaxed regex is confirmed by the pattern as written
-/// ([`Compiled::exact`]), so what a rule reports does not change.
+/// key body, most of a rule's compile time. A match of the relaxed regex is confirmed by the
+/// pattern as written ([`Compiled::exact`]), so what a rule reports does not change.
 fn relax_repeats(hir: &regex_syntax::hir::Hir) -> Option<regex_syntax::hir::Hir> {
     use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
-    fn walk(h: &Hir, changed: &mut bool) -> Hir {
+    fn walk(h: &Hir) -> Hir {
         match h.kind() {
-            HirKind::Repetition(r) => {
-                let sub = walk(&r.sub, changed);
-                let max = match r.max {
-                    Some(m) if m > RELAX_ABOVE => {
-                        *changed = true;
-                        None
-                    }
-                    m => m,
-                };
-                Hir::repetition(Repetition {
-                    min: r.min,
-                    max,
-                    greedy: r.greedy,
-                    sub: Box::new(sub),
-                })
-            }
+            HirKind::Repetition(r) => Hir::repetition(Repetition {
+                min: r.min,
+                max: r.max.filter(|&m| m <= RELAX_ABOVE),
+                greedy: r.greedy,
+                sub: Box::new(walk(&r.sub)),
+            }),
             HirKind::Capture(c) => Hir::capture(Capture {
                 index: c.index,
                 name: c.name.clone(),
-                sub: Box::new(walk(&c.sub, changed)),
+                sub: Box::new(walk(&c.sub)),
             }),
-            HirKind::Concat(items) => Hir::concat(items.iter().map(|i| walk(i, changed)).collect()),
-            HirKind::Alternation(items) => {
-                Hir::alternation(items.iter().map(|i| walk(i, changed)).collect())
-            }
+            HirKind::Concat(items) => Hir::concat(items.iter().map(walk).collect()),
+            HirKind::Alternation(items) => Hir::alternation(items.iter().map(walk).collect()),
             _ => h.clone(),
         }
     }
@@ -304,11 +292,7 @@ fn relax_repeats(hir: &regex_syntax::hir::Hir) -> Option<regex_syntax::hir::Hir>
         }
     }
     // Most patterns have no such repetition: they are not copied.
-    if !needs(hir) {
-        return None;
-    }
-    let mut changed = false;
-    Some(walk(hir, &mut changed))
+    needs(hir).then(|| walk(hir))
 }
 
 /// Whether a capture group named `group` holds the part `part`: `key_id`, or an alternative's

@@ -132,8 +132,8 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
 /// (`AKIAIOSFODNN7EXAMPLE`), a template (`${TOKEN}`, `{{ secrets.X }}`, `<token>`), a
 /// reference to the environment (`process.env.X`, `os.environ[...]`), a mask (`****`), a
 /// value encrypted in place (Jasypt's `ENC(...)`, SOPS's `ENC[...]`), a reference into a secret
-/// store (`vault:kv/app`, `op://...`), a repeated or ascending run (`xxxxxxxx`, `0000000000`, `12345678`), or a bare word
-/// (`password`, `changeme`).
+/// store (`vault:kv/app`, `op://...`), a repeated or ascending run (`xxxxxxxx`, `0000000000`,
+/// `12345678`), or a bare word (`password`, `changeme`).
 ///
 /// ```
 /// use keysweep::is_placeholder;
