@@ -87,19 +87,19 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
     let hir = parse_pattern(&rule.pattern)?;
     let max_len = hir.properties().maximum_len();
     let keyword_lead = keyword_lead(&hir, rule);
-    let mut config = meta_config();
-    if keyword_lead.is_some() {
-        // Searched only anchored at keyword hits: a prefilter never runs. Over a short window
-        // onepass or the bounded backtracker find the captures at once, and the lazy DFA
-        // (with the reverse NFA it needs) would cost more to build than it saves. Over a long
-        // one (the generic rules: up to a line of trailing comment), the backtracker first
-        // clears a visited set of NFA states times the window at every hit, where most hits
-        // fail within a few bytes: the lazy DFA rejects those for the price of a few
-        // transitions, and captures are sought only in a match.
-        config = config.auto_prefilter(false);
-        if max_len.is_some_and(|l| l <= LONG_ANCHORED_WINDOW) {
-            config = config.hybrid(false);
-        }
+    // No prefilter: a rule's regex searches a window around a keyword hit (or, anchored, from
+    // positions next to it), which the keyword search has found already; extracting the
+    // literals a prefilter needs was a fifth of compiling a rule.
+    let mut config = meta_config().auto_prefilter(false);
+    if keyword_lead.is_some() && max_len.is_some_and(|l| l <= LONG_ANCHORED_WINDOW) {
+        // Searched only anchored at keyword hits. Over a short window onepass or the bounded
+        // backtracker find the captures at once, and the lazy DFA (with the reverse NFA it
+        // needs) would cost more to build than it saves. Over a long one (the generic rules:
+        // up to a line of trailing comment), the backtracker first clears a visited set of NFA
+        // states times the window at every hit, where most hits fail within a few bytes: the
+        // lazy DFA rejects those for the price of a few transitions, and captures are sought
+        // only in a match.
+        config = config.hybrid(false);
     }
     let relaxed = relax_repeats(&hir);
     let regex = Regex::builder()
@@ -143,7 +143,11 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
                 .ok_or_else(|| format!("reject: no group named {:?}", r.group))?
         };
         let pattern = LazySource::Text(r.pattern.clone());
-        rejects.push((index, LazyRegex::new(pattern, meta_config())));
+        // Tested on a group's text, never searched for: no prefilter.
+        rejects.push((
+            index,
+            LazyRegex::new(pattern, meta_config().auto_prefilter(false)),
+        ));
     }
     let parts = rule
         .parts
@@ -493,47 +497,117 @@ fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>) {
     (patterns, keywords, keywordless)
 }
 
-/// The rules scoped by path, one regex over all their path patterns, and the owner of each
-/// pattern: (rule, whether it is an `allow_paths` pattern).
-type PathTable = (Vec<u32>, Option<Regex>, Vec<(u32, bool)>);
+/// The path patterns of the rules scoped by path (`paths`, `allow_paths`), in two groups each
+/// compiled on first use. Most files are named nothing a path-scoped rule looks for: a `paths`
+/// pattern whose matches end with a fixed name or name suffix is searched only for a file so
+/// named ([`NameFilter`]), and a pre-commit run over a few source files compiles none of those.
+#[derive(Debug, Default)]
+struct PathPatterns {
+    /// Rules with `paths` or `allow_paths`.
+    rules: Vec<u32>,
+    /// `paths` patterns that end with a fixed name or suffix, the ones `names` lists.
+    named: PathGroup,
+    /// Every other pattern (any file of a directory, `allow_paths`): searched on every path.
+    rest: PathGroup,
+    /// The file names (lowercase) and name suffixes that `named` patterns can match.
+    names: NameFilter,
+}
 
-fn path_table(rules: &[Rule]) -> Result<PathTable, BuildError> {
-    let mut path_rules = Vec::new();
-    let mut hirs = Vec::new();
-    let mut owner = Vec::new();
-    for (i, rule) in rules.iter().enumerate() {
-        if rule.paths.is_empty() && rule.allow_paths.is_empty() {
-            continue;
+/// Path patterns and one multi-pattern regex over them, built on first use.
+#[derive(Debug, Default)]
+struct PathGroup {
+    hirs: Vec<regex_syntax::hir::Hir>,
+    /// Per pattern: its rule, and whether it is an `allow_paths` pattern.
+    owner: Vec<(u32, bool)>,
+    /// `None` inside when the patterns do not compile together (a size limit: each parsed,
+    /// see [`Scanner::compile_all`]).
+    regex: OnceLock<Option<Regex>>,
+}
+
+impl PathGroup {
+    fn regex(&self) -> Option<&Regex> {
+        if self.hirs.is_empty() {
+            return None;
         }
-        path_rules.push(i as u32);
-        for (list, allow) in [(&rule.paths, false), (&rule.allow_paths, true)] {
-            for p in list {
-                let hir = parse_pattern(p).map_err(|reason| BuildError {
-                    kind: BuildErrorKind::RulePath,
-                    index: Some(i),
-                    pattern: Some(rule.id.to_string()),
-                    reason: format!("{p:?}: {reason}"),
-                })?;
-                hirs.push(hir);
-                owner.push((i as u32, allow));
+        self.regex
+            .get_or_init(|| path_regex(&self.hirs).ok())
+            .as_ref()
+    }
+
+    /// Calls `f(rule, allow)` for every pattern that matches `path`.
+    fn each_match(&self, path: &str, f: &mut impl FnMut(u32, bool)) {
+        let Some(re) = self.regex() else { return };
+        let mut set = regex_automata::PatternSet::new(re.pattern_len());
+        re.which_overlapping_matches(&Input::new(path), &mut set);
+        for p in set.iter() {
+            let (rule, allow) = self.owner[p.as_usize()];
+            f(rule, allow);
+        }
+    }
+}
+
+/// One regex over path patterns that reports every pattern that matches (several rules may
+/// share a path pattern): overlapping, all-matches semantics, no capture groups.
+fn path_regex(hirs: &[regex_syntax::hir::Hir]) -> Result<Regex, String> {
+    Regex::builder()
+        .configure(
+            meta_config()
+                .match_kind(regex_automata::MatchKind::All)
+                .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
+        )
+        .build_many_from_hir(hirs)
+        .map_err(|e| regex_reason(&e))
+}
+
+impl PathPatterns {
+    fn of(rules: &[Rule]) -> Result<PathPatterns, BuildError> {
+        let mut table = PathPatterns::default();
+        for (i, rule) in rules.iter().enumerate() {
+            if rule.paths.is_empty() && rule.allow_paths.is_empty() {
+                continue;
+            }
+            table.rules.push(i as u32);
+            for (list, allow) in [(&rule.paths, false), (&rule.allow_paths, true)] {
+                for p in list {
+                    let hir = parse_pattern(p).map_err(|reason| BuildError {
+                        kind: BuildErrorKind::RulePath,
+                        index: Some(i),
+                        pattern: Some(rule.id.to_string()),
+                        reason: format!("{p:?}: {reason}"),
+                    })?;
+                    let group = if !allow && table.names.add(&hir) {
+                        &mut table.named
+                    } else {
+                        &mut table.rest
+                    };
+                    group.hirs.push(hir);
+                    group.owner.push((i as u32, allow));
+                }
             }
         }
+        table.names.suffixes.sort();
+        table.names.suffixes.dedup();
+        Ok(table)
     }
-    if hirs.is_empty() {
-        return Ok((path_rules, None, owner));
+
+    /// Calls `f(rule, allow)` for every path pattern that matches `path`.
+    fn each_match(&self, path: &str, mut f: impl FnMut(u32, bool)) {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        // `$` also matches before a line break, which a file name may (absurdly) hold.
+        if self.names.matches(name.as_bytes()) || name.contains(['\n', '\r']) {
+            self.named.each_match(path, &mut f);
+        }
+        self.rest.each_match(path, &mut f);
     }
-    // Every pattern that matches must be reported (several rules may share a path pattern):
-    // overlapping, all-matches semantics.
-    let regex = Regex::builder()
-        .configure(meta_config().match_kind(regex_automata::MatchKind::All))
-        .build_many_from_hir(&hirs)
-        .map_err(|e| BuildError {
-            kind: BuildErrorKind::RulePath,
-            index: None,
-            pattern: Some("(path patterns)".into()),
-            reason: regex_reason(&e),
-        })?;
-    Ok((path_rules, Some(regex), owner))
+
+    /// The build error of a group whose patterns do not compile together.
+    fn build_errors(&self) -> Vec<String> {
+        [&self.named, &self.rest]
+            .into_iter()
+            .filter(|g| !g.hirs.is_empty() && g.regex().is_none())
+            .filter_map(|g| path_regex(&g.hirs).err())
+            .collect()
+    }
 }
 
 /// Lanes of the keyword search stepped in lockstep by one thread (see [`keyword_hits`]).
@@ -872,9 +946,8 @@ impl ScannerBuilder {
             Some(regex)
         };
         let rules = rules.into_rules();
-        let (path_rules, path_regex, path_owner) = path_table(&rules)?;
+        let paths = PathPatterns::of(&rules)?;
         let scoped = rules.iter().map(|r| !r.paths.is_empty()).collect();
-        let names = NameFilter::of(&rules);
         let (patterns, keywords, all_keywordless) = keyword_table(&rules);
         // Keyword-less rules scoped to some files are confirmed over the whole input when
         // their path matches; the others share one multi-pattern pass.
@@ -899,11 +972,8 @@ impl ScannerBuilder {
                 settings: format!("{self:?}"),
                 settings_digest: OnceLock::new(),
                 min_confidence: self.min_confidence.unwrap_or(Confidence::Low),
-                path_rules,
-                path_regex,
-                path_owner,
+                paths,
                 scoped,
-                names,
                 compiled: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 rules,
                 automaton: OnceLock::new(),
@@ -1052,31 +1122,35 @@ struct NameFilter {
 }
 
 impl NameFilter {
-    fn of(rules: &[Rule]) -> NameFilter {
+    /// Adds the names and suffixes that a path pattern's matches end with, from its suffix
+    /// literals; `false` (and nothing added) when a path it matches can end otherwise: it is
+    /// not anchored at the end (`$`), no literal ends every match (`\.kube/[^/]+$`), or one
+    /// ends with the `/` of a directory.
+    fn add(&mut self, pattern: &regex_syntax::hir::Hir) -> bool {
         use regex_syntax::hir::literal::{ExtractKind, Extractor};
-        let mut filter = NameFilter::default();
-        for rule in rules.iter().filter(|r| !r.paths.is_empty()) {
-            for p in &rule.paths {
-                let Ok(hir) = parse_pattern(p) else { continue };
-                let seq = Extractor::new().kind(ExtractKind::Suffix).extract(&hir);
-                let Some(literals) = seq.literals() else {
-                    continue; // no literal ends its matches: not prefiltered by name
-                };
-                for lit in literals {
-                    let bytes = lit.as_bytes().to_ascii_lowercase();
-                    match bytes.iter().rposition(|&b| b == b'/') {
-                        Some(slash) => {
-                            filter.exact.insert(bytes[slash + 1..].to_vec());
-                        }
-                        None if !bytes.is_empty() => filter.suffixes.push(bytes),
-                        None => {}
-                    }
-                }
+        use regex_syntax::hir::Look;
+        let ends = pattern.properties().look_set_suffix();
+        if !(ends.contains(Look::End) || ends.contains(Look::EndLF) || ends.contains(Look::EndCRLF))
+        {
+            return false;
+        }
+        let seq = Extractor::new().kind(ExtractKind::Suffix).extract(pattern);
+        let Some(literals) = seq.literals() else {
+            return false;
+        };
+        let mut exact = Vec::new();
+        let mut suffixes = Vec::new();
+        for lit in literals {
+            let bytes = lit.as_bytes().to_ascii_lowercase();
+            match bytes.iter().rposition(|&b| b == b'/') {
+                Some(slash) if slash + 1 < bytes.len() => exact.push(bytes[slash + 1..].to_vec()),
+                None if !bytes.is_empty() => suffixes.push(bytes),
+                _ => return false,
             }
         }
-        filter.suffixes.sort();
-        filter.suffixes.dedup();
-        filter
+        self.exact.extend(exact);
+        self.suffixes.extend(suffixes);
+        true
     }
 
     fn matches(&self, name: &[u8]) -> bool {
@@ -1122,16 +1196,10 @@ struct Inner {
     /// [`Scanner::settings_digest`], computed on first use.
     settings_digest: OnceLock<String>,
     min_confidence: Confidence,
-    /// Rules with `paths` or `allow_paths`, and one multi-pattern regex of all those patterns
-    /// (`path_owner[i]`: the rule and whether pattern `i` is an allow pattern).
-    path_rules: Vec<u32>,
-    path_regex: Option<Regex>,
-    path_owner: Vec<(u32, bool)>,
+    /// Rules with `paths` or `allow_paths`, and their patterns.
+    paths: PathPatterns,
     /// Per rule: it has `paths`, so it runs only where a path matches.
     scoped: Vec<bool>,
-    /// File names (lowercase) a path-scoped rule may apply to, for callers that see names
-    /// before paths.
-    names: NameFilter,
     rules: Vec<Rule>,
     /// Each rule's pattern, compiled on first use (an error is kept for `compile_all`).
     compiled: Vec<OnceLock<Result<Compiled, String>>>,
@@ -1440,8 +1508,12 @@ impl Scanner {
     }
 
     /// Compiles every rule now instead of on first use. Returns the ids and messages of the
-    /// rules whose pattern does not compile (such rules never match).
+    /// rules whose pattern does not compile (such rules never match), and as
+    /// `(path patterns)` the path patterns that do not compile together (their rules then
+    /// never apply, or are never allowed).
     pub fn compile_all(&self) -> Vec<(Arc<str>, String)> {
+        let paths = self.inner.paths.build_errors().into_iter();
+        let paths = paths.map(|e| (Arc::from("(path patterns)"), e));
         (0..self.inner.rules.len())
             .filter_map(|i| {
                 let err = match self.compile_result(i) {
@@ -1453,6 +1525,7 @@ impl Scanner {
                 };
                 Some((self.inner.rules[i].id.clone(), err))
             })
+            .chain(paths)
             .collect()
     }
 
@@ -1567,68 +1640,73 @@ impl Scanner {
     /// [`Rule::allow_paths`]).
     pub fn rule_applies(&self, index: usize, path: &str) -> bool {
         let inner = &*self.inner;
-        if !inner.path_rules.contains(&(index as u32)) {
+        if !inner.paths.rules.contains(&(index as u32)) {
             return true;
         }
-        let mut on = !inner.scoped[index];
-        if let Some(re) = &inner.path_regex {
-            let mut set = regex_automata::PatternSet::new(re.pattern_len());
-            re.which_overlapping_matches(&Input::new(path), &mut set);
-            for p in set.iter() {
-                let (rule, allow) = inner.path_owner[p.as_usize()];
-                if rule as usize == index {
-                    if allow {
-                        return false;
-                    }
-                    on = true;
+        let (mut on, mut allowed) = (!inner.scoped[index], false);
+        inner.paths.each_match(path, |rule, allow| {
+            if rule as usize == index {
+                match allow {
+                    true => allowed = true,
+                    false => on = true,
                 }
             }
-        }
-        on
+        });
+        on && !allowed
     }
 
     /// Whether some rule scoped to some files ([`Rule::paths`]) runs on the file at `path`:
     /// such a file must be scanned with its path ([`scan_file`](Self::scan_file)).
     pub fn path_has_scoped_rules(&self, path: &str) -> bool {
         let inner = &*self.inner;
-        inner
-            .path_rules
-            .iter()
-            .any(|&r| inner.scoped[r as usize] && self.rule_applies(r as usize, path))
+        let (mut on, mut allowed) = (Vec::new(), Vec::new());
+        inner.paths.each_match(path, |rule, allow| match allow {
+            true => allowed.push(rule),
+            false => on.push(rule),
+        });
+        on.iter()
+            .any(|r| inner.scoped[*r as usize] && !allowed.contains(r))
     }
 
     /// Whether a file named `name` (its last path component) may be one a path-scoped rule
     /// applies to. For callers that meet names before whole paths (git trees): a cheap test
     /// that never says no to a file a rule applies to, except for rules whose path patterns
-    /// end with no fixed name or suffix (any file of a directory); confirm with
+    /// end with no fixed name or suffix (any file of a directory) or are not anchored at the
+    /// end (`$`); confirm with
     /// [`path_has_scoped_rules`](Self::path_has_scoped_rules) on the whole path.
     pub fn may_scope_name(&self, name: &[u8]) -> bool {
-        self.inner.names.matches(name)
+        self.inner.paths.names.matches(name)
     }
 
     /// Turns the rules scoped by path on or off for the next input.
     fn select(&self, scratch: &mut Scratch, path: Option<&str>) {
         let inner = &*self.inner;
-        if inner.path_rules.is_empty() {
+        if inner.paths.rules.is_empty() {
             return;
         }
-        for &r in &inner.path_rules {
+        for &r in &inner.paths.rules {
             scratch.off[r as usize] = inner.scoped[r as usize];
         }
-        if let (Some(path), Some(re)) = (path, &inner.path_regex) {
-            let mut set = regex_automata::PatternSet::new(re.pattern_len());
-            re.which_overlapping_matches(&Input::new(path), &mut set);
-            // Matching `paths` first, then `allow_paths`: an allowed path wins.
-            for allow_pass in [false, true] {
-                for p in set.iter() {
-                    let (rule, allow) = inner.path_owner[p.as_usize()];
-                    if allow == allow_pass {
-                        scratch.off[rule as usize] = allow;
-                    }
+        if let Some(path) = path {
+            // A matching `paths` pattern turns its rule on, an `allow_paths` one off; an
+            // allowed path wins, whatever the order the patterns are reported in.
+            let mut allowed = false;
+            inner.paths.each_match(path, |rule, allow| {
+                if allow {
+                    allowed = true;
+                } else {
+                    scratch.off[rule as usize] = false;
                 }
+            });
+            if allowed {
+                inner.paths.each_match(path, |rule, allow| {
+                    if allow {
+                        scratch.off[rule as usize] = true;
+                    }
+                });
             }
         }
-        scratch.any_off = inner.path_rules.iter().any(|&r| scratch.off[r as usize]);
+        scratch.any_off = inner.paths.rules.iter().any(|&r| scratch.off[r as usize]);
     }
 
     /// Like [`scan`](Scanner::scan), appending to `out` (which is not cleared).

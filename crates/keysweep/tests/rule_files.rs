@@ -143,3 +143,79 @@ negative_examples = ["bb=q7w8e9r2"]
     assert!(scanner.rule_applies(0, "x.conf") && scanner.rule_applies(1, "x.conf"));
     assert!(!scanner.rule_applies(0, "y.conf"));
 }
+
+/// Path patterns that end with a file name are searched only for files so named; the others
+/// (a directory's files, patterns not anchored at the end, `allow_paths`) for every path. Both
+/// kinds decide as one regex would.
+#[test]
+fn path_patterns_by_name_and_by_directory_decide_alike() {
+    let rule = |id: &str, scope: &str, key: &str| {
+        format!(
+            r#"
+[[rule]]
+id = "t.{id}"
+name = "{id}"
+description = "{id}"
+{scope}
+keywords = ["{key}="]
+pattern = '{key}=(?P<secret>[a-z0-9]{{8}})'
+confidence = "high"
+tags = ["credential-file"]
+examples = [{{ text = "{key}=k3j4h5g6", secret = "k3j4h5g6", path = "x/.kube/y.conf" }}]
+"#
+        )
+    };
+    let src = [
+        rule("named", r"paths = ['(?:^|/)y\.conf$']", "aa"),
+        rule("dir", r"paths = ['(?:^|/)\.kube/[^/]+$']", "bb"),
+        rule("open", r"paths = ['(?:^|/)\.kube/']", "cc"),
+        rule("allowed", r"allow_paths = ['(?i)(?:^|/)locales?/']", "dd"),
+        rule(
+            "both",
+            r"paths = ['(?:^|/)y\.conf$']
+allow_paths = ['(?:^|/)vendor/']",
+            "ee",
+        ),
+    ]
+    .concat();
+    let rules = keysweep::RuleSet::from_toml(&src, "t.toml").unwrap();
+    let scanner = keysweep::Scanner::new(rules).unwrap();
+    let applies =
+        |path: &str| -> Vec<usize> { (0..5).filter(|&i| scanner.rule_applies(i, path)).collect() };
+    assert_eq!(applies("etc/y.conf"), [0, 3, 4]);
+    assert_eq!(applies("y.conf"), [0, 3, 4]);
+    assert_eq!(
+        applies("etc/Y.CONF"),
+        [3],
+        "the name filter ignores case, the pattern does not"
+    );
+    assert_eq!(applies("etc/y.conf.bak"), [3]);
+    assert_eq!(applies("home/.kube/config"), [1, 2, 3]);
+    assert_eq!(applies("home/.kube/y.conf"), [0, 1, 2, 3, 4]);
+    assert_eq!(applies("home/.kube/cache/z"), [2, 3]);
+    assert_eq!(applies("app/Locales/en.yml"), Vec::<usize>::new());
+    assert_eq!(applies("vendor/etc/y.conf"), [0, 3]);
+    assert!(scanner.path_has_scoped_rules("etc/y.conf"));
+    assert!(scanner.path_has_scoped_rules("home/.kube/cache/z"));
+    assert!(!scanner.path_has_scoped_rules("src/main.rs"));
+    assert!(!scanner.path_has_scoped_rules("locales/q.txt"));
+    // Names: fixed names only; a directory's files are decided on the whole path.
+    assert!(scanner.may_scope_name(b"y.conf") && scanner.may_scope_name(b"Y.Conf"));
+    assert!(!scanner.may_scope_name(b"config"));
+
+    let text = b"aa=k3j4h5g6\nbb=q7w8e9r2\ncc=m2n3b4v5\ndd=z9x8c7v6\nee=p0o9i8u7\n";
+    let found = |path: &str| -> Vec<String> {
+        let found = scanner.scan_file(&mut scanner.scratch(), text, Some(path));
+        found.iter().map(|f| f.rule_id.to_string()).collect()
+    };
+    assert_eq!(
+        found("home/.kube/y.conf"),
+        ["t.named", "t.dir", "t.open", "t.allowed", "t.both"]
+    );
+    assert_eq!(found("vendor/y.conf"), ["t.named", "t.allowed"]);
+    assert_eq!(found("locales/x/.kube/q"), ["t.dir", "t.open"]);
+    // Without a path, no path-scoped rule runs; the others do.
+    let found = scanner.scan(&mut scanner.scratch(), text);
+    let ids: Vec<&str> = found.iter().map(|f| &*f.rule_id).collect();
+    assert_eq!(ids, ["t.allowed"]);
+}
