@@ -519,19 +519,21 @@ struct PathGroup {
     hirs: Vec<regex_syntax::hir::Hir>,
     /// Per pattern: its rule, and whether it is an `allow_paths` pattern.
     owner: Vec<(u32, bool)>,
-    /// `None` inside when the patterns do not compile together (a size limit: each parsed,
-    /// see [`Scanner::compile_all`]).
-    regex: OnceLock<Option<Regex>>,
+    /// The error when the patterns do not compile together (a size limit: each was parsed),
+    /// for [`Scanner::compile_all`]; the patterns then match nothing.
+    regex: OnceLock<Result<Regex, String>>,
 }
 
 impl PathGroup {
+    fn built(&self) -> &Result<Regex, String> {
+        self.regex.get_or_init(|| path_regex(&self.hirs))
+    }
+
     fn regex(&self) -> Option<&Regex> {
         if self.hirs.is_empty() {
             return None;
         }
-        self.regex
-            .get_or_init(|| path_regex(&self.hirs).ok())
-            .as_ref()
+        self.built().as_ref().ok()
     }
 
     /// Calls `f(rule, allow)` for every pattern that matches `path`.
@@ -604,8 +606,8 @@ impl PathPatterns {
     fn build_errors(&self) -> Vec<String> {
         [&self.named, &self.rest]
             .into_iter()
-            .filter(|g| !g.hirs.is_empty() && g.regex().is_none())
-            .filter_map(|g| path_regex(&g.hirs).err())
+            .filter(|g| !g.hirs.is_empty())
+            .filter_map(|g| g.built().as_ref().err().cloned())
             .collect()
     }
 }
@@ -1289,8 +1291,8 @@ pub struct Scratch {
     /// keyword on every byte costs one entry per hit, not one per position.
     anchored: Vec<(u32, usize, usize)>,
     candidates: Vec<(u32, usize, usize)>,
-    /// Values an extractor read in the current range (reported or not): generic rules do
-    /// not report them.
+    /// Values an extractor read in the current range (reported or not), and secrets of
+    /// specific rules' rejected matches: generic rules do not report them.
     claimed: Vec<Range<usize>>,
 }
 
@@ -2107,7 +2109,8 @@ impl Scanner {
         }
         if !scratch.claimed.is_empty() {
             // A generic rule's guess at a value an extractor read gives way to its reading
-            // (reported, or judged no secret: a Secret's `username`, a placeholder password).
+            // (reported, or judged no secret: a Secret's `username`, a placeholder password),
+            // and so does its guess at a value a specific rule rejected.
             let claimed = &scratch.claimed;
             let mut i = 0;
             out.retain(|f| {
@@ -2213,7 +2216,9 @@ impl Scanner {
             if let Some(kind) = c.extract {
                 let claimed = &mut scratch.claimed;
                 self.extracted(rule, kind, m.range(), hay, &owned, in_decoded, claimed, out);
-            } else if let Some(f) = self.finding(rule, caps, hay, &owned, in_decoded) {
+            } else if let Some(f) =
+                self.finding(rule, caps, hay, &owned, in_decoded, &mut scratch.claimed)
+            {
                 out.push(f);
             }
         }
@@ -2247,14 +2252,18 @@ impl Scanner {
         if let Some(kind) = c.extract {
             let claimed = &mut scratch.claimed;
             self.extracted(rule, kind, m.range(), hay, &owned, in_decoded, claimed, out);
-        } else if let Some(f) = self.finding(rule, caps, hay, &owned, in_decoded) {
+        } else if let Some(f) =
+            self.finding(rule, caps, hay, &owned, in_decoded, &mut scratch.claimed)
+        {
             out.push(f);
         }
         Some(m.end())
     }
 
     /// Turns a match into a finding if its secret starts in `owned` and passes the
-    /// placeholder, entropy and structural gates.
+    /// placeholder, entropy and structural gates. A specific rule's match that its `reject`
+    /// drops claims its secret: the rule recognised the value and judged it (a Google API key
+    /// in a Firebase config is public), so a generic rule's guess at it gives way.
     fn finding(
         &self,
         rule: usize,
@@ -2262,6 +2271,7 @@ impl Scanner {
         hay: &[u8],
         owned: &Range<usize>,
         in_decoded: bool,
+        claimed: &mut Vec<Range<usize>>,
     ) -> Option<Finding> {
         let c = self.compiled(rule)?;
         let span = if c.secret_groups.is_empty() {
@@ -2291,6 +2301,9 @@ impl Scanner {
                     caps.get_group(*group).map(|m| &hay[m.range()])
                 };
                 if text.is_some_and(|t| re.is_match(t)) {
+                    if !self.inner.generic[rule] {
+                        claimed.push(span.clone());
+                    }
                     if !self.inner.keep_dropped {
                         return None;
                     }

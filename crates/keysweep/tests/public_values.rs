@@ -58,3 +58,34 @@ fn the_same_shape_with_another_value_is_reported() {
         );
     }
 }
+
+/// A key a specific rule recognises and rejects as public by design (a Firebase web config's
+/// Google API key) is not reported by a generic rule instead; the same key used by a server is.
+#[test]
+fn a_value_a_specific_rule_rejects_is_not_guessed_at_by_generic_rules() {
+    let key = "AIzaXUcltKSAtnRORnrMkf9icivOTig9Wy_eNs6";
+    let web = format!(
+        "const firebaseConfig = {{\n  apiKey: '{key}',\n  authDomain: 'acme-7.firebaseapp.com',\n}};\n"
+    );
+    let plist = format!("\t<key>API_KEY</key>\n\t<string>{key}</string>\n");
+    let dropped = ScannerBuilder::new()
+        .keep_suppressed(true)
+        .keep_dropped(true)
+        .build(RuleSet::builtin())
+        .unwrap();
+    for text in [&web, &plist] {
+        assert_eq!(verdicts(text), [], "{text}");
+        let found: Vec<_> = dropped
+            .scan(&mut dropped.scratch(), text.as_bytes())
+            .into_iter()
+            .map(|f| (f.rule_id.to_string(), f.suppressed))
+            .collect();
+        assert_eq!(
+            found,
+            [("google.api_key".to_string(), Some(Suppression::Rejected))],
+            "{text}"
+        );
+    }
+    let server = format!("const gemini = new GoogleGenerativeAI({{ apiKey: '{key}' }});\n");
+    assert_eq!(verdicts(&server), [("google.api_key".to_string(), None)]);
+}
