@@ -2937,6 +2937,8 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
             "generic.bearer_token",
             "generic.auth_header.token",
             "generic.secret.config_set",
+            "generic.password.call",
+            "generic.secret.call",
         ] {
             let rule = rules.rules().iter().find(|r| &*r.id == id).expect(id);
             let compiled = compile(rule).unwrap();
