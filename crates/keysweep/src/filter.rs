@@ -65,6 +65,13 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"...",
     b"\xe2\x80\xa6", // the ellipsis character
     b"insert_",
+    b"insert-",
+    b"set-me",
+    b"set_me",
+    b"setme",
+    b"fill-me",
+    b"fill_me",
+    b"fillme",
     b"replace_me",
     b"replaceme",
     b"dummy",
@@ -224,8 +231,9 @@ fn is_secret_reference(s: &[u8]) -> bool {
 /// - identifiers, member paths, symbols and type names: a value of letters, digits and
 ///   `_ . : / # ? ! @ &` whose words (split at case changes, letter/digit changes and
 ///   separators) average three or more characters (`self.password`, `@user.auth_token`,
-///   `CanonicalNameCredentialSourcer`, `x25519.X25519PrivateKey`, `Incomplete`), or that
-///   starts with a sigil (`:BCryptPassword`). Random tokens split into 1-2 character words.
+///   `CanonicalNameCredentialSourcer`, `x25519.X25519PrivateKey`, `Incomplete`; four or
+///   more when under a quarter of its letters are vowels), or such an identifier after a
+///   sigil (`:BCryptPassword`). Random tokens split into 1-2 character words.
 /// - UUIDs (pagination and change tokens in API examples), base64-encoded JSON without the
 ///   dots of a JWT (`eyJOZXh0VG9rZW4iOi…`: a cursor), and dates, times and numbers.
 ///
@@ -237,6 +245,9 @@ fn is_secret_reference(s: &[u8]) -> bool {
 /// assert!(looks_like_literal(b"GkTOuRHS0faysXAszGGuSWvOVvinfuIL"));
 /// assert!(looks_like_literal(b"k3jx9qmz2wpe8rtu4ynb5vc7"));
 /// assert!(looks_like_literal(b"QSVBdIeDKJLCKnLcY.d"));
+/// assert!(looks_like_literal(b"LShIQ8R4NgnfVzkrlonWNULthluDhliC"));
+/// assert!(looks_like_literal(b"@JRMtlk4ggMe@VY1Ge2w2eK"));
+/// assert!(!looks_like_literal(b"HTTP2ServerPushHandler"));
 /// assert!(!looks_like_literal(b"XMLHttpRequest.getElementById"));
 /// assert!(!looks_like_literal(b"TLS13_CHACHA20_POLY1305_SHA256_INTERNAL"));
 /// assert!(!looks_like_literal(b"self.password"));
@@ -267,12 +278,22 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
     if !code_chars {
         return true;
     }
-    if matches!(secret.first(), Some(b'@' | b':' | b'!' | b'&')) {
-        return false;
+    // A sigil before an identifier (`@user.auth_token`, `:BCryptPassword`) is code; before
+    // random characters (`@JRMtlk4ggMe@VY1Ge2w2eK`) it is the first character of a password.
+    if let [b'@' | b':' | b'!' | b'&', rest @ ..] = secret {
+        return !rest.is_empty() && looks_like_literal(rest);
     }
     if is_random_mix(secret) || is_random_case(secret) {
         return true;
     }
+    // Random letters have few vowels (about one in five, `LShIQ8R4NgnfVzkrlonWNULthluDhliC`);
+    // identifiers are made of words (`getElementById`: two in five).
+    let (letters, vowels) = secret.iter().fold((0usize, 0usize), |(l, v), &b| {
+        let vowel = matches!(b.to_ascii_lowercase(), b'a' | b'e' | b'i' | b'o' | b'u');
+        (l + b.is_ascii_alphabetic() as usize, v + vowel as usize)
+    });
+    let sparse_vowels =
+        letters >= 12 && vowels * 4 < letters && secret.iter().any(u8::is_ascii_digit);
     // Words: maximal runs of `[A-Z]?[a-z]+`, `[A-Z]+` or `[0-9]+`.
     let (mut words, mut chars) = (0usize, 0usize);
     let mut prev: Option<u8> = None;
@@ -292,7 +313,7 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
         words += starts_word as usize;
         prev = Some(b);
     }
-    words == 0 || chars < 3 * words
+    words == 0 || chars < 3 * words || (sparse_vowels && chars < 4 * words)
 }
 
 /// [`looks_like_literal`] for a value under a password key. People choose passwords from
