@@ -85,6 +85,7 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"abcd1234",
     b"1234abcd",
     b"a1b2c3d4",
+    b"1a2b3c4d",
 ];
 
 /// Whole values (compared ASCII-case-insensitively) that are words, not secrets.
@@ -248,6 +249,7 @@ fn is_secret_reference(s: &[u8]) -> bool {
 /// assert!(looks_like_literal(b"LShIQ8R4NgnfVzkrlonWNULthluDhliC"));
 /// assert!(looks_like_literal(b"@JRMtlk4ggMe@VY1Ge2w2eK"));
 /// assert!(!looks_like_literal(b"HTTP2ServerPushHandler"));
+/// assert!(!looks_like_literal(b"dhSinglePass-stdDH-sha1kdf-scheme"));
 /// assert!(!looks_like_literal(b"XMLHttpRequest.getElementById"));
 /// assert!(!looks_like_literal(b"TLS13_CHACHA20_POLY1305_SHA256_INTERNAL"));
 /// assert!(!looks_like_literal(b"self.password"));
@@ -292,8 +294,12 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
         let vowel = matches!(b.to_ascii_lowercase(), b'a' | b'e' | b'i' | b'o' | b'u');
         (l + b.is_ascii_alphabetic() as usize, v + vowel as usize)
     });
-    let sparse_vowels =
-        letters >= 12 && vowels * 4 < letters && secret.iter().any(u8::is_ascii_digit);
+    // Only for letters and digits alone: names joined by separators
+    // (`dhSinglePass-stdDH-sha1kdf-scheme`) abbreviate their words.
+    let sparse_vowels = letters >= 12
+        && vowels * 4 < letters
+        && secret.iter().any(u8::is_ascii_digit)
+        && secret.iter().all(u8::is_ascii_alphanumeric);
     // Words: maximal runs of `[A-Z]?[a-z]+`, `[A-Z]+` or `[0-9]+`.
     let (mut words, mut chars) = (0usize, 0usize);
     let mut prev: Option<u8> = None;
