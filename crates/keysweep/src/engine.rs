@@ -2939,6 +2939,7 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
             "generic.secret.config_set",
             "generic.password.call",
             "generic.secret.call",
+            "generic.password.prose",
         ] {
             let rule = rules.rules().iter().find(|r| &*r.id == id).expect(id);
             let compiled = compile(rule).unwrap();
