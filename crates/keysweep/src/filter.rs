@@ -337,6 +337,7 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(looks_like_password_literal(b"Kenji.cactus#43"));
 /// assert!(looks_like_password_literal(b"Maria.winter.14"));
 /// assert!(looks_like_password_literal(b"Tr0ub4dor&3"));
+/// assert!(looks_like_password_literal(b"meadow.compass.7881"));
 /// assert!(looks_like_password_literal(b"!9xTXCtF!5nBH"));
 /// assert!(!looks_like_password_literal(b"self.password"));
 /// assert!(!looks_like_password_literal(b"config.db.pass2"));
@@ -428,10 +429,16 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
         b"fake",
         b"changeme",
     ];
+    // Words that end in `pass` (`compass`, `bypass`) are no names: `meadow.compass.7881`.
+    const PASS_WORDS: [&[u8]; 7] = [b"com", b"by", b"sur", b"tres", b"over", b"under", b"en"];
     !NAMES.iter().any(|name| {
-        secret
-            .windows(name.len())
-            .any(|w| w.eq_ignore_ascii_case(name))
+        secret.windows(name.len()).enumerate().any(|(i, w)| {
+            w.eq_ignore_ascii_case(name)
+                && !(*name == b"pass"
+                    && PASS_WORDS
+                        .iter()
+                        .any(|p| i >= p.len() && secret[i - p.len()..i].eq_ignore_ascii_case(p)))
+        })
     })
 }
 
