@@ -75,17 +75,68 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"replace_me",
     b"replaceme",
     b"dummy",
+    // Values that say what they are: `fake-password`, `do-not-use-in-prod`.
+    b"fake-",
+    b"fake_",
+    b"-fake",
+    b"_fake",
+    b"do-not-use",
+    b"do_not_use",
+    b"donotuse",
     // Interpolation in Ruby, Python %-formatting and friends: the value is built at run time.
     b"#{",
     b"%{",
     // A value that spells out "password" is a sample (`42password`, `my-passwords`).
     b"password",
     b"passwd",
+    // The same in other languages: "password" (`MeinPasswort2024`) and "example" (`beispiel`,
+    // `exemplo`, `ejemplo`). Seven letters or more: no random value holds one by chance.
+    b"passwort",
+    b"kennwort",
+    b"wachtwoord",
+    b"contrasena",
+    b"motdepasse",
+    b"mot_de_passe",
+    b"beispiel",
+    b"exemplo",
+    b"ejemplo",
+    b"esempio",
+    b"przyklad",
+    b"voorbeeld",
     // Sample sequences.
     b"abcd1234",
     b"1234abcd",
     b"a1b2c3d4",
     b"1a2b3c4d",
+];
+
+/// Starts of values (compared ASCII-case-insensitively) that address the reader in another
+/// language, as `your_` does in English: `sua_chave_api_aqui`, `dein-token`, `votre_cle`.
+/// Only at the start: inside a random value these short runs occur by chance.
+const PLACEHOLDER_PREFIXES: &[&[u8]] = &[
+    b"sua_",
+    b"sua-",
+    b"seu_",
+    b"seu-",
+    b"tu_clave",
+    b"tu-clave",
+    b"tu_token",
+    b"tu-token",
+    b"dein_",
+    b"dein-",
+    b"deine_",
+    b"deine-",
+    b"deinpass",
+    b"deintoken",
+    b"votre_",
+    b"votre-",
+    b"twoj_",
+    b"twoje_",
+    b"twoj-",
+    b"jouw_",
+    b"jouw-",
+    b"il_tuo",
+    b"la_tua",
 ];
 
 /// Whole values (compared ASCII-case-insensitively) that are words, not secrets.
@@ -166,6 +217,12 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if PLACEHOLDER_WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)) {
         return true;
     }
+    if PLACEHOLDER_PREFIXES
+        .iter()
+        .any(|p| s.len() > p.len() && s[..p.len()].eq_ignore_ascii_case(p))
+    {
+        return true;
+    }
     if is_public_value(s) {
         return true;
     }
@@ -174,7 +231,8 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     // Documentation ids: AWS abbreviates EXAMPLE as XMPL (`ACCAQFODXMPL4YFHP7DZE`), in capitals;
     // compared ignoring case it turns up in one random 40-character secret in a few thousand.
-    if memchr::memmem::find(s, b"XMPL").is_some() {
+    // Ids are short: in a longer key (an 88-character Azure account key) it is chance.
+    if s.len() <= 40 && memchr::memmem::find(s, b"XMPL").is_some() {
         return true;
     }
     // Angle-bracket or square-bracket templates: `<token>`, `[API_KEY]`.
@@ -649,6 +707,14 @@ mod tests {
             "#{params[:password]}",
             "{registry_id}-auth-token",
             "ACCAQFODXMPL4YFHP7DZE",
+            // Other languages' "your ...", "password" and "example".
+            "sua_chave_api_aqui",
+            "dein-geheimes-token",
+            "votre_cle_secrete",
+            "MeinPasswort2024",
+            "beispiel-token-1234",
+            "fake-password",
+            "insecure-test-secret-do-not-use",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p} should be a placeholder");
         }
@@ -661,6 +727,10 @@ mod tests {
             "ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u",
             "Zq8#kL2!mN4@pR6$",
             "9f86d081884c7d659a2feaa0c55ad015",
+            // Another language's "your" inside a random value is chance, not a placeholder.
+            "hvb.AAAAAQl73_BS_SdeIn-oJjNnZLwAC6511En8WOXm",
+            // XMPL by chance in a long key (Azure account keys are 88 characters).
+            "XO/paScwbxSbsUroZn14NofI2C8wUxXMPL9aOd6178xwILnn77M/RSIYX6coHeLkgQTunZDd6JI2NDnkXP6SQg==",
             // DER-encoded keys have long runs of 'A'; a run under a third of the value is kept.
             "AAAAB3NzaC1yc2EAAAADAQABAAABAQDxAAAAAAAAAAAQz7Qm5pXr2LkW8vN3bT6yH1sJ4gF0dC9eA7uR2iO5",
         ] {
