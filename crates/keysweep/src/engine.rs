@@ -444,8 +444,8 @@ struct Keyword {
 #[derive(Debug)]
 struct Trigger {
     rule: u32,
-    /// For a keyword longer than [`KEYWORD_PREFIX`]: the whole keyword (lowercase), which a
-    /// hit of its prefix must go on to.
+    /// For a keyword longer than its automaton pattern ([`KEYWORD_PREFIX`], [`pattern_len`]):
+    /// the whole keyword (lowercase), which a hit of its prefix must go on to.
     full: Option<Box<[u8]>>,
     /// For a case-sensitive keyword, the exact bytes a hit must have.
     exact: Option<Box<[u8]>>,
@@ -457,8 +457,22 @@ struct Trigger {
 /// keywords make about a third fewer states, and prefix hits that do not go on are rare.
 const KEYWORD_PREFIX: usize = 8;
 
-/// The automaton's patterns (distinct lowercased keywords, cut at [`KEYWORD_PREFIX`] bytes),
-/// what each triggers, and the rules without keywords.
+/// How many of a lowercased keyword's bytes its automaton pattern holds: [`KEYWORD_PREFIX`] at
+/// most, and of a keyword in another script (`hasło`, `пароль`, `密码`) its ASCII head and the
+/// lead byte of its first non-ASCII character. Each distinct byte of the patterns is a column
+/// of the automaton's transition table, and UTF-8 continuation bytes would add dozens of them
+/// (a table twice as wide to build and walk, for every input); lead bytes are a handful, and
+/// the whole keyword is compared at each hit.
+fn pattern_len(lower: &[u8]) -> usize {
+    let cut = lower
+        .iter()
+        .position(|&b| b >= 0x80)
+        .map_or(KEYWORD_PREFIX, |i| (i + 1).min(KEYWORD_PREFIX));
+    lower.len().min(cut)
+}
+
+/// The automaton's patterns (distinct lowercased keywords, cut by [`pattern_len`]), what each
+/// triggers, and the rules without keywords.
 fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>) {
     let mut patterns: Vec<Vec<u8>> = Vec::new();
     let mut keywords: Vec<Keyword> = Vec::new();
@@ -471,13 +485,14 @@ fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>) {
         }
         for kw in &rule.keywords {
             let lower = kw.as_bytes().to_ascii_lowercase();
-            let prefix = lower[..lower.len().min(KEYWORD_PREFIX)].to_vec();
+            let cut = pattern_len(&lower);
+            let prefix = lower[..cut].to_vec();
             let slot = *slot_of.entry(prefix.clone()).or_insert_with(|| {
                 patterns.push(prefix);
                 keywords.push(Keyword::default());
                 patterns.len() - 1
             });
-            let full = (lower.len() > KEYWORD_PREFIX).then(|| Box::<[u8]>::from(lower));
+            let full = (lower.len() > cut).then(|| Box::<[u8]>::from(lower));
             let exact = rule
                 .case_sensitive
                 .then(|| Box::<[u8]>::from(kw.as_bytes()));
@@ -2828,6 +2843,50 @@ pattern = '(?i:longprefix_\w{{3}})[ =]+(?P<secret>zz[a-z0-9]{{18}})\b'
         assert!(s
             .scan(&mut scratch, format!("longprefix_key {secret}").as_bytes())
             .is_empty());
+    }
+
+    /// A keyword in another script is searched for by its ASCII head and the lead byte of its
+    /// first non-ASCII character, and compared whole at each hit: words that share the lead byte
+    /// (`парус`, `密度`) trigger nothing, in a small input (searched keyword by keyword) as in a
+    /// large one (searched with the automaton). The pattern leaves the keyword out, so that only
+    /// the keyword comparison can tell the words apart.
+    #[test]
+    fn keywords_in_other_scripts_are_confirmed_whole() {
+        assert_eq!(pattern_len("hasło".as_bytes()), 4);
+        assert_eq!(pattern_len("пароль".as_bytes()), 1);
+        assert_eq!(pattern_len(b"password_hash"), KEYWORD_PREFIX);
+        let s = scanner(
+            r#"
+[[rule]]
+id = "intl.password"
+name = "Intl"
+description = "d"
+keywords = ["пароль", "密码", "hasło"]
+pattern = '[ =:]+(?P<secret>zz[a-z0-9]{18})\b'
+"#,
+        );
+        let secret = "zz7q3k9m2x8v4b6n1p5r";
+        let padding = "x = 1 # ascii filler\n".repeat(20_000);
+        let mut scratch = s.scratch();
+        for (word, found) in [
+            ("пароль", true),
+            ("密码", true),
+            ("hasło", true),
+            ("парус", false),
+            ("密度", false),
+            ("hasla", false),
+        ] {
+            for pad in ["", padding.as_str()] {
+                let text = format!("{pad}{word}: {secret}\n");
+                let got = s.scan(&mut scratch, text.as_bytes());
+                assert_eq!(
+                    got.len(),
+                    usize::from(found),
+                    "{word} after {} bytes",
+                    pad.len()
+                );
+            }
+        }
     }
 
     const ACME: &str = r#"
