@@ -364,15 +364,25 @@ impl PathScan {
         let filter = self.filter.clone();
         let counters = Arc::clone(&self.counters);
         builder.filter_entry(move |e| {
-            // Of a repository's `.git` directory only its `config` is read: remote URLs there
-            // carry tokens (`https://user:ghp_...@github.com/...`); the objects are history,
+            // Of a repository's `.git` directory only its `config` and the messages being
+            // written are read: remote URLs carry tokens (`https://user:ghp_...@github.com/...`),
+            // and a message pasted into an editor and then aborted (`COMMIT_EDITMSG`,
+            // `MERGE_MSG`, `SQUASH_MSG`, `TAG_EDITMSG`) is in no commit. The objects are history,
             // which `--git` scans.
             if e.file_name() == ".git" {
                 return e.file_type().is_some_and(|t| t.is_dir());
             }
             if e.depth() > 0 && e.path().parent().and_then(Path::file_name) == Some(".git".as_ref())
             {
-                return e.file_name() == "config" && e.file_type().is_some_and(|t| t.is_file());
+                const READ: [&str; 5] = [
+                    "config",
+                    "COMMIT_EDITMSG",
+                    "MERGE_MSG",
+                    "SQUASH_MSG",
+                    "TAG_EDITMSG",
+                ];
+                return READ.iter().any(|n| e.file_name() == *n)
+                    && e.file_type().is_some_and(|t| t.is_file());
             }
             let excluded = e.depth() > 0 && filter.as_ref().is_some_and(|f| f.excludes(e.path()));
             if excluded {

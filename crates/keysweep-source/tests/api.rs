@@ -119,15 +119,20 @@ fn counters_are_shared_with_a_reader_thread() {
 }
 
 #[test]
-fn of_a_git_directory_only_its_config_is_scanned() {
-    // A token in a remote URL of `.git/config` is found; objects, hooks and logs are not read
-    // (history is what `--git` scans).
+fn of_a_git_directory_only_its_config_and_messages_are_scanned() {
+    // A token in a remote URL of `.git/config` and one pasted into a commit message being
+    // written are found; objects, hooks and logs are not read (history is what `--git` scans).
     let dir = tempfile::tempdir().unwrap();
     let git = dir.path().join("repo/.git");
     std::fs::create_dir_all(git.join("logs")).unwrap();
     std::fs::write(
         git.join("config"),
         format!("[remote \"origin\"]\n\turl = https://ci:{TOKEN}@github.com/acme/app.git\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        git.join("COMMIT_EDITMSG"),
+        format!("Hardcode the token until CI has it\n\nGITHUB_TOKEN={TOKEN}\n"),
     )
     .unwrap();
     std::fs::write(git.join("logs/HEAD"), format!("GITHUB_TOKEN={TOKEN}\n")).unwrap();
@@ -142,5 +147,8 @@ fn of_a_git_directory_only_its_config_is_scanned() {
     let scan = PathScan::new(Scanner::new(RuleSet::builtin()).unwrap());
     let hits = hits_of(&scan, dir.path());
     let config = git.join("config").to_string_lossy().into_owned();
-    assert_eq!(hits, vec![(config, 2)]);
+    let message = git.join("COMMIT_EDITMSG").to_string_lossy().into_owned();
+    let mut want = vec![(config, 2), (message, 3)];
+    want.sort();
+    assert_eq!(hits, want);
 }
