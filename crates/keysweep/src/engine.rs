@@ -2385,15 +2385,16 @@ impl Scanner {
                 if !crate::decode::base64_value(&hay[v.value.clone()], &mut decoded) {
                     continue;
                 }
-                // A short value counts under a key that names a credential (a six-letter
-                // password); elsewhere it is a setting (`LOG_LEVEL: aW5mbw==`).
-                if decoded.len() < 8 && !crate::extract::names_credential(&hay[v.key.clone()]) {
-                    continue;
-                }
                 (decoded, vec![Encoding::Base64])
             } else {
                 (v.unescaped(hay), Vec::new())
             };
+            // A short value counts under a key that names a credential (a six-letter
+            // password); elsewhere it is a setting, encoded or not (`LOG_LEVEL: aW5mbw==`,
+            // `NODE_ENV: "staging"`).
+            if secret.len() < 8 && !crate::extract::names_credential(&hay[v.key.clone()]) {
+                continue;
+            }
             if crate::extract::plainly_public(&secret)
                 || v.needs_entropy && (secret.len() < 16 || shannon_entropy(&secret) < 3.0)
             {
