@@ -204,6 +204,7 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
 /// assert!(is_placeholder(b"ENC(t2ZZX9eVM0BdY04assAauyFCnrv1WaPH)"));
 /// assert!(is_placeholder(b"ENC[AES256_GCM,data:DKXZN1iXQkHk,iv:/bf2lP8i1om=,type:str]"));
 /// assert!(is_placeholder(b"vault:kv/gateway#password"));
+/// assert!(is_placeholder(b"@Microsoft.KeyVault(VaultName=kv-prod;SecretName=JwtKey)"));
 /// assert!(is_placeholder(b"please-generate-with-openssl-rand"));
 /// assert!(!is_placeholder(b"ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u"));
 /// assert!(is_placeholder(b"ACCAQFODXMPL4YFHP7DZE"));
@@ -266,8 +267,10 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 /// `arn:aws:secretsmanager:...`, `ssm:/app/db`, `keyvault:app-db`. Such schemes never start a
 /// random secret.
 fn is_secret_reference(s: &[u8]) -> bool {
-    const SCHEMES: [&[u8]; 10] = [
+    const SCHEMES: [&[u8]; 11] = [
         b"vault:",
+        // Azure App Service and Functions settings resolved from Key Vault.
+        b"@microsoft.keyvault(",
         b"op://",
         b"ssm:",
         b"secretsmanager:",
