@@ -410,6 +410,8 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"getPassword()"));
 /// assert!(!looks_like_password_literal(b"testpass123"));
 /// assert!(!looks_like_password_literal(b"correct_master_key_123!"));
+/// assert!(looks_like_password_literal(b"thunder-sierra-blossom-jasper"));
+/// assert!(!looks_like_password_literal(b"current-password"));
 /// ```
 pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     // A call: `getPassword()`, `env("DB_PASSWORD")`.
@@ -456,7 +458,7 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
         && secret
             .iter()
             .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    if !letters || member || constant || !(digits || symbols) {
+    if !letters || member || constant || !(digits || symbols || is_word_passphrase(secret)) {
         return false;
     }
     // Identifiers in snake_case: three or more words of letters (`correct_master_key_123!`).
@@ -501,6 +503,100 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
                         .any(|p| i >= p.len() && secret[i - p.len()..i].eq_ignore_ascii_case(p)))
         })
     })
+}
+
+/// A passphrase of words alone, as generators and password managers make them
+/// (`thunder-sierra-blossom-jasper`): three or more words of 3 to 10 lowercase letters joined by
+/// `-`, 16 characters or more, none of them a word that names or describes something else
+/// (`existing-secret-name`, `set-in-the-vault`). Kebab case names in code are mostly one or two
+/// words (`current-password`, `new-password`); words joined by dots stay member paths.
+fn is_word_passphrase(s: &[u8]) -> bool {
+    const STOP: &[&[u8]] = &[
+        b"the",
+        b"and",
+        b"from",
+        b"with",
+        b"for",
+        b"see",
+        b"use",
+        b"set",
+        b"get",
+        b"your",
+        b"our",
+        b"secret",
+        b"secrets",
+        b"vault",
+        b"env",
+        b"key",
+        b"keys",
+        b"token",
+        b"value",
+        b"name",
+        b"file",
+        b"path",
+        b"generated",
+        b"generate",
+        b"random",
+        b"change",
+        b"replace",
+        b"default",
+        b"none",
+        b"empty",
+        b"required",
+        b"stored",
+        b"managed",
+        b"existing",
+        b"helm",
+        b"chart",
+        b"release",
+        b"service",
+        b"app",
+        b"database",
+        b"user",
+        b"admin",
+        b"root",
+        b"local",
+        b"prod",
+        b"production",
+        b"staging",
+        b"dev",
+        b"here",
+        b"this",
+        b"not",
+        b"must",
+        b"should",
+        b"only",
+        b"auto",
+        b"manual",
+        b"hash",
+        b"hashed",
+        b"bcrypt",
+        b"argon",
+        b"plain",
+        b"text",
+        b"config",
+        b"input",
+        b"field",
+        b"form",
+        b"reset",
+        b"forgot",
+        b"login",
+        b"page",
+    ];
+    if s.len() < 16 {
+        return false;
+    }
+    let mut words = 0;
+    for w in s.split(|&b| b == b'-') {
+        if !(3..=10).contains(&w.len()) || !w.iter().all(u8::is_ascii_lowercase) {
+            return false;
+        }
+        if STOP.contains(&w) {
+            return false;
+        }
+        words += 1;
+    }
+    words >= 3
 }
 
 /// Random text of letters and digits, not an identifier, by two signs that words of code
@@ -720,6 +816,31 @@ mod tests {
             "insecure-test-secret-do-not-use",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p} should be a placeholder");
+        }
+    }
+
+    #[test]
+    fn passphrases_of_words_alone_are_passwords_and_kebab_names_are_not() {
+        for p in [
+            "thunder-sierra-blossom-jasper",
+            "phoenix-cactus-granite",
+            "mercury-salmon-badger-meteor-violet",
+        ] {
+            assert!(is_word_passphrase(p.as_bytes()), "{p}");
+            assert!(looks_like_password_literal(p.as_bytes()), "{p}");
+        }
+        for n in [
+            "current-password",
+            "one-time-code",
+            "existing-secret-name",
+            "set-in-the-vault",
+            "phoenix-cactus.granite",
+            "mercury.salmon.badger.meteor.violet",
+            "Phoenix-Cactus-Granite",
+            "thunder_sierra_blossom_jasper",
+            "user-password-input",
+        ] {
+            assert!(!looks_like_password_literal(n.as_bytes()), "{n}");
         }
     }
 
