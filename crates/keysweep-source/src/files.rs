@@ -374,14 +374,7 @@ impl PathScan {
             }
             if e.depth() > 0 && e.path().parent().and_then(Path::file_name) == Some(".git".as_ref())
             {
-                const READ: [&str; 5] = [
-                    "config",
-                    "COMMIT_EDITMSG",
-                    "MERGE_MSG",
-                    "SQUASH_MSG",
-                    "TAG_EDITMSG",
-                ];
-                return READ.iter().any(|n| e.file_name() == *n)
+                return GIT_DIR_FILES.iter().any(|n| e.file_name() == *n)
                     && e.file_type().is_some_and(|t| t.is_file());
             }
             let excluded = e.depth() > 0 && filter.as_ref().is_some_and(|f| f.excludes(e.path()));
@@ -460,6 +453,9 @@ impl PathScan {
                 read_up_to(&mut file, buf, len as usize + 1)?;
                 if buf.len() as u64 != len {
                     self.changed(sink, &location, len, buf.len() as u64);
+                }
+                if is_git_message(path) {
+                    cut_at_scissors(buf);
                 }
                 return Ok(self.scan_whole(scratch, buf, path, &location, sink));
             }
@@ -669,6 +665,37 @@ impl PathScan {
             owned = end - keep_from;
             std::mem::swap(&mut buf, &mut spare);
         }
+    }
+}
+
+/// Whether `path` is a message git keeps in a `.git` directory while it is being written.
+fn is_git_message(path: &Path) -> bool {
+    path.parent().and_then(Path::file_name) == Some(".git".as_ref())
+        && path
+            .file_name()
+            .is_some_and(|n| n != "config" && GIT_DIR_FILES.iter().any(|m| n == *m))
+}
+
+/// Files of a `.git` directory that a directory walk reads: its `config` (remote URLs carry
+/// tokens) and the messages being written (an aborted one is in no commit).
+const GIT_DIR_FILES: [&str; 5] = [
+    "config",
+    "COMMIT_EDITMSG",
+    "MERGE_MSG",
+    "SQUASH_MSG",
+    "TAG_EDITMSG",
+];
+
+/// Drops what follows git's scissors line (`# ---- >8 ----`): with `commit --verbose` the
+/// staged diff, whose secrets are in the working tree or in history and not in the message.
+fn cut_at_scissors(buf: &mut Vec<u8>) {
+    const SCISSORS: &[u8] = b"------------------------ >8 ------------------------";
+    if let Some(at) = memchr::memmem::find(buf, SCISSORS) {
+        let line = buf[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        buf.truncate(line);
     }
 }
 

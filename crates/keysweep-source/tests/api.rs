@@ -132,7 +132,12 @@ fn of_a_git_directory_only_its_config_and_messages_are_scanned() {
     .unwrap();
     std::fs::write(
         git.join("COMMIT_EDITMSG"),
-        format!("Hardcode the token until CI has it\n\nGITHUB_TOKEN={TOKEN}\n"),
+        // With `commit --verbose`, the staged diff follows the scissors line: not the message.
+        format!(
+            "Hardcode the token until CI has it\n\nGITHUB_TOKEN={TOKEN}\n\
+             # ------------------------ >8 ------------------------\n\
+             +GITHUB_TOKEN={TOKEN}\n"
+        ),
     )
     .unwrap();
     std::fs::write(git.join("logs/HEAD"), format!("GITHUB_TOKEN={TOKEN}\n")).unwrap();
