@@ -357,20 +357,17 @@ fn kubernetes_secret(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>)
 }
 
 /// Whether a key mentions a credential anywhere (`node.session.auth.password_in`,
-/// `apiPassword`, `DB_PASS`, `signing-key`): looser than [`credential_column`], for deciding
-/// whether a short value counts.
+/// `apiPassword`, `DB_PASS`, `signing-key`, `DB_PW`, `creds`): looser than
+/// [`credential_column`], for deciding whether a short value counts. The looser words (`pw`,
+/// `cred`, `auth`) do not count in a key that names a user (`auth.username_in`).
 pub(crate) fn names_credential(key: &[u8]) -> bool {
     let k = key.to_ascii_lowercase();
-    [
-        &b"pass"[..],
-        b"pwd",
-        b"secret",
-        b"token",
-        b"key",
-        b"credential",
-    ]
-    .iter()
-    .any(|w| memchr::memmem::find(&k, w).is_some())
+    let has = |w: &[u8]| memchr::memmem::find(&k, w).is_some();
+    [&b"pass"[..], b"pwd", b"secret", b"token", b"key"]
+        .iter()
+        .any(|w| has(w))
+        || [&b"pw"[..], b"cred", b"auth"].iter().any(|w| has(w))
+            && ![&b"user"[..], b"login", b"name"].iter().any(|w| has(w))
 }
 
 /// The JSON form (`kubectl get secret -o json`, a manifest written as JSON, an item of a
@@ -837,6 +834,27 @@ mod tests {
             .filter(|e| !e.claim_only)
             .map(|e| (text[e.key].to_string(), text[e.value].to_string(), e.base64))
             .collect()
+    }
+
+    #[test]
+    fn keys_that_name_a_credential() {
+        for k in [
+            "DB_PW",
+            "creds",
+            "node.session.auth.password_in",
+            "apiPassword",
+            "signing-key",
+        ] {
+            assert!(names_credential(k.as_bytes()), "{k}");
+        }
+        for k in [
+            "discovery.sendtargets.auth.username_in",
+            "NODE_ENV",
+            "LOG_LEVEL",
+            "auth_login",
+        ] {
+            assert!(!names_credential(k.as_bytes()), "{k}");
+        }
     }
 
     #[test]

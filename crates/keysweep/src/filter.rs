@@ -185,6 +185,8 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"mypass",
     b"letmein",
     b"qwerty",
+    // The passphrase of the xkcd comic, quoted in docs and tests.
+    b"correct-horse-battery-staple",
 ];
 
 /// Whether `secret` is a placeholder rather than a secret: a documentation example
@@ -582,6 +584,10 @@ fn is_word_passphrase(s: &[u8]) -> bool {
         b"forgot",
         b"login",
         b"page",
+        b"creds",
+        b"credentials",
+        b"auth",
+        b"cluster",
     ];
     if s.len() < 16 {
         return false;
@@ -812,7 +818,7 @@ mod tests {
             "votre_cle_secrete",
             "MeinPasswort2024",
             "beispiel-token-1234",
-            "fake-password",
+            "fake-token-1234",
             "insecure-test-secret-do-not-use",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p} should be a placeholder");
@@ -833,6 +839,7 @@ mod tests {
             "current-password",
             "one-time-code",
             "existing-secret-name",
+            "postgres-auth-creds",
             "set-in-the-vault",
             "phoenix-cactus.granite",
             "mercury.salmon.badger.meteor.violet",
