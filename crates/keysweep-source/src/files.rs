@@ -374,7 +374,8 @@ impl PathScan {
             }
             if e.depth() > 0 && e.path().parent().and_then(Path::file_name) == Some(".git".as_ref())
             {
-                return GIT_DIR_FILES.iter().any(|n| e.file_name() == *n)
+                let name = e.file_name();
+                return (name == "config" || GIT_MESSAGES.iter().any(|m| name == *m))
                     && e.file_type().is_some_and(|t| t.is_file());
             }
             let excluded = e.depth() > 0 && filter.as_ref().is_some_and(|f| f.excludes(e.path()));
@@ -673,18 +674,12 @@ fn is_git_message(path: &Path) -> bool {
     path.parent().and_then(Path::file_name) == Some(".git".as_ref())
         && path
             .file_name()
-            .is_some_and(|n| n != "config" && GIT_DIR_FILES.iter().any(|m| n == *m))
+            .is_some_and(|n| GIT_MESSAGES.iter().any(|m| n == *m))
 }
 
-/// Files of a `.git` directory that a directory walk reads: its `config` (remote URLs carry
-/// tokens) and the messages being written (an aborted one is in no commit).
-const GIT_DIR_FILES: [&str; 5] = [
-    "config",
-    "COMMIT_EDITMSG",
-    "MERGE_MSG",
-    "SQUASH_MSG",
-    "TAG_EDITMSG",
-];
+/// The messages git keeps in a `.git` directory while they are being written: a directory
+/// walk reads them, and the directory's `config` (an aborted message is in no commit).
+const GIT_MESSAGES: [&str; 4] = ["COMMIT_EDITMSG", "MERGE_MSG", "SQUASH_MSG", "TAG_EDITMSG"];
 
 /// Drops what follows git's scissors line (`# ---- >8 ----`): with `commit --verbose` the
 /// staged diff, whose secrets are in the working tree or in history and not in the message.

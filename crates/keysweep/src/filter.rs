@@ -220,10 +220,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if PLACEHOLDER_WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)) {
         return true;
     }
-    if PLACEHOLDER_PREFIXES
-        .iter()
-        .any(|p| s.len() > p.len() && s[..p.len()].eq_ignore_ascii_case(p))
-    {
+    if starts_with_any(s, PLACEHOLDER_PREFIXES) {
         return true;
     }
     if is_public_value(s) {
@@ -283,7 +280,12 @@ fn is_secret_reference(s: &[u8]) -> bool {
         b"bws:",
         b"infisical:",
     ];
-    SCHEMES
+    starts_with_any(s, &SCHEMES)
+}
+
+/// Whether `s` is longer than one of `prefixes` and starts with it, ignoring ASCII case.
+fn starts_with_any(s: &[u8], prefixes: &[&[u8]]) -> bool {
+    prefixes
         .iter()
         .any(|p| s.len() > p.len() && s[..p.len()].eq_ignore_ascii_case(p))
 }
@@ -510,8 +512,10 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
 /// A passphrase of words alone, as generators and password managers make them
 /// (`thunder-sierra-blossom-jasper`): three or more words of 3 to 10 lowercase letters joined by
 /// `-`, 16 characters or more, none of them a word that names or describes something else
-/// (`existing-secret-name`, `set-in-the-vault`). Kebab case names in code are mostly one or two
-/// words (`current-password`, `new-password`); words joined by dots stay member paths.
+/// (`existing-store-name`, `set-in-the-vault`; words of other names, `secret`, `token`,
+/// `input`, are turned away after it by [`looks_like_password_literal`]'s own list). Kebab case
+/// names in code are mostly one or two words (`current-password`, `new-password`); words joined
+/// by dots stay member paths.
 fn is_word_passphrase(s: &[u8]) -> bool {
     const STOP: &[&[u8]] = &[
         b"the",
@@ -525,13 +529,10 @@ fn is_word_passphrase(s: &[u8]) -> bool {
         b"get",
         b"your",
         b"our",
-        b"secret",
-        b"secrets",
         b"vault",
         b"env",
         b"key",
         b"keys",
-        b"token",
         b"value",
         b"name",
         b"file",
@@ -577,8 +578,6 @@ fn is_word_passphrase(s: &[u8]) -> bool {
         b"plain",
         b"text",
         b"config",
-        b"input",
-        b"field",
         b"form",
         b"reset",
         b"forgot",
