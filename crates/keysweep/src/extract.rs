@@ -21,6 +21,13 @@ pub enum Extract {
     /// Every cell of a credential column (`password`, `secret`, `api_key`, `access_token`,
     /// ...) of a CSV/TSV file. The pattern matches the header line.
     CsvColumns,
+    /// Every cell of a credential column of a Markdown table (`| host | user | password |`,
+    /// a delimiter row, then rows). The pattern matches the header line.
+    MarkdownColumns,
+    /// Every cell of a credential column of an HTML table (`<th>Password</th>` in the header
+    /// row), and the value cell of a row headed by a credential (`<th>Password</th><td>...`).
+    /// The pattern matches a `<th>` cell that names a credential.
+    HtmlTable,
     /// Every string literal that an SQL `INSERT INTO t (cols) VALUES (...), ...` puts in a
     /// credential column. The pattern matches up to `VALUES`, with the column list as the
     /// group `columns`.
@@ -33,6 +40,8 @@ impl Extract {
         match self {
             Extract::KubernetesSecret => "kubernetes-secret",
             Extract::CsvColumns => "csv-columns",
+            Extract::MarkdownColumns => "markdown-columns",
+            Extract::HtmlTable => "html-table",
             Extract::SqlInsert => "sql-insert",
         }
     }
@@ -42,6 +51,8 @@ impl Extract {
         match s {
             "kubernetes-secret" => Some(Extract::KubernetesSecret),
             "csv-columns" => Some(Extract::CsvColumns),
+            "markdown-columns" => Some(Extract::MarkdownColumns),
+            "html-table" => Some(Extract::HtmlTable),
             "sql-insert" => Some(Extract::SqlInsert),
             _ => None,
         }
@@ -147,6 +158,8 @@ pub(crate) fn run(kind: Extract, hay: &[u8], anchor: Range<usize>, out: &mut Vec
     match kind {
         Extract::KubernetesSecret => kubernetes_secret(hay, anchor, out),
         Extract::CsvColumns => csv_columns(hay, anchor, out),
+        Extract::MarkdownColumns => markdown_columns(hay, anchor, out),
+        Extract::HtmlTable => html_table(hay, anchor, out),
         Extract::SqlInsert => sql_insert(hay, anchor, out),
     }
 }
@@ -361,6 +374,9 @@ fn kubernetes_secret(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>)
 /// [`credential_column`], for deciding whether a short value counts. The looser words (`pw`,
 /// `cred`, `auth`) do not count in a key that names a user (`auth.username_in`).
 pub(crate) fn names_credential(key: &[u8]) -> bool {
+    if credential_column(key).is_some() {
+        return true;
+    }
     let k = key.to_ascii_lowercase();
     let has = |w: &[u8]| memchr::memmem::find(&k, w).is_some();
     [&b"pass"[..], b"pwd", b"secret", b"token", b"key"]
@@ -579,12 +595,136 @@ pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
         b"credential",
         b"credentials",
     ];
-    if PASSWORD.contains(&n) {
+    // The word for password in other languages (a header written for its readers).
+    const LOCALIZED: &[&str] = &[
+        "passwort",
+        "kennwort",
+        "mot_de_passe",
+        "contraseña",
+        "contrasena",
+        "senha",
+        "parola",
+        "wachtwoord",
+        "lösenord",
+        "passord",
+        "adgangskode",
+        "salasana",
+        "hasło",
+        "haslo",
+        "heslo",
+        "jelszó",
+        "şifre",
+        "sifre",
+        "пароль",
+        "κωδικός",
+        "密码",
+        "密碼",
+        "パスワード",
+        "비밀번호",
+        "mật_khẩu",
+        "kata_sandi",
+    ];
+    let localized = || {
+        std::str::from_utf8(n).is_ok_and(|s| {
+            let s = s.to_lowercase();
+            LOCALIZED.contains(&s.as_str())
+        })
+    };
+    if PASSWORD.contains(&n) || localized() {
         Some(false)
     } else if KEYLIKE.contains(&n) {
         Some(true)
     } else {
         None
+    }
+}
+
+/// What a table header written for people says of its column: [`credential_column`] for a
+/// name, or a phrase with a password word in it (`Password / token`, `Initial password`,
+/// `Admin-Passwort`) or ending in a key or token word after a qualifier (`API key`, `Access
+/// token`). Phrases about passwords rather than holding one (`Password last changed`,
+/// `Password policy`, `Has password`) name no credential.
+pub(crate) fn header_column(name: &[u8]) -> Option<bool> {
+    if let Some(kind) = credential_column(name) {
+        return Some(kind);
+    }
+    let lower = String::from_utf8_lossy(name).to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.len() < 2 || words.len() > 5 {
+        return None;
+    }
+    const ABOUT: &[&str] = &[
+        "policy",
+        "policies",
+        "expires",
+        "expiry",
+        "expiration",
+        "changed",
+        "change",
+        "reset",
+        "last",
+        "length",
+        "age",
+        "hint",
+        "rotation",
+        "rotated",
+        "required",
+        "manager",
+        "strength",
+        "set",
+        "updated",
+        "date",
+        "status",
+        "type",
+        "location",
+        "stored",
+        "has",
+        "is",
+        "needs",
+        "enabled",
+        "min",
+        "max",
+        "count",
+        "attempts",
+        "failed",
+        "score",
+        "where",
+        "how",
+        "file",
+        "path",
+        "name",
+        "id",
+        "url",
+        "vault",
+        "ref",
+        "reference",
+        "format",
+        "scope",
+        "scopes",
+        "fail",
+        "number",
+    ];
+    if words.iter().any(|w| ABOUT.contains(w)) {
+        return None;
+    }
+    if words
+        .iter()
+        .any(|w| credential_column(w.as_bytes()) == Some(false))
+    {
+        return Some(false);
+    }
+    const QUALIFIER: &[&str] = &[
+        "api", "access", "secret", "auth", "bearer", "private", "client", "app", "service",
+        "personal", "deploy", "bot", "webhook", "signing", "master", "admin", "root",
+    ];
+    match words.as_slice() {
+        [.., q, last] if QUALIFIER.contains(q) && matches!(*last, "key" | "token" | "secret") => {
+            Some(true)
+        }
+        _ => None,
     }
 }
 
@@ -647,21 +787,42 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     if memchr::memchr(sep, header).is_none() {
         return;
     }
+    let rows = (line_end + 1).min(hay.len());
+    table_columns(hay, header_line, rows, sep, false, out);
+}
+
+/// The cells of a table's credential columns, row by row from `rows` until a line that is not
+/// a row of the table (another number of cells). `markdown`: cells may be wrapped in
+/// backticks, which are not part of the value.
+fn table_columns(
+    hay: &[u8],
+    header_line: Range<usize>,
+    rows: usize,
+    sep: u8,
+    markdown: bool,
+    out: &mut Vec<Extracted>,
+) {
     let mut cells = Vec::new();
     csv_cells(hay, header_line, sep, &mut cells);
     let columns: Vec<(usize, Range<usize>, bool)> = cells
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| credential_column(&hay[c.clone()]).map(|e| (i, c.clone(), e)))
+        .filter_map(|(i, c)| {
+            let name = strip_markup(hay, c.clone());
+            header_column(&hay[name.clone()]).map(|e| (i, name, e))
+        })
         .collect();
     if columns.is_empty() {
         return;
     }
     let width = cells.len();
-    let limit = (line_end + MAX_REACH).min(hay.len());
+    let limit = (rows + MAX_REACH).min(hay.len());
     let mut row = Vec::new();
-    for line in lines(hay, (line_end + 1).min(hay.len())..limit) {
+    for line in lines(hay, rows..limit) {
         if trim(hay, line.clone()).is_empty() {
+            if markdown {
+                break;
+            }
             continue;
         }
         csv_cells(hay, line, sep, &mut row);
@@ -670,17 +831,251 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
             break;
         }
         for (i, key, needs_entropy) in &columns {
-            let value = row[*i].clone();
-            if !value.is_empty() && !is_note(&hay[value.clone()]) {
+            let value = if markdown {
+                strip_markup(hay, row[*i].clone())
+            } else {
+                row[*i].clone()
+            };
+            let v = &hay[value.clone()];
+            if !is_blank_cell(v) && !is_note(v) && !is_env_name(v) {
                 out.push(Extracted {
                     key: key.clone(),
                     value,
                     base64: false,
                     needs_entropy: *needs_entropy,
-                    doubled: Some(b'"'),
+                    doubled: (!markdown).then_some(b'"'),
                     claim_only: false,
                 });
             }
+        }
+        if out.len() >= MAX_VALUES {
+            return;
+        }
+    }
+}
+
+/// A cell that says there is no value: empty, a dash, `n/a`, `none`, `null`, `tbd`, `?`, or
+/// too short to be a password (`yes`, a check mark).
+fn is_blank_cell(v: &[u8]) -> bool {
+    let v = v.trim_ascii();
+    v.len() < 4
+        || v.iter().all(|b| b"-_?.*/".contains(b))
+        || v == "\u{2014}".as_bytes()
+        || [
+            &b"n/a"[..],
+            b"na",
+            b"none",
+            b"null",
+            b"nil",
+            b"tbd",
+            b"empty",
+            b"unknown",
+        ]
+        .iter()
+        .any(|w| v.eq_ignore_ascii_case(w))
+}
+
+/// The name of a variable or secret, not its value (`DOCKERHUB_TOKEN`, `DB_PASSWORD`): a
+/// table of the secrets a pipeline needs.
+fn is_env_name(v: &[u8]) -> bool {
+    v.first().is_some_and(u8::is_ascii_uppercase)
+        && v.contains(&b'_')
+        && v.iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// A table cell without the emphasis or code marks around it (`` `s3cret` ``, `**Password**`).
+fn strip_markup(hay: &[u8], r: Range<usize>) -> Range<usize> {
+    let mut r = trim(hay, r);
+    for mark in [&b"**"[..], b"__", b"`"] {
+        let v = &hay[r.clone()];
+        if v.len() > 2 * mark.len() && v.starts_with(mark) && v.ends_with(mark) {
+            r = trim(hay, r.start + mark.len()..r.end - mark.len());
+        }
+    }
+    r
+}
+
+/// A Markdown (GitHub-flavoured) table whose header names a credential column: the anchor
+/// starts at the header line, the delimiter row (`|---|:--:|`) follows it, then the rows.
+/// Rows end at a blank line or a line with another number of cells.
+fn markdown_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
+    let line_start = memchr::memrchr(b'\n', &hay[..anchor.start]).map_or(0, |p| p + 1);
+    let line_end =
+        memchr::memchr(b'\n', &hay[anchor.start..]).map_or(hay.len(), |p| anchor.start + p);
+    let Some(delimiter) = lines(hay, (line_end + 1).min(hay.len())..hay.len()).next() else {
+        return;
+    };
+    let d = &hay[delimiter.clone()];
+    let is_delimiter = memchr::memmem::find(d, b"---").is_some()
+        && d.iter()
+            .all(|b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t'));
+    if !is_delimiter {
+        return;
+    }
+    let header_line = trim(hay, line_start..line_end);
+    let rows = (delimiter.end + 1).min(hay.len());
+    table_columns(hay, header_line, rows, b'|', true, out);
+}
+
+/// Finds `needle` (ASCII, lower case) in `hay[from..to]`, ignoring ASCII case.
+fn find_tag(hay: &[u8], from: usize, to: usize, needle: &[u8]) -> Option<usize> {
+    let mut at = from;
+    while at < to {
+        let p = at + memchr::memchr(b'<', &hay[at..to])?;
+        if hay
+            .get(p..p + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        {
+            return Some(p);
+        }
+        at = p + 1;
+    }
+    None
+}
+
+/// One `<tr>` of an HTML table: its cells as (is a `<th>`, content without the tags around
+/// it), and where the row ends. `None` past the table's end.
+fn html_row(
+    hay: &[u8],
+    at: usize,
+    limit: usize,
+    cells: &mut Vec<(bool, Range<usize>)>,
+) -> Option<usize> {
+    cells.clear();
+    let tr = find_tag(hay, at, limit, b"<tr")?;
+    if find_tag(hay, at, tr, b"</table").is_some() {
+        return None;
+    }
+    let open_end = tr + memchr::memchr(b'>', &hay[tr..limit])? + 1;
+    // The row ends at `</tr>`, or where the next row or the table starts or ends.
+    let end = [&b"</tr"[..], b"<tr", b"</table", b"<table"]
+        .iter()
+        .filter_map(|n| find_tag(hay, open_end, limit, n))
+        .min()
+        .unwrap_or(limit);
+    let mut i = open_end;
+    while i < end {
+        let Some(c) = find_tag(hay, i, end, b"<t") else {
+            break;
+        };
+        let kind = hay.get(c + 2).map(u8::to_ascii_lowercase);
+        let boundary = hay
+            .get(c + 3)
+            .is_some_and(|&b| b == b'>' || b.is_ascii_whitespace());
+        if !matches!(kind, Some(b'd' | b'h')) || !boundary {
+            i = c + 2;
+            continue;
+        }
+        let Some(gt) = memchr::memchr(b'>', &hay[c..end]) else {
+            break;
+        };
+        let content = c + gt + 1;
+        let close = [&b"</td"[..], b"</th", b"<td", b"<th"]
+            .iter()
+            .filter_map(|n| find_tag(hay, content, end, n))
+            .min()
+            .unwrap_or(end);
+        cells.push((kind == Some(b'h'), html_text(hay, content..close)));
+        i = close + 1;
+    }
+    Some(end)
+}
+
+/// A cell's text without the inline tags wrapped around it (`<code>`, `<span ...>`,
+/// `<strong>`); a cell with markup inside its text is left as it is.
+fn html_text(hay: &[u8], r: Range<usize>) -> Range<usize> {
+    let mut r = trim(hay, r);
+    while hay.get(r.start) == Some(&b'<') && r.end > r.start && hay[r.end - 1] == b'>' {
+        let v = &hay[r.clone()];
+        let (Some(open), Some(close)) = (memchr::memchr(b'>', v), memchr::memrchr(b'<', v)) else {
+            break;
+        };
+        if open + 1 > close {
+            break;
+        }
+        r = trim(hay, r.start + open + 1..r.start + close);
+    }
+    r
+}
+
+/// A value cell that looks like a password rather than a word or a sentence: no spaces,
+/// letters with digits or symbols (`string`, `required` and `see vault` are not).
+fn password_like_cell(v: &[u8]) -> bool {
+    v.len() >= 6
+        && !v.iter().any(u8::is_ascii_whitespace)
+        && v.iter().any(u8::is_ascii_alphabetic)
+        && v.iter().any(|b| !b.is_ascii_alphabetic())
+}
+
+fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
+    // The header row holding the anchor's `<th>`.
+    let floor = anchor.start.saturating_sub(4096);
+    let Some(tr) = (floor..anchor.start).rev().find(|&i| {
+        hay[i] == b'<' && hay[i..].len() >= 3 && hay[i..i + 3].eq_ignore_ascii_case(b"<tr")
+    }) else {
+        return;
+    };
+    let limit = (tr + MAX_REACH).min(hay.len());
+    let mut cells = Vec::new();
+    let Some(mut at) = html_row(hay, tr, limit, &mut cells) else {
+        return;
+    };
+    let names: Vec<Option<bool>> = cells
+        .iter()
+        .map(|(th, c)| th.then(|| header_column(&hay[c.clone()])).flatten())
+        .collect();
+    // A row headed by a credential (`<th>Password</th><td>...</td>`): its value.
+    if let [(true, key), (false, value)] = cells.as_slice() {
+        if names[0].is_some() && password_like_cell(&hay[value.clone()]) {
+            out.push(Extracted {
+                key: key.clone(),
+                value: value.clone(),
+                base64: false,
+                needs_entropy: names[0] == Some(true),
+                doubled: None,
+                claim_only: false,
+            });
+        }
+        // Further rows of a key/value table are anchored by their own `<th>`.
+        return;
+    }
+    // A header row: one anchor per row reads the table, the first credential column's.
+    let Some(first) = names.iter().position(Option::is_some) else {
+        return;
+    };
+    if !(cells[first].1.start > anchor.start
+        && cells
+            .get(first.wrapping_sub(1))
+            .is_none_or(|c| c.1.end < anchor.start))
+    {
+        return;
+    }
+    let width = cells.len();
+    let mut row = Vec::new();
+    while let Some(end) = html_row(hay, at, limit, &mut row) {
+        at = end;
+        if row.len() != width || row.iter().all(|(th, _)| *th) {
+            continue;
+        }
+        for (i, kind) in names.iter().enumerate() {
+            let Some(needs_entropy) = *kind else {
+                continue;
+            };
+            let value = row[i].1.clone();
+            let v = &hay[value.clone()];
+            if is_blank_cell(v) || is_note(v) || is_env_name(v) || memchr::memchr(b'<', v).is_some()
+            {
+                continue;
+            }
+            out.push(Extracted {
+                key: cells[i].1.clone(),
+                value,
+                base64: false,
+                needs_entropy,
+                doubled: None,
+                claim_only: false,
+            });
         }
         if out.len() >= MAX_VALUES {
             return;
@@ -907,6 +1302,91 @@ mod tests {
             ]
         );
         assert!(values(Extract::CsvColumns, "password\nabc\n", "password").is_empty());
+    }
+
+    #[test]
+    fn markdown_credential_columns() {
+        let md = "Intro | text\n\n| Host | **Passwort** | Token | Note |\n|:--|---|---|---|\n\
+                  | db | `Wx9!kq` | - | a |\n| ci | `CI_DB_PASSWORD` | xk4z | d |\n| web | n/a | tokn | b |\n| api | in vault | xk4z | c |\n\
+                  | short | row |\n| after | the | table | ends |\n";
+        let v = values(Extract::MarkdownColumns, md, "| Host");
+        assert_eq!(
+            v.iter()
+                .map(|(k, v, _)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                ("Passwort", "Wx9!kq"),
+                ("Token", "xk4z"),
+                ("Token", "tokn"),
+                ("Token", "xk4z")
+            ]
+        );
+        // No delimiter row under the header: not a table.
+        assert!(values(
+            Extract::MarkdownColumns,
+            "| a | password |\n| b | c |\n",
+            "| a"
+        )
+        .is_empty());
+        assert_eq!(credential_column("Пароль".as_bytes()), Some(false));
+        assert_eq!(credential_column(b"Mot de passe"), Some(false));
+        assert_eq!(credential_column(b"Passage"), None);
+    }
+
+    #[test]
+    fn header_phrases() {
+        for (h, want) in [
+            ("Password / token", Some(false)),
+            ("Initial password", Some(false)),
+            ("Admin-Passwort", Some(false)),
+            ("API key", Some(true)),
+            ("Access token", Some(true)),
+            ("password", Some(false)),
+            ("Password last changed", None),
+            ("Password policy", None),
+            ("Has password", None),
+            ("Pass / Fail", None),
+            ("Token count", None),
+            ("Primary key", None),
+        ] {
+            assert_eq!(header_column(h.as_bytes()), want, "{h}");
+        }
+    }
+
+    #[test]
+    fn html_table_cells() {
+        let html = "<table>\n<thead><tr><th>Host</th><th class=\"c\"><b>Password</b></th>\
+                    <th>API key</th></tr></thead>\n<tbody>\n<tr><td>db</td><td><code>Wx9!kq2</code>\
+                    </td><td>k1zz9</td></tr>\n<tr><td colspan=\"3\">maintenance</td></tr>\n<TR>\
+                    <TD>web</TD><TD>-</TD><TD>k2<br>k3</TD></TR>\n</tbody></table>\n\
+                    <table><tr><td>x</td><td>Outside1!</td></tr></table>";
+        let anchor = html.find("<th class").unwrap();
+        let mut out = Vec::new();
+        run(
+            Extract::HtmlTable,
+            html.as_bytes(),
+            anchor..anchor + 3,
+            &mut out,
+        );
+        let got: Vec<(&str, &str)> = out
+            .iter()
+            .map(|e| (&html[e.key.clone()], &html[e.value.clone()]))
+            .collect();
+        assert_eq!(got, vec![("Password", "Wx9!kq2"), ("API key", "k1zz9")]);
+        // The API key column's own anchor adds nothing: the first column's reads the table.
+        let second = html.find("<th>API").unwrap();
+        out.clear();
+        run(
+            Extract::HtmlTable,
+            html.as_bytes(),
+            second..second + 3,
+            &mut out,
+        );
+        assert!(out.is_empty());
+        // A row headed by a credential.
+        let kv = "<tr><th>Passwort</th><td>Herbst2024!</td></tr><tr><th>Passwort</th><td>string</td></tr>";
+        let v = values(Extract::HtmlTable, kv, "<th>");
+        assert_eq!(v, vec![("Passwort".into(), "Herbst2024!".into(), false)]);
     }
 
     #[test]
