@@ -143,10 +143,11 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
                 .ok_or_else(|| format!("reject: no group named {:?}", r.group))?
         };
         let pattern = LazySource::Text(r.pattern.clone());
-        // Tested on a group's text, never searched for: no prefilter.
+        // Tested on a group's text (a value or a key, bytes long), never searched for: no
+        // prefilter, and no lazy DFA with the reverse NFA it needs built for that.
         rejects.push((
             index,
-            LazyRegex::new(pattern, meta_config().auto_prefilter(false)),
+            LazyRegex::new(pattern, meta_config().auto_prefilter(false).hybrid(false)),
         ));
     }
     let parts = rule
@@ -175,9 +176,11 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         secret_groups,
         window: max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW)),
         bounded: max_len.is_some(),
+        // The pattern as written only confirms a relaxed match, anchored at its start: the
+        // lazy DFA, and the reverse NFA it needs to find starts, would not be searched.
         exact: relaxed
             .is_some()
-            .then(|| LazyRegex::new(LazySource::Parsed(hir), config)),
+            .then(|| LazyRegex::new(LazySource::Parsed(hir), config.hybrid(false))),
     })
 }
 
