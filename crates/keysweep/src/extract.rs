@@ -603,7 +603,6 @@ pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
         "contraseña",
         "contrasena",
         "senha",
-        "parola",
         "wachtwoord",
         "lösenord",
         "passord",
@@ -710,9 +709,10 @@ pub(crate) fn header_column(name: &[u8]) -> Option<bool> {
     if words.iter().any(|w| ABOUT.contains(w)) {
         return None;
     }
+    // A password word in a phrase; not `pass` (`Pass rate`, `First pass yield`).
     if words
         .iter()
-        .any(|w| credential_column(w.as_bytes()) == Some(false))
+        .any(|w| *w != "pass" && *w != "parola" && credential_column(w.as_bytes()) == Some(false))
     {
         return Some(false);
     }
@@ -764,6 +764,11 @@ fn csv_cells(hay: &[u8], line: Range<usize>, sep: u8, cells: &mut Vec<Range<usiz
 /// A note in a credential column rather than a credential: parenthesised (`(SSO managed)`)
 /// or words separated by spaces (`in vault`, `ask IT`).
 fn is_note(v: &[u8]) -> bool {
+    // Words separated by spaces (`ask @alice`, `In Vault: secret/ops/web`, `same as above
+    // (rotated 2024)`): a table's passwords do not hold spaces.
+    if v.trim_ascii().iter().any(u8::is_ascii_whitespace) {
+        return true;
+    }
     let parenthesised = v.first() == Some(&b'(') && v.last() == Some(&b')');
     let words = v
         .windows(2)
@@ -809,10 +814,26 @@ fn table_columns(
         .enumerate()
         .filter_map(|(i, c)| {
             let name = strip_markup(hay, c.clone());
+            // A bare `Pass` column of a document is a test result more often than a password.
+            if markdown && hay[name.clone()].eq_ignore_ascii_case(b"pass") {
+                return None;
+            }
             header_column(&hay[name.clone()]).map(|e| (i, name, e))
         })
         .collect();
-    if columns.is_empty() {
+    // A table of names and values (`| Variable | Value |`): the value of each row whose name
+    // names a credential.
+    let value_column = cells.iter().position(|c| {
+        let name = String::from_utf8_lossy(&hay[strip_markup(hay, c.clone())]).to_lowercase();
+        VALUE_WORDS.contains(&name.as_str())
+    });
+    let name_column = value_column.and_then(|v| {
+        cells
+            .iter()
+            .position(|c| !strip_markup(hay, c.clone()).is_empty())
+            .filter(|&n| n < v)
+    });
+    if columns.is_empty() && name_column.is_none() {
         return;
     }
     let width = cells.len();
@@ -837,12 +858,36 @@ fn table_columns(
                 row[*i].clone()
             };
             let v = &hay[value.clone()];
-            if !is_blank_cell(v) && !is_note(v) && !is_env_name(v) {
+            if table_value(v, *needs_entropy) {
                 out.push(Extracted {
                     key: key.clone(),
                     value,
                     base64: false,
                     needs_entropy: *needs_entropy,
+                    doubled: (!markdown).then_some(b'"'),
+                    claim_only: false,
+                });
+            }
+        }
+        if let (Some(n), Some(v)) = (name_column, value_column) {
+            let key = strip_markup(hay, row[n].clone());
+            let value = if markdown {
+                strip_markup(hay, row[v].clone())
+            } else {
+                row[v].clone()
+            };
+            let name = &hay[key.clone()];
+            let cell = &hay[value.clone()];
+            let needs_entropy = credential_column(name) != Some(false) && !is_password_name(name);
+            if names_credential(name)
+                && table_value(cell, needs_entropy)
+                && !cell.iter().any(|b| b"{}<>".contains(b))
+            {
+                out.push(Extracted {
+                    key,
+                    value,
+                    base64: false,
+                    needs_entropy,
                     doubled: (!markdown).then_some(b'"'),
                     claim_only: false,
                 });
@@ -854,11 +899,120 @@ fn table_columns(
     }
 }
 
+/// Headers of the value column of a table of names and values.
+const VALUE_WORDS: &[&str] = &[
+    "value",
+    "values",
+    "wert",
+    "valeur",
+    "valor",
+    "valore",
+    "waarde",
+    "wartość",
+    "hodnota",
+    "değer",
+    "значение",
+    "值",
+    "値",
+    "값",
+];
+
+/// A name that says its value is a password (any value counts), not a key or token (the value
+/// must look random): `DB_PASSWORD`, `smtp_pass`, `ADMIN_PWD`, `Passwort`.
+fn is_password_name(name: &[u8]) -> bool {
+    let n = name.to_ascii_lowercase();
+    [&b"pass"[..], b"pwd", b"passwd"]
+        .iter()
+        .any(|w| memchr::memmem::find(&n, w).is_some())
+        || header_column(name) == Some(false)
+}
+
+/// Whether a table cell under a credential column is worth reporting: not blank, a note, a
+/// variable name or a reference; under a key or token column (`needs_entropy`), letters with
+/// digits or in both cases (`responsibilities` under `token` is a word).
+fn table_value(v: &[u8], needs_entropy: bool) -> bool {
+    if is_blank_cell(v) || is_note(v) || is_env_name(v) || is_reference_cell(v) {
+        return false;
+    }
+    !needs_entropy
+        || v.iter().any(u8::is_ascii_digit)
+        || v.iter().any(u8::is_ascii_uppercase) && v.iter().any(u8::is_ascii_lowercase)
+}
+
+/// A cell that points at a secret rather than holding it: `secrets.NPM_TOKEN`, `env.X`, a
+/// Markdown link, a path, an HTML-escaped `&lt;placeholder&gt;`, a column type
+/// (`varchar(255)`).
+fn is_reference_cell(v: &[u8]) -> bool {
+    let lower = v.to_ascii_lowercase();
+    let starts = |p: &[u8]| lower.starts_with(p);
+    starts(b"secrets.")
+        || starts(b"env.")
+        || starts(b"vars.")
+        || starts(b"&lt;")
+        || starts(b"~/")
+        || starts(b"./")
+        || starts(b"/")
+        || starts(b"[")
+        || memchr::memmem::find(v, b"](").is_some()
+        || v.ends_with(b")")
+            && memchr::memchr(b'(', v).is_some_and(|p| {
+                p > 0
+                    && v[..p]
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            })
+}
+
+/// Whether a header cell holds a word the HTML rule's pattern wakes on (so that one of the
+/// header row's anchors is the first credential column's).
+fn anchor_word(header: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(header).to_lowercase();
+    [
+        "pass",
+        "pwd",
+        "secret",
+        "key",
+        "token",
+        "credential",
+        "kennwort",
+        "contrase",
+        "senha",
+        "parola",
+        "wachtwoord",
+        "senord",
+        "passord",
+        "adgangskode",
+        "salasana",
+        "hasło",
+        "haslo",
+        "heslo",
+        "jelsz",
+        "ifre",
+        "пароль",
+        "κωδικ",
+        "密码",
+        "密碼",
+        "パスワード",
+        "비밀번호",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
 /// A cell that says there is no value: empty, a dash, `n/a`, `none`, `null`, `tbd`, `?`, or
 /// too short to be a password (`yes`, a check mark).
 fn is_blank_cell(v: &[u8]) -> bool {
     let v = v.trim_ascii();
+    let shortcode = v.len() > 2
+        && v.starts_with(b":")
+        && v.ends_with(b":")
+        && v[1..v.len() - 1]
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b"_+-".contains(b));
     v.len() < 4
+        // Symbols, check marks, emoji, masked dots: no letter or digit at all.
+        || !v.iter().any(u8::is_ascii_alphanumeric)
+        || shortcode
         || v.iter().all(|b| b"-_?.*/".contains(b))
         || v == "\u{2014}".as_bytes()
         || [
@@ -870,6 +1024,17 @@ fn is_blank_cell(v: &[u8]) -> bool {
             b"tbd",
             b"empty",
             b"unknown",
+            b"supported",
+            b"unsupported",
+            b"required",
+            b"optional",
+            b"enabled",
+            b"disabled",
+            b"hidden",
+            b"masked",
+            b"redacted",
+            b"passed",
+            b"failed",
         ]
         .iter()
         .any(|w| v.eq_ignore_ascii_case(w))
@@ -887,10 +1052,16 @@ fn is_env_name(v: &[u8]) -> bool {
 /// A table cell without the emphasis or code marks around it (`` `s3cret` ``, `**Password**`).
 fn strip_markup(hay: &[u8], r: Range<usize>) -> Range<usize> {
     let mut r = trim(hay, r);
-    for mark in [&b"**"[..], b"__", b"`"] {
+    for (open, close) in [
+        (&b"**"[..], &b"**"[..]),
+        (b"__", b"__"),
+        (b"*", b"*"),
+        (b"`", b"`"),
+        (b"<code>", b"</code>"),
+    ] {
         let v = &hay[r.clone()];
-        if v.len() > 2 * mark.len() && v.starts_with(mark) && v.ends_with(mark) {
-            r = trim(hay, r.start + mark.len()..r.end - mark.len());
+        if v.len() > open.len() + close.len() && v.starts_with(open) && v.ends_with(close) {
+            r = trim(hay, r.start + open.len()..r.end - close.len());
         }
     }
     r
@@ -914,7 +1085,25 @@ fn markdown_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) 
         return;
     }
     let header_line = trim(hay, line_start..line_end);
-    let rows = (delimiter.end + 1).min(hay.len());
+    // Past the delimiter line's `\n` (its range ends before a `\r`).
+    let rows =
+        memchr::memchr(b'\n', &hay[delimiter.end..]).map_or(hay.len(), |p| delimiter.end + p + 1);
+    // A table under a heading or line about defaults or examples documents them.
+    let before = &hay[line_start.saturating_sub(300)..line_start];
+    let lower = before.to_ascii_lowercase();
+    if [
+        &b"default"[..],
+        b"example",
+        b"sample",
+        b"demo",
+        b"placeholder",
+        b"dummy",
+    ]
+    .iter()
+    .any(|w| memchr::memmem::find(&lower, w).is_some())
+    {
+        return;
+    }
     table_columns(hay, header_line, rows, b'|', true, out);
 }
 
@@ -934,6 +1123,25 @@ fn find_tag(hay: &[u8], from: usize, to: usize, needle: &[u8]) -> Option<usize> 
     None
 }
 
+/// Longest row of an HTML table that is read.
+const MAX_ROW: usize = 1 << 16;
+
+/// Finds the start tag `name` (`<tr`, ASCII, lower case) in `hay[from..to]`, ignoring ASCII
+/// case: followed by `>` or white space, so that `<tr` is not `<track`.
+fn find_element(hay: &[u8], from: usize, to: usize, name: &[u8]) -> Option<usize> {
+    let mut at = from;
+    loop {
+        let p = find_tag(hay, at, to, name)?;
+        if hay
+            .get(p + name.len())
+            .is_some_and(|&b| b == b'>' || b.is_ascii_whitespace())
+        {
+            return Some(p);
+        }
+        at = p + 1;
+    }
+}
+
 /// One `<tr>` of an HTML table: its cells as (is a `<th>`, content without the tags around
 /// it), and where the row ends. `None` past the table's end.
 fn html_row(
@@ -943,17 +1151,13 @@ fn html_row(
     cells: &mut Vec<(bool, Range<usize>)>,
 ) -> Option<usize> {
     cells.clear();
-    let tr = find_tag(hay, at, limit, b"<tr")?;
-    if find_tag(hay, at, tr, b"</table").is_some() {
-        return None;
-    }
+    let tr = find_element(hay, at, limit, b"<tr")?;
     let open_end = tr + memchr::memchr(b'>', &hay[tr..limit])? + 1;
-    // The row ends at `</tr>`, or where the next row or the table starts or ends.
-    let end = [&b"</tr"[..], b"<tr", b"</table", b"<table"]
-        .iter()
-        .filter_map(|n| find_tag(hay, open_end, limit, n))
-        .min()
-        .unwrap_or(limit);
+    // The row ends at `</tr>` or where the next row starts; `limit` is the table's end.
+    // (`</tr>` may be left out: the next row is looked for first, and `</tr` only before it.)
+    let next = find_element(hay, open_end, limit, b"<tr");
+    let close = find_tag(hay, open_end, next.unwrap_or(limit), b"</tr");
+    let end = close.or(next).unwrap_or(limit);
     let mut i = open_end;
     while i < end {
         let Some(c) = find_tag(hay, i, end, b"<t") else {
@@ -1016,18 +1220,30 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     }) else {
         return;
     };
-    let limit = (tr + MAX_REACH).min(hay.len());
+    // The anchor's row first (rows are short; a table of 10,000 rows headed by `<th>` has as
+    // many anchors, each reading only its own row).
+    let reach = (tr + MAX_REACH).min(hay.len());
     let mut cells = Vec::new();
-    let Some(mut at) = html_row(hay, tr, limit, &mut cells) else {
+    let Some(mut at) = html_row(hay, tr, (tr + MAX_ROW).min(reach), &mut cells) else {
         return;
     };
     let names: Vec<Option<bool>> = cells
         .iter()
-        .map(|(th, c)| th.then(|| header_column(&hay[c.clone()])).flatten())
+        .map(|(th, c)| {
+            let name = &hay[c.clone()];
+            (*th && !name.eq_ignore_ascii_case(b"pass"))
+                .then(|| header_column(name))
+                .flatten()
+        })
         .collect();
-    // A row headed by a credential (`<th>Password</th><td>...</td>`): its value.
-    if let [(true, key), (false, value)] = cells.as_slice() {
-        if names[0].is_some() && password_like_cell(&hay[value.clone()]) {
+    // A row headed by a credential (`<th>Password</th><td>...</td>`, more cells after it):
+    // the cell next to it. Further rows of such a table are anchored by their own `<th>`.
+    if let [(true, key), (false, value), rest @ ..] = cells.as_slice() {
+        if rest.iter().all(|(th, _)| !th)
+            && names[0].is_some()
+            && password_like_cell(&hay[value.clone()])
+            && !is_reference_cell(&hay[value.clone()])
+        {
             out.push(Extracted {
                 key: key.clone(),
                 value: value.clone(),
@@ -1037,11 +1253,19 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
                 claim_only: false,
             });
         }
-        // Further rows of a key/value table are anchored by their own `<th>`.
         return;
     }
-    // A header row: one anchor per row reads the table, the first credential column's.
-    let Some(first) = names.iter().position(Option::is_some) else {
+    if cells.first().is_some_and(|(th, _)| *th) && cells.iter().skip(1).any(|(th, _)| !th) {
+        // A row headed by something else in a table of such rows.
+        return;
+    }
+    // A header row: one anchor per row reads the table, that of the first column whose
+    // header the rule's pattern can match.
+    let Some(first) = cells
+        .iter()
+        .zip(&names)
+        .position(|((_, c), n)| n.is_some() && anchor_word(&hay[c.clone()]))
+    else {
         return;
     };
     if !(cells[first].1.start > anchor.start
@@ -1051,6 +1275,9 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     {
         return;
     }
+    // The table ends at `</table>`, searched for once per table (a row ends at `</tr>` or
+    // the next `<tr>`).
+    let limit = find_tag(hay, at, reach, b"</table").unwrap_or(reach);
     let width = cells.len();
     let mut row = Vec::new();
     while let Some(end) = html_row(hay, at, limit, &mut row) {
@@ -1062,10 +1289,13 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
             let Some(needs_entropy) = *kind else {
                 continue;
             };
+            if row[i].0 {
+                // A header cell is a label, never a value.
+                continue;
+            }
             let value = row[i].1.clone();
             let v = &hay[value.clone()];
-            if is_blank_cell(v) || is_note(v) || is_env_name(v) || memchr::memchr(b'<', v).is_some()
-            {
+            if !table_value(v, needs_entropy) || memchr::memchr(b'<', v).is_some() {
                 continue;
             }
             out.push(Extracted {
@@ -1288,7 +1518,7 @@ mod tests {
 
     #[test]
     fn csv_credential_columns() {
-        let csv = "id,email,Password,api_token,note\n1,a@x.io,hunter22,\"tok,en\",x\n\
+        let csv = "id,email,Password,api_token,note\n1,a@x.io,hunter22,\"tok,3n\",x\n\
                    2,b@x.io,\"p\"\"w\",,y\n3,short\n4,c@x.io,zz,q,z\n";
         let v = values(Extract::CsvColumns, csv, "Password");
         assert_eq!(
@@ -1297,7 +1527,7 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![
                 ("Password", "hunter22"),
-                ("api_token", "tok,en"),
+                ("api_token", "tok,3n"),
                 ("Password", "p\"\"w"),
             ]
         );
@@ -1307,7 +1537,7 @@ mod tests {
     #[test]
     fn markdown_credential_columns() {
         let md = "Intro | text\n\n| Host | **Passwort** | Token | Note |\n|:--|---|---|---|\n\
-                  | db | `Wx9!kq` | - | a |\n| ci | `CI_DB_PASSWORD` | xk4z | d |\n| web | n/a | tokn | b |\n| api | in vault | xk4z | c |\n\
+                  | db | `Wx9!kq` | - | a |\n| ci | `CI_DB_PASSWORD` | xk4z | d |\n| web | n/a | tok9 | b |\n| api | in vault | xk4z | c |\n\
                   | short | row |\n| after | the | table | ends |\n";
         let v = values(Extract::MarkdownColumns, md, "| Host");
         assert_eq!(
@@ -1317,7 +1547,7 @@ mod tests {
             vec![
                 ("Passwort", "Wx9!kq"),
                 ("Token", "xk4z"),
-                ("Token", "tokn"),
+                ("Token", "tok9"),
                 ("Token", "xk4z")
             ]
         );
@@ -1334,6 +1564,55 @@ mod tests {
     }
 
     #[test]
+    fn markdown_name_value_rows() {
+        let md = "| Variable | Value | Scope |\n|---|---|---|\n| `UPLOAD_DIR` | `/var/lib/up` | w |\n\
+                  | `VONAGE_API_SECRET` | `kAj7JmnxbuQgrq07` | all |\n| `SMTP_PASSWORD` | `Sommer24` | all |\n\
+                  | `CACHE_KEY` | `user:{id}` | all |\n| `API_TOKEN` | `${API_TOKEN}` | all |\n";
+        let v = values(Extract::MarkdownColumns, md, "| Variable");
+        assert_eq!(
+            v.iter()
+                .map(|(k, v, _)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                ("VONAGE_API_SECRET", "kAj7JmnxbuQgrq07"),
+                ("SMTP_PASSWORD", "Sommer24")
+            ]
+        );
+    }
+
+    #[test]
+    fn tables_people_write() {
+        // CRLF line endings.
+        let md = "| Service | Password |\r\n|---|---|\r\n| x | Tq4!vRm8#Lw2zK |\r\n";
+        let v = values(Extract::MarkdownColumns, md, "| Service");
+        assert_eq!(v.len(), 1, "{v:?}");
+        // Results, check marks, masked values, notes, references are no passwords.
+        let md = "| Test | Pass rate | Password |\n|---|---|---|\n| a | 98.5% | \u{2714}\u{fe0f} |\n\
+                  | b | 100% | \u{2022}\u{2022}\u{2022}\u{2022}\u{2022}\u{2022} |\n| c | 1% | ask @alice |\n\
+                  | d | 2% | secrets.NPM_TOKEN |\n| e | 3% | :white_check_mark: |\n| f | 4% | Supported |\n";
+        assert!(values(Extract::MarkdownColumns, md, "| Test").is_empty());
+        // Under a heading about defaults: documented, not leaked.
+        let md = "### Default admin credentials\n\n| Field | Value |\n|---|---|\n| Password | `admin123` |\n";
+        assert!(values(Extract::MarkdownColumns, md, "| Field").is_empty());
+        // A table with a header cell on every row: labels are never values.
+        let html = "<table><tr><th>password</th><td>string</td><td>the user's password</td></tr>\
+                    <tr><th>timeout</th><td>int</td><td>seconds</td></tr></table>";
+        assert!(values(Extract::HtmlTable, html, "<th>").is_empty());
+        let html = "<table><tr><th>Field</th><th>Value</th><th>Notes</th></tr>\
+                    <tr><th>Port</th><td>5432</td><td>-</td></tr>\
+                    <tr><th>Password</th><td>Herbst2024!db</td><td>rotate</td></tr></table>";
+        let at = html.find("<th>Password").unwrap();
+        let mut out = Vec::new();
+        run(Extract::HtmlTable, html.as_bytes(), at..at + 3, &mut out);
+        let got: Vec<&str> = out.iter().map(|e| &html[e.value.clone()]).collect();
+        assert_eq!(got, ["Herbst2024!db"]);
+        // `<track>` is not a row.
+        let html =
+            "<table><tr><th>Password</th></tr><track src=a><tr><td>Kq9#vLm2x</td></tr></table>";
+        assert_eq!(values(Extract::HtmlTable, html, "<th>").len(), 1);
+    }
+
+    #[test]
     fn header_phrases() {
         for (h, want) in [
             ("Password / token", Some(false)),
@@ -1346,6 +1625,9 @@ mod tests {
             ("Password policy", None),
             ("Has password", None),
             ("Pass / Fail", None),
+            ("Pass rate", None),
+            ("First pass yield", None),
+            ("Parola", None),
             ("Token count", None),
             ("Primary key", None),
         ] {
