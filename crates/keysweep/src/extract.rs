@@ -128,6 +128,15 @@ pub(crate) fn plainly_public(value: &[u8]) -> bool {
             return true;
         }
     }
+    // An absolute path (`/var/lib/app/uploads`): where something is, not a secret.
+    if v.len() > 1
+        && v[0] == b'/'
+        && v[1..].contains(&b'/')
+        && v.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+    {
+        return true;
+    }
     // user@domain.tld, nothing else around it.
     match memchr::memchr(b'@', v) {
         Some(at) if at > 0 => {
@@ -1699,6 +1708,8 @@ mod tests {
         assert!(plainly_public(b"5432"));
         assert!(plainly_public(b"True"));
         assert!(!plainly_public(b"p@ssw0rd!"));
+        assert!(plainly_public(b"/var/lib/app/uploads"));
+        assert!(!plainly_public(b"/Xq8vLm2Tz9Kp4Rw"));
         assert!(!plainly_public(b"user@host"));
         assert!(!plainly_public(b"Yf4!wQz8Rk2m"));
         assert!(plainly_public(b"tcp://127.0.0.1:5705"));

@@ -187,6 +187,15 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"qwerty",
     // The passphrase of the xkcd comic, quoted in docs and tests.
     b"correct-horse-battery-staple",
+    // "Change it" in templates written in other languages (Turkish `DEGISTIR`, Spanish
+    // `CAMBIAR`, Portuguese `ALTERAR`, German `AENDERN`).
+    b"degistir",
+    b"cambiar",
+    b"cambiame",
+    b"alterar",
+    b"aendern",
+    b"zmienic",
+    b"modifier",
 ];
 
 /// Whether `secret` is a placeholder rather than a secret: a documentation example
@@ -205,6 +214,7 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
 /// assert!(is_placeholder(b"changeme"));
 /// assert!(is_placeholder(b"ENC(t2ZZX9eVM0BdY04assAauyFCnrv1WaPH)"));
 /// assert!(is_placeholder(b"ENC[AES256_GCM,data:DKXZN1iXQkHk,iv:/bf2lP8i1om=,type:str]"));
+/// assert!(is_placeholder(b"EJ[1:z3KLEWPfBwG2Az/Kw5dwEjeCiRF=:ImPNZpYqRllrx:ui8ATsUQFpBYj]"));
 /// assert!(is_placeholder(b"vault:kv/gateway#password"));
 /// assert!(is_placeholder(b"@Microsoft.KeyVault(VaultName=kv-prod;SecretName=JwtKey)"));
 /// assert!(is_placeholder(b"please-generate-with-openssl-rand"));
@@ -253,6 +263,10 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         && (s[..4].eq_ignore_ascii_case(b"ENC(") && last == b')'
             || s[..4].eq_ignore_ascii_case(b"ENC[") && (last == b']' || s.contains(&b',')))
     {
+        return true;
+    }
+    // EJSON's `EJ[1:<public key>:<nonce>:<box>]`: encrypted to the file's `_public_key`.
+    if s.starts_with(b"EJ[1:") && (last == b']' || s.len() > 64) {
         return true;
     }
     if is_secret_reference(s) {
