@@ -26,7 +26,7 @@ pub enum Extract {
     MarkdownColumns,
     /// Every cell of a credential column of an HTML table (`<th>Password</th>` in the header
     /// row), and the value cell of a row headed by a credential (`<th>Password</th><td>...`).
-    /// The pattern matches a `<th>` cell that names a credential.
+    /// The pattern matches a `<th>` tag; the first of its row reads the row.
     HtmlTable,
     /// Every string literal that an SQL `INSERT INTO t (cols) VALUES (...), ...` puts in a
     /// credential column. The pattern matches up to `VALUES`, with the column list as the
@@ -35,6 +35,15 @@ pub enum Extract {
 }
 
 impl Extract {
+    /// Every extractor, in the order rule-file errors list them.
+    pub const ALL: [Extract; 5] = [
+        Extract::KubernetesSecret,
+        Extract::CsvColumns,
+        Extract::MarkdownColumns,
+        Extract::HtmlTable,
+        Extract::SqlInsert,
+    ];
+
     /// The name used in rule files.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -48,14 +57,7 @@ impl Extract {
 
     /// Parses an extractor name as written in rule files.
     pub fn parse(s: &str) -> Option<Extract> {
-        match s {
-            "kubernetes-secret" => Some(Extract::KubernetesSecret),
-            "csv-columns" => Some(Extract::CsvColumns),
-            "markdown-columns" => Some(Extract::MarkdownColumns),
-            "html-table" => Some(Extract::HtmlTable),
-            "sql-insert" => Some(Extract::SqlInsert),
-            _ => None,
-        }
+        Extract::ALL.into_iter().find(|e| e.as_str() == s)
     }
 }
 
@@ -930,7 +932,7 @@ const VALUE_WORDS: &[&str] = &[
 /// must look random): `DB_PASSWORD`, `smtp_pass`, `ADMIN_PWD`, `Passwort`.
 fn is_password_name(name: &[u8]) -> bool {
     let n = name.to_ascii_lowercase();
-    [&b"pass"[..], b"pwd", b"passwd"]
+    [&b"pass"[..], b"pwd"]
         .iter()
         .any(|w| memchr::memmem::find(&n, w).is_some())
         || header_column(name) == Some(false)
@@ -970,42 +972,6 @@ fn is_reference_cell(v: &[u8]) -> bool {
                         .iter()
                         .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
             })
-}
-
-/// Whether a header cell holds a word the HTML rule's pattern wakes on (so that one of the
-/// header row's anchors is the first credential column's).
-fn anchor_word(header: &[u8]) -> bool {
-    let lower = String::from_utf8_lossy(header).to_lowercase();
-    [
-        "pass",
-        "pwd",
-        "secret",
-        "key",
-        "token",
-        "credential",
-        "kennwort",
-        "contrase",
-        "senha",
-        "parola",
-        "wachtwoord",
-        "senord",
-        "passord",
-        "adgangskode",
-        "salasana",
-        "hasło",
-        "haslo",
-        "heslo",
-        "jelsz",
-        "ifre",
-        "пароль",
-        "κωδικ",
-        "密码",
-        "密碼",
-        "パスワード",
-        "비밀번호",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
 }
 
 /// A cell that says there is no value: empty, a dash, `n/a`, `none`, `null`, `tbd`, `?`, or
@@ -1236,6 +1202,17 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     let Some(mut at) = html_row(hay, tr, (tr + MAX_ROW).min(reach), &mut cells) else {
         return;
     };
+    // Each `<th>` is an anchor; the row's first reads it.
+    let Some(first_th) = cells.iter().position(|(th, _)| *th) else {
+        return;
+    };
+    if !(cells[first_th].1.start > anchor.start
+        && cells
+            .get(first_th.wrapping_sub(1))
+            .is_none_or(|c| c.1.end < anchor.start))
+    {
+        return;
+    }
     let names: Vec<Option<bool>> = cells
         .iter()
         .map(|(th, c)| {
@@ -1268,20 +1245,8 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
         // A row headed by something else in a table of such rows.
         return;
     }
-    // A header row: one anchor per row reads the table, that of the first column whose
-    // header the rule's pattern can match.
-    let Some(first) = cells
-        .iter()
-        .zip(&names)
-        .position(|((_, c), n)| n.is_some() && anchor_word(&hay[c.clone()]))
-    else {
-        return;
-    };
-    if !(cells[first].1.start > anchor.start
-        && cells
-            .get(first.wrapping_sub(1))
-            .is_none_or(|c| c.1.end < anchor.start))
-    {
+    // A header row.
+    if names.iter().all(Option::is_none) {
         return;
     }
     // The table ends at `</table>`, searched for once per table (a row ends at `</tr>` or
@@ -1651,7 +1616,7 @@ mod tests {
                     </td><td>k1zz9</td></tr>\n<tr><td colspan=\"3\">maintenance</td></tr>\n<TR>\
                     <TD>web</TD><TD>-</TD><TD>k2<br>k3</TD></TR>\n</tbody></table>\n\
                     <table><tr><td>x</td><td>Outside1!</td></tr></table>";
-        let anchor = html.find("<th class").unwrap();
+        let anchor = html.find("<th>Host").unwrap();
         let mut out = Vec::new();
         run(
             Extract::HtmlTable,
@@ -1664,16 +1629,13 @@ mod tests {
             .map(|e| (&html[e.key.clone()], &html[e.value.clone()]))
             .collect();
         assert_eq!(got, vec![("Password", "Wx9!kq2"), ("API key", "k1zz9")]);
-        // The API key column's own anchor adds nothing: the first column's reads the table.
-        let second = html.find("<th>API").unwrap();
-        out.clear();
-        run(
-            Extract::HtmlTable,
-            html.as_bytes(),
-            second..second + 3,
-            &mut out,
-        );
-        assert!(out.is_empty());
+        // The other header cells' anchors add nothing: the row's first reads the table.
+        for other in ["<th class", "<th>API"] {
+            let at = html.find(other).unwrap();
+            out.clear();
+            run(Extract::HtmlTable, html.as_bytes(), at..at + 3, &mut out);
+            assert!(out.is_empty(), "{other}");
+        }
         // A row headed by a credential.
         let kv = "<tr><th>Passwort</th><td>Herbst2024!</td></tr><tr><th>Passwort</th><td>string</td></tr>";
         let v = values(Extract::HtmlTable, kv, "<th>");

@@ -788,7 +788,10 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
             Some(s) => Some(crate::Extract::parse(&s).ok_or_else(|| {
                 err(
                     "extract",
-                    format!("{s:?} is not a known extractor (kubernetes-secret, csv-columns, markdown-columns, html-table, sql-insert)"),
+                    format!(
+                        "{s:?} is not a known extractor ({})",
+                        crate::Extract::ALL.map(crate::Extract::as_str).join(", ")
+                    ),
                 )
             })?),
         },
