@@ -190,7 +190,7 @@ impl Compiled {
     /// other rules.
     fn exact_match(
         &self,
-        cache: &mut Option<meta::Cache>,
+        cache: &mut Option<Box<meta::Cache>>,
         caps: &mut Captures,
         hay: &[u8],
         start: usize,
@@ -199,7 +199,7 @@ impl Compiled {
         let Some(exact) = self.exact.as_ref().and_then(LazyRegex::get) else {
             return true;
         };
-        let cache = cache.get_or_insert_with(|| exact.create_cache());
+        let cache = cache.get_or_insert_with(|| Box::new(exact.create_cache()));
         let input = Input::new(hay).span(start..end).anchored(Anchored::Yes);
         exact.search_captures_with(cache, &input, caps);
         caps.is_match()
@@ -315,8 +315,8 @@ pub(crate) fn is_part_group(group: &str, part: &str) -> bool {
 /// when every match starts with one of `rule`'s keywords (proven from the pattern's prefix
 /// literals: a finite prefix set means every match begins with one of its literals, and each
 /// literal must begin with a keyword, compared as the prefilter compares), or `n` when the
-/// pattern is a lead of at most [`MAX_LEAD`] bytes (a boundary such as `(?:^|[^A-Za-z0-9])`)
-/// followed by such a part. `None` otherwise: the rule then searches a window around each hit.
+/// pattern is a lead of at most [`MAX_LEAD`] bytes (a boundary such as `(?:^|[^A-Za-z0-9])`,
+/// or a URL's scheme before a literal `://`) followed by such a part. `None` otherwise: the rule then searches a window around each hit.
 fn keyword_lead(hir: &regex_syntax::hir::Hir, rule: &Rule) -> Option<usize> {
     use regex_syntax::hir::{Hir, HirKind};
     if rule.keywords.is_empty() {
@@ -328,11 +328,23 @@ fn keyword_lead(hir: &regex_syntax::hir::Hir, rule: &Rule) -> Option<usize> {
     let HirKind::Concat(items) = hir.kind() else {
         return None;
     };
-    let lead = items.first()?.properties().maximum_len()?;
-    if lead > MAX_LEAD || items.len() < 2 {
-        return None;
+    // The lead is the first item (a boundary), or the items up to the first literal (a URL's
+    // scheme before `://`): each split tried costs a literal extraction when the rule compiles.
+    let mut lead = 0;
+    for (k, item) in items.iter().enumerate().skip(1) {
+        lead += items[k - 1].properties().maximum_len()?;
+        if lead > MAX_LEAD {
+            return None;
+        }
+        let literal = matches!(item.kind(), HirKind::Literal(_));
+        if (k == 1 || literal) && starts_with_keyword(&Hir::concat(items[k..].to_vec()), rule) {
+            return Some(lead);
+        }
+        if literal {
+            return None;
+        }
     }
-    starts_with_keyword(&Hir::concat(items[1..].to_vec()), rule).then_some(lead)
+    None
 }
 
 /// Longest match of a keyword-anchored rule that is still searched without the lazy DFA.
@@ -340,7 +352,7 @@ const LONG_ANCHORED_WINDOW: usize = 256;
 
 /// Longest lead before a keyword that [`keyword_lead`] accepts (each byte of it costs one more
 /// anchored try per keyword hit).
-const MAX_LEAD: usize = 8;
+const MAX_LEAD: usize = 16;
 
 fn starts_with_keyword(hir: &regex_syntax::hir::Hir, rule: &Rule) -> bool {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
@@ -1292,9 +1304,12 @@ pub struct Scratch {
     off: Vec<bool>,
     /// Whether any rule is off.
     any_off: bool,
-    caches: Vec<Option<(meta::Cache, Captures)>>,
+    /// Per rule, made on its first search. Boxed: a cache is a kilobyte or more, and most
+    /// rules of a scan never run, so a scratch (one per thread, made at every scan's start)
+    /// would otherwise write and fault in a megabyte of empty slots.
+    caches: Vec<Option<Box<(meta::Cache, Captures)>>>,
     /// Caches of the exact regexes of relaxed rules ([`Compiled::exact`]).
-    exact_caches: Vec<Option<meta::Cache>>,
+    exact_caches: Vec<Option<Box<meta::Cache>>>,
     keywordless_cache: Option<meta::Cache>,
     /// Set while scanning decoded text: `keysweep:allow` comments are looked for in the
     /// original text instead.
@@ -2213,8 +2228,8 @@ impl Scanner {
     ) {
         let Some(c) = self.compiled(rule) else { return };
         let in_decoded = scratch.in_decoded;
-        let (cache, caps) = scratch.caches[rule]
-            .get_or_insert_with(|| (c.regex.create_cache(), c.regex.create_captures()));
+        let (cache, caps) = &mut **scratch.caches[rule]
+            .get_or_insert_with(|| Box::new((c.regex.create_cache(), c.regex.create_captures())));
         let mut at = window.start;
         while at < window.end {
             let input = Input::new(hay).span(at..window.end).anchored(Anchored::No);
@@ -2256,8 +2271,8 @@ impl Scanner {
     ) -> Option<usize> {
         let c = self.compiled(rule)?;
         let in_decoded = scratch.in_decoded;
-        let (cache, caps) = scratch.caches[rule]
-            .get_or_insert_with(|| (c.regex.create_cache(), c.regex.create_captures()));
+        let (cache, caps) = &mut **scratch.caches[rule]
+            .get_or_insert_with(|| Box::new((c.regex.create_cache(), c.regex.create_captures())));
         let end = (at + c.window).min(hay.len());
         let input = Input::new(hay).span(at..end).anchored(Anchored::Yes);
         c.regex.search_captures_with(cache, &input, caps);
@@ -3037,6 +3052,19 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         );
         assert_eq!(
             lead(r"[a-z]{0,20}ghp_[A-Za-z0-9]{36}", &["ghp_"], true),
+            None
+        );
+        // Items up to a literal keyword: `https` and `+` with up to 8 letters, 14 bytes.
+        assert_eq!(
+            lead(
+                r"(?i)\b(?:https?|sftp)(?:\+[a-z]{2,8})?://[^\s:@/]{1,64}:(?P<secret>[^\s@]{1,64})@",
+                &["://"],
+                false
+            ),
+            Some(14)
+        );
+        assert_eq!(
+            lead(r"(?i)\b[a-z]{2,20}://[^\s:@/]{1,64}@", &["://"], false),
             None
         );
         assert!(check(
