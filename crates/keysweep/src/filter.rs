@@ -430,6 +430,8 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"correct_master_key_123!"));
 /// assert!(looks_like_password_literal(b"thunder-sierra-blossom-jasper"));
 /// assert!(!looks_like_password_literal(b"current-password"));
+/// assert!(looks_like_password_literal(b"tqzbwmxkplrvsnjd"));
+/// assert!(!looks_like_password_literal(b"confirmationdialog"));
 /// ```
 pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     // A call: `getPassword()`, `env("DB_PASSWORD")`.
@@ -476,7 +478,20 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
         && secret
             .iter()
             .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    if !letters || member || constant || !(digits || symbols || is_word_passphrase(secret)) {
+    // Random lower-case letters (Gmail's app passwords: 16 of them): words have vowels, about
+    // two letters in five, and rarely four consonants in a row; random letters have about one
+    // vowel in five.
+    let random_letters = secret.len() >= 12 && secret.iter().all(u8::is_ascii_lowercase) && {
+        let vowel = |b: &u8| matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y');
+        let vowels = secret.iter().filter(|b| vowel(b)).count();
+        vowels * 10 <= secret.len() * 3
+            && secret.windows(4).any(|w| !w.iter().any(vowel))
+    };
+    if !letters
+        || member
+        || constant
+        || !(digits || symbols || random_letters || is_word_passphrase(secret))
+    {
         return false;
     }
     // Identifiers in snake_case: three or more words of letters (`correct_master_key_123!`).
