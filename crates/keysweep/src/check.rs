@@ -7,7 +7,48 @@ pub(crate) fn passes(check: Check, secret: &[u8]) -> bool {
     match check {
         Check::Base62Crc32 => base62_crc32(secret),
         Check::Jwt => jwt(secret),
+        Check::Base58Check => base58check(secret),
     }
+}
+
+/// Bitcoin's base58 alphabet: no `0`, `O`, `I` or `l`.
+const BASE58: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/// Decodes base58 (big-endian, each leading `1` a zero byte); `None` for other characters or
+/// more than 128 characters (no format checked here is longer).
+fn base58_decode(s: &[u8]) -> Option<Vec<u8>> {
+    if s.len() > 128 {
+        return None;
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(s.len());
+    for &c in s {
+        let mut carry = BASE58.iter().position(|&a| a == c)? as u32;
+        for byte in out.iter_mut().rev() {
+            carry += u32::from(*byte) * 58;
+            *byte = carry as u8;
+            carry >>= 8;
+        }
+        while carry > 0 {
+            out.insert(0, carry as u8);
+            carry >>= 8;
+        }
+    }
+    let zeros = s.iter().take_while(|&&c| c == b'1').count();
+    let mut bytes = vec![0; zeros];
+    bytes.extend(out);
+    Some(bytes)
+}
+
+fn base58check(secret: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    let Some(bytes) = base58_decode(secret) else {
+        return false;
+    };
+    if bytes.len() < 5 {
+        return false;
+    }
+    let (payload, sum) = bytes.split_at(bytes.len() - 4);
+    Sha256::digest(Sha256::digest(payload))[..4] == *sum
 }
 
 const CRC32_TABLE: [u32; 256] = {
@@ -167,6 +208,22 @@ mod tests {
         ));
         assert!(!jwt(b"eyJub3QiOiJhIGp3dCJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"));
         assert!(!jwt(b"abc.def"));
+    }
+
+    #[test]
+    fn base58check_of_bitcoin_formats() {
+        // The private key 1 as WIF, uncompressed and compressed (Bitcoin wiki).
+        assert!(base58check(
+            b"5HpHagT65TZzG1PH3CSu63k8DbpvD8s5ip4nEB3kEsreAnchuDf"
+        ));
+        assert!(base58check(
+            b"KwDiBf89QgGbjEhKnhXJuH7LrciVrZi3qYjgd9M7rFU73sVHnoWn"
+        ));
+        assert!(!base58check(
+            b"KwDiBf89QgGbjEhKnhXJuH7LrciVrZi3qYjgd9M7rFU73sVHnoWo"
+        ));
+        assert!(!base58check(b"0OIl"));
+        assert_eq!(base58_decode(b"11").unwrap(), vec![0, 0]);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::filter::{
 };
 use crate::fingerprint::Fingerprint;
 use crate::pattern::{meta_config, parse_pattern, PREFIX_GROUP};
-use crate::rule::{Confidence, Rule, RuleSet};
+use crate::rule::{Check, Confidence, Rule, RuleSet};
 use crate::suppress::{inline_allows, Suppression};
 
 /// The index of the virtual `prefix` group among the rejects' groups (no real group has it).
@@ -2460,6 +2460,16 @@ impl Scanner {
             }
             dropped = Some(Suppression::Code);
         }
+        let check_passed = spec.check.map(|ch| check::passes(ch, secret));
+        if dropped.is_none()
+            && check_passed == Some(false)
+            && spec.check.is_some_and(Check::required)
+        {
+            if !inner.keep_dropped {
+                return None;
+            }
+            dropped = Some(Suppression::Rejected);
+        }
         let entropy = shannon_entropy(secret);
         if dropped.is_none()
             && spec
@@ -2491,7 +2501,6 @@ impl Scanner {
         if suppressed.is_some() && !inner.keep_suppressed {
             return None;
         }
-        let check_passed = spec.check.map(|ch| check::passes(ch, secret));
         let confidence = if check_passed == Some(false) {
             Confidence::Low
         } else {

@@ -431,6 +431,9 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(looks_like_password_literal(b"thunder-sierra-blossom-jasper"));
 /// assert!(!looks_like_password_literal(b"current-password"));
 /// assert!(looks_like_password_literal(b"tqzbwmxkplrvsnjd"));
+/// assert!(looks_like_password_literal(b"Lotus.Orbit80"));
+/// assert!(!looks_like_password_literal(b"Settings.Default"));
+/// assert!(!looks_like_password_literal(b"Config.Db.Password2"));
 /// assert!(!looks_like_password_literal(b"confirmationdialog"));
 /// ```
 pub fn looks_like_password_literal(secret: &[u8]) -> bool {
@@ -467,7 +470,8 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
         }) || memchr::memmem::find(secret, b"::").is_some())
         && !secret
             .split(|&b| b == b'.' || b == b':')
-            .any(|part| part.first().is_some_and(u8::is_ascii_digit));
+            .any(|part| part.first().is_some_and(u8::is_ascii_digit))
+        && !capitalized_words_and_number(secret);
     let letters = secret.iter().any(u8::is_ascii_alphabetic);
     let digits = secret.iter().any(u8::is_ascii_digit);
     let symbols = secret
@@ -484,8 +488,7 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     let random_letters = secret.len() >= 12 && secret.iter().all(u8::is_ascii_lowercase) && {
         let vowel = |b: &u8| matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y');
         let vowels = secret.iter().filter(|b| vowel(b)).count();
-        vowels * 10 <= secret.len() * 3
-            && secret.windows(4).any(|w| !w.iter().any(vowel))
+        vowels * 10 <= secret.len() * 3 && secret.windows(4).any(|w| !w.iter().any(vowel))
     };
     if !letters
         || member
@@ -545,6 +548,19 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
 /// `input`, are turned away after it by [`looks_like_password_literal`]'s own list). Kebab case
 /// names in code are mostly one or two words (`current-password`, `new-password`); words joined
 /// by dots stay member paths.
+/// Capitalized words joined by dots, the last one ending in a number (`Lotus.Orbit80`,
+/// `Pelican.Lotus35`): a password made of words, not a member path (`Settings.Default`).
+fn capitalized_words_and_number(s: &[u8]) -> bool {
+    s.last().is_some_and(u8::is_ascii_digit)
+        && s.split(|&b| b == b'.').all(|part| {
+            let letters = part.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+            letters >= 3
+                && part[0].is_ascii_uppercase()
+                && part[1..letters].iter().all(u8::is_ascii_lowercase)
+                && part[letters..].iter().all(u8::is_ascii_digit)
+        })
+}
+
 fn is_word_passphrase(s: &[u8]) -> bool {
     const STOP: &[&[u8]] = &[
         b"the",

@@ -55,6 +55,9 @@ pub enum Check {
     Base62Crc32,
     /// A JSON Web Token: three base64url segments, the header a JSON object with `alg`.
     Jwt,
+    /// Base58Check (Bitcoin's WIF private keys, BIP-32 extended keys): the decoded bytes end
+    /// in the first 4 bytes of the double SHA-256 of the rest.
+    Base58Check,
 }
 
 impl Check {
@@ -63,7 +66,16 @@ impl Check {
         match self {
             Check::Base62Crc32 => "base62-crc32",
             Check::Jwt => "jwt",
+            Check::Base58Check => "base58check",
         }
+    }
+
+    /// Whether a secret that fails the check is no secret at all (dropped, as a `reject`
+    /// drops one), rather than one reported at low confidence. A Base58Check string that
+    /// does not add up is random base58; a GitHub token whose CRC does not match may still
+    /// be someone's mistyped or truncated token.
+    pub fn required(self) -> bool {
+        matches!(self, Check::Base58Check)
     }
 
     /// Parses a check name as written in rule files.
@@ -71,6 +83,7 @@ impl Check {
         match s {
             "base62-crc32" => Some(Check::Base62Crc32),
             "jwt" => Some(Check::Jwt),
+            "base58check" => Some(Check::Base58Check),
             _ => None,
         }
     }
@@ -696,7 +709,7 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
         Some(s) => Some(Check::parse(&s).ok_or_else(|| {
             err(
                 "check",
-                format!("{s:?} is not a known check (base62-crc32, jwt)"),
+                format!("{s:?} is not a known check (base62-crc32, jwt, base58check)"),
             )
         })?),
     };
