@@ -71,6 +71,10 @@ struct Compiled {
     /// `Some(n)` when every match starts at most `n` bytes before one of the rule's keywords: a
     /// keyword hit then needs `n + 1` anchored searches, not a search of a window around it.
     keyword_lead: Option<usize>,
+    /// For a rule with a keyword lead of a byte or more: the bytes a match can begin with
+    /// ([`first_bytes`]). A hit's anchored tries skip the positions whose byte is not one
+    /// (`\b(?:https?|ftp|...)` before `://`: most of the 15 bytes before a hit).
+    first_bytes: Option<Box<[bool; 256]>>,
     /// The rule's own allowlist (`allow_values`), if any.
     allow: Option<Regex>,
     /// `rejects`: (capture group index, regex). Built on the first match that reaches them:
@@ -169,6 +173,10 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
     Ok(Compiled {
         extract: rule.extract,
         parts,
+        first_bytes: keyword_lead
+            .is_some_and(|lead| lead > 0)
+            .then(|| first_bytes(&hir))
+            .flatten(),
         keyword_lead,
         allow,
         rejects,
@@ -345,6 +353,56 @@ fn keyword_lead(hir: &regex_syntax::hir::Hir, rule: &Rule) -> Option<usize> {
         }
     }
     None
+}
+
+/// The bytes every match of `hir` begins with, or `None` when it can match the empty string
+/// (then any position may start one). Look-arounds are zero-width and skipped; a Unicode
+/// class stands for its ASCII bytes and every UTF-8 lead byte.
+fn first_bytes(hir: &regex_syntax::hir::Hir) -> Option<Box<[bool; 256]>> {
+    use regex_syntax::hir::{Class, Hir, HirKind};
+    /// Adds the first bytes of `hir` to `set`; returns whether `hir` can match empty.
+    fn add(hir: &Hir, set: &mut [bool; 256]) -> bool {
+        match hir.kind() {
+            HirKind::Empty | HirKind::Look(_) => true,
+            HirKind::Literal(lit) => match lit.0.first() {
+                Some(&b) => {
+                    set[b as usize] = true;
+                    false
+                }
+                None => true,
+            },
+            HirKind::Class(Class::Bytes(class)) => {
+                for r in class.ranges() {
+                    set[r.start() as usize..=r.end() as usize].fill(true);
+                }
+                false
+            }
+            HirKind::Class(Class::Unicode(class)) => {
+                for r in class.ranges() {
+                    let (lo, hi) = (r.start() as u32, r.end() as u32);
+                    if lo < 0x80 {
+                        set[lo as usize..=hi.min(0x7F) as usize].fill(true);
+                    }
+                    if hi >= 0x80 {
+                        set[0xC2..=0xF4].fill(true);
+                    }
+                }
+                false
+            }
+            HirKind::Repetition(rep) => add(&rep.sub, set) || rep.min == 0,
+            HirKind::Capture(cap) => add(&cap.sub, set),
+            HirKind::Concat(items) => items.iter().all(|item| add(item, set)),
+            HirKind::Alternation(items) => {
+                let mut empty = false;
+                for item in items {
+                    empty |= add(item, set);
+                }
+                empty
+            }
+        }
+    }
+    let mut set = Box::new([false; 256]);
+    (!add(hir, &mut set)).then_some(set)
 }
 
 /// Longest match of a keyword-anchored rule that is still searched without the lazy DFA.
@@ -2131,7 +2189,17 @@ impl Scanner {
                 (rule_of_prev, resume_at) = (rule, 0);
             }
             let mut at = first.max(resume_at);
+            let starts = self
+                .compiled(rule as usize)
+                .and_then(|c| c.first_bytes.as_deref());
             while at <= last {
+                if let (Some(starts), Some(&b)) = (starts, hay.get(at)) {
+                    if !starts[b as usize] {
+                        at += 1;
+                        resume_at = at;
+                        continue;
+                    }
+                }
                 let owned = range.start..owned_end;
                 resume_at = match self.confirm_at(scratch, hay, rule as usize, at, owned, out) {
                     Some(end) => end.max(at + 1),
@@ -3037,6 +3105,26 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
                 "{id} is searched in windows"
             );
         }
+    }
+
+    #[test]
+    fn first_bytes_are_those_a_match_can_begin_with() {
+        let starts = |pattern: &str| {
+            first_bytes(&parse_pattern(pattern).unwrap()).map(|set| {
+                (0..=255u8)
+                    .filter(|&b| set[b as usize])
+                    .collect::<Vec<u8>>()
+            })
+        };
+        assert_eq!(starts(r"\b(?:https?|ftp)://").unwrap(), b"fh");
+        assert_eq!(starts(r"(?i)\b(?:ab|c)").unwrap(), b"ACac");
+        // Optional items before the first required one add theirs.
+        assert_eq!(starts(r"(?:x[0-9])?[a-b]{2}").unwrap(), b"abx");
+        assert_eq!(starts(r"(?:^|[^A-Za-z])k").unwrap().len(), 256 - 51);
+        // Matches that may be empty start anywhere.
+        assert_eq!(starts(r"a*"), None);
+        assert_eq!(starts(r"\b"), None);
+        assert!(starts(r"(?u)\w").unwrap().contains(&0xC3));
     }
 
     #[test]
