@@ -434,7 +434,9 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(looks_like_password_literal(b"Lotus.Orbit80"));
 /// assert!(!looks_like_password_literal(b"Settings.Default"));
 /// assert!(!looks_like_password_literal(b"Config.Db.Password2"));
+/// assert!(!looks_like_password_literal(b"Resources.Strings1"));
 /// assert!(!looks_like_password_literal(b"confirmationdialog"));
+/// assert!(!looks_like_password_literal(b"pgsqlbackupdb"));
 /// ```
 pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     // A call: `getPassword()`, `env("DB_PASSWORD")`.
@@ -482,10 +484,10 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
         && secret
             .iter()
             .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    // Random lower-case letters (Gmail's app passwords: 16 of them): words have vowels, about
-    // two letters in five, and rarely four consonants in a row; random letters have about one
-    // vowel in five.
-    let random_letters = secret.len() >= 12 && secret.iter().all(u8::is_ascii_lowercase) && {
+    // 16 random lower-case letters, a Gmail app password: words have vowels, about two letters
+    // in five, and rarely four consonants in a row; random letters have about one vowel in five.
+    // Only that length: shorter compounds of abbreviations (`pgsqlbackupdb`) read alike.
+    let random_letters = secret.len() == 16 && secret.iter().all(u8::is_ascii_lowercase) && {
         let vowel = |b: &u8| matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y');
         let vowels = secret.iter().filter(|b| vowel(b)).count();
         vowels * 10 <= secret.len() * 3 && secret.windows(4).any(|w| !w.iter().any(vowel))
@@ -541,17 +543,11 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     })
 }
 
-/// A passphrase of words alone, as generators and password managers make them
-/// (`thunder-sierra-blossom-jasper`): three or more words of 3 to 10 lowercase letters joined by
-/// `-`, 16 characters or more, none of them a word that names or describes something else
-/// (`existing-store-name`, `set-in-the-vault`; words of other names, `secret`, `token`,
-/// `input`, are turned away after it by [`looks_like_password_literal`]'s own list). Kebab case
-/// names in code are mostly one or two words (`current-password`, `new-password`); words joined
-/// by dots stay member paths.
-/// Capitalized words joined by dots, the last one ending in a number (`Lotus.Orbit80`,
+/// Capitalized words joined by dots, the last one ending in a number of two digits or more (`Lotus.Orbit80`,
 /// `Pelican.Lotus35`): a password made of words, not a member path (`Settings.Default`).
 fn capitalized_words_and_number(s: &[u8]) -> bool {
-    s.last().is_some_and(u8::is_ascii_digit)
+    // Two digits or more: `Resources.Strings1` is a member with an index.
+    s.iter().rev().take_while(|b| b.is_ascii_digit()).count() >= 2
         && s.split(|&b| b == b'.').all(|part| {
             let letters = part.iter().take_while(|b| b.is_ascii_alphabetic()).count();
             letters >= 3
@@ -561,6 +557,14 @@ fn capitalized_words_and_number(s: &[u8]) -> bool {
         })
 }
 
+/// A passphrase of words alone, as generators and password managers make them
+/// (`thunder-sierra-blossom-jasper`): three or more words of 3 to 10 lowercase letters joined by
+/// `-`, 16 characters or more, none of them a word that names or describes something else
+/// (`existing-store-name`, `set-in-the-vault`; words of other names, `secret`, `token`,
+/// `input`, are turned away after it by [`looks_like_password_literal`]'s own list). Kebab case
+/// names in code are mostly one or two words (`current-password`, `new-password`); words joined
+/// by dots are member paths, unless capitalized and ending in a number
+/// ([`capitalized_words_and_number`]).
 fn is_word_passphrase(s: &[u8]) -> bool {
     const STOP: &[&[u8]] = &[
         b"the",
