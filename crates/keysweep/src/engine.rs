@@ -3097,6 +3097,9 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
             "generic.password.call",
             "generic.secret.call",
             "generic.password.prose",
+            // Not generic, but woken by common bytes: `://`, and `ld_` in `field_`.
+            "url.basic_auth_credentials",
+            "launchdarkly.api_access_token",
         ] {
             let rule = rules.rules().iter().find(|r| &*r.id == id).expect(id);
             let compiled = compile(rule).unwrap();
