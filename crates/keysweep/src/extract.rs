@@ -235,6 +235,10 @@ fn yaml_scalar(hay: &[u8], r: Range<usize>) -> Option<Range<usize>> {
 /// a private key under any key is still found by its own rule, through the base64 decoder.
 fn public_secret_key(key: &[u8]) -> bool {
     let k = key.to_ascii_lowercase();
+    // SSH host keys a client trusts (Flux's and Argo CD's `known_hosts`): public.
+    if k.ends_with(b"known_hosts") || k.ends_with(b"known-hosts") {
+        return true;
+    }
     // The last word of the key decides: `SMTP_HOST`, `db-user`, `redis.port`.
     let k = k
         .rsplit(|b| matches!(b, b'_' | b'-' | b'.'))
@@ -1752,6 +1756,8 @@ mod tests {
             "smtpUsername",
             "ca.crt",
             "redis.port",
+            "known_hosts",
+            "ssh-known-hosts",
         ] {
             assert!(public_secret_key(k.as_bytes()), "{k}");
         }

@@ -215,6 +215,9 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
 /// assert!(is_placeholder(b"ENC(t2ZZX9eVM0BdY04assAauyFCnrv1WaPH)"));
 /// assert!(is_placeholder(b"ENC[AES256_GCM,data:DKXZN1iXQkHk,iv:/bf2lP8i1om=,type:str]"));
 /// assert!(is_placeholder(b"EJ[1:z3KLEWPfBwG2Az/Kw5dwEjeCiRF=:ImPNZpYqRllrx:ui8ATsUQFpBYj]"));
+/// assert!(is_placeholder(b"%GITHUB_TOKEN%"));
+/// // A DPAPI blob (NuGet's encrypted `Password`).
+/// assert!(is_placeholder(b"AQAAANCMnd8BFdERjHoAwE/Cl+sBAAAAhIi/fgkkx2UsVCjOr3EiXsBUQgGirmMjWCGuR1iPm+SQqCNV+533fwjCVekCiQkRGViTbXYIiDae"));
 /// assert!(is_placeholder(b"vault:kv/gateway#password"));
 /// assert!(is_placeholder(b"@Microsoft.KeyVault(VaultName=kv-prod;SecretName=JwtKey)"));
 /// assert!(is_placeholder(b"please-generate-with-openssl-rand"));
@@ -257,6 +260,16 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if first == b'$' && s.len() > 1 && (s[1].is_ascii_alphabetic() || s[1] == b'_') {
         return true;
     }
+    // Windows (cmd, NuGet.Config, MSBuild) environment references: `%GITHUB_TOKEN%`.
+    if first == b'%'
+        && last == b'%'
+        && s.len() > 2
+        && s[1..s.len() - 1]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return true;
+    }
     // Encrypted in place, with the key kept elsewhere: Jasypt's `ENC(...)`, SOPS's
     // `ENC[AES256_GCM,data:...]`.
     if s.len() > 5
@@ -267,6 +280,16 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     // EJSON's `EJ[1:<public key>:<nonce>:<box>]`: encrypted to the file's `_public_key`.
     if s.starts_with(b"EJ[1:") && (last == b']' || s.len() > 64) {
+        return true;
+    }
+    // Ciphertext blobs in base64 that only their key's holder decrypts: Windows DPAPI (the
+    // blob's version 1 and provider GUID, as `nuget sources add` stores passwords) and AWS KMS
+    // (a `CiphertextBlob`'s version and key-ARN header). Long enough to hold a payload.
+    if s.len() >= 100
+        && (s.starts_with(b"AQAAANCMnd8BFdERjHoAwE/Cl+sB")
+            || s.starts_with(b"AQICAH")
+            || s.starts_with(b"AQIBAH"))
+    {
         return true;
     }
     if is_secret_reference(s) {
