@@ -2463,7 +2463,9 @@ impl Scanner {
                 continue;
             }
             claimed.push(v.value.clone());
-            if v.claim_only {
+            // A value under a key that names an address or a user is no secret, unless it is
+            // a URL with a password (given in base64, which the URL rules do not read).
+            if v.claim_only && !v.base64 {
                 continue;
             }
             let (secret, layers) = if v.base64 {
@@ -2475,6 +2477,9 @@ impl Scanner {
             } else {
                 (v.unescaped(hay), Vec::new())
             };
+            if v.claim_only && !crate::extract::url_with_userinfo(&secret) {
+                continue;
+            }
             // A short value counts under a key that names a credential (a six-letter
             // password); elsewhere it is a setting, encoded or not (`LOG_LEVEL: aW5mbw==`,
             // `NODE_ENV: "staging"`).
@@ -2482,6 +2487,8 @@ impl Scanner {
                 continue;
             }
             if crate::extract::plainly_public(&secret)
+                || crate::extract::host_name(&secret)
+                    && !crate::extract::names_credential(&hay[v.key.clone()])
                 || v.needs_entropy && (secret.len() < 16 || shannon_entropy(&secret) < 3.0)
             {
                 continue;

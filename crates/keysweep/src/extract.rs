@@ -159,6 +159,25 @@ pub(crate) fn plainly_public(value: &[u8]) -> bool {
     }
 }
 
+/// Whether `v` is a host name (`tyrell.us.auth0.com`): lower-case labels of letters, digits
+/// and `-`, and a top-level domain of letters. A password may read alike
+/// (`meadow.river.lake`), so this only judges values under keys that name no credential.
+pub(crate) fn host_name(v: &[u8]) -> bool {
+    let Some(dot) = memchr::memrchr(b'.', v) else {
+        return false;
+    };
+    let tld = &v[dot + 1..];
+    dot > 0
+        && (2..=24).contains(&tld.len())
+        && tld.iter().all(u8::is_ascii_lowercase)
+        && v[..dot].split(|&b| b == b'.').all(|label| {
+            !label.is_empty()
+                && label
+                    .iter()
+                    .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
 /// Most rows or values one anchor yields: a dump of a million passwords is reported by its
 /// first rows; the rest add nothing a reviewer needs to act.
 const MAX_VALUES: usize = 1000;
@@ -233,6 +252,23 @@ fn yaml_scalar(hay: &[u8], r: Range<usize>) -> Option<Range<usize>> {
 /// Keys of a Kubernetes Secret whose values are not secret: certificates and CA bundles are
 /// public, and names, hosts and ports identify rather than authenticate. A connection URL or
 /// a private key under any key is still found by its own rule, through the base64 decoder.
+/// Whether `v` is a URL with a password in it (`https://deploy:…@nexus.corp/simple`): a
+/// credential even under a key that names an address.
+pub(crate) fn url_with_userinfo(v: &[u8]) -> bool {
+    let Some(scheme_end) = memchr::memmem::find(v, b"://") else {
+        return false;
+    };
+    let rest = &v[scheme_end + 3..];
+    let authority = &rest[..rest
+        .iter()
+        .position(|b| b"/?#".contains(b))
+        .unwrap_or(rest.len())];
+    match memchr::memrchr(b'@', authority) {
+        Some(at) => memchr::memchr(b':', &authority[..at]).is_some_and(|c| c + 1 < at),
+        None => false,
+    }
+}
+
 fn public_secret_key(key: &[u8]) -> bool {
     let k = key.to_ascii_lowercase();
     // SSH host keys a client trusts (Flux's and Argo CD's `known_hosts`): public.
@@ -264,6 +300,7 @@ fn public_secret_key(key: &[u8]) -> bool {
         b"dbname",
         b"url",
         b"uri",
+        b"domain",
     ];
     TAILS.iter().any(|t| k.len() > t.len() && k.ends_with(t))
         || k.ends_with(b".crt")
@@ -289,6 +326,7 @@ fn public_secret_key(key: &[u8]) -> bool {
             b"endpoint",
             b"url",
             b"uri",
+            b"domain",
             b"server",
             b"address",
             b"name",
@@ -370,6 +408,9 @@ fn kubernetes_secret(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>)
             continue;
         }
         let claim_only = public_secret_key(&hay[key.clone()]);
+        if claim_only && !*is_data && url_with_userinfo(&hay[value.clone()]) {
+            continue; // `DATABASE_URL: postgres://app:…@db`: the URL rules read it
+        }
         out.push(Extracted {
             key,
             value,
@@ -428,6 +469,9 @@ fn kubernetes_secret_json(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extrac
                 return;
             }
             let claim_only = public_secret_key(&hay[key.clone()]);
+            if claim_only && !is_data && url_with_userinfo(&hay[inner.clone()]) {
+                return; // the URL rules read it
+            }
             out.push(Extracted {
                 key,
                 value: inner,

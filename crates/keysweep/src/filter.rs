@@ -62,6 +62,8 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"env(",
     b"env[",
     b"****",
+    // Windows Setup's scrubbed unattend.xml values.
+    b"*sensitive*data*deleted*",
     b"...",
     b"\xe2\x80\xa6", // the ellipsis character
     b"insert_",
@@ -139,6 +141,11 @@ const PLACEHOLDER_PREFIXES: &[&[u8]] = &[
     b"la_tua",
 ];
 
+/// Prefixes of keys that are public by design, made to be shipped in browser and app code:
+/// Stripe's, Clerk's and Paystack's publishable keys, PostHog's project key and Mapbox's
+/// public tokens (their secret counterparts are `sk_live_`, `phx_` and `sk.eyJ`).
+const PUBLIC_PREFIXES: &[&[u8]] = &[b"pk_live_", b"pk_test_", b"phc_", b"pk.eyJ"];
+
 /// Whole values (compared ASCII-case-insensitively) that are words, not secrets.
 const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"password",
@@ -203,7 +210,8 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
 /// reference to the environment (`process.env.X`, `os.environ[...]`), a mask (`****`), a
 /// value encrypted in place (Jasypt's `ENC(...)`, SOPS's `ENC[...]`), a reference into a secret
 /// store (`vault:kv/app`, `op://...`), a repeated or ascending run (`xxxxxxxx`, `0000000000`,
-/// `12345678`), or a bare word (`password`, `changeme`).
+/// `12345678`), a bare word (`password`, `changeme`), or a key public by design (a Stripe
+/// `pk_live_…` publishable key, a PostHog `phc_…` project key).
 ///
 /// ```
 /// use keysweep::is_placeholder;
@@ -221,6 +229,10 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
 /// assert!(is_placeholder(b"vault:kv/gateway#password"));
 /// assert!(is_placeholder(b"@Microsoft.KeyVault(VaultName=kv-prod;SecretName=JwtKey)"));
 /// assert!(is_placeholder(b"please-generate-with-openssl-rand"));
+/// assert!(is_placeholder(b"phc_0y0riFGskOVoPjUVNkjS7ZxPhHMckHVWAqHjyjbrzZ0"));
+/// // Random punctuation is no template (a WordPress salt), `{name}` is.
+/// assert!(!is_placeholder(b"8#CZo4->*w8L1<xKzd0Tq};3nX?YoL%5*0SYphdwoonS#arbh(2eph^G,TPlh_Wt"));
+/// assert!(is_placeholder(b"{{ .Values.apiKey }}"));
 /// assert!(!is_placeholder(b"ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u"));
 /// assert!(is_placeholder(b"ACCAQFODXMPL4YFHP7DZE"));
 /// assert!(!is_placeholder(b"jug8Q~xmplM9dvfrr775-9IVJ~TA~ajVGSJnpRP1"));
@@ -236,7 +248,11 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if starts_with_any(s, PLACEHOLDER_PREFIXES) {
         return true;
     }
-    if is_public_value(s) {
+    if is_public_value(s)
+        || PUBLIC_PREFIXES
+            .iter()
+            .any(|p| s.len() > p.len() + 8 && s.starts_with(p))
+    {
         return true;
     }
     if needles().is_match(s) {
@@ -248,13 +264,18 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if s.len() <= 40 && memchr::memmem::find(s, b"XMPL").is_some() {
         return true;
     }
-    // Angle-bracket or square-bracket templates: `<token>`, `[API_KEY]`.
+    // Angle-bracket or square-bracket templates: `<token>`, `[API_KEY]`; a whole value in
+    // braces that is no JSON object: Jenkins' `{AQAAAB…}` ciphertext (encrypted with the
+    // instance's master key; well-formed ones are reported by their own rule).
     let (first, last) = (s[0], s[s.len() - 1]);
-    if (first == b'<' && last == b'>') || (first == b'[' && last == b']') {
+    if (first == b'<' && last == b'>')
+        || (first == b'[' && last == b']')
+        || (first == b'{' && last == b'}' && !s.contains(&b'"'))
+    {
         return true;
     }
-    if (s.contains(&b'<') && s.contains(&b'>')) || (s.contains(&b'{') && s.contains(&b'}')) {
-        return true; // `<token>`, `{registry_id}-auth-token`
+    if has_template_slot(s, b'<', b'>') || has_template_slot(s, b'{', b'}') {
+        return true; // `<token>`, `{registry_id}-auth-token`, `{{ .Values.key }}`
     }
     // Shell-style references: `$TOKEN`, `$env:TOKEN`.
     if first == b'$' && s.len() > 1 && (s[1].is_ascii_alphabetic() || s[1] == b'_') {
@@ -318,6 +339,29 @@ fn is_secret_reference(s: &[u8]) -> bool {
         b"infisical:",
     ];
     starts_with_any(s, &SCHEMES)
+}
+
+/// Whether `s` holds a template slot: `open`, a name (letters, digits and the punctuation of
+/// template expressions: `<your-api-key>`, `{registry_id}`, `{{ .Values.key }}`,
+/// `<%= ENV['KEY'] %>`), then `close`. Random punctuation (a WordPress salt's
+/// `->*w8L1<xKzd0Tq};3nX`) rarely closes what it opens over such characters alone.
+fn has_template_slot(s: &[u8], open: u8, close: u8) -> bool {
+    let slot_char =
+        |b: u8| b.is_ascii_alphanumeric() || b" _.-:|$'\"%=[]/()".contains(&b) || b == open;
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(open, &s[from..]) {
+        let start = from + i + 1;
+        let len = s[start..].iter().take_while(|&&b| slot_char(b)).count();
+        let inner = &s[start..start + len];
+        if s.get(start + len) == Some(&close)
+            && len <= 80
+            && inner.iter().any(u8::is_ascii_alphanumeric)
+        {
+            return true;
+        }
+        from = start;
+    }
+    false
 }
 
 /// Whether `s` is longer than one of `prefixes` and starts with it, ignoring ASCII case.
