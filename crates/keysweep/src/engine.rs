@@ -2463,9 +2463,10 @@ impl Scanner {
                 continue;
             }
             claimed.push(v.value.clone());
-            // A value under a key that names an address or a user is no secret, unless it is
-            // a URL with a password (given in base64, which the URL rules do not read).
-            if v.claim_only && !v.base64 {
+            // A value under a key that names an address or a user is no secret. A URL with a
+            // password in it is left to the URL rules, which read it decoded from base64 too
+            // (the extractor does not claim a written one).
+            if v.claim_only {
                 continue;
             }
             let (secret, layers) = if v.base64 {
@@ -2477,9 +2478,6 @@ impl Scanner {
             } else {
                 (v.unescaped(hay), Vec::new())
             };
-            if v.claim_only && !crate::extract::url_with_userinfo(&secret) {
-                continue;
-            }
             // A short value counts under a key that names a credential (a six-letter
             // password); elsewhere it is a setting, encoded or not (`LOG_LEVEL: aW5mbw==`,
             // `NODE_ENV: "staging"`).

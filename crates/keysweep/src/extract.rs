@@ -160,15 +160,39 @@ pub(crate) fn plainly_public(value: &[u8]) -> bool {
 }
 
 /// Whether `v` is a host name (`tyrell.us.auth0.com`): lower-case labels of letters, digits
-/// and `-`, and a top-level domain of letters. A password may read alike
+/// and `-`, and a country-code or common top-level domain. A password may read alike
 /// (`meadow.river.lake`), so this only judges values under keys that name no credential.
 pub(crate) fn host_name(v: &[u8]) -> bool {
     let Some(dot) = memchr::memrchr(b'.', v) else {
         return false;
     };
+    // Country codes and the generic domains of hosts in configuration, not any word: a
+    // passphrase of words joined by dots (`quiet.river.stone.lamp`) is no host.
+    const TLDS: &[&[u8]] = &[
+        b"com",
+        b"net",
+        b"org",
+        b"io",
+        b"dev",
+        b"app",
+        b"cloud",
+        b"ai",
+        b"internal",
+        b"local",
+        b"lan",
+        b"corp",
+        b"info",
+        b"biz",
+        b"tech",
+        b"online",
+        b"site",
+        b"xyz",
+        b"edu",
+        b"gov",
+    ];
     let tld = &v[dot + 1..];
     dot > 0
-        && (2..=24).contains(&tld.len())
+        && (tld.len() == 2 || TLDS.contains(&tld))
         && tld.iter().all(u8::is_ascii_lowercase)
         && v[..dot].split(|&b| b == b'.').all(|label| {
             !label.is_empty()

@@ -233,6 +233,8 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
 /// // Random punctuation is no template (a WordPress salt), `{name}` is.
 /// assert!(!is_placeholder(b"8#CZo4->*w8L1<xKzd0Tq};3nX?YoL%5*0SYphdwoonS#arbh(2eph^G,TPlh_Wt"));
 /// assert!(is_placeholder(b"{{ .Values.apiKey }}"));
+/// assert!(is_placeholder(b"Kq8zTw3mLx{}"));
+/// assert!(!is_placeholder(b"Summer{2024}!"));
 /// assert!(!is_placeholder(b"ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u"));
 /// assert!(is_placeholder(b"ACCAQFODXMPL4YFHP7DZE"));
 /// assert!(!is_placeholder(b"jug8Q~xmplM9dvfrr775-9IVJ~TA~ajVGSJnpRP1"));
@@ -281,13 +283,20 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if first == b'$' && s.len() > 1 && (s[1].is_ascii_alphabetic() || s[1] == b'_') {
         return true;
     }
-    // Windows (cmd, NuGet.Config, MSBuild) environment references: `%GITHUB_TOKEN%`.
-    if first == b'%'
-        && last == b'%'
-        && s.len() > 2
-        && s[1..s.len() - 1]
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+    // Windows (cmd, NuGet.Config, MSBuild) environment references: `%GITHUB_TOKEN%`, and
+    // delayed expansion in batch files: `!DB_PASS!`.
+    let inner = &s[1..s.len().max(2) - 1];
+    if s.len() > 2
+        && (first == b'%'
+            && last == b'%'
+            && inner
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+            || first == b'!'
+                && last == b'!'
+                && inner
+                    .iter()
+                    .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
     {
         return true;
     }
@@ -341,22 +350,34 @@ fn is_secret_reference(s: &[u8]) -> bool {
     starts_with_any(s, &SCHEMES)
 }
 
-/// Whether `s` holds a template slot: `open`, a name (letters, digits and the punctuation of
-/// template expressions: `<your-api-key>`, `{registry_id}`, `{{ .Values.key }}`,
-/// `<%= ENV['KEY'] %>`), then `close`. Random punctuation (a WordPress salt's
-/// `->*w8L1<xKzd0Tq};3nX`) rarely closes what it opens over such characters alone.
+/// Whether `s` holds a template slot: `open`, a name, then `close`. A name starts with a
+/// letter, `_`, `.`, `$`, `%`, `:` or a space (`<your-api-key>`, `{registry_id}`,
+/// `{{ .Values.key }}`, `<%= ENV['KEY'] %>`, `{:>8}`) or is one or two digits (`{0}`), and
+/// goes on in letters, digits and the punctuation of template expressions; `{}` is a slot too.
+/// Random punctuation (a WordPress salt's `->*w8L1<xKzd0Tq};3nX`) rarely closes what it
+/// opens over such characters alone.
 fn has_template_slot(s: &[u8], open: u8, close: u8) -> bool {
     let slot_char =
-        |b: u8| b.is_ascii_alphanumeric() || b" _.-:|$'\"%=[]/()".contains(&b) || b == open;
+        |b: u8| b.is_ascii_alphanumeric() || b" _.-:|$'\"%=[]/()!@".contains(&b) || b == open;
     let mut from = 0;
     while let Some(i) = memchr::memchr(open, &s[from..]) {
         let start = from + i + 1;
-        let len = s[start..].iter().take_while(|&&b| slot_char(b)).count();
+        let len = s[start..]
+            .iter()
+            .take(81)
+            .take_while(|&&b| slot_char(b))
+            .count();
         let inner = &s[start..start + len];
-        if s.get(start + len) == Some(&close)
-            && len <= 80
-            && inner.iter().any(u8::is_ascii_alphanumeric)
-        {
+        let named = match inner.iter().position(|&b| b != open) {
+            None => open == b'{' && len <= 1, // `{}`, `{{}}`
+            Some(first) => {
+                let rest = &inner[first..];
+                rest[0].is_ascii_alphabetic()
+                    || b"_.$%: ".contains(&rest[0])
+                    || (rest.len() <= 2 && rest.iter().all(u8::is_ascii_digit))
+            }
+        };
+        if s.get(start + len) == Some(&close) && len <= 80 && named {
             return true;
         }
         from = start;
@@ -364,7 +385,6 @@ fn has_template_slot(s: &[u8], open: u8, close: u8) -> bool {
     false
 }
 
-/// Whether `s` is longer than one of `prefixes` and starts with it, ignoring ASCII case.
 fn starts_with_any(s: &[u8], prefixes: &[&[u8]]) -> bool {
     prefixes
         .iter()
