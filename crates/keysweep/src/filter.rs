@@ -142,9 +142,22 @@ const PLACEHOLDER_PREFIXES: &[&[u8]] = &[
 ];
 
 /// Prefixes of keys that are public by design, made to be shipped in browser and app code:
-/// Stripe's, Clerk's and Paystack's publishable keys, PostHog's project key and Mapbox's
-/// public tokens (their secret counterparts are `sk_live_`, `phx_` and `sk.eyJ`).
-const PUBLIC_PREFIXES: &[&[u8]] = &[b"pk_live_", b"pk_test_", b"phc_", b"pk.eyJ"];
+/// Stripe's, Clerk's and Paystack's publishable keys, PostHog's project key, Mapbox's public
+/// tokens, RevenueCat's app-specific SDK keys, New Relic's browser keys and Branch's SDK keys
+/// (their secret counterparts are `sk_live_`, `phx_`, `sk.eyJ`, RevenueCat's `sk_`, `NRAK-`
+/// and `secret_live_`).
+const PUBLIC_PREFIXES: &[&[u8]] = &[
+    b"pk_live_",
+    b"pk_test_",
+    b"phc_",
+    b"pk.eyJ",
+    b"appl_",
+    b"goog_",
+    b"amzn_",
+    b"NRJS-",
+    b"key_live_",
+    b"key_test_",
+];
 
 /// Whole values (compared ASCII-case-insensitively) that are words, not secrets.
 const PLACEHOLDER_WORDS: &[&[u8]] = &[
