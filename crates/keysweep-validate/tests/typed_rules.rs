@@ -82,6 +82,12 @@ fn rule_examples_prepare_or_say_what_is_missing() {
         ),
         // `os.environ["AWS_SECRET_ACCESS_KEY"] = "..."` alone: no key id beside it.
         ("aws.secret_access_key", Err("missing part key_id")),
+        // A temporary key id with its session token on the line after the secret: the
+        // token is a part of the finding, so the credential is complete.
+        (
+            "aws.secret_access_key",
+            Ok("POST https://sts.amazonaws.com"),
+        ),
         (
             "gcp.service_account.key_file",
             // The example's key is a truncated fake: PEM-shaped, no RSA key inside.
