@@ -1816,6 +1816,48 @@ mod tests {
     }
 
     #[test]
+    fn urls_with_a_password() {
+        for v in [
+            "https://deploy:ci55Q2qj.34uANpG_@nexus.wayne.io/repository/pypi/simple",
+            "postgres://app:Wq8vN3pL@db:5432/app?sslmode=require",
+            "amqp://u:p@mq",
+        ] {
+            assert!(url_with_userinfo(v.as_bytes()), "{v}");
+        }
+        for v in [
+            "https://nexus.wayne.io/repository/pypi/simple",
+            "https://user@host/path",
+            "https://host/path?redirect=a:b@c",
+            "mailto:ops@example.com",
+            "https://u:@host/",
+        ] {
+            assert!(!url_with_userinfo(v.as_bytes()), "{v}");
+        }
+    }
+
+    #[test]
+    fn host_names() {
+        for v in [
+            "tyrell.us.auth0.com",
+            "db.prod.internal",
+            "cache-01.eu.example.de",
+        ] {
+            assert!(host_name(v.as_bytes()), "{v}");
+        }
+        // Passphrases of dotted words, values with capitals or other characters.
+        for v in [
+            "quiet.river.stone.lamp",
+            "Tyrell.us.auth0.com",
+            "db.prod.internal:5432",
+            "localhost",
+            ".com",
+            "a..com",
+        ] {
+            assert!(!host_name(v.as_bytes()), "{v}");
+        }
+    }
+
+    #[test]
     fn public_secret_keys() {
         for k in [
             "username",
