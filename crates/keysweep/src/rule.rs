@@ -858,7 +858,9 @@ fn negatives(value: Option<&Value>) -> Result<Vec<NegativeExample>, String> {
         .collect()
 }
 
-/// `reject = [{ group = "key", pattern = '...' }]`.
+/// `reject = [{ group = "key", pattern = '...' }]`; `group` may name several groups
+/// (`group = ["secret", "secret2"]`: the alternatives of one value), each then its own
+/// [`Reject`] with the same pattern.
 fn rejects(value: Option<&Value>) -> Result<Vec<Reject>, String> {
     let Some(value) = value else {
         return Ok(Vec::new());
@@ -866,22 +868,32 @@ fn rejects(value: Option<&Value>) -> Result<Vec<Reject>, String> {
     let Value::Array(items) = value else {
         return Err("must be an array of { group, pattern } tables".into());
     };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let Value::Table(t) = v else {
-                return Err(format!("#{} must be a {{ group, pattern }} table", i + 1));
-            };
-            match (t.get("group"), t.get("pattern")) {
-                (Some(Value::String(group)), Some(Value::String(pattern))) => Ok(Reject {
-                    group: group.clone(),
-                    pattern: pattern.clone(),
-                }),
-                _ => Err(format!("#{} needs strings `group` and `pattern`", i + 1)),
-            }
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (i, v) in items.iter().enumerate() {
+        let Value::Table(t) = v else {
+            return Err(format!("#{} must be a {{ group, pattern }} table", i + 1));
+        };
+        let groups: Vec<&String> = match t.get("group") {
+            Some(Value::String(group)) => vec![group],
+            Some(Value::Array(groups)) if !groups.is_empty() => groups
+                .iter()
+                .map(|g| match g {
+                    Value::String(g) => Some(g),
+                    _ => None,
+                })
+                .collect::<Option<_>>()
+                .ok_or_else(|| format!("#{}: `group` must hold strings", i + 1))?,
+            _ => Vec::new(),
+        };
+        let (Some(Value::String(pattern)), false) = (t.get("pattern"), groups.is_empty()) else {
+            return Err(format!("#{} needs strings `group` and `pattern`", i + 1));
+        };
+        out.extend(groups.into_iter().map(|group| Reject {
+            group: group.clone(),
+            pattern: pattern.clone(),
+        }));
+    }
+    Ok(out)
 }
 
 /// The names of the capture groups of a pattern.

@@ -219,3 +219,23 @@ allow_paths = ['(?:^|/)vendor/']",
     let ids: Vec<&str> = found.iter().map(|f| &*f.rule_id).collect();
     assert_eq!(ids, ["t.allowed"]);
 }
+
+#[test]
+fn a_reject_may_name_several_groups() {
+    let src = GOOD.replace(
+        "tags",
+        "reject = [{ group = [\"secret\", \"prefix\"], pattern = '^x' }]\ntags",
+    );
+    let set = RuleSet::from_toml(&src, "team/rules.toml").unwrap();
+    let groups: Vec<_> = set.rules()[0].rejects.iter().map(|r| &*r.group).collect();
+    assert_eq!(groups, ["secret", "prefix"]);
+    let e = error_of(&GOOD.replace("tags", "reject = [{ group = [], pattern = '^x' }]\ntags"));
+    assert!(e.contains("field `reject`") && e.contains("`group`"), "{e}");
+    let e = error_of(&GOOD.replace("tags", "reject = [{ group = [1], pattern = '^x' }]\ntags"));
+    assert!(e.contains("field `reject`") && e.contains("`group`"), "{e}");
+    let e = error_of(&GOOD.replace(
+        "tags",
+        "reject = [{ group = [\"nope\"], pattern = '^x' }]\ntags",
+    ));
+    assert!(e.contains("field `reject`") && e.contains("nope"), "{e}");
+}
