@@ -21,7 +21,7 @@ use crate::filter::{
 };
 use crate::fingerprint::Fingerprint;
 use crate::pattern::{meta_config, parse_pattern, PREFIX_GROUP};
-use crate::rule::{Check, Confidence, Rule, RuleSet};
+use crate::rule::{Confidence, Rule, RuleSet};
 use crate::suppress::{inline_allows, Suppression};
 
 /// The index of the virtual `prefix` group among the rejects' groups (no real group has it).
@@ -2533,15 +2533,17 @@ impl Scanner {
             }
             dropped = Some(Suppression::Code);
         }
-        let check_passed = spec.check.map(|ch| check::passes(ch, secret));
-        if dropped.is_none()
-            && check_passed == Some(false)
-            && spec.check.is_some_and(Check::required)
-        {
-            if !inner.keep_dropped {
-                return None;
+        // A required check drops a match as a reject would; the others are run only for the
+        // findings that get through the gates (a failed one lowers the confidence).
+        let mut check_passed = None;
+        if let Some(ch) = spec.check.filter(|ch| dropped.is_none() && ch.required()) {
+            check_passed = Some(check::passes(ch, secret));
+            if check_passed == Some(false) {
+                if !inner.keep_dropped {
+                    return None;
+                }
+                dropped = Some(Suppression::Rejected);
             }
-            dropped = Some(Suppression::Rejected);
         }
         let entropy = shannon_entropy(secret);
         if dropped.is_none()
@@ -2574,6 +2576,7 @@ impl Scanner {
         if suppressed.is_some() && !inner.keep_suppressed {
             return None;
         }
+        let check_passed = check_passed.or_else(|| spec.check.map(|ch| check::passes(ch, secret)));
         let confidence = if check_passed == Some(false) {
             Confidence::Low
         } else {

@@ -273,9 +273,6 @@ fn yaml_scalar(hay: &[u8], r: Range<usize>) -> Option<Range<usize>> {
     }
 }
 
-/// Keys of a Kubernetes Secret whose values are not secret: certificates and CA bundles are
-/// public, and names, hosts and ports identify rather than authenticate. A connection URL or
-/// a private key under any key is still found by its own rule, through the base64 decoder.
 /// Whether `v` is a URL with a password in it (`https://deploy:…@nexus.corp/simple`): a
 /// credential even under a key that names an address.
 pub(crate) fn url_with_userinfo(v: &[u8]) -> bool {
@@ -293,6 +290,9 @@ pub(crate) fn url_with_userinfo(v: &[u8]) -> bool {
     }
 }
 
+/// Keys of a Kubernetes Secret whose values are not secret: certificates and CA bundles are
+/// public, and names, hosts and ports identify rather than authenticate. A connection URL or
+/// a private key under any key is still found by its own rule, through the base64 decoder.
 fn public_secret_key(key: &[u8]) -> bool {
     let k = key.to_ascii_lowercase();
     // SSH host keys a client trusts (Flux's and Argo CD's `known_hosts`): public.

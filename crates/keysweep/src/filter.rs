@@ -237,6 +237,8 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
 /// assert!(is_placeholder(b"ENC[AES256_GCM,data:DKXZN1iXQkHk,iv:/bf2lP8i1om=,type:str]"));
 /// assert!(is_placeholder(b"EJ[1:z3KLEWPfBwG2Az/Kw5dwEjeCiRF=:ImPNZpYqRllrx:ui8ATsUQFpBYj]"));
 /// assert!(is_placeholder(b"%GITHUB_TOKEN%"));
+/// assert!(is_placeholder(b"!DB_PASS!"));
+/// assert!(!is_placeholder(b"!Summer2024!"));
 /// // A DPAPI blob (NuGet's encrypted `Password`).
 /// assert!(is_placeholder(b"AQAAANCMnd8BFdERjHoAwE/Cl+sBAAAAhIi/fgkkx2UsVCjOr3EiXsBUQgGirmMjWCGuR1iPm+SQqCNV+533fwjCVekCiQkRGViTbXYIiDae"));
 /// assert!(is_placeholder(b"vault:kv/gateway#password"));
@@ -263,6 +265,8 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if starts_with_any(s, PLACEHOLDER_PREFIXES) {
         return true;
     }
+    // A public prefix counts before a key's body (more than 8 bytes), not alone: `pk_live_`
+    // by itself is the name of the format. Compared exactly: `NRJS-`, `pk.eyJ`.
     if is_public_value(s)
         || PUBLIC_PREFIXES
             .iter()
@@ -298,20 +302,15 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     // Windows (cmd, NuGet.Config, MSBuild) environment references: `%GITHUB_TOKEN%`, and
     // delayed expansion in batch files: `!DB_PASS!`.
-    let inner = &s[1..s.len().max(2) - 1];
-    if s.len() > 2
-        && (first == b'%'
-            && last == b'%'
-            && inner
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
-            || first == b'!'
-                && last == b'!'
-                && inner
-                    .iter()
-                    .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
-    {
-        return true;
+    if s.len() > 2 && first == last && (first == b'%' || first == b'!') {
+        let name = |b: &u8| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_';
+        let inner = &s[1..s.len() - 1];
+        if inner
+            .iter()
+            .all(|b| name(b) || first == b'%' && b.is_ascii_lowercase())
+        {
+            return true;
+        }
     }
     // Encrypted in place, with the key kept elsewhere: Jasypt's `ENC(...)`, SOPS's
     // `ENC[AES256_GCM,data:...]`.
