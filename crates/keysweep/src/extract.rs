@@ -904,6 +904,19 @@ fn table_columns(
             header_column(&hay[name.clone()]).map(|e| (i, name, e))
         })
         .collect();
+    let accounts = cells
+        .iter()
+        .any(|c| is_account_header(&hay[strip_markup(hay, c.clone())]));
+    let columns: Vec<(usize, Range<usize>, bool)> = columns
+        .into_iter()
+        .map(|(i, name, e)| {
+            (
+                i,
+                name.clone(),
+                e && !(accounts && is_bare_secret_header(&hay[name])),
+            )
+        })
+        .collect();
     // A table of names and values (`| Variable | Value |`): the value of each row whose name
     // names a credential.
     let value_column = cells.iter().position(|c| {
@@ -963,6 +976,7 @@ fn table_columns(
             let cell = &hay[value.clone()];
             let needs_entropy = credential_column(name) != Some(false) && !is_password_name(name);
             if names_credential(name)
+                && !names_public_key(name)
                 && table_value(cell, needs_entropy)
                 && !cell.iter().any(|b| b"{}<>".contains(b))
             {
@@ -1094,6 +1108,52 @@ fn is_env_name(v: &[u8]) -> bool {
         && v.contains(&b'_')
         && v.iter()
             .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// A name that says its key is public by design, made to ship in browser or app code
+/// (`Algolia search-only key`, `reCAPTCHA site key`, `Stripe publishable key`, `Paddle client
+/// token`, `Sentry DSN`): a table of the keys a front end may embed.
+fn names_public_key(name: &[u8]) -> bool {
+    let n: Vec<u8> = name
+        .iter()
+        .map(|b| match b.to_ascii_lowercase() {
+            b'-' | b'_' | b'.' => b' ',
+            b => b,
+        })
+        .collect();
+    [
+        &b"public"[..],
+        b"publishable",
+        b"site key",
+        b"sitekey",
+        b"search only",
+        b"searchonly",
+        b"client token",
+        b"client side",
+        b"dsn",
+    ]
+    .iter()
+    .any(|w| memchr::memmem::find(&n, w).is_some())
+}
+
+/// A header naming the account a row is for (`User`, `Username`, `User / var`, `Login`,
+/// `Account`).
+fn is_account_header(name: &[u8]) -> bool {
+    let n = name.trim_ascii().to_ascii_lowercase();
+    [&b"user"[..], b"login", b"account", b"benutzer"]
+        .iter()
+        .any(|w| n.starts_with(w))
+}
+
+/// A header that says only "secret" (`Secret`, `Credentials`): beside an account column
+/// ([`is_account_header`]) it holds the accounts' passwords, which count whatever they look
+/// like, as under a `Password` header.
+fn is_bare_secret_header(name: &[u8]) -> bool {
+    let n = name.trim_ascii().to_ascii_lowercase();
+    matches!(
+        n.as_slice(),
+        b"secret" | b"secrets" | b"credential" | b"credentials"
+    )
 }
 
 /// A table cell without the emphasis or code marks around it (`` `s3cret` ``, `**Password**`).
@@ -1285,6 +1345,9 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     {
         return;
     }
+    let accounts = cells
+        .iter()
+        .any(|(th, c)| *th && is_account_header(&hay[c.clone()]));
     let names: Vec<Option<bool>> = cells
         .iter()
         .map(|(th, c)| {
@@ -1292,6 +1355,7 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
             (*th && !name.eq_ignore_ascii_case(b"pass"))
                 .then(|| header_column(name))
                 .flatten()
+                .map(|e| e && !(accounts && is_bare_secret_header(name)))
         })
         .collect();
     // A row headed by a credential (`<th>Password</th><td>...</td>`, more cells after it):
@@ -1855,6 +1919,39 @@ mod tests {
         ] {
             assert!(!host_name(v.as_bytes()), "{v}");
         }
+    }
+
+    #[test]
+    fn public_keys_in_name_value_tables() {
+        let md = "| What | Value |\n|---|---|\n\
+                  | Algolia search-only key | `07218e84cb6bbc98a195cd6714240187` |\n\
+                  | reCAPTCHA site key | `6LDYcqvqtdkcUJoBaBZzzmImWytMbwtc37VTZoIP` |\n\
+                  | Paddle client token | `live_843d7a758b494743a57b89bb8c6` |\n\
+                  | Algolia admin key | `d1918e61fe8e5cee745fbbc4ea1a544f` |\n";
+        let v = values(Extract::MarkdownColumns, md, "| What");
+        let v: Vec<&str> = v.iter().map(|(_, value, _)| value.as_str()).collect();
+        assert_eq!(v, ["d1918e61fe8e5cee745fbbc4ea1a544f"]);
+    }
+
+    #[test]
+    fn a_secret_column_beside_accounts_holds_passwords() {
+        let html = "<table><tr><th>System</th><th>User / var</th><th>Secret</th></tr>\n\
+                    <tr><td>Jenkins</td><td>admin</td><td><code>Coffee@2019</code></td></tr>\n\
+                    </table>";
+        let found = |kind, text: &str, anchor: &str| {
+            let start = text.find(anchor).unwrap();
+            let mut out = Vec::new();
+            run(kind, text.as_bytes(), start..start + anchor.len(), &mut out);
+            out.into_iter()
+                .map(|e| (text[e.value].to_string(), e.needs_entropy))
+                .collect::<Vec<_>>()
+        };
+        let want = [("Coffee@2019".to_string(), false)];
+        assert_eq!(found(Extract::HtmlTable, html, "<th>System"), want);
+        // Without an account column, a `Secret` column is judged as keys are.
+        let md = "| Service | Secret |\n|---|---|\n| Jenkins | Coffee@2019 |\n";
+        let want = [("Coffee@2019".to_string(), true)];
+        assert_eq!(found(Extract::MarkdownColumns, md, "| Service"), want);
     }
 
     #[test]

@@ -53,6 +53,10 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"replace_with",
     b"random-string",
     b"random_string",
+    b"generate-with",
+    b"generate_with",
+    b"openssl-rand",
+    b"openssl_rand",
     b"change-me",
     b"placeholder",
     b"redacted",
@@ -958,6 +962,7 @@ mod tests {
             "42password",
             "#{params[:password]}",
             "{registry_id}-auth-token",
+            "generate-with-openssl-rand-base64-32",
             "ACCAQFODXMPL4YFHP7DZE",
             // Other languages' "your ...", "password" and "example".
             "sua_chave_api_aqui",
