@@ -222,6 +222,24 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"modifier",
 ];
 
+/// `Password1!`, `Password@123`, `P@ssword2024!`: the word capitalised, with digits and a
+/// symbol, as password policies demand. Samples spell the word plainly (`password`,
+/// `mypassword`, `password123`); this shape is the weak password people really set, so the
+/// placeholder word in it does not excuse it.
+fn is_policy_password(s: &[u8]) -> bool {
+    let rest = [&b"Password"[..], b"P@ssword", b"Passw0rd", b"P@ssw0rd"]
+        .iter()
+        .find_map(|w| s.strip_prefix(*w));
+    let Some(rest) = rest else {
+        return false;
+    };
+    let symbol = |b: &u8| b"!@#$%^&*.?_-+=".contains(b);
+    (2..=8).contains(&rest.len())
+        && rest.iter().all(|b| b.is_ascii_digit() || symbol(b))
+        && rest.iter().any(u8::is_ascii_digit)
+        && rest.iter().any(symbol)
+}
+
 /// Whether `secret` is a placeholder rather than a secret: a documentation example
 /// (`AKIAIOSFODNN7EXAMPLE`), a template (`${TOKEN}`, `{{ secrets.X }}`, `<token>`), a
 /// reference to the environment (`process.env.X`, `os.environ[...]`), a mask (`****`), a
@@ -278,7 +296,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     {
         return true;
     }
-    if needles().is_match(s) {
+    if needles().is_match(s) && !is_policy_password(s) {
         return true;
     }
     // Documentation ids: AWS abbreviates EXAMPLE as XMPL (`ACCAQFODXMPL4YFHP7DZE`), in capitals;
@@ -536,6 +554,7 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(looks_like_password_literal(b"tqzbwmxkplrvsnjd"));
 /// assert!(looks_like_password_literal(b"Lotus.Orbit80"));
 /// assert!(!looks_like_password_literal(b"Settings.Default"));
+/// assert!(looks_like_password_literal(b"Password1!"));
 /// assert!(!looks_like_password_literal(b"Config.Db.Password2"));
 /// assert!(!looks_like_password_literal(b"Resources.Strings1"));
 /// assert!(!looks_like_password_literal(b"confirmationdialog"));
@@ -552,7 +571,7 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     {
         return false;
     }
-    if looks_like_literal(secret) {
+    if looks_like_literal(secret) || is_policy_password(secret) {
         return true;
     }
     if is_uuid(secret) || is_date_or_number(secret) {
@@ -933,6 +952,27 @@ mod tests {
             .filter(|l| !l.starts_with('#') && !l.is_empty())
         {
             assert_eq!(line.split('\t').count(), 3, "{line}");
+        }
+    }
+
+    #[test]
+    fn policy_shaped_passwords_are_no_placeholders() {
+        for p in [
+            "Password1!",
+            "Password123!",
+            "Password@123",
+            "P@ssw0rd2024!",
+        ] {
+            assert!(!is_placeholder(p.as_bytes()), "{p}");
+        }
+        for p in [
+            "password1!",
+            "Password",
+            "Password123",
+            "Password!",
+            "MyPassword1!",
+        ] {
+            assert!(is_placeholder(p.as_bytes()), "{p}");
         }
     }
 
