@@ -109,6 +109,18 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"esempio",
     b"przyklad",
     b"voorbeeld",
+    // "Your password" and "password" in other scripts (`ваш_пароль`, `你的密码`): a template
+    // value in a translated sample config.
+    "пароль".as_bytes(),
+    "ваш_".as_bytes(),
+    "ваш-".as_bytes(),
+    "你的".as_bytes(),
+    "您的".as_bytes(),
+    "密码".as_bytes(),
+    "密碼".as_bytes(),
+    "パスワード".as_bytes(),
+    "あなたの".as_bytes(),
+    "비밀번호".as_bytes(),
     // Sample sequences.
     b"abcd1234",
     b"1234abcd",
@@ -317,6 +329,11 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     if has_template_slot(s, b'<', b'>') || has_template_slot(s, b'{', b'}') {
         return true; // `<token>`, `{registry_id}-auth-token`, `{{ .Values.key }}`
+    }
+    // systemd specifiers for a unit's directories: `%d/api-key` is a file of the unit's
+    // credentials directory (`LoadCredential=`), `%h/.token` one in the user's home.
+    if s.len() > 3 && first == b'%' && s[1].is_ascii_alphabetic() && s[2] == b'/' {
+        return true;
     }
     // Shell-style references: `$TOKEN`, `$env:TOKEN`.
     if first == b'$' && s.len() > 1 && (s[1].is_ascii_alphabetic() || s[1] == b'_') {
@@ -1003,6 +1020,9 @@ mod tests {
             "#{params[:password]}",
             "{registry_id}-auth-token",
             "generate-with-openssl-rand-base64-32",
+            "%d/lob-api-key",
+            "ваш_пароль",
+            "你的密码",
             "ACCAQFODXMPL4YFHP7DZE",
             // Other languages' "your ...", "password" and "example".
             "sua_chave_api_aqui",
