@@ -1130,19 +1130,25 @@ fn names_public_key(name: &[u8]) -> bool {
         b"searchonly",
         b"client token",
         b"client side",
-        b"dsn",
+        b"sentry dsn",
     ]
     .iter()
     .any(|w| memchr::memmem::find(&n, w).is_some())
+        && memchr::memmem::find(&n, b"non public").is_none()
+        && memchr::memmem::find(&n, b"nonpublic").is_none()
 }
 
 /// A header naming the account a row is for (`User`, `Username`, `User / var`, `Login`,
 /// `Account`).
 fn is_account_header(name: &[u8]) -> bool {
-    let n = name.trim_ascii().to_ascii_lowercase();
-    [&b"user"[..], b"login", b"account", b"benutzer"]
-        .iter()
-        .any(|w| n.starts_with(w))
+    let n = name.to_ascii_lowercase();
+    let mut words = n
+        .split(|b| !b.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty());
+    let first = words.next();
+    first.is_some_and(|w| {
+        [&b"user"[..], b"username", b"login", b"account", b"benutzer"].contains(&w)
+    }) && !words.any(|w| [&b"agent"[..], b"url", b"uri", b"id", b"type", b"count"].contains(&w))
 }
 
 /// A header that says only "secret" (`Secret`, `Credentials`): beside an account column
@@ -1347,7 +1353,7 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     }
     let accounts = cells
         .iter()
-        .any(|(th, c)| *th && is_account_header(&hay[c.clone()]));
+        .any(|(th, c)| *th && is_account_header(&hay[html_text(hay, c.clone())]));
     let names: Vec<Option<bool>> = cells
         .iter()
         .map(|(th, c)| {
@@ -1946,6 +1952,9 @@ mod tests {
                 .map(|e| (text[e.value].to_string(), e.needs_entropy))
                 .collect::<Vec<_>>()
         };
+        assert!(is_account_header(b"User / var"));
+        assert!(!is_account_header(b"User agent"));
+        assert!(!is_account_header(b"Accounting"));
         let want = [("Coffee@2019".to_string(), false)];
         assert_eq!(found(Extract::HtmlTable, html, "<th>System"), want);
         // Without an account column, a `Secret` column is judged as keys are.

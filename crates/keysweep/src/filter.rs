@@ -234,22 +234,32 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"modifier",
 ];
 
-/// `Password1!`, `Password@123`, `P@ssword2024!`: the word capitalised, with digits and a
-/// symbol, as password policies demand. Samples spell the word plainly (`password`,
-/// `mypassword`, `password123`); this shape is the weak password people really set, so the
-/// placeholder word in it does not excuse it.
-fn is_policy_password(s: &[u8]) -> bool {
-    let rest = [&b"Password"[..], b"P@ssword", b"Passw0rd", b"P@ssw0rd"]
-        .iter()
-        .find_map(|w| s.strip_prefix(*w));
-    let Some(rest) = rest else {
-        return false;
-    };
-    let symbol = |b: &u8| b"!@#$%^&*.?_-+=".contains(b);
-    (2..=8).contains(&rest.len())
+/// `Password1!`, `Password@123`, `Kennwort6875!`: the word "password" (in English, German,
+/// Dutch, Spanish or French) capitalised, then digits and a symbol, as password policies
+/// demand. Samples spell the word plainly (`password`, `mypassword`, `password123`); this
+/// shape is the weak password people really set, so the placeholder word in it does not excuse
+/// it. Returns the part after the word.
+fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
+    let rest = [
+        &b"Password"[..],
+        b"Passwort",
+        b"Kennwort",
+        b"Wachtwoord",
+        b"Contrasena",
+        b"Motdepasse",
+    ]
+    .iter()
+    .find_map(|w| s.strip_prefix(*w))?;
+    let symbol = |b: &u8| b"!@#$%^&*?+".contains(b);
+    ((2..=8).contains(&rest.len())
         && rest.iter().all(|b| b.is_ascii_digit() || symbol(b))
         && rest.iter().any(u8::is_ascii_digit)
-        && rest.iter().any(symbol)
+        && rest.iter().any(symbol))
+    .then_some(rest)
+}
+
+fn is_policy_password(s: &[u8]) -> bool {
+    policy_password_rest(s).is_some()
 }
 
 /// Whether `secret` is a placeholder rather than a secret: a documentation example
@@ -308,8 +318,13 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     {
         return true;
     }
-    if needles().is_match(s) && !is_policy_password(s) {
-        return true;
+    if needles().is_match(s) {
+        // The policy shape excuses its word only: the rest must hold no needle either
+        // (`Password****1` is masked).
+        match policy_password_rest(s) {
+            Some(rest) if !needles().is_match(rest) => {}
+            _ => return true,
+        }
     }
     // Documentation ids: AWS abbreviates EXAMPLE as XMPL (`ACCAQFODXMPL4YFHP7DZE`), in capitals;
     // compared ignoring case it turns up in one random 40-character secret in a few thousand.
@@ -332,7 +347,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     // systemd specifiers for a unit's directories: `%d/api-key` is a file of the unit's
     // credentials directory (`LoadCredential=`), `%h/.token` one in the user's home.
-    if s.len() > 3 && first == b'%' && s[1].is_ascii_alphabetic() && s[2] == b'/' {
+    if s.len() > 3 && first == b'%' && b"dhtTSCLEVy".contains(&s[1]) && s[2] == b'/' {
         return true;
     }
     // Shell-style references: `$TOKEN`, `$env:TOKEN`.
@@ -978,7 +993,7 @@ mod tests {
             "Password1!",
             "Password123!",
             "Password@123",
-            "P@ssw0rd2024!",
+            "Kennwort6875!",
         ] {
             assert!(!is_placeholder(p.as_bytes()), "{p}");
         }
@@ -988,6 +1003,9 @@ mod tests {
             "Password123",
             "Password!",
             "MyPassword1!",
+            "Password_1",
+            "Password.1",
+            "Password****1",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
