@@ -892,6 +892,9 @@ fn table_columns(
 ) {
     let mut cells = Vec::new();
     csv_cells(hay, header_line, sep, &mut cells);
+    let accounts = cells
+        .iter()
+        .any(|c| is_account_header(&hay[strip_markup(hay, c.clone())]));
     let columns: Vec<(usize, Range<usize>, bool)> = cells
         .iter()
         .enumerate()
@@ -901,20 +904,7 @@ fn table_columns(
             if markdown && hay[name.clone()].eq_ignore_ascii_case(b"pass") {
                 return None;
             }
-            header_column(&hay[name.clone()]).map(|e| (i, name, e))
-        })
-        .collect();
-    let accounts = cells
-        .iter()
-        .any(|c| is_account_header(&hay[strip_markup(hay, c.clone())]));
-    let columns: Vec<(usize, Range<usize>, bool)> = columns
-        .into_iter()
-        .map(|(i, name, e)| {
-            (
-                i,
-                name.clone(),
-                e && !(accounts && is_bare_secret_header(&hay[name])),
-            )
+            table_column(&hay[name.clone()], accounts).map(|e| (i, name, e))
         })
         .collect();
     // A table of names and values (`| Variable | Value |`): the value of each row whose name
@@ -1151,15 +1141,20 @@ fn is_account_header(name: &[u8]) -> bool {
     }) && !words.any(|w| [&b"agent"[..], b"url", b"uri", b"id", b"type", b"count"].contains(&w))
 }
 
-/// A header that says only "secret" (`Secret`, `Credentials`): beside an account column
-/// ([`is_account_header`]) it holds the accounts' passwords, which count whatever they look
-/// like, as under a `Password` header.
-fn is_bare_secret_header(name: &[u8]) -> bool {
-    let n = name.trim_ascii().to_ascii_lowercase();
-    matches!(
-        n.as_slice(),
-        b"secret" | b"secrets" | b"credential" | b"credentials"
-    )
+/// [`header_column`] for a column of a table, which `accounts` says has an account column
+/// ([`is_account_header`]): a header that says only "secret" (`Secret`, `Credentials`) beside
+/// one holds the accounts' passwords, which count whatever they look like, as under a
+/// `Password` header.
+fn table_column(name: &[u8], accounts: bool) -> Option<bool> {
+    let needs_entropy = header_column(name)?;
+    let bare_secret = || {
+        let n = name.trim_ascii().to_ascii_lowercase();
+        matches!(
+            n.as_slice(),
+            b"secret" | b"secrets" | b"credential" | b"credentials"
+        )
+    };
+    Some(needs_entropy && !(accounts && bare_secret()))
 }
 
 /// A table cell without the emphasis or code marks around it (`` `s3cret` ``, `**Password**`).
@@ -1353,15 +1348,14 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     }
     let accounts = cells
         .iter()
-        .any(|(th, c)| *th && is_account_header(&hay[html_text(hay, c.clone())]));
+        .any(|(th, c)| *th && is_account_header(&hay[c.clone()]));
     let names: Vec<Option<bool>> = cells
         .iter()
         .map(|(th, c)| {
             let name = &hay[c.clone()];
             (*th && !name.eq_ignore_ascii_case(b"pass"))
-                .then(|| header_column(name))
+                .then(|| table_column(name, accounts))
                 .flatten()
-                .map(|e| e && !(accounts && is_bare_secret_header(name)))
         })
         .collect();
     // A row headed by a credential (`<th>Password</th><td>...</td>`, more cells after it):
@@ -1566,12 +1560,17 @@ fn sql_insert(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
 mod tests {
     use super::*;
 
-    fn values(kind: Extract, text: &str, anchor: &str) -> Vec<(String, String, bool)> {
-        let hay = text.as_bytes();
+    /// What extractor `kind` reads from `text`, anchored at the first `anchor`.
+    fn extracted(kind: Extract, text: &str, anchor: &str) -> Vec<Extracted> {
         let start = text.find(anchor).unwrap();
         let mut out = Vec::new();
-        run(kind, hay, start..start + anchor.len(), &mut out);
-        out.into_iter()
+        run(kind, text.as_bytes(), start..start + anchor.len(), &mut out);
+        out
+    }
+
+    fn values(kind: Extract, text: &str, anchor: &str) -> Vec<(String, String, bool)> {
+        extracted(kind, text, anchor)
+            .into_iter()
             .filter(|e| !e.claim_only)
             .map(|e| (text[e.key].to_string(), text[e.value].to_string(), e.base64))
             .collect()
@@ -1945,10 +1944,8 @@ mod tests {
                     <tr><td>Jenkins</td><td>admin</td><td><code>Coffee@2019</code></td></tr>\n\
                     </table>";
         let found = |kind, text: &str, anchor: &str| {
-            let start = text.find(anchor).unwrap();
-            let mut out = Vec::new();
-            run(kind, text.as_bytes(), start..start + anchor.len(), &mut out);
-            out.into_iter()
+            extracted(kind, text, anchor)
+                .into_iter()
                 .map(|e| (text[e.value].to_string(), e.needs_entropy))
                 .collect::<Vec<_>>()
         };

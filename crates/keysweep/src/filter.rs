@@ -258,10 +258,6 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
     .then_some(rest)
 }
 
-fn is_policy_password(s: &[u8]) -> bool {
-    policy_password_rest(s).is_some()
-}
-
 /// Whether `secret` is a placeholder rather than a secret: a documentation example
 /// (`AKIAIOSFODNN7EXAMPLE`), a template (`${TOKEN}`, `{{ secrets.X }}`, `<token>`), a
 /// reference to the environment (`process.env.X`, `os.environ[...]`), a mask (`****`), a
@@ -603,7 +599,7 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     {
         return false;
     }
-    if looks_like_literal(secret) || is_policy_password(secret) {
+    if looks_like_literal(secret) || policy_password_rest(secret).is_some() {
         return true;
     }
     if is_uuid(secret) || is_date_or_number(secret) {
