@@ -587,6 +587,9 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"Resources.Strings1"));
 /// assert!(!looks_like_password_literal(b"confirmationdialog"));
 /// assert!(!looks_like_password_literal(b"pgsqlbackupdb"));
+/// assert!(!looks_like_password_literal(b"hunter42"));
+/// assert!(looks_like_password_literal(b"Shadow_6345"));
+/// assert!(looks_like_password_literal(b"HunterFalcon9"));
 /// ```
 pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     // A call: `getPassword()`, `env("DB_PASSWORD")`.
@@ -684,11 +687,18 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     const PASS_WORDS: [&[u8]; 7] = [b"com", b"by", b"sur", b"tres", b"over", b"under", b"en"];
     !NAMES.iter().any(|name| {
         secret.windows(name.len()).enumerate().any(|(i, w)| {
+            let after = &secret[i + name.len()..];
             w.eq_ignore_ascii_case(name)
-                && !(*name == b"pass"
-                    && PASS_WORDS
+                && match *name {
+                    b"pass" => !PASS_WORDS
                         .iter()
-                        .any(|p| i >= p.len() && secret[i - p.len()..i].eq_ignore_ascii_case(p)))
+                        .any(|p| i >= p.len() && secret[i - p.len()..i].eq_ignore_ascii_case(p)),
+                    // A digest's name (`sha256`, `sha-1`), not a word (`Shadow_6345`).
+                    b"sha" => !after.first().is_some_and(u8::is_ascii_alphabetic),
+                    // The meme `hunter2`, not a word of a password (`HunterFalcon9`).
+                    b"hunter" => !after.iter().any(u8::is_ascii_alphabetic),
+                    _ => true,
+                }
         })
     })
 }
