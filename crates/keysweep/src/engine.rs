@@ -423,9 +423,12 @@ fn starts_with_keyword(hir: &regex_syntax::hir::Hir, rule: &Rule) -> bool {
     let head = pattern_head(hir, longest.max(1), !rule.case_sensitive);
     let hir = &head;
     let mut extractor = Extractor::new();
-    // Case-insensitive keywords expand into every case variant (`password`: 256 of them).
+    // Case-insensitive keywords expand into every case variant (`password`: 256 of them). A
+    // class of up to 16 bytes is expanded too (the default is 10): keywords that spell out a
+    // hex digit (`0.0` ... `0.f` for `0\.[0-9a-f]`) then prove the rule anchored.
     extractor
         .kind(ExtractKind::Prefix)
+        .limit_class(16)
         .limit_total(8192)
         .limit_literal_len(longest.max(1));
     let seq = extractor.extract(hir);
@@ -3161,6 +3164,16 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         assert_eq!(
             lead(r"[a-z]{0,20}ghp_[A-Za-z0-9]{36}", &["ghp_"], true),
             None
+        );
+        // Keywords that spell out each digit of a hex class.
+        let hex: Vec<String> = "0123456789abcdef"
+            .chars()
+            .map(|c| format!("0.{c}"))
+            .collect();
+        let hex: Vec<&str> = hex.iter().map(String::as_str).collect();
+        assert_eq!(
+            lead(r"\b(?P<secret>0\.[0-9a-f]{8}-[0-9a-f]{4})", &hex, false),
+            Some(0)
         );
         // Items up to a literal keyword: `https` and `+` with up to 8 letters, 14 bytes.
         assert_eq!(
