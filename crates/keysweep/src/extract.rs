@@ -139,6 +139,19 @@ pub(crate) fn plainly_public(value: &[u8]) -> bool {
     {
         return true;
     }
+    // A list of names (`checkout_v2,new_search` under `FEATURE_FLAGS`): lower-case words
+    // joined by commas.
+    if v.contains(&b',')
+        && v.split(|&b| b == b',').all(|w| {
+            let w = w.trim_ascii();
+            w.len() >= 2
+                && w[0].is_ascii_lowercase()
+                && w.iter()
+                    .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
+        })
+    {
+        return true;
+    }
     // user@domain.tld, nothing else around it.
     match memchr::memchr(b'@', v) {
         Some(at) if at > 0 => {
@@ -1808,6 +1821,9 @@ mod tests {
     #[test]
     fn public_values() {
         assert!(plainly_public(b"shop-noreply@ada-lab.net"));
+        assert!(plainly_public(b"checkout_v2,new_search"));
+        assert!(plainly_public(b"info, warn, error"));
+        assert!(!plainly_public(b"admin,Xq8vLm2Tz9Kp4Rw"));
         assert!(plainly_public(b"5432"));
         assert!(plainly_public(b"True"));
         assert!(!plainly_public(b"p@ssw0rd!"));

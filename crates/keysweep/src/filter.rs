@@ -590,6 +590,8 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"hunter42"));
 /// assert!(looks_like_password_literal(b"Shadow_6345"));
 /// assert!(looks_like_password_literal(b"HunterFalcon9"));
+/// assert!(looks_like_password_literal(b"KARMeiMIzxnUgRTnbZqvjxoX"));
+/// assert!(!looks_like_password_literal(b"XMLHttpRequestHandler"));
 /// ```
 pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     // A call: `getPassword()`, `env("DB_PASSWORD")`.
@@ -648,7 +650,11 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     if !letters
         || member
         || constant
-        || !(digits || symbols || random_letters || is_word_passphrase(secret))
+        || !(digits
+            || symbols
+            || random_letters
+            || random_mixed_letters(secret)
+            || is_word_passphrase(secret))
     {
         return false;
     }
@@ -701,6 +707,31 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
                 }
         })
     })
+}
+
+/// Letters of both cases at random, 16 or more (`KARMeiMIzxnUgRTnbZqvjxoX`): few vowels (a
+/// quarter at most), a run of four consonants, three or more humps (a lowercase letter before
+/// a capital) and two or more runs of capitals. Identifiers in camel case have the vowels of
+/// their words and a hump per word (`XMLHttpRequestHandler`: two humps).
+fn random_mixed_letters(s: &[u8]) -> bool {
+    let vowel = |b: &u8| b"aeiouyAEIOUY".contains(b);
+    s.len() >= 16
+        && s.iter().all(u8::is_ascii_alphabetic)
+        && s.iter().filter(|b| vowel(b)).count() * 4 <= s.len()
+        && s.windows(4).any(|w| !w.iter().any(vowel))
+        && s.windows(2)
+            .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+            .count()
+            >= 3
+        && s.windows(2)
+            .enumerate()
+            .filter(|&(i, w)| {
+                w[0].is_ascii_uppercase()
+                    && w[1].is_ascii_uppercase()
+                    && (i == 0 || !s[i - 1].is_ascii_uppercase())
+            })
+            .count()
+            >= 2
 }
 
 /// Capitalized words joined by dots, the last one ending in a number of two digits or more (`Lotus.Orbit80`,
