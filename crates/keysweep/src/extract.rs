@@ -139,6 +139,15 @@ pub(crate) fn plainly_public(value: &[u8]) -> bool {
     {
         return true;
     }
+    // A date or time (`2024-09-16T08:00:00Z`, Argo CD's `admin.passwordMtime`).
+    if v.len() >= 8
+        && v[..4].iter().all(u8::is_ascii_digit)
+        && v[4] == b'-'
+        && v.iter()
+            .all(|&b| b.is_ascii_digit() || b"-:.+TZ ".contains(&b))
+    {
+        return true;
+    }
     // A list of names (`checkout_v2,new_search` under `FEATURE_FLAGS`): lower-case words
     // joined by commas.
     if v.contains(&b',')
@@ -1822,6 +1831,7 @@ mod tests {
     fn public_values() {
         assert!(plainly_public(b"shop-noreply@ada-lab.net"));
         assert!(plainly_public(b"checkout_v2,new_search"));
+        assert!(plainly_public(b"2024-09-16T08:00:00Z"));
         assert!(plainly_public(b"info, warn, error"));
         assert!(!plainly_public(b"admin,Xq8vLm2Tz9Kp4Rw"));
         assert!(plainly_public(b"5432"));

@@ -275,6 +275,7 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// assert!(is_placeholder(b"changeme"));
 /// assert!(is_placeholder(b"ENC(t2ZZX9eVM0BdY04assAauyFCnrv1WaPH)"));
 /// assert!(is_placeholder(b"ENC[AES256_GCM,data:DKXZN1iXQkHk,iv:/bf2lP8i1om=,type:str]"));
+/// assert!(is_placeholder(b"2.HPjfcdh/TyRvhGMaGZcpgw==|99vaaOL8sahAiwPpfCFPLseo84xqIyPW63mx4rkh0u4=|Aq0Dmq+7/T5zjitQktEgvu2ELZQ2Wp2hrKqdXZSPGdE="));
 /// assert!(is_placeholder(b"EJ[1:z3KLEWPfBwG2Az/Kw5dwEjeCiRF=:ImPNZpYqRllrx:ui8ATsUQFpBYj]"));
 /// assert!(is_placeholder(b"%GITHUB_TOKEN%"));
 /// assert!(is_placeholder(b"!DB_PASS!"));
@@ -367,6 +368,24 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if s.len() > 5
         && (s[..4].eq_ignore_ascii_case(b"ENC(") && last == b')'
             || s[..4].eq_ignore_ascii_case(b"ENC[") && (last == b']' || s.contains(&b',')))
+    {
+        return true;
+    }
+    // Bitwarden's EncString (`2.<iv>|<ciphertext>|<mac>`, base64 parts), as its encrypted
+    // exports and its database hold every field: decrypted only with the account's key.
+    if s.len() > 40
+        && s[0].is_ascii_digit()
+        && s[1] == b'.'
+        && s[2..]
+            .split(|&b| b == b'|')
+            .filter(|p| {
+                p.len() >= 16
+                    && p.iter()
+                        .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+            })
+            .count()
+            == s[2..].split(|&b| b == b'|').count()
+        && s.contains(&b'|')
     {
         return true;
     }
