@@ -143,8 +143,7 @@ pub(crate) fn plainly_public(value: &[u8]) -> bool {
     if v.len() >= 8
         && v[..4].iter().all(u8::is_ascii_digit)
         && v[4] == b'-'
-        && v.iter()
-            .all(|&b| b.is_ascii_digit() || b"-:.+TZ ".contains(&b))
+        && crate::filter::is_date_or_number(v)
     {
         return true;
     }

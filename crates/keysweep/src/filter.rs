@@ -376,16 +376,12 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if s.len() > 40
         && s[0].is_ascii_digit()
         && s[1] == b'.'
-        && s[2..]
-            .split(|&b| b == b'|')
-            .filter(|p| {
-                p.len() >= 16
-                    && p.iter()
-                        .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
-            })
-            .count()
-            == s[2..].split(|&b| b == b'|').count()
         && s.contains(&b'|')
+        && s[2..].split(|&b| b == b'|').all(|p| {
+            p.len() >= 16
+                && p.iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+        })
     {
         return true;
     }
@@ -662,9 +658,8 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     // in five, and rarely four consonants in a row; random letters have about one vowel in five.
     // Only that length: shorter compounds of abbreviations (`pgsqlbackupdb`) read alike.
     let random_letters = secret.len() == 16 && secret.iter().all(u8::is_ascii_lowercase) && {
-        let vowel = |b: &u8| matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y');
-        let vowels = secret.iter().filter(|b| vowel(b)).count();
-        vowels * 10 <= secret.len() * 3 && secret.windows(4).any(|w| !w.iter().any(vowel))
+        let vowels = secret.iter().filter(|b| is_vowel(b)).count();
+        vowels * 10 <= secret.len() * 3 && secret.windows(4).any(|w| !w.iter().any(is_vowel))
     };
     if !letters
         || member
@@ -733,11 +728,10 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
 /// a capital) and two or more runs of capitals. Identifiers in camel case have the vowels of
 /// their words and a hump per word (`XMLHttpRequestHandler`: two humps).
 fn random_mixed_letters(s: &[u8]) -> bool {
-    let vowel = |b: &u8| b"aeiouyAEIOUY".contains(b);
     s.len() >= 16
         && s.iter().all(u8::is_ascii_alphabetic)
-        && s.iter().filter(|b| vowel(b)).count() * 4 <= s.len()
-        && s.windows(4).any(|w| !w.iter().any(vowel))
+        && s.iter().filter(|b| is_vowel(b)).count() * 4 <= s.len()
+        && s.windows(4).any(|w| !w.iter().any(is_vowel))
         && s.windows(2)
             .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
             .count()
@@ -751,6 +745,11 @@ fn random_mixed_letters(s: &[u8]) -> bool {
             })
             .count()
             >= 2
+}
+
+/// A vowel of either case, `y` included: what random letters have few of.
+fn is_vowel(b: &u8) -> bool {
+    b"aeiouyAEIOUY".contains(b)
 }
 
 /// Capitalized words joined by dots, the last one ending in a number of two digits or more (`Lotus.Orbit80`,
@@ -945,7 +944,7 @@ fn is_uuid(s: &[u8]) -> bool {
 }
 
 /// Digits with date, time and number punctuation only: `2016-09-08T21:47:36Z`, `1.5e10`.
-fn is_date_or_number(s: &[u8]) -> bool {
+pub(crate) fn is_date_or_number(s: &[u8]) -> bool {
     s.iter().any(u8::is_ascii_digit)
         && s.iter()
             .all(|&b| b.is_ascii_digit() || b"-:.+/ TZe".contains(&b))
