@@ -6,9 +6,8 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored as AcAnchored, MatchKind, PatternID, StartKind};
+use crate::keyword_dfa::KeywordDfa;
+use aho_corasick::PatternID;
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
@@ -715,17 +714,15 @@ const LANES: usize = 4;
 /// keywords. The range is therefore cut into [`LANES`] lanes scanned in lockstep, which keeps
 /// several independent loads in flight. The automaton's state depends only on the last
 /// `max_len` bytes, so each lane first runs over the `max_len` bytes before it (reporting
-/// nothing there) and then owns the hits that end inside it. With `MatchKind::Standard`, a
-/// match state lists every keyword ending at that position, so no occurrence is lost.
-fn keyword_hits<A: Automaton>(
-    dfa: &A,
+/// nothing there) and then owns the hits that end inside it. A match state lists every
+/// keyword ending at that position, so no occurrence is lost.
+fn keyword_hits(
+    dfa: &KeywordDfa,
     hay: &[u8],
     range: Range<usize>,
     hits: &mut Vec<(PatternID, usize)>,
 ) {
-    let Ok(start_state) = dfa.start_state(AcAnchored::No) else {
-        return;
-    };
+    let start_state = dfa.start();
     let warmup = dfa.max_pattern_len();
     let lane_len = range.len().div_ceil(LANES).max(1);
     // Per lane: first byte scanned, first byte owned, end.
@@ -746,10 +743,10 @@ fn keyword_hits<A: Automaton>(
     let [mut s0, mut s1, mut s2, mut s3] = [start_state; LANES];
     let bytes = l0.iter().zip(l1).zip(l2).zip(l3);
     for (k, (((&b0, &b1), &b2), &b3)) in bytes.enumerate() {
-        s0 = dfa.next_state(AcAnchored::No, s0, b0);
-        s1 = dfa.next_state(AcAnchored::No, s1, b1);
-        s2 = dfa.next_state(AcAnchored::No, s2, b2);
-        s3 = dfa.next_state(AcAnchored::No, s3, b3);
+        s0 = dfa.next(s0, b0);
+        s1 = dfa.next(s1, b1);
+        s2 = dfa.next(s2, b2);
+        s3 = dfa.next(s3, b3);
         if dfa.is_match(s0) | dfa.is_match(s1) | dfa.is_match(s2) | dfa.is_match(s3) {
             for (lane, sid) in [s0, s1, s2, s3].into_iter().enumerate() {
                 if dfa.is_match(sid) {
@@ -764,7 +761,7 @@ fn keyword_hits<A: Automaton>(
     for (lane, &(from, own, end)) in lanes.iter().enumerate() {
         let mut sid = sids[lane];
         for (k, &b) in hay[from + steps..end].iter().enumerate() {
-            sid = dfa.next_state(AcAnchored::No, sid, b);
+            sid = dfa.next(sid, b);
             if dfa.is_match(sid) {
                 report_hits(dfa, sid, from + steps + k + 1, own, range.start, hits);
             }
@@ -772,23 +769,16 @@ fn keyword_hits<A: Automaton>(
     }
 }
 
-/// Bytes a scanner looks at before it builds the keyword DFA (a pre-commit hook's diff stays
-/// far below; a directory or history scan passes it in its first files). Over 1,000+
-/// keywords, the DFA takes about 6 ms to build and then runs at 2.4x the small automaton's
-/// speed (500 vs 210 MB/s a lane), which the build repays after about 1 MB.
-const DFA_AFTER: u64 = 1 << 20;
-
 /// Bytes, counted from a scanner's first input, whose keywords are looked for one keyword at a
-/// time, with no automaton ([`direct_keyword_hits`]): building the automaton over 1,000+
-/// keywords costs about 3 ms, more than a pre-commit hook's whole diff takes to search this
-/// way. Past it, the small automaton is built.
+/// time, with no automaton ([`direct_keyword_hits`]): building the keyword DFA over 1,600+
+/// keywords costs about 2.5 ms, more than a pre-commit hook's whole diff takes to search this
+/// way. Past it, the DFA is built (a directory or history scan passes it in its first files).
 const DIRECT_BYTES: u64 = 256 << 10;
 
 /// How a scan looks for keywords.
 #[derive(Clone, Copy)]
 enum Keywords<'a> {
-    Dfa(&'a DFA),
-    Nfa(&'a aho_corasick::nfa::contiguous::NFA),
+    Dfa(&'a KeywordDfa),
     /// One keyword at a time over the input (small inputs only).
     Direct,
 }
@@ -829,12 +819,12 @@ fn direct_keyword_hits(
     }
 }
 
-/// Records the keywords of match state `sid`, reached at `end`, unless the hit ends in the
+/// Records the keywords ending at match state `state` (at `end`), unless the hit lies in a
 /// lane's warm-up (`end <= own`: the previous lane's) or starts before the range.
 #[inline(never)]
-fn report_hits<A: Automaton>(
-    dfa: &A,
-    sid: aho_corasick::automaton::StateID,
+fn report_hits(
+    dfa: &KeywordDfa,
+    state: u32,
     end: usize,
     own: usize,
     range_start: usize,
@@ -843,11 +833,9 @@ fn report_hits<A: Automaton>(
     if end <= own {
         return;
     }
-    for i in 0..dfa.match_len(sid) {
-        let pid = dfa.match_pattern(sid, i);
-        let len = dfa.pattern_len(pid);
-        if end - len >= range_start {
-            hits.push((pid, end - len));
+    for &(pid, len) in dfa.matches(state) {
+        if end - len as usize >= range_start {
+            hits.push((pid, end - len as usize));
         }
     }
 }
@@ -1070,10 +1058,8 @@ impl ScannerBuilder {
                 compiled: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 rules,
                 automaton: OnceLock::new(),
-                small_automaton: OnceLock::new(),
                 scanned_small: std::sync::atomic::AtomicU64::new(0),
                 direct: patterns.iter().all(|p| !p.is_empty()),
-                building_nfa: Default::default(),
                 building_dfa: Default::default(),
                 patterns,
                 keywords,
@@ -1299,16 +1285,12 @@ struct Inner {
     /// Distinct lowercased keywords, the automaton's patterns.
     patterns: Vec<Vec<u8>>,
     /// Built on first use: a scan that never sees a byte (an empty directory) never pays for it.
-    automaton: OnceLock<Option<DFA>>,
-    /// From [`DIRECT_BYTES`] until [`DFA_AFTER`] bytes were scanned: a contiguous NFA, built
-    /// in a third of the DFA's time and slower to run.
-    small_automaton: OnceLock<Option<aho_corasick::nfa::contiguous::NFA>>,
+    automaton: OnceLock<Option<KeywordDfa>>,
     /// Bytes looked at before the DFA was built, so far.
     scanned_small: std::sync::atomic::AtomicU64,
     /// Whether keywords may be looked for one at a time (no keyword is empty).
     direct: bool,
-    /// Set by the thread that builds the small automaton, or the DFA.
-    building_nfa: std::sync::atomic::AtomicBool,
+    /// Set by the thread that builds the DFA.
     building_dfa: std::sync::atomic::AtomicBool,
     keywords: Vec<Keyword>,
     /// Rules without keywords, found by one multi-pattern pass.
@@ -1626,9 +1608,9 @@ impl Scanner {
     }
 
     /// How to look for keywords in `len` more bytes: one at a time for a scanner's first
-    /// [`DIRECT_BYTES`], then with the small automaton, and with the DFA once [`DFA_AFTER`]
-    /// bytes went by. One thread builds each automaton; the others go on the cheaper way
-    /// meanwhile instead of waiting for it. `None` when there is no automaton (a size limit).
+    /// [`DIRECT_BYTES`], then with the DFA. One thread builds it; the others go on one
+    /// keyword at a time meanwhile, unless their range is as large (worth the wait).
+    /// `None` when there is no automaton (a size limit).
     fn keyword_automaton(&self, len: usize) -> Option<Keywords<'_>> {
         use std::sync::atomic::Ordering;
         let inner = &*self.inner;
@@ -1636,41 +1618,17 @@ impl Scanner {
             return built.as_ref().map(Keywords::Dfa);
         }
         let seen = inner.scanned_small.fetch_add(len as u64, Ordering::Relaxed) + len as u64;
-        // A range as large as that is worth waiting for the DFA that another thread builds.
-        if seen > DFA_AFTER
-            && (len as u64 > DFA_AFTER || !inner.building_dfa.swap(true, Ordering::AcqRel))
-        {
-            return self.automaton().map(Keywords::Dfa);
-        }
-        if let Some(small) = inner.small_automaton.get() {
-            return match small {
-                Some(nfa) => Some(Keywords::Nfa(nfa)),
-                None => self.automaton().map(Keywords::Dfa),
-            };
-        }
-        if inner.direct && (seen <= DIRECT_BYTES || inner.building_nfa.swap(true, Ordering::AcqRel))
+        if inner.direct
+            && (seen <= DIRECT_BYTES
+                || (len as u64 <= DIRECT_BYTES && inner.building_dfa.swap(true, Ordering::AcqRel)))
         {
             return Some(Keywords::Direct);
         }
-        let small = inner.small_automaton.get_or_init(|| {
-            if inner.patterns.is_empty() {
-                return None;
-            }
-            aho_corasick::nfa::contiguous::Builder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(&inner.patterns)
-                .ok()
-        });
-        match small {
-            Some(nfa) => Some(Keywords::Nfa(nfa)),
-            None => self.automaton().map(Keywords::Dfa),
-        }
+        self.automaton().map(Keywords::Dfa)
     }
 
     /// The keyword DFA, built the first time a scan needs it. `None` without keywords.
-    fn automaton(&self) -> Option<&DFA> {
+    fn automaton(&self) -> Option<&KeywordDfa> {
         let inner = &*self.inner;
         inner
             .automaton
@@ -1681,13 +1639,7 @@ impl Scanner {
                 // Standard semantics: a match state lists every keyword that ends there. The
                 // only way this fails is a size limit, which hundreds of keywords do not reach;
                 // scans then confirm every keyword rule over the whole input (slow, complete).
-                aho_corasick::dfa::Builder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .start_kind(StartKind::Unanchored)
-                    .prefilter(false)
-                    .build(&inner.patterns)
-                    .ok()
+                KeywordDfa::new(&inner.patterns)
             })
             .as_ref()
     }
@@ -2090,7 +2042,6 @@ impl Scanner {
                 let from = range.start.saturating_sub(look_back);
                 match automaton {
                     Keywords::Dfa(a) => keyword_hits(a, hay, from..range.end, &mut scratch.hits),
-                    Keywords::Nfa(a) => keyword_hits(a, hay, from..range.end, &mut scratch.hits),
                     Keywords::Direct => direct_keyword_hits(
                         &inner.patterns,
                         hay,
@@ -3284,22 +3235,18 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
             seed % n
         };
         for round in 0..200 {
-            let alphabet = b"abcAB_-";
+            // Keywords over the first six bytes (lower-cased as the scanner's are), text over
+            // all nine: upper case, a non-ASCII byte, and bytes no keyword holds.
+            let alphabet = b"abcAB\xc3_9-";
             let kws: Vec<Vec<u8>> = (0..1 + rand(12))
                 .map(|_| {
                     (0..1 + rand(6))
-                        .map(|_| alphabet[rand(5) as usize].to_ascii_lowercase())
+                        .map(|_| alphabet[rand(6) as usize].to_ascii_lowercase())
                         .collect()
                 })
                 .collect();
-            let hay: Vec<u8> = (0..rand(400)).map(|_| alphabet[rand(7) as usize]).collect();
-            let dfa = aho_corasick::dfa::Builder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .start_kind(StartKind::Unanchored)
-                .prefilter(false)
-                .build(&kws)
-                .unwrap();
+            let hay: Vec<u8> = (0..rand(400)).map(|_| alphabet[rand(9) as usize]).collect();
+            let dfa = KeywordDfa::new(&kws).unwrap();
             let naive = aho_corasick::AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .build(&kws)
@@ -3312,19 +3259,8 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
                 .collect();
             let mut got = Vec::new();
             keyword_hits(&dfa, &hay, start..end, &mut got);
-            // The small automaton finds the same hits.
-            let nfa = aho_corasick::nfa::contiguous::Builder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(&kws)
-                .unwrap();
-            let mut small = Vec::new();
-            keyword_hits(&nfa, &hay, start..end, &mut small);
-            small.sort_unstable();
             let mut sorted = got.clone();
             sorted.sort_unstable();
-            assert_eq!(small, sorted, "contiguous NFA and DFA disagree");
             let (mut direct, mut lower, mut pairs) = (Vec::new(), Vec::new(), Vec::new());
             direct_keyword_hits(&kws, &hay, start..end, &mut lower, &mut pairs, &mut direct);
             direct.sort_unstable();
@@ -3338,6 +3274,33 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
                 "round {round}: keywords {kws:?} range {start}..{end}"
             );
         }
+    }
+
+    /// The search table of the built-in keywords (1,600+, so hundreds of states and every
+    /// class in use) against aho-corasick's overlapping search, over the rule files' text in
+    /// its own case and upper-cased.
+    #[test]
+    fn keyword_table_of_the_builtin_rules_finds_what_aho_corasick_finds() {
+        let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+        let patterns = &scanner.inner.patterns;
+        let dfa = KeywordDfa::new(patterns).unwrap();
+        let naive = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(patterns)
+            .unwrap();
+        let mut hay = include_bytes!("../rules/generic.toml").to_vec();
+        hay.extend(include_bytes!("../rules/saas.toml").to_ascii_uppercase());
+        let mut got = Vec::new();
+        keyword_hits(&dfa, &hay, 0..hay.len(), &mut got);
+        let mut got: Vec<(usize, usize)> = got.iter().map(|(p, s)| (p.as_usize(), *s)).collect();
+        let mut want: Vec<(usize, usize)> = naive
+            .find_overlapping_iter(&hay)
+            .map(|m| (m.pattern().as_usize(), m.start()))
+            .collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert!(want.len() > 10_000, "{} hits", want.len());
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -48,6 +48,7 @@ mod engine;
 mod extract;
 mod filter;
 mod fingerprint;
+mod keyword_dfa;
 mod pattern;
 mod rule;
 #[cfg(feature = "serde")]
