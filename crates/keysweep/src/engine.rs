@@ -606,7 +606,8 @@ struct PathPatterns {
 /// Path patterns and one multi-pattern regex over them, built on first use.
 #[derive(Debug, Default)]
 struct PathGroup {
-    hirs: Vec<regex_syntax::hir::Hir>,
+    /// The patterns, parsed when the group is first searched.
+    patterns: Vec<String>,
     /// Per pattern: its rule, and whether it is an `allow_paths` pattern.
     owner: Vec<(u32, bool)>,
     /// The error when the patterns do not compile together (a size limit: each was parsed),
@@ -616,11 +617,11 @@ struct PathGroup {
 
 impl PathGroup {
     fn built(&self) -> &Result<Regex, String> {
-        self.regex.get_or_init(|| path_regex(&self.hirs))
+        self.regex.get_or_init(|| path_regex(&self.patterns))
     }
 
     fn regex(&self) -> Option<&Regex> {
-        if self.hirs.is_empty() {
+        if self.patterns.is_empty() {
             return None;
         }
         self.built().as_ref().ok()
@@ -640,14 +641,18 @@ impl PathGroup {
 
 /// One regex over path patterns that reports every pattern that matches (several rules may
 /// share a path pattern): overlapping, all-matches semantics, no capture groups.
-fn path_regex(hirs: &[regex_syntax::hir::Hir]) -> Result<Regex, String> {
+fn path_regex(patterns: &[String]) -> Result<Regex, String> {
+    let hirs = patterns
+        .iter()
+        .map(|p| parse_pattern(p))
+        .collect::<Result<Vec<_>, _>>()?;
     Regex::builder()
         .configure(
             meta_config()
                 .match_kind(regex_automata::MatchKind::All)
                 .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
         )
-        .build_many_from_hir(hirs)
+        .build_many_from_hir(&hirs)
         .map_err(|e| regex_reason(&e))
 }
 
@@ -661,7 +666,13 @@ impl PathPatterns {
             table.rules.push(i as u32);
             for (list, allow) in [(&rule.paths, false), (&rule.allow_paths, true)] {
                 for p in list {
-                    let hir = parse_pattern(p).map_err(|reason| BuildError {
+                    // Which file names a pattern can match is read from its literals, which a
+                    // leading `(?i)` would multiply into every case variant (thousands, then
+                    // cut short by the extractor's limits): the names are compared without
+                    // case anyway, so the pattern is read without it. Parsing it whole waits
+                    // until its group is first searched.
+                    let plain = p.strip_prefix("(?i)").unwrap_or(p);
+                    let hir = parse_pattern(plain).map_err(|reason| BuildError {
                         kind: BuildErrorKind::RulePath,
                         index: Some(i),
                         pattern: Some(rule.id.to_string()),
@@ -672,7 +683,7 @@ impl PathPatterns {
                     } else {
                         &mut table.rest
                     };
-                    group.hirs.push(hir);
+                    group.patterns.push(p.clone());
                     group.owner.push((i as u32, allow));
                 }
             }
@@ -696,7 +707,7 @@ impl PathPatterns {
     fn build_errors(&self) -> Vec<String> {
         [&self.named, &self.rest]
             .into_iter()
-            .filter(|g| !g.hirs.is_empty())
+            .filter(|g| !g.patterns.is_empty())
             .filter_map(|g| g.built().as_ref().err().cloned())
             .collect()
     }

@@ -144,6 +144,45 @@ negative_examples = ["bb=q7w8e9r2"]
     assert!(!scanner.rule_applies(0, "y.conf"));
 }
 
+/// A path pattern under `(?i)` matches its file names in any case: the names it can match are
+/// read from the pattern without the flag and compared without case, and the pattern itself
+/// decides with it.
+#[test]
+fn case_insensitive_path_patterns_match_names_in_any_case() {
+    let src = r#"
+[[rule]]
+id = "t.ci"
+name = "ci"
+description = "ci"
+paths = ['(?i)(?:^|/)(?:App|Web)Secrets\.ya?ml$']
+keywords = ["ff="]
+pattern = 'ff=(?P<secret>[a-z0-9]{8})'
+confidence = "high"
+tags = ["credential-file"]
+examples = [{ text = "ff=k3j4h5g6", secret = "k3j4h5g6", path = "AppSecrets.yml" }]
+"#;
+    let rules = keysweep::RuleSet::from_toml(src, "t.toml").unwrap();
+    let scanner = keysweep::Scanner::new(rules).unwrap();
+    for path in [
+        "conf/appsecrets.yml",
+        "conf/APPSECRETS.YAML",
+        "WebSecrets.Yml",
+        "a/b/websecrets.yaml",
+    ] {
+        assert!(scanner.rule_applies(0, path), "{path}");
+        let name = path.rsplit('/').next().unwrap();
+        assert!(scanner.may_scope_name(name.as_bytes()), "{name}");
+    }
+    for path in [
+        "conf/appsecrets.yml.bak",
+        "conf/secrets.yml",
+        "appsecrets.json",
+    ] {
+        assert!(!scanner.rule_applies(0, path), "{path}");
+    }
+    assert!(!scanner.may_scope_name(b"secrets.json"));
+}
+
 /// Path patterns that end with a file name are searched only for files so named; the others
 /// (a directory's files, patterns not anchored at the end, `allow_paths`) for every path. Both
 /// kinds decide as one regex would.
