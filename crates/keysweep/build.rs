@@ -33,6 +33,7 @@ const FILES: &[&str] = &[
     "saas.toml",
     "ai-data-security.toml",
     "credential-files.toml",
+    "iot.toml",
     "generic.toml",
 ];
 

@@ -16,7 +16,8 @@ use crate::check;
 use crate::decode::{self, Encoding};
 use crate::extract::Extract;
 use crate::filter::{
-    entropy_floor, is_placeholder, looks_like_literal, looks_like_password_literal, shannon_entropy,
+    entropy_floor, is_placeholder, is_public_value, looks_like_literal,
+    looks_like_password_literal, shannon_entropy,
 };
 use crate::fingerprint::Fingerprint;
 use crate::pattern::{meta_config, parse_pattern, PREFIX_GROUP};
@@ -2524,7 +2525,9 @@ impl Scanner {
         let fingerprint = Fingerprint::of(secret, inner.fingerprint_key.as_deref());
         let suppressed = if dropped.is_some() {
             dropped
-        } else if spec.placeholder_filter && is_placeholder(secret) {
+        } else if spec.placeholder_filter && is_placeholder(secret) || is_public_value(secret) {
+            // A published value is no leak even for rules that keep placeholder-like words
+            // (weak passwords).
             Some(Suppression::Placeholder)
         } else if [&inner.allow_values, &c.allow]
             .into_iter()

@@ -351,6 +351,17 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if first == b'$' && s.len() > 1 && (s[1].is_ascii_alphabetic() || s[1] == b'_') {
         return true;
     }
+    // Azure Resource Manager template expressions: `[parameters('adminPassword')]`,
+    // `[listKeys(...)]`, evaluated at deployment.
+    if first == b'[' {
+        let name = s[1..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if name >= 2 && s.get(1 + name) == Some(&b'(') {
+            return true;
+        }
+    }
     // Windows (cmd, NuGet.Config, MSBuild) environment references: `%GITHUB_TOKEN%`, and
     // delayed expansion in batch files: `!DB_PASS!`.
     if s.len() > 2 && first == last && (first == b'%' || first == b'!') {
@@ -966,7 +977,7 @@ pub(crate) fn public_values() -> impl Iterator<Item = (&'static str, &'static st
 }
 
 /// Whether `s` is, byte for byte, a credential a vendor publishes in its documentation.
-fn is_public_value(s: &[u8]) -> bool {
+pub(crate) fn is_public_value(s: &[u8]) -> bool {
     static SET: OnceLock<HashSet<&'static [u8]>> = OnceLock::new();
     SET.get_or_init(|| public_values().map(|(_, v)| v.as_bytes()).collect())
         .contains(s)
@@ -1084,6 +1095,8 @@ mod tests {
             "os.environ['API_KEY']",
             "os.environ.get(\"TOKEN\")",
             "$API_TOKEN",
+            "[parameters('adminPassword')]",
+            "[listKeys(variables('storageId'), '2023-01-01').keys[0].value]",
             "AKIA0000000000000000",
             "1234567890abcdef",
             "********",
