@@ -354,6 +354,9 @@ impl std::error::Error for RuleError {}
 #[derive(Clone, Debug, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// Each rule's position by id: loading a thousand rules checks each id once, not against
+    /// every rule before it.
+    index: std::collections::HashMap<Arc<str>, usize>,
 }
 
 impl RuleSet {
@@ -466,6 +469,7 @@ impl RuleSet {
                 message: format!("duplicate id, already defined in {}", prev.origin),
             });
         }
+        self.index.insert(Arc::clone(&rule.id), self.rules.len());
         self.rules.push(rule);
         Ok(())
     }
@@ -473,6 +477,7 @@ impl RuleSet {
     /// Adds every rule of `other`; fails on the first duplicate id.
     pub fn extend(&mut self, other: RuleSet) -> Result<(), RuleError> {
         self.rules.reserve(other.rules.len());
+        self.index.reserve(other.rules.len());
         for rule in other.rules {
             self.push(rule)?;
         }
@@ -482,6 +487,9 @@ impl RuleSet {
     /// Keeps the rules for which `keep` returns true.
     pub fn retain(&mut self, keep: impl FnMut(&Rule) -> bool) {
         self.rules.retain(keep);
+        self.index = (self.rules.iter().enumerate())
+            .map(|(i, r)| (Arc::clone(&r.id), i))
+            .collect();
     }
 
     /// Replaces the minimum entropy of every rule that has one (a repository's tuning of the
@@ -501,8 +509,17 @@ impl RuleSet {
     }
 
     /// The rule with this id.
+    ///
+    /// ```
+    /// let mut rules = keysweep::RuleSet::builtin();
+    /// assert!(rules.get("aws.access_key_id").is_some());
+    /// rules.retain(|r| !r.id.starts_with("aws."));
+    /// assert!(rules.get("aws.access_key_id").is_none());
+    /// let last = rules.rules().last().unwrap().id.clone();
+    /// assert_eq!(rules.get(&last).map(|r| r.id.clone()), Some(last));
+    /// ```
     pub fn get(&self, id: &str) -> Option<&Rule> {
-        self.rules.iter().find(|r| &*r.id == id)
+        self.index.get(id).map(|&i| &self.rules[i])
     }
 
     /// All rules, in load order.
