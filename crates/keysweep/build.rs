@@ -34,6 +34,8 @@ const FILES: &[&str] = &[
     "ai-data-security.toml",
     "credential-files.toml",
     "iot.toml",
+    "science.toml",
+    "legacy-web.toml",
     "generic.toml",
 ];
 
