@@ -17,7 +17,7 @@ use crate::decode::{self, Encoding};
 use crate::extract::Extract;
 use crate::filter::{
     entropy_floor, is_placeholder, is_public_value, looks_like_literal,
-    looks_like_password_literal, shannon_entropy,
+    looks_like_password_literal, shannon_entropy, trim_quotes,
 };
 use crate::fingerprint::Fingerprint;
 use crate::pattern::{meta_config, parse_pattern, PREFIX_GROUP};
@@ -672,7 +672,18 @@ impl PathPatterns {
                     // cut short by the extractor's limits): the names are compared without
                     // case anyway, so the pattern is read without it. Parsing it whole waits
                     // until its group is first searched.
-                    let plain = p.strip_prefix("(?i)").unwrap_or(p);
+                    // (Not when the pattern turns Unicode on: `(?u)` folds `ſ` and `K`
+                    // too, which an ASCII comparison of names would miss.)
+                    let unicode = p.match_indices("(?").any(|(i, _)| {
+                        p[i + 2..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphabetic())
+                            .any(|c| c == 'u')
+                    });
+                    let plain = match p.strip_prefix("(?i)") {
+                        Some(rest) if !unicode => rest,
+                        _ => p,
+                    };
                     let hir = parse_pattern(plain).map_err(|reason| BuildError {
                         kind: BuildErrorKind::RulePath,
                         index: Some(i),
@@ -1621,8 +1632,8 @@ impl Scanner {
 
     /// How to look for keywords in `len` more bytes: one at a time for a scanner's first
     /// [`DIRECT_BYTES`], then with the DFA. One thread builds it; the others go on one
-    /// keyword at a time meanwhile, unless their range is as large (worth the wait).
-    /// `None` when there is no automaton (a size limit).
+    /// keyword at a time meanwhile, unless their range is larger than [`DIRECT_BYTES`]
+    /// (worth the wait). `None` when there is no automaton (its offsets would overflow).
     fn keyword_automaton(&self, len: usize) -> Option<Keywords<'_>> {
         use std::sync::atomic::Ordering;
         let inner = &*self.inner;
@@ -1636,6 +1647,9 @@ impl Scanner {
         {
             return Some(Keywords::Direct);
         }
+        // A large range builds (or waits for) the DFA: small ranges of other threads go on
+        // one keyword at a time instead of waiting too.
+        inner.building_dfa.store(true, Ordering::Release);
         self.automaton().map(Keywords::Dfa)
     }
 
@@ -2525,7 +2539,9 @@ impl Scanner {
         let fingerprint = Fingerprint::of(secret, inner.fingerprint_key.as_deref());
         let suppressed = if dropped.is_some() {
             dropped
-        } else if spec.placeholder_filter && is_placeholder(secret) || is_public_value(secret) {
+        } else if (spec.placeholder_filter && is_placeholder(secret))
+            || is_public_value(trim_quotes(secret))
+        {
             // A published value is no leak even for rules that keep placeholder-like words
             // (weak passwords).
             Some(Suppression::Placeholder)
@@ -3315,6 +3331,36 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         want.sort_unstable();
         assert!(want.len() > 10_000, "{} hits", want.len());
         assert_eq!(got, want);
+    }
+
+    /// Keywords the scanner would not give it (an empty one, upper case) behave as
+    /// aho-corasick's do: the empty keyword is hit at every position, the others are found
+    /// ignoring ASCII case.
+    #[test]
+    fn keyword_table_takes_empty_and_upper_case_keywords() {
+        let kws: Vec<Vec<u8>> = vec![b"".to_vec(), b"AbC".to_vec(), b"bc".to_vec()];
+        let dfa = KeywordDfa::new(&kws).unwrap();
+        let hay = b"xxabcABCaBc-bC";
+        let mut got = Vec::new();
+        keyword_hits(&dfa, hay, 0..hay.len(), &mut got);
+        let empty = got.iter().filter(|(p, _)| p.as_usize() == 0).count();
+        assert!(empty >= hay.len(), "{empty} hits of the empty keyword");
+        let mut found: Vec<(usize, usize)> = got
+            .iter()
+            .filter(|(p, _)| p.as_usize() != 0)
+            .map(|(p, s)| (p.as_usize(), *s))
+            .collect();
+        found.sort_unstable();
+        let naive = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&kws[1..])
+            .unwrap();
+        let mut want: Vec<(usize, usize)> = naive
+            .find_overlapping_iter(&hay[..])
+            .map(|m| (m.pattern().as_usize() + 1, m.start()))
+            .collect();
+        want.sort_unstable();
+        assert_eq!(found, want);
     }
 
     #[test]

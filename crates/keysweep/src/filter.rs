@@ -351,9 +351,10 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if first == b'$' && s.len() > 1 && (s[1].is_ascii_alphabetic() || s[1] == b'_') {
         return true;
     }
-    // Azure Resource Manager template expressions: `[parameters('adminPassword')]`,
-    // `[listKeys(...)]`, evaluated at deployment.
-    if first == b'[' {
+    // Azure Resource Manager template expressions cut short at their first quote (a rule's
+    // value stops there): `[parameters(` of `"[parameters('adminPassword')]"`. Whole ones
+    // end with `]` and are caught above. Function names are camelCase.
+    if first == b'[' && s.get(1).is_some_and(u8::is_ascii_lowercase) {
         let name = s[1..]
             .iter()
             .take_while(|b| b.is_ascii_alphanumeric())
@@ -983,7 +984,7 @@ pub(crate) fn is_public_value(s: &[u8]) -> bool {
         .contains(s)
 }
 
-fn trim_quotes(s: &[u8]) -> &[u8] {
+pub(crate) fn trim_quotes(s: &[u8]) -> &[u8] {
     let mut s = s;
     while let [b'"' | b'\'' | b'`', rest @ ..] = s {
         s = rest;
@@ -1096,7 +1097,8 @@ mod tests {
             "os.environ.get(\"TOKEN\")",
             "$API_TOKEN",
             "[parameters('adminPassword')]",
-            "[listKeys(variables('storageId'), '2023-01-01').keys[0].value]",
+            "[parameters(",
+            "[listKeys(variables(",
             "AKIA0000000000000000",
             "1234567890abcdef",
             "********",

@@ -7,9 +7,9 @@
 //! across the whole table. On rails' sources the table was 3.1 MB and the keyword pass, one
 //! dependent load per byte, ran at half its speed with a third as many keywords.
 //!
-//! [`KeywordDfa`] is the same automaton built here, laid out for that search: a byte's class
-//! is its ASCII-lower-cased value when some keyword holds that value, and one shared class
-//! otherwise (every state sends such a byte back to the start state); the keywords' trie is
+//! [`KeywordDfa`] is the same automaton built here, laid out for that search: each byte value
+//! that some keyword holds (folded to ASCII lower case) gets its own column, and every other
+//! byte shares one (every state sends such a byte back to the start state); the keywords' trie is
 //! completed breadth-first with its failure links into a DFA; match states come first (one
 //! comparison tells them), then the others in breadth-first order, so the start state and
 //! the shallow states sit together at the front. Building it takes a fraction of
@@ -96,6 +96,8 @@ impl KeywordDfa {
         let edge = |node: usize, c: u8| edges[node].iter().find(|e| e.0 == c).map(|e| e.1);
         let mut fail = vec![0u32; nodes];
         let mut matches_at = vec![false; nodes];
+        // An empty keyword ends at the root: every position is a hit.
+        matches_at[0] = !own[0].is_empty();
         let mut order: Vec<u32> = Vec::with_capacity(nodes);
         order.push(0);
         let mut i = 0;
@@ -153,7 +155,7 @@ impl KeywordDfa {
         let mut match_spans = Vec::with_capacity(matching.len());
         let mut matches = Vec::new();
         for &node in &matching {
-            let from = matches.len() as u32;
+            let from = u32::try_from(matches.len()).ok()?;
             let mut n = node as usize;
             loop {
                 matches.extend_from_slice(&own[n]);
@@ -162,7 +164,7 @@ impl KeywordDfa {
                 }
                 n = fail[n] as usize;
             }
-            match_spans.push((from, matches.len() as u32));
+            match_spans.push((from, u32::try_from(matches.len()).ok()?));
         }
         Some(KeywordDfa {
             classes,

@@ -486,6 +486,8 @@ impl RuleSet {
 
     /// Keeps the rules for which `keep` returns true.
     pub fn retain(&mut self, keep: impl FnMut(&Rule) -> bool) {
+        // Dropped first: a `keep` that panics must not leave a stale index behind.
+        self.index.clear();
         self.rules.retain(keep);
         self.index = (self.rules.iter().enumerate())
             .map(|(i, r)| (Arc::clone(&r.id), i))

@@ -329,8 +329,8 @@ fn a_scratch_from_another_scanner_is_refused() {
     b.scan(&mut scratch, b"token = abc");
 }
 
-/// The largest upper bound of a counted repetition (`{2,12}` gives 12) written in `pattern`,
-/// if any.
+/// The largest count of a counted repetition (`{2,12}` and `{12,}` give 12) written in
+/// `pattern`, if any.
 fn largest_repetition_bound(pattern: &str) -> Option<usize> {
     let b = pattern.as_bytes();
     let mut best = None;
@@ -342,11 +342,13 @@ fn largest_repetition_bound(pattern: &str) -> Option<usize> {
             continue;
         };
         let inner = &pattern[i + 1..i + 1 + len];
-        let max = inner.rsplit(',').next().unwrap_or("");
+        // `{40}`, `{0,40}` and `{40,}` all count to 40.
         if !inner.is_empty() && inner.bytes().all(|c| c.is_ascii_digit() || c == b',') {
-            if let Ok(n) = max.parse::<usize>() {
-                best = best.max(Some(n));
-            }
+            let n = inner
+                .split(',')
+                .filter_map(|n| n.parse::<usize>().ok())
+                .max();
+            best = best.max(n);
         }
     }
     best
