@@ -2537,13 +2537,18 @@ impl Scanner {
             dropped = Some(Suppression::Entropy);
         }
         let fingerprint = Fingerprint::of(secret, inner.fingerprint_key.as_deref());
+        // A published value is no leak even for rules that keep placeholder-like words (weak
+        // passwords); `is_placeholder` checks for them too.
+        let placeholder = || {
+            if spec.placeholder_filter {
+                is_placeholder(secret)
+            } else {
+                is_public_value(trim_quotes(secret))
+            }
+        };
         let suppressed = if dropped.is_some() {
             dropped
-        } else if (spec.placeholder_filter && is_placeholder(secret))
-            || is_public_value(trim_quotes(secret))
-        {
-            // A published value is no leak even for rules that keep placeholder-like words
-            // (weak passwords).
+        } else if placeholder() {
             Some(Suppression::Placeholder)
         } else if [&inner.allow_values, &c.allow]
             .into_iter()
