@@ -277,6 +277,9 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// assert!(is_placeholder(b"ENC[AES256_GCM,data:DKXZN1iXQkHk,iv:/bf2lP8i1om=,type:str]"));
 /// assert!(is_placeholder(b"2.HPjfcdh/TyRvhGMaGZcpgw==|99vaaOL8sahAiwPpfCFPLseo84xqIyPW63mx4rkh0u4=|Aq0Dmq+7/T5zjitQktEgvu2ELZQ2Wp2hrKqdXZSPGdE="));
 /// assert!(is_placeholder(b"EJ[1:z3KLEWPfBwG2Az/Kw5dwEjeCiRF=:ImPNZpYqRllrx:ui8ATsUQFpBYj]"));
+/// // Splunk's encrypted `$7$` values; a Mosquitto PBKDF2 hash stays.
+/// assert!(is_placeholder(b"$7$Qh2mZ8xvKt0rB4nW6cYpL1sJ9dF3gA5eU7iO2kX0vRbM4tN8q=="));
+/// assert!(!is_placeholder(b"$7$101$Rk2XbQ9mTz4LpW8v$Zm3cT8nQ2vXk7Lp4Wn9cYb3Hd6Jf1Sg0Ae5uKiO2zR7mT9vLp4Wn8cBYh3JdF6sG1aEu0iO5zK2xR7mV9pL4wN8c=="));
 /// assert!(is_placeholder(b"%GITHUB_TOKEN%"));
 /// assert!(is_placeholder(b"!DB_PASS!"));
 /// assert!(!is_placeholder(b"!Summer2024!"));
@@ -399,6 +402,17 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     // EJSON's `EJ[1:<public key>:<nonce>:<box>]`: encrypted to the file's `_public_key`.
     if s.starts_with(b"EJ[1:") && (last == b']' || s.len() > 64) {
+        return true;
+    }
+    // Splunk's `$7$<base64>` (server.conf, authentication.conf, outputs.conf after a
+    // restart): encrypted with the host's `splunk.secret`. Not the `$7$` of scrypt or
+    // Mosquitto hashes, whose fields are split by `$`.
+    if s.len() >= 40
+        && s.starts_with(b"$7$")
+        && s[3..]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+    {
         return true;
     }
     // Ciphertext blobs in base64 that only their key's holder decrypts: Windows DPAPI (the
@@ -980,8 +994,25 @@ pub(crate) fn public_values() -> impl Iterator<Item = (&'static str, &'static st
 /// Whether `s` is, byte for byte, a credential a vendor publishes in its documentation.
 pub(crate) fn is_public_value(s: &[u8]) -> bool {
     static SET: OnceLock<HashSet<&'static [u8]>> = OnceLock::new();
-    SET.get_or_init(|| public_values().map(|(_, v)| v.as_bytes()).collect())
-        .contains(s)
+    let set = SET.get_or_init(|| public_values().map(|(_, v)| v.as_bytes()).collect());
+    if set.contains(s) {
+        return true;
+    }
+    // A published crypt hash as Compose files escape it (`$$apr1$$...`), or as a rule reports
+    // an apr1 hash: without its leading `$`, which would read as a shell reference.
+    if memchr::memmem::find(s, b"$$").is_none() && !s.starts_with(b"apr1$") {
+        return false;
+    }
+    let mut plain = Vec::with_capacity(s.len() + 1);
+    if s.starts_with(b"apr1$") || s.starts_with(b"apr1$$") {
+        plain.push(b'$');
+    }
+    let mut i = 0;
+    while i < s.len() {
+        plain.push(s[i]);
+        i += if s[i..].starts_with(b"$$") { 2 } else { 1 };
+    }
+    set.contains(&plain[..])
 }
 
 pub(crate) fn trim_quotes(s: &[u8]) -> &[u8] {
@@ -1052,6 +1083,15 @@ mod tests {
         {
             assert_eq!(line.split('\t').count(), 3, "{line}");
         }
+        // A published crypt hash escaped for Compose, and as the apr1 rule reports it.
+        for form in [
+            "$$apr1$$H6uskkkW$$IgXLP6ewTrSuBkTrqE8wj/",
+            "apr1$$H6uskkkW$$IgXLP6ewTrSuBkTrqE8wj/",
+            "apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/",
+        ] {
+            assert!(is_public_value(form.as_bytes()), "{form}");
+        }
+        assert!(!is_public_value(b"apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj0"));
     }
 
     #[test]
