@@ -36,6 +36,7 @@ const FILES: &[&str] = &[
     "iot.toml",
     "science.toml",
     "legacy-web.toml",
+    "secops.toml",
     "generic.toml",
 ];
 
