@@ -266,6 +266,27 @@ fn gitignored_files_are_skipped_hidden_files_scanned_dot_git_skipped_but_its_con
     assert_eq!(v.as_array().unwrap().len(), 4);
 }
 
+/// Outside a git repository a `.gitignore` ignores nothing, as in git: a copied tree, a backup
+/// or an unpacked archive keeps the `.env` files its `.gitignore` names, and they are read.
+#[test]
+fn gitignore_outside_a_repository_ignores_nothing() {
+    let dir = tree();
+    put(dir.path(), ".gitignore", ".env\n.env.*\n");
+    put(
+        dir.path(),
+        ".env.production",
+        format!("api_key = \"{SECRET}\"\n"),
+    );
+    let v: Value = scan_json(dir.path(), &["scan", "-f", "json"]);
+    let paths: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&".env.production"), "{paths:?}");
+}
+
 #[test]
 fn binary_empty_and_invalid_utf8_files() {
     let dir = tree();

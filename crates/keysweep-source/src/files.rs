@@ -34,7 +34,8 @@ const SEGMENT: usize = 64 << 20;
 /// Scans files, directories and streams.
 ///
 /// Directories are walked in parallel, honouring `.gitignore`, `.ignore` and git's exclude
-/// files (unless [`ignore_files(false)`](PathScan::ignore_files)); hidden files are scanned,
+/// files (unless [`ignore_files(false)`](PathScan::ignore_files); `.gitignore` only inside a
+/// git repository, as git reads it); hidden files are scanned,
 /// of a `.git` directory only `config` is (remote URLs there carry tokens). A path named
 /// explicitly is always read, even when ignored, hidden or not a regular file (a FIFO,
 /// `/dev/stdin`, a process substitution); special files met inside a walk are skipped and
@@ -191,7 +192,8 @@ impl PathScan {
         self
     }
 
-    /// Honours `.gitignore`, `.ignore` and git exclude files while walking (default yes).
+    /// Honours `.gitignore` (inside a git repository), `.ignore` and git exclude files while
+    /// walking (default yes).
     pub fn ignore_files(mut self, yes: bool) -> PathScan {
         self.ignore_files = yes;
         self
@@ -359,7 +361,9 @@ impl PathScan {
             .git_exclude(honour)
             .git_global(honour)
             .parents(honour)
-            .require_git(false)
+            // As git reads them: a `.gitignore` outside a repository ignores nothing (a copied
+            // tree, a backup, an unpacked archive keeps files that its `.gitignore` names).
+            .require_git(true)
             .follow_links(self.follow_links);
         let filter = self.filter.clone();
         let counters = Arc::clone(&self.counters);
