@@ -346,6 +346,7 @@ fn public_secret_key(key: &[u8]) -> bool {
         b"url",
         b"uri",
         b"domain",
+        b"realm",
     ];
     TAILS.iter().any(|t| k.len() > t.len() && k.ends_with(t))
         || k.ends_with(b".crt")
@@ -372,6 +373,7 @@ fn public_secret_key(key: &[u8]) -> bool {
             b"url",
             b"uri",
             b"domain",
+            b"realm",
             b"server",
             b"address",
             b"name",
@@ -1996,6 +1998,7 @@ mod tests {
             "redis.port",
             "known_hosts",
             "ssh-known-hosts",
+            "krb5.conf.realm",
         ] {
             assert!(public_secret_key(k.as_bytes()), "{k}");
         }

@@ -70,6 +70,13 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"*sensitive*data*deleted*",
     b"...",
     b"\xe2\x80\xa6", // the ellipsis character
+    // "your" and "issued/enter here" in templates written in Russian, Chinese, Japanese and
+    // Korean (`ваш_пароль`, `你的AccessKey`, `あなたのアクセスキー`, `발급받은_키`).
+    "ваш".as_bytes(),
+    "你的".as_bytes(),
+    "あなたの".as_bytes(),
+    "발급받은".as_bytes(),
+    "여기에".as_bytes(),
     b"insert_",
     b"insert-",
     b"set-me",
@@ -273,10 +280,14 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// assert!(is_placeholder(b"<token>"));
 /// assert!(is_placeholder(b"${GITHUB_TOKEN}"));
 /// assert!(is_placeholder(b"changeme"));
+/// assert!(is_placeholder("ваш_пароль".as_bytes()));
+/// assert!(is_placeholder("你的AccessKeySecret".as_bytes()));
 /// assert!(is_placeholder(b"ENC(t2ZZX9eVM0BdY04assAauyFCnrv1WaPH)"));
 /// assert!(is_placeholder(b"ENC[AES256_GCM,data:DKXZN1iXQkHk,iv:/bf2lP8i1om=,type:str]"));
 /// assert!(is_placeholder(b"2.HPjfcdh/TyRvhGMaGZcpgw==|99vaaOL8sahAiwPpfCFPLseo84xqIyPW63mx4rkh0u4=|Aq0Dmq+7/T5zjitQktEgvu2ELZQ2Wp2hrKqdXZSPGdE="));
 /// assert!(is_placeholder(b"EJ[1:z3KLEWPfBwG2Az/Kw5dwEjeCiRF=:ImPNZpYqRllrx:ui8ATsUQFpBYj]"));
+/// // WebLogic's encrypted values.
+/// assert!(is_placeholder(b"{AES256}0mQ8wJlQKLCQWONBKcGtlFtQz8+e520geaEHeV07eqU="));
 /// // Splunk's encrypted `$7$` values; a Mosquitto PBKDF2 hash stays.
 /// assert!(is_placeholder(b"$7$Qh2mZ8xvKt0rB4nW6cYpL1sJ9dF3gA5eU7iO2kX0vRbM4tN8q=="));
 /// assert!(!is_placeholder(b"$7$101$Rk2XbQ9mTz4LpW8v$Zm3cT8nQ2vXk7Lp4Wn9cYb3Hd6Jf1Sg0Ae5uKiO2zR7mT9vLp4Wn8cBYh3JdF6sG1aEu0iO5zK2xR7mV9pL4wN8c=="));
@@ -403,6 +414,23 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     // EJSON's `EJ[1:<public key>:<nonce>:<box>]`: encrypted to the file's `_public_key`.
     if s.starts_with(b"EJ[1:") && (last == b']' || s.len() > 64) {
         return true;
+    }
+    // WebLogic's `{AES}`, `{AES256}`, `{3DES}` and Liberty's `{aes}`/`{aesgcm}` values:
+    // encrypted with the domain's SerializedSystemIni.dat or the server's key (Liberty's
+    // reversible `{xor}` is a rule's to report).
+    if let Some(rest) = [&b"{AES}"[..], b"{AES256}", b"{AESGCM}", b"{3DES}"]
+        .iter()
+        .find_map(|p| {
+            (s.len() > p.len() && s[..p.len()].eq_ignore_ascii_case(p)).then(|| &s[p.len()..])
+        })
+    {
+        if rest.len() >= 16
+            && rest
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+        {
+            return true;
+        }
     }
     // Splunk's `$7$<base64>` (server.conf, authentication.conf, outputs.conf after a
     // restart): encrypted with the host's `splunk.secret`. Not the `$7$` of scrypt or
