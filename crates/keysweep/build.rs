@@ -37,6 +37,8 @@ const FILES: &[&str] = &[
     "science.toml",
     "legacy-web.toml",
     "secops.toml",
+    "middleware.toml",
+    "telephony.toml",
     "generic.toml",
 ];
 
