@@ -381,6 +381,8 @@ fn public_secret_key(key: &[u8]) -> bool {
             b"id",
             b"crt",
             b"cert",
+            b"pub",
+            b"project",
         ]
         .contains(&k)
 }
@@ -1999,6 +2001,8 @@ mod tests {
             "known_hosts",
             "ssh-known-hosts",
             "krb5.conf.realm",
+            "identity.pub",
+            "project",
         ] {
             assert!(public_secret_key(k.as_bytes()), "{k}");
         }
