@@ -266,6 +266,46 @@ fn gitignored_files_are_skipped_hidden_files_scanned_dot_git_skipped_but_its_con
     assert_eq!(v.as_array().unwrap().len(), 4);
 }
 
+/// Inside a repository a tracked file stays scanned when a `.gitignore` rule written after its
+/// commit matches it (git still versions it); an untracked ignored file stays skipped.
+#[test]
+fn tracked_files_matched_by_gitignore_are_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    let git = |args: &[&str]| {
+        assert!(Command::new("git")
+            .current_dir(repo)
+            .args([
+                "-c",
+                "user.name=A",
+                "-c",
+                "user.email=a@example.com",
+                "-c",
+                "commit.gpgsign=false"
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success());
+    };
+    git(&["init", "-q"]);
+    put(repo, "config/.env", format!("api_key = \"{SECRET}\"\n"));
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "add"]);
+    put(repo, ".gitignore", ".env\nlocal.env\n");
+    put(repo, "local.env", format!("api_key = \"{SECRET}\"\n"));
+    let v: Value = scan_json(repo, &["scan", "-f", "json"]);
+    let mut paths: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["config/.env"]);
+}
+
 /// Outside a git repository a `.gitignore` ignores nothing, as in git: a copied tree, a backup
 /// or an unpacked archive keeps the `.env` files its `.gitignore` names, and they are read.
 #[test]

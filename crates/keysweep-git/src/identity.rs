@@ -92,3 +92,51 @@ pub fn normalize_remote_url(url: &str) -> String {
     }
     out
 }
+
+/// The files under `dir` (a directory in a repository's working tree) that the repository's
+/// index tracks although its ignore rules (`.gitignore`, `info/exclude`, `core.excludesFile`)
+/// match them: committed before the rule was written, or added with `git add -f`. Git still
+/// versions them, so a scan that honours ignore files must read them anyway. The paths are
+/// relative to `dir`; files no longer on disk are left out. Empty when `dir` is in no
+/// repository or the index cannot be read.
+pub fn tracked_but_ignored(dir: &Path) -> Vec<PathBuf> {
+    let Ok(repo) = gix::discover(dir) else {
+        return Vec::new();
+    };
+    let Some(workdir) = repo.workdir().map(Path::to_owned) else {
+        return Vec::new();
+    };
+    let Ok(index) = repo.index_or_empty() else {
+        return Vec::new();
+    };
+    let Ok(mut excludes) = repo.excludes(
+        &index,
+        None,
+        gix::worktree::stack::state::ignore::Source::WorktreeThenIdMappingIfNotSkipped,
+    ) else {
+        return Vec::new();
+    };
+    let (Ok(dir), Ok(root)) = (dir.canonicalize(), workdir.canonicalize()) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in index.entries() {
+        let rela = entry.path(&index);
+        let Ok(rela_str) = std::str::from_utf8(rela) else {
+            continue;
+        };
+        let path = root.join(rela_str);
+        if !path.starts_with(&dir) {
+            continue;
+        }
+        let excluded = excludes
+            .at_entry(rela, Some(entry.mode))
+            .is_ok_and(|p| p.is_excluded());
+        if excluded && path.is_file() {
+            if let Ok(rel) = path.strip_prefix(&dir) {
+                found.push(rel.to_owned());
+            }
+        }
+    }
+    found
+}

@@ -73,7 +73,9 @@ pub use known::KnownCommits;
 pub use changes::{
     added_lines, hooks_dir, Change, ChangeFinding, ChangeScan, ChangeStats, Changes,
 };
-pub use identity::{normalize_remote_url, read_head_file, repository_info, RepositoryInfo};
+pub use identity::{
+    normalize_remote_url, read_head_file, repository_info, tracked_but_ignored, RepositoryInfo,
+};
 use objects::{BlobPolicy, Collected, Counters, Shared};
 pub use submodule::{
     find_submodule, head_commit, submodule_paths, SubmoduleRepository, UnsafeSubmodule,

@@ -34,8 +34,9 @@ const SEGMENT: usize = 64 << 20;
 /// Scans files, directories and streams.
 ///
 /// Directories are walked in parallel, honouring `.gitignore`, `.ignore` and git's exclude
-/// files (unless [`ignore_files(false)`](PathScan::ignore_files); `.gitignore` only inside a
-/// git repository, as git reads it); hidden files are scanned,
+/// files (unless [`ignore_files(false)`](PathScan::ignore_files)) as git reads them: a
+/// `.gitignore` only inside a git repository, and never for a file the index tracks; hidden
+/// files are scanned,
 /// of a `.git` directory only `config` is (remote URLs there carry tokens). A path named
 /// explicitly is always read, even when ignored, hidden or not a regular file (a FIFO,
 /// `/dev/stdin`, a process substitution); special files met inside a walk are skipped and
@@ -354,6 +355,15 @@ impl PathScan {
             builder.add(root);
         }
         let honour = self.ignore_files;
+        if honour {
+            // Git versions a tracked file even when an ignore rule matches it (committed before
+            // the rule, or added with `add -f`): named as a root, it is read like any other.
+            for root in roots.iter().filter(|r| r.is_dir()) {
+                for rel in keysweep_git::tracked_but_ignored(root) {
+                    builder.add(root.join(rel));
+                }
+            }
+        }
         builder
             .hidden(false)
             .ignore(honour)
