@@ -31,6 +31,24 @@ fn put(dir: &Path, rel: &str, content: impl AsRef<[u8]>) {
 }
 
 /// Runs keysweep in `dir` and parses its JSON output.
+/// Runs git in `dir` with a fixed identity and no signing; panics if it fails.
+fn git_in(dir: &Path, args: &[&str]) {
+    let o = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=A",
+            "-c",
+            "user.email=a@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+}
+
 fn scan_json(dir: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&run(dir, args).stdout).unwrap()
 }
@@ -272,23 +290,7 @@ fn gitignored_files_are_skipped_hidden_files_scanned_dot_git_skipped_but_its_con
 fn tracked_files_matched_by_gitignore_are_scanned() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path();
-    let git = |args: &[&str]| {
-        assert!(Command::new("git")
-            .current_dir(repo)
-            .args([
-                "-c",
-                "user.name=A",
-                "-c",
-                "user.email=a@example.com",
-                "-c",
-                "commit.gpgsign=false"
-            ])
-            .args(args)
-            .output()
-            .unwrap()
-            .status
-            .success());
-    };
+    let git = |args: &[&str]| git_in(repo, args);
     git(&["init", "-q"]);
     put(repo, "config/.env", format!("api_key = \"{SECRET}\"\n"));
     git(&["add", "."]);
@@ -304,6 +306,10 @@ fn tracked_files_matched_by_gitignore_are_scanned() {
         .collect();
     paths.sort();
     assert_eq!(paths, ["config/.env"]);
+    // `allow.paths` still applies to such a file.
+    put(repo, ".keysweep.toml", "[allow]\npaths = [\"config/**\"]\n");
+    let v: Value = scan_json(repo, &["scan", "-f", "json"]);
+    assert_eq!(v.as_array().unwrap().len(), 0, "{v}");
 }
 
 /// Outside a git repository a `.gitignore` ignores nothing, as in git: a copied tree, a backup
@@ -687,23 +693,7 @@ fn a_bad_line_in_repos_from_is_reported_and_the_rest_scanned() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good");
     fs::create_dir(&good).unwrap();
-    let git = |args: &[&str]| {
-        assert!(Command::new("git")
-            .current_dir(&good)
-            .args([
-                "-c",
-                "user.name=A",
-                "-c",
-                "user.email=a@example.com",
-                "-c",
-                "commit.gpgsign=false"
-            ])
-            .args(args)
-            .output()
-            .unwrap()
-            .status
-            .success());
-    };
+    let git = |args: &[&str]| git_in(&good, args);
     git(&["init", "-q"]);
     fs::write(good.join("app.env"), format!("token: '{SECRET}'\n")).unwrap();
     git(&["add", "."]);

@@ -119,23 +119,41 @@ pub fn tracked_but_ignored(dir: &Path) -> Vec<PathBuf> {
     let (Ok(dir), Ok(root)) = (dir.canonicalize(), workdir.canonicalize()) else {
         return Vec::new();
     };
+    // `dir` as the index spells paths: relative to the root, `/`-separated. Entries outside it
+    // are skipped by comparing bytes, before any path is built or exclude looked up.
+    let Some(prefix) = dir.strip_prefix(&root).ok().and_then(|p| {
+        p.components()
+            .map(|c| c.as_os_str().to_str())
+            .collect::<Option<Vec<_>>>()
+            .map(|parts| parts.join("/"))
+    }) else {
+        return Vec::new();
+    };
     let mut found = Vec::new();
     for entry in index.entries() {
         let rela = entry.path(&index);
-        let Ok(rela_str) = std::str::from_utf8(rela) else {
+        let below = match rela.strip_prefix(prefix.as_bytes()) {
+            Some(rest) if prefix.is_empty() => Some(rest),
+            Some(rest) => rest.strip_prefix(b"/"),
+            None => None,
+        };
+        let Some(below) = below.and_then(|b| std::str::from_utf8(b).ok()) else {
             continue;
         };
-        let path = root.join(rela_str);
-        if !path.starts_with(&dir) {
+        if !excludes
+            .at_entry(rela, Some(entry.mode))
+            .is_ok_and(|p| p.is_excluded())
+        {
             continue;
         }
-        let excluded = excludes
-            .at_entry(rela, Some(entry.mode))
-            .is_ok_and(|p| p.is_excluded());
-        if excluded && path.is_file() {
-            if let Ok(rel) = path.strip_prefix(&dir) {
-                found.push(rel.to_owned());
-            }
+        // Regular files only: a tracked symbolic link is not followed, as in a walk.
+        let rel = PathBuf::from(below);
+        if dir
+            .join(&rel)
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_file())
+        {
+            found.push(rel);
         }
     }
     found

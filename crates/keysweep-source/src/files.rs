@@ -358,9 +358,16 @@ impl PathScan {
         if honour {
             // Git versions a tracked file even when an ignore rule matches it (committed before
             // the rule, or added with `add -f`): named as a root, it is read like any other.
+            // The path filter applies to them as to any file met in the walk (a named root
+            // passes it unchecked).
             for root in roots.iter().filter(|r| r.is_dir()) {
                 for rel in keysweep_git::tracked_but_ignored(root) {
-                    builder.add(root.join(rel));
+                    let path = root.join(rel);
+                    if self.filter.as_ref().is_some_and(|f| f.excludes(&path)) {
+                        self.counters.excluded(1);
+                    } else {
+                        builder.add(path);
+                    }
                 }
             }
         }
