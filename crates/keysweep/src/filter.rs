@@ -403,11 +403,9 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         && s[0].is_ascii_digit()
         && s[1] == b'.'
         && s.contains(&b'|')
-        && s[2..].split(|&b| b == b'|').all(|p| {
-            p.len() >= 16
-                && p.iter()
-                    .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
-        })
+        && s[2..]
+            .split(|&b| b == b'|')
+            .all(|p| p.len() >= 16 && is_base64_text(p))
     {
         return true;
     }
@@ -424,23 +422,14 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
             (s.len() > p.len() && s[..p.len()].eq_ignore_ascii_case(p)).then(|| &s[p.len()..])
         })
     {
-        if rest.len() >= 16
-            && rest
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
-        {
+        if rest.len() >= 16 && is_base64_text(rest) {
             return true;
         }
     }
     // Splunk's `$7$<base64>` (server.conf, authentication.conf, outputs.conf after a
     // restart): encrypted with the host's `splunk.secret`. Not the `$7$` of scrypt or
     // Mosquitto hashes, whose fields are split by `$`.
-    if s.len() >= 40
-        && s.starts_with(b"$7$")
-        && s[3..]
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
-    {
+    if s.len() >= 40 && s.starts_with(b"$7$") && is_base64_text(&s[3..]) {
         return true;
     }
     // Ciphertext blobs in base64 that only their key's holder decrypts: Windows DPAPI (the
@@ -458,6 +447,12 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     let (longest_repeat, longest_ascending) = runs(s);
     longest_repeat >= (s.len() / 3).max(8) || longest_ascending >= 8
+}
+
+/// Whether `s` holds only the characters of standard base64 (letters, digits, `+`, `/`, `=`).
+fn is_base64_text(s: &[u8]) -> bool {
+    s.iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
 }
 
 /// A reference to a secret kept in a secret store: `vault:kv/app#password`, `op://vault/item`,
@@ -1033,7 +1028,7 @@ pub(crate) fn is_public_value(s: &[u8]) -> bool {
         return false;
     }
     let mut plain = Vec::with_capacity(s.len() + 1);
-    if s.starts_with(b"apr1$") || s.starts_with(b"apr1$$") {
+    if s.starts_with(b"apr1$") {
         plain.push(b'$');
     }
     let mut i = 0;
