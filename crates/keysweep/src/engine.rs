@@ -591,78 +591,170 @@ fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>) {
     (patterns, keywords, keywordless)
 }
 
-/// The path patterns of the rules scoped by path (`paths`, `allow_paths`), in two groups each
-/// compiled on first use. Most files are named nothing a path-scoped rule looks for: a `paths`
-/// pattern whose matches end with a fixed name or name suffix is searched only for a file so
-/// named ([`NameFilter`]), and a pre-commit run over a few source files compiles none of those.
+/// The path patterns of the rules scoped by path (`paths`, `allow_paths`), compiled on first
+/// use. Most files are named nothing a path-scoped rule looks for: a `paths` pattern whose
+/// matches end with a fixed name or name suffix is searched only for a file so named
+/// ([`NameFilter`]), and a pre-commit run over a few source files compiles none of those. Every
+/// other pattern is searched only on the paths that hold one of the literals each of its
+/// matches holds ([`required_literals`]): `locale`, `i18n` or `translation` for a translations
+/// directory, `.env`, `config` or `settings` for the files where weak passwords are reported.
 #[derive(Debug, Default)]
 struct PathPatterns {
     /// Rules with `paths` or `allow_paths`.
     rules: Vec<u32>,
-    /// `paths` patterns that end with a fixed name or suffix, the ones `names` lists.
-    named: PathGroup,
-    /// Every other pattern (any file of a directory, `allow_paths`): searched on every path.
-    rest: PathGroup,
-    /// The file names (lowercase) and name suffixes that `named` patterns can match.
+    /// Every distinct path pattern, with the rules it belongs to.
+    patterns: Vec<PathPattern>,
+    /// The file names (lowercase) and name suffixes that `paths` patterns can end with, and
+    /// the patterns that do: a file named otherwise is searched with none of them.
     names: NameFilter,
+    /// The patterns `names` lists.
+    named: Vec<u32>,
+    /// Every other pattern (any file of a directory, `allow_paths`), and the literals (lowercase)
+    /// one of which each of its matches holds; none for a pattern searched on every path.
+    rest: Vec<(u32, Vec<Vec<u8>>)>,
+    /// Which patterns of `rest` a path holds a literal of, built on first use.
+    rest_gate: OnceLock<RestGate>,
 }
 
-/// Path patterns and one multi-pattern regex over them, built on first use.
-#[derive(Debug, Default)]
-struct PathGroup {
-    /// The patterns, parsed when the group is first searched.
-    patterns: Vec<String>,
-    /// Per pattern: its rule, and whether it is an `allow_paths` pattern.
-    owner: Vec<(u32, bool)>,
-    /// The error when the patterns do not compile together (a size limit: each was parsed),
-    /// for [`Scanner::compile_all`]; the patterns then match nothing.
+/// An automaton over the literals of the gated `rest` patterns (ASCII case ignored), and the
+/// patterns searched on every path.
+#[derive(Debug)]
+struct RestGate {
+    literals: Option<aho_corasick::AhoCorasick>,
+    /// Per literal of the automaton: its pattern.
+    pattern_of: Vec<u32>,
+    always: Vec<u32>,
+}
+
+/// A path pattern, compiled on first use, and the rules it belongs to (rules share patterns:
+/// the file-kind scopes of prose and fixtures).
+#[derive(Debug)]
+struct PathPattern {
+    pattern: String,
+    /// The rules, and whether the pattern is one of their `allow_paths`.
+    owners: Vec<(u32, bool)>,
+    /// The error when the pattern does not compile (a size limit: it was parsed), for
+    /// [`Scanner::compile_all`]; the pattern then matches nothing.
     regex: OnceLock<Result<Regex, String>>,
 }
 
-impl PathGroup {
+impl PathPattern {
     fn built(&self) -> &Result<Regex, String> {
-        self.regex.get_or_init(|| path_regex(&self.patterns))
+        self.regex.get_or_init(|| path_regex(&self.pattern))
     }
 
-    fn regex(&self) -> Option<&Regex> {
-        if self.patterns.is_empty() {
-            return None;
-        }
-        self.built().as_ref().ok()
-    }
-
-    /// Calls `f(rule, allow)` for every pattern that matches `path`.
+    /// Calls `f(rule, allow)` for every rule of the pattern if it matches `path`.
     fn each_match(&self, path: &str, f: &mut impl FnMut(u32, bool)) {
-        let Some(re) = self.regex() else { return };
-        let mut set = regex_automata::PatternSet::new(re.pattern_len());
-        re.which_overlapping_matches(&Input::new(path), &mut set);
-        for p in set.iter() {
-            let (rule, allow) = self.owner[p.as_usize()];
-            f(rule, allow);
+        if self.built().as_ref().is_ok_and(|re| re.is_match(path)) {
+            self.owners.iter().for_each(|&(rule, allow)| f(rule, allow));
         }
     }
 }
 
-/// One regex over path patterns that reports every pattern that matches (several rules may
-/// share a path pattern): overlapping, all-matches semantics, no capture groups.
-fn path_regex(patterns: &[String]) -> Result<Regex, String> {
-    let hirs = patterns
-        .iter()
-        .map(|p| parse_pattern(p))
-        .collect::<Result<Vec<_>, _>>()?;
+/// The regex of a path pattern: whether it matches is all a scan asks.
+fn path_regex(pattern: &str) -> Result<Regex, String> {
+    let hir = parse_pattern(pattern)?;
     Regex::builder()
         .configure(
-            meta_config()
-                .match_kind(regex_automata::MatchKind::All)
-                .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
+            meta_config().which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
         )
-        .build_many_from_hir(&hirs)
+        .build_from_hir(&hir)
         .map_err(|e| regex_reason(&e))
+}
+
+/// Literals (lowercase ASCII) one of which every match of `hir` holds, or `None` when no such
+/// set was found: a literal run of a concatenation (case-insensitive letters included), the
+/// union over an alternation's branches, a repetition's body when it occurs at least once. Of
+/// a concatenation's candidates, the set whose shortest literal is longest wins. A gate for
+/// searching patterns, so it may only ever say too much: `None` means "search".
+fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::{Class, HirKind};
+    /// The one byte (lowercase) that `hir` matches, ASCII case aside.
+    fn fixed(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
+        let pair = |lo: u32, hi: u32, lo2: Option<(u32, u32)>| -> Option<u8> {
+            let b = u8::try_from(lo).ok().filter(|_| lo == hi)?;
+            match lo2 {
+                None => Some(b.to_ascii_lowercase()),
+                Some((l, h)) if l == h && b.is_ascii_uppercase() && l == u32::from(b) + 32 => {
+                    Some(b.to_ascii_lowercase())
+                }
+                _ => None,
+            }
+        };
+        match hir.kind() {
+            HirKind::Literal(lit) => Some(lit.0.to_ascii_lowercase()),
+            HirKind::Class(Class::Bytes(c)) => {
+                let r = c.ranges();
+                let second = r.get(1).map(|x| (u32::from(x.start()), u32::from(x.end())));
+                (r.len() <= 2)
+                    .then(|| pair(u32::from(r[0].start()), u32::from(r[0].end()), second))
+                    .flatten()
+                    .map(|b| vec![b])
+            }
+            HirKind::Class(Class::Unicode(c)) => {
+                let r = c.ranges();
+                let second = r.get(1).map(|x| (u32::from(x.start()), u32::from(x.end())));
+                (!r.is_empty() && r.len() <= 2)
+                    .then(|| pair(u32::from(r[0].start()), u32::from(r[0].end()), second))
+                    .flatten()
+                    .map(|b| vec![b])
+            }
+            _ => None,
+        }
+    }
+    fn shortest(set: &[Vec<u8>]) -> usize {
+        set.iter().map(Vec::len).min().unwrap_or(0)
+    }
+    const MAX_LITERALS: usize = 64;
+    match hir.kind() {
+        HirKind::Capture(c) => required_literals(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => required_literals(&r.sub),
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for b in branches {
+                all.extend(required_literals(b)?);
+                if all.len() > MAX_LITERALS {
+                    return None;
+                }
+            }
+            all.sort();
+            all.dedup();
+            Some(all)
+        }
+        HirKind::Concat(items) => {
+            let mut best: Option<Vec<Vec<u8>>> = None;
+            let mut consider = |set: Vec<Vec<u8>>| {
+                if best.as_ref().is_none_or(|b| shortest(&set) > shortest(b)) {
+                    best = Some(set);
+                }
+            };
+            let mut run = Vec::new();
+            for item in items {
+                if let Some(bytes) = fixed(item) {
+                    run.extend(bytes);
+                    continue;
+                }
+                if !run.is_empty() {
+                    consider(vec![std::mem::take(&mut run)]);
+                }
+                if let Some(set) = required_literals(item) {
+                    consider(set);
+                }
+            }
+            if !run.is_empty() {
+                consider(vec![run]);
+            }
+            best
+        }
+        _ => fixed(hir).map(|b| vec![b]),
+    }
 }
 
 impl PathPatterns {
     fn of(rules: &[Rule]) -> Result<PathPatterns, BuildError> {
         let mut table = PathPatterns::default();
+        // (pattern, listed by name) -> index in `patterns`.
+        let mut seen: std::collections::HashMap<(&str, bool), u32> = Default::default();
         for (i, rule) in rules.iter().enumerate() {
             if rule.paths.is_empty() && rule.allow_paths.is_empty() {
                 continue;
@@ -670,11 +762,17 @@ impl PathPatterns {
             table.rules.push(i as u32);
             for (list, allow) in [(&rule.paths, false), (&rule.allow_paths, true)] {
                 for p in list {
+                    let owner = (i as u32, allow);
+                    let named = !allow && seen.contains_key(&(p.as_str(), true));
+                    if let Some(&k) = seen.get(&(p.as_str(), named)) {
+                        table.patterns[k as usize].owners.push(owner);
+                        continue;
+                    }
                     // Which file names a pattern can match is read from its literals, which a
                     // leading `(?i)` would multiply into every case variant (thousands, then
                     // cut short by the extractor's limits): the names are compared without
                     // case anyway, so the pattern is read without it. Parsing it whole waits
-                    // until its group is first searched.
+                    // until it is first searched.
                     // (Not when the pattern turns Unicode on: `(?u)` folds `ſ` and `K`
                     // too, which an ASCII comparison of names would miss.)
                     let unicode = p.match_indices("(?").any(|(i, _)| {
@@ -693,37 +791,99 @@ impl PathPatterns {
                         pattern: Some(rule.id.to_string()),
                         reason: format!("{p:?}: {reason}"),
                     })?;
-                    let group = if !allow && table.names.add(&hir) {
-                        &mut table.named
+                    let k = table.patterns.len() as u32;
+                    let named = !allow && table.names.add(&hir, k);
+                    if named {
+                        table.named.push(k);
                     } else {
-                        &mut table.rest
-                    };
-                    group.patterns.push(p.clone());
-                    group.owner.push((i as u32, allow));
+                        // A literal of a byte or two gates nothing worth the lookup.
+                        let literals = required_literals(&hir)
+                            .filter(|set| set.iter().all(|l| l.len() >= 3))
+                            .unwrap_or_default();
+                        table.rest.push((k, literals));
+                    }
+                    seen.insert((p.as_str(), named), k);
+                    table.patterns.push(PathPattern {
+                        pattern: p.clone(),
+                        owners: vec![owner],
+                        regex: OnceLock::new(),
+                    });
                 }
             }
         }
-        table.names.suffixes.sort();
-        table.names.suffixes.dedup();
+        table.names.index();
         Ok(table)
+    }
+
+    fn rest_gate(&self) -> &RestGate {
+        self.rest_gate.get_or_init(|| {
+            let mut literals = Vec::new();
+            let mut pattern_of = Vec::new();
+            let mut always = Vec::new();
+            for (k, lits) in &self.rest {
+                if lits.is_empty() {
+                    always.push(*k);
+                }
+                for l in lits {
+                    literals.push(l.as_slice());
+                    pattern_of.push(*k);
+                }
+            }
+            // Only a size limit could fail this, which a few hundred short literals do not
+            // reach; the patterns are then searched on every path.
+            let automaton = aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&literals)
+                .ok();
+            if automaton.is_none() {
+                always = self.rest.iter().map(|(k, _)| *k).collect();
+            }
+            RestGate {
+                literals: automaton,
+                pattern_of,
+                always,
+            }
+        })
     }
 
     /// Calls `f(rule, allow)` for every path pattern that matches `path`.
     fn each_match(&self, path: &str, mut f: impl FnMut(u32, bool)) {
+        if self.patterns.is_empty() {
+            return;
+        }
+        let mut searched = vec![false; self.patterns.len()];
+        let mut search = |k: u32| {
+            if !std::mem::replace(&mut searched[k as usize], true) {
+                self.patterns[k as usize].each_match(path, &mut f);
+            }
+        };
         let name = path.rsplit('/').next().unwrap_or(path);
         // `$` also matches before a line break, which a file name may (absurdly) hold.
-        if self.names.matches(name.as_bytes()) || name.contains(['\n', '\r']) {
-            self.named.each_match(path, &mut f);
+        if name.contains(['\n', '\r']) {
+            self.named.iter().for_each(|&k| search(k));
+        } else {
+            self.names.find(name.as_bytes(), |ks| {
+                ks.iter().for_each(|&k| search(k));
+                false
+            });
         }
-        self.rest.each_match(path, &mut f);
+        if self.rest.is_empty() {
+            return;
+        }
+        let gate = self.rest_gate();
+        gate.always.iter().for_each(|&k| search(k));
+        if let Some(ac) = &gate.literals {
+            for m in ac.find_overlapping_iter(path) {
+                search(gate.pattern_of[m.pattern().as_usize()]);
+            }
+        }
     }
 
-    /// The build error of a group whose patterns do not compile together.
+    /// The build errors of the patterns that do not compile.
     fn build_errors(&self) -> Vec<String> {
-        [&self.named, &self.rest]
-            .into_iter()
-            .filter(|g| !g.patterns.is_empty())
-            .filter_map(|g| g.built().as_ref().err().cloned())
+        self.patterns
+            .iter()
+            .filter_map(|p| p.built().as_ref().err().cloned())
             .collect()
     }
 }
@@ -1219,19 +1379,25 @@ fn regex_reason(e: &regex_automata::meta::BuildError) -> String {
 impl std::error::Error for BuildError {}
 
 /// The last path components that path-scoped rules can apply to: exact names and name
-/// suffixes (lowercase), from the suffix literals of their path patterns.
+/// suffixes (lowercase), from the suffix literals of their path patterns, each with the
+/// patterns (indexes into [`PathPatterns::patterns`]) that can end with it.
 #[derive(Debug, Default)]
 struct NameFilter {
-    exact: HashSet<Vec<u8>>,
-    suffixes: Vec<Vec<u8>>,
+    exact: std::collections::HashMap<Vec<u8>, Vec<u32>>,
+    /// Sorted by last byte (after [`index`](Self::index)), one entry per suffix: a name is
+    /// compared only with the suffixes that end with its own last byte (hundreds in all, a
+    /// few per byte).
+    suffixes: Vec<(Vec<u8>, Vec<u32>)>,
+    /// `suffixes[by_last[b]..by_last[b + 1]]` end with byte `b`.
+    by_last: Vec<u32>,
 }
 
 impl NameFilter {
-    /// Adds the names and suffixes that a path pattern's matches end with, from its suffix
+    /// Adds the names and suffixes that path pattern `k`'s matches end with, from its suffix
     /// literals; `false` (and nothing added) when a path it matches can end otherwise: it is
     /// not anchored at the end (`$`), no literal ends every match (`\.kube/[^/]+$`), or one
     /// ends with the `/` of a directory.
-    fn add(&mut self, pattern: &regex_syntax::hir::Hir) -> bool {
+    fn add(&mut self, pattern: &regex_syntax::hir::Hir, k: u32) -> bool {
         use regex_syntax::hir::literal::{ExtractKind, Extractor};
         use regex_syntax::hir::Look;
         let ends = pattern.properties().look_set_suffix();
@@ -1253,29 +1419,80 @@ impl NameFilter {
                 _ => return false,
             }
         }
-        self.exact.extend(exact);
-        self.suffixes.extend(suffixes);
+        for name in exact {
+            let ks = self.exact.entry(name).or_default();
+            if ks.last() != Some(&k) {
+                ks.push(k);
+            }
+        }
+        self.suffixes
+            .extend(suffixes.into_iter().map(|s| (s, vec![k])));
         true
     }
 
+    /// Sorts the suffixes, merges the entries of equal ones and indexes them by last byte;
+    /// called once all are added.
+    fn index(&mut self) {
+        let mut all = std::mem::take(&mut self.suffixes);
+        all.sort_by(|a, b| (a.0.last(), &a.0, &a.1).cmp(&(b.0.last(), &b.0, &b.1)));
+        for (suffix, ks) in all {
+            match self.suffixes.last_mut() {
+                Some((last, owners)) if *last == suffix => {
+                    owners.extend(ks);
+                    owners.dedup();
+                }
+                _ => self.suffixes.push((suffix, ks)),
+            }
+        }
+        self.by_last = (0..=256u32)
+            .map(|b| {
+                self.suffixes
+                    .partition_point(|(s, _)| s.last().is_some_and(|&l| u32::from(l) < b))
+                    as u32
+            })
+            .collect();
+    }
+
     fn matches(&self, name: &[u8]) -> bool {
-        // Called for every entry of every tree in a history: no allocation.
-        let ends_with = |s: &[u8]| {
-            name.len() >= s.len() && name[name.len() - s.len()..].eq_ignore_ascii_case(s)
-        };
-        if self.suffixes.iter().any(|s| ends_with(s)) {
-            return true;
+        self.find(name, |_| true)
+    }
+
+    /// Calls `f` with the patterns of each name and suffix that `name` ends with, until it
+    /// returns `true`; returns whether it did. Called for every file of a scan and every
+    /// entry of every tree in a history: no allocation, and only the suffixes that end with
+    /// the name's last byte compared.
+    fn find(&self, name: &[u8], mut f: impl FnMut(&[u32]) -> bool) -> bool {
+        if let (Some(&last), false) = (name.last(), self.by_last.is_empty()) {
+            let last = usize::from(last.to_ascii_lowercase());
+            let bucket =
+                &self.suffixes[self.by_last[last] as usize..self.by_last[last + 1] as usize];
+            for (s, ks) in bucket {
+                if name.len() >= s.len()
+                    && name[name.len() - s.len()..].eq_ignore_ascii_case(s)
+                    && f(ks)
+                {
+                    return true;
+                }
+            }
+        }
+        if self.exact.is_empty() {
+            return false;
         }
         let mut buf = [0u8; 64];
-        match buf.get_mut(..name.len()) {
-            Some(lower) if !self.exact.is_empty() => {
+        let ks = match buf.get_mut(..name.len()) {
+            Some(lower) => {
                 lower.copy_from_slice(name);
                 lower.make_ascii_lowercase();
-                self.exact.contains(&*lower)
+                self.exact.get(&*lower)
             }
-            // Longer than any fixed name worth listing, or no fixed names.
-            _ => self.exact.iter().any(|e| e.eq_ignore_ascii_case(name)),
-        }
+            // Longer than any fixed name worth listing.
+            None => self
+                .exact
+                .iter()
+                .find(|(e, _)| e.eq_ignore_ascii_case(name))
+                .map(|(_, ks)| ks),
+        };
+        ks.is_some_and(|ks| f(ks))
     }
 }
 
@@ -3453,5 +3670,94 @@ pattern = '(?P<secret>live_[0-9]{6})'
         assign_lines(&hay, 0, &mut whole, hay.len());
         assert!(chunked.len() > 100, "{}", chunked.len());
         assert_eq!(chunked, whole);
+    }
+
+    #[test]
+    fn required_literals_are_held_by_every_match() {
+        let lits = |p: &str| required_literals(&parse_pattern(p).unwrap());
+        let owned = |v: &[&str]| Some(v.iter().map(|l| l.as_bytes().to_vec()).collect::<Vec<_>>());
+        assert_eq!(lits(r"(?:^|/)\.kube/[^/]+$"), owned(&[".kube/"]));
+        assert_eq!(
+            lits(r"(?i)(?:^|/)(?:locales?|i18n)/"),
+            owned(&["i18n", "locale"])
+        );
+        // The longest run wins over a shorter one.
+        assert_eq!(lits(r"(?:^|/)etc/config/[\w.-]+$"), owned(&["etc/config/"]));
+        // An optional part holds nothing required; a branch without literals spoils its union.
+        assert_eq!(lits(r"(?:^|/)(?:secrets?)?[\w.-]+$"), None);
+        assert_eq!(lits(r"(?:vault|[a-z]+\.pass)$"), owned(&[".pass", "vault"]));
+        assert_eq!(lits(r"(?:vault|[a-z]+)$"), None);
+        // Case-insensitive letters are a literal; a Unicode fold (`K` and the Kelvin sign) is not.
+        assert_eq!(lits(r"(?i:rabbit)mq"), owned(&["rabbitmq"]));
+        assert_eq!(lits(r"(?iu:k)\.conf"), owned(&[".conf"]));
+    }
+
+    /// Searching a path only with the patterns its file name or its literals call for
+    /// ([`NameFilter`], [`required_literals`]) changes no path's selection: every pattern
+    /// searched on every path reports the same rules.
+    #[test]
+    fn gated_path_patterns_match_what_every_pattern_would() {
+        let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+        let paths = &scanner.inner.paths;
+        assert!(paths.named.len() > 50, "{}", paths.named.len());
+        assert!(paths.rest.len() > 10, "{}", paths.rest.len());
+        assert!(
+            paths.rest.iter().filter(|(_, l)| !l.is_empty()).count() * 2 > paths.rest.len(),
+            "most patterns are gated"
+        );
+        // Rules share patterns: each is compiled once.
+        let distinct: HashSet<&str> = paths.patterns.iter().map(|p| p.pattern.as_str()).collect();
+        assert_eq!(distinct.len(), paths.patterns.len());
+        let mut examples: Vec<String> = RuleSet::builtin_with_examples()
+            .rules()
+            .iter()
+            .flat_map(|r| {
+                let positive = r.examples.iter().map(|e| e.path.clone());
+                positive.chain(r.negative_examples.iter().map(|e| e.path.clone()))
+            })
+            .flatten()
+            .collect();
+        examples.extend(
+            [
+                "config/locales/en.yml",
+                "app/I18N/messages.properties",
+                "deploy/.kube/config",
+                "home/ada/.KUBE/prod",
+                "etc/openvpn/client/auth.txt",
+                "src/RabbitMQ/definitions.json",
+                "docs/README.md",
+                "config/database.yml",
+                ".env.production",
+                "Vagrantfile",
+                "group_vars/all/vault.yml",
+                "spec/cassettes/github.yml",
+                "src/main.rs",
+                "weird/na\nme",
+            ]
+            .map(String::from),
+        );
+        let sorted = |mut v: Vec<(u32, bool)>| {
+            v.sort();
+            v.dedup();
+            v
+        };
+        let mut selected = 0;
+        for path in &examples {
+            let mut gated = Vec::new();
+            paths.each_match(path, |r, a| gated.push((r, a)));
+            let mut every = Vec::new();
+            for pattern in &paths.patterns {
+                pattern.each_match(path, &mut |r, a| every.push((r, a)));
+            }
+            selected += usize::from(!gated.is_empty());
+            assert_eq!(sorted(gated), sorted(every), "{path}");
+        }
+        assert!(examples.len() > 200, "{}", examples.len());
+        // Most example paths are there for their rule's scope: not a comparison of nothings.
+        assert!(
+            selected * 2 > examples.len(),
+            "{selected} of {}",
+            examples.len()
+        );
     }
 }
