@@ -295,6 +295,8 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// assert!(is_placeholder(b"!DB_PASS!"));
 /// assert!(!is_placeholder(b"!Summer2024!"));
 /// // A DPAPI blob (NuGet's encrypted `Password`).
+/// assert!(is_placeholder(b"wcFMA/xDdHCJBTolAQ//ZNu2qK1k8f6K0xwQ3H1m0x9wRt5LpQk2vXz8mN3bYc7sW"));
+/// assert!(!is_placeholder(b"wcFMAxDdHCJBTolAQ2ZNu2qK1k8f6"));
 /// assert!(is_placeholder(b"AQAAANCMnd8BFdERjHoAwE/Cl+sBAAAAhIi/fgkkx2UsVCjOr3EiXsBUQgGirmMjWCGuR1iPm+SQqCNV+533fwjCVekCiQkRGViTbXYIiDae"));
 /// assert!(is_placeholder(b"vault:kv/gateway#password"));
 /// assert!(is_placeholder(b"@Microsoft.KeyVault(VaultName=kv-prod;SecretName=JwtKey)"));
@@ -430,6 +432,27 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     // restart): encrypted with the host's `splunk.secret`. Not the `$7$` of scrypt or
     // Mosquitto hashes, whose fields are split by `$`.
     if s.len() >= 40 && s.starts_with(b"$7$") && is_base64_text(&s[3..]) {
+        return true;
+    }
+    // An OpenPGP message in base64 without its armour (Renovate's `encrypted` host rules,
+    // values of tools that encrypt to a team's public key): it opens with a packet holding the
+    // session key encrypted to a public key, new format (`wc..`, RSA 2048/3072/4096; `wV4D`,
+    // ECDH) or old format (`hQ..`, `hF4D`). Only the private key's holder decrypts it.
+    if s.len() >= 32
+        && [
+            &b"wcBMA"[..],
+            b"wcDMA",
+            b"wcFMA",
+            b"wV4D",
+            b"hQEMA",
+            b"hQGMA",
+            b"hQIMA",
+            b"hF4D",
+        ]
+        .iter()
+        .any(|p| s.starts_with(p))
+        && is_base64_text(s)
+    {
         return true;
     }
     // Ciphertext blobs in base64 that only their key's holder decrypts: Windows DPAPI (the
@@ -631,6 +654,8 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(looks_like_password_literal(b"Tr0ub4dor&3"));
 /// assert!(looks_like_password_literal(b"meadow.compass.7881"));
 /// assert!(looks_like_password_literal(b"!9xTXCtF!5nBH"));
+/// assert!(looks_like_password_literal(b"Mailpass!2024"));
+/// assert!(!looks_like_password_literal(b"testpass!"));
 /// assert!(!looks_like_password_literal(b"self.password"));
 /// assert!(!looks_like_password_literal(b"config.db.pass2"));
 /// assert!(!looks_like_password_literal(b"password_input"));
@@ -752,9 +777,22 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
         b"fake",
         b"changeme",
     ];
+    // The names of the fields that hold a password, not of test values.
+    const NAMES_OF_FIELDS: [&[u8]; 4] = [b"pass", b"pwd", b"secret", b"token"];
     // Words that end in `pass` (`compass`, `bypass`) are no names: `meadow.compass.7881`.
     const PASS_WORDS: [&[u8]; 7] = [b"com", b"by", b"sur", b"tres", b"over", b"under", b"en"];
+    // A symbol no name holds (`Mailpass!2024`, `Secret#Ops2025`) makes the word of a field's
+    // name part of a password; the words of test values stay names (`testpass!`).
+    let strong_symbol = secret.iter().any(|b| {
+        matches!(
+            b,
+            b'!' | b'@' | b'#' | b'%' | b'^' | b'&' | b'*' | b'+' | b'=' | b'?' | b'~'
+        )
+    });
     !NAMES.iter().any(|name| {
+        if strong_symbol && NAMES_OF_FIELDS.contains(name) {
+            return false;
+        }
         secret.windows(name.len()).enumerate().any(|(i, w)| {
             let after = &secret[i + name.len()..];
             w.eq_ignore_ascii_case(name)
