@@ -297,6 +297,10 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// // A DPAPI blob (NuGet's encrypted `Password`).
 /// assert!(is_placeholder(b"wcFMA/xDdHCJBTolAQ//ZNu2qK1k8f6K0xwQ3H1m0x9wRt5LpQk2vXz8mN3bYc7sW"));
 /// assert!(!is_placeholder(b"wcFMAxDdHCJBTolAQ2ZNu2qK1k8f6"));
+/// assert!(is_placeholder(b"!dHKuDK0ncfvNELxENH1uAHukbej1pxDH3SM7Fa1Q"));
+/// assert!(is_placeholder(b"anystring:$MAILCHIMP_KEY"));
+/// assert!(!is_placeholder(b"deploy:Xk9$mQ2vLw"));
+/// assert!(is_placeholder(b"{AQAAABAAAAAQnS/PK6qe4thgr2C8soc5CA1JnRoGP82h4d8duJmF5TVBA4G6=}"));
 /// assert!(is_placeholder(b"AQAAANCMnd8BFdERjHoAwE/Cl+sBAAAAhIi/fgkkx2UsVCjOr3EiXsBUQgGirmMjWCGuR1iPm+SQqCNV+533fwjCVekCiQkRGViTbXYIiDae"));
 /// assert!(is_placeholder(b"vault:kv/gateway#password"));
 /// assert!(is_placeholder(b"@Microsoft.KeyVault(VaultName=kv-prod;SecretName=JwtKey)"));
@@ -455,6 +459,22 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     {
         return true;
     }
+    // Django's mark of an account with no usable password (`set_unusable_password()`): `!`
+    // and 40 random letters and digits, in `dumpdata` fixtures and user tables. No password
+    // hashes to it.
+    if s.len() == 41 && s[0] == b'!' && s[1..].iter().all(u8::is_ascii_alphanumeric) {
+        return true;
+    }
+    // Jenkins' `{AQAAABAAAA...}` (credentials.xml, job configs): encrypted with the
+    // instance's master key, which lives in JENKINS_HOME/secrets, not in the file, like
+    // WebLogic's `{AES}` values with their domain's key.
+    let inner = s
+        .strip_prefix(b"{")
+        .and_then(|r| r.strip_suffix(b"}"))
+        .unwrap_or(s);
+    if inner.len() >= 30 && inner.starts_with(b"AQAAABAAAA") && is_base64_text(inner) {
+        return true;
+    }
     // Ciphertext blobs in base64 that only their key's holder decrypts: Windows DPAPI (the
     // blob's version 1 and provider GUID, as `nuget sources add` stores passwords) and AWS KMS
     // (a `CiphertextBlob`'s version and key-ARN header). Long enough to hold a payload.
@@ -467,6 +487,19 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     if is_secret_reference(s) {
         return true;
+    }
+    // A user name and an interpolated variable (`"anystring:$MAILCHIMP_KEY"` in PHP or shell,
+    // `user:$env:PASS` in PowerShell): the password is the variable's, not written here.
+    if let Some(colon) = memchr::memmem::rfind(s, b":$") {
+        let var = &s[colon + 2..];
+        let var = var.strip_prefix(b"env:").unwrap_or(var);
+        if var.len() >= 3
+            && (var[0].is_ascii_alphabetic() || var[0] == b'_')
+            && var.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+            && s[..colon].iter().all(|&b| !b.is_ascii_whitespace())
+        {
+            return true;
+        }
     }
     let (longest_repeat, longest_ascending) = runs(s);
     longest_repeat >= (s.len() / 3).max(8) || longest_ascending >= 8
