@@ -686,7 +686,8 @@ fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
             HirKind::Class(Class::Bytes(c)) => {
                 let r = c.ranges();
                 let second = r.get(1).map(|x| (u32::from(x.start()), u32::from(x.end())));
-                (r.len() <= 2)
+                // A class matching nothing (`[a&&b]`) has no range: it holds no literal.
+                (!r.is_empty() && r.len() <= 2)
                     .then(|| pair(u32::from(r[0].start()), u32::from(r[0].end()), second))
                     .flatten()
                     .map(|b| vec![b])
@@ -861,8 +862,9 @@ impl PathPatterns {
             }
         };
         let name = path.rsplit('/').next().unwrap_or(path);
-        // `$` also matches before a line break, which a file name may (absurdly) hold.
-        if name.contains(['\n', '\r']) {
+        // `$` also matches before a line break, which a path may (absurdly) hold: its name
+        // then does not tell which patterns end there.
+        if path.contains(['\n', '\r']) {
             self.named.iter().for_each(|&k| search(k));
         } else {
             self.names.find(name.as_bytes(), |ks| {
@@ -3693,6 +3695,29 @@ pattern = '(?P<secret>live_[0-9]{6})'
         // Case-insensitive letters are a literal; a Unicode fold (`K` and the Kelvin sign) is not.
         assert_eq!(lits(r"(?i:rabbit)mq"), owned(&["rabbitmq"]));
         assert_eq!(lits(r"(?iu:k)\.conf"), owned(&[".conf"]));
+        // A class that matches nothing holds no literal (and does not panic).
+        assert_eq!(lits(r"x[^\s\S]"), owned(&["x"]));
+        assert_eq!(lits(r"[a&&b]"), None);
+    }
+
+    /// A path pattern that can match nothing (a class with no members) builds, and scopes its
+    /// rule to no file, as any other pattern that does not match.
+    #[test]
+    fn path_patterns_that_match_nothing_build() {
+        let src = r#"
+[[rule]]
+id = "t.never"
+name = "t"
+description = "t"
+keywords = ["tok_"]
+pattern = '(?P<secret>tok_[a-z0-9]{12})'
+paths = ['(?:^|/)x[^\s\S]', '[a&&b]$']
+allow_paths = ['[a&&b]']
+"#;
+        let scanner = Scanner::new(RuleSet::from_toml(src, "t.toml").unwrap()).unwrap();
+        assert!(!scanner.path_has_scoped_rules("src/x1"));
+        let found = scanner.scan_file(&mut scanner.scratch(), b"tok_abc123def456", Some("x1"));
+        assert!(found.is_empty());
     }
 
     /// Searching a path only with the patterns its file name or its literals call for
@@ -3736,6 +3761,7 @@ pattern = '(?P<secret>live_[0-9]{6})'
                 "spec/cassettes/github.yml",
                 "src/main.rs",
                 "weird/na\nme",
+                "d/a.conf\nb/c.yml",
             ]
             .map(String::from),
         );
