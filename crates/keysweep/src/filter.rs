@@ -228,6 +228,10 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"mypass",
     b"letmein",
     b"qwerty",
+    // MinIO's documented default root user and password, and the GreenMail test mail
+    // server's default account.
+    b"minioadmin",
+    b"greenmail",
     // The passphrase of the xkcd comic, quoted in docs and tests.
     b"correct-horse-battery-staple",
     // "Change it" in templates written in other languages (Turkish `DEGISTIR`, Spanish
@@ -299,6 +303,11 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// assert!(!is_placeholder(b"wcFMAxDdHCJBTolAQ2ZNu2qK1k8f6"));
 /// assert!(is_placeholder(b"!dHKuDK0ncfvNELxENH1uAHukbej1pxDH3SM7Fa1Q"));
 /// assert!(is_placeholder(b"anystring:$MAILCHIMP_KEY"));
+/// assert!(is_placeholder(b"_env:YESOD_PGPASS"));
+/// assert!(!is_placeholder(b"_env:YESOD_PGPASS:Kq8zTw3mLx4n"));
+/// assert!(is_placeholder(b"0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b"));
+/// assert!(!is_placeholder(b"0x3f, 0x9a, 0x0b, 0x71, 0xc4, 0x2e, 0x88, 0x15, 0xd0, 0x6b"));
+/// assert!(is_placeholder(b"/run/secrets/snowflake_password"));
 /// assert!(!is_placeholder(b"deploy:Xk9$mQ2vLw"));
 /// assert!(is_placeholder(b"{AQAAABAAAAAQnS/PK6qe4thgr2C8soc5CA1JnRoGP82h4d8duJmF5TVBA4G6=}"));
 /// assert!(is_placeholder(b"AQAAANCMnd8BFdERjHoAwE/Cl+sBAAAAhIi/fgkkx2UsVCjOr3EiXsBUQgGirmMjWCGuR1iPm+SQqCNV+533fwjCVekCiQkRGViTbXYIiDae"));
@@ -459,6 +468,33 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     {
         return true;
     }
+    // Yesod's `_env:NAME` (the value of the environment variable NAME); `_env:NAME:default`
+    // falls back to a default written here, which is a value like any other.
+    if let Some(name) = s.strip_prefix(b"_env:") {
+        if !name.is_empty() && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') {
+            return true;
+        }
+    }
+    // A byte array of one repeated byte (`0x0b, 0x0b, ...`, the key of RFC 4231's first HMAC
+    // test case; `0x00`s of a zeroed buffer): a test vector or filler, not key material.
+    if s.len() >= 24 && s.starts_with(b"0x") {
+        let mut items = s
+            .split(|&b| b == b',')
+            .map(|i| i.trim_ascii())
+            .filter(|i| !i.is_empty());
+        if let Some(first) = items.next() {
+            let mut n = 1;
+            if first.len() == 4
+                && items.all(|i| {
+                    n += 1;
+                    i.eq_ignore_ascii_case(first)
+                })
+                && n >= 8
+            {
+                return true;
+            }
+        }
+    }
     // Django's mark of an account with no usable password (`set_unusable_password()`): `!`
     // and 40 random letters and digits, in `dumpdata` fixtures and user tables. No password
     // hashes to it.
@@ -515,8 +551,11 @@ fn is_base64_text(s: &[u8]) -> bool {
 /// `arn:aws:secretsmanager:...`, `ssm:/app/db`, `keyvault:app-db`. Such schemes never start a
 /// random secret.
 fn is_secret_reference(s: &[u8]) -> bool {
-    const SCHEMES: [&[u8]; 11] = [
+    const SCHEMES: [&[u8]; 13] = [
         b"vault:",
+        // Docker and Kubernetes secret files (`DB_PASSWORD_FILE=/run/secrets/db`).
+        b"/run/secrets/",
+        b"/var/run/secrets/",
         // Azure App Service and Functions settings resolved from Key Vault.
         b"@microsoft.keyvault(",
         b"op://",
