@@ -669,39 +669,31 @@ fn path_regex(pattern: &str) -> Result<Regex, String> {
 /// searching patterns, so it may only ever say too much: `None` means "search".
 fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
     use regex_syntax::hir::{Class, HirKind};
-    /// The one byte (lowercase) that `hir` matches, ASCII case aside.
+    /// The bytes (lowercase) that `hir` matches, one literal or one letter in either ASCII case.
     fn fixed(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
-        let pair = |lo: u32, hi: u32, lo2: Option<(u32, u32)>| -> Option<u8> {
-            let b = u8::try_from(lo).ok().filter(|_| lo == hi)?;
-            match lo2 {
-                None => Some(b.to_ascii_lowercase()),
-                Some((l, h)) if l == h && b.is_ascii_uppercase() && l == u32::from(b) + 32 => {
-                    Some(b.to_ascii_lowercase())
-                }
-                _ => None,
-            }
+        let ranges: Vec<(u32, u32)> = match hir.kind() {
+            HirKind::Literal(lit) => return Some(lit.0.to_ascii_lowercase()),
+            HirKind::Class(Class::Bytes(c)) => c
+                .ranges()
+                .iter()
+                .map(|r| (r.start().into(), r.end().into()))
+                .collect(),
+            HirKind::Class(Class::Unicode(c)) => c
+                .ranges()
+                .iter()
+                .map(|r| (r.start().into(), r.end().into()))
+                .collect(),
+            _ => return None,
         };
-        match hir.kind() {
-            HirKind::Literal(lit) => Some(lit.0.to_ascii_lowercase()),
-            HirKind::Class(Class::Bytes(c)) => {
-                let r = c.ranges();
-                let second = r.get(1).map(|x| (u32::from(x.start()), u32::from(x.end())));
-                // A class matching nothing (`[a&&b]`) has no range: it holds no literal.
-                (!r.is_empty() && r.len() <= 2)
-                    .then(|| pair(u32::from(r[0].start()), u32::from(r[0].end()), second))
-                    .flatten()
-                    .map(|b| vec![b])
+        // A class matching nothing (`[a&&b]`) has no range: it holds no literal.
+        let byte = match ranges[..] {
+            [(a, b)] if a == b => u8::try_from(a).ok()?,
+            [(a, b), (c, d)] if a == b && c == d && a + 32 == c => {
+                u8::try_from(a).ok().filter(u8::is_ascii_uppercase)?
             }
-            HirKind::Class(Class::Unicode(c)) => {
-                let r = c.ranges();
-                let second = r.get(1).map(|x| (u32::from(x.start()), u32::from(x.end())));
-                (!r.is_empty() && r.len() <= 2)
-                    .then(|| pair(u32::from(r[0].start()), u32::from(r[0].end()), second))
-                    .flatten()
-                    .map(|b| vec![b])
-            }
-            _ => None,
-        }
+            _ => return None,
+        };
+        Some(vec![byte.to_ascii_lowercase()])
     }
     fn shortest(set: &[Vec<u8>]) -> usize {
         set.iter().map(Vec::len).min().unwrap_or(0)
