@@ -53,6 +53,15 @@ fn scan_json(dir: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&run(dir, args).stdout).unwrap()
 }
 
+/// The `path` of every finding of a JSON report, in its order.
+fn finding_paths(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect()
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
@@ -271,12 +280,7 @@ fn gitignored_files_are_skipped_hidden_files_scanned_dot_git_skipped_but_its_con
         format!("api_key = \"{SECRET}\"\n"),
     );
     let v: Value = scan_json(dir.path(), &["scan", "-f", "json"]);
-    let mut paths: Vec<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let mut paths = finding_paths(&v);
     paths.sort();
     assert_eq!(paths, [".env.local", ".git/config", "config/app.env"]);
     // --no-ignore brings the ignored file back; the rest of .git stays skipped.
@@ -298,12 +302,7 @@ fn tracked_files_matched_by_gitignore_are_scanned() {
     put(repo, ".gitignore", ".env\nlocal.env\n");
     put(repo, "local.env", format!("api_key = \"{SECRET}\"\n"));
     let v: Value = scan_json(repo, &["scan", "-f", "json"]);
-    let mut paths: Vec<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let mut paths = finding_paths(&v);
     paths.sort();
     assert_eq!(paths, ["config/.env"]);
     // `allow.paths` still applies to such a file.
@@ -324,12 +323,7 @@ fn gitignore_outside_a_repository_ignores_nothing() {
         format!("api_key = \"{SECRET}\"\n"),
     );
     let v: Value = scan_json(dir.path(), &["scan", "-f", "json"]);
-    let paths: Vec<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let paths = finding_paths(&v);
     assert!(paths.contains(&".env.production"), "{paths:?}");
 }
 
@@ -351,12 +345,7 @@ fn binary_empty_and_invalid_utf8_files() {
     put(dir.path(), "latin1.cfg", latin1);
     let o = run(dir.path(), &["scan", "-f", "json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let paths: Vec<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let paths = finding_paths(&v);
     assert_eq!(paths, ["config/app.env", "latin1.cfg"]);
     assert_eq!(v[1]["line"], 2);
     let summary = stderr(&o);
