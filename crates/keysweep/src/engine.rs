@@ -551,8 +551,10 @@ fn pattern_len(lower: &[u8]) -> usize {
 }
 
 /// The automaton's patterns (distinct lowercased keywords, cut by [`pattern_len`]), what each
-/// triggers, and the rules without keywords.
-fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>) {
+/// triggers, the rules without keywords, and how many patterns come first because a rule
+/// that runs on every file has them; the others, after them, belong only to rules scoped to
+/// some files ([`Rule::paths`]) and are looked for only in those files.
+fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>, usize) {
     let mut patterns: Vec<Vec<u8>> = Vec::new();
     let mut keywords: Vec<Keyword> = Vec::new();
     let mut slot_of: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
@@ -588,7 +590,20 @@ fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>) {
             }
         }
     }
-    (patterns, keywords, keywordless)
+    // Stable: the patterns of unscoped rules first, in the order the rules name them.
+    let unscoped = |k: &Keyword| {
+        k.triggers
+            .iter()
+            .any(|t| rules[t.rule as usize].paths.is_empty())
+    };
+    let (mut table, scoped_only): (Vec<_>, Vec<_>) = patterns
+        .into_iter()
+        .zip(keywords)
+        .partition(|(_, k)| unscoped(k));
+    let shared = table.len();
+    table.extend(scoped_only);
+    let (patterns, keywords) = table.into_iter().unzip();
+    (patterns, keywords, keywordless, shared)
 }
 
 /// The path patterns of the rules scoped by path (`paths`, `allow_paths`), compiled on first
@@ -1212,7 +1227,7 @@ impl ScannerBuilder {
         let rules = rules.into_rules();
         let paths = PathPatterns::of(&rules)?;
         let scoped = rules.iter().map(|r| !r.paths.is_empty()).collect();
-        let (patterns, keywords, all_keywordless) = keyword_table(&rules);
+        let (patterns, keywords, all_keywordless, shared) = keyword_table(&rules);
         // Keyword-less rules scoped to some files are confirmed over the whole input when
         // their path matches; the others share one multi-pattern pass.
         let (scoped_keywordless, keywordless): (Vec<u32>, Vec<u32>) = all_keywordless
@@ -1241,6 +1256,8 @@ impl ScannerBuilder {
                 compiled: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 rules,
                 automaton: OnceLock::new(),
+                scoped_automaton: OnceLock::new(),
+                shared,
                 scanned_small: std::sync::atomic::AtomicU64::new(0),
                 direct: patterns.iter().all(|p| !p.is_empty()),
                 building_dfa: Default::default(),
@@ -1522,10 +1539,18 @@ struct Inner {
     rules: Vec<Rule>,
     /// Each rule's pattern, compiled on first use (an error is kept for `compile_all`).
     compiled: Vec<OnceLock<Result<Compiled, String>>>,
-    /// Distinct lowercased keywords, the automaton's patterns.
+    /// Distinct lowercased keywords, the automata's patterns: first the `shared` ones, which
+    /// some rule that runs on every file has, then those only rules scoped to some files have.
     patterns: Vec<Vec<u8>>,
-    /// Built on first use: a scan that never sees a byte (an empty directory) never pays for it.
+    /// How many of `patterns` the automaton looks for in every input.
+    shared: usize,
+    /// The automaton of the first `shared` patterns. Built on first use: a scan that never
+    /// sees a byte (an empty directory) never pays for it.
     automaton: OnceLock<Option<KeywordDfa>>,
+    /// The automaton of the other patterns, run only where a scoped rule is on: a rule for
+    /// Terraform files keyed on `name`, or one for Hardhat configurations keyed on network
+    /// names, costs other files nothing. Built on first use.
+    scoped_automaton: OnceLock<Option<KeywordDfa>>,
     /// Bytes looked at before the DFA was built, so far.
     scanned_small: std::sync::atomic::AtomicU64,
     /// Whether keywords may be looked for one at a time (no keyword is empty).
@@ -1587,6 +1612,8 @@ pub struct Scratch {
     off: Vec<bool>,
     /// Whether any rule is off.
     any_off: bool,
+    /// Whether any rule scoped to some files ([`Rule::paths`]) is on.
+    scoped_on: bool,
     /// Per rule, made on its first search. Boxed: a cache is a kilobyte or more, and most
     /// rules of a scan never run, so a scratch (one per thread, made at every scan's start)
     /// would otherwise write and fault in a megabyte of empty slots.
@@ -1806,6 +1833,7 @@ impl Scanner {
             owner: self.inner.id,
             off: self.inner.scoped.clone(),
             any_off: self.inner.scoped.iter().any(|&o| o),
+            scoped_on: false,
             caches: (0..self.inner.rules.len()).map(|_| None).collect(),
             exact_caches: (0..self.inner.rules.len()).map(|_| None).collect(),
             keywordless_cache: None,
@@ -1882,7 +1910,22 @@ impl Scanner {
                 // Standard semantics: a match state lists every keyword that ends there. The
                 // only way this fails is a size limit, which hundreds of keywords do not reach;
                 // scans then confirm every keyword rule over the whole input (slow, complete).
-                KeywordDfa::new(&inner.patterns)
+                KeywordDfa::new(&inner.patterns[..inner.shared])
+            })
+            .as_ref()
+    }
+
+    /// The automaton of the patterns only scoped rules have, built the first time a file
+    /// turns one of them on. `None` without such patterns.
+    fn scoped_automaton(&self) -> Option<&KeywordDfa> {
+        let inner = &*self.inner;
+        inner
+            .scoped_automaton
+            .get_or_init(|| {
+                let scoped = &inner.patterns[inner.shared..];
+                (!scoped.is_empty())
+                    .then(|| KeywordDfa::new(scoped))
+                    .flatten()
             })
             .as_ref()
     }
@@ -1998,6 +2041,11 @@ impl Scanner {
             }
         }
         scratch.any_off = inner.paths.rules.iter().any(|&r| scratch.off[r as usize]);
+        scratch.scoped_on = inner
+            .paths
+            .rules
+            .iter()
+            .any(|&r| inner.scoped[r as usize] && !scratch.off[r as usize]);
     }
 
     /// Like [`scan`](Scanner::scan), appending to `out` (which is not cleared).
@@ -2286,13 +2334,30 @@ impl Scanner {
                 match automaton {
                     Keywords::Dfa(a) => keyword_hits(a, hay, from..range.end, &mut scratch.hits),
                     Keywords::Direct => direct_keyword_hits(
-                        &inner.patterns,
+                        &inner.patterns[..inner.shared],
                         hay,
                         from..range.end,
                         &mut scratch.lower,
                         &mut scratch.pairs,
                         &mut scratch.hits,
                     ),
+                }
+                if scratch.scoped_on && inner.shared < inner.patterns.len() {
+                    let before = scratch.hits.len();
+                    match self.scoped_automaton() {
+                        Some(a) => keyword_hits(a, hay, from..range.end, &mut scratch.hits),
+                        None => direct_keyword_hits(
+                            &inner.patterns[inner.shared..],
+                            hay,
+                            from..range.end,
+                            &mut scratch.lower,
+                            &mut scratch.pairs,
+                            &mut scratch.hits,
+                        ),
+                    }
+                    for hit in &mut scratch.hits[before..] {
+                        hit.0 = PatternID::new_unchecked(hit.0.as_usize() + inner.shared);
+                    }
                 }
                 for &(pattern, start) in &scratch.hits {
                     let prefix_len = inner.patterns[pattern.as_usize()].len();
@@ -3710,6 +3775,75 @@ allow_paths = ['[a&&b]']
         assert!(!scanner.path_has_scoped_rules("src/x1"));
         let found = scanner.scan_file(&mut scanner.scratch(), b"tok_abc123def456", Some("x1"));
         assert!(found.is_empty());
+    }
+
+    /// Keywords that only rules scoped to some files have are looked for only in those files
+    /// (a second automaton), before and after the main automaton is built, and a keyword
+    /// that a scoped and an unscoped rule share still triggers both where both run.
+    #[test]
+    fn scoped_only_keywords_are_found_where_their_rules_run() {
+        let src = r#"
+[[rule]]
+id = "t.tf"
+name = "t"
+description = "t"
+keywords = ["tfsecret"]
+pattern = '(?P<secret>tfsecret_[a-z0-9]{12})'
+paths = ['\.tf$']
+
+[[rule]]
+id = "t.shared.scoped"
+name = "t"
+description = "t"
+keywords = ["apitok"]
+pattern = 'cfg:(?P<secret>apitok_[a-z0-9]{12})'
+paths = ['\.cfg$']
+
+[[rule]]
+id = "t.shared"
+name = "t"
+description = "t"
+keywords = ["apitok"]
+pattern = '(?P<secret>apitok_[a-z0-9]{12})'
+"#;
+        let scanner = Scanner::new(RuleSet::from_toml(src, "t.toml").unwrap()).unwrap();
+        assert_eq!(scanner.inner.shared, 1, "{:?}", scanner.inner.patterns);
+        let ids = |found: Vec<Finding>| -> Vec<String> {
+            found
+                .iter()
+                .map(|f| scanner.rules()[f.rule_index].id.to_string())
+                .collect()
+        };
+        let text = b"x tfsecret_abc123def456 y cfg:apitok_q1w2e3r4t5y6\n";
+        // Small inputs first (keywords looked for one at a time), then past DIRECT_BYTES
+        // (the automata).
+        let filler = vec![b'.'; DIRECT_BYTES as usize + 1];
+        for round in 0..2 {
+            let mut scratch = scanner.scratch();
+            assert_eq!(
+                ids(scanner.scan_file(&mut scratch, text, Some("main.tf"))),
+                ["t.tf", "t.shared"],
+                "round {round}"
+            );
+            assert_eq!(
+                ids(scanner.scan_file(&mut scratch, text, Some("app.cfg"))),
+                ["t.shared.scoped"],
+                "round {round}"
+            );
+            assert_eq!(
+                ids(scanner.scan_file(&mut scratch, text, Some("main.rb"))),
+                ["t.shared"],
+                "round {round}"
+            );
+            assert_eq!(
+                ids(scanner.scan(&mut scratch, text)),
+                ["t.shared"],
+                "round {round}"
+            );
+            scanner.scan_file(&mut scratch, &filler, Some("big.txt"));
+        }
+        assert!(scanner.inner.automaton.get().is_some());
+        assert!(scanner.inner.scoped_automaton.get().is_some());
     }
 
     /// Searching a path only with the patterns its file name or its literals call for
