@@ -290,6 +290,9 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// assert!(is_placeholder(b"ENC[AES256_GCM,data:DKXZN1iXQkHk,iv:/bf2lP8i1om=,type:str]"));
 /// assert!(is_placeholder(b"2.HPjfcdh/TyRvhGMaGZcpgw==|99vaaOL8sahAiwPpfCFPLseo84xqIyPW63mx4rkh0u4=|Aq0Dmq+7/T5zjitQktEgvu2ELZQ2Wp2hrKqdXZSPGdE="));
 /// assert!(is_placeholder(b"EJ[1:z3KLEWPfBwG2Az/Kw5dwEjeCiRF=:ImPNZpYqRllrx:ui8ATsUQFpBYj]"));
+/// // MuleSoft's encrypted secure properties.
+/// assert!(is_placeholder(b"![r8weir+b1BDTUD0RS13eg==]"));
+/// assert!(!is_placeholder(b"![Summer 2024]"));
 /// // WebLogic's encrypted values.
 /// assert!(is_placeholder(b"{AES256}0mQ8wJlQKLCQWONBKcGtlFtQz8+e520geaEHeV07eqU="));
 /// // Splunk's encrypted `$7$` values; a Mosquitto PBKDF2 hash stays.
@@ -426,6 +429,11 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     // EJSON's `EJ[1:<public key>:<nonce>:<box>]`: encrypted to the file's `_public_key`.
     if s.starts_with(b"EJ[1:") && (last == b']' || s.len() > 64) {
+        return true;
+    }
+    // MuleSoft's secure configuration properties, `![<base64>]`: encrypted with the key the
+    // runtime is started with (`-Dmule.key`), never in the file.
+    if s.len() >= 12 && s.starts_with(b"![") && last == b']' && is_base64_text(&s[2..s.len() - 1]) {
         return true;
     }
     // WebLogic's `{AES}`, `{AES256}`, `{3DES}` and Liberty's `{aes}`/`{aesgcm}` values:
