@@ -1017,6 +1017,36 @@ fn direct_keyword_hits(
     }
 }
 
+/// Appends to `scratch.hits` the hits of `patterns` in `range`, numbered from `first` (their
+/// index among all of a scanner's patterns): with `dfa`, built over those patterns, or one
+/// keyword at a time without it.
+fn find_keywords(
+    dfa: Option<&KeywordDfa>,
+    patterns: &[Vec<u8>],
+    first: usize,
+    hay: &[u8],
+    range: Range<usize>,
+    scratch: &mut Scratch,
+) {
+    let before = scratch.hits.len();
+    match dfa {
+        Some(dfa) => keyword_hits(dfa, hay, range, &mut scratch.hits),
+        None => direct_keyword_hits(
+            patterns,
+            hay,
+            range,
+            &mut scratch.lower,
+            &mut scratch.pairs,
+            &mut scratch.hits,
+        ),
+    }
+    if first > 0 {
+        for hit in &mut scratch.hits[before..] {
+            hit.0 = PatternID::new_unchecked(hit.0.as_usize() + first);
+        }
+    }
+}
+
 /// Records the keywords ending at match state `state` (at `end`), unless the hit lies in a
 /// lane's warm-up (`end <= own`: the previous lane's) or starts before the range.
 #[inline(never)]
@@ -2040,12 +2070,13 @@ impl Scanner {
                 });
             }
         }
-        scratch.any_off = inner.paths.rules.iter().any(|&r| scratch.off[r as usize]);
-        scratch.scoped_on = inner
-            .paths
-            .rules
-            .iter()
-            .any(|&r| inner.scoped[r as usize] && !scratch.off[r as usize]);
+        let (mut any_off, mut scoped_on) = (false, false);
+        for &r in &inner.paths.rules {
+            let off = scratch.off[r as usize];
+            any_off |= off;
+            scoped_on |= inner.scoped[r as usize] && !off;
+        }
+        (scratch.any_off, scratch.scoped_on) = (any_off, scoped_on);
     }
 
     /// Like [`scan`](Scanner::scan), appending to `out` (which is not cleared).
@@ -2331,33 +2362,16 @@ impl Scanner {
                 // before, which owns its start).
                 let look_back = if range.start == 0 { 0 } else { MAX_WINDOW };
                 let from = range.start.saturating_sub(look_back);
-                match automaton {
-                    Keywords::Dfa(a) => keyword_hits(a, hay, from..range.end, &mut scratch.hits),
-                    Keywords::Direct => direct_keyword_hits(
-                        &inner.patterns[..inner.shared],
-                        hay,
-                        from..range.end,
-                        &mut scratch.lower,
-                        &mut scratch.pairs,
-                        &mut scratch.hits,
-                    ),
-                }
-                if scratch.scoped_on && inner.shared < inner.patterns.len() {
-                    let before = scratch.hits.len();
-                    match self.scoped_automaton() {
-                        Some(a) => keyword_hits(a, hay, from..range.end, &mut scratch.hits),
-                        None => direct_keyword_hits(
-                            &inner.patterns[inner.shared..],
-                            hay,
-                            from..range.end,
-                            &mut scratch.lower,
-                            &mut scratch.pairs,
-                            &mut scratch.hits,
-                        ),
-                    }
-                    for hit in &mut scratch.hits[before..] {
-                        hit.0 = PatternID::new_unchecked(hit.0.as_usize() + inner.shared);
-                    }
+                let dfa = match automaton {
+                    Keywords::Dfa(a) => Some(a),
+                    Keywords::Direct => None,
+                };
+                let all = &inner.patterns;
+                find_keywords(dfa, &all[..inner.shared], 0, hay, from..range.end, scratch);
+                if scratch.scoped_on && inner.shared < all.len() {
+                    let scoped = &all[inner.shared..];
+                    let dfa = self.scoped_automaton();
+                    find_keywords(dfa, scoped, inner.shared, hay, from..range.end, scratch);
                 }
                 for &(pattern, start) in &scratch.hits {
                     let prefix_len = inner.patterns[pattern.as_usize()].len();
@@ -3820,21 +3834,14 @@ pattern = '(?P<secret>apitok_[a-z0-9]{12})'
         let filler = vec![b'.'; DIRECT_BYTES as usize + 1];
         for round in 0..2 {
             let mut scratch = scanner.scratch();
-            assert_eq!(
-                ids(scanner.scan_file(&mut scratch, text, Some("main.tf"))),
-                ["t.tf", "t.shared"],
-                "round {round}"
-            );
-            assert_eq!(
-                ids(scanner.scan_file(&mut scratch, text, Some("app.cfg"))),
-                ["t.shared.scoped"],
-                "round {round}"
-            );
-            assert_eq!(
-                ids(scanner.scan_file(&mut scratch, text, Some("main.rb"))),
-                ["t.shared"],
-                "round {round}"
-            );
+            for (path, want) in [
+                ("main.tf", &["t.tf", "t.shared"][..]),
+                ("app.cfg", &["t.shared.scoped"]),
+                ("main.rb", &["t.shared"]),
+            ] {
+                let found = scanner.scan_file(&mut scratch, text, Some(path));
+                assert_eq!(ids(found), want, "round {round}: {path}");
+            }
             assert_eq!(
                 ids(scanner.scan(&mut scratch, text)),
                 ["t.shared"],
