@@ -7,11 +7,22 @@
 //! that reads user rule files, so built-in and user rules cannot drift apart.
 //!
 //! A malformed built-in rule file fails the build, naming the file and the TOML error.
+//!
+//! Each built-in rule's shape is worked out here too (`prepared.rs` and `gates.bin` in
+//! OUT_DIR, read by `src/prepared.rs`): where its matches start relative to its keywords
+//! (`src/lead.rs`, included below), its longest match, and, for a rule whose matches start
+//! next to a keyword, a gate: a DFA, built by determinizing a loosened copy of its pattern,
+//! that tells at a keyword hit whether the rule can match there at all. A scan compiles such
+//! a rule only when its gate lets a hit through.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use toml::{Table, Value};
+
+#[allow(dead_code)]
+#[path = "src/lead.rs"]
+mod lead;
 
 /// Load order of the built-in rule files: a rule id is reported from the first file that
 /// defines it, and `generic.toml` goes last.
@@ -48,6 +59,7 @@ fn main() {
     println!("cargo:rerun-if-changed=rules");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/builtin_format.rs");
+    println!("cargo:rerun-if-changed=src/lead.rs");
 
     // Every file in rules/ is loaded: a new file that is not listed fails the build rather
     // than silently not shipping.
@@ -65,6 +77,7 @@ fn main() {
         "crates/keysweep/rules/*.toml and the list in build.rs differ"
     );
 
+    let mut shapes = Vec::new();
     let mut index = String::from(
         "/// `(file name, pre-parsed rule file)` of every built-in rule file, in load order.\n\
          pub(crate) const FILES: &[(&str, &[u8])] = &[\n",
@@ -78,6 +91,9 @@ fn main() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut bytes = Vec::with_capacity(src.len());
         encode_table(&table, &mut bytes, name);
+        if let Some(Value::Array(rules)) = table.get("rule") {
+            shapes.extend(rules.iter().filter_map(|r| r.as_table()).filter_map(shape));
+        }
         let bin = format!("{}.bin", name.trim_end_matches(".toml"));
         std::fs::write(out.join(&bin), &bytes).expect("write to OUT_DIR");
         writeln!(
@@ -88,6 +104,132 @@ fn main() {
     }
     index.push_str("];\n");
     std::fs::write(out.join("builtin_files.rs"), index).expect("write to OUT_DIR");
+    write_shapes(shapes, &out);
+}
+
+/// What `src/prepared.rs` reads for one built-in rule.
+struct Shape {
+    key: u64,
+    lead: Option<usize>,
+    max_len: Option<usize>,
+    /// The gate DFA (sparse, little-endian).
+    gate: Option<Vec<u8>>,
+}
+
+/// A gate larger than this is not kept (the rule is then compiled at its first hit, as a rule
+/// with no gate is): a few rules with wide alternations of overlapping classes determinize
+/// into tens of kilobytes.
+const GATE_MAX_BYTES: usize = 32 << 10;
+
+/// The shape of rule `r` (a table of a rule file), or `None` for one whose pattern does not
+/// parse (loading it reports that).
+fn shape(r: &Table) -> Option<Shape> {
+    let pattern = r.get("pattern")?.as_str()?;
+    let keywords: Vec<String> = match r.get("keywords") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|k| k.as_str().map(String::from))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let case_sensitive = r
+        .get("case_sensitive")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let hir = lead::parse(pattern).ok()?;
+    let lead = lead::keyword_lead(&hir, &keywords, case_sensitive);
+    Some(Shape {
+        key: lead::shape_key(pattern, &keywords, case_sensitive),
+        lead,
+        max_len: hir.properties().maximum_len(),
+        // Only a rule whose matches start next to its keywords has a gate: it is searched
+        // anchored at those few starts, where it dies within a few bytes of most hits. A
+        // gate searched over a window costs a sparse DFA's step per byte, more than the
+        // rule's own lazy DFA once it is compiled, and is several times larger.
+        gate: lead.and_then(|_| gate(&hir)),
+    })
+}
+
+/// The gate of a pattern: an anchored DFA for a language that holds every match of the
+/// pattern, determinized with no capture groups and every counted repetition loosened
+/// (`{m,n}` becomes `{1,}`, `{0,}` or `?`), which keeps it small (counting is what makes a
+/// rule's DFA big). `None` when it would be larger than [`GATE_MAX_BYTES`].
+fn gate(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
+    use regex_automata::dfa::{dense, StartKind};
+    use regex_automata::nfa::thompson;
+    let nfa = thompson::Compiler::new()
+        .configure(
+            thompson::Config::new()
+                .utf8(false)
+                .which_captures(thompson::WhichCaptures::None),
+        )
+        .build_from_hir(&loosen(hir))
+        .ok()?;
+    let dfa = dense::Builder::new()
+        .configure(
+            dense::Config::new()
+                .start_kind(StartKind::Anchored)
+                .minimize(false)
+                .dfa_size_limit(Some(4 << 20))
+                .determinize_size_limit(Some(8 << 20)),
+        )
+        .build_from_nfa(&nfa)
+        .ok()?;
+    let bytes = dfa.to_sparse().ok()?.to_bytes_little_endian();
+    (bytes.len() <= GATE_MAX_BYTES).then_some(bytes)
+}
+
+/// `hir` without capture groups, its repetitions loosened to at most one counted occurrence.
+fn loosen(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Hir, HirKind, Repetition};
+    match hir.kind() {
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            min: r.min.min(1),
+            max: r.max.filter(|&m| m <= 1),
+            greedy: r.greedy,
+            sub: Box::new(loosen(&r.sub)),
+        }),
+        HirKind::Capture(c) => loosen(&c.sub),
+        HirKind::Concat(items) => Hir::concat(items.iter().map(loosen).collect()),
+        HirKind::Alternation(items) => Hir::alternation(items.iter().map(loosen).collect()),
+        _ => hir.clone(),
+    }
+}
+
+/// Writes `prepared.rs` (a table of the shapes, sorted by key) and `gates.bin` (the gates).
+fn write_shapes(mut shapes: Vec<Shape>, out: &Path) {
+    shapes.sort_by_key(|s| s.key);
+    shapes.dedup_by_key(|s| s.key);
+    let mut gates = Vec::new();
+    let mut src = String::from(
+        "/// `(key, lead, longest match, gate offset, gate length)` of each built-in rule,\n\
+         /// sorted by key; `u32::MAX` for no lead or no bound, length 0 for no gate.\n\
+         pub(crate) static SHAPES: &[(u64, u32, u32, u32, u32)] = &[\n",
+    );
+    for s in &shapes {
+        let (off, len) = match &s.gate {
+            Some(bytes) => {
+                gates.extend_from_slice(bytes);
+                (gates.len() - bytes.len(), bytes.len())
+            }
+            None => (0, 0),
+        };
+        let n = |v: Option<usize>| v.map_or(u32::MAX, |v| u32::try_from(v).unwrap_or(u32::MAX - 1));
+        writeln!(
+            src,
+            "    ({:#x}, {}, {}, {off}, {len}),",
+            s.key,
+            n(s.lead),
+            n(s.max_len)
+        )
+        .unwrap();
+    }
+    src.push_str(
+        "];\n/// The gates of [`SHAPES`], one after another.\n\
+         pub(crate) static GATES: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/gates.bin\"));\n",
+    );
+    std::fs::write(out.join("gates.bin"), gates).expect("write to OUT_DIR");
+    std::fs::write(out.join("prepared.rs"), src).expect("write to OUT_DIR");
 }
 
 // The format, read back by `src/builtin.rs`: a value is one tag byte and its payload; lengths

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
 
 use crate::keyword_dfa::KeywordDfa;
+use crate::lead::keyword_lead;
+use crate::prepared::Shape;
 use aho_corasick::PatternID;
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::captures::Captures;
@@ -87,10 +89,15 @@ struct Compiled {
     extract: Option<Extract>,
 }
 
-fn compile(rule: &Rule) -> Result<Compiled, String> {
+/// Compiles `rule`; its lead is taken from `shape` (a built-in rule's, worked out when keysweep
+/// was built) when there is one.
+fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
     let hir = parse_pattern(&rule.pattern)?;
     let max_len = hir.properties().maximum_len();
-    let keyword_lead = keyword_lead(&hir, rule);
+    let keyword_lead = match shape {
+        Some(shape) => shape.lead,
+        None => keyword_lead(&hir, &rule.keywords, rule.case_sensitive),
+    };
     // No prefilter: a rule's regex searches a window around a keyword hit (or, anchored, from
     // positions next to it), which the keyword search has found already; extracting the
     // literals a prefilter needs was a fifth of compiling a rule.
@@ -182,7 +189,7 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         rejects,
         regex,
         secret_groups,
-        window: max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW)),
+        window: window(max_len),
         bounded: max_len.is_some(),
         // The pattern as written only confirms a relaxed match, anchored at its start: the
         // lazy DFA, and the reverse NFA it needs to find starts, would not be searched.
@@ -190,6 +197,11 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
             .is_some()
             .then(|| LazyRegex::new(LazySource::Parsed(hir), config.hybrid(false))),
     })
+}
+
+/// Bytes searched on each side of a keyword hit for a rule whose longest match is `max_len`.
+fn window(max_len: Option<usize>) -> usize {
+    max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW))
 }
 
 impl Compiled {
@@ -322,42 +334,6 @@ pub(crate) fn is_part_group(group: &str, part: &str) -> bool {
             .is_some_and(|d| d.len() == 1 && (b'2'..=b'9').contains(&d.as_bytes()[0]))
 }
 
-/// How far before a keyword hit a match of `hir` can start, when that is provably bounded: `0`
-/// when every match starts with one of `rule`'s keywords (proven from the pattern's prefix
-/// literals: a finite prefix set means every match begins with one of its literals, and each
-/// literal must begin with a keyword, compared as the prefilter compares), or `n` when the
-/// pattern is a lead of at most [`MAX_LEAD`] bytes (a boundary such as `(?:^|[^A-Za-z0-9])`,
-/// or a URL's scheme before a literal `://`) followed by such a part. `None` otherwise: the rule then searches a window around each hit.
-fn keyword_lead(hir: &regex_syntax::hir::Hir, rule: &Rule) -> Option<usize> {
-    use regex_syntax::hir::{Hir, HirKind};
-    if rule.keywords.is_empty() {
-        return None;
-    }
-    if starts_with_keyword(hir, rule) {
-        return Some(0);
-    }
-    let HirKind::Concat(items) = hir.kind() else {
-        return None;
-    };
-    // The lead is the first item (a boundary), or the items up to the first literal (a URL's
-    // scheme before `://`): each split tried costs a literal extraction when the rule compiles.
-    let mut lead = 0;
-    for (k, item) in items.iter().enumerate().skip(1) {
-        lead += items[k - 1].properties().maximum_len()?;
-        if lead > MAX_LEAD {
-            return None;
-        }
-        let literal = matches!(item.kind(), HirKind::Literal(_));
-        if (k == 1 || literal) && starts_with_keyword(&Hir::concat(items[k..].to_vec()), rule) {
-            return Some(lead);
-        }
-        if literal {
-            return None;
-        }
-    }
-    None
-}
-
 /// The bytes every match of `hir` begins with, or `None` when it can match the empty string
 /// (then any position may start one). Look-arounds are zero-width and skipped; a Unicode
 /// class stands for its ASCII bytes and every UTF-8 lead byte.
@@ -410,109 +386,6 @@ fn first_bytes(hir: &regex_syntax::hir::Hir) -> Option<Box<[bool; 256]>> {
 
 /// Longest match of a keyword-anchored rule that is still searched without the lazy DFA.
 const LONG_ANCHORED_WINDOW: usize = 256;
-
-/// Longest lead before a keyword that [`keyword_lead`] accepts (each byte of it costs one more
-/// anchored try per keyword hit).
-const MAX_LEAD: usize = 16;
-
-fn starts_with_keyword(hir: &regex_syntax::hir::Hir, rule: &Rule) -> bool {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    // Keywords of a case-insensitive rule are compared ignoring case: the pattern is folded
-    // to lower case first, so that `(?i)password` is one literal and not its 256 spellings.
-    // Only a keyword's length of each prefix is compared: longer literals are cut there,
-    // which keeps the sets (and the time to build them, once per rule and process) small, and
-    // only the part of the pattern that can reach that far is folded and looked at.
-    let longest = rule.keywords.iter().map(String::len).max().unwrap_or(1);
-    let head = pattern_head(hir, longest.max(1), !rule.case_sensitive);
-    let hir = &head;
-    let mut extractor = Extractor::new();
-    // Case-insensitive keywords expand into every case variant (`password`: 256 of them). A
-    // class of up to 16 bytes is expanded too (the default is 10): keywords that spell out a
-    // hex digit (`0.0` ... `0.f` for `0\.[0-9a-f]`) then prove the rule anchored.
-    extractor
-        .kind(ExtractKind::Prefix)
-        .limit_class(16)
-        .limit_total(8192)
-        .limit_literal_len(longest.max(1));
-    let seq = extractor.extract(hir);
-    let Some(literals) = seq.literals() else {
-        return false;
-    };
-    !literals.is_empty()
-        && literals.iter().all(|lit| {
-            let bytes = lit.as_bytes();
-            rule.keywords.iter().any(|kw| {
-                let kw = kw.as_bytes();
-                bytes.len() >= kw.len()
-                    && if rule.case_sensitive {
-                        bytes.starts_with(kw)
-                    } else {
-                        bytes[..kw.len()].eq_ignore_ascii_case(kw)
-                    }
-            })
-        })
-}
-
-/// The part of `hir` that every match's first `need` bytes come from (a concatenation is cut
-/// after the items that always match `need` bytes or more), lowered with [`fold_case`] when
-/// `fold`: its prefix literals, cut at `need` bytes, are those of `hir`. A repetition is kept
-/// whole, since its next round starts where a cut one would end.
-fn pattern_head(hir: &regex_syntax::hir::Hir, need: usize, fold: bool) -> regex_syntax::hir::Hir {
-    use regex_syntax::hir::{Hir, HirKind};
-    match hir.kind() {
-        HirKind::Concat(items) => {
-            let mut head = Vec::new();
-            let mut have = 0;
-            for item in items {
-                head.push(pattern_head(item, need.saturating_sub(have), fold));
-                have += item.properties().minimum_len().unwrap_or(0);
-                if have >= need {
-                    break;
-                }
-            }
-            Hir::concat(head)
-        }
-        HirKind::Alternation(items) => Hir::alternation(
-            items
-                .iter()
-                .map(|item| pattern_head(item, need, fold))
-                .collect(),
-        ),
-        HirKind::Capture(cap) => pattern_head(&cap.sub, need, fold),
-        _ if fold => fold_case(hir),
-        _ => hir.clone(),
-    }
-}
-
-/// `hir` with every byte it can match lowered to ASCII lower case (literals, and classes,
-/// which then often hold one byte and become literals). Only for asking what a match
-/// begins with, ignoring case; not a pattern to match with.
-fn fold_case(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
-    use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, HirKind, Repetition};
-    match hir.kind() {
-        HirKind::Literal(lit) => Hir::literal(lit.0.to_ascii_lowercase()),
-        HirKind::Class(Class::Bytes(class)) => {
-            // Both cases, then no capitals.
-            let mut lower = class.clone();
-            lower.case_fold_simple();
-            lower.difference(&ClassBytes::new([ClassBytesRange::new(b'A', b'Z')]));
-            if let [one] = lower.ranges() {
-                if one.start() == one.end() {
-                    return Hir::literal([one.start()]);
-                }
-            }
-            Hir::class(Class::Bytes(lower))
-        }
-        HirKind::Concat(items) => Hir::concat(items.iter().map(fold_case).collect()),
-        HirKind::Alternation(items) => Hir::alternation(items.iter().map(fold_case).collect()),
-        HirKind::Repetition(rep) => Hir::repetition(Repetition {
-            sub: Box::new(fold_case(&rep.sub)),
-            ..rep.clone()
-        }),
-        HirKind::Capture(cap) => fold_case(&cap.sub),
-        _ => hir.clone(),
-    }
-}
 
 /// What a hit of one automaton pattern (a distinct lowercased keyword) triggers.
 #[derive(Debug, Default)]
@@ -1284,6 +1157,7 @@ impl ScannerBuilder {
                 paths,
                 scoped,
                 compiled: (0..rules.len()).map(|_| OnceLock::new()).collect(),
+                shapes: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 rules,
                 automaton: OnceLock::new(),
                 scoped_automaton: OnceLock::new(),
@@ -1569,6 +1443,8 @@ struct Inner {
     rules: Vec<Rule>,
     /// Each rule's pattern, compiled on first use (an error is kept for `compile_all`).
     compiled: Vec<OnceLock<Result<Compiled, String>>>,
+    /// Each built-in rule's shape and gate ([`crate::prepared`]), looked up on first use.
+    shapes: Vec<OnceLock<Option<Shape>>>,
     /// Distinct lowercased keywords, the automata's patterns: first the `shared` ones, which
     /// some rule that runs on every file has, then those only rules scoped to some files have.
     patterns: Vec<Vec<u8>>,
@@ -1961,7 +1837,24 @@ impl Scanner {
     }
 
     fn compile_result(&self, index: usize) -> &Result<Compiled, String> {
-        self.inner.compiled[index].get_or_init(|| compile(&self.inner.rules[index]))
+        self.inner.compiled[index]
+            .get_or_init(|| compile(&self.inner.rules[index], self.shape(index)))
+    }
+
+    /// Rule `index`'s shape worked out at build time, if it is a built-in rule as built in.
+    fn shape(&self, index: usize) -> Option<&Shape> {
+        self.inner.shapes[index]
+            .get_or_init(|| crate::prepared::lookup(&self.inner.rules[index]))
+            .as_ref()
+    }
+
+    /// Rule `index`'s gate, when the scan uses gates (not with the prefilter off, which
+    /// confirms every rule everywhere).
+    fn rule_gate(&self, index: usize) -> Option<&crate::prepared::Gate> {
+        if !self.inner.prefilter {
+            return None;
+        }
+        self.shape(index)?.gate.as_ref()
     }
 
     fn compiled(&self, index: usize) -> Option<&Compiled> {
@@ -2396,17 +2289,30 @@ impl Scanner {
                         if scratch.any_off && scratch.off[t.rule as usize] {
                             continue;
                         }
-                        let Some(c) = self.compiled(t.rule as usize) else {
-                            continue;
+                        // Where the rule's matches may start, from its shape (a built-in
+                        // rule's, known without compiling it) or its compiled pattern.
+                        let rule = t.rule as usize;
+                        let (lead, window) = match self.shape(rule) {
+                            Some(shape) => (shape.lead, window(shape.max_len)),
+                            None => match self.compiled(rule) {
+                                Some(c) => (c.keyword_lead, c.window),
+                                None => continue,
+                            },
                         };
-                        if let Some(lead) = c.keyword_lead {
-                            scratch
-                                .anchored
-                                .push((t.rule, start.saturating_sub(lead), start));
+                        if let Some(lead) = lead {
+                            let first = start.saturating_sub(lead);
+                            // A hit the rule cannot match from is dropped here, before the
+                            // rule is compiled (see `crate::prepared`).
+                            if let Some(gate) = self.rule_gate(rule) {
+                                if !gate.may_match_from(hay, first..=start, window) {
+                                    continue;
+                                }
+                            }
+                            scratch.anchored.push((t.rule, first, start));
                             continue;
                         }
-                        let from = start.saturating_sub(c.window);
-                        let to = (start + len + c.window).min(hay.len());
+                        let from = start.saturating_sub(window);
+                        let to = (start + len + window).min(hay.len());
                         scratch.candidates.push((t.rule, from, to));
                     }
                 }
@@ -3129,7 +3035,7 @@ mod tests {
         let mut ex = Extractor::new();
         ex.kind(ExtractKind::Prefix).limit_literal_len(8);
         let lits: Vec<Vec<u8>> = ex
-            .extract(&fold_case(&hir))
+            .extract(&crate::lead::fold_case(&hir))
             .literals()
             .unwrap()
             .iter()
@@ -3174,7 +3080,7 @@ mod tests {
         {
             let hir = parse_pattern(&rule.pattern).unwrap();
             let old = unfolded(&hir, rule);
-            let new = starts_with_keyword(&hir, rule);
+            let new = crate::lead::starts_with_keyword(&hir, &rule.keywords, rule.case_sensitive);
             assert!(
                 !old || new,
                 "{}: recognised before folding, not after",
@@ -3395,7 +3301,7 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
             "launchdarkly.api_access_token",
         ] {
             let rule = rules.rules().iter().find(|r| &*r.id == id).expect(id);
-            let compiled = compile(rule).unwrap();
+            let compiled = compile(rule, None).unwrap();
             assert!(
                 compiled.keyword_lead.is_some(),
                 "{id} is searched in windows"
@@ -3429,7 +3335,11 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
             let mut rule = Rule::new("t.t", pattern);
             rule.keywords = keywords.iter().map(|k| k.to_string()).collect();
             rule.case_sensitive = case_sensitive;
-            keyword_lead(&parse_pattern(pattern).unwrap(), &rule)
+            keyword_lead(
+                &parse_pattern(pattern).unwrap(),
+                &rule.keywords,
+                rule.case_sensitive,
+            )
         };
         let check = |pattern: &str, keywords: &[&str], case_sensitive: bool| {
             lead(pattern, keywords, case_sensitive) == Some(0)

@@ -49,7 +49,9 @@ mod extract;
 mod filter;
 mod fingerprint;
 mod keyword_dfa;
+mod lead;
 mod pattern;
+mod prepared;
 mod rule;
 #[cfg(feature = "serde")]
 mod serde_impls;

@@ -28,19 +28,5 @@ pub(crate) fn meta_config() -> meta::Config {
 /// assert!(keysweep::parse_pattern("(unclosed").is_err());
 /// ```
 pub fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
-    regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .multi_line(true)
-        .crlf(true)
-        .build()
-        .parse(pattern)
-        .map_err(|e| {
-            e.to_string()
-                .lines()
-                .last()
-                .unwrap_or("invalid regex")
-                .trim()
-                .to_string()
-        })
+    crate::lead::parse(pattern)
 }

@@ -1,0 +1,154 @@
+//! What the build script worked out about each built-in rule: its lead and longest match, and
+//! its gate.
+//!
+//! A scan reaches a few hundred rules on a large tree (any rule whose keyword occurs), and
+//! compiling one costs about 0.2 ms: parsing its pattern, proving where its matches start, and
+//! building its regex. On rails' sources 318 rules were reached and 29 of them ever matched.
+//! A gate is a small DFA, determinized at build time from a loosened copy of the pattern of a
+//! rule whose matches start next to its keywords (no captures, counted repetitions made open:
+//! see `build.rs`), so that it matches wherever the rule can. At a keyword hit the gate is
+//! searched first, anchored where the rule's matches may start; only a hit it lets through
+//! compiles the rule and runs its regex. What a rule reports is unchanged: a hit the gate
+//! turns away is one where the rule's regex finds no match.
+//!
+//! Rules that are not built in, or whose pattern or keywords were changed, have no entry and
+//! are compiled at their first hit, as before.
+
+use regex_automata::dfa::{sparse, Automaton};
+use regex_automata::{Anchored, Input};
+
+use crate::lead::shape_key;
+use crate::rule::Rule;
+
+include!(concat!(env!("OUT_DIR"), "/prepared.rs"));
+
+/// A built-in rule's shape, as the build script found it.
+#[derive(Debug)]
+pub(crate) struct Shape {
+    /// How far before a keyword hit its matches start, if that is bounded
+    /// ([`keyword_lead`](crate::lead::keyword_lead)).
+    pub(crate) lead: Option<usize>,
+    /// Its longest match, if bounded.
+    pub(crate) max_len: Option<usize>,
+    pub(crate) gate: Option<Gate>,
+}
+
+/// A rule's gate automaton, searched anchored at the starts a keyword hit allows.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    dfa: sparse::DFA<&'static [u8]>,
+}
+
+/// The shape of `rule`, if it is a built-in rule as built in.
+pub(crate) fn lookup(rule: &Rule) -> Option<Shape> {
+    let key = shape_key(&rule.pattern, &rule.keywords, rule.case_sensitive);
+    let i = SHAPES.binary_search_by_key(&key, |s| s.0).ok()?;
+    let (_, lead, max_len, off, len) = SHAPES[i];
+    let bound = |v: u32| (v != u32::MAX).then_some(v as usize);
+    // The gates are stored little-endian; elsewhere the rule is simply compiled at its first
+    // hit. A gate that does not load (it would be a build fault) is treated alike.
+    let gate = (len > 0 && cfg!(target_endian = "little"))
+        .then(|| {
+            let bytes = GATES.get(off as usize..off as usize + len as usize)?;
+            let (dfa, _) = sparse::DFA::from_bytes(bytes).ok()?;
+            Some(Gate { dfa })
+        })
+        .flatten();
+    Some(Shape {
+        lead: bound(lead),
+        max_len: bound(max_len),
+        gate,
+    })
+}
+
+impl Gate {
+    /// Whether the rule can match starting at one of `starts`, each match ending by its start
+    /// plus `window`.
+    pub(crate) fn may_match_from(
+        &self,
+        hay: &[u8],
+        starts: std::ops::RangeInclusive<usize>,
+        window: usize,
+    ) -> bool {
+        starts.into_iter().any(|at| {
+            let end = (at + window).min(hay.len());
+            let input = Input::new(hay)
+                .span(at..end)
+                .anchored(Anchored::Yes)
+                .earliest(true);
+            // A search error (none is expected: a gate quits on no byte) lets the hit through.
+            at <= end && !matches!(self.dfa.try_search_fwd(&input), Ok(None))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lead::{keyword_lead, parse};
+    use crate::rule::RuleSet;
+    use regex_automata::meta::Regex;
+
+    /// The build script's keys, leads and bounds are the library's: every built-in rule
+    /// finds its entry, with the lead and longest match the library works out itself.
+    #[test]
+    fn every_builtin_rule_finds_the_shape_it_would_work_out() {
+        let rules = RuleSet::builtin();
+        let mut gated = 0;
+        for rule in rules.rules() {
+            let shape = lookup(rule).unwrap_or_else(|| panic!("{}: no shape", rule.id));
+            let hir = parse(&rule.pattern).unwrap();
+            let lead = keyword_lead(&hir, &rule.keywords, rule.case_sensitive);
+            assert_eq!(shape.lead, lead, "{}", rule.id);
+            assert_eq!(shape.max_len, hir.properties().maximum_len(), "{}", rule.id);
+            assert!(shape.gate.is_none() || lead.is_some(), "{}", rule.id);
+            gated += usize::from(shape.gate.is_some());
+        }
+        // Most rules start at a keyword and have a gate (a few are too large to keep).
+        assert!(gated * 2 > rules.len(), "{gated} of {}", rules.len());
+    }
+
+    /// A rule whose pattern or keywords differ from the built-in one's has no entry.
+    #[test]
+    fn a_changed_rule_has_no_shape() {
+        let rules = RuleSet::builtin();
+        let mut rule = rules.rules()[0].clone();
+        assert!(lookup(&rule).is_some());
+        rule.pattern.push('x');
+        assert!(lookup(&rule).is_none());
+        let mut rule = rules.rules()[0].clone();
+        rule.keywords.push("another".into());
+        assert!(lookup(&rule).is_none());
+    }
+
+    /// A gate lets through every start of its rule's matches in the rule's examples and
+    /// negative examples (the regex's matches, before any entropy or placeholder check).
+    #[test]
+    fn gates_let_every_match_of_their_rule_through() {
+        let mut checked = 0;
+        for rule in RuleSet::builtin_with_examples().rules() {
+            let Some(gate) = lookup(rule).and_then(|s| s.gate) else {
+                continue;
+            };
+            let regex = Regex::builder()
+                .syntax(regex_automata::util::syntax::Config::new().utf8(false))
+                .build_from_hir(&parse(&rule.pattern).unwrap())
+                .unwrap();
+            let texts = rule.examples.iter().map(|e| &e.text);
+            for text in texts.chain(rule.negative_examples.iter().map(|e| &e.text)) {
+                let hay = text.as_bytes();
+                for m in regex.find_iter(hay) {
+                    let window = m.end() - m.start();
+                    assert!(
+                        gate.may_match_from(hay, m.start()..=m.start(), window),
+                        "{}: the gate turns away a match at {}",
+                        rule.id,
+                        m.start()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+    }
+}
