@@ -326,6 +326,13 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// assert!(!is_placeholder(b"ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u"));
 /// assert!(is_placeholder(b"ACCAQFODXMPL4YFHP7DZE"));
 /// assert!(!is_placeholder(b"jug8Q~xmplM9dvfrr775-9IVJ~TA~ajVGSJnpRP1"));
+/// // Code, not a value: an f-string's call, `env(NAME)`, a regex group, a concatenation.
+/// assert!(is_placeholder(b"{dbutils.secrets.get("));
+/// assert!(is_placeholder(b"env(RESEND_API_KEY)"));
+/// assert!(is_placeholder(b"(.+)"));
+/// assert!(is_placeholder(b" & pwd & "));
+/// assert!(!is_placeholder(b"(Tr0ub4dor&3)"));
+/// assert!(!is_placeholder(b"(Passw0rd+)"));
 /// ```
 pub fn is_placeholder(secret: &[u8]) -> bool {
     let s = trim_quotes(secret);
@@ -394,6 +401,47 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         if name >= 2 && s.get(1 + name) == Some(&b'(') {
             return true;
         }
+    }
+    // A Python f-string's or JS template's call cut short at its first quote (a rule's value
+    // stops there): `{dbutils.secrets.get(` of `f'password="{dbutils.secrets.get("kv", "pw")}"'`.
+    if first == b'{'
+        && s.get(1)
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+    {
+        let name = s[1..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'))
+            .count();
+        if s.get(1 + name) == Some(&b'(') {
+            return true;
+        }
+    }
+    // Supabase's config.toml (and others) resolve `env(NAME)` from the environment.
+    if s.len() > 5 && s[..4].eq_ignore_ascii_case(b"env(") && last == b')' {
+        let inner = &s[4..s.len() - 1];
+        if inner
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        {
+            return true;
+        }
+    }
+    // A regex group standing where a URL's password goes (`redis://(\w+):(.+)@(.+)`): code that
+    // parses such URLs.
+    if first == b'(' && last == b')' && s.len() <= 16 {
+        let inner = &s[1..s.len() - 1];
+        let regex = |b: &u8| b"\\.+*?[]^-$|".contains(b) || b.is_ascii_alphanumeric();
+        let token = |t: &[u8]| memchr::memmem::find(inner, t).is_some();
+        if inner.iter().all(regex) && (token(b".+") || token(b".*") || token(b"\\") || token(b"["))
+        {
+            return true;
+        }
+    }
+    // A string concatenated around a variable, as VBScript and Basic write it, cut at the
+    // quotes: `" & pwd & "` of `"...;Password=" & pwd & ";"`.
+    let bare = s.trim_ascii();
+    if bare.len() > 2 && bare[0] == b'&' && bare[bare.len() - 1] == b'&' {
+        return true;
     }
     // Windows (cmd, NuGet.Config, MSBuild) environment references: `%GITHUB_TOKEN%`, and
     // delayed expansion in batch files: `!DB_PASS!`.
