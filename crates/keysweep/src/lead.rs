@@ -7,7 +7,9 @@
 
 /// Parses a rule pattern as every part of keysweep reads one: bytes, not text (Unicode classes
 /// off, ASCII `\w` and `\b`), `.` matching any byte but `\n`, and `^`/`$` matching at line
-/// boundaries, `\r\n` included. `Err` carries the parser's one-line reason.
+/// boundaries, `\r\n` included. A word boundary that starts the pattern (or one of its
+/// alternatives) also holds after an escaped line break or tab (`\n`, `\r`, `\t` written as
+/// two bytes, [`escaped_boundaries`]). `Err` carries the parser's one-line reason.
 pub(crate) fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
@@ -16,6 +18,7 @@ pub(crate) fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
         .crlf(true)
         .build()
         .parse(pattern)
+        .map(escaped_boundaries)
         .map_err(|e| {
             e.to_string()
                 .lines()
@@ -24,6 +27,38 @@ pub(crate) fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
                 .trim()
                 .to_string()
         })
+}
+
+/// `hir` with a leading word boundary (`\bghp_...`) widened to "or an escaped `\n`, `\r` or
+/// `\t`": in a JSON string, a log line or a chat export a token often follows an escaped line
+/// break (`"Current token:\nATATT3x..."`), and the `n` of the escape is a word byte, so the
+/// boundary alone would not hold there.
+fn escaped_boundaries(hir: regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, HirKind, Look};
+    match hir.kind() {
+        HirKind::Concat(items)
+            if matches!(
+                items.first().map(Hir::kind),
+                Some(HirKind::Look(
+                    Look::WordAscii | Look::WordStartAscii | Look::WordStartHalfAscii
+                ))
+            ) =>
+        {
+            let escape = Hir::concat(vec![
+                Hir::literal(*b"\\"),
+                Hir::class(Class::Bytes(ClassBytes::new(
+                    [b'n', b'r', b't'].map(|b| ClassBytesRange::new(b, b)),
+                ))),
+            ]);
+            let mut items = items.to_vec();
+            items[0] = Hir::alternation(vec![items[0].clone(), escape]);
+            Hir::concat(items)
+        }
+        HirKind::Alternation(branches) => {
+            Hir::alternation(branches.iter().cloned().map(escaped_boundaries).collect())
+        }
+        _ => hir,
+    }
 }
 
 /// A 64-bit FNV-1a digest of what a rule's lead and gate are worked out from: its pattern, its
@@ -90,8 +125,9 @@ pub(crate) fn keyword_lead(
 }
 
 /// Longest lead before a keyword that [`keyword_lead`] accepts (each byte of it costs one more
-/// anchored try per keyword hit).
-pub(crate) const MAX_LEAD: usize = 16;
+/// anchored try per keyword hit): a URL's scheme before `://` (16 bytes at most in the
+/// built-in rules) and the two bytes of an escaped line break before it.
+pub(crate) const MAX_LEAD: usize = 18;
 
 pub(crate) fn starts_with_keyword(
     hir: &regex_syntax::hir::Hir,
