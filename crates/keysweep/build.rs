@@ -112,6 +112,8 @@ struct Shape {
     key: u64,
     lead: Option<usize>,
     max_len: Option<usize>,
+    /// For a rule with a lead: the bytes its matches can begin with, as four 64-bit words.
+    first_bytes: Option<[u64; 4]>,
     /// The gate DFA (sparse, little-endian).
     gate: Option<Vec<u8>>,
 }
@@ -142,6 +144,16 @@ fn shape(r: &Table) -> Option<Shape> {
         key: lead::shape_key(pattern, &keywords, case_sensitive),
         lead,
         max_len: hir.properties().maximum_len(),
+        first_bytes: lead
+            .filter(|&l| l > 0)
+            .and_then(|_| lead::first_bytes(&hir))
+            .map(|set| {
+                let mut words = [0u64; 4];
+                for b in (0..256).filter(|&b| set[b]) {
+                    words[b >> 6] |= 1 << (b & 63);
+                }
+                words
+            }),
         // Only a rule whose matches start next to its keywords has a gate: it is searched
         // anchored at those few starts, where it dies within a few bytes of most hits. A
         // gate searched over a window costs a sparse DFA's step per byte, more than the
@@ -202,9 +214,8 @@ fn write_shapes(mut shapes: Vec<Shape>, out: &Path) {
     shapes.dedup_by_key(|s| s.key);
     let mut gates = Vec::new();
     let mut src = String::from(
-        "/// `(key, lead, longest match, gate offset, gate length)` of each built-in rule,\n\
-         /// sorted by key; `u32::MAX` for no lead or no bound, length 0 for no gate.\n\
-         pub(crate) static SHAPES: &[(u64, u32, u32, u32, u32)] = &[\n",
+        "/// The shape of each built-in rule, sorted by key.\n\
+         static SHAPES: &[Entry] = &[\n",
     );
     for s in &shapes {
         let (off, len) = match &s.gate {
@@ -214,19 +225,25 @@ fn write_shapes(mut shapes: Vec<Shape>, out: &Path) {
             }
             None => (0, 0),
         };
+        let fb = s.first_bytes.unwrap_or([u64::MAX; 4]);
         let n = |v: Option<usize>| v.map_or(u32::MAX, |v| u32::try_from(v).unwrap_or(u32::MAX - 1));
         writeln!(
             src,
-            "    ({:#x}, {}, {}, {off}, {len}),",
+            "    Entry {{ key: {:#x}, lead: {}, max_len: {}, off: {off}, len: {len}, \
+             first_bytes: [{:#x}, {:#x}, {:#x}, {:#x}] }},",
             s.key,
             n(s.lead),
-            n(s.max_len)
+            n(s.max_len),
+            fb[0],
+            fb[1],
+            fb[2],
+            fb[3]
         )
         .unwrap();
     }
     src.push_str(
         "];\n/// The gates of [`SHAPES`], one after another.\n\
-         pub(crate) static GATES: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/gates.bin\"));\n",
+         static GATES: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/gates.bin\"));\n",
     );
     std::fs::write(out.join("gates.bin"), gates).expect("write to OUT_DIR");
     std::fs::write(out.join("prepared.rs"), src).expect("write to OUT_DIR");

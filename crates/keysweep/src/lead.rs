@@ -231,3 +231,53 @@ pub(crate) fn fold_case(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir 
         _ => hir.clone(),
     }
 }
+
+/// The bytes every match of `hir` begins with, or `None` when it can match the empty string
+/// (then any position may start one). Look-arounds are zero-width and skipped; a Unicode
+/// class stands for its ASCII bytes and every UTF-8 lead byte.
+pub(crate) fn first_bytes(hir: &regex_syntax::hir::Hir) -> Option<Box<[bool; 256]>> {
+    use regex_syntax::hir::{Class, Hir, HirKind};
+    /// Adds the first bytes of `hir` to `set`; returns whether `hir` can match empty.
+    fn add(hir: &Hir, set: &mut [bool; 256]) -> bool {
+        match hir.kind() {
+            HirKind::Empty | HirKind::Look(_) => true,
+            HirKind::Literal(lit) => match lit.0.first() {
+                Some(&b) => {
+                    set[b as usize] = true;
+                    false
+                }
+                None => true,
+            },
+            HirKind::Class(Class::Bytes(class)) => {
+                for r in class.ranges() {
+                    set[r.start() as usize..=r.end() as usize].fill(true);
+                }
+                false
+            }
+            HirKind::Class(Class::Unicode(class)) => {
+                for r in class.ranges() {
+                    let (lo, hi) = (r.start() as u32, r.end() as u32);
+                    if lo < 0x80 {
+                        set[lo as usize..=hi.min(0x7F) as usize].fill(true);
+                    }
+                    if hi >= 0x80 {
+                        set[0xC2..=0xF4].fill(true);
+                    }
+                }
+                false
+            }
+            HirKind::Repetition(rep) => add(&rep.sub, set) || rep.min == 0,
+            HirKind::Capture(cap) => add(&cap.sub, set),
+            HirKind::Concat(items) => items.iter().all(|item| add(item, set)),
+            HirKind::Alternation(items) => {
+                let mut empty = false;
+                for item in items {
+                    empty |= add(item, set);
+                }
+                empty
+            }
+        }
+    }
+    let mut set = Box::new([false; 256]);
+    (!add(hir, &mut set)).then_some(set)
+}

@@ -20,6 +20,21 @@ use regex_automata::{Anchored, Input};
 use crate::lead::shape_key;
 use crate::rule::Rule;
 
+/// One built-in rule's entry, as `build.rs` writes it.
+struct Entry {
+    /// [`shape_key`] of the rule.
+    key: u64,
+    /// Its lead, `u32::MAX` for none.
+    lead: u32,
+    /// Its longest match, `u32::MAX` for unbounded.
+    max_len: u32,
+    /// Where its gate is in [`GATES`], and its length (0: no gate).
+    off: u32,
+    len: u32,
+    /// The bytes its matches can begin with, one bit each (all set: any byte).
+    first_bytes: [u64; 4],
+}
+
 include!(concat!(env!("OUT_DIR"), "/prepared.rs"));
 
 /// A built-in rule's shape, as the build script found it.
@@ -37,13 +52,24 @@ pub(crate) struct Shape {
 #[derive(Debug)]
 pub(crate) struct Gate {
     dfa: sparse::DFA<&'static [u8]>,
+    /// The bytes a match can begin with (one bit each): a start before the keyword whose
+    /// byte is not one is not searched (most of a URL scheme's lead, and the two bytes of an
+    /// escaped line break a leading `\b` allows).
+    first_bytes: [u64; 4],
 }
 
 /// The shape of `rule`, if it is a built-in rule as built in.
 pub(crate) fn lookup(rule: &Rule) -> Option<Shape> {
     let key = shape_key(&rule.pattern, &rule.keywords, rule.case_sensitive);
-    let i = SHAPES.binary_search_by_key(&key, |s| s.0).ok()?;
-    let (_, lead, max_len, off, len) = SHAPES[i];
+    let i = SHAPES.binary_search_by_key(&key, |s| s.key).ok()?;
+    let Entry {
+        lead,
+        max_len,
+        off,
+        len,
+        first_bytes,
+        ..
+    } = SHAPES[i];
     let bound = |v: u32| (v != u32::MAX).then_some(v as usize);
     // The gates are stored little-endian; elsewhere the rule is simply compiled at its first
     // hit. A gate that does not load (it would be a build fault) is treated alike.
@@ -51,7 +77,7 @@ pub(crate) fn lookup(rule: &Rule) -> Option<Shape> {
         .then(|| {
             let bytes = GATES.get(off as usize..off as usize + len as usize)?;
             let (dfa, _) = sparse::DFA::from_bytes(bytes).ok()?;
-            Some(Gate { dfa })
+            Some(Gate { dfa, first_bytes })
         })
         .flatten();
     Some(Shape {
@@ -71,6 +97,11 @@ impl Gate {
         window: usize,
     ) -> bool {
         starts.into_iter().any(|at| {
+            if let Some(&b) = hay.get(at) {
+                if self.first_bytes[usize::from(b >> 6)] & (1 << (b & 63)) == 0 {
+                    return false;
+                }
+            }
             let end = (at + window).min(hay.len());
             let input = Input::new(hay)
                 .span(at..end)
