@@ -139,6 +139,10 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
 /// language, as `your_` does in English: `sua_chave_api_aqui`, `dein-token`, `votre_cle`.
 /// Only at the start: inside a random value these short runs occur by chance.
 const PLACEHOLDER_PREFIXES: &[&[u8]] = &[
+    // Encrypted in place by the application that reads it (a ServiceNow MID server's
+    // `encrypt:...`, `encrypted:...` in several Java tools): the key is not in the file.
+    b"encrypt:",
+    b"encrypted:",
     b"sua_",
     b"sua-",
     b"seu_",
