@@ -1798,15 +1798,6 @@ impl Scanner {
             .as_ref()
     }
 
-    /// Rule `index`'s gate, when the scan uses gates (not with the prefilter off, which
-    /// confirms every rule everywhere).
-    fn rule_gate(&self, index: usize) -> Option<&crate::prepared::Gate> {
-        if !self.inner.prefilter {
-            return None;
-        }
-        self.shape(index)?.gate.as_ref()
-    }
-
     fn compiled(&self, index: usize) -> Option<&Compiled> {
         self.compile_result(index).as_ref().ok()
     }
@@ -2242,10 +2233,10 @@ impl Scanner {
                         // Where the rule's matches may start, from its shape (a built-in
                         // rule's, known without compiling it) or its compiled pattern.
                         let rule = t.rule as usize;
-                        let (lead, window) = match self.shape(rule) {
-                            Some(shape) => (shape.lead, window(shape.max_len)),
+                        let (lead, window, gate) = match self.shape(rule) {
+                            Some(shape) => (shape.lead, window(shape.max_len), shape.gate.as_ref()),
                             None => match self.compiled(rule) {
-                                Some(c) => (c.keyword_lead, c.window),
+                                Some(c) => (c.keyword_lead, c.window, None),
                                 None => continue,
                             },
                         };
@@ -2253,10 +2244,8 @@ impl Scanner {
                             let first = start.saturating_sub(lead);
                             // A hit the rule cannot match from is dropped here, before the
                             // rule is compiled (see `crate::prepared`).
-                            if let Some(gate) = self.rule_gate(rule) {
-                                if !gate.may_match_from(hay, first..=start, window) {
-                                    continue;
-                                }
+                            if gate.is_some_and(|g| !g.may_match_from(hay, first..=start, window)) {
+                                continue;
                             }
                             scratch.anchored.push((t.rule, first, start));
                             continue;

@@ -88,8 +88,8 @@ pub(crate) fn lookup(rule: &Rule) -> Option<Shape> {
 }
 
 impl Gate {
-    /// Whether the rule can match starting at one of `starts`, each match ending by its start
-    /// plus `window`.
+    /// Whether the rule can match starting at one of `starts` (positions in `hay`), each match
+    /// ending by its start plus `window`.
     pub(crate) fn may_match_from(
         &self,
         hay: &[u8],
@@ -108,7 +108,7 @@ impl Gate {
                 .anchored(Anchored::Yes)
                 .earliest(true);
             // A search error (none is expected: a gate quits on no byte) lets the hit through.
-            at <= end && !matches!(self.dfa.try_search_fwd(&input), Ok(None))
+            !matches!(self.dfa.try_search_fwd(&input), Ok(None))
         })
     }
 }
