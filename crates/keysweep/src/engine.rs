@@ -723,73 +723,6 @@ impl PathPatterns {
     }
 }
 
-/// Lanes of the keyword search stepped in lockstep by one thread (see [`keyword_hits`]).
-/// Four: measured 2.8x one lane's speed here; eight adds little and spills registers.
-const LANES: usize = 4;
-
-/// Reports every keyword occurrence that starts at or after `range.start` and ends in `range`,
-/// as `(pattern, start)` pairs in `hits` (unordered).
-///
-/// A DFA step is one table load that depends on the previous one, so a single pass is bound by
-/// load latency, not bandwidth: about 350 MB/s on a 2 GHz server core, whatever the number of
-/// keywords. The range is therefore cut into [`LANES`] lanes scanned in lockstep, which keeps
-/// several independent loads in flight. The automaton's state depends only on the last
-/// `max_len` bytes, so each lane first runs over the `max_len` bytes before it (reporting
-/// nothing there) and then owns the hits that end inside it. A match state lists every
-/// keyword ending at that position, so no occurrence is lost.
-fn keyword_hits(
-    dfa: &KeywordDfa,
-    hay: &[u8],
-    range: Range<usize>,
-    hits: &mut Vec<(PatternID, usize)>,
-) {
-    let start_state = dfa.start();
-    let warmup = dfa.max_pattern_len();
-    let lane_len = range.len().div_ceil(LANES).max(1);
-    // Per lane: first byte scanned, first byte owned, end.
-    let mut lanes = [(0usize, 0usize, 0usize); LANES];
-    for (i, lane) in lanes.iter_mut().enumerate() {
-        let own = (range.start + i * lane_len).min(range.end);
-        let end = (own + lane_len).min(range.end);
-        *lane = (own.saturating_sub(warmup).max(range.start), own, end);
-    }
-    let steps = lanes
-        .iter()
-        .map(|&(from, _, end)| end - from)
-        .min()
-        .unwrap_or(0);
-    // Four named states over zipped slices: no bounds checks, states stay in registers, and
-    // one branch (rarely taken) asks whether any lane entered a match state.
-    let [l0, l1, l2, l3] = lanes.map(|(from, _, _)| &hay[from..from + steps]);
-    let [mut s0, mut s1, mut s2, mut s3] = [start_state; LANES];
-    let bytes = l0.iter().zip(l1).zip(l2).zip(l3);
-    for (k, (((&b0, &b1), &b2), &b3)) in bytes.enumerate() {
-        s0 = dfa.next(s0, b0);
-        s1 = dfa.next(s1, b1);
-        s2 = dfa.next(s2, b2);
-        s3 = dfa.next(s3, b3);
-        if dfa.is_match(s0) | dfa.is_match(s1) | dfa.is_match(s2) | dfa.is_match(s3) {
-            for (lane, sid) in [s0, s1, s2, s3].into_iter().enumerate() {
-                if dfa.is_match(sid) {
-                    let (from, own, _) = lanes[lane];
-                    report_hits(dfa, sid, from + k + 1, own, range.start, hits);
-                }
-            }
-        }
-    }
-    let sids = [s0, s1, s2, s3];
-    // Each lane's tail, alone.
-    for (lane, &(from, own, end)) in lanes.iter().enumerate() {
-        let mut sid = sids[lane];
-        for (k, &b) in hay[from + steps..end].iter().enumerate() {
-            sid = dfa.next(sid, b);
-            if dfa.is_match(sid) {
-                report_hits(dfa, sid, from + steps + k + 1, own, range.start, hits);
-            }
-        }
-    }
-}
-
 /// Bytes, counted from a scanner's first input, whose keywords are looked for one keyword at a
 /// time, with no automaton ([`direct_keyword_hits`]): building the keyword DFA over 1,600+
 /// keywords costs about 2.5 ms, more than a pre-commit hook's whole diff takes to search this
@@ -805,7 +738,7 @@ enum Keywords<'a> {
 }
 
 /// Every occurrence of every keyword in `hay[range]`, overlapping ones included, compared as
-/// the automata compare (ASCII case-insensitively): the hits [`keyword_hits`] reports, in
+/// the automata compare (ASCII case-insensitively): the hits [`KeywordDfa::hits`] reports, in
 /// another order. For small inputs: it costs one pass to lower-case the input and note which
 /// byte pairs occur, then a substring search for each keyword whose byte pairs all occur.
 /// `patterns` are lower-case and not empty.
@@ -853,7 +786,7 @@ fn find_keywords(
 ) {
     let before = scratch.hits.len();
     match dfa {
-        Some(dfa) => keyword_hits(dfa, hay, range, &mut scratch.hits),
+        Some(dfa) => dfa.hits(hay, range, &mut scratch.hits),
         None => direct_keyword_hits(
             patterns,
             hay,
@@ -866,27 +799,6 @@ fn find_keywords(
     if first > 0 {
         for hit in &mut scratch.hits[before..] {
             hit.0 = PatternID::new_unchecked(hit.0.as_usize() + first);
-        }
-    }
-}
-
-/// Records the keywords ending at match state `state` (at `end`), unless the hit lies in a
-/// lane's warm-up (`end <= own`: the previous lane's) or starts before the range.
-#[inline(never)]
-fn report_hits(
-    dfa: &KeywordDfa,
-    state: u32,
-    end: usize,
-    own: usize,
-    range_start: usize,
-    hits: &mut Vec<(PatternID, usize)>,
-) {
-    if end <= own {
-        return;
-    }
-    for &(pid, len) in dfa.matches(state) {
-        if end - len as usize >= range_start {
-            hits.push((pid, end - len as usize));
         }
     }
 }
@@ -3440,7 +3352,7 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
                 .map(|m| (m.pattern().as_usize(), m.start()))
                 .collect();
             let mut got = Vec::new();
-            keyword_hits(&dfa, &hay, start..end, &mut got);
+            dfa.hits(&hay, start..end, &mut got);
             let mut sorted = got.clone();
             sorted.sort_unstable();
             let (mut direct, mut lower, mut pairs) = (Vec::new(), Vec::new(), Vec::new());
@@ -3473,7 +3385,7 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         let mut hay = include_bytes!("../rules/generic.toml").to_vec();
         hay.extend(include_bytes!("../rules/saas.toml").to_ascii_uppercase());
         let mut got = Vec::new();
-        keyword_hits(&dfa, &hay, 0..hay.len(), &mut got);
+        dfa.hits(&hay, 0..hay.len(), &mut got);
         let mut got: Vec<(usize, usize)> = got.iter().map(|(p, s)| (p.as_usize(), *s)).collect();
         let mut want: Vec<(usize, usize)> = naive
             .find_overlapping_iter(&hay)
@@ -3494,7 +3406,7 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         let dfa = KeywordDfa::new(&kws).unwrap();
         let hay = b"xxabcABCaBc-bC";
         let mut got = Vec::new();
-        keyword_hits(&dfa, hay, 0..hay.len(), &mut got);
+        dfa.hits(hay, 0..hay.len(), &mut got);
         let empty = got.iter().filter(|(p, _)| p.as_usize() == 0).count();
         assert!(empty >= hay.len(), "{empty} hits of the empty keyword");
         let mut found: Vec<(usize, usize)> = got
