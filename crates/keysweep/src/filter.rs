@@ -333,6 +333,7 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// // Code, not a value: an f-string's call, `env(NAME)`, a regex group, a concatenation.
 /// assert!(is_placeholder(b"{dbutils.secrets.get("));
 /// assert!(is_placeholder(b"env(RESEND_API_KEY)"));
+/// assert!(is_placeholder(b"os.environ/REDIS_PASSWORD"));
 /// assert!(is_placeholder(b"(.+)"));
 /// assert!(is_placeholder(b" & pwd & "));
 /// assert!(!is_placeholder(b"(Tr0ub4dor&3)"));
@@ -417,6 +418,12 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
             .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.'))
             .count();
         if s.get(1 + name) == Some(&b'(') {
+            return true;
+        }
+    }
+    // LiteLLM's config.yaml reads `os.environ/NAME` from the environment.
+    if let Some(name) = s.strip_prefix(b"os.environ/") {
+        if !name.is_empty() && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
             return true;
         }
     }
@@ -813,6 +820,8 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(looks_like_password_literal(b"HunterFalcon9"));
 /// assert!(looks_like_password_literal(b"KARMeiMIzxnUgRTnbZqvjxoX"));
 /// assert!(!looks_like_password_literal(b"XMLHttpRequestHandler"));
+/// assert!(looks_like_password_literal(b"RSUBh_tciZlXRZ"));
+/// assert!(!looks_like_password_literal(b"SQLConnString"));
 /// ```
 pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     // A call: `getPassword()`, `env("DB_PASSWORD")`.
@@ -942,28 +951,44 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     })
 }
 
-/// Letters of both cases at random, 16 or more (`KARMeiMIzxnUgRTnbZqvjxoX`): few vowels (a
-/// quarter at most), a run of four consonants, three or more humps (a lowercase letter before
-/// a capital) and two or more runs of capitals. Identifiers in camel case have the vowels of
-/// their words and a hump per word (`XMLHttpRequestHandler`: two humps).
+/// Letters of both cases at random: few vowels, a run of four consonants, and capitals where
+/// no word starts. Sixteen letters or more (`KARMeiMIzxnUgRTnbZqvjxoX`): a quarter vowels at
+/// most, three or more humps (a lowercase letter before a capital) and two or more runs of
+/// capitals. Ten to fifteen, or letters in two parts joined by one `_` (`KWhKRvkmnd`,
+/// `RSUBh_tciZlXRZ`): a fifth vowels at most, a hump and two runs of capitals. Identifiers in
+/// camel case have the vowels of their words and a hump per word (`XMLHttpRequestHandler`: two
+/// humps; `SQLConnString`: one run of capitals).
 fn random_mixed_letters(s: &[u8]) -> bool {
-    s.len() >= 16
-        && s.iter().all(u8::is_ascii_alphabetic)
-        && s.iter().filter(|b| is_vowel(b)).count() * 4 <= s.len()
-        && s.windows(4).any(|w| !w.iter().any(is_vowel))
-        && s.windows(2)
-            .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
-            .count()
-            >= 3
-        && s.windows(2)
-            .enumerate()
-            .filter(|&(i, w)| {
-                w[0].is_ascii_uppercase()
-                    && w[1].is_ascii_uppercase()
-                    && (i == 0 || !s[i - 1].is_ascii_uppercase())
-            })
-            .count()
-            >= 2
+    let joins = s.iter().filter(|&&b| b == b'_').count();
+    let letters: Vec<u8> = s.iter().copied().filter(|&b| b != b'_').collect();
+    if joins > 1
+        || s.first() == Some(&b'_')
+        || s.last() == Some(&b'_')
+        || !letters.iter().all(u8::is_ascii_alphabetic)
+    {
+        return false;
+    }
+    let vowels = letters.iter().filter(|b| is_vowel(b)).count();
+    let consonant_run = letters.windows(4).any(|w| !w.iter().any(is_vowel));
+    let humps = letters
+        .windows(2)
+        .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+        .count();
+    let capital_runs = letters
+        .windows(2)
+        .enumerate()
+        .filter(|&(i, w)| {
+            w[0].is_ascii_uppercase()
+                && w[1].is_ascii_uppercase()
+                && (i == 0 || !letters[i - 1].is_ascii_uppercase())
+        })
+        .count();
+    let n = letters.len();
+    if n >= 16 && joins == 0 {
+        vowels * 4 <= n && consonant_run && humps >= 3 && capital_runs >= 2
+    } else {
+        n >= 10 && vowels * 5 <= n && consonant_run && humps >= 1 && capital_runs >= 2
+    }
 }
 
 /// A vowel of either case, `y` included: what random letters have few of.
