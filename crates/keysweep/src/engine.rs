@@ -2506,11 +2506,19 @@ impl Scanner {
                 continue;
             }
             let (secret, layers) = if v.base64 {
+                let written = &hay[v.value.clone()];
                 let mut decoded = Vec::new();
-                if !crate::decode::base64_value(&hay[v.value.clone()], &mut decoded) {
+                if crate::decode::base64_value(written, &mut decoded) {
+                    (decoded, vec![Encoding::Base64])
+                } else if crate::check::base64_decode_into(written, &mut decoded)
+                    && decoded.len() >= 16
+                {
+                    // Binary once decoded: a keytab, a keystore, a random key. The value is
+                    // reported as written (its bytes would print as noise).
+                    (written.to_vec(), Vec::new())
+                } else {
                     continue;
                 }
-                (decoded, vec![Encoding::Base64])
             } else {
                 (v.unescaped(hay), Vec::new())
             };

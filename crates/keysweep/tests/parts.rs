@@ -231,3 +231,33 @@ fn a_kubernetes_secret_is_read_by_its_extractor_not_guessed_at_by_generic_rules(
         "{found:#?}"
     );
 }
+
+/// A data value that decodes to binary (a Kerberos keytab, a keystore, a random AES key) is
+/// still a secret of the Secret: reported as written, not dropped for not being text.
+#[test]
+fn a_kubernetes_secret_value_that_decodes_to_binary_is_reported_as_written() {
+    let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+    let keytab = "BQIAAABHAAIAC0NPUlAuRVhBTVBMRQAEaG9zdAAPd2ViMDEuY29ycC5sb2NhbAAAAAFmA7qsAgASACDH2pY1qL8xV0mK4fR7sT9bW3kY6hJ0sD5fA2gE8uQ=";
+    let aes = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+    let text = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web01\ntype: Opaque\ndata:\n  \
+         krb5.keytab: {keytab}\n  aes.key: {aes}\n  tiny: AAEC\n"
+    );
+    let found = scanner.scan_file(
+        &mut scanner.scratch(),
+        text.as_bytes(),
+        Some("k8s/web01.yaml"),
+    );
+    let got: Vec<(&[u8], usize)> = found
+        .iter()
+        .map(|f| (f.secret.as_slice(), f.line))
+        .collect();
+    assert_eq!(
+        got,
+        [(keytab.as_bytes(), 7), (aes.as_bytes(), 8)],
+        "{found:#?}"
+    );
+    // A keytab with a well-formed header is its own rule's; the AES key only the Secret's.
+    assert_eq!(&*found[0].rule_id, "kerberos.keytab.base64");
+    assert_eq!(&*found[1].rule_id, "kubernetes.secret.value");
+}
