@@ -422,14 +422,6 @@ pub(crate) fn decode(encoding: Encoding, span: &[u8], out: &mut Vec<u8>) -> bool
     ok && out.len() >= 8 && out.as_slice() != span && mostly_printable(out)
 }
 
-/// Decodes a value known to be base64 (a Kubernetes Secret's `data:` value) into `out`:
-/// unlike [`decode`], short values count (a six-letter password is still a password), but
-/// binary ones (a keystore) are not reported as text.
-pub(crate) fn base64_value(span: &[u8], out: &mut Vec<u8>) -> bool {
-    out.clear();
-    crate::check::base64_decode_into(span, out) && !out.is_empty() && mostly_printable(out)
-}
-
 /// At least 90% printable ASCII or whitespace, or valid non-ASCII UTF-8.
 pub(crate) fn mostly_printable(bytes: &[u8]) -> bool {
     let text = match std::str::from_utf8(bytes) {

@@ -2506,13 +2506,16 @@ impl Scanner {
                 continue;
             }
             let (secret, layers) = if v.base64 {
+                // A value known to be base64: unlike `decode::decode`'s guesses, short values
+                // count (a six-letter password is still a password).
                 let written = &hay[v.value.clone()];
                 let mut decoded = Vec::new();
-                if crate::decode::base64_value(written, &mut decoded) {
+                if !crate::check::base64_decode_into(written, &mut decoded) || decoded.is_empty() {
+                    continue;
+                }
+                if crate::decode::mostly_printable(&decoded) {
                     (decoded, vec![Encoding::Base64])
-                } else if crate::check::base64_decode_into(written, &mut decoded)
-                    && decoded.len() >= 16
-                {
+                } else if decoded.len() >= 16 {
                     // Binary once decoded: a keytab, a keystore, a random key. The value is
                     // reported as written (its bytes would print as noise).
                     (written.to_vec(), Vec::new())
@@ -3332,13 +3335,7 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
     /// text over a small alphabet (so keywords overlap, nest and straddle lane boundaries).
     #[test]
     fn keyword_hits_equal_a_plain_overlapping_search() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rand = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rand = crate::keyword_dfa::xorshift(0x9e37_79b9_7f4a_7c15);
         for round in 0..200 {
             // Keywords over the first six bytes (lower-cased as the scanner's are), text over
             // all nine: upper case, a non-ASCII byte, and bytes no keyword holds.

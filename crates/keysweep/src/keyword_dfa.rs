@@ -404,6 +404,18 @@ impl KeywordDfa {
     }
 }
 
+/// A xorshift generator for the randomised tests here and in the engine: `rand(n)` is in
+/// `0..n`, the same sequence for the same seed.
+#[cfg(test)]
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut(u64) -> u64 {
+    move |n| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,13 +447,7 @@ mod tests {
     /// and a byte no keyword holds.
     #[test]
     fn shared_columns_report_exactly_the_keywords_in_both_table_widths() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut rand = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rand = xorshift(0x2545_f491_4f6c_dd1d);
         let symbols: Vec<u8> = (0..128u8)
             .filter(|b| !b.is_ascii_alphabetic())
             .chain(*b"ab\xc3\xa9\xd0")
