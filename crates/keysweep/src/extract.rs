@@ -347,6 +347,14 @@ fn public_secret_key(key: &[u8]) -> bool {
         b"uri",
         b"domain",
         b"realm",
+        b"index",
+        b"model",
+        b"version",
+        b"organization",
+        b"cluster",
+        b"location",
+        b"timezone",
+        b"environment",
     ];
     TAILS.iter().any(|t| k.len() > t.len() && k.ends_with(t))
         || k.ends_with(b".crt")
@@ -383,6 +391,29 @@ fn public_secret_key(key: &[u8]) -> bool {
             b"cert",
             b"pub",
             b"project",
+            // Settings that ride along in an app's Secret (`PINECONE_INDEX`, `OPENAI_MODEL`,
+            // `APP_ENV`): names and modes, not credentials.
+            b"index",
+            b"model",
+            b"version",
+            b"org",
+            b"organization",
+            b"tenant",
+            b"topic",
+            b"queue",
+            b"channel",
+            b"cluster",
+            b"zone",
+            b"location",
+            b"path",
+            b"dir",
+            b"level",
+            b"mode",
+            b"env",
+            b"environment",
+            b"timezone",
+            b"locale",
+            b"language",
         ]
         .contains(&k)
 }
