@@ -24,6 +24,13 @@ use toml::{Table, Value};
 #[path = "src/lead.rs"]
 mod lead;
 
+#[allow(dead_code)]
+#[path = "src/hir_codec.rs"]
+mod hir_codec;
+
+#[path = "src/relax.rs"]
+mod relax;
+
 /// Load order of the built-in rule files: a rule id is reported from the first file that
 /// defines it, and `generic.toml` goes last.
 const FILES: &[&str] = &[
@@ -60,6 +67,8 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/builtin_format.rs");
     println!("cargo:rerun-if-changed=src/lead.rs");
+    println!("cargo:rerun-if-changed=src/hir_codec.rs");
+    println!("cargo:rerun-if-changed=src/relax.rs");
 
     // Every file in rules/ is loaded: a new file that is not listed fails the build rather
     // than silently not shipping.
@@ -78,6 +87,7 @@ fn main() {
     );
 
     let mut shapes = Vec::new();
+    let mut patterns = Vec::new();
     let mut index = String::from(
         "/// `(file name, pre-parsed rule file)` of every built-in rule file, in load order.\n\
          pub(crate) const FILES: &[(&str, &[u8])] = &[\n",
@@ -93,6 +103,9 @@ fn main() {
         encode_table(&table, &mut bytes, name);
         if let Some(Value::Array(rules)) = table.get("rule") {
             shapes.extend(rules.iter().filter_map(|r| r.as_table()).filter_map(shape));
+            for r in rules.iter().filter_map(|r| r.as_table()) {
+                rule_patterns(r, &mut patterns);
+            }
         }
         let bin = format!("{}.bin", name.trim_end_matches(".toml"));
         std::fs::write(out.join(&bin), &bytes).expect("write to OUT_DIR");
@@ -105,6 +118,86 @@ fn main() {
     index.push_str("];\n");
     std::fs::write(out.join("builtin_files.rs"), index).expect("write to OUT_DIR");
     write_shapes(shapes, &out);
+    write_patterns(patterns, &out);
+}
+
+/// The regex texts of rule `r` (a table of a rule file) that a scan parses: its pattern,
+/// rejects, allowed values and path patterns.
+fn rule_patterns(r: &Table, out: &mut Vec<String>) {
+    let text = |v: &Value| v.as_str().map(String::from);
+    out.extend(r.get("pattern").and_then(text));
+    let list = |key: &str| match r.get(key) {
+        Some(Value::Array(items)) => items.clone(),
+        _ => Vec::new(),
+    };
+    out.extend(
+        list("reject")
+            .iter()
+            .filter_map(|x| x.get("pattern").and_then(text)),
+    );
+    for key in ["allow_values", "paths", "allow_paths"] {
+        out.extend(list(key).iter().filter_map(text));
+    }
+}
+
+/// Appends to `prepared.rs` the table of stored patterns (sorted by [`hir_codec::text_key`])
+/// and writes `hirs.bin`, their encodings and relaxed forms ([`relax::relax_repeats`]). A pattern that does not parse is left out (loading its
+/// rule reports it), and so is one whose encoding would not decode to the same `Hir` (it is
+/// parsed at run time, as a user rule's pattern is).
+fn write_patterns(mut patterns: Vec<String>, out: &Path) {
+    patterns.sort();
+    patterns.dedup();
+    let encoded = |hir: &regex_syntax::hir::Hir| {
+        let mut bytes = Vec::new();
+        hir_codec::encode(hir, &mut bytes);
+        (hir_codec::decode(&bytes).as_ref() == Some(hir)).then_some(bytes)
+    };
+    let mut entries: Vec<(u64, Vec<u8>, Vec<u8>)> = patterns
+        .iter()
+        .filter_map(|text| {
+            let hir = lead::parse(text).ok()?;
+            let bytes = encoded(&hir)?;
+            let relaxed = match relax::relax_repeats(&hir) {
+                Some(r) => encoded(&r)?,
+                None => Vec::new(),
+            };
+            Some((hir_codec::text_key(text), bytes, relaxed))
+        })
+        .collect();
+    entries.sort_by_key(|e| e.0);
+    // Two texts with one key (never seen) would be told apart by neither: both are parsed.
+    let dup: std::collections::HashSet<u64> = entries
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| w[0].0)
+        .collect();
+    entries.retain(|e| !dup.contains(&e.0));
+    let mut blob = Vec::new();
+    let mut src = String::from(
+        "/// The parsed form of every built-in pattern, sorted by key.\n\
+         static PATTERNS: &[Stored] = &[\n",
+    );
+    for (key, hir, relaxed) in &entries {
+        let off = blob.len();
+        blob.extend_from_slice(hir);
+        blob.extend_from_slice(relaxed);
+        writeln!(
+            src,
+            "    Stored {{ key: {key:#x}, off: {off}, len: {}, relaxed_len: {} }},",
+            hir.len(),
+            relaxed.len()
+        )
+        .unwrap();
+    }
+    src.push_str(
+        "];\n/// The encodings [`PATTERNS`] point into.\n\
+         static HIRS: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/hirs.bin\"));\n",
+    );
+    std::fs::write(out.join("hirs.bin"), blob).expect("write to OUT_DIR");
+    let path = out.join("prepared.rs");
+    let mut all = std::fs::read_to_string(&path).expect("prepared.rs was just written");
+    all.push_str(&src);
+    std::fs::write(path, all).expect("write to OUT_DIR");
 }
 
 /// What `src/prepared.rs` reads for one built-in rule.

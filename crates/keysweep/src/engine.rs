@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use crate::keyword_dfa::KeywordDfa;
 use crate::lead::{first_bytes, keyword_lead};
 use crate::prepared::Shape;
+use crate::relax::relax_repeats;
 use aho_corasick::PatternID;
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::captures::Captures;
@@ -92,11 +93,34 @@ struct Compiled {
 /// Compiles `rule`; its lead is taken from `shape` (a built-in rule's, worked out when keysweep
 /// was built) when there is one.
 fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
-    let hir = parse_pattern(&rule.pattern)?;
-    let max_len = hir.properties().maximum_len();
-    let keyword_lead = match shape {
-        Some(shape) => shape.lead,
-        None => keyword_lead(&hir, &rule.keywords, rule.case_sensitive),
+    // A built-in pattern is rebuilt from the parsed and relaxed forms the build script stored
+    // (parsing was half of compiling a rule); with its shape known too, the pattern as written
+    // is decoded only if a match needs it ([`Compiled::exact`]).
+    let stored = crate::prepared::parsed(&rule.pattern);
+    let mut relaxed = stored.filter(|p| p.is_relaxed()).and_then(|p| p.relaxed());
+    let mut hir = None;
+    if relaxed.is_none() || shape.is_none() {
+        let parsed = match stored.and_then(|p| p.hir()) {
+            Some(parsed) => parsed,
+            None => {
+                let parsed = parse_pattern(&rule.pattern)?;
+                relaxed = relax_repeats(&parsed);
+                parsed
+            }
+        };
+        hir = Some(parsed);
+    }
+    let (max_len, keyword_lead, lead_bytes) = match (shape, &hir) {
+        (Some(shape), _) => (shape.max_len, shape.lead, shape.first_bytes.clone()),
+        (None, Some(hir)) => {
+            let lead = keyword_lead(hir, &rule.keywords, rule.case_sensitive);
+            let bytes = lead
+                .is_some_and(|l| l > 0)
+                .then(|| first_bytes(hir))
+                .flatten();
+            (hir.properties().maximum_len(), lead, bytes)
+        }
+        (None, None) => unreachable!("parsed above when there is no shape"),
     };
     // No prefilter: a rule's regex searches a window around a keyword hit (or, anchored, from
     // positions next to it), which the keyword search has found already; extracting the
@@ -112,10 +136,14 @@ fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
         // only in a match.
         config = config.hybrid(false);
     }
-    let relaxed = relax_repeats(&hir);
     let regex = Regex::builder()
         .configure(config.clone())
-        .build_from_hir(relaxed.as_ref().unwrap_or(&hir))
+        .build_from_hir(
+            relaxed
+                .as_ref()
+                .or(hir.as_ref())
+                .expect("one of them is set"),
+        )
         .map_err(|e| e.to_string())?;
     let secret_groups = regex
         .group_info()
@@ -180,10 +208,7 @@ fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
     Ok(Compiled {
         extract: rule.extract,
         parts,
-        first_bytes: keyword_lead
-            .is_some_and(|lead| lead > 0)
-            .then(|| first_bytes(&hir))
-            .flatten(),
+        first_bytes: lead_bytes,
         keyword_lead,
         allow,
         rejects,
@@ -193,9 +218,14 @@ fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
         bounded: max_len.is_some(),
         // The pattern as written only confirms a relaxed match, anchored at its start: the
         // lazy DFA, and the reverse NFA it needs to find starts, would not be searched.
-        exact: relaxed
-            .is_some()
-            .then(|| LazyRegex::new(LazySource::Parsed(hir), config.hybrid(false))),
+        exact: relaxed.is_some().then(|| {
+            let source = match (hir, stored) {
+                (Some(hir), _) => LazySource::Parsed(hir),
+                (None, Some(stored)) => LazySource::Stored(stored.encoded()),
+                (None, None) => unreachable!("parsed above when not stored"),
+            };
+            LazyRegex::new(source, config.hybrid(false))
+        }),
     })
 }
 
@@ -242,6 +272,9 @@ struct LazyRegex {
 #[derive(Debug)]
 enum LazySource {
     Parsed(regex_syntax::hir::Hir),
+    /// A built-in pattern's stored parse ([`crate::prepared::parsed`]).
+    Stored(&'static [u8]),
+    /// Parsed when needed (from its stored form if it is a built-in pattern).
     Text(String),
 }
 
@@ -260,8 +293,12 @@ impl LazyRegex {
                 let parsed;
                 let hir = match &self.source {
                     LazySource::Parsed(hir) => hir,
+                    LazySource::Stored(bytes) => {
+                        parsed = crate::hir_codec::decode(bytes)?;
+                        &parsed
+                    }
                     LazySource::Text(pattern) => {
-                        parsed = parse_pattern(pattern).ok()?;
+                        parsed = crate::prepared::parse(pattern).ok()?;
                         &parsed
                     }
                 };
@@ -276,53 +313,6 @@ impl LazyRegex {
     fn is_match(&self, haystack: &[u8]) -> bool {
         self.get().is_some_and(|re| re.is_match(haystack))
     }
-}
-
-/// Repetitions allowed more than this many times are compiled without their upper bound.
-/// Rules bound their values (`[A-Za-z0-9+/=_.-]{16,256}`) and key names (`[\w.-]{0,40}`)
-/// generously, and each allowed occurrence is a copy of the class in the NFA: at 32, compiling
-/// the rules a scan of the rails tree reaches takes about a third fewer instructions than at
-/// 256, the exact patterns of the few rules that match included. At 16 (the `{0,24}` of key
-/// names and `{0,20}` gaps relaxed too) the rules a rails scan reaches spend about a tenth less
-/// time compiling and confirming (0.97x the scan's wall time, same findings); 8 gains nothing
-/// more.
-const RELAX_ABOVE: u32 = 16;
-
-/// `hir` with every repetition whose upper bound exceeds [`RELAX_ABOVE`] made unbounded
-/// (`[A-Za-z0-9+/]{64,8000}` becomes `{64,}`), or `None` when it has no such repetition. A
-/// bounded repetition compiles to one NFA state group per allowed occurrence: thousands for a
-/// key body, most of a rule's compile time. A match of the relaxed regex is confirmed by the
-/// pattern as written ([`Compiled::exact`]), so what a rule reports does not change.
-fn relax_repeats(hir: &regex_syntax::hir::Hir) -> Option<regex_syntax::hir::Hir> {
-    use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
-    fn walk(h: &Hir) -> Hir {
-        match h.kind() {
-            HirKind::Repetition(r) => Hir::repetition(Repetition {
-                min: r.min,
-                max: r.max.filter(|&m| m <= RELAX_ABOVE),
-                greedy: r.greedy,
-                sub: Box::new(walk(&r.sub)),
-            }),
-            HirKind::Capture(c) => Hir::capture(Capture {
-                index: c.index,
-                name: c.name.clone(),
-                sub: Box::new(walk(&c.sub)),
-            }),
-            HirKind::Concat(items) => Hir::concat(items.iter().map(walk).collect()),
-            HirKind::Alternation(items) => Hir::alternation(items.iter().map(walk).collect()),
-            _ => h.clone(),
-        }
-    }
-    fn needs(h: &Hir) -> bool {
-        match h.kind() {
-            HirKind::Repetition(r) => r.max.is_some_and(|m| m > RELAX_ABOVE) || needs(&r.sub),
-            HirKind::Capture(c) => needs(&c.sub),
-            HirKind::Concat(items) | HirKind::Alternation(items) => items.iter().any(needs),
-            _ => false,
-        }
-    }
-    // Most patterns have no such repetition: they are not copied.
-    needs(hir).then(|| walk(hir))
 }
 
 /// Whether a capture group named `group` holds the part `part`: `key_id`, or an alternative's
@@ -491,7 +481,7 @@ impl PathPattern {
 
 /// The regex of a path pattern: whether it matches is all a scan asks.
 fn path_regex(pattern: &str) -> Result<Regex, String> {
-    let hir = parse_pattern(pattern)?;
+    let hir = crate::prepared::parse(pattern)?;
     Regex::builder()
         .configure(
             meta_config().which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
@@ -616,7 +606,7 @@ impl PathPatterns {
                         Some(rest) if !unicode => rest,
                         _ => p,
                     };
-                    let hir = parse_pattern(plain).map_err(|reason| BuildError {
+                    let hir = crate::prepared::parse(plain).map_err(|reason| BuildError {
                         kind: BuildErrorKind::RulePath,
                         index: Some(i),
                         pattern: Some(rule.id.to_string()),
@@ -3110,7 +3100,7 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         let relaxed = relax_repeats(&parse_pattern(r"tok_[a-z0-9]{20,400}x{2,256}").unwrap())
             .expect("a repetition over the limit");
         assert_eq!(relaxed.properties().maximum_len(), None);
-        let at_limit = format!("tok_[a-z0-9]{{8,{RELAX_ABOVE}}}");
+        let at_limit = format!("tok_[a-z0-9]{{8,{}}}", crate::relax::RELAX_ABOVE);
         assert!(relax_repeats(&parse_pattern(&at_limit).unwrap()).is_none());
         let token = |n: usize| -> String {
             let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";

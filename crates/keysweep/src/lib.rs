@@ -48,10 +48,12 @@ mod engine;
 mod extract;
 mod filter;
 mod fingerprint;
+mod hir_codec;
 mod keyword_dfa;
 mod lead;
 mod pattern;
 mod prepared;
+mod relax;
 mod rule;
 #[cfg(feature = "serde")]
 mod serde_impls;

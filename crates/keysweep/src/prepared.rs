@@ -35,6 +35,17 @@ struct Entry {
     first_bytes: [u64; 4],
 }
 
+/// One built-in pattern's parsed form, as `build.rs` writes it: `HIRS[off..off + len]` is its
+/// encoding ([`hir_codec`](crate::hir_codec)), followed by `relaxed_len` bytes of its relaxed
+/// form when it has repetitions to relax.
+struct Stored {
+    /// [`text_key`](crate::hir_codec::text_key) of the pattern's text.
+    key: u64,
+    off: u32,
+    len: u32,
+    relaxed_len: u32,
+}
+
 include!(concat!(env!("OUT_DIR"), "/prepared.rs"));
 
 /// A built-in rule's shape, as the build script found it.
@@ -46,6 +57,9 @@ pub(crate) struct Shape {
     /// Its longest match, if bounded.
     pub(crate) max_len: Option<usize>,
     pub(crate) gate: Option<Gate>,
+    /// When its lead is more than 0: the bytes its matches can begin with
+    /// ([`first_bytes`](crate::lead::first_bytes)), or `None` for any byte.
+    pub(crate) first_bytes: Option<Box<[bool; 256]>>,
 }
 
 /// A rule's gate automaton, searched anchored at the starts a keyword hit allows.
@@ -80,11 +94,74 @@ pub(crate) fn lookup(rule: &Rule) -> Option<Shape> {
             Some(Gate { dfa, first_bytes })
         })
         .flatten();
+    let any = first_bytes == [u64::MAX; 4];
     Some(Shape {
         lead: bound(lead),
         max_len: bound(max_len),
         gate,
+        first_bytes: (!any).then(|| {
+            Box::new(std::array::from_fn(|b| {
+                first_bytes[b >> 6] & (1 << (b & 63)) != 0
+            }))
+        }),
     })
+}
+
+/// The parsed form of a built-in pattern, stored by the build script: a scan that reaches a
+/// rule rebuilds its `Hir` from it rather than parsing the pattern again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ParsedPattern {
+    hir: &'static [u8],
+    relaxed: &'static [u8],
+}
+
+/// The stored parsed form of `pattern`, if it is the text of a built-in pattern.
+pub(crate) fn parsed(pattern: &str) -> Option<ParsedPattern> {
+    let key = crate::hir_codec::text_key(pattern);
+    let i = PATTERNS.binary_search_by_key(&key, |s| s.key).ok()?;
+    let Stored {
+        off,
+        len,
+        relaxed_len,
+        ..
+    } = PATTERNS[i];
+    let (off, len, relaxed_len) = (off as usize, len as usize, relaxed_len as usize);
+    Some(ParsedPattern {
+        hir: HIRS.get(off..off + len)?,
+        relaxed: HIRS.get(off + len..off + len + relaxed_len)?,
+    })
+}
+
+impl ParsedPattern {
+    /// The pattern as written.
+    pub(crate) fn hir(&self) -> Option<regex_syntax::hir::Hir> {
+        crate::hir_codec::decode(self.hir)
+    }
+
+    /// Its encoding, for decoding later ([`decode`](crate::hir_codec::decode)).
+    pub(crate) fn encoded(&self) -> &'static [u8] {
+        self.hir
+    }
+
+    /// The pattern relaxed ([`relax_repeats`](crate::relax::relax_repeats)), when it has
+    /// repetitions to relax.
+    pub(crate) fn relaxed(&self) -> Option<regex_syntax::hir::Hir> {
+        crate::hir_codec::decode(self.relaxed)
+    }
+
+    /// Whether it is stored relaxed too ([`relaxed`](Self::relaxed)).
+    pub(crate) fn is_relaxed(&self) -> bool {
+        !self.relaxed.is_empty()
+    }
+}
+
+/// `pattern` parsed as [`parse_pattern`](crate::parse_pattern) parses it: from its stored
+/// form when it is a built-in pattern.
+pub(crate) fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
+    match parsed(pattern).and_then(|p| p.hir()) {
+        Some(hir) => Ok(hir),
+        None => crate::lead::parse(pattern),
+    }
 }
 
 impl Gate {
@@ -137,6 +214,32 @@ mod tests {
         }
         // Most rules start at a keyword and have a gate (a few are too large to keep).
         assert!(gated * 2 > rules.len(), "{gated} of {}", rules.len());
+    }
+
+    /// Every built-in pattern is stored, and what is stored is what parsing and relaxing it
+    /// give: its rejects, allowed values and path patterns as much as its own pattern.
+    #[test]
+    fn every_builtin_pattern_is_stored_as_it_parses() {
+        let rules = RuleSet::builtin();
+        let mut checked = 0;
+        for rule in rules.rules() {
+            let texts = std::iter::once(&rule.pattern)
+                .chain(rule.rejects.iter().map(|r| &r.pattern))
+                .chain(&rule.allow_values)
+                .chain(&rule.paths)
+                .chain(&rule.allow_paths);
+            for text in texts {
+                let stored = parsed(text).unwrap_or_else(|| panic!("{}: {text:?}", rule.id));
+                let hir = parse(text).unwrap();
+                assert_eq!(stored.hir().as_ref(), Some(&hir), "{}: {text:?}", rule.id);
+                let relaxed = crate::relax::relax_repeats(&hir);
+                assert_eq!(stored.is_relaxed(), relaxed.is_some(), "{}", rule.id);
+                assert_eq!(stored.relaxed(), relaxed, "{}: {text:?}", rule.id);
+                checked += 1;
+            }
+        }
+        assert!(checked > rules.len() + 500, "{checked}");
+        assert!(parsed(r"(?P<secret>not_a_builtin_[a-z]{9})").is_none());
     }
 
     /// A rule whose pattern or keywords differ from the built-in one's has no entry.
