@@ -96,6 +96,9 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"do-not-use",
     b"do_not_use",
     b"donotuse",
+    b"not-a-real",
+    b"not_a_real",
+    b"notareal",
     // Interpolation in Ruby, Python %-formatting and friends: the value is built at run time.
     b"#{",
     b"%{",
@@ -822,6 +825,8 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"XMLHttpRequestHandler"));
 /// assert!(looks_like_password_literal(b"RSUBh_tciZlXRZ"));
 /// assert!(!looks_like_password_literal(b"SQLConnString"));
+/// assert!(looks_like_password_literal(b"xfRRQajhQvi"));
+/// assert!(!looks_like_password_literal(b"getHTMLElement"));
 /// ```
 pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     // A call: `getPassword()`, `env("DB_PASSWORD")`.
@@ -955,7 +960,8 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
 /// no word starts. Sixteen letters or more (`KARMeiMIzxnUgRTnbZqvjxoX`): a quarter vowels at
 /// most, three or more humps (a lowercase letter before a capital) and two or more runs of
 /// capitals. Ten to fifteen, or letters in two parts joined by one `_` (`KWhKRvkmnd`,
-/// `RSUBh_tciZlXRZ`): a fifth vowels at most, a hump and two runs of capitals. Identifiers in
+/// `RSUBh_tciZlXRZ`, `xfRRQajhQvi`): a fifth vowels at most, and a hump and two runs of
+/// capitals or two humps and one run. Identifiers in
 /// camel case have the vowels of their words and a hump per word (`XMLHttpRequestHandler`: two
 /// humps; `SQLConnString`: one run of capitals).
 fn random_mixed_letters(s: &[u8]) -> bool {
@@ -987,7 +993,10 @@ fn random_mixed_letters(s: &[u8]) -> bool {
     if n >= 16 && joins == 0 {
         vowels * 4 <= n && consonant_run && humps >= 3 && capital_runs >= 2
     } else {
-        n >= 10 && vowels * 5 <= n && consonant_run && humps >= 1 && capital_runs >= 2
+        n >= 10
+            && vowels * 5 <= n
+            && consonant_run
+            && (humps >= 1 && capital_runs >= 2 || humps >= 2 && capital_runs >= 1)
     }
 }
 
