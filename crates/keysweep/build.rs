@@ -135,8 +135,17 @@ fn rule_patterns(r: &Table, out: &mut Vec<String>) {
             .iter()
             .filter_map(|x| x.get("pattern").and_then(text)),
     );
-    for key in ["allow_values", "paths", "allow_paths"] {
-        out.extend(list(key).iter().filter_map(text));
+    out.extend(list("allow_values").iter().filter_map(text));
+    for p in ["paths", "allow_paths"]
+        .map(list)
+        .iter()
+        .flatten()
+        .filter_map(text)
+    {
+        // The scanner also reads a path pattern without a leading `(?i)`, to find the file
+        // names it can end with (`PathPatterns::of`).
+        out.extend(p.strip_prefix("(?i)").map(String::from));
+        out.push(p);
     }
 }
 

@@ -2488,6 +2488,16 @@ impl Scanner {
             if !owned.contains(&v.value.start) {
                 continue;
             }
+            // A document written into a value (`.dockerconfigjson: '{"auths": ...}'`) is not
+            // one secret: it is left to the rules that read its fields.
+            if !v.base64
+                && matches!(
+                    v.unescaped(hay).iter().find(|b| !b.is_ascii_whitespace()),
+                    Some(b'{' | b'[')
+                )
+            {
+                continue;
+            }
             claimed.push(v.value.clone());
             // A value under a key that names an address or a user is no secret. A URL with a
             // password in it is left to the URL rules, which read it decoded from base64 too
