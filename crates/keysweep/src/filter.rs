@@ -297,6 +297,8 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// assert!(is_placeholder(b"ENC[AES256_GCM,data:DKXZN1iXQkHk,iv:/bf2lP8i1om=,type:str]"));
 /// assert!(is_placeholder(b"2.HPjfcdh/TyRvhGMaGZcpgw==|99vaaOL8sahAiwPpfCFPLseo84xqIyPW63mx4rkh0u4=|Aq0Dmq+7/T5zjitQktEgvu2ELZQ2Wp2hrKqdXZSPGdE="));
 /// assert!(is_placeholder(b"EJ[1:z3KLEWPfBwG2Az/Kw5dwEjeCiRF=:ImPNZpYqRllrx:ui8ATsUQFpBYj]"));
+/// assert!(is_placeholder(b"AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq8Kv3XjrQbPsJ0wKHq1nEEvdGzYdUu0WjZd8tFc"));
+/// assert!(!is_placeholder(b"AgKy3i4OJSWK+PiTySYZZA9rO43cGDEq8Kv3XjrQbPsJ0wKHq1nEEvdGzYdUu0WjZd8tFc"));
 /// // MuleSoft's encrypted secure properties.
 /// assert!(is_placeholder(b"![r8weir+b1BDTUD0RS13eg==]"));
 /// assert!(!is_placeholder(b"![Summer 2024]"));
@@ -487,6 +489,12 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
             .split(|&b| b == b'|')
             .all(|p| p.len() >= 16 && is_base64_text(p))
     {
+        return true;
+    }
+    // A Sealed Secrets ciphertext (a SealedSecret's `encryptedData`): two bytes of the
+    // length of the RSA-encrypted session key (0x0200 for the controller's 4096-bit key, so
+    // `AgA`...), the key, then the AES-GCM box. Only the cluster's controller decrypts it.
+    if s.len() >= 64 && s.starts_with(b"Ag") && matches!(s[2], b'A'..=b'D') && is_base64_text(s) {
         return true;
     }
     // EJSON's `EJ[1:<public key>:<nonce>:<box>]`: encrypted to the file's `_public_key`.
