@@ -256,11 +256,17 @@ fn shape(r: &Table) -> Option<Shape> {
                 }
                 words
             }),
-        // Only a rule whose matches start next to its keywords has a gate: it is searched
-        // anchored at those few starts, where it dies within a few bytes of most hits. A
-        // gate searched over a window costs a sparse DFA's step per byte, more than the
-        // rule's own lazy DFA once it is compiled, and is several times larger.
-        gate: lead.and_then(|_| gate(&hir)),
+        // A rule whose matches start next to its keywords has a gate searched anchored at
+        // those few starts, where it dies within a few bytes of most hits. A rule searched in
+        // windows has one when its matches go on from a keyword at a point of the pattern
+        // ([`suffix_at_keyword`]): searched anchored at a hit, it tells whether a match can
+        // go on from there, and a window it turns away is not searched. (A gate searched over
+        // a whole window would cost a sparse DFA's step per byte, more than the rule's own
+        // lazy DFA once it is compiled.)
+        gate: match lead {
+            Some(_) => gate(&hir),
+            None => suffix_at_keyword(&hir, &keywords, case_sensitive).and_then(|s| gate(&s)),
+        },
     })
 }
 
@@ -291,6 +297,32 @@ fn gate(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
         .ok()?;
     let bytes = dfa.to_sparse().ok()?.to_bytes_little_endian();
     (bytes.len() <= GATE_MAX_BYTES).then_some(bytes)
+}
+
+/// The part of a pattern that every match holds from one of its keywords on: the items of its
+/// top concatenation (capture groups opened) from the first one that starts with a keyword, as
+/// the keyword automaton compares them (`src/lead.rs`). Each match holds a keyword hit where
+/// this part matches anchored; a hit where it cannot is not where any match holds its keyword
+/// there. `None` when no such item is found, or the first one is the first item (the rule
+/// then has a lead and its own gate).
+fn suffix_at_keyword(
+    hir: &regex_syntax::hir::Hir,
+    keywords: &[String],
+    case_sensitive: bool,
+) -> Option<regex_syntax::hir::Hir> {
+    use regex_syntax::hir::{Hir, HirKind};
+    fn flatten(h: &Hir, out: &mut Vec<Hir>) {
+        match h.kind() {
+            HirKind::Concat(items) => items.iter().for_each(|i| flatten(i, out)),
+            HirKind::Capture(c) => flatten(&c.sub, out),
+            _ => out.push(h.clone()),
+        }
+    }
+    let mut items = Vec::new();
+    flatten(hir, &mut items);
+    (1..items.len())
+        .map(|k| Hir::concat(items[k..].to_vec()))
+        .find(|suffix| lead::starts_with_keyword(suffix, keywords, case_sensitive))
 }
 
 /// `hir` without capture groups, its repetitions loosened to at most one counted occurrence.

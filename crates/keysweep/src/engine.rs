@@ -571,6 +571,73 @@ fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
     }
 }
 
+/// Literals (lowercase ASCII, 3 bytes or more) one of which every match of `hir` holds, none
+/// of them inside one of `keywords` (lowercase): for a rule searched in windows around its
+/// keyword hits, a window holding none of them holds no match, and is not searched. A keyword
+/// hit is in every window, so a literal it may hold tells nothing; of the sets that qualify,
+/// the one whose shortest literal is longest. `None` when there is no such set.
+fn window_literals(hir: &regex_syntax::hir::Hir, keywords: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::HirKind;
+    let useless = |l: &[u8]| {
+        l.len() < 3
+            || keywords
+                .iter()
+                .any(|k| memchr::memmem::find(k, l).is_some())
+    };
+    let shortest = |set: &[Vec<u8>]| set.iter().map(Vec::len).min().unwrap_or(0);
+    match hir.kind() {
+        HirKind::Capture(c) => window_literals(&c.sub, keywords),
+        HirKind::Repetition(r) if r.min >= 1 => window_literals(&r.sub, keywords),
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for b in branches {
+                all.extend(window_literals(b, keywords)?);
+                if all.len() > 64 {
+                    return None;
+                }
+            }
+            all.sort();
+            all.dedup();
+            Some(all)
+        }
+        HirKind::Concat(items) => {
+            let mut best: Option<Vec<Vec<u8>>> = None;
+            let mut consider = |set: Vec<Vec<u8>>| {
+                if !set.iter().any(|l| useless(l))
+                    && best.as_ref().is_none_or(|b| shortest(&set) > shortest(b))
+                {
+                    best = Some(set);
+                }
+            };
+            // Runs of single bytes (`value` in a case-insensitive pattern is five classes).
+            let mut run = Vec::new();
+            for item in items {
+                // Only an item that is exactly its literal extends a run (`required_literals`
+                // of a group is a literal it holds, which says nothing of what is next to it).
+                let exact = match item.kind() {
+                    HirKind::Literal(_) | HirKind::Class(_) => required_literals(item),
+                    _ => None,
+                };
+                if let Some(set) = exact.filter(|set| set.len() == 1) {
+                    run.extend_from_slice(&set[0]);
+                    continue;
+                }
+                if !run.is_empty() {
+                    consider(vec![std::mem::take(&mut run)]);
+                }
+                if let Some(set) = window_literals(item, keywords) {
+                    consider(set);
+                }
+            }
+            if !run.is_empty() {
+                consider(vec![run]);
+            }
+            best
+        }
+        _ => required_literals(hir).filter(|set| !set.iter().any(|l| useless(l))),
+    }
+}
+
 impl PathPatterns {
     fn of(rules: &[Rule]) -> Result<PathPatterns, BuildError> {
         let mut table = PathPatterns::default();
@@ -1013,6 +1080,7 @@ impl ScannerBuilder {
                 scoped,
                 compiled: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 shapes: (0..rules.len()).map(|_| OnceLock::new()).collect(),
+                window_gates: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 rules,
                 automaton: OnceLock::new(),
                 scoped_automaton: OnceLock::new(),
@@ -1300,6 +1368,10 @@ struct Inner {
     compiled: Vec<OnceLock<Result<Compiled, String>>>,
     /// Each built-in rule's shape and gate ([`crate::prepared`]), looked up on first use.
     shapes: Vec<OnceLock<Option<Shape>>>,
+    /// For each rule searched in windows: the literals one of which a window must hold to be
+    /// searched ([`window_literals`]), as an automaton; worked out at the rule's first hit,
+    /// before (and often instead of) compiling it.
+    window_gates: Vec<OnceLock<Option<aho_corasick::AhoCorasick>>>,
     /// Distinct lowercased keywords, the automata's patterns: first the `shared` ones, which
     /// some rule that runs on every file has, then those only rules scoped to some files have.
     patterns: Vec<Vec<u8>>,
@@ -1700,6 +1772,26 @@ impl Scanner {
     fn shape(&self, index: usize) -> Option<&Shape> {
         self.inner.shapes[index]
             .get_or_init(|| crate::prepared::lookup(&self.inner.rules[index]))
+            .as_ref()
+    }
+
+    /// Rule `index`'s window gate ([`window_literals`]), worked out on first use.
+    fn window_gate(&self, index: usize) -> Option<&aho_corasick::AhoCorasick> {
+        self.inner.window_gates[index]
+            .get_or_init(|| {
+                let rule = &self.inner.rules[index];
+                let hir = crate::prepared::parse(&rule.pattern).ok()?;
+                let keywords: Vec<Vec<u8>> = rule
+                    .keywords
+                    .iter()
+                    .map(|k| k.to_ascii_lowercase().into_bytes())
+                    .collect();
+                let literals = window_literals(&hir, &keywords)?;
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&literals)
+                    .ok()
+            })
             .as_ref()
     }
 
@@ -2155,8 +2247,20 @@ impl Scanner {
                             scratch.anchored.push((t.rule, first, start));
                             continue;
                         }
+                        // A window rule's gate ([`crate::prepared`]) is the part of its
+                        // pattern from a keyword on: a hit it turns away holds no match's
+                        // keyword. Then the literals a window must hold, if any.
+                        if gate.is_some_and(|g| !g.may_match_from(hay, start..=start, window)) {
+                            continue;
+                        }
                         let from = start.saturating_sub(window);
                         let to = (start + len + window).min(hay.len());
+                        if self
+                            .window_gate(rule)
+                            .is_some_and(|g| !g.is_match(&hay[from..to]))
+                        {
+                            continue;
+                        }
                         scratch.candidates.push((t.rule, from, to));
                     }
                 }
@@ -2275,7 +2379,7 @@ impl Scanner {
             let hirs = inner
                 .keywordless
                 .iter()
-                .map(|&i| parse_pattern(&inner.rules[i as usize].pattern))
+                .map(|&i| crate::prepared::parse(&inner.rules[i as usize].pattern))
                 .collect::<Result<Vec<_>, _>>()
                 .ok()?;
             Regex::builder()
@@ -3100,6 +3204,48 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         let hay = b"acme_q8w7e6r5t4y3u2i1 acme_q8w7e6r5t4y3u2i1acme_";
         let f = s.scan(&mut s.scratch(), hay);
         assert_eq!(f.len(), 1, "{f:?}");
+    }
+
+    /// A window rule's window literals are what every match holds apart from its keyword, and
+    /// only whole literals: none made of bytes that are not next to each other.
+    #[test]
+    fn window_literals_are_held_by_every_match_and_are_not_keywords() {
+        let lits = |pattern: &str, keywords: &[&str]| {
+            let kws: Vec<Vec<u8>> = keywords.iter().map(|k| k.as_bytes().to_vec()).collect();
+            window_literals(&parse_pattern(pattern).unwrap(), &kws)
+        };
+        assert_eq!(
+            lits(
+                r"(?i)\b(?:name|key)[ \t]{0,3}=[ \t]{0,3}(?P<key>\w{0,20}secret\w{0,20}),[ \t]{0,3}value=(?P<secret>\S{8,64})",
+                &["secret"]
+            ),
+            Some(vec![b"value=".to_vec()])
+        );
+        // The keyword is in every window: no gate from it.
+        assert_eq!(lits(r"\bAKIA[A-Z0-9]{16}", &["akia"]), None);
+        // `:` and `-` are not next to each other in a match: no `:-` literal. A literal that
+        // holds a keyword and more is no keyword.
+        assert_eq!(
+            lits(
+                r"https?://[^\s:@/]{0,100}:(?P<secret>[0-9a-f]{8}-[0-9a-f]{4})@git\.example\.com",
+                &["example"]
+            ),
+            Some(vec![b"@git.example.com".to_vec()])
+        );
+        assert_eq!(
+            lits(
+                r"https?://[^\s:@/]{0,100}:(?P<secret>[0-9a-f]{8}-[0-9a-f]{4})",
+                &["http"]
+            ),
+            Some(vec![b"://".to_vec()])
+        );
+        assert_eq!(
+            lits(
+                r"(?i)\bpassword[ \t]{1,3}(?P<secret>\S{16})[ \t]{1,3}encrypted\b",
+                &["encrypted"]
+            ),
+            Some(vec![b"password".to_vec()])
+        );
     }
 
     /// Large repetitions compile unbounded, but what a rule matches does not change: a match
