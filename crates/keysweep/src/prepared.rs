@@ -288,7 +288,12 @@ mod tests {
                             }) && gate.may_match_from(hay, at..=at, m.end() - at)
                         })
                     };
-                    assert!(through, "{}: the gate turns away a match at {}", rule.id, m.start());
+                    assert!(
+                        through,
+                        "{}: the gate turns away a match at {}",
+                        rule.id,
+                        m.start()
+                    );
                     checked += 1;
                 }
             }
