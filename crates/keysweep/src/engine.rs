@@ -496,6 +496,28 @@ fn path_regex(pattern: &str) -> Result<Regex, String> {
 /// a concatenation's candidates, the set whose shortest literal is longest wins. A gate for
 /// searching patterns, so it may only ever say too much: `None` means "search".
 fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
+    literals_held(hir, &|_| true)
+}
+
+/// Literals (lowercase ASCII, 3 bytes or more) one of which every match of `hir` holds, none
+/// of them inside one of `keywords` (lowercase): for a rule searched in windows around its
+/// keyword hits, a window holding none of them holds no match, and is not searched. A keyword
+/// hit is in every window, so a literal it may hold tells nothing. `None` when there is no
+/// such set.
+fn window_literals(hir: &regex_syntax::hir::Hir, keywords: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    literals_held(hir, &|l| {
+        l.len() >= 3
+            && !keywords
+                .iter()
+                .any(|k| memchr::memmem::find(k, l).is_some())
+    })
+}
+
+/// [`required_literals`] made only of literals that `keep` accepts.
+fn literals_held(
+    hir: &regex_syntax::hir::Hir,
+    keep: &dyn Fn(&[u8]) -> bool,
+) -> Option<Vec<Vec<u8>>> {
     use regex_syntax::hir::{Class, HirKind};
     /// The bytes (lowercase) that `hir` matches, one literal or one letter in either ASCII case.
     fn fixed(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
@@ -527,13 +549,14 @@ fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
         set.iter().map(Vec::len).min().unwrap_or(0)
     }
     const MAX_LITERALS: usize = 64;
+    let kept = |set: Vec<Vec<u8>>| set.iter().all(|l| keep(l)).then_some(set);
     match hir.kind() {
-        HirKind::Capture(c) => required_literals(&c.sub),
-        HirKind::Repetition(r) if r.min >= 1 => required_literals(&r.sub),
+        HirKind::Capture(c) => literals_held(&c.sub, keep),
+        HirKind::Repetition(r) if r.min >= 1 => literals_held(&r.sub, keep),
         HirKind::Alternation(branches) => {
             let mut all = Vec::new();
             for b in branches {
-                all.extend(required_literals(b)?);
+                all.extend(literals_held(b, keep)?);
                 if all.len() > MAX_LITERALS {
                     return None;
                 }
@@ -545,10 +568,14 @@ fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
         HirKind::Concat(items) => {
             let mut best: Option<Vec<Vec<u8>>> = None;
             let mut consider = |set: Vec<Vec<u8>>| {
-                if best.as_ref().is_none_or(|b| shortest(&set) > shortest(b)) {
-                    best = Some(set);
+                if let Some(set) = kept(set) {
+                    if best.as_ref().is_none_or(|b| shortest(&set) > shortest(b)) {
+                        best = Some(set);
+                    }
                 }
             };
+            // Only an item that is exactly its literal extends a run (the literals a group
+            // holds say nothing of what is next to them).
             let mut run = Vec::new();
             for item in items {
                 if let Some(bytes) = fixed(item) {
@@ -558,7 +585,7 @@ fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
                 if !run.is_empty() {
                     consider(vec![std::mem::take(&mut run)]);
                 }
-                if let Some(set) = required_literals(item) {
+                if let Some(set) = literals_held(item, keep) {
                     consider(set);
                 }
             }
@@ -567,74 +594,7 @@ fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
             }
             best
         }
-        _ => fixed(hir).map(|b| vec![b]),
-    }
-}
-
-/// Literals (lowercase ASCII, 3 bytes or more) one of which every match of `hir` holds, none
-/// of them inside one of `keywords` (lowercase): for a rule searched in windows around its
-/// keyword hits, a window holding none of them holds no match, and is not searched. A keyword
-/// hit is in every window, so a literal it may hold tells nothing; of the sets that qualify,
-/// the one whose shortest literal is longest. `None` when there is no such set.
-fn window_literals(hir: &regex_syntax::hir::Hir, keywords: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
-    use regex_syntax::hir::HirKind;
-    let useless = |l: &[u8]| {
-        l.len() < 3
-            || keywords
-                .iter()
-                .any(|k| memchr::memmem::find(k, l).is_some())
-    };
-    let shortest = |set: &[Vec<u8>]| set.iter().map(Vec::len).min().unwrap_or(0);
-    match hir.kind() {
-        HirKind::Capture(c) => window_literals(&c.sub, keywords),
-        HirKind::Repetition(r) if r.min >= 1 => window_literals(&r.sub, keywords),
-        HirKind::Alternation(branches) => {
-            let mut all = Vec::new();
-            for b in branches {
-                all.extend(window_literals(b, keywords)?);
-                if all.len() > 64 {
-                    return None;
-                }
-            }
-            all.sort();
-            all.dedup();
-            Some(all)
-        }
-        HirKind::Concat(items) => {
-            let mut best: Option<Vec<Vec<u8>>> = None;
-            let mut consider = |set: Vec<Vec<u8>>| {
-                if !set.iter().any(|l| useless(l))
-                    && best.as_ref().is_none_or(|b| shortest(&set) > shortest(b))
-                {
-                    best = Some(set);
-                }
-            };
-            // Runs of single bytes (`value` in a case-insensitive pattern is five classes).
-            let mut run = Vec::new();
-            for item in items {
-                // Only an item that is exactly its literal extends a run (`required_literals`
-                // of a group is a literal it holds, which says nothing of what is next to it).
-                let exact = match item.kind() {
-                    HirKind::Literal(_) | HirKind::Class(_) => required_literals(item),
-                    _ => None,
-                };
-                if let Some(set) = exact.filter(|set| set.len() == 1) {
-                    run.extend_from_slice(&set[0]);
-                    continue;
-                }
-                if !run.is_empty() {
-                    consider(vec![std::mem::take(&mut run)]);
-                }
-                if let Some(set) = window_literals(item, keywords) {
-                    consider(set);
-                }
-            }
-            if !run.is_empty() {
-                consider(vec![run]);
-            }
-            best
-        }
-        _ => required_literals(hir).filter(|set| !set.iter().any(|l| useless(l))),
+        _ => fixed(hir).map(|b| vec![b]).and_then(kept),
     }
 }
 
