@@ -117,8 +117,8 @@ fn main() {
     }
     index.push_str("];\n");
     std::fs::write(out.join("builtin_files.rs"), index).expect("write to OUT_DIR");
-    write_shapes(shapes, &out);
-    write_patterns(patterns, &out);
+    let prepared = write_shapes(shapes, &out) + &write_patterns(patterns, &out);
+    std::fs::write(out.join("prepared.rs"), prepared).expect("write to OUT_DIR");
 }
 
 /// The regex texts of rule `r` (a table of a rule file) that a scan parses: its pattern,
@@ -149,11 +149,12 @@ fn rule_patterns(r: &Table, out: &mut Vec<String>) {
     }
 }
 
-/// Appends to `prepared.rs` the table of stored patterns (sorted by [`hir_codec::text_key`])
-/// and writes `hirs.bin`, their encodings and relaxed forms ([`relax::relax_repeats`]). A pattern that does not parse is left out (loading its
-/// rule reports it), and so is one whose encoding would not decode to the same `Hir` (it is
-/// parsed at run time, as a user rule's pattern is).
-fn write_patterns(mut patterns: Vec<String>, out: &Path) {
+/// Writes `hirs.bin`, the encodings of the built-in patterns and their relaxed forms
+/// ([`relax::relax_repeats`]), and returns the source of their table for `prepared.rs`
+/// (sorted by [`hir_codec::text_key`]). A pattern that does not parse is left out (loading
+/// its rule reports it), and so is one whose encoding would not decode to the same `Hir` (it
+/// is parsed at run time, as a user rule's pattern is).
+fn write_patterns(mut patterns: Vec<String>, out: &Path) -> String {
     patterns.sort();
     patterns.dedup();
     let encoded = |hir: &regex_syntax::hir::Hir| {
@@ -203,10 +204,7 @@ fn write_patterns(mut patterns: Vec<String>, out: &Path) {
          static HIRS: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/hirs.bin\"));\n",
     );
     std::fs::write(out.join("hirs.bin"), blob).expect("write to OUT_DIR");
-    let path = out.join("prepared.rs");
-    let mut all = std::fs::read_to_string(&path).expect("prepared.rs was just written");
-    all.push_str(&src);
-    std::fs::write(path, all).expect("write to OUT_DIR");
+    src
 }
 
 /// What `src/prepared.rs` reads for one built-in rule.
@@ -342,8 +340,9 @@ fn loosen(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
     }
 }
 
-/// Writes `prepared.rs` (a table of the shapes, sorted by key) and `gates.bin` (the gates).
-fn write_shapes(mut shapes: Vec<Shape>, out: &Path) {
+/// Writes `gates.bin` (the gates) and returns the source of the table of the shapes (sorted by
+/// key) for `prepared.rs`.
+fn write_shapes(mut shapes: Vec<Shape>, out: &Path) -> String {
     shapes.sort_by_key(|s| s.key);
     shapes.dedup_by_key(|s| s.key);
     let mut gates = Vec::new();
@@ -380,7 +379,7 @@ fn write_shapes(mut shapes: Vec<Shape>, out: &Path) {
          static GATES: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/gates.bin\"));\n",
     );
     std::fs::write(out.join("gates.bin"), gates).expect("write to OUT_DIR");
-    std::fs::write(out.join("prepared.rs"), src).expect("write to OUT_DIR");
+    src
 }
 
 // The format, read back by `src/builtin.rs`: a value is one tag byte and its payload; lengths

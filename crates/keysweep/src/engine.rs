@@ -97,7 +97,7 @@ fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
     // (parsing was half of compiling a rule); with its shape known too, the pattern as written
     // is decoded only if a match needs it ([`Compiled::exact`]).
     let stored = crate::prepared::parsed(&rule.pattern);
-    let mut relaxed = stored.filter(|p| p.is_relaxed()).and_then(|p| p.relaxed());
+    let mut relaxed = stored.and_then(|p| p.relaxed());
     let mut hir = None;
     if relaxed.is_none() || shape.is_none() {
         let parsed = match stored.and_then(|p| p.hir()) {
@@ -2554,9 +2554,12 @@ impl Scanner {
             }
             // A document written into a value (`.dockerconfigjson: '{"auths": ...}'`) is not
             // one secret: it is left to the rules that read its fields.
+            // (Unescaping only undoubles quotes: the value's first byte is read as written.)
             if !v.base64
                 && matches!(
-                    v.unescaped(hay).iter().find(|b| !b.is_ascii_whitespace()),
+                    hay[v.value.clone()]
+                        .iter()
+                        .find(|b| !b.is_ascii_whitespace()),
                     Some(b'{' | b'[')
                 )
             {
@@ -2668,13 +2671,14 @@ impl Scanner {
             dropped = Some(Suppression::Entropy);
         }
         let fingerprint = Fingerprint::of(secret, inner.fingerprint_key.as_deref());
-        // A published value is no leak even for rules that keep placeholder-like words (weak
-        // passwords); `is_placeholder` checks for them too.
+        // A published value or an encrypted one is no leak even for rules that keep
+        // placeholder-like words (weak passwords); `is_placeholder` checks for them too.
         let placeholder = || {
             if spec.placeholder_filter {
                 is_placeholder(secret)
             } else {
-                is_public_value(trim_quotes(secret))
+                let s = trim_quotes(secret);
+                is_public_value(s) || crate::filter::is_encrypted_value(s)
             }
         };
         let suppressed = if dropped.is_some() {

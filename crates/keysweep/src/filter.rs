@@ -471,6 +471,71 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
             return true;
         }
     }
+    // Encrypted in place, with the key kept elsewhere.
+    if is_encrypted_value(s) {
+        return true;
+    }
+    // Yesod's `_env:NAME` (the value of the environment variable NAME); `_env:NAME:default`
+    // falls back to a default written here, which is a value like any other.
+    if let Some(name) = s.strip_prefix(b"_env:") {
+        if !name.is_empty() && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') {
+            return true;
+        }
+    }
+    // A byte array of one repeated byte (`0x0b, 0x0b, ...`, the key of RFC 4231's first HMAC
+    // test case; `0x00`s of a zeroed buffer): a test vector or filler, not key material.
+    if s.len() >= 24 && s.starts_with(b"0x") {
+        let mut items = s
+            .split(|&b| b == b',')
+            .map(|i| i.trim_ascii())
+            .filter(|i| !i.is_empty());
+        if let Some(first) = items.next() {
+            let mut n = 1;
+            if first.len() == 4
+                && items.all(|i| {
+                    n += 1;
+                    i.eq_ignore_ascii_case(first)
+                })
+                && n >= 8
+            {
+                return true;
+            }
+        }
+    }
+    // Django's mark of an account with no usable password (`set_unusable_password()`): `!`
+    // and 40 random letters and digits, in `dumpdata` fixtures and user tables. No password
+    // hashes to it.
+    if s.len() == 41 && s[0] == b'!' && s[1..].iter().all(u8::is_ascii_alphanumeric) {
+        return true;
+    }
+    if is_secret_reference(s) {
+        return true;
+    }
+    // A user name and an interpolated variable (`"anystring:$MAILCHIMP_KEY"` in PHP or shell,
+    // `user:$env:PASS` in PowerShell): the password is the variable's, not written here.
+    if let Some(colon) = memchr::memmem::rfind(s, b":$") {
+        let var = &s[colon + 2..];
+        let var = var.strip_prefix(b"env:").unwrap_or(var);
+        if var.len() >= 3
+            && (var[0].is_ascii_alphabetic() || var[0] == b'_')
+            && var.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+            && s[..colon].iter().all(|&b| !b.is_ascii_whitespace())
+        {
+            return true;
+        }
+    }
+    let (longest_repeat, longest_ascending) = runs(s);
+    longest_repeat >= (s.len() / 3).max(8) || longest_ascending >= 8
+}
+
+/// Whether `s` (quotes trimmed) is a value encrypted in place with a key kept elsewhere:
+/// Jasypt, SOPS, Bitwarden, Sealed Secrets, EJSON, MuleSoft, WebLogic and Liberty, Splunk,
+/// OpenPGP, Jenkins, DPAPI and KMS ciphertexts. No rule reports one, not even those that skip
+/// the placeholder filter (weak passwords): only the key's holder decrypts it.
+pub(crate) fn is_encrypted_value(s: &[u8]) -> bool {
+    let Some(&last) = s.last() else {
+        return false;
+    };
     // Encrypted in place, with the key kept elsewhere: Jasypt's `ENC(...)`, SOPS's
     // `ENC[AES256_GCM,data:...]`.
     if s.len() > 5
@@ -546,39 +611,6 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     {
         return true;
     }
-    // Yesod's `_env:NAME` (the value of the environment variable NAME); `_env:NAME:default`
-    // falls back to a default written here, which is a value like any other.
-    if let Some(name) = s.strip_prefix(b"_env:") {
-        if !name.is_empty() && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_') {
-            return true;
-        }
-    }
-    // A byte array of one repeated byte (`0x0b, 0x0b, ...`, the key of RFC 4231's first HMAC
-    // test case; `0x00`s of a zeroed buffer): a test vector or filler, not key material.
-    if s.len() >= 24 && s.starts_with(b"0x") {
-        let mut items = s
-            .split(|&b| b == b',')
-            .map(|i| i.trim_ascii())
-            .filter(|i| !i.is_empty());
-        if let Some(first) = items.next() {
-            let mut n = 1;
-            if first.len() == 4
-                && items.all(|i| {
-                    n += 1;
-                    i.eq_ignore_ascii_case(first)
-                })
-                && n >= 8
-            {
-                return true;
-            }
-        }
-    }
-    // Django's mark of an account with no usable password (`set_unusable_password()`): `!`
-    // and 40 random letters and digits, in `dumpdata` fixtures and user tables. No password
-    // hashes to it.
-    if s.len() == 41 && s[0] == b'!' && s[1..].iter().all(u8::is_ascii_alphanumeric) {
-        return true;
-    }
     // Jenkins' `{AQAAABAAAA...}` (credentials.xml, job configs): encrypted with the
     // instance's master key, which lives in JENKINS_HOME/secrets, not in the file, like
     // WebLogic's `{AES}` values with their domain's key.
@@ -599,24 +631,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     {
         return true;
     }
-    if is_secret_reference(s) {
-        return true;
-    }
-    // A user name and an interpolated variable (`"anystring:$MAILCHIMP_KEY"` in PHP or shell,
-    // `user:$env:PASS` in PowerShell): the password is the variable's, not written here.
-    if let Some(colon) = memchr::memmem::rfind(s, b":$") {
-        let var = &s[colon + 2..];
-        let var = var.strip_prefix(b"env:").unwrap_or(var);
-        if var.len() >= 3
-            && (var[0].is_ascii_alphabetic() || var[0] == b'_')
-            && var.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
-            && s[..colon].iter().all(|&b| !b.is_ascii_whitespace())
-        {
-            return true;
-        }
-    }
-    let (longest_repeat, longest_ascending) = runs(s);
-    longest_repeat >= (s.len() / 3).max(8) || longest_ascending >= 8
+    false
 }
 
 /// Whether `s` holds only the characters of standard base64 (letters, digits, `+`, `/`, `=`).

@@ -10,8 +10,8 @@
 //! The build script checks that decoding gives back a `Hir` equal to the parsed one and keeps
 //! no encoding for a rule where it would not; such a rule is parsed, as a user rule is.
 //!
-//! Compiled into the library and included by `build.rs`. Only `regex_syntax` and `std` are
-//! used here.
+//! Compiled into the library and included by `build.rs` (next to `src/lead.rs`, whose FNV-1a
+//! digest files the stored patterns). Only `regex_syntax` and `std` are used here.
 //!
 //! The form is a preorder walk, one tag byte per node:
 //! - `0` empty;
@@ -33,16 +33,11 @@ use regex_syntax::hir::{
 /// A 64-bit FNV-1a digest of a pattern's text and its length: the build script files each
 /// stored pattern under it.
 pub(crate) fn text_key(text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in text
-        .as_bytes()
-        .iter()
-        .chain(&(text.len() as u64).to_le_bytes())
-    {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    use crate::lead::{fnv1a, FNV_OFFSET};
+    fnv1a(
+        fnv1a(FNV_OFFSET, text.as_bytes()),
+        &(text.len() as u64).to_le_bytes(),
+    )
 }
 
 /// Appends the encoding of `hir` to `out` (the build script's side; the library's tests use

@@ -66,19 +66,22 @@ fn escaped_boundaries(hir: regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
 /// built-in rule's entry under it; a rule whose pattern or keywords were changed (or that is
 /// not built in) finds no entry and is analysed when it is first compiled.
 pub(crate) fn shape_key(pattern: &str, keywords: &[String], case_sensitive: bool) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
-    eat(pattern.as_bytes());
+    let mut h = fnv1a(FNV_OFFSET, pattern.as_bytes());
     for kw in keywords {
-        eat(&[0xff]);
-        eat(kw.as_bytes());
+        h = fnv1a(fnv1a(h, &[0xff]), kw.as_bytes());
     }
-    eat(&[0xfe, u8::from(case_sensitive)]);
+    fnv1a(h, &[0xfe, u8::from(case_sensitive)])
+}
+
+/// The FNV-1a offset basis: the digest of nothing.
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// 64-bit FNV-1a digest `h` carried on over `bytes`.
+pub(crate) fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
     h
 }
 

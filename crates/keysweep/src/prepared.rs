@@ -1,5 +1,5 @@
-//! What the build script worked out about each built-in rule: its lead and longest match, and
-//! its gate.
+//! What the build script worked out about each built-in rule: its lead and longest match, its
+//! gate, and every built-in pattern parsed.
 //!
 //! A scan reaches a few hundred rules on a large tree (any rule whose keyword occurs), and
 //! compiling one costs about 0.2 ms: parsing its pattern, proving where its matches start, and
@@ -9,7 +9,13 @@
 //! see `build.rs`), so that it matches wherever the rule can. At a keyword hit the gate is
 //! searched first, anchored where the rule's matches may start; only a hit it lets through
 //! compiles the rule and runs its regex. What a rule reports is unchanged: a hit the gate
-//! turns away is one where the rule's regex finds no match.
+//! turns away is one where the rule's regex finds no match. A rule searched in windows has a
+//! gate when its matches go on from a keyword at a point of its pattern: that part, searched
+//! anchored at the hit.
+//!
+//! Parsing a pattern was half of compiling a rule: the build script stores each built-in
+//! pattern (rules, rejects, allowed values, path patterns) parsed, and relaxed
+//! (`crate::relax`), in the form of `crate::hir_codec`, filed by its text ([`parsed`]).
 //!
 //! Rules that are not built in, or whose pattern or keywords were changed, have no entry and
 //! are compiled at their first hit, as before.
@@ -144,14 +150,12 @@ impl ParsedPattern {
     }
 
     /// The pattern relaxed ([`relax_repeats`](crate::relax::relax_repeats)), when it has
-    /// repetitions to relax.
+    /// repetitions to relax (else nothing is stored for it).
     pub(crate) fn relaxed(&self) -> Option<regex_syntax::hir::Hir> {
+        if self.relaxed.is_empty() {
+            return None;
+        }
         crate::hir_codec::decode(self.relaxed)
-    }
-
-    /// Whether it is stored relaxed too ([`relaxed`](Self::relaxed)).
-    pub(crate) fn is_relaxed(&self) -> bool {
-        !self.relaxed.is_empty()
     }
 }
 
@@ -209,7 +213,6 @@ mod tests {
             let lead = keyword_lead(&hir, &rule.keywords, rule.case_sensitive);
             assert_eq!(shape.lead, lead, "{}", rule.id);
             assert_eq!(shape.max_len, hir.properties().maximum_len(), "{}", rule.id);
-
             gated += usize::from(shape.gate.is_some());
         }
         // Most rules start at a keyword and have a gate (a few are too large to keep).
@@ -233,7 +236,6 @@ mod tests {
                 let hir = parse(text).unwrap();
                 assert_eq!(stored.hir().as_ref(), Some(&hir), "{}: {text:?}", rule.id);
                 let relaxed = crate::relax::relax_repeats(&hir);
-                assert_eq!(stored.is_relaxed(), relaxed.is_some(), "{}", rule.id);
                 assert_eq!(stored.relaxed(), relaxed, "{}: {text:?}", rule.id);
                 checked += 1;
             }
