@@ -301,8 +301,12 @@ fn gate(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
 /// top concatenation (capture groups opened) from the first one that starts with a keyword, as
 /// the keyword automaton compares them (`src/lead.rs`). Each match holds a keyword hit where
 /// this part matches anchored; a hit where it cannot is not where any match holds its keyword
-/// there. `None` when no such item is found, or the first one is the first item (the rule
-/// then has a lead and its own gate).
+/// there. `None` when no such item is found. (Called for rules with no lead, whose first item
+/// does not start with a keyword.)
+///
+/// An alternation (the whole pattern, or an item of its concatenation) has such a part when
+/// each of its branches has one: their alternation, followed by the items after it. A match
+/// then holds a keyword hit where one branch's part, and what follows it, match anchored.
 fn suffix_at_keyword(
     hir: &regex_syntax::hir::Hir,
     keywords: &[String],
@@ -318,9 +322,24 @@ fn suffix_at_keyword(
     }
     let mut items = Vec::new();
     flatten(hir, &mut items);
-    (1..items.len())
-        .map(|k| Hir::concat(items[k..].to_vec()))
-        .find(|suffix| lead::starts_with_keyword(suffix, keywords, case_sensitive))
+    for k in 0..items.len() {
+        let rest = Hir::concat(items[k..].to_vec());
+        if lead::starts_with_keyword(&rest, keywords, case_sensitive) {
+            return Some(rest);
+        }
+        if let HirKind::Alternation(branches) = items[k].kind() {
+            let parts: Option<Vec<Hir>> = branches
+                .iter()
+                .map(|b| suffix_at_keyword(b, keywords, case_sensitive))
+                .collect();
+            if let Some(parts) = parts {
+                let mut rest = vec![Hir::alternation(parts)];
+                rest.extend_from_slice(&items[k + 1..]);
+                return Some(Hir::concat(rest));
+            }
+        }
+    }
+    None
 }
 
 /// `hir` without capture groups, its repetitions loosened to at most one counted occurrence.
