@@ -305,8 +305,8 @@ fn gate(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
 /// does not start with a keyword.)
 ///
 /// An alternation (the whole pattern, or an item of its concatenation) has such a part when
-/// each of its branches has one: their alternation, followed by the items after it. A match
-/// then holds a keyword hit where one branch's part, and what follows it, match anchored.
+/// each of its branches, followed by the items after the alternation, has one: their
+/// alternation. A match then holds a keyword hit where one of them matches anchored.
 fn suffix_at_keyword(
     hir: &regex_syntax::hir::Hir,
     keywords: &[String],
@@ -327,16 +327,34 @@ fn suffix_at_keyword(
         if lead::starts_with_keyword(&rest, keywords, case_sensitive) {
             return Some(rest);
         }
-        if let HirKind::Alternation(branches) = items[k].kind() {
-            let parts: Option<Vec<Hir>> = branches
-                .iter()
-                .map(|b| suffix_at_keyword(b, keywords, case_sensitive))
-                .collect();
-            if let Some(parts) = parts {
-                let mut rest = vec![Hir::alternation(parts)];
-                rest.extend_from_slice(&items[k + 1..]);
-                return Some(Hir::concat(rest));
+        match items[k].kind() {
+            // A keyword may begin inside a literal (`--requirepass` holds `requirepass`).
+            HirKind::Literal(lit) => {
+                for j in 1..lit.0.len() {
+                    let mut rest = vec![Hir::literal(&lit.0[j..])];
+                    rest.extend_from_slice(&items[k + 1..]);
+                    let rest = Hir::concat(rest);
+                    if lead::starts_with_keyword(&rest, keywords, case_sensitive) {
+                        return Some(rest);
+                    }
+                }
             }
+            // Each branch, followed by what follows the alternation (a keyword may reach
+            // past the branch's end).
+            HirKind::Alternation(branches) => {
+                let parts: Option<Vec<Hir>> = branches
+                    .iter()
+                    .map(|b| {
+                        let mut then = vec![b.clone()];
+                        then.extend_from_slice(&items[k + 1..]);
+                        suffix_at_keyword(&Hir::concat(then), keywords, case_sensitive)
+                    })
+                    .collect();
+                if let Some(parts) = parts {
+                    return Some(Hir::alternation(parts));
+                }
+            }
+            _ => {}
         }
     }
     None
