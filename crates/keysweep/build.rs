@@ -214,7 +214,7 @@ struct Shape {
     max_len: Option<usize>,
     /// For a rule with a lead: the bytes its matches can begin with, as four 64-bit words.
     first_bytes: Option<[u64; 4]>,
-    /// The gate DFA (sparse, little-endian).
+    /// The gate DFA, as `gate_table` writes it.
     gate: Option<Vec<u8>>,
 }
 
@@ -258,9 +258,7 @@ fn shape(r: &Table) -> Option<Shape> {
         // those few starts, where it dies within a few bytes of most hits. A rule searched in
         // windows has one when its matches go on from a keyword at a point of the pattern
         // ([`suffix_at_keyword`]): searched anchored at a hit, it tells whether a match can
-        // go on from there, and a window it turns away is not searched. (A gate searched over
-        // a whole window would cost a sparse DFA's step per byte, more than the rule's own
-        // lazy DFA once it is compiled.)
+        // go on from there, and a window it turns away is not searched.
         gate: match lead {
             Some(_) => gate(&hir),
             None => suffix_at_keyword(&hir, &keywords, case_sensitive).and_then(|s| gate(&s)),
@@ -293,8 +291,107 @@ fn gate(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
         )
         .build_from_nfa(&nfa)
         .ok()?;
-    let bytes = dfa.to_sparse().ok()?.to_bytes_little_endian();
+    let bytes = gate_table(&dfa)?;
     (bytes.len() <= GATE_MAX_BYTES).then_some(bytes)
+}
+
+/// A gate DFA as the table `src/prepared.rs` walks (all numbers u16, little-endian): the
+/// number of states, of columns (the byte classes and end of input), the first state that is
+/// neither dead, quit nor a match; the start states after no byte, `\n`, `\r`, a word byte
+/// and another byte; each byte's class (256 bytes); then a row of next states per state, one
+/// per class and last the state after the end of input. State 0 is dead, 1 quits (the search
+/// gives up, which lets the hit through), then come the match states (a match ends before the
+/// byte that led there, as in regex-automata's DFAs). `None` past 65,536 states.
+fn gate_table(dfa: &regex_automata::dfa::dense::DFA<Vec<u32>>) -> Option<Vec<u8>> {
+    use regex_automata::dfa::Automaton;
+    use regex_automata::util::{primitives::StateID, start};
+    use regex_automata::Anchored;
+    use std::collections::HashMap;
+    let classes = dfa.byte_classes();
+    let mut reps: Vec<Option<u8>> = vec![None; classes.alphabet_len() - 1];
+    for b in 0..=255u8 {
+        reps[usize::from(classes.get(b))].get_or_insert(b);
+    }
+    let reps: Vec<u8> = reps.into_iter().collect::<Option<_>>()?;
+    let starts: Vec<StateID> = [None, Some(b'\n'), Some(b'\r'), Some(b'a'), Some(b' ')]
+        .into_iter()
+        .map(|lb| {
+            let config = start::Config::new().anchored(Anchored::Yes).look_behind(lb);
+            dfa.start_state(&config).ok()
+        })
+        .collect::<Option<_>>()?;
+    // Every state reachable from a start, breadth-first.
+    let mut seen: Vec<StateID> = Vec::new();
+    let mut known: HashMap<StateID, ()> = HashMap::new();
+    for &s in &starts {
+        if known.insert(s, ()).is_none() {
+            seen.push(s);
+        }
+    }
+    let mut i = 0;
+    while i < seen.len() {
+        let s = seen[i];
+        i += 1;
+        if dfa.is_dead_state(s) || dfa.is_quit_state(s) {
+            continue;
+        }
+        let next = reps.iter().map(|&b| dfa.next_state(s, b));
+        for t in next.chain(std::iter::once(dfa.next_eoi_state(s))) {
+            if known.insert(t, ()).is_none() {
+                seen.push(t);
+            }
+        }
+    }
+    // Dead, quit, the match states, the others.
+    let live = |s: &&StateID| !dfa.is_dead_state(**s) && !dfa.is_quit_state(**s);
+    let matching: Vec<StateID> = seen
+        .iter()
+        .filter(live)
+        .filter(|s| dfa.is_match_state(**s))
+        .copied()
+        .collect();
+    let others: Vec<StateID> = seen
+        .iter()
+        .filter(live)
+        .filter(|s| !dfa.is_match_state(**s))
+        .copied()
+        .collect();
+    let mut index: HashMap<StateID, u16> = HashMap::new();
+    for (i, &s) in matching.iter().chain(&others).enumerate() {
+        index.insert(s, u16::try_from(i + 2).ok()?);
+    }
+    let id = |s: StateID| -> u16 {
+        if dfa.is_dead_state(s) {
+            0
+        } else if dfa.is_quit_state(s) {
+            1
+        } else {
+            index[&s]
+        }
+    };
+    let states = u16::try_from(2 + matching.len() + others.len()).ok()?;
+    let columns = u16::try_from(reps.len() + 1).ok()?;
+    let mut out = Vec::new();
+    let put = |v: u16, out: &mut Vec<u8>| out.extend_from_slice(&v.to_le_bytes());
+    put(states, &mut out);
+    put(columns, &mut out);
+    put(u16::try_from(2 + matching.len()).ok()?, &mut out);
+    for &s in &starts {
+        put(id(s), &mut out);
+    }
+    out.extend((0..=255u8).map(|b| classes.get(b)));
+    for fixed in [0u16, 1] {
+        for _ in 0..columns {
+            put(fixed, &mut out);
+        }
+    }
+    for &s in matching.iter().chain(&others) {
+        for &b in &reps {
+            put(id(dfa.next_state(s, b)), &mut out);
+        }
+        put(id(dfa.next_eoi_state(s)), &mut out);
+    }
+    Some(out)
 }
 
 /// The part of a pattern that every match holds from one of its keywords on: the items of its

@@ -20,9 +20,6 @@
 //! Rules that are not built in, or whose pattern or keywords were changed, have no entry and
 //! are compiled at their first hit, as before.
 
-use regex_automata::dfa::{sparse, Automaton};
-use regex_automata::{Anchored, Input};
-
 use crate::lead::shape_key;
 use crate::rule::Rule;
 
@@ -69,13 +66,111 @@ pub(crate) struct Shape {
 }
 
 /// A rule's gate automaton, searched anchored at the starts a keyword hit allows.
+///
+/// A gate is a DFA in the table `build.rs` writes (`gate_table` there): u16 cells, a row of
+/// next states per state, one per byte class and the last for the end of input. Its walk is
+/// one table load per byte (a sparse DFA's was a linear search through the state's ranges,
+/// and gates are walked at most keyword hits of a scan). A corrupt table can give a wrong
+/// verdict but never a panic: every read is checked, and one out of range lets the hit through.
 #[derive(Debug)]
 pub(crate) struct Gate {
-    dfa: sparse::DFA<&'static [u8]>,
+    /// Each byte's class.
+    classes: &'static [u8],
+    /// The rows, two bytes per cell.
+    table: &'static [u8],
+    columns: usize,
+    /// States below this are dead (0), quit (1) or match.
+    first_plain: u16,
+    /// The start states after no byte, `\n`, `\r`, a word byte and another byte.
+    starts: [u16; 5],
     /// The bytes a match can begin with (one bit each): a start before the keyword whose
     /// byte is not one is not searched (most of a URL scheme's lead, and the two bytes of an
     /// escaped line break a leading `\b` allows).
     first_bytes: [u64; 4],
+}
+
+/// The dead state of a gate table; 1 is its quit state.
+const DEAD: u16 = 0;
+
+impl Gate {
+    /// The gate in `bytes` (a table of `build.rs`), if its header is whole.
+    fn new(bytes: &'static [u8], first_bytes: [u64; 4]) -> Option<Gate> {
+        let word = |i: usize| -> Option<u16> {
+            bytes
+                .get(2 * i..2 * i + 2)
+                .map(|w| u16::from_le_bytes([w[0], w[1]]))
+        };
+        let columns = usize::from(word(1)?);
+        let first_plain = word(2)?;
+        let starts = [word(3)?, word(4)?, word(5)?, word(6)?, word(7)?];
+        let classes = bytes.get(16..16 + 256)?;
+        let table = bytes.get(16 + 256..)?;
+        Some(Gate {
+            classes,
+            table,
+            columns,
+            first_plain,
+            starts,
+            first_bytes,
+        })
+    }
+
+    /// The state after `state` in column `column` (quit, for a cell out of the table).
+    #[inline(always)]
+    fn next(&self, state: u16, column: usize) -> u16 {
+        let i = 2 * (usize::from(state) * self.columns + column);
+        match self.table.get(i..i + 2) {
+            Some(w) => u16::from_le_bytes([w[0], w[1]]),
+            None => 1,
+        }
+    }
+
+    /// Whether a match of the gate starts at `at` and ends by `end`: walked until a match, the
+    /// dead state or `end`, then over the byte after `end` (or the end of input) for a match
+    /// that needs to see it (`\b`, `$`).
+    fn matches_at(&self, hay: &[u8], at: usize, end: usize) -> bool {
+        let start = match at.checked_sub(1).map(|i| hay[i]) {
+            None => 0,
+            Some(b'\n') => 1,
+            Some(b'\r') => 2,
+            Some(b) if b.is_ascii_alphanumeric() || b == b'_' => 3,
+            Some(_) => 4,
+        };
+        let mut state = self.starts[start];
+        let class = |b: u8| usize::from(self.classes[usize::from(b)]);
+        for &b in &hay[at..end] {
+            if state < self.first_plain {
+                return state != DEAD;
+            }
+            state = self.next(state, class(b));
+        }
+        if state < self.first_plain {
+            return state != DEAD;
+        }
+        state = match hay.get(end) {
+            Some(&b) => self.next(state, class(b)),
+            None => self.next(state, self.columns - 1),
+        };
+        state != DEAD && state < self.first_plain
+    }
+
+    /// Whether the rule can match starting at one of `starts` (positions in `hay`), each match
+    /// ending by its start plus `window`.
+    pub(crate) fn may_match_from(
+        &self,
+        hay: &[u8],
+        starts: std::ops::RangeInclusive<usize>,
+        window: usize,
+    ) -> bool {
+        starts.into_iter().any(|at| {
+            if let Some(&b) = hay.get(at) {
+                if self.first_bytes[usize::from(b >> 6)] & (1 << (b & 63)) == 0 {
+                    return false;
+                }
+            }
+            at <= hay.len() && self.matches_at(hay, at, (at + window).min(hay.len()))
+        })
+    }
 }
 
 /// The shape of `rule`, if it is a built-in rule as built in.
@@ -91,13 +186,12 @@ pub(crate) fn lookup(rule: &Rule) -> Option<Shape> {
         ..
     } = SHAPES[i];
     let bound = |v: u32| (v != u32::MAX).then_some(v as usize);
-    // The gates are stored little-endian; elsewhere the rule is simply compiled at its first
-    // hit. A gate that does not load (it would be a build fault) is treated alike.
-    let gate = (len > 0 && cfg!(target_endian = "little"))
+    // A gate that does not load (it would be a build fault) is as no gate: the rule is
+    // compiled at its first hit.
+    let gate = (len > 0)
         .then(|| {
             let bytes = GATES.get(off as usize..off as usize + len as usize)?;
-            let (dfa, _) = sparse::DFA::from_bytes(bytes).ok()?;
-            Some(Gate { dfa, first_bytes })
+            Gate::new(bytes, first_bytes)
         })
         .flatten();
     let any = first_bytes == [u64::MAX; 4];
@@ -165,32 +259,6 @@ pub(crate) fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
     match parsed(pattern).and_then(|p| p.hir()) {
         Some(hir) => Ok(hir),
         None => crate::lead::parse(pattern),
-    }
-}
-
-impl Gate {
-    /// Whether the rule can match starting at one of `starts` (positions in `hay`), each match
-    /// ending by its start plus `window`.
-    pub(crate) fn may_match_from(
-        &self,
-        hay: &[u8],
-        starts: std::ops::RangeInclusive<usize>,
-        window: usize,
-    ) -> bool {
-        starts.into_iter().any(|at| {
-            if let Some(&b) = hay.get(at) {
-                if self.first_bytes[usize::from(b >> 6)] & (1 << (b & 63)) == 0 {
-                    return false;
-                }
-            }
-            let end = (at + window).min(hay.len());
-            let input = Input::new(hay)
-                .span(at..end)
-                .anchored(Anchored::Yes)
-                .earliest(true);
-            // A search error (none is expected: a gate quits on no byte) lets the hit through.
-            !matches!(self.dfa.try_search_fwd(&input), Ok(None))
-        })
     }
 }
 
@@ -302,5 +370,36 @@ mod tests {
         }
         assert!(checked > 1000, "{checked}");
         assert!(windowed > 50, "{windowed}");
+    }
+
+    /// A gate turns hits away: after a rule's keyword, control bytes (which no rule's
+    /// secret holds) end nearly every gate's walk in its dead state; and where a rule matches,
+    /// the same start with the match cut short to its keyword is turned away by most gates
+    /// too (the walk sees the end of input before a match).
+    #[test]
+    fn gates_turn_away_hits_where_no_match_can_go_on() {
+        let (mut gated, mut junk, mut cut) = (0, 0, 0);
+        for rule in RuleSet::builtin_with_examples().rules() {
+            let Some(Shape {
+                lead: Some(0),
+                gate: Some(gate),
+                ..
+            }) = lookup(rule)
+            else {
+                continue;
+            };
+            let Some(keyword) = rule.keywords.iter().find(|k| !k.is_empty()) else {
+                continue;
+            };
+            gated += 1;
+            let mut hay = keyword.as_bytes().to_vec();
+            hay.extend_from_slice(&[1; 64]);
+            junk += usize::from(!gate.may_match_from(&hay, 0..=0, hay.len()));
+            let bare = keyword.as_bytes();
+            cut += usize::from(!gate.may_match_from(bare, 0..=0, bare.len()));
+        }
+        assert!(gated > 300, "{gated}");
+        assert!(junk * 100 > gated * 95, "{junk} of {gated}");
+        assert!(cut * 100 > gated * 95, "{cut} of {gated}");
     }
 }
