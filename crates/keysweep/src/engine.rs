@@ -88,6 +88,8 @@ struct Compiled {
     parts: Vec<(Arc<str>, Vec<usize>)>,
     /// The rule's extractor, if any.
     extract: Option<Extract>,
+    /// The capture group named `key` (the name a value is assigned to), if any.
+    key_group: Option<usize>,
 }
 
 /// Compiles `rule`; its lead is taken from `shape` (a built-in rule's, worked out when keysweep
@@ -205,8 +207,10 @@ fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
             Ok((Arc::from(p.as_str()), groups))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let key_group = names.iter().position(|n| *n == Some("key"));
     Ok(Compiled {
         extract: rule.extract,
+        key_group,
         parts,
         first_bytes: lead_bytes,
         keyword_lead,
@@ -227,6 +231,16 @@ fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
             LazyRegex::new(source, config.hybrid(false))
         }),
     })
+}
+
+/// Whether a key names a password (`password`, `db_pass`, `PWD`): a generic rule's value
+/// assigned to it is tested as a password literal (`Welcome2024!` is no identifier there).
+fn names_password(key: &[u8]) -> bool {
+    let has = |word: &[u8]| {
+        key.windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word))
+    };
+    has(b"pass") || has(b"pwd")
 }
 
 /// Bytes searched on each side of a keyword hit for a rule whose longest match is `max_len`.
@@ -2516,6 +2530,8 @@ impl Scanner {
                 })
             })
             .collect();
+        let key = c.key_group.and_then(|g| caps.get_group(g));
+        let password_key = key.is_some_and(|m| names_password(&hay[m.range()]));
         let mut f = self.gate(
             rule,
             span.clone(),
@@ -2524,6 +2540,7 @@ impl Scanner {
             parts,
             in_decoded,
             Vec::new(),
+            password_key,
         )?;
         if dropped.is_some() {
             // Rejected before any other gate: that is why it is no finding.
@@ -2611,15 +2628,26 @@ impl Scanner {
                 value: hay[v.key.clone()].to_vec(),
                 rule_id: None,
             };
-            if let Some(f) = self.gate(rule, v.value, &secret, hay, vec![part], in_decoded, layers)
-            {
+            let password_key = names_password(&hay[v.key.clone()]);
+            let value = v.value;
+            if let Some(f) = self.gate(
+                rule,
+                value,
+                &secret,
+                hay,
+                vec![part],
+                in_decoded,
+                layers,
+                password_key,
+            ) {
                 out.push(f);
             }
         }
     }
 
     /// The gates every match passes (literal, entropy, placeholder, allowlists, inline allow,
-    /// baseline) and the finding it becomes.
+    /// baseline) and the finding it becomes. `password_key`: the value is assigned to a name
+    /// that says password (a generic rule's value is then tested as a password literal).
     #[allow(clippy::too_many_arguments)]
     fn gate(
         &self,
@@ -2630,6 +2658,7 @@ impl Scanner {
         parts: Vec<Part>,
         in_decoded: bool,
         decoded: Vec<Encoding>,
+        password_key: bool,
     ) -> Option<Finding> {
         let c = self.compiled(rule)?;
         let spec = &self.inner.rules[rule];
@@ -2638,6 +2667,7 @@ impl Scanner {
         let passwords = inner.literal[rule] == LiteralTest::Password;
         let literal = match inner.literal[rule] {
             LiteralTest::None => true,
+            LiteralTest::General if password_key => looks_like_password_literal(secret),
             LiteralTest::General => looks_like_literal(secret),
             LiteralTest::Password => looks_like_password_literal(secret),
         };
@@ -2959,6 +2989,22 @@ fn assign_lines(hay: &[u8], base: usize, findings: &mut [Finding], end: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_that_name_a_password() {
+        for key in [
+            "password",
+            "DB_PASS",
+            "ldapPwd",
+            "Passphrase",
+            "\"smtp_passwd\"",
+        ] {
+            assert!(names_password(key.as_bytes()), "{key}");
+        }
+        for key in ["api_key", "token", "secret", "pas", "pw"] {
+            assert!(!names_password(key.as_bytes()), "{key}");
+        }
+    }
 
     #[test]
     fn case_folding_keeps_one_spelling_of_each_prefix() {
