@@ -1024,9 +1024,23 @@ impl ScannerBuilder {
             Some(regex)
         };
         let rules = rules.into_rules();
-        let paths = PathPatterns::of(&rules)?;
+        // The path table and the keyword table are independent, and each about 1.5 ms over
+        // the built-in rules: with the `parallel` feature they are built side by side, on a
+        // scoped thread (not rayon's pool, which the caller may still want to configure).
+        #[cfg(feature = "parallel")]
+        let (paths, (patterns, keywords, all_keywordless, shared)) = std::thread::scope(|s| {
+            let paths = s.spawn(|| PathPatterns::of(&rules));
+            let table = keyword_table(&rules);
+            let paths = paths
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (paths, table)
+        });
+        #[cfg(not(feature = "parallel"))]
+        let (paths, (patterns, keywords, all_keywordless, shared)) =
+            (PathPatterns::of(&rules), keyword_table(&rules));
+        let paths = paths?;
         let scoped = rules.iter().map(|r| !r.paths.is_empty()).collect();
-        let (patterns, keywords, all_keywordless, shared) = keyword_table(&rules);
         // Keyword-less rules scoped to some files are confirmed over the whole input when
         // their path matches; the others share one multi-pattern pass.
         let (scoped_keywordless, keywordless): (Vec<u32>, Vec<u32>) = all_keywordless
