@@ -99,6 +99,12 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"not-a-real",
     b"not_a_real",
     b"notareal",
+    b"not-used-in-prod",
+    b"not_used_in_prod",
+    b"not-for-prod",
+    b"not_for_prod",
+    b"not-for-production",
+    b"not_for_production",
     // Interpolation in Ruby, Python %-formatting and friends: the value is built at run time.
     b"#{",
     b"%{",
@@ -1411,6 +1417,8 @@ mod tests {
             "beispiel-token-1234",
             "fake-token-1234",
             "insecure-test-secret-do-not-use",
+            "test-jwt-secret-not-used-in-prod",
+            "session_key_not_for_production",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p} should be a placeholder");
         }
