@@ -306,7 +306,7 @@ fn gate_table(dfa: &regex_automata::dfa::dense::DFA<Vec<u32>>) -> Option<Vec<u8>
     use regex_automata::dfa::Automaton;
     use regex_automata::util::{primitives::StateID, start};
     use regex_automata::Anchored;
-    use std::collections::HashMap;
+    use std::collections::{HashMap, HashSet};
     let classes = dfa.byte_classes();
     let mut reps: Vec<Option<u8>> = vec![None; classes.alphabet_len() - 1];
     for b in 0..=255u8 {
@@ -322,9 +322,9 @@ fn gate_table(dfa: &regex_automata::dfa::dense::DFA<Vec<u32>>) -> Option<Vec<u8>
         .collect::<Option<_>>()?;
     // Every state reachable from a start, breadth-first.
     let mut seen: Vec<StateID> = Vec::new();
-    let mut known: HashMap<StateID, ()> = HashMap::new();
+    let mut known: HashSet<StateID> = HashSet::new();
     for &s in &starts {
-        if known.insert(s, ()).is_none() {
+        if known.insert(s) {
             seen.push(s);
         }
     }
@@ -337,7 +337,7 @@ fn gate_table(dfa: &regex_automata::dfa::dense::DFA<Vec<u32>>) -> Option<Vec<u8>
         }
         let next = reps.iter().map(|&b| dfa.next_state(s, b));
         for t in next.chain(std::iter::once(dfa.next_eoi_state(s))) {
-            if known.insert(t, ()).is_none() {
+            if known.insert(t) {
                 seen.push(t);
             }
         }

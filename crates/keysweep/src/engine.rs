@@ -2643,10 +2643,9 @@ impl Scanner {
                 rule_id: None,
             };
             let password_key = names_password(&hay[v.key.clone()]);
-            let value = v.value;
             if let Some(f) = self.gate(
                 rule,
-                value,
+                v.value,
                 &secret,
                 hay,
                 vec![part],
@@ -2678,12 +2677,17 @@ impl Scanner {
         let spec = &self.inner.rules[rule];
         let inner = &*self.inner;
         let mut dropped = None;
-        let passwords = inner.literal[rule] == LiteralTest::Password;
+        // A generic rule's value under a name that says password is taken as a password: its
+        // literal test and entropy floor are those of the password rules.
+        let passwords = match inner.literal[rule] {
+            LiteralTest::Password => true,
+            LiteralTest::General => password_key,
+            LiteralTest::None => false,
+        };
         let literal = match inner.literal[rule] {
             LiteralTest::None => true,
-            LiteralTest::General if password_key => looks_like_password_literal(secret),
-            LiteralTest::General => looks_like_literal(secret),
-            LiteralTest::Password => looks_like_password_literal(secret),
+            _ if passwords => looks_like_password_literal(secret),
+            _ => looks_like_literal(secret),
         };
         if !literal {
             if !inner.keep_dropped {

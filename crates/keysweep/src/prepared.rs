@@ -93,18 +93,22 @@ pub(crate) struct Gate {
 const DEAD: u16 = 0;
 
 impl Gate {
-    /// The gate in `bytes` (a table of `build.rs`), if its header is whole.
+    /// The gate in `bytes` (a table of `build.rs`), if its header is whole and the table as
+    /// long as it says.
     fn new(bytes: &'static [u8], first_bytes: [u64; 4]) -> Option<Gate> {
         let word = |i: usize| -> Option<u16> {
             bytes
                 .get(2 * i..2 * i + 2)
                 .map(|w| u16::from_le_bytes([w[0], w[1]]))
         };
-        let columns = usize::from(word(1)?);
+        let (states, columns) = (usize::from(word(0)?), usize::from(word(1)?));
         let first_plain = word(2)?;
         let starts = [word(3)?, word(4)?, word(5)?, word(6)?, word(7)?];
         let classes = bytes.get(16..16 + 256)?;
         let table = bytes.get(16 + 256..)?;
+        if columns == 0 || table.len() != 2 * states * columns {
+            return None;
+        }
         Some(Gate {
             classes,
             table,
@@ -373,9 +377,9 @@ mod tests {
     }
 
     /// A gate turns hits away: after a rule's keyword, control bytes (which no rule's
-    /// secret holds) end nearly every gate's walk in its dead state; and where a rule matches,
-    /// the same start with the match cut short to its keyword is turned away by most gates
-    /// too (the walk sees the end of input before a match).
+    /// secret holds) end nearly every gate's walk in its dead state; and the keyword alone,
+    /// at the end of the input, is turned away by nearly every gate too (the walk meets the
+    /// end of input before a match).
     #[test]
     fn gates_turn_away_hits_where_no_match_can_go_on() {
         let (mut gated, mut junk, mut cut) = (0, 0, 0);
