@@ -394,9 +394,9 @@ impl RuleSet {
     }
 
     fn load_builtin(examples: bool) -> RuleSet {
-        let parse = |(name, bytes): &(&str, &[u8])| {
+        let parse = |(name, bytes): &(&str, &'static [u8])| {
             let table = crate::builtin::decode(bytes, examples);
-            parse_table(&table, &format!("builtin:{name}"), None, false)
+            parse_fields(&table, &format!("builtin:{name}"), None, false)
                 .unwrap_or_else(|e| panic!("built-in rules are tested; this is a bug: {e}"))
         };
         // With the `parallel` feature, on a few scoped threads (not rayon's pool, which the
@@ -580,25 +580,39 @@ fn parse_table(
     src: Option<&str>,
     validate: bool,
 ) -> Result<RuleSet, RuleError> {
+    let fields: Vec<(&str, Val<'_>)> = table
+        .iter()
+        .map(|(k, v)| (k.as_str(), Val::from_toml(v)))
+        .collect();
+    parse_fields(&fields, origin, src, validate)
+}
+
+/// [`parse_table`] over a file's top-level fields as [`Val`]s.
+fn parse_fields(
+    table: &[(&str, Val<'_>)],
+    origin: &str,
+    src: Option<&str>,
+    validate: bool,
+) -> Result<RuleSet, RuleError> {
     let file_err = |line, message| RuleError::in_file(origin, line, message);
     let line_of = |id: &str| src.and_then(|src| line_of_id(src, id));
     let origin: Arc<str> = Arc::from(origin);
     let mut set = RuleSet::empty();
     for (key, value) in table {
-        if key != "rule" {
+        if *key != "rule" {
             return Err(file_err(
                 None,
                 format!("unknown top-level key `{key}` (expected [[rule]] tables)"),
             ));
         }
-        let Value::Array(items) = value else {
+        let Val::Array(items) = value else {
             return Err(file_err(
                 None,
                 "`rule` must be an array of tables ([[rule]])".into(),
             ));
         };
         for (index, item) in items.iter().enumerate() {
-            let Value::Table(t) = item else {
+            let Val::Table(t) = item else {
                 return Err(file_err(
                     None,
                     format!("rule #{} is not a table", index + 1),
@@ -621,6 +635,63 @@ fn parse_table(
         }
     }
     Ok(set)
+}
+
+/// A TOML value as rule parsing reads it: strings borrowed (from the embedded built-in rules
+/// or a parsed file), tables as lists of fields (a rule has about fifteen; looking one up is a
+/// short scan).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Val<'a> {
+    Str(&'a str),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Array(Vec<Val<'a>>),
+    Table(Vec<(&'a str, Val<'a>)>),
+    /// A value of another type (a date): wrong wherever a rule field is expected.
+    Other(&'a Value),
+}
+
+impl<'a> Val<'a> {
+    /// A parsed rule file's value, its strings borrowed.
+    fn from_toml(v: &'a Value) -> Val<'a> {
+        match v {
+            Value::String(s) => Val::Str(s),
+            Value::Integer(i) => Val::Int(*i),
+            Value::Float(f) => Val::Float(*f),
+            Value::Boolean(b) => Val::Bool(*b),
+            Value::Array(a) => Val::Array(a.iter().map(Val::from_toml).collect()),
+            Value::Table(t) => Val::Table(
+                t.iter()
+                    .map(|(k, v)| (k.as_str(), Val::from_toml(v)))
+                    .collect(),
+            ),
+            other => Val::Other(other),
+        }
+    }
+
+    /// The value as a `toml::Value` (for the `validate` and `revoke` specifications, which
+    /// read those).
+    pub(crate) fn to_toml(&self) -> Value {
+        match self {
+            Val::Str(s) => Value::String((*s).to_owned()),
+            Val::Int(i) => Value::Integer(*i),
+            Val::Float(f) => Value::Float(*f),
+            Val::Bool(b) => Value::Boolean(*b),
+            Val::Array(a) => Value::Array(a.iter().map(Val::to_toml).collect()),
+            Val::Table(t) => Value::Table(
+                t.iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.to_toml()))
+                    .collect(),
+            ),
+            Val::Other(v) => (*v).clone(),
+        }
+    }
+}
+
+/// The field `key` of a table, if present (TOML allows each key once).
+fn field<'v, 'a>(t: &'v [(&'a str, Val<'a>)], key: &str) -> Option<&'v Val<'a>> {
+    t.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
 }
 
 /// The 1-based line of `id = "<id>"` in a rule file, to point errors at the rule.
@@ -659,9 +730,9 @@ const KNOWN_FIELDS: &[&str] = &[
     "extract",
 ];
 
-fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleError> {
-    let id = match t.get("id") {
-        Some(Value::String(s)) => s.clone(),
+fn parse_rule(t: &[(&str, Val<'_>)], origin: &Arc<str>, index: usize) -> Result<Rule, RuleError> {
+    let id = match field(t, "id") {
+        Some(Val::Str(s)) => s.to_string(),
         Some(_) => {
             return Err(RuleError {
                 origin: origin.to_string(),
@@ -688,26 +759,26 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
         line: None,
         message,
     };
-    for key in t.keys() {
-        if !KNOWN_FIELDS.contains(&key.as_str()) {
+    for (key, _) in t {
+        if !KNOWN_FIELDS.contains(key) {
             return Err(err(key, "unknown field".into()));
         }
     }
     let string = |field: &str, required: bool| -> Result<Option<String>, RuleError> {
-        match t.get(field) {
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+        match self::field(t, field) {
+            Some(Val::Str(s)) => Ok(Some(s.to_string())),
             Some(_) => Err(err(field, "must be a string".into())),
             None if required => Err(err(field, "is required".into())),
             None => Ok(None),
         }
     };
     let strings = |field: &str| -> Result<Vec<String>, RuleError> {
-        match t.get(field) {
+        match self::field(t, field) {
             None => Ok(Vec::new()),
-            Some(Value::Array(a)) => a
+            Some(Val::Array(a)) => a
                 .iter()
                 .map(|v| match v {
-                    Value::String(s) => Ok(s.clone()),
+                    Val::Str(s) => Ok(s.to_string()),
                     _ => Err(err(field, "must be an array of strings".into())),
                 })
                 .collect(),
@@ -732,38 +803,38 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
             )
         })?),
     };
-    let min_entropy = match t.get("min_entropy") {
+    let min_entropy = match field(t, "min_entropy") {
         None => None,
-        Some(Value::Float(f)) => Some(*f),
-        Some(Value::Integer(i)) => Some(*i as f64),
+        Some(Val::Float(f)) => Some(*f),
+        Some(Val::Int(i)) => Some(*i as f64),
         Some(_) => return Err(err("min_entropy", "must be a number".into())),
     };
-    let case_sensitive = match t.get("case_sensitive") {
+    let case_sensitive = match field(t, "case_sensitive") {
         None => false,
-        Some(Value::Boolean(b)) => *b,
+        Some(Val::Bool(b)) => *b,
         Some(_) => return Err(err("case_sensitive", "must be true or false".into())),
     };
-    let examples = match t.get("examples") {
+    let examples = match field(t, "examples") {
         None => Vec::new(),
-        Some(Value::Array(a)) => {
+        Some(Val::Array(a)) => {
             let mut out = Vec::with_capacity(a.len());
             for (i, v) in a.iter().enumerate() {
-                let Value::Table(ex) = v else {
+                let Val::Table(ex) = v else {
                     return Err(err(
                         "examples",
                         format!("example #{} must be a table {{ text, secret }}", i + 1),
                     ));
                 };
-                let get = |k: &str| match ex.get(k) {
-                    Some(Value::String(s)) => Ok(s.clone()),
+                let get = |k: &str| match field(ex, k) {
+                    Some(Val::Str(s)) => Ok(s.to_string()),
                     _ => Err(err(
                         "examples",
                         format!("example #{} needs a string `{k}`", i + 1),
                     )),
                 };
-                let path = match ex.get("path") {
+                let path = match field(ex, "path") {
                     None => None,
-                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Val::Str(s)) => Some(s.to_string()),
                     Some(_) => {
                         return Err(err(
                             "examples",
@@ -798,21 +869,21 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
         tags: strings("tags")?,
         references: strings("references")?,
         examples,
-        negative_examples: negatives(t.get("negative_examples"))
+        negative_examples: negatives(field(t, "negative_examples"))
             .map_err(|m| err("negative_examples", m))?,
         paths: strings("paths")?,
         allow_paths: strings("allow_paths")?,
         allow_values: strings("allow_values")?,
-        rejects: rejects(t.get("reject")).map_err(|m| err("reject", m))?,
-        placeholder_filter: match t.get("placeholder_filter") {
+        rejects: rejects(field(t, "reject")).map_err(|m| err("reject", m))?,
+        placeholder_filter: match field(t, "placeholder_filter") {
             None => true,
-            Some(Value::Boolean(b)) => *b,
+            Some(Val::Bool(b)) => *b,
             Some(_) => return Err(err("placeholder_filter", "must be true or false".into())),
         },
         parts: strings("parts")?,
-        literal_filter: match t.get("literal_filter") {
+        literal_filter: match field(t, "literal_filter") {
             None => None,
-            Some(Value::Boolean(b)) => Some(*b),
+            Some(Val::Bool(b)) => Some(*b),
             Some(_) => return Err(err("literal_filter", "must be true or false".into())),
         },
         extract: match string("extract", false)? {
@@ -827,15 +898,18 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
                 )
             })?),
         },
-        validate: match t.get("validate") {
+        validate: match field(t, "validate") {
             None => None,
-            Some(v) => {
-                Some(crate::validate_spec::parse_validate(v).map_err(|m| err("validate", m))?)
-            }
+            Some(v) => Some(
+                crate::validate_spec::parse_validate(&v.to_toml())
+                    .map_err(|m| err("validate", m))?,
+            ),
         },
-        revoke: match t.get("revoke") {
+        revoke: match field(t, "revoke") {
             None => None,
-            Some(v) => Some(crate::validate_spec::parse_revoke(v).map_err(|m| err("revoke", m))?),
+            Some(v) => Some(
+                crate::validate_spec::parse_revoke(&v.to_toml()).map_err(|m| err("revoke", m))?,
+            ),
         },
         origin: origin.clone(),
         id: Arc::from(id.as_str()),
@@ -843,27 +917,27 @@ fn parse_rule(t: &Table, origin: &Arc<str>, index: usize) -> Result<Rule, RuleEr
 }
 
 /// Negative examples: strings, or `{ text, path }` tables for path-scoped rules.
-fn negatives(value: Option<&Value>) -> Result<Vec<NegativeExample>, String> {
+fn negatives(value: Option<&Val<'_>>) -> Result<Vec<NegativeExample>, String> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };
-    let Value::Array(items) = value else {
+    let Val::Array(items) = value else {
         return Err("must be an array of strings or { text, path } tables".into());
     };
     items
         .iter()
         .enumerate()
         .map(|(i, v)| match v {
-            Value::String(text) => Ok(NegativeExample {
-                text: text.clone(),
+            Val::Str(text) => Ok(NegativeExample {
+                text: text.to_string(),
                 path: None,
             }),
-            Value::Table(t) => match (t.get("text"), t.get("path")) {
-                (Some(Value::String(text)), path) => Ok(NegativeExample {
-                    text: text.clone(),
+            Val::Table(t) => match (field(t, "text"), field(t, "path")) {
+                (Some(Val::Str(text)), path) => Ok(NegativeExample {
+                    text: text.to_string(),
                     path: match path {
                         None => None,
-                        Some(Value::String(p)) => Some(p.clone()),
+                        Some(Val::Str(p)) => Some(p.to_string()),
                         Some(_) => return Err(format!("#{}: `path` must be a string", i + 1)),
                     },
                 }),
@@ -880,36 +954,36 @@ fn negatives(value: Option<&Value>) -> Result<Vec<NegativeExample>, String> {
 /// `reject = [{ group = "key", pattern = '...' }]`; `group` may name several groups
 /// (`group = ["secret", "secret2"]`: the alternatives of one value), each then its own
 /// [`Reject`] with the same pattern.
-fn rejects(value: Option<&Value>) -> Result<Vec<Reject>, String> {
+fn rejects(value: Option<&Val<'_>>) -> Result<Vec<Reject>, String> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };
-    let Value::Array(items) = value else {
+    let Val::Array(items) = value else {
         return Err("must be an array of { group, pattern } tables".into());
     };
     let mut out = Vec::new();
     for (i, v) in items.iter().enumerate() {
-        let Value::Table(t) = v else {
+        let Val::Table(t) = v else {
             return Err(format!("#{} must be a {{ group, pattern }} table", i + 1));
         };
-        let groups: Vec<&String> = match t.get("group") {
-            Some(Value::String(group)) => vec![group],
-            Some(Value::Array(groups)) if !groups.is_empty() => groups
+        let groups: Vec<&str> = match field(t, "group") {
+            Some(Val::Str(group)) => vec![*group],
+            Some(Val::Array(groups)) if !groups.is_empty() => groups
                 .iter()
                 .map(|g| match g {
-                    Value::String(g) => Some(g),
+                    Val::Str(g) => Some(*g),
                     _ => None,
                 })
                 .collect::<Option<_>>()
                 .ok_or_else(|| format!("#{}: `group` must hold strings", i + 1))?,
             _ => Vec::new(),
         };
-        let (Some(Value::String(pattern)), false) = (t.get("pattern"), groups.is_empty()) else {
+        let (Some(Val::Str(pattern)), false) = (field(t, "pattern"), groups.is_empty()) else {
             return Err(format!("#{} needs strings `group` and `pattern`", i + 1));
         };
         out.extend(groups.into_iter().map(|group| Reject {
-            group: group.clone(),
-            pattern: pattern.clone(),
+            group: group.to_string(),
+            pattern: pattern.to_string(),
         }));
     }
     Ok(out)
