@@ -6,7 +6,7 @@
 //! template language (`{{ secret }}`, `{{ key_id ~ ':' ~ secret | base64 }}`), so template
 //! syntax is checked there (`keysweep rules check` does both).
 
-use toml::{Table, Value};
+use crate::rule::{field, Val};
 
 /// A rule's validator: an HTTP request described as data, or a typed validator named by
 /// [`kind`](ValidateSpec::kind) (`aws`, `gcp-service-account`, `azure-storage`, `postgres`,
@@ -94,14 +94,14 @@ const REVOKE_FIELDS: &[&str] = &["method", "url", "headers", "body", "done"];
 const MATCHER_FIELDS: &[&str] = &["status", "json", "headers", "words"];
 const METHODS: &[&str] = &["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH"];
 
-pub(crate) fn parse_validate(v: &Value) -> Result<ValidateSpec, String> {
-    let Value::Table(t) = v else {
+pub(crate) fn parse_validate(v: &Val<'_>) -> Result<ValidateSpec, String> {
+    let Val::Table(t) = v else {
         return Err("must be a table".into());
     };
     known(t, VALIDATE_FIELDS)?;
-    let kind = match t.get("kind") {
+    let kind = match field(t, "kind") {
         None => "http".to_string(),
-        Some(Value::String(s)) if valid_kind(s) => s.clone(),
+        Some(Val::Str(s)) if valid_kind(s) => s.to_string(),
         Some(_) => {
             return Err("`kind` must be a lowercase name such as \"http\" or \"aws\"".into())
         }
@@ -110,7 +110,7 @@ pub(crate) fn parse_validate(v: &Value) -> Result<ValidateSpec, String> {
         Some(parse_request(t)?)
     } else {
         for f in ["method", "url", "headers", "body"] {
-            if t.contains_key(f) {
+            if field(t, f).is_some() {
                 return Err(format!(
                     "`{f}` is only for kind = \"http\" (this is {kind:?})"
                 ));
@@ -118,8 +118,8 @@ pub(crate) fn parse_validate(v: &Value) -> Result<ValidateSpec, String> {
         }
         None
     };
-    let live = matchers(t.get("live"), "live")?;
-    let invalid = matchers(t.get("invalid"), "invalid")?;
+    let live = matchers(field(t, "live"), "live")?;
+    let invalid = matchers(field(t, "invalid"), "invalid")?;
     if kind == "http" && live.is_empty() {
         return Err("an http validator needs at least one `live` matcher".into());
     }
@@ -128,17 +128,17 @@ pub(crate) fn parse_validate(v: &Value) -> Result<ValidateSpec, String> {
         request,
         live,
         invalid,
-        identity: string_map(t.get("identity"), "identity")?,
-        options: string_map(t.get("options"), "options")?,
+        identity: string_map(field(t, "identity"), "identity")?,
+        options: string_map(field(t, "options"), "options")?,
     })
 }
 
-pub(crate) fn parse_revoke(v: &Value) -> Result<RevokeSpec, String> {
-    let Value::Table(t) = v else {
+pub(crate) fn parse_revoke(v: &Val<'_>) -> Result<RevokeSpec, String> {
+    let Val::Table(t) = v else {
         return Err("must be a table".into());
     };
     known(t, REVOKE_FIELDS)?;
-    let done = matchers(t.get("done"), "done")?;
+    let done = matchers(field(t, "done"), "done")?;
     if done.is_empty() {
         return Err("needs at least one `done` matcher".into());
     }
@@ -154,26 +154,30 @@ fn valid_kind(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-fn known(t: &Table, fields: &[&str]) -> Result<(), String> {
-    for k in t.keys() {
-        if !fields.contains(&k.as_str()) {
-            return Err(format!(
-                "unknown field `{k}` (known: {})",
-                fields.join(", ")
-            ));
-        }
+/// Fails on a field not in `fields`, naming the first unknown one in key order.
+fn known(t: &[(&str, Val<'_>)], fields: &[&str]) -> Result<(), String> {
+    match t
+        .iter()
+        .map(|(k, _)| *k)
+        .filter(|k| !fields.contains(k))
+        .min()
+    {
+        Some(k) => Err(format!(
+            "unknown field `{k}` (known: {})",
+            fields.join(", ")
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-fn parse_request(t: &Table) -> Result<RequestSpec, String> {
-    let method = match t.get("method") {
+fn parse_request(t: &[(&str, Val<'_>)]) -> Result<RequestSpec, String> {
+    let method = match field(t, "method") {
         None => "GET".to_string(),
-        Some(Value::String(m)) if METHODS.contains(&m.as_str()) => m.clone(),
+        Some(Val::Str(m)) if METHODS.contains(m) => m.to_string(),
         Some(_) => return Err(format!("`method` must be one of {}", METHODS.join(", "))),
     };
-    let url = match t.get("url") {
-        Some(Value::String(u)) => u.clone(),
+    let url = match field(t, "url") {
+        Some(Val::Str(u)) => u.to_string(),
         Some(_) => return Err("`url` must be a string".into()),
         None => return Err("`url` is required".into()),
     };
@@ -182,41 +186,45 @@ fn parse_request(t: &Table) -> Result<RequestSpec, String> {
             "`url` {url:?} must start with https:// (or a template)"
         ));
     }
-    let body = match t.get("body") {
+    let body = match field(t, "body") {
         None => None,
-        Some(Value::String(b)) => Some(b.clone()),
+        Some(Val::Str(b)) => Some(b.to_string()),
         Some(_) => return Err("`body` must be a string".into()),
     };
     Ok(RequestSpec {
         method,
         url,
-        headers: string_map(t.get("headers"), "headers")?,
+        headers: string_map(field(t, "headers"), "headers")?,
         body,
     })
 }
 
-fn string_map(v: Option<&Value>, field: &str) -> Result<Vec<(String, String)>, String> {
+/// A table of strings, in key order (as TOML tables iterate).
+fn string_map(v: Option<&Val<'_>>, field: &str) -> Result<Vec<(String, String)>, String> {
     let Some(v) = v else {
         return Ok(Vec::new());
     };
-    let Value::Table(t) = v else {
+    let Val::Table(t) = v else {
         return Err(format!("`{field}` must be a table of strings"));
     };
-    t.iter()
+    let mut map = t
+        .iter()
         .map(|(k, v)| match v {
-            Value::String(s) => Ok((k.clone(), s.clone())),
+            Val::Str(s) => Ok((k.to_string(), s.to_string())),
             _ => Err(format!("`{field}.{k}` must be a string")),
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    map.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(map)
 }
 
-fn matchers(v: Option<&Value>, field: &str) -> Result<Vec<Matcher>, String> {
+fn matchers(v: Option<&Val<'_>>, field: &str) -> Result<Vec<Matcher>, String> {
     let Some(v) = v else {
         return Ok(Vec::new());
     };
-    let items: Vec<&Value> = match v {
-        Value::Array(a) => a.iter().collect(),
-        Value::Table(_) => vec![v],
+    let items: Vec<&Val<'_>> = match v {
+        Val::Array(a) => a.iter().collect(),
+        Val::Table(_) => vec![v],
         _ => return Err(format!("`{field}` must be a table or an array of tables")),
     };
     items
@@ -226,46 +234,53 @@ fn matchers(v: Option<&Value>, field: &str) -> Result<Vec<Matcher>, String> {
         .collect()
 }
 
-fn parse_matcher(v: &Value) -> Result<Matcher, String> {
-    let Value::Table(t) = v else {
+fn parse_matcher(v: &Val<'_>) -> Result<Matcher, String> {
+    let Val::Table(t) = v else {
         return Err("must be a table { status, json, headers, words }".into());
     };
     known(t, MATCHER_FIELDS)?;
-    let status = match t.get("status") {
+    let status = match field(t, "status") {
         None => Vec::new(),
-        Some(Value::Integer(i)) => vec![status_code(*i)?],
-        Some(Value::Array(a)) => a
+        Some(Val::Int(i)) => vec![status_code(*i)?],
+        Some(Val::Array(a)) => a
             .iter()
             .map(|v| match v {
-                Value::Integer(i) => status_code(*i),
+                Val::Int(i) => status_code(*i),
                 _ => Err("`status` must be integers".to_string()),
             })
             .collect::<Result<_, _>>()?,
         Some(_) => return Err("`status` must be an integer or an array of them".into()),
     };
-    let json = match t.get("json") {
+    let json = match field(t, "json") {
         None => Vec::new(),
-        Some(Value::Table(j)) => j
-            .iter()
-            .map(|(k, v)| {
-                let expected = match v {
-                    Value::String(s) if s == "*" => JsonValue::Present,
-                    Value::String(s) => JsonValue::String(s.clone()),
-                    Value::Boolean(b) => JsonValue::Bool(*b),
-                    Value::Integer(i) => JsonValue::Integer(*i),
-                    _ => return Err(format!("`json.{k}` must be a string, boolean or integer")),
-                };
-                Ok((k.clone(), expected))
-            })
-            .collect::<Result<_, _>>()?,
+        Some(Val::Table(j)) => {
+            let mut json = j
+                .iter()
+                .map(|(k, v)| {
+                    let expected = match v {
+                        Val::Str("*") => JsonValue::Present,
+                        Val::Str(s) => JsonValue::String(s.to_string()),
+                        Val::Bool(b) => JsonValue::Bool(*b),
+                        Val::Int(i) => JsonValue::Integer(*i),
+                        _ => {
+                            return Err(format!("`json.{k}` must be a string, boolean or integer"))
+                        }
+                    };
+                    Ok((k.to_string(), expected))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            // In key order, as TOML tables iterate.
+            json.sort_by(|a, b| a.0.cmp(&b.0));
+            json
+        }
         Some(_) => return Err("`json` must be a table { path = value }".into()),
     };
-    let words = match t.get("words") {
+    let words = match field(t, "words") {
         None => Vec::new(),
-        Some(Value::Array(a)) => a
+        Some(Val::Array(a)) => a
             .iter()
             .map(|v| match v {
-                Value::String(s) => Ok(s.clone()),
+                Val::Str(s) => Ok(s.to_string()),
                 _ => Err("`words` must be strings".to_string()),
             })
             .collect::<Result<_, _>>()?,
@@ -274,7 +289,7 @@ fn parse_matcher(v: &Value) -> Result<Matcher, String> {
     let m = Matcher {
         status,
         json,
-        headers: string_map(t.get("headers"), "headers")?,
+        headers: string_map(field(t, "headers"), "headers")?,
         words,
     };
     if m == Matcher::default() {
@@ -296,8 +311,8 @@ mod tests {
     use super::*;
 
     fn parse(src: &str) -> Result<ValidateSpec, String> {
-        let t: Table = src.parse().unwrap();
-        parse_validate(&Value::Table(t))
+        let t = toml::Value::Table(src.parse().unwrap());
+        parse_validate(&Val::from_toml(&t))
     }
 
     #[test]
