@@ -857,7 +857,7 @@ pub(crate) fn header_column(name: &[u8]) -> Option<bool> {
     }
     const QUALIFIER: &[&str] = &[
         "api", "access", "secret", "auth", "bearer", "private", "client", "app", "service",
-        "personal", "deploy", "bot", "webhook", "signing", "master", "admin", "root",
+        "personal", "deploy", "bot", "webhook", "signing", "master", "admin", "root", "shared",
     ];
     match words.as_slice() {
         [.., q, last] if QUALIFIER.contains(q) && matches!(*last, "key" | "token" | "secret") => {
@@ -960,7 +960,7 @@ fn table_columns(
             if markdown && hay[name.clone()].eq_ignore_ascii_case(b"pass") {
                 return None;
             }
-            table_column(&hay[name.clone()], accounts).map(|e| (i, name, e))
+            table_column(column_label(&hay[name.clone()]), accounts).map(|e| (i, name, e))
         })
         .collect();
     // A table of names and values (`| Variable | Value |`): the value of each row whose name
@@ -1201,6 +1201,33 @@ fn is_account_header(name: &[u8]) -> bool {
 /// ([`is_account_header`]): a header that says only "secret" (`Secret`, `Credentials`) beside
 /// one holds the accounts' passwords, which count whatever they look like, as under a
 /// `Password` header.
+/// The label of a header cell without the type annotations some exports add after colons:
+/// Cisco ISE's `Authentication Settings:RADIUS Shared Secret:String(128)` is labelled
+/// `RADIUS Shared Secret` (the last part that is no `Type(...)`, `Required` or `Optional`).
+fn column_label(name: &[u8]) -> &[u8] {
+    if memchr::memchr(b':', name).is_none() {
+        return name;
+    }
+    let annotation = |p: &[u8]| {
+        let p = p.trim_ascii();
+        p.eq_ignore_ascii_case(b"required")
+            || p.eq_ignore_ascii_case(b"optional")
+            || (p.ends_with(b")")
+                && p.iter()
+                    .position(|&b| b == b'(')
+                    .is_some_and(|o| o > 0 && p[..o].iter().all(u8::is_ascii_alphabetic)))
+    };
+    let parts: Vec<&[u8]> = name.split(|&b| b == b':').collect();
+    if !parts[1..].iter().any(|p| annotation(p)) {
+        return name;
+    }
+    parts
+        .iter()
+        .rev()
+        .find(|p| !annotation(p) && !p.trim_ascii().is_empty())
+        .map_or(name, |p| p.trim_ascii())
+}
+
 fn table_column(name: &[u8], accounts: bool) -> Option<bool> {
     let needs_entropy = header_column(name)?;
     let bare_secret = || {
@@ -1703,6 +1730,16 @@ mod tests {
             ]
         );
         assert!(values(Extract::CsvColumns, "password\nabc\n", "password").is_empty());
+        // Cisco ISE's import template annotates each header with its type.
+        let ise = "Name:String(32):Required,IP Address:Subnets(a.b.c.d/m#....):Required,\
+                   Authentication Settings:RADIUS Shared Secret:String(128),\
+                   Authentication Settings:Enable KeyWrap:Bool(true|false)\n\
+                   sw-1,10.0.0.1/32,Rk3vT9qLm2Xw8zNp,false\n";
+        let v = values(Extract::CsvColumns, ise, "Name");
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].1, "Rk3vT9qLm2Xw8zNp");
+        assert_eq!(column_label(b"Password:String(64)"), b"Password");
+        assert_eq!(column_label(b"Protocol:Pass"), b"Protocol:Pass");
     }
 
     #[test]

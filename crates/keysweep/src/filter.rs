@@ -336,6 +336,13 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// // Random punctuation is no template (a WordPress salt), `{name}` is.
 /// assert!(!is_placeholder(b"8#CZo4->*w8L1<xKzd0Tq};3nX?YoL%5*0SYphdwoonS#arbh(2eph^G,TPlh_Wt"));
 /// assert!(is_placeholder(b"{{ .Values.apiKey }}"));
+/// // A reference, and a password that starts with `$`.
+/// assert!(is_placeholder(b"$DbPassword"));
+/// assert!(!is_placeholder(b"$Juniper2021"));
+/// // A host under a name reserved for documentation, and somebody's own server.
+/// assert!(is_placeholder(b"https://chat.example.com/hooks/a1ue2wd47j1swkwqp3r03bai4f"));
+/// assert!(!is_placeholder(b"https://chat.example.dev/hooks/a1ue2wd47j1swkwqp3r03bai4f"));
+/// assert!(is_placeholder(b"https://chat.example.dev/hooks/example"));
 /// assert!(is_placeholder(b"Kq8zTw3mLx{}"));
 /// assert!(!is_placeholder(b"Summer{2024}!"));
 /// assert!(!is_placeholder(b"ghp_R8x2mQ7vLp4nZ1cT9bW3kY6hJ0sD5fA2gE8u"));
@@ -372,8 +379,9 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     if needles().is_match(s) {
         // The policy shape excuses its word only: the rest must hold no needle either
-        // (`Password****1` is masked).
-        match policy_password_rest(s) {
+        // (`Password****1` is masked). So does a URL's host that is not one reserved for
+        // documentation: `chat.example.dev` is somebody's server.
+        match policy_password_rest(s).or_else(|| url_without_private_host(s)) {
             Some(rest) if !needles().is_match(rest) => {}
             _ => return true,
         }
@@ -402,8 +410,14 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if s.len() > 3 && first == b'%' && b"dhtTSCLEVy".contains(&s[1]) && s[2] == b'/' {
         return true;
     }
-    // Shell-style references: `$TOKEN`, `$env:TOKEN`.
-    if first == b'$' && s.len() > 1 && (s[1].is_ascii_alphabetic() || s[1] == b'_') {
+    // Shell-style references: `$TOKEN`, `$env:TOKEN`; not a capitalised word and a number
+    // behind a `$` (`$Juniper2021`, `$Summer24!`): the shape of a person's password, which
+    // variable names do not take.
+    if first == b'$'
+        && s.len() > 1
+        && (s[1].is_ascii_alphabetic() || s[1] == b'_')
+        && !dollar_password(&s[1..])
+    {
         return true;
     }
     // Azure Resource Manager template expressions cut short at their first quote (a rule's
@@ -668,6 +682,59 @@ fn is_secret_reference(s: &[u8]) -> bool {
         b"infisical:",
     ];
     starts_with_any(s, &SCHEMES)
+}
+
+/// An `https://` or `http://` URL's path and query when its host is no documentation host:
+/// not under the names RFC 2606 reserves (`example.com`, `.net`, `.org`, `*.example`,
+/// `*.test`, `*.invalid`, `localhost`) and with no other placeholder word in it.
+fn url_without_private_host(s: &[u8]) -> Option<&[u8]> {
+    let rest = s
+        .strip_prefix(b"https://")
+        .or_else(|| s.strip_prefix(b"http://"))?;
+    let end = rest
+        .iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let host = rest[..end].to_ascii_lowercase();
+    let host = host
+        .iter()
+        .rposition(|&b| b == b'@')
+        .map_or(&host[..], |at| &host[at + 1..]);
+    let host = host.split(|&b| b == b':').next().unwrap_or(host);
+    let reserved = [
+        &b"example.com"[..],
+        b"example.net",
+        b"example.org",
+        b"example",
+        b"test",
+        b"invalid",
+        b"localhost",
+    ]
+    .iter()
+    .any(|r| host == *r || (host.ends_with(r) && host[..host.len() - r.len()].ends_with(b".")));
+    let words = host
+        .split(|&b| b == b'.' || b == b'-')
+        .filter(|w| !w.eq_ignore_ascii_case(b"example"));
+    let other_needle =
+        words.clone().any(|w| needles().is_match(w)) || host.windows(4).any(|w| w == b"your");
+    (!reserved && !other_needle).then_some(&rest[end..])
+}
+
+/// A capitalised word of at least four letters, then two or more digits and at most a few
+/// marks (`Juniper2021`, `Summer24!`): what follows the `$` of a password, not of a variable.
+fn dollar_password(s: &[u8]) -> bool {
+    let letters = s.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let digits = s[letters..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let rest = &s[letters + digits..];
+    letters >= 4
+        && s[0].is_ascii_uppercase()
+        && s[1..letters].iter().all(u8::is_ascii_lowercase)
+        && digits >= 2
+        && rest.len() <= 3
+        && rest.iter().all(|b| b"!@#%&*?.".contains(b))
 }
 
 /// Whether `s` holds a template slot: `open`, a name, then `close`. A name starts with a
