@@ -57,6 +57,7 @@ const FILES: &[&str] = &[
     "secops.toml",
     "middleware.toml",
     "telephony.toml",
+    "network.toml",
     "generic.toml",
 ];
 

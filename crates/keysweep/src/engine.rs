@@ -2731,7 +2731,7 @@ impl Scanner {
         };
         let suppressed = if dropped.is_some() {
             dropped
-        } else if placeholder() {
+        } else if placeholder() || inner.generic[rule] && introduced_as_example(hay, span.start) {
             Some(Suppression::Placeholder)
         } else if [&inner.allow_values, &c.allow]
             .into_iter()
@@ -2772,6 +2772,28 @@ impl Scanner {
             decoded,
         })
     }
+}
+
+/// Whether the text before `at` on its line presents what follows as an example: `e.g.`,
+/// `for example`, `such as`, `Example of a rejected password:`. A generic rule's value there
+/// illustrates a format or a policy; it is not a configured credential.
+fn introduced_as_example(hay: &[u8], at: usize) -> bool {
+    let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
+    let before = &hay[start.max(at.saturating_sub(200))..at];
+    const INTRODUCERS: [&[u8]; 7] = [
+        b"e.g.",
+        b"for example",
+        b"for instance",
+        b"example of",
+        b"examples of",
+        b"such as",
+        b"rejected",
+    ];
+    INTRODUCERS.iter().any(|w| {
+        before
+            .windows(w.len())
+            .any(|x| x.eq_ignore_ascii_case(w))
+    })
 }
 
 /// Drops duplicates: overlapping findings of one rule, findings of `generic` rules whose secret

@@ -245,6 +245,8 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     // server's default account.
     b"minioadmin",
     b"greenmail",
+    // ActiveMQ's shipped jetty-realm.properties (`admin: admin, admin`, `user: user, user`).
+    b"user",
     // The passphrase of the xkcd comic, quoted in docs and tests.
     b"correct-horse-battery-staple",
     // "Change it" in templates written in other languages (Turkish `DEGISTIR`, Spanish
