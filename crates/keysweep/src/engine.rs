@@ -233,14 +233,36 @@ fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
     })
 }
 
-/// Whether a key names a password (`password`, `db_pass`, `PWD`): a generic rule's value
-/// assigned to it is tested as a password literal (`Welcome2024!` is no identifier there).
-fn names_password(key: &[u8]) -> bool {
+/// Whether the key `text[start..]` names a password (`password`, `db_pass`, `PWD`): a generic
+/// rule's value assigned to it is tested as a password literal (`Welcome2024!` is no
+/// identifier there). So does a `secret` that is the whole key or follows `shared` or
+/// `enable` (`secret:`, `"pre-shared-secret":`, `enable_secret =`): netmiko's enable secret,
+/// a VPN's or a RADIUS client's shared secret are chosen by people. Other `*_secret` keys
+/// (`client_secret`, `sshKeySecret`) hold random values or the names of secrets.
+fn names_password(text: &[u8], start: usize) -> bool {
+    let key = &text[start..];
     let has = |word: &[u8]| {
         key.windows(word.len())
             .any(|w| w.eq_ignore_ascii_case(word))
     };
-    has(b"pass") || has(b"pwd")
+    if has(b"pass") || has(b"pwd") {
+        return true;
+    }
+    if !crate::filter::trim_quotes(key).eq_ignore_ascii_case(b"secret") {
+        return false;
+    }
+    let before = &text[..start];
+    let before = before.strip_suffix(b"\"").unwrap_or(before);
+    let follows = |w: &[u8]| {
+        before.len() > w.len()
+            && before[before.len() - w.len() - 1..before.len() - 1].eq_ignore_ascii_case(w)
+            && matches!(before[before.len() - 1], b'-' | b'_' | b' ')
+    };
+    !before
+        .last()
+        .is_some_and(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        || follows(b"shared")
+        || follows(b"enable")
 }
 
 /// Bytes searched on each side of a keyword hit for a rule whose longest match is `max_len`.
@@ -2545,7 +2567,7 @@ impl Scanner {
             })
             .collect();
         let key = c.key_group.and_then(|g| caps.get_group(g));
-        let password_key = key.is_some_and(|m| names_password(&hay[m.range()]));
+        let password_key = key.is_some_and(|m| names_password(&hay[..m.end], m.start));
         let mut f = self.gate(
             rule,
             span.clone(),
@@ -2642,7 +2664,7 @@ impl Scanner {
                 value: hay[v.key.clone()].to_vec(),
                 rule_id: None,
             };
-            let password_key = names_password(&hay[v.key.clone()]);
+            let password_key = names_password(&hay[..v.key.end], v.key.start);
             if let Some(f) = self.gate(
                 rule,
                 v.value,
@@ -2789,11 +2811,9 @@ fn introduced_as_example(hay: &[u8], at: usize) -> bool {
         b"such as",
         b"rejected",
     ];
-    INTRODUCERS.iter().any(|w| {
-        before
-            .windows(w.len())
-            .any(|x| x.eq_ignore_ascii_case(w))
-    })
+    INTRODUCERS
+        .iter()
+        .any(|w| before.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w)))
 }
 
 /// Drops duplicates: overlapping findings of one rule, findings of `generic` rules whose secret
@@ -3038,11 +3058,27 @@ mod tests {
             "ldapPwd",
             "Passphrase",
             "\"smtp_passwd\"",
+            "secret",
         ] {
-            assert!(names_password(key.as_bytes()), "{key}");
+            assert!(names_password(key.as_bytes(), 0), "{key}");
         }
-        for key in ["api_key", "token", "secret", "pas", "pw"] {
-            assert!(!names_password(key.as_bytes()), "{key}");
+        for key in ["api_key", "token", "secrets", "secret_key", "pas", "pw"] {
+            assert!(!names_password(key.as_bytes(), 0), "{key}");
+        }
+        // A generic rule's key group starts at its keyword: what is before it decides.
+        for (text, start) in [
+            ("  secret", 2),
+            ("\"pre-shared-secret", 12),
+            ("enable_secret", 7),
+        ] {
+            assert!(names_password(text.as_bytes(), start), "{text}");
+        }
+        for (text, start) in [
+            ("client_secret", 7),
+            ("sshKeySecret", 6),
+            ("conn_secret", 5),
+        ] {
+            assert!(!names_password(text.as_bytes(), start), "{text}");
         }
     }
 

@@ -1018,28 +1018,37 @@ fn table_columns(
             } else {
                 row[v].clone()
             };
-            let name = &hay[key.clone()];
-            let cell = &hay[value.clone()];
-            let needs_entropy = credential_column(name) != Some(false) && !is_password_name(name);
-            if names_credential(name)
-                && !names_public_key(name)
-                && table_value(cell, needs_entropy)
-                && !cell.iter().any(|b| b"{}<>".contains(b))
-            {
-                out.push(Extracted {
-                    key,
-                    value,
-                    base64: false,
-                    needs_entropy,
-                    doubled: (!markdown).then_some(b'"'),
-                    claim_only: false,
-                });
-            }
+            out.extend(name_value(hay, key, value, (!markdown).then_some(b'"')));
         }
         if out.len() >= MAX_VALUES {
             return;
         }
     }
+}
+
+/// The value of a row of a table of names and values whose name names a credential
+/// (`| DB password | Xk2#9vLm |`): not a public key's, a note or a reference.
+fn name_value(
+    hay: &[u8],
+    key: Range<usize>,
+    value: Range<usize>,
+    doubled: Option<u8>,
+) -> Option<Extracted> {
+    let name = &hay[key.clone()];
+    let cell = &hay[value.clone()];
+    let needs_entropy = credential_column(name) != Some(false) && !is_password_name(name);
+    (names_credential(name)
+        && !names_public_key(name)
+        && table_value(cell, needs_entropy)
+        && !cell.iter().any(|b| b"{}<>".contains(b)))
+    .then_some(Extracted {
+        key,
+        value,
+        base64: false,
+        needs_entropy,
+        doubled,
+        claim_only: false,
+    })
 }
 
 /// Headers of the value column of a table of names and values.
@@ -1464,8 +1473,17 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
         // A row headed by something else in a table of such rows.
         return;
     }
-    // A header row.
-    if names.iter().all(Option::is_none) {
+    // A header row: of credential columns, or of names and values (`<th>Item</th>
+    // <th>Valor</th>`, then `<td>Senha</td><td>...</td>`).
+    let value_column = cells.iter().position(|(th, c)| {
+        *th && VALUE_WORDS.contains(
+            &String::from_utf8_lossy(&hay[c.clone()])
+                .to_lowercase()
+                .as_str(),
+        )
+    });
+    let name_column = value_column.filter(|&v| v > 0).map(|_| 0);
+    if names.iter().all(Option::is_none) && name_column.is_none() {
         return;
     }
     // The table ends at `</table>`, searched for once per table (a row ends at `</tr>` or
@@ -1499,6 +1517,11 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
                 doubled: None,
                 claim_only: false,
             });
+        }
+        if let (Some(n), Some(v)) = (name_column, value_column) {
+            if !row[v].0 {
+                out.extend(name_value(hay, row[n].1.clone(), row[v].1.clone(), None));
+            }
         }
         if out.len() >= MAX_VALUES {
             return;
@@ -1874,6 +1897,13 @@ mod tests {
         let kv = "<tr><th>Passwort</th><td>Herbst2024!</td></tr><tr><th>Passwort</th><td>string</td></tr>";
         let v = values(Extract::HtmlTable, kv, "<th>");
         assert_eq!(v, vec![("Passwort".into(), "Herbst2024!".into(), false)]);
+        // A table of names and values (a Confluence page's `<p>` inside the cells).
+        let nv = "<table><tbody><tr><th><p>Item</p></th><th><p>Valor</p></th></tr>\n\
+                  <tr><td><p>URL</p></td><td><p>https://hml.loja.test/admin</p></td></tr>\n\
+                  <tr><td><p>Senha</p></td><td><p>oFh7kjWSxu1A0</p></td></tr>\n\
+                  <tr><td><p>Senha</p></td><td><p>ver cofre</p></td></tr></tbody></table>";
+        let v = values(Extract::HtmlTable, nv, "<th>");
+        assert_eq!(v, vec![("Senha".into(), "oFh7kjWSxu1A0".into(), false)]);
     }
 
     #[test]

@@ -42,8 +42,6 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"${",
     b"{{",
     b"}}",
-    b"$(",
-    b"%(",
     b"changeme",
     b"change_me",
     // Instructions in place of a value: `please-generate-with-openssl-rand`, `please_set_me`,
@@ -341,6 +339,12 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// // A reference, and a password that starts with `$`.
 /// assert!(is_placeholder(b"$DbPassword"));
 /// assert!(!is_placeholder(b"$Juniper2021"));
+/// // Substitutions, and a Django key's random punctuation.
+/// assert!(is_placeholder(b"$(cat /run/secrets/db_password)"));
+/// assert!(is_placeholder(b"%(db_password)s"));
+/// assert!(is_placeholder(b"##PARTNER_PORTAL_CLIENT_SECRET##"));
+/// assert!(is_placeholder(b"__DbPassword__"));
+/// assert!(!is_placeholder(b"&OejSz%lZ(B#ARMWG#58LpIMD_l=%(oSYWWJY^XD&Gsi+h17*P"));
 /// // A host under a name reserved for documentation, and somebody's own server.
 /// assert!(is_placeholder(b"https://chat.example.com/hooks/a1ue2wd47j1swkwqp3r03bai4f"));
 /// assert!(!is_placeholder(b"https://chat.example.dev/hooks/a1ue2wd47j1swkwqp3r03bai4f"));
@@ -403,6 +407,23 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         || (first == b'{' && last == b'}' && !s.contains(&b'"'))
     {
         return true;
+    }
+    // Auth0 Deploy CLI keyword replacement (`##CLIENT_SECRET##`, `@@ALLOWED_URLS@@`) and
+    // tokenizers of release pipelines (`#{DbPassword}#` is caught as a `{...}` slot).
+    for mark in [&b"##"[..], b"@@", b"__"] {
+        if let Some(inner) = s.strip_prefix(mark).and_then(|r| r.strip_suffix(mark)) {
+            if !inner.is_empty()
+                && inner
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+                && inner.iter().any(u8::is_ascii_alphabetic)
+            {
+                return true;
+            }
+        }
+    }
+    if has_substitution(s) {
+        return true; // `$(cat /run/secrets/db)`, `$(DB_PASSWORD)`, `%(db_password)s`
     }
     if has_template_slot(s, b'<', b'>') || has_template_slot(s, b'{', b'}') {
         return true; // `<token>`, `{registry_id}-auth-token`, `{{ .Values.key }}`
@@ -720,6 +741,30 @@ fn url_without_private_host(s: &[u8]) -> Option<&[u8]> {
     let other_needle =
         words.clone().any(|w| needles().is_match(w)) || host.windows(4).any(|w| w == b"your");
     (!reserved && !other_needle).then_some(&rest[end..])
+}
+
+/// A shell or make substitution (`$(cat /run/secrets/db)`, `$(DB_PASSWORD)`) or a Python
+/// `%(name)s` slot: the opening, a name (letters, `_`, then the characters of a command line),
+/// and the closing. A Django key's random punctuation (`...%(oSYWWJY^XD&G...`) does not close.
+fn has_substitution(s: &[u8]) -> bool {
+    let closes = |rest: &[u8], command: bool| {
+        if !rest
+            .first()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+        {
+            return false;
+        }
+        let name = rest
+            .iter()
+            .take_while(|&&b| {
+                b.is_ascii_alphanumeric() || b == b'_' || command && b" ./:-=~'\"|".contains(&b)
+            })
+            .count();
+        rest.get(name) == Some(&b')')
+            && (command || rest.get(name + 1).is_some_and(|b| b"sdifr".contains(b)))
+    };
+    memchr::memmem::find_iter(s, b"$(").any(|i| closes(&s[i + 2..], true))
+        || memchr::memmem::find_iter(s, b"%(").any(|i| closes(&s[i + 2..], false))
 }
 
 /// A capitalised word of at least four letters, then two or more digits and at most a few
