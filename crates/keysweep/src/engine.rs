@@ -265,6 +265,10 @@ fn names_password(text: &[u8], start: usize) -> bool {
         || follows(b"enable")
 }
 
+/// The entropy a password must have under a generic rule (`generic.password.quoted`'s
+/// `min_entropy`): `Summer2024!` has 3.1 bits, `aaaaaaaa1` 0.5.
+const PASSWORD_MIN_ENTROPY: f64 = 2.8;
+
 /// Bytes searched on each side of a keyword hit for a rule whose longest match is `max_len`.
 fn window(max_len: Option<usize>) -> usize {
     max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW))
@@ -2730,10 +2734,19 @@ impl Scanner {
             }
         }
         let entropy = shannon_entropy(secret);
+        // A generic rule's value under a password key needs what `generic.password.quoted`
+        // asks of a password, not what the rule asks of a random key.
+        let password_min = |min: f64| {
+            if password_key && matches!(inner.literal[rule], LiteralTest::General) {
+                min.min(PASSWORD_MIN_ENTROPY)
+            } else {
+                min
+            }
+        };
         if dropped.is_none()
             && spec
                 .min_entropy
-                .is_some_and(|min| entropy < entropy_floor(secret, min, passwords))
+                .is_some_and(|min| entropy < entropy_floor(secret, password_min(min), passwords))
         {
             if !inner.keep_dropped {
                 return None;
