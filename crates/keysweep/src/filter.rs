@@ -961,6 +961,9 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"Resources.Strings1"));
 /// assert!(!looks_like_password_literal(b"confirmationdialog"));
 /// assert!(!looks_like_password_literal(b"pgsqlbackupdb"));
+/// assert!(looks_like_password_literal(b"xYncKOiwquvrqG"));
+/// assert!(looks_like_password_literal(b"DbBxizhGvzQMAWpg"));
+/// assert!(!looks_like_password_literal(b"getHTTPSConnectionString"));
 /// assert!(!looks_like_password_literal(b"hunter42"));
 /// assert!(looks_like_password_literal(b"Shadow_6345"));
 /// assert!(looks_like_password_literal(b"HunterFalcon9"));
@@ -1100,11 +1103,12 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
 }
 
 /// Letters of both cases at random: few vowels, a run of four consonants, and capitals where
-/// no word starts. Sixteen letters or more (`KARMeiMIzxnUgRTnbZqvjxoX`): a quarter vowels at
-/// most, three or more humps (a lowercase letter before a capital) and two or more runs of
-/// capitals. Ten to fifteen, or letters in two parts joined by one `_` (`KWhKRvkmnd`,
-/// `RSUBh_tciZlXRZ`, `xfRRQajhQvi`): a fifth vowels at most, and a hump and two runs of
-/// capitals or two humps and one run. Identifiers in
+/// no word starts. Sixteen letters or more (`KARMeiMIzxnUgRTnbZqvjxoX`, `DbBxizhGvzQMAWpg`): a
+/// quarter vowels at most, two or more humps (a lowercase letter before a capital), a run of
+/// capitals, and four of the two together. Ten to fifteen, or letters in two parts joined by one `_` (`KWhKRvkmnd`,
+/// `RSUBh_tciZlXRZ`, `xfRRQajhQvi`, `xYncKOiwquvrqG`): a third vowels at most (random letters
+/// have about a quarter, `y` counted), and a hump and two runs of capitals or two humps and
+/// one run. Identifiers in
 /// camel case have the vowels of their words and a hump per word (`XMLHttpRequestHandler`: two
 /// humps; `SQLConnString`: one run of capitals).
 fn random_mixed_letters(s: &[u8]) -> bool {
@@ -1134,10 +1138,14 @@ fn random_mixed_letters(s: &[u8]) -> bool {
         .count();
     let n = letters.len();
     if n >= 16 && joins == 0 {
-        vowels * 4 <= n && consonant_run && humps >= 3 && capital_runs >= 2
+        vowels * 4 <= n
+            && consonant_run
+            && humps >= 2
+            && capital_runs >= 1
+            && humps + capital_runs >= 4
     } else {
         n >= 10
-            && vowels * 5 <= n
+            && vowels * 3 <= n
             && consonant_run
             && (humps >= 1 && capital_runs >= 2 || humps >= 2 && capital_runs >= 1)
     }
