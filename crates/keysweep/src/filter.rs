@@ -339,6 +339,7 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// // A reference, and a password that starts with `$`.
 /// assert!(is_placeholder(b"$DbPassword"));
 /// assert!(!is_placeholder(b"$Juniper2021"));
+/// assert!(!is_placeholder(b"$P$BriOme8eF6.AyGI8YsR373.Qm8UU3HFU"));
 /// // Substitutions, and a Django key's random punctuation.
 /// assert!(is_placeholder(b"$(cat /run/secrets/db_password)"));
 /// assert!(is_placeholder(b"%(db_password)s"));
@@ -440,6 +441,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         && s.len() > 1
         && (s[1].is_ascii_alphabetic() || s[1] == b'_')
         && !dollar_password(&s[1..])
+        && !crypt_hash(s)
     {
         return true;
     }
@@ -765,6 +767,16 @@ fn has_substitution(s: &[u8]) -> bool {
     };
     memchr::memmem::find_iter(s, b"$(").any(|i| closes(&s[i + 2..], true))
         || memchr::memmem::find_iter(s, b"%(").any(|i| closes(&s[i + 2..], false))
+}
+
+/// A hash in the modular crypt format: `$id$` and more (`$P$B...` of phpass, `$apr1$...`,
+/// `$2y$10$...`), not a `$NAME` reference.
+fn crypt_hash(s: &[u8]) -> bool {
+    let id = s[1..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    (1..=8).contains(&id) && s.get(1 + id) == Some(&b'$') && s.len() > id + 10
 }
 
 /// A capitalised word of at least four letters, then two or more digits and at most a few
