@@ -372,10 +372,20 @@ fn gate_table(dfa: &regex_automata::dfa::dense::DFA<Vec<u32>>) -> Option<Vec<u8>
     };
     let states = u16::try_from(2 + matching.len() + others.len()).ok()?;
     let columns = u16::try_from(reps.len() + 1).ok()?;
+    // Cells of one byte when every state number fits in one (most gates), else two; the
+    // header's column count says which in its top bit.
+    let narrow = states <= 256 && columns < 0x8000;
     let mut out = Vec::new();
     let put = |v: u16, out: &mut Vec<u8>| out.extend_from_slice(&v.to_le_bytes());
+    let cell = |v: u16, out: &mut Vec<u8>| {
+        if narrow {
+            out.push(v as u8);
+        } else {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    };
     put(states, &mut out);
-    put(columns, &mut out);
+    put(columns | if narrow { 0x8000 } else { 0 }, &mut out);
     put(u16::try_from(2 + matching.len()).ok()?, &mut out);
     for &s in &starts {
         put(id(s), &mut out);
@@ -383,14 +393,14 @@ fn gate_table(dfa: &regex_automata::dfa::dense::DFA<Vec<u32>>) -> Option<Vec<u8>
     out.extend((0..=255u8).map(|b| classes.get(b)));
     for fixed in [0u16, 1] {
         for _ in 0..columns {
-            put(fixed, &mut out);
+            cell(fixed, &mut out);
         }
     }
     for &s in matching.iter().chain(&others) {
         for &b in &reps {
-            put(id(dfa.next_state(s, b)), &mut out);
+            cell(id(dfa.next_state(s, b)), &mut out);
         }
-        put(id(dfa.next_eoi_state(s)), &mut out);
+        cell(id(dfa.next_eoi_state(s)), &mut out);
     }
     Some(out)
 }

@@ -252,17 +252,21 @@ fn names_password(text: &[u8], start: usize) -> bool {
         return false;
     }
     let before = &text[..start];
-    let before = before.strip_suffix(b"\"").unwrap_or(before);
     let follows = |w: &[u8]| {
         before.len() > w.len()
             && before[before.len() - w.len() - 1..before.len() - 1].eq_ignore_ascii_case(w)
             && matches!(before[before.len() - 1], b'-' | b'_' | b' ')
     };
-    !before
-        .last()
-        .is_some_and(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-        || follows(b"shared")
-        || follows(b"enable")
+    // Joined to a word before it (`client_secret`, `sshKeySecret`, `api secret`), unless
+    // that word is `shared` or `enable`; indentation and quotes do not join.
+    let joined = match before.last() {
+        Some(&b) if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') => true,
+        Some(b' ') => before[..before.len() - 1]
+            .last()
+            .is_some_and(u8::is_ascii_alphanumeric),
+        _ => false,
+    };
+    !joined || follows(b"shared") || follows(b"enable")
 }
 
 /// The entropy a password must have under a generic rule (`generic.password.quoted`'s
@@ -2809,24 +2813,30 @@ impl Scanner {
     }
 }
 
-/// Whether the text before `at` on its line presents what follows as an example: `e.g.`,
-/// `for example`, `such as`, `Example of a rejected password:`. A generic rule's value there
+/// Whether the text before `at` on its line (up to 200 bytes) presents what follows as an
+/// example: `e.g.`, `for example`, `for instance,`, `such as`, `Example of a rejected
+/// password:`. A generic rule's value there
 /// illustrates a format or a policy; it is not a configured credential.
 fn introduced_as_example(hay: &[u8], at: usize) -> bool {
-    let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
-    let before = &hay[start.max(at.saturating_sub(200))..at];
+    let from = at.saturating_sub(200);
+    let start = memchr::memrchr(b'\n', &hay[from..at]).map_or(from, |p| from + p + 1);
+    let before = hay[start..at].to_ascii_lowercase();
+    // Each introducer starts a word; `for instance` only as the aside it is (`for instance,`),
+    // not in `the password for instance db-1`.
     const INTRODUCERS: [&[u8]; 7] = [
         b"e.g.",
+        b"e.g.,",
         b"for example",
-        b"for instance",
+        b"for instance,",
+        b"for instance:",
         b"example of",
         b"examples of",
-        b"such as",
-        b"rejected",
     ];
-    INTRODUCERS
-        .iter()
-        .any(|w| before.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w)))
+    INTRODUCERS.iter().any(|w| {
+        memchr::memmem::find_iter(&before, w)
+            .any(|i| i == 0 || !before[i - 1].is_ascii_alphanumeric() && before[i - 1] != b'.')
+    }) || memchr::memmem::find_iter(&before, b"such as")
+        .any(|i| i == 0 || !before[i - 1].is_ascii_alphanumeric())
 }
 
 /// Drops duplicates: overlapping findings of one rule, findings of `generic` rules whose secret
@@ -3083,6 +3093,7 @@ mod tests {
             ("  secret", 2),
             ("\"pre-shared-secret", 12),
             ("enable_secret", 7),
+            ("enable secret", 7),
         ] {
             assert!(names_password(text.as_bytes(), start), "{text}");
         }
@@ -3090,6 +3101,7 @@ mod tests {
             ("client_secret", 7),
             ("sshKeySecret", 6),
             ("conn_secret", 5),
+            ("api secret", 4),
         ] {
             assert!(!names_password(text.as_bytes(), start), "{text}");
         }

@@ -1206,10 +1206,6 @@ fn is_account_header(name: &[u8]) -> bool {
     }) && !words.any(|w| [&b"agent"[..], b"url", b"uri", b"id", b"type", b"count"].contains(&w))
 }
 
-/// [`header_column`] for a column of a table, which `accounts` says has an account column
-/// ([`is_account_header`]): a header that says only "secret" (`Secret`, `Credentials`) beside
-/// one holds the accounts' passwords, which count whatever they look like, as under a
-/// `Password` header.
 /// The label of a header cell without the type annotations some exports add after colons:
 /// Cisco ISE's `Authentication Settings:RADIUS Shared Secret:String(128)` is labelled
 /// `RADIUS Shared Secret` (the last part that is no `Type(...)`, `Required` or `Optional`).
@@ -1237,6 +1233,10 @@ fn column_label(name: &[u8]) -> &[u8] {
         .map_or(name, |p| p.trim_ascii())
 }
 
+/// [`header_column`] for a column of a table, which `accounts` says has an account column
+/// ([`is_account_header`]): a header that says only "secret" (`Secret`, `Credentials`) beside
+/// one holds the accounts' passwords, which count whatever they look like, as under a
+/// `Password` header.
 fn table_column(name: &[u8], accounts: bool) -> Option<bool> {
     let needs_entropy = header_column(name)?;
     let bare_secret = || {

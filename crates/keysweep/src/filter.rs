@@ -721,10 +721,14 @@ fn url_without_private_host(s: &[u8]) -> Option<&[u8]> {
         .position(|b| matches!(b, b'/' | b'?' | b'#'))
         .unwrap_or(rest.len());
     let host = rest[..end].to_ascii_lowercase();
-    let host = host
-        .iter()
-        .rposition(|&b| b == b'@')
-        .map_or(&host[..], |at| &host[at + 1..]);
+    // User info (`user:changeme@`) is checked like the path.
+    let (userinfo, host) = match host.iter().rposition(|&b| b == b'@') {
+        Some(at) => (&host[..at], &host[at + 1..]),
+        None => (&host[..0], &host[..]),
+    };
+    if needles().is_match(userinfo) {
+        return None;
+    }
     let host = host.split(|&b| b == b':').next().unwrap_or(host);
     let reserved = [
         &b"example.com"[..],
@@ -976,6 +980,9 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(looks_like_password_literal(b"xYncKOiwquvrqG"));
 /// assert!(looks_like_password_literal(b"DbBxizhGvzQMAWpg"));
 /// assert!(!looks_like_password_literal(b"getHTTPSConnectionString"));
+/// assert!(!looks_like_password_literal(b"SSLSetPeerID"));
+/// assert!(!looks_like_password_literal(b"WebKitCSSMatrix"));
+/// assert!(!looks_like_password_literal(b"CertFromPEM"));
 /// assert!(!looks_like_password_literal(b"hunter42"));
 /// assert!(looks_like_password_literal(b"Shadow_6345"));
 /// assert!(looks_like_password_literal(b"HunterFalcon9"));
@@ -1115,12 +1122,14 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
 }
 
 /// Letters of both cases at random: few vowels, a run of four consonants, and capitals where
-/// no word starts. Sixteen letters or more (`KARMeiMIzxnUgRTnbZqvjxoX`, `DbBxizhGvzQMAWpg`): a
-/// quarter vowels at most, two or more humps (a lowercase letter before a capital), a run of
-/// capitals, and four of the two together. Ten to fifteen, or letters in two parts joined by one `_` (`KWhKRvkmnd`,
-/// `RSUBh_tciZlXRZ`, `xfRRQajhQvi`, `xYncKOiwquvrqG`): a third vowels at most (random letters
-/// have about a quarter, `y` counted), and a hump and two runs of capitals or two humps and
-/// one run. Identifiers in
+/// no word starts. Sixteen letters or more (`KARMeiMIzxnUgRTnbZqvjxoX`): a quarter vowels at
+/// most, three or more humps (a lowercase letter before a capital) and two or more runs of
+/// capitals, or (`DbBxizhGvzQMAWpg`) two humps and a run, four together, and a run of lower-case
+/// letters without a vowel. Ten to fifteen, or letters in two parts joined by one `_` (`KWhKRvkmnd`,
+/// `RSUBh_tciZlXRZ`, `xfRRQajhQvi`): a fifth vowels at most, and a hump and two runs of
+/// capitals or two humps and one run; or (`xYncKOiwquvrqG`) a third vowels at most (random
+/// letters have about a quarter, `y` counted), four humps and runs together, and a run of
+/// lower-case letters without a vowel. Identifiers in
 /// camel case have the vowels of their words and a hump per word (`XMLHttpRequestHandler`: two
 /// humps; `SQLConnString`: one run of capitals).
 fn random_mixed_letters(s: &[u8]) -> bool {
@@ -1149,17 +1158,23 @@ fn random_mixed_letters(s: &[u8]) -> bool {
         })
         .count();
     let n = letters.len();
+    // A run of two or more lower-case letters without a vowel between case changes (`nc` of
+    // `xYncKOiwquvrqG`): random text has them, the words of names rarely (their runs are
+    // words' tails, `et` of `SSLSetPeerID`).
+    let bare_run = letters
+        .split(|b| !b.is_ascii_lowercase())
+        .any(|run| run.len() >= 2 && !run.iter().any(is_vowel));
     if n >= 16 && joins == 0 {
         vowels * 4 <= n
             && consonant_run
-            && humps >= 2
-            && capital_runs >= 1
-            && humps + capital_runs >= 4
+            && (humps >= 3 && capital_runs >= 2
+                || bare_run && humps >= 2 && capital_runs >= 1 && humps + capital_runs >= 4)
     } else {
         n >= 10
-            && vowels * 3 <= n
             && consonant_run
-            && (humps >= 1 && capital_runs >= 2 || humps >= 2 && capital_runs >= 1)
+            && (vowels * 5 <= n
+                && (humps >= 1 && capital_runs >= 2 || humps >= 2 && capital_runs >= 1)
+                || vowels * 3 <= n && bare_run && humps + capital_runs >= 4)
     }
 }
 

@@ -67,8 +67,9 @@ pub(crate) struct Shape {
 
 /// A rule's gate automaton, searched anchored at the starts a keyword hit allows.
 ///
-/// A gate is a DFA in the table `build.rs` writes (`gate_table` there): u16 cells, a row of
-/// next states per state, one per byte class and the last for the end of input. Its walk is
+/// A gate is a DFA in the table `build.rs` writes (`gate_table` there): u8 cells when it has
+/// 256 states or fewer (the header's column count has its top bit set), u16 cells otherwise,
+/// a row of next states per state, one per byte class and the last for the end of input. Its walk is
 /// one table load per byte (a sparse DFA's was a linear search through the state's ranges,
 /// and gates are walked at most keyword hits of a scan). A corrupt table can give a wrong
 /// verdict but never a panic: every read is checked, and one out of range lets the hit through.
@@ -76,9 +77,10 @@ pub(crate) struct Shape {
 pub(crate) struct Gate {
     /// Each byte's class.
     classes: &'static [u8],
-    /// The rows, two bytes per cell.
+    /// The rows, one or two bytes per cell (`narrow`: one).
     table: &'static [u8],
     columns: usize,
+    narrow: bool,
     /// States below this are dead (0), quit (1) or match.
     first_plain: u16,
     /// The start states after no byte, `\n`, `\r`, a word byte and another byte.
@@ -101,18 +103,22 @@ impl Gate {
                 .get(2 * i..2 * i + 2)
                 .map(|w| u16::from_le_bytes([w[0], w[1]]))
         };
-        let (states, columns) = (usize::from(word(0)?), usize::from(word(1)?));
+        let states = usize::from(word(0)?);
+        let narrow = word(1)? & 0x8000 != 0;
+        let columns = usize::from(word(1)? & 0x7fff);
         let first_plain = word(2)?;
         let starts = [word(3)?, word(4)?, word(5)?, word(6)?, word(7)?];
         let classes = bytes.get(16..16 + 256)?;
         let table = bytes.get(16 + 256..)?;
-        if columns == 0 || table.len() != 2 * states * columns {
+        let cell = if narrow { 1 } else { 2 };
+        if columns == 0 || table.len() != cell * states * columns {
             return None;
         }
         Some(Gate {
             classes,
             table,
             columns,
+            narrow,
             first_plain,
             starts,
             first_bytes,
@@ -122,8 +128,11 @@ impl Gate {
     /// The state after `state` in column `column` (quit, for a cell out of the table).
     #[inline(always)]
     fn next(&self, state: u16, column: usize) -> u16 {
-        let i = 2 * (usize::from(state) * self.columns + column);
-        match self.table.get(i..i + 2) {
+        let i = usize::from(state) * self.columns + column;
+        if self.narrow {
+            return self.table.get(i).map_or(1, |&b| u16::from(b));
+        }
+        match self.table.get(2 * i..2 * i + 2) {
             Some(w) => u16::from_le_bytes([w[0], w[1]]),
             None => 1,
         }
