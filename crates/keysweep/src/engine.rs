@@ -2740,17 +2740,16 @@ impl Scanner {
         let entropy = shannon_entropy(secret);
         // A generic rule's value under a password key needs what `generic.password.quoted`
         // asks of a password, not what the rule asks of a random key.
-        let password_min = |min: f64| {
-            if password_key && matches!(inner.literal[rule], LiteralTest::General) {
+        let generic_password = password_key && inner.literal[rule] == LiteralTest::General;
+        let min_entropy = spec.min_entropy.map(|min| {
+            if generic_password {
                 min.min(PASSWORD_MIN_ENTROPY)
             } else {
                 min
             }
-        };
+        });
         if dropped.is_none()
-            && spec
-                .min_entropy
-                .is_some_and(|min| entropy < entropy_floor(secret, password_min(min), passwords))
+            && min_entropy.is_some_and(|min| entropy < entropy_floor(secret, min, passwords))
         {
             if !inner.keep_dropped {
                 return None;
@@ -2815,28 +2814,32 @@ impl Scanner {
 
 /// Whether the text before `at` on its line (up to 200 bytes) presents what follows as an
 /// example: `e.g.`, `for example`, `for instance,`, `such as`, `Example of a rejected
-/// password:`. A generic rule's value there
-/// illustrates a format or a policy; it is not a configured credential.
+/// password:`. A generic rule's value there illustrates a format or a policy; it is not a
+/// configured credential.
 fn introduced_as_example(hay: &[u8], at: usize) -> bool {
-    let from = at.saturating_sub(200);
+    const REACH: usize = 200;
+    let from = at.saturating_sub(REACH);
     let start = memchr::memrchr(b'\n', &hay[from..at]).map_or(from, |p| from + p + 1);
-    let before = hay[start..at].to_ascii_lowercase();
-    // Each introducer starts a word; `for instance` only as the aside it is (`for instance,`),
-    // not in `the password for instance db-1`.
+    // Lower-cased on the stack: this runs for every generic candidate that got this far.
+    let mut buf = [0u8; REACH];
+    let before = &mut buf[..at - start];
+    before.copy_from_slice(&hay[start..at]);
+    before.make_ascii_lowercase();
+    // Each introducer starts a word (`e.g.` not inside `some.g.x`); `for instance` only as the
+    // aside it is (`for instance,`), not in `the password for instance db-1`.
     const INTRODUCERS: [&[u8]; 7] = [
         b"e.g.",
-        b"e.g.,",
         b"for example",
         b"for instance,",
         b"for instance:",
         b"example of",
         b"examples of",
+        b"such as",
     ];
     INTRODUCERS.iter().any(|w| {
-        memchr::memmem::find_iter(&before, w)
+        memchr::memmem::find_iter(before, w)
             .any(|i| i == 0 || !before[i - 1].is_ascii_alphanumeric() && before[i - 1] != b'.')
-    }) || memchr::memmem::find_iter(&before, b"such as")
-        .any(|i| i == 0 || !before[i - 1].is_ascii_alphanumeric())
+    })
 }
 
 /// Drops duplicates: overlapping findings of one rule, findings of `generic` rules whose secret

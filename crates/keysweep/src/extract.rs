@@ -965,10 +965,9 @@ fn table_columns(
         .collect();
     // A table of names and values (`| Variable | Value |`): the value of each row whose name
     // names a credential.
-    let value_column = cells.iter().position(|c| {
-        let name = String::from_utf8_lossy(&hay[strip_markup(hay, c.clone())]).to_lowercase();
-        VALUE_WORDS.contains(&name.as_str())
-    });
+    let value_column = cells
+        .iter()
+        .position(|c| is_value_header(&hay[strip_markup(hay, c.clone())]));
     let name_column = value_column.and_then(|v| {
         cells
             .iter()
@@ -1049,6 +1048,12 @@ fn name_value(
         doubled,
         claim_only: false,
     })
+}
+
+/// Whether a header cell heads the value column of a table of names and values (`Value`,
+/// `Wert`, `Valor`, ...: [`VALUE_WORDS`]).
+fn is_value_header(name: &[u8]) -> bool {
+    VALUE_WORDS.contains(&String::from_utf8_lossy(name).to_lowercase().as_str())
 }
 
 /// Headers of the value column of a table of names and values.
@@ -1222,15 +1227,12 @@ fn column_label(name: &[u8]) -> &[u8] {
                     .position(|&b| b == b'(')
                     .is_some_and(|o| o > 0 && p[..o].iter().all(u8::is_ascii_alphabetic)))
     };
-    let parts: Vec<&[u8]> = name.split(|&b| b == b':').collect();
-    if !parts[1..].iter().any(|p| annotation(p)) {
+    if !name.split(|&b| b == b':').skip(1).any(annotation) {
         return name;
     }
-    parts
-        .iter()
-        .rev()
+    name.rsplit(|&b| b == b':')
         .find(|p| !annotation(p) && !p.trim_ascii().is_empty())
-        .map_or(name, |p| p.trim_ascii())
+        .map_or(name, <[u8]>::trim_ascii)
 }
 
 /// [`header_column`] for a column of a table, which `accounts` says has an account column
@@ -1475,13 +1477,9 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     }
     // A header row: of credential columns, or of names and values (`<th>Item</th>
     // <th>Valor</th>`, then `<td>Senha</td><td>...</td>`).
-    let value_column = cells.iter().position(|(th, c)| {
-        *th && VALUE_WORDS.contains(
-            &String::from_utf8_lossy(&hay[c.clone()])
-                .to_lowercase()
-                .as_str(),
-        )
-    });
+    let value_column = cells
+        .iter()
+        .position(|(th, c)| *th && is_value_header(&hay[c.clone()]));
     let name_column = value_column.filter(|&v| v > 0).map(|_| 0);
     if names.iter().all(Option::is_none) && name_column.is_none() {
         return;

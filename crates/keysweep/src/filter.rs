@@ -741,11 +741,10 @@ fn url_without_private_host(s: &[u8]) -> Option<&[u8]> {
     ]
     .iter()
     .any(|r| host == *r || (host.ends_with(r) && host[..host.len() - r.len()].ends_with(b".")));
-    let words = host
+    let other_needle = host
         .split(|&b| b == b'.' || b == b'-')
-        .filter(|w| !w.eq_ignore_ascii_case(b"example"));
-    let other_needle =
-        words.clone().any(|w| needles().is_match(w)) || host.windows(4).any(|w| w == b"your");
+        .any(|w| w != b"example" && needles().is_match(w))
+        || host.windows(4).any(|w| w == b"your");
     (!reserved && !other_needle).then_some(&rest[end..])
 }
 
