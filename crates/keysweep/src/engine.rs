@@ -274,6 +274,28 @@ fn names_password(text: &[u8], start: usize) -> bool {
 const PASSWORD_MIN_ENTROPY: f64 = 2.8;
 
 /// Bytes searched on each side of a keyword hit for a rule whose longest match is `max_len`.
+/// Whether the name at `key` in `hay` (with the rest of the name around it: a keyword-anchored
+/// pattern may start or end inside a name) says its value is encrypted: `encrypted` or `ciphertext`
+/// in it (`encryption` names a key, which is a secret).
+fn names_encrypted(hay: &[u8], key: Range<usize>) -> bool {
+    // The segment of a dotted name that holds the key: `xpack.encryptedSavedObjects.
+    // encryptionKey` names a key.
+    let name_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-');
+    let before = hay[key.start.saturating_sub(64)..key.start]
+        .iter()
+        .rev()
+        .take_while(|b| name_byte(b))
+        .count();
+    let after = hay[key.end..(key.end + 64).min(hay.len())]
+        .iter()
+        .take_while(|b| name_byte(b))
+        .count();
+    let name = &hay[key.start - before..key.end + after];
+    [&b"encrypted"[..], b"ciphertext", b"cipher_text"]
+        .iter()
+        .any(|w| name.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w)))
+}
+
 fn window(max_len: Option<usize>) -> usize {
     max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW))
 }
@@ -2576,6 +2598,27 @@ impl Scanner {
             .collect();
         let key = c.key_group.and_then(|g| caps.get_group(g));
         let password_key = key.is_some_and(|m| names_password(&hay[..m.end], m.start));
+        // A generic rule's value under a name that says it is encrypted
+        // (`oAuthRefreshTokenEncrypted`, `password_ciphertext`), or a long run of hex digits
+        // under a password's name (Salesforce Data Loader's encrypted passwords): ciphertext,
+        // useless without its key.
+        if dropped.is_none()
+            && self.inner.generic[rule]
+            && key.is_some_and(|m| {
+                let value = &hay[span.clone()];
+                names_encrypted(hay, m.range())
+                    || password_key
+                        && value.len() >= 80
+                        // 128: a SHA-512 digest, a password's hash (crackable).
+                        && value.len() != 128
+                        && value.iter().all(u8::is_ascii_hexdigit)
+            })
+        {
+            if !self.inner.keep_dropped {
+                return None;
+            }
+            dropped = Some(Suppression::Rejected);
+        }
         let mut f = self.gate(
             rule,
             span.clone(),

@@ -355,6 +355,7 @@ fn public_secret_key(key: &[u8]) -> bool {
         b"location",
         b"timezone",
         b"environment",
+        b"binddn",
     ];
     TAILS.iter().any(|t| k.len() > t.len() && k.ends_with(t))
         || k.ends_with(b".crt")
@@ -391,6 +392,9 @@ fn public_secret_key(key: &[u8]) -> bool {
             b"cert",
             b"pub",
             b"project",
+            // An LDAP bind DN (`LDAP_BIND_DN`, `bindDn`): the account's name.
+            b"dn",
+            b"binddn",
             // Settings that ride along in an app's Secret (`PINECONE_INDEX`, `OPENAI_MODEL`,
             // `APP_ENV`): names and modes, not credentials.
             b"index",
@@ -762,15 +766,39 @@ pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
         "mật_khẩu",
         "kata_sandi",
     ];
-    let localized = || {
-        std::str::from_utf8(n).is_ok_and(|s| {
-            let s = s.to_lowercase();
-            LOCALIZED.contains(&s.as_str())
-        })
-    };
-    if PASSWORD.contains(&n) || localized() {
+    // The word for key or token (`Schlüssel`, `Clé API`): values that look random count.
+    const LOCALIZED_KEYS: &[&str] = &[
+        "schlüssel",
+        "api_schlüssel",
+        "zugangsschlüssel",
+        "clé",
+        "clé_api",
+        "clave",
+        "clave_api",
+        "chave",
+        "chave_api",
+        "chave_de_api",
+        "chiave",
+        "chiave_api",
+        "sleutel",
+        "api_sleutel",
+        "klucz",
+        "klucz_api",
+        "nyckel",
+        "api_nyckel",
+        "jeton",
+        "токен",
+        "ключ",
+        "密钥",
+        "令牌",
+        "トークン",
+        "토큰",
+    ];
+    let lower = || std::str::from_utf8(n).ok().map(str::to_lowercase);
+    if PASSWORD.contains(&n) || lower().is_some_and(|s| LOCALIZED.contains(&s.as_str())) {
         Some(false)
-    } else if KEYLIKE.contains(&n) {
+    } else if KEYLIKE.contains(&n) || lower().is_some_and(|s| LOCALIZED_KEYS.contains(&s.as_str()))
+    {
         Some(true)
     } else {
         None

@@ -955,6 +955,8 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(looks_like_password_literal(b"meadow.compass.7881"));
 /// assert!(looks_like_password_literal(b"!9xTXCtF!5nBH"));
 /// assert!(looks_like_password_literal(b"Mailpass!2024"));
+/// assert!(looks_like_password_literal(b"Fieldcrest#2024"));
+/// assert!(!looks_like_password_literal(b"passwordField2"));
 /// assert!(!looks_like_password_literal(b"testpass!"));
 /// assert!(!looks_like_password_literal(b"self.password"));
 /// assert!(!looks_like_password_literal(b"config.db.pass2"));
@@ -1114,6 +1116,11 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
                     b"sha" => !after.first().is_some_and(u8::is_ascii_alphabetic),
                     // The meme `hunter2`, not a word of a password (`HunterFalcon9`).
                     b"hunter" => !after.iter().any(u8::is_ascii_alphabetic),
+                    // A field's name ends its word (`passwordField`, `inputPwd`), a longer
+                    // word goes on in lower case (`Fieldcrest#2024`, `Paramount!7`).
+                    b"field" | b"input" | b"param" => {
+                        !after.first().is_some_and(u8::is_ascii_lowercase)
+                    }
                     _ => true,
                 }
         })
