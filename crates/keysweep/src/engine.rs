@@ -245,7 +245,18 @@ fn names_password(text: &[u8], start: usize) -> bool {
         key.windows(word.len())
             .any(|w| w.eq_ignore_ascii_case(word))
     };
-    if has(b"pass") || has(b"pwd") {
+    // The word in other languages (`Kennwort`, `contraseña`, `senha`, `hasło`).
+    const LOCALIZED: [&[u8]; 8] = [
+        b"kennwort",
+        b"contrase",
+        b"senha",
+        b"wachtwoord",
+        b"has\xC5\x82o",
+        b"haslo",
+        b"salasana",
+        b"l\xC3\xB6senord",
+    ];
+    if has(b"pass") || has(b"pwd") || LOCALIZED.iter().any(|w| has(w)) {
         return true;
     }
     if !crate::filter::trim_quotes(key).eq_ignore_ascii_case(b"secret") {
@@ -273,7 +284,6 @@ fn names_password(text: &[u8], start: usize) -> bool {
 /// `min_entropy`): `Summer2024!` has 3.1 bits, `aaaaaaaa1` 0.5.
 const PASSWORD_MIN_ENTROPY: f64 = 2.8;
 
-/// Bytes searched on each side of a keyword hit for a rule whose longest match is `max_len`.
 /// Whether the name at `key` in `hay` (with the rest of the name around it: a keyword-anchored
 /// pattern may start or end inside a name) says its value is encrypted: `encrypted` or `ciphertext`
 /// in it (`encryption` names a key, which is a secret).
@@ -296,6 +306,7 @@ fn names_encrypted(hay: &[u8], key: Range<usize>) -> bool {
         .any(|w| name.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w)))
 }
 
+/// Bytes searched on each side of a keyword hit for a rule whose longest match is `max_len`.
 fn window(max_len: Option<usize>) -> usize {
     max_len.map_or(UNBOUNDED_WINDOW, |l| l.min(MAX_WINDOW))
 }
@@ -2807,7 +2818,9 @@ impl Scanner {
                 is_placeholder(secret)
             } else {
                 let s = trim_quotes(secret);
-                is_public_value(s) || crate::filter::is_encrypted_value(s)
+                is_public_value(s)
+                    || crate::filter::is_encrypted_value(s)
+                    || crate::filter::is_replacement_token(s)
             }
         };
         let suppressed = if dropped.is_some() {

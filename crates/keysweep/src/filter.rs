@@ -409,19 +409,8 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     {
         return true;
     }
-    // Auth0 Deploy CLI keyword replacement (`##CLIENT_SECRET##`, `@@ALLOWED_URLS@@`) and
-    // tokenizers of release pipelines (`#{DbPassword}#` is caught as a `{...}` slot).
-    for mark in [&b"##"[..], b"@@", b"__"] {
-        if let Some(inner) = s.strip_prefix(mark).and_then(|r| r.strip_suffix(mark)) {
-            if !inner.is_empty()
-                && inner
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-                && inner.iter().any(u8::is_ascii_alphabetic)
-            {
-                return true;
-            }
-        }
+    if is_replacement_token(s) {
+        return true;
     }
     if has_substitution(s) {
         return true; // `$(cat /run/secrets/db)`, `$(DB_PASSWORD)`, `%(db_password)s`
@@ -577,6 +566,28 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 /// Jasypt, SOPS, Bitwarden, Sealed Secrets, EJSON, MuleSoft, WebLogic and Liberty, Splunk,
 /// OpenPGP, Jenkins, DPAPI and KMS ciphertexts. No rule reports one, not even those that skip
 /// the placeholder filter (weak passwords): only the key's holder decrypts it.
+/// Whether `s` is a token that a deployment replaces or a tool's mask, never a value: Auth0
+/// Deploy CLI keyword replacement (`##CLIENT_SECRET##`, `@@ALLOWED_URLS@@`), tokenizers of
+/// release pipelines (`__FROM_VAULT__`; `#{DbPassword}#` is caught as a `{...}` slot), and
+/// Ansible's `no_log` mask. Checked for every rule, those that keep placeholder-like words
+/// too (weak passwords).
+pub(crate) fn is_replacement_token(s: &[u8]) -> bool {
+    if s == b"VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" {
+        return true;
+    }
+    [&b"##"[..], b"@@", b"__"].iter().any(|mark| {
+        s.strip_prefix(*mark)
+            .and_then(|r| r.strip_suffix(*mark))
+            .is_some_and(|inner| {
+                !inner.is_empty()
+                    && inner
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+                    && inner.iter().any(u8::is_ascii_alphabetic)
+            })
+    })
+}
+
 pub(crate) fn is_encrypted_value(s: &[u8]) -> bool {
     let Some(&last) = s.last() else {
         return false;
@@ -605,6 +616,14 @@ pub(crate) fn is_encrypted_value(s: &[u8]) -> bool {
     // length of the RSA-encrypted session key (0x0200 for the controller's 4096-bit key, so
     // `AgA`...), the key, then the AES-GCM box. Only the cluster's controller decrypts it.
     if s.len() >= 64 && s.starts_with(b"Ag") && matches!(s[2], b'A'..=b'D') && is_base64_text(s) {
+        return true;
+    }
+    // PAN-OS's `-AQ==<base64>` (phash-less secrets of a running config, IKE pre-shared
+    // keys) and F5 BIG-IP's `$M$<salt>$<base64>`: encrypted with the device's master key.
+    if s.len() >= 20
+        && (s.starts_with(b"-AQ==") && is_base64_text(&s[5..])
+            || s.starts_with(b"$M$") && s[3..].contains(&b'$'))
+    {
         return true;
     }
     // EJSON's `EJ[1:<public key>:<nonce>:<box>]`: encrypted to the file's `_public_key`.
