@@ -3133,6 +3133,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn names_that_say_encrypted() {
+        // (text, the key's text within it)
+        for (text, key) in [
+            ("<oAuthRefreshTokenEncrypted>", "Token"),
+            ("password_ciphertext: ", "password"),
+            ("encryptedSecret = ", "Secret"),
+        ] {
+            let at = text.find(key).unwrap();
+            assert!(
+                names_encrypted(text.as_bytes(), at..at + key.len()),
+                "{text}"
+            );
+        }
+        for (text, key) in [
+            (
+                "xpack.encryptedSavedObjects.encryptionKey: ",
+                "encryptionKey",
+            ),
+            ("ENCRYPTION_SECRET=", "SECRET"),
+            ("api_token: ", "token"),
+        ] {
+            let at = text.find(key).unwrap();
+            assert!(
+                !names_encrypted(text.as_bytes(), at..at + key.len()),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn keys_that_name_a_password() {
         for key in [
             "password",

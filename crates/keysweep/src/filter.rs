@@ -562,10 +562,6 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     longest_repeat >= (s.len() / 3).max(8) || longest_ascending >= 8
 }
 
-/// Whether `s` (quotes trimmed) is a value encrypted in place with a key kept elsewhere:
-/// Jasypt, SOPS, Bitwarden, Sealed Secrets, EJSON, MuleSoft, WebLogic and Liberty, Splunk,
-/// OpenPGP, Jenkins, DPAPI and KMS ciphertexts. No rule reports one, not even those that skip
-/// the placeholder filter (weak passwords): only the key's holder decrypts it.
 /// Whether `s` is a token that a deployment replaces or a tool's mask, never a value: Auth0
 /// Deploy CLI keyword replacement (`##CLIENT_SECRET##`, `@@ALLOWED_URLS@@`), tokenizers of
 /// release pipelines (`__FROM_VAULT__`; `#{DbPassword}#` is caught as a `{...}` slot), and
@@ -588,6 +584,10 @@ pub(crate) fn is_replacement_token(s: &[u8]) -> bool {
     })
 }
 
+/// Whether `s` (quotes trimmed) is a value encrypted in place with a key kept elsewhere:
+/// Jasypt, SOPS, Bitwarden, Sealed Secrets, EJSON, MuleSoft, WebLogic and Liberty, Splunk,
+/// OpenPGP, Jenkins, DPAPI, KMS, PAN-OS and F5 ciphertexts. No rule reports one, not even
+/// those that skip the placeholder filter (weak passwords): only the key's holder decrypts it.
 pub(crate) fn is_encrypted_value(s: &[u8]) -> bool {
     let Some(&last) = s.last() else {
         return false;
@@ -618,8 +618,8 @@ pub(crate) fn is_encrypted_value(s: &[u8]) -> bool {
     if s.len() >= 64 && s.starts_with(b"Ag") && matches!(s[2], b'A'..=b'D') && is_base64_text(s) {
         return true;
     }
-    // PAN-OS's `-AQ==<base64>` (phash-less secrets of a running config, IKE pre-shared
-    // keys) and F5 BIG-IP's `$M$<salt>$<base64>`: encrypted with the device's master key.
+    // PAN-OS's `-AQ==<base64>` (secrets of a running config, IKE pre-shared keys) and F5
+    // BIG-IP's `$M$<salt>$<base64>`: encrypted with the device's master key.
     if s.len() >= 20
         && (s.starts_with(b"-AQ==") && is_base64_text(&s[5..])
             || s.starts_with(b"$M$") && s[3..].contains(&b'$'))
@@ -1490,6 +1490,30 @@ fn runs(s: &[u8]) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replacement_tokens_and_device_ciphertexts() {
+        for t in [
+            "__FROM_VAULT__",
+            "##CLIENT_SECRET##",
+            "@@DB_PASSWORD@@",
+            "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER",
+        ] {
+            assert!(is_replacement_token(t.as_bytes()), "{t}");
+        }
+        for t in ["__init__x", "____", "__12__", "Summer__2024__", "##"] {
+            assert!(!is_replacement_token(t.as_bytes()), "{t}");
+        }
+        for v in [
+            "-AQ==RWeFjIcipbAkYCrI87Malgc0SeE=ZgAl4Mq55Va1Lq88tTmrUw==",
+            "$M$Yz$kq7vX2pLw9TzR4kN8sBfY3hJ==",
+        ] {
+            assert!(is_encrypted_value(v.as_bytes()), "{v}");
+        }
+        for v in ["-AQ==", "$M$", "AQ==RWeFjIcipbAkYCrI87Malgc0SeE="] {
+            assert!(!is_encrypted_value(v.as_bytes()), "{v}");
+        }
+    }
 
     #[test]
     fn published_values_are_placeholders_and_near_misses_are_not() {
