@@ -2613,17 +2613,14 @@ impl Scanner {
         // (`oAuthRefreshTokenEncrypted`, `password_ciphertext`), or a long run of hex digits
         // under a password's name (Salesforce Data Loader's encrypted passwords): ciphertext,
         // useless without its key.
+        let value = &hay[span.clone()];
+        // 128 hex digits: a SHA-512 digest, a password's hash (crackable), not ciphertext.
+        let hex_ciphertext =
+            || value.len() >= 80 && value.len() != 128 && value.iter().all(u8::is_ascii_hexdigit);
         if dropped.is_none()
             && self.inner.generic[rule]
-            && key.is_some_and(|m| {
-                let value = &hay[span.clone()];
-                names_encrypted(hay, m.range())
-                    || password_key
-                        && value.len() >= 80
-                        // 128: a SHA-512 digest, a password's hash (crackable).
-                        && value.len() != 128
-                        && value.iter().all(u8::is_ascii_hexdigit)
-            })
+            && (key.is_some_and(|m| names_encrypted(hay, m.range()))
+                || password_key && hex_ciphertext())
         {
             if !self.inner.keep_dropped {
                 return None;

@@ -794,11 +794,12 @@ pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
         "トークン",
         "토큰",
     ];
-    let lower = || std::str::from_utf8(n).ok().map(str::to_lowercase);
-    if PASSWORD.contains(&n) || lower().is_some_and(|s| LOCALIZED.contains(&s.as_str())) {
+    // Lower-cased once (Unicode: `Senha`, `Schlüssel`); a header cell is not a hot path.
+    let lower = std::str::from_utf8(n).ok().map(str::to_lowercase);
+    let localized = |words: &[&str]| lower.as_deref().is_some_and(|s| words.contains(&s));
+    if PASSWORD.contains(&n) || localized(LOCALIZED) {
         Some(false)
-    } else if KEYLIKE.contains(&n) || lower().is_some_and(|s| LOCALIZED_KEYS.contains(&s.as_str()))
-    {
+    } else if KEYLIKE.contains(&n) || localized(LOCALIZED_KEYS) {
         Some(true)
     } else {
         None

@@ -69,8 +69,8 @@ pub(crate) struct Shape {
 ///
 /// A gate is a DFA in the table `build.rs` writes (`gate_table` there): u8 cells when it has
 /// 256 states or fewer (the header's column count has its top bit set), u16 cells otherwise,
-/// a row of next states per state, one per byte class and the last for the end of input. Its walk is
-/// one table load per byte (a sparse DFA's was a linear search through the state's ranges,
+/// a row of next states per state, one per byte class and the last for the end of input. Its
+/// walk is one table load per byte (a sparse DFA's was a linear search through the state's ranges,
 /// and gates are walked at most keyword hits of a scan). A corrupt table can give a wrong
 /// verdict but never a panic: every read is checked, and one out of range lets the hit through.
 #[derive(Debug)]
