@@ -63,13 +63,18 @@ struct Compiled {
     /// Indexes of the capture groups named `secret`, `secret2`, ... (alternatives of one
     /// pattern cannot share a group name); the first that took part in a match is the secret.
     secret_groups: Vec<usize>,
+    /// Those of `secret_groups` named `secret_literal`, `secret_literal2`, ...: a value the
+    /// syntax around it makes a literal (a shell argument in single quotes), which the test
+    /// for code ([`Rule::literal_filter`]) then does not read.
+    literal_groups: Vec<usize>,
     /// Bytes searched on each side of a keyword hit.
     window: usize,
     /// Whether the pattern's matches have an upper bound on their length.
     bounded: bool,
     /// When `regex` was compiled with large repetitions unbounded ([`relax_repeats`]): the
     /// pattern as written, compiled on the first match to confirm (matches are rare; most
-    /// rules never match in a given run and never pay for it).
+    /// rules never match in a given run and never pay for it). None for a rule with an
+    /// extractor, whose match is only where its reader starts.
     exact: Option<LazyRegex>,
     /// `Some(n)` when every match starts at most `n` bytes before one of the rule's keywords: a
     /// keyword hit then needs `n + 1` anchored searches, not a search of a window around it.
@@ -154,6 +159,13 @@ fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
         .filter(|(_, name)| name.is_some_and(|n| n.starts_with("secret")))
         .map(|(i, _)| i)
         .collect();
+    let literal_groups = regex
+        .group_info()
+        .pattern_names(regex_automata::PatternID::ZERO)
+        .enumerate()
+        .filter(|(_, name)| name.is_some_and(|n| n.starts_with("secret_literal")))
+        .map(|(i, _)| i)
+        .collect();
     let allow = if rule.allow_values.is_empty() {
         None
     } else {
@@ -218,11 +230,15 @@ fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
         rejects,
         regex,
         secret_groups,
+        literal_groups,
         window: window(max_len),
         bounded: max_len.is_some(),
         // The pattern as written only confirms a relaxed match, anchored at its start: the
         // lazy DFA, and the reverse NFA it needs to find starts, would not be searched.
-        exact: relaxed.is_some().then(|| {
+        // An extractor's match is only the anchor its reader starts from (a table's header, an
+        // INSERT's column list), which reads and judges every value itself: a relaxed anchor
+        // is confirmed by that reading, not by compiling and searching the pattern again.
+        exact: (relaxed.is_some() && rule.extract.is_none()).then(|| {
             let source = match (hir, stored) {
                 (Some(hir), _) => LazySource::Parsed(hir),
                 (None, Some(stored)) => LazySource::Stored(stored.encoded()),
@@ -1282,6 +1298,9 @@ struct NameFilter {
     suffixes: Vec<(Vec<u8>, Vec<u32>)>,
     /// `suffixes[by_last[b]..by_last[b + 1]]` end with byte `b`.
     by_last: Vec<u32>,
+    /// Patterns with a branch for any name without a dot (`(?:^|/)[^/.]+$`: `README`,
+    /// `Jenkinsfile`, a chat export's files), besides names and suffixes.
+    dotless: Vec<u32>,
 }
 
 impl NameFilter {
@@ -1291,7 +1310,24 @@ impl NameFilter {
     /// ends with the `/` of a directory.
     fn add(&mut self, pattern: &regex_syntax::hir::Hir, k: u32) -> bool {
         use regex_syntax::hir::literal::{ExtractKind, Extractor};
-        use regex_syntax::hir::Look;
+        use regex_syntax::hir::{Hir, HirKind, Look};
+        // A branch for names without a dot has no suffix literal: it is noted apart, and the
+        // other branches are read as usual. (A pattern parsed with `(?i)` stripped, as
+        // `PathPatterns::of` parses them.)
+        if let HirKind::Alternation(branches) = pattern.kind() {
+            static DOTLESS: OnceLock<Option<Hir>> = OnceLock::new();
+            let dotless = DOTLESS.get_or_init(|| crate::prepared::parse(r"(?:^|/)[^/.]+$").ok());
+            let (names, rest): (Vec<&Hir>, Vec<&Hir>) =
+                branches.iter().partition(|b| Some(*b) == dotless.as_ref());
+            if !names.is_empty() && !rest.is_empty() {
+                let rest = Hir::alternation(rest.into_iter().cloned().collect());
+                if !self.add(&rest, k) {
+                    return false;
+                }
+                self.dotless.push(k);
+                return true;
+            }
+        }
         let ends = pattern.properties().look_set_suffix();
         if !(ends.contains(Look::End) || ends.contains(Look::EndLF) || ends.contains(Look::EndCRLF))
         {
@@ -1354,6 +1390,10 @@ impl NameFilter {
     /// entry of every tree in a history: no allocation, and only the suffixes that end with
     /// the name's last byte compared.
     fn find(&self, name: &[u8], mut f: impl FnMut(&[u32]) -> bool) -> bool {
+        if !self.dotless.is_empty() && !name.is_empty() && !name.contains(&b'.') && f(&self.dotless)
+        {
+            return true;
+        }
         if let (Some(&last), false) = (name.last(), self.by_last.is_empty()) {
             let last = usize::from(last.to_ascii_lowercase());
             let bucket =
@@ -2556,13 +2596,12 @@ impl Scanner {
         claimed: &mut Vec<Range<usize>>,
     ) -> Option<Finding> {
         let c = self.compiled(rule)?;
-        let span = if c.secret_groups.is_empty() {
-            caps.get_match()?.range()
+        let (span, quoted_literal) = if c.secret_groups.is_empty() {
+            (caps.get_match()?.range(), false)
         } else {
             c.secret_groups
                 .iter()
-                .find_map(|&g| caps.get_group(g))?
-                .range()
+                .find_map(|&g| Some((caps.get_group(g)?.range(), c.literal_groups.contains(&g))))?
         };
         if span.is_empty() || !owned.contains(&span.start) {
             return None;
@@ -2636,6 +2675,7 @@ impl Scanner {
             in_decoded,
             Vec::new(),
             password_key,
+            quoted_literal,
         )?;
         if dropped.is_some() {
             // Rejected before any other gate: that is why it is no finding.
@@ -2733,6 +2773,7 @@ impl Scanner {
                 in_decoded,
                 layers,
                 password_key,
+                false,
             ) {
                 out.push(f);
             }
@@ -2742,6 +2783,8 @@ impl Scanner {
     /// The gates every match passes (literal, entropy, placeholder, allowlists, inline allow,
     /// baseline) and the finding it becomes. `password_key`: the value is assigned to a name
     /// that says password (a generic rule's value is then tested as a password literal).
+    /// `quoted_literal`: the syntax makes the value a literal ([`Compiled::literal_groups`]),
+    /// so it is not tested for code.
     #[allow(clippy::too_many_arguments)]
     fn gate(
         &self,
@@ -2753,6 +2796,7 @@ impl Scanner {
         in_decoded: bool,
         decoded: Vec<Encoding>,
         password_key: bool,
+        quoted_literal: bool,
     ) -> Option<Finding> {
         let c = self.compiled(rule)?;
         let spec = &self.inner.rules[rule];
@@ -2767,6 +2811,7 @@ impl Scanner {
         };
         let literal = match inner.literal[rule] {
             LiteralTest::None => true,
+            _ if quoted_literal => true,
             _ if passwords => looks_like_password_literal(secret),
             _ => looks_like_literal(secret),
         };
@@ -3975,6 +4020,12 @@ pattern = '(?P<secret>apitok_[a-z0-9]{12})'
         let scanner = Scanner::new(RuleSet::builtin()).unwrap();
         let paths = &scanner.inner.paths;
         assert!(paths.named.len() > 50, "{}", paths.named.len());
+        // The prose rules' scopes end in a branch for names without a dot: named too.
+        assert!(
+            paths.names.dotless.len() >= 3,
+            "{}",
+            paths.names.dotless.len()
+        );
         assert!(paths.rest.len() > 10, "{}", paths.rest.len());
         assert!(
             paths.rest.iter().filter(|(_, l)| !l.is_empty()).count() * 2 > paths.rest.len(),
@@ -4009,6 +4060,12 @@ pattern = '(?P<secret>apitok_[a-z0-9]{12})'
                 "src/main.rs",
                 "weird/na\nme",
                 "d/a.conf\nb/c.yml",
+                "ops/Jenkinsfile",
+                "conf.d/NOTES",
+                "slack/general/2024-03-14",
+                "repo/.git/COMMIT_EDITMSG",
+                "notes/.hidden",
+                "dir/",
             ]
             .map(String::from),
         );
