@@ -88,6 +88,27 @@ fn rule_examples_prepare_or_say_what_is_missing() {
             "aws.secret_access_key",
             Ok("POST https://sts.amazonaws.com"),
         ),
+        // SDK constructors with the key id as the first argument: Go's
+        // `NewStaticCredentials` and `NewStaticCredentialsProvider`, Java's
+        // `BasicAWSCredentials` and `AwsBasicCredentials.create` (over two lines).
+        (
+            "aws.secret_access_key",
+            Ok("POST https://sts.amazonaws.com"),
+        ),
+        (
+            "aws.secret_access_key",
+            Ok("POST https://sts.amazonaws.com"),
+        ),
+        (
+            "aws.secret_access_key",
+            Ok("POST https://sts.amazonaws.com"),
+        ),
+        (
+            "aws.secret_access_key",
+            Ok("POST https://sts.amazonaws.com"),
+        ),
+        // The key id passed as a variable: nothing to pair the secret with.
+        ("aws.secret_access_key", Err("missing part key_id")),
         (
             "gcp.service_account.key_file",
             // The example's key is a truncated fake: PEM-shaped, no RSA key inside.
