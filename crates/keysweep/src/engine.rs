@@ -572,12 +572,17 @@ impl PathPattern {
     }
 }
 
-/// The regex of a path pattern: whether it matches is all a scan asks.
+/// The regex of a path pattern: whether it matches is all a scan asks. No prefilter: a path
+/// is a few dozen bytes, and the literals of a case-insensitive pattern of file names, each
+/// in every case variant, cost more to extract (about a million instructions a pattern) than
+/// all the searches they would skip.
 fn path_regex(pattern: &str) -> Result<Regex, String> {
     let hir = crate::prepared::parse(pattern)?;
     Regex::builder()
         .configure(
-            meta_config().which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
+            meta_config()
+                .auto_prefilter(false)
+                .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit),
         )
         .build_from_hir(&hir)
         .map_err(|e| regex_reason(&e))
