@@ -62,11 +62,10 @@ struct Compiled {
     regex: Regex,
     /// Indexes of the capture groups named `secret`, `secret2`, ... (alternatives of one
     /// pattern cannot share a group name); the first that took part in a match is the secret.
-    secret_groups: Vec<usize>,
-    /// Those of `secret_groups` named `secret_literal`, `secret_literal2`, ...: a value the
+    /// With each, whether it is named `secret_literal`, `secret_literal2`, ...: a value the
     /// syntax around it makes a literal (a shell argument in single quotes), which the test
     /// for code ([`Rule::literal_filter`]) then does not read.
-    literal_groups: Vec<usize>,
+    secret_groups: Vec<(usize, bool)>,
     /// Bytes searched on each side of a keyword hit.
     window: usize,
     /// Whether the pattern's matches have an upper bound on their length.
@@ -152,19 +151,17 @@ fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
                 .expect("one of them is set"),
         )
         .map_err(|e| e.to_string())?;
-    let secret_groups = regex
+    let names: Vec<Option<&str>> = regex
         .group_info()
         .pattern_names(regex_automata::PatternID::ZERO)
-        .enumerate()
-        .filter(|(_, name)| name.is_some_and(|n| n.starts_with("secret")))
-        .map(|(i, _)| i)
         .collect();
-    let literal_groups = regex
-        .group_info()
-        .pattern_names(regex_automata::PatternID::ZERO)
+    let secret_groups = names
+        .iter()
         .enumerate()
-        .filter(|(_, name)| name.is_some_and(|n| n.starts_with("secret_literal")))
-        .map(|(i, _)| i)
+        .filter_map(|(i, name)| {
+            let name = name.filter(|n| n.starts_with("secret"))?;
+            Some((i, name.starts_with("secret_literal")))
+        })
         .collect();
     let allow = if rule.allow_values.is_empty() {
         None
@@ -181,10 +178,6 @@ fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
                 .map_err(|e| e.to_string())?,
         )
     };
-    let names: Vec<Option<&str>> = regex
-        .group_info()
-        .pattern_names(regex_automata::PatternID::ZERO)
-        .collect();
     let mut rejects = Vec::new();
     for r in &rule.rejects {
         let index = if r.group == PREFIX_GROUP {
@@ -230,7 +223,6 @@ fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
         rejects,
         regex,
         secret_groups,
-        literal_groups,
         window: window(max_len),
         bounded: max_len.is_some(),
         // The pattern as written only confirms a relaxed match, anchored at its start: the
@@ -2606,7 +2598,7 @@ impl Scanner {
         } else {
             c.secret_groups
                 .iter()
-                .find_map(|&g| Some((caps.get_group(g)?.range(), c.literal_groups.contains(&g))))?
+                .find_map(|&(g, literal)| Some((caps.get_group(g)?.range(), literal)))?
         };
         if span.is_empty() || !owned.contains(&span.start) {
             return None;
@@ -2788,7 +2780,7 @@ impl Scanner {
     /// The gates every match passes (literal, entropy, placeholder, allowlists, inline allow,
     /// baseline) and the finding it becomes. `password_key`: the value is assigned to a name
     /// that says password (a generic rule's value is then tested as a password literal).
-    /// `quoted_literal`: the syntax makes the value a literal ([`Compiled::literal_groups`]),
+    /// `quoted_literal`: the syntax makes the value a literal ([`Compiled::secret_groups`]),
     /// so it is not tested for code.
     #[allow(clippy::too_many_arguments)]
     fn gate(
