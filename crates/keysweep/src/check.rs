@@ -8,7 +8,23 @@ pub(crate) fn passes(check: Check, secret: &[u8]) -> bool {
         Check::Base62Crc32 => base62_crc32(secret),
         Check::Jwt => jwt(secret),
         Check::Base58Check => base58check(secret),
+        Check::SaslPlain => sasl_plain(secret),
     }
+}
+
+/// `[authzid] NUL authcid NUL password` in base64 (RFC 4616): two NULs, an identity of at
+/// least one byte, a password of at least 4, no control bytes elsewhere.
+fn sasl_plain(secret: &[u8]) -> bool {
+    let Some(bytes) = base64_decode(secret) else {
+        return false;
+    };
+    let mut fields = bytes.split(|&b| b == 0);
+    let (Some(_authzid), Some(authcid), Some(password), None) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return false;
+    };
+    !authcid.is_empty() && password.len() >= 4 && bytes.iter().all(|&b| b == 0 || b >= 0x20)
 }
 
 /// Bitcoin's base58 alphabet: no `0`, `O`, `I` or `l`.
@@ -224,6 +240,21 @@ mod tests {
         ));
         assert!(!base58check(b"0OIl"));
         assert_eq!(base58_decode(b"11").unwrap(), vec![0, 0]);
+    }
+
+    #[test]
+    fn sasl_plain_responses() {
+        // "\0alerts@example.test\0MapleRocket4!" and with an authzid.
+        assert!(sasl_plain(
+            b"AGFsZXJ0c0BleGFtcGxlLnRlc3QATWFwbGVSb2NrZXQ0IQ=="
+        ));
+        assert!(sasl_plain(b"dXNlcgB1c2VyAGh1bnRlcjI="));
+        // One NUL, three, an empty identity, a short password, not base64.
+        assert!(!sasl_plain(b"dXNlcgBodW50ZXIy"));
+        assert!(!sasl_plain(b"AHUAcABxAHI="));
+        assert!(!sasl_plain(b"AABodW50ZXIy"));
+        assert!(!sasl_plain(b"AHVzZXIAcHc="));
+        assert!(!sasl_plain(b"not base64!"));
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub enum Check {
     /// Base58Check (Bitcoin's WIF private keys, BIP-32 extended keys): the decoded bytes end
     /// in the first 4 bytes of the double SHA-256 of the rest.
     Base58Check,
+    /// A SASL PLAIN response (RFC 4616) in base64, as SMTP, IMAP and XMPP send it after
+    /// `AUTH PLAIN`: it decodes to `[authzid] NUL authcid NUL password`, printable between the
+    /// two NULs and a password of at least 4 bytes.
+    SaslPlain,
 }
 
 impl Check {
@@ -67,15 +71,17 @@ impl Check {
             Check::Base62Crc32 => "base62-crc32",
             Check::Jwt => "jwt",
             Check::Base58Check => "base58check",
+            Check::SaslPlain => "sasl-plain",
         }
     }
 
     /// Whether a secret that fails the check is no secret at all (dropped, as a `reject`
     /// drops one), rather than one reported at low confidence. A Base58Check string that
     /// does not add up is random base58; a GitHub token whose CRC does not match may still
-    /// be someone's mistyped or truncated token.
+    /// be someone's mistyped or truncated token. Base64 that is no SASL PLAIN response holds
+    /// no password.
     pub fn required(self) -> bool {
-        matches!(self, Check::Base58Check)
+        matches!(self, Check::Base58Check | Check::SaslPlain)
     }
 
     /// Parses a check name as written in rule files.
@@ -84,6 +90,7 @@ impl Check {
             "base62-crc32" => Some(Check::Base62Crc32),
             "jwt" => Some(Check::Jwt),
             "base58check" => Some(Check::Base58Check),
+            "sasl-plain" => Some(Check::SaslPlain),
             _ => None,
         }
     }
@@ -800,7 +807,7 @@ fn parse_rule(t: &[(&str, Val<'_>)], origin: &Arc<str>, index: usize) -> Result<
         Some(s) => Some(Check::parse(&s).ok_or_else(|| {
             err(
                 "check",
-                format!("{s:?} is not a known check (base62-crc32, jwt, base58check)"),
+                format!("{s:?} is not a known check (base62-crc32, jwt, base58check, sasl-plain)"),
             )
         })?),
     };
