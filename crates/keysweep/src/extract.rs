@@ -388,6 +388,9 @@ fn public_secret_key(key: &[u8]) -> bool {
             b"name",
             b"type",
             b"id",
+            // A signing key's id (`kid`, `key-id`), named in JWT headers.
+            b"kid",
+            b"keyid",
             b"crt",
             b"cert",
             b"pub",
