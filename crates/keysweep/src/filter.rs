@@ -1012,6 +1012,9 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"SQLConnString"));
 /// assert!(looks_like_password_literal(b"xfRRQajhQvi"));
 /// assert!(!looks_like_password_literal(b"getHTMLElement"));
+/// assert!(looks_like_password_literal(b"@Mustang607"));
+/// assert!(!looks_like_password_literal(b"@Override"));
+/// assert!(!looks_like_password_literal(b"@settings.password"));
 /// ```
 pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     // A call: `getPassword()`, `env("DB_PASSWORD")`.
@@ -1029,6 +1032,13 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     }
     if is_uuid(secret) || is_date_or_number(secret) {
         return false;
+    }
+    // A capitalized word and a number after `@` (`@Mustang607`) is a password made to pass a
+    // policy; annotations and instance variables (`@Override`, `@user`) end in no number.
+    if let [b'@', rest @ ..] = secret {
+        if capitalized_words_and_number(rest) && !rest.contains(&b'.') {
+            return true;
+        }
     }
     if matches!(secret.first(), Some(b'@' | b':' | b'&' | b'$' | b'.')) {
         return false;
