@@ -24,6 +24,9 @@ pub enum Extract {
     /// Every cell of a credential column of a Markdown table (`| host | user | password |`,
     /// a delimiter row, then rows). The pattern matches the header line.
     MarkdownColumns,
+    /// Every cell of a credential column of a DokuWiki table (`^ Benutzer ^ Passwort ^` as the
+    /// header row, then `| admin | ... |` rows). The pattern matches the header line.
+    DokuwikiColumns,
     /// Every cell of a credential column of an HTML table (`<th>Password</th>` in the header
     /// row), and the value cell of a row headed by a credential (`<th>Password</th><td>...`).
     /// The pattern matches a `<th>` tag; the first of its row reads the row.
@@ -36,10 +39,11 @@ pub enum Extract {
 
 impl Extract {
     /// Every extractor, in the order rule-file errors list them.
-    pub const ALL: [Extract; 5] = [
+    pub const ALL: [Extract; 6] = [
         Extract::KubernetesSecret,
         Extract::CsvColumns,
         Extract::MarkdownColumns,
+        Extract::DokuwikiColumns,
         Extract::HtmlTable,
         Extract::SqlInsert,
     ];
@@ -50,6 +54,7 @@ impl Extract {
             Extract::KubernetesSecret => "kubernetes-secret",
             Extract::CsvColumns => "csv-columns",
             Extract::MarkdownColumns => "markdown-columns",
+            Extract::DokuwikiColumns => "dokuwiki-columns",
             Extract::HtmlTable => "html-table",
             Extract::SqlInsert => "sql-insert",
         }
@@ -234,6 +239,7 @@ pub(crate) fn run(kind: Extract, hay: &[u8], anchor: Range<usize>, out: &mut Vec
         Extract::KubernetesSecret => kubernetes_secret(hay, anchor, out),
         Extract::CsvColumns => csv_columns(hay, anchor, out),
         Extract::MarkdownColumns => markdown_columns(hay, anchor, out),
+        Extract::DokuwikiColumns => dokuwiki_columns(hay, anchor, out),
         Extract::HtmlTable => html_table(hay, anchor, out),
         Extract::SqlInsert => sql_insert(hay, anchor, out),
     }
@@ -964,7 +970,7 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
         return;
     }
     let rows = (line_end + 1).min(hay.len());
-    table_columns(hay, header_line, rows, sep, false, out);
+    table_columns(hay, header_line, sep, rows, sep, false, out);
 }
 
 /// The cells of a table's credential columns, row by row from `rows` until a line that is not
@@ -973,13 +979,14 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
 fn table_columns(
     hay: &[u8],
     header_line: Range<usize>,
+    header_sep: u8,
     rows: usize,
     sep: u8,
     markdown: bool,
     out: &mut Vec<Extracted>,
 ) {
     let mut cells = Vec::new();
-    csv_cells(hay, header_line, sep, &mut cells);
+    csv_cells(hay, header_line, header_sep, &mut cells);
     let accounts = cells
         .iter()
         .any(|c| is_account_header(&hay[strip_markup(hay, c.clone())]));
@@ -1338,7 +1345,22 @@ fn markdown_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) 
     {
         return;
     }
-    table_columns(hay, header_line, rows, b'|', true, out);
+    table_columns(hay, header_line, b'|', rows, b'|', true, out);
+}
+
+/// A DokuWiki table: the anchor's line is the header row, its cells parted by `^`; the rows
+/// after it part theirs by `|` (a row of `^` cells is another header and ends the table, as
+/// a blank line does).
+fn dokuwiki_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
+    let line_start = memchr::memrchr(b'\n', &hay[..anchor.start]).map_or(0, |p| p + 1);
+    let line_end =
+        memchr::memchr(b'\n', &hay[anchor.start..]).map_or(hay.len(), |p| anchor.start + p);
+    let header_line = trim(hay, line_start..line_end);
+    if hay.get(header_line.start) != Some(&b'^') {
+        return;
+    }
+    let rows = (line_end + 1).min(hay.len());
+    table_columns(hay, header_line, b'^', rows, b'|', true, out);
 }
 
 /// Finds `needle` (ASCII, lower case) in `hay[from..to]`, ignoring ASCII case.
@@ -1793,6 +1815,27 @@ mod tests {
         assert_eq!(v[0].1, "Rk3vT9qLm2Xw8zNp");
         assert_eq!(column_label(b"Password:String(64)"), b"Password");
         assert_eq!(column_label(b"Protocol:Pass"), b"Protocol:Pass");
+    }
+
+    #[test]
+    fn dokuwiki_credential_columns() {
+        let page =
+            "===== Admin =====\n^ Benutzer ^ Passwort ^ Notiz ^\n| admin | V3nt0ux38? | NAS |\n\
+                    | backup | Kq7#vLm2x | USB |\n\n| after | the | table |\n";
+        let v = values(Extract::DokuwikiColumns, page, "^ Benutzer");
+        assert_eq!(
+            v.iter()
+                .map(|(k, v, _)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+            vec![("Passwort", "V3nt0ux38?"), ("Passwort", "Kq7#vLm2x")]
+        );
+        // A Markdown row is no DokuWiki header.
+        assert!(values(
+            Extract::DokuwikiColumns,
+            "| a | Passwort |\n| x | Kq7#vLm2x |\n",
+            "| a"
+        )
+        .is_empty());
     }
 
     #[test]
