@@ -1432,11 +1432,24 @@ pub(crate) fn public_values() -> impl Iterator<Item = (&'static str, &'static st
         })
 }
 
-/// Whether `s` is, byte for byte, a credential a vendor publishes in its documentation.
+/// Whether `s` is, byte for byte, a credential a vendor publishes in its documentation (or a
+/// token carrying the jwt.io debugger's sample claims).
 pub(crate) fn is_public_value(s: &[u8]) -> bool {
     static SET: OnceLock<HashSet<&'static [u8]>> = OnceLock::new();
     let set = SET.get_or_init(|| public_values().map(|(_, v)| v.as_bytes()).collect());
     if set.contains(s) {
+        return true;
+    }
+    // The jwt.io debugger's sample claims (`{"sub":"1234567890","name":"John Doe",
+    // "iat":1516239022}`) under any header and signature: documentation re-signs the published
+    // sample with its own example secret; the token grants nothing anyone could hold.
+    if s.starts_with(b"eyJ")
+        && memchr::memmem::find(
+            s,
+            b".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.",
+        )
+        .is_some()
+    {
         return true;
     }
     // A published crypt hash as Compose files escape it (`$$apr1$$...`), or as a rule reports
@@ -1557,6 +1570,9 @@ mod tests {
             assert!(is_public_value(form.as_bytes()), "{form}");
         }
         assert!(!is_public_value(b"apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj0"));
+        // The jwt.io sample claims re-signed with another secret; other claims are no sample.
+        assert!(is_public_value(b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fJOSMG9c5JBQ3ExaVG8o5IRzw"));
+        assert!(!is_public_value(b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MjQyNDI0MjQyIiwibmFtZSI6IkphbmUgUm9lIiwiaWF0IjoxNzE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fJOSMG9c5JBQ3ExaVG8o5IRzw"));
     }
 
     #[test]
