@@ -268,6 +268,13 @@ fn indent(line: &[u8]) -> usize {
     line.iter().take_while(|&&b| b == b' ').count()
 }
 
+/// The line holding `at`: its start and its end (the `\n`, or the end of `hay`).
+fn line_around(hay: &[u8], at: usize) -> (usize, usize) {
+    let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
+    let end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |p| at + p);
+    (start, end)
+}
+
 fn trim(hay: &[u8], mut r: Range<usize>) -> Range<usize> {
     while r.start < r.end && hay[r.start].is_ascii_whitespace() {
         r.start += 1;
@@ -957,9 +964,7 @@ fn is_note(v: &[u8]) -> bool {
 
 fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     // The header is the anchor's line; only the first line of the file is a header.
-    let line_start = memchr::memrchr(b'\n', &hay[..anchor.start]).map_or(0, |p| p + 1);
-    let line_end =
-        memchr::memchr(b'\n', &hay[anchor.start..]).map_or(hay.len(), |p| anchor.start + p);
+    let (line_start, line_end) = line_around(hay, anchor.start);
     let header_line = trim(hay, line_start..line_end);
     let header = &hay[header_line.clone()];
     let sep = [b',', b'\t', b';', b'|']
@@ -974,8 +979,9 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
 }
 
 /// The cells of a table's credential columns, row by row from `rows` until a line that is not
-/// a row of the table (another number of cells). `markdown`: cells may be wrapped in
-/// backticks, which are not part of the value.
+/// a row of the table (another number of cells). The header's cells are parted by
+/// `header_sep`, the rows' by `sep` (they differ in DokuWiki tables). `markdown`: cells may be
+/// wrapped in backticks, which are not part of the value.
 fn table_columns(
     hay: &[u8],
     header_line: Range<usize>,
@@ -1312,9 +1318,7 @@ fn strip_markup(hay: &[u8], r: Range<usize>) -> Range<usize> {
 /// starts at the header line, the delimiter row (`|---|:--:|`) follows it, then the rows.
 /// Rows end at a blank line or a line with another number of cells.
 fn markdown_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
-    let line_start = memchr::memrchr(b'\n', &hay[..anchor.start]).map_or(0, |p| p + 1);
-    let line_end =
-        memchr::memchr(b'\n', &hay[anchor.start..]).map_or(hay.len(), |p| anchor.start + p);
+    let (line_start, line_end) = line_around(hay, anchor.start);
     let Some(delimiter) = lines(hay, (line_end + 1).min(hay.len())..hay.len()).next() else {
         return;
     };
@@ -1352,9 +1356,7 @@ fn markdown_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) 
 /// after it part theirs by `|` (a row of `^` cells is another header and ends the table, as
 /// a blank line does).
 fn dokuwiki_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
-    let line_start = memchr::memrchr(b'\n', &hay[..anchor.start]).map_or(0, |p| p + 1);
-    let line_end =
-        memchr::memchr(b'\n', &hay[anchor.start..]).map_or(hay.len(), |p| anchor.start + p);
+    let (line_start, line_end) = line_around(hay, anchor.start);
     let header_line = trim(hay, line_start..line_end);
     if hay.get(header_line.start) != Some(&b'^') {
         return;
@@ -1829,11 +1831,11 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![("Passwort", "V3nt0ux38?"), ("Passwort", "Kq7#vLm2x")]
         );
-        // A Markdown row is no DokuWiki header.
+        // A line that does not start with `^` is no DokuWiki header, even with `^` in it.
         assert!(values(
             Extract::DokuwikiColumns,
-            "| a | Passwort |\n| x | Kq7#vLm2x |\n",
-            "| a"
+            "Host ^ Passwort\nx | Kq7#vLm2x\n",
+            "Host"
         )
         .is_empty());
     }

@@ -65,6 +65,14 @@ pub enum Check {
 }
 
 impl Check {
+    /// Every check, in the order rule-file errors list them.
+    pub const ALL: [Check; 4] = [
+        Check::Base62Crc32,
+        Check::Jwt,
+        Check::Base58Check,
+        Check::SaslPlain,
+    ];
+
     /// The name used in rule files.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -86,13 +94,7 @@ impl Check {
 
     /// Parses a check name as written in rule files.
     pub fn parse(s: &str) -> Option<Check> {
-        match s {
-            "base62-crc32" => Some(Check::Base62Crc32),
-            "jwt" => Some(Check::Jwt),
-            "base58check" => Some(Check::Base58Check),
-            "sasl-plain" => Some(Check::SaslPlain),
-            _ => None,
-        }
+        Check::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
 
@@ -807,7 +809,10 @@ fn parse_rule(t: &[(&str, Val<'_>)], origin: &Arc<str>, index: usize) -> Result<
         Some(s) => Some(Check::parse(&s).ok_or_else(|| {
             err(
                 "check",
-                format!("{s:?} is not a known check (base62-crc32, jwt, base58check, sasl-plain)"),
+                format!(
+                    "{s:?} is not a known check ({})",
+                    Check::ALL.map(Check::as_str).join(", ")
+                ),
             )
         })?),
     };
