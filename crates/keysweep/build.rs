@@ -222,7 +222,7 @@ struct Shape {
 /// A gate larger than this is not kept (the rule is then compiled at its first hit, as a rule
 /// with no gate is): a few rules with wide alternations of overlapping classes determinize
 /// into tens of kilobytes.
-const GATE_MAX_BYTES: usize = 32 << 10;
+const GATE_MAX_BYTES: usize = 128 << 10;
 
 /// The shape of rule `r` (a table of a rule file), or `None` for one whose pattern does not
 /// parse (loading it reports that).
@@ -272,6 +272,16 @@ fn shape(r: &Table) -> Option<Shape> {
 /// (`{m,n}` becomes `{1,}`, `{0,}` or `?`), which keeps it small (counting is what makes a
 /// rule's DFA big). `None` when it would be larger than [`GATE_MAX_BYTES`].
 fn gate(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
+    GATE_KEEP
+        .iter()
+        .find_map(|&(keep, max)| gate_keeping(hir, keep).filter(|g| g.len() <= max))
+}
+
+/// Counted occurrences a gate keeps and the size it may have then, most first: the first
+/// that gives a gate within its size is taken.
+const GATE_KEEP: [(u32, usize); 2] = [(8, 32 << 10), (1, GATE_MAX_BYTES)];
+
+fn gate_keeping(hir: &regex_syntax::hir::Hir, keep: u32) -> Option<Vec<u8>> {
     use regex_automata::dfa::{dense, StartKind};
     use regex_automata::nfa::thompson;
     let nfa = thompson::Compiler::new()
@@ -280,7 +290,7 @@ fn gate(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
                 .utf8(false)
                 .which_captures(thompson::WhichCaptures::None),
         )
-        .build_from_hir(&loosen(hir))
+        .build_from_hir(&loosen(hir, keep))
         .ok()?;
     let dfa = dense::Builder::new()
         .configure(
@@ -468,19 +478,22 @@ fn suffix_at_keyword(
     None
 }
 
-/// `hir` without capture groups, its repetitions loosened to at most one counted occurrence.
-fn loosen(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+/// `hir` without capture groups, its repetitions loosened to at most `keep` counted
+/// occurrences: `{m,n}` becomes `{min(m, keep),}`, or stays when `n <= keep`.
+fn loosen(hir: &regex_syntax::hir::Hir, keep: u32) -> regex_syntax::hir::Hir {
     use regex_syntax::hir::{Hir, HirKind, Repetition};
     match hir.kind() {
         HirKind::Repetition(r) => Hir::repetition(Repetition {
-            min: r.min.min(1),
-            max: r.max.filter(|&m| m <= 1),
+            min: r.min.min(keep),
+            max: r.max.filter(|&m| m <= keep),
             greedy: r.greedy,
-            sub: Box::new(loosen(&r.sub)),
+            sub: Box::new(loosen(&r.sub, keep)),
         }),
-        HirKind::Capture(c) => loosen(&c.sub),
-        HirKind::Concat(items) => Hir::concat(items.iter().map(loosen).collect()),
-        HirKind::Alternation(items) => Hir::alternation(items.iter().map(loosen).collect()),
+        HirKind::Capture(c) => loosen(&c.sub, keep),
+        HirKind::Concat(items) => Hir::concat(items.iter().map(|h| loosen(h, keep)).collect()),
+        HirKind::Alternation(items) => {
+            Hir::alternation(items.iter().map(|h| loosen(h, keep)).collect())
+        }
         _ => hir.clone(),
     }
 }
