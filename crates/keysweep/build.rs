@@ -269,8 +269,10 @@ fn shape(r: &Table) -> Option<Shape> {
 
 /// The gate of a pattern: an anchored DFA for a language that holds every match of the
 /// pattern, determinized with no capture groups and every counted repetition loosened
-/// (`{m,n}` becomes `{1,}`, `{0,}` or `?`), which keeps it small (counting is what makes a
-/// rule's DFA big). `None` when it would be larger than [`GATE_MAX_BYTES`].
+/// ([`loosen`]: `{20,40}` becomes `{8,}` while the gate stays within 32 KiB, else `{1,}`;
+/// counting is what makes a rule's DFA big), so that it turns away hits where no value of
+/// the rule's least length follows. `None` when even the loosest is larger than
+/// [`GATE_MAX_BYTES`].
 fn gate(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
     GATE_KEEP
         .iter()
