@@ -27,6 +27,15 @@ pub enum Extract {
     /// Every cell of a credential column of a DokuWiki table (`^ Benutzer ^ Passwort ^` as the
     /// header row, then `| admin | ... |` rows). The pattern matches the header line.
     DokuwikiColumns,
+    /// Every cell of a credential column of a MediaWiki table (`{|`, a header row
+    /// `! Host !! User !! Password`, then rows `| db01 || sa || ...` between `|-` lines). The
+    /// pattern matches the `{|` line that opens the table.
+    MediawikiColumns,
+    /// Every cell of a credential column of a plain-text table aligned with spaces, its
+    /// columns marked by a rule line of dashes or equals signs (`---- ------ -----` under the
+    /// header, as `net user`-style listings and reStructuredText simple tables draw them).
+    /// The pattern matches the rule line.
+    AlignedColumns,
     /// Every cell of a credential column of an HTML table (`<th>Password</th>` in the header
     /// row), and the value cell of a row headed by a credential (`<th>Password</th><td>...`).
     /// The pattern matches a `<th>` tag; the first of its row reads the row.
@@ -39,11 +48,13 @@ pub enum Extract {
 
 impl Extract {
     /// Every extractor, in the order rule-file errors list them.
-    pub const ALL: [Extract; 6] = [
+    pub const ALL: [Extract; 8] = [
         Extract::KubernetesSecret,
         Extract::CsvColumns,
         Extract::MarkdownColumns,
         Extract::DokuwikiColumns,
+        Extract::MediawikiColumns,
+        Extract::AlignedColumns,
         Extract::HtmlTable,
         Extract::SqlInsert,
     ];
@@ -55,6 +66,8 @@ impl Extract {
             Extract::CsvColumns => "csv-columns",
             Extract::MarkdownColumns => "markdown-columns",
             Extract::DokuwikiColumns => "dokuwiki-columns",
+            Extract::MediawikiColumns => "mediawiki-columns",
+            Extract::AlignedColumns => "aligned-columns",
             Extract::HtmlTable => "html-table",
             Extract::SqlInsert => "sql-insert",
         }
@@ -240,6 +253,8 @@ pub(crate) fn run(kind: Extract, hay: &[u8], anchor: Range<usize>, out: &mut Vec
         Extract::CsvColumns => csv_columns(hay, anchor, out),
         Extract::MarkdownColumns => markdown_columns(hay, anchor, out),
         Extract::DokuwikiColumns => dokuwiki_columns(hay, anchor, out),
+        Extract::MediawikiColumns => mediawiki_columns(hay, anchor, out),
+        Extract::AlignedColumns => aligned_columns(hay, anchor, out),
         Extract::HtmlTable => html_table(hay, anchor, out),
         Extract::SqlInsert => sql_insert(hay, anchor, out),
     }
@@ -953,7 +968,9 @@ fn is_note(v: &[u8]) -> bool {
     if v.trim_ascii().iter().any(u8::is_ascii_whitespace) {
         return true;
     }
-    let parenthesised = v.first() == Some(&b'(') && v.last() == Some(&b')');
+    // Parenthesised, or in wiki italics (`''deaktiviert''`): a remark.
+    let parenthesised = v.first() == Some(&b'(') && v.last() == Some(&b')')
+        || v.len() > 4 && v.starts_with(b"''") && v.ends_with(b"''");
     let words = v
         .windows(2)
         .any(|w| w[0].is_ascii_alphabetic() && w[1] == b' ')
@@ -996,6 +1013,9 @@ fn table_columns(
     let accounts = cells
         .iter()
         .any(|c| is_account_header(&hay[strip_markup(hay, c.clone())]));
+    let ssids = cells
+        .iter()
+        .any(|c| is_ssid_header(&hay[strip_markup(hay, c.clone())]));
     let columns: Vec<(usize, Range<usize>, bool)> = cells
         .iter()
         .enumerate()
@@ -1005,7 +1025,9 @@ fn table_columns(
             if markdown && hay[name.clone()].eq_ignore_ascii_case(b"pass") {
                 return None;
             }
-            table_column(column_label(&hay[name.clone()]), accounts).map(|e| (i, name, e))
+            table_column(column_label(&hay[name.clone()]), accounts)
+                .or_else(|| wifi_key_column(&hay[name.clone()], ssids))
+                .map(|e| (i, name, e))
         })
         .collect();
     // A table of names and values (`| Variable | Value |`): the value of each row whose name
@@ -1026,10 +1048,14 @@ fn table_columns(
     let limit = (rows + MAX_REACH).min(hay.len());
     let mut row = Vec::new();
     for line in lines(hay, rows..limit) {
-        if trim(hay, line.clone()).is_empty() {
+        let text = &hay[trim(hay, line.clone())];
+        if text.is_empty() {
             if markdown {
                 break;
             }
+            continue;
+        }
+        if is_mediawiki_row_break(text) {
             continue;
         }
         csv_cells(hay, line, sep, &mut row);
@@ -1296,6 +1322,39 @@ fn table_column(name: &[u8], accounts: bool) -> Option<bool> {
     Some(needs_entropy && !(accounts && bare_secret()))
 }
 
+/// A column headed `Key` (or `Schlüssel`, `Clave`, `Chave`, `Clé`, `Sleutel`, `Klucz`) in a
+/// table that has an SSID column: the Wi-Fi network's passphrase. Elsewhere a `Key` column
+/// holds names (`| Key | Value |`).
+fn wifi_key_column(name: &[u8], ssids: bool) -> Option<bool> {
+    let n = String::from_utf8_lossy(name.trim_ascii()).to_lowercase();
+    (ssids
+        && matches!(
+            n.as_str(),
+            "key"
+                | "wifi key"
+                | "wlan key"
+                | "network key"
+                | "schl\u{fc}ssel"
+                | "wlan-schl\u{fc}ssel"
+                | "clave"
+                | "chave"
+                | "cl\u{e9}"
+                | "sleutel"
+                | "klucz"
+                | "chiave"
+        ))
+    .then_some(false)
+}
+
+/// A header that names a Wi-Fi network (`SSID`, `WLAN`, `Wi-Fi network`).
+fn is_ssid_header(name: &[u8]) -> bool {
+    let n = name.trim_ascii().to_ascii_lowercase();
+    matches!(
+        n.as_slice(),
+        b"ssid" | b"wlan" | b"wifi" | b"wi-fi" | b"network" | b"network name" | b"wlan name"
+    )
+}
+
 /// A table cell without the emphasis or code marks around it (`` `s3cret` ``, `**Password**`).
 fn strip_markup(hay: &[u8], r: Range<usize>) -> Range<usize> {
     let mut r = trim(hay, r);
@@ -1305,6 +1364,7 @@ fn strip_markup(hay: &[u8], r: Range<usize>) -> Range<usize> {
         (b"*", b"*"),
         (b"`", b"`"),
         (b"<code>", b"</code>"),
+        (b"<nowiki>", b"</nowiki>"),
     ] {
         let v = &hay[r.clone()];
         if v.len() > open.len() + close.len() && v.starts_with(open) && v.ends_with(close) {
@@ -1363,6 +1423,145 @@ fn dokuwiki_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) 
     }
     let rows = (line_end + 1).min(hay.len());
     table_columns(hay, header_line, b'^', rows, b'|', true, out);
+}
+
+/// A MediaWiki table: the anchor's line opens it (`{| class="wikitable"`); its header row is
+/// the first line after it that starts with `!`, cells parted by `!!` (a caption `|+` and a
+/// `|-` before it are passed over), and its rows are the lines after that, cells parted by
+/// `||`, the `|-` lines between them passed over; `|}` ends it. Split on single `!` and `|`,
+/// the header and a row have their cells at the same places. (The form with one cell per
+/// line is not read.)
+fn mediawiki_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
+    let (_, line_end) = line_around(hay, anchor.start);
+    let limit = (line_end + MAX_REACH).min(hay.len());
+    for line in lines(hay, (line_end + 1).min(hay.len())..limit) {
+        let header_line = trim(hay, line.clone());
+        let text = &hay[header_line.clone()];
+        if text.is_empty() || text.starts_with(b"|+") || is_mediawiki_row_break(text) {
+            continue;
+        }
+        if text.starts_with(b"!") && memchr::memmem::find(text, b"!!").is_some() {
+            let rows = (line.end + 1).min(hay.len());
+            table_columns(hay, header_line, b'!', rows, b'|', true, out);
+        }
+        return;
+    }
+}
+
+/// A plain-text table aligned with spaces: the anchor's line is a rule of runs of `-` or `=`
+/// parted by spaces (`------ -------- -----`), one run per column; the header is the line above
+/// it and the rows the lines below, each cell the text under its run (up to the next run's
+/// start; the last column to the line's end), counted in characters. A blank line or another
+/// rule line ends it (a reStructuredText simple table's closing border).
+fn aligned_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
+    let (line_start, line_end) = line_around(hay, anchor.start);
+    let rule_line = trim_end(hay, line_start..line_end);
+    let Some(starts) = rule_runs(&hay[rule_line.clone()]) else {
+        return;
+    };
+    if line_start == 0 {
+        return;
+    }
+    let (header_start, _) = line_around(hay, line_start - 1);
+    let header = trim_end(hay, header_start..line_start - 1);
+    let cell = |line: Range<usize>, i: usize| {
+        let from = char_offset(hay, line.clone(), starts[i]);
+        let to = starts
+            .get(i + 1)
+            .map_or(line.end, |&s| char_offset(hay, line.clone(), s));
+        trim(hay, from..to)
+    };
+    let accounts = (0..starts.len()).any(|i| is_account_header(&hay[cell(header.clone(), i)]));
+    let ssids = (0..starts.len()).any(|i| is_ssid_header(&hay[cell(header.clone(), i)]));
+    let columns: Vec<(usize, Range<usize>, bool)> = (0..starts.len())
+        .filter_map(|i| {
+            let name = cell(header.clone(), i);
+            table_column(column_label(&hay[name.clone()]), accounts)
+                .or_else(|| wifi_key_column(&hay[name.clone()], ssids))
+                .map(|e| (i, name, e))
+        })
+        .collect();
+    if columns.is_empty() {
+        return;
+    }
+    let limit = (line_end + MAX_REACH).min(hay.len());
+    for line in lines(hay, (line_end + 1).min(hay.len())..limit) {
+        let line = trim_end(hay, line);
+        let text = &hay[line.clone()];
+        if text.iter().all(u8::is_ascii_whitespace) || rule_runs(text).is_some() {
+            break;
+        }
+        for (i, key, needs_entropy) in &columns {
+            let value = strip_markup(hay, cell(line.clone(), *i));
+            // A cell spilling over its column's end is no cell of this table.
+            let spills = starts.get(i + 1).is_some_and(|&next| {
+                let end = char_offset(hay, line.clone(), next);
+                end > line.start && end < line.end && !hay[end - 1].is_ascii_whitespace()
+            });
+            if !spills && table_value(&hay[value.clone()], *needs_entropy) {
+                out.push(Extracted {
+                    key: key.clone(),
+                    value,
+                    base64: false,
+                    needs_entropy: *needs_entropy,
+                    doubled: None,
+                    claim_only: false,
+                });
+            }
+        }
+        if out.len() >= MAX_VALUES {
+            return;
+        }
+    }
+}
+
+/// The character columns where the runs of a rule line start (`--- ---- --`: 0, 4, 9), if
+/// the line is one: two or more runs of three or more `-` or `=`, parted by spaces.
+fn rule_runs(line: &[u8]) -> Option<Vec<usize>> {
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i < line.len() {
+        match line[i] {
+            b' ' | b'\t' => i += 1,
+            c @ (b'-' | b'=') => {
+                let run = line[i..].iter().take_while(|&&b| b == c).count();
+                if run < 3 {
+                    return None;
+                }
+                starts.push(i);
+                i += run;
+            }
+            _ => return None,
+        }
+    }
+    (starts.len() >= 2).then_some(starts)
+}
+
+/// The byte offset in `hay[line]` of character column `col` (the line's end when shorter).
+fn char_offset(hay: &[u8], line: Range<usize>, col: usize) -> usize {
+    let mut chars = 0;
+    for (i, &b) in hay[line.clone()].iter().enumerate() {
+        // Each character starts with a byte that is not a UTF-8 continuation byte.
+        if b & 0xC0 != 0x80 {
+            if chars == col {
+                return line.start + i;
+            }
+            chars += 1;
+        }
+    }
+    line.end
+}
+
+fn trim_end(hay: &[u8], mut r: Range<usize>) -> Range<usize> {
+    while r.end > r.start && hay[r.end - 1].is_ascii_whitespace() {
+        r.end -= 1;
+    }
+    r
+}
+
+/// A MediaWiki table's row break: `|-`, with attributes or none (`|- style="..."`).
+fn is_mediawiki_row_break(line: &[u8]) -> bool {
+    line.starts_with(b"|-") && memchr::memchr(b'|', &line[1..]).is_none()
 }
 
 /// Finds `needle` (ASCII, lower case) in `hay[from..to]`, ignoring ASCII case.
@@ -1836,6 +2035,73 @@ mod tests {
             Extract::DokuwikiColumns,
             "Host ^ Passwort\nx | Kq7#vLm2x\n",
             "Host"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn mediawiki_credential_columns() {
+        let page = "== Zugänge ==\n{| class=\"wikitable\"\n|+ NAS\n! Dienst !! Benutzer !! Passwort !! Bemerkung\n\
+                    |-\n| DSM || admin-it || Bergfried2023% || ''deaktiviert: admin''\n\
+                    |- style=\"color:red\"\n| Backup || backup || <code>Kq7#vLm2x</code> || USB\n|}\n\
+                    | after || the || table || x9Vb3kLm\n";
+        let v = values(Extract::MediawikiColumns, page, "{|");
+        assert_eq!(
+            v.iter()
+                .map(|(k, v, _)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+            vec![("Passwort", "Bergfried2023%"), ("Passwort", "Kq7#vLm2x")]
+        );
+        // A table without a header row, or whose header names no credential, yields nothing.
+        assert!(values(
+            Extract::MediawikiColumns,
+            "{|\n|-\n| a || Passwort\n|-\n| b || x9Vb3kLm\n|}\n",
+            "{|"
+        )
+        .is_empty());
+        assert!(values(
+            Extract::MediawikiColumns,
+            "{|\n! Host !! Notes\n|-\n| db01 || x9Vb3kLm\n|}\n",
+            "{|"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn aligned_credential_columns() {
+        let text = "OFFICE WIFI\n\nSSID         Security  Key                   VLAN\n\
+                    ------------ --------- --------------------- ----\n\
+                    HRO-Staff    WPA2-Ent  (AD login)            10\n\
+                    HRO-PSK      WPA2-PSK  Driftwood2024*        11\n\
+                    Caf\u{e9}-IoT     WPA2-PSK  KphR72qODdtHFYA0G7oD  30\n\n\
+                    After        the       table                 x9Vb3kLm\n";
+        let v = values(Extract::AlignedColumns, text, "------------");
+        assert_eq!(
+            v.iter()
+                .map(|(k, v, _)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+            vec![("Key", "Driftwood2024*"), ("Key", "KphR72qODdtHFYA0G7oD")]
+        );
+        // A reStructuredText simple table, closed by its border.
+        let rst = "====== ==========\nUser   Passwort\n====== ==========\nadmin  Kq7#vLm2x\n====== ==========\nx      Zz9#vLm2x\n";
+        let at = rst.find("====== ==========\nadmin").unwrap();
+        let mut out = Vec::new();
+        run(
+            Extract::AlignedColumns,
+            rst.as_bytes(),
+            at..at + 17,
+            &mut out,
+        );
+        let got: Vec<&str> = out
+            .iter()
+            .map(|e| std::str::from_utf8(&rst.as_bytes()[e.value.clone()]).unwrap())
+            .collect();
+        assert_eq!(got, vec!["Kq7#vLm2x"]);
+        // A rule line under a header that names no credential yields nothing.
+        assert!(values(
+            Extract::AlignedColumns,
+            "Name   Size\n------ -----\nx9Vb3kLm  12\n",
+            "------"
         )
         .is_empty());
     }
