@@ -365,8 +365,9 @@ fn escape_spans(
 
 /// Whether a string's escapes can hide a secret from the rules: escaped quotes (`\"` around an
 /// assigned value), `\x`/`\u` sequences and `\/` (anything may be behind them), or line
-/// breaks inside a PEM block. Strings whose only escapes are `\n` and `\t` (most of them in
-/// source code) read the same to the rules either way, and are not decoded.
+/// breaks inside a PEM block or glued to a long token. Strings whose only other escapes are
+/// `\n` and `\t` (most of them in source code) read the same to the rules either way, and are
+/// not decoded.
 fn hides_text(body: &[u8]) -> bool {
     let mut at = 0;
     // Looked for once, at the first `\n`.
@@ -381,6 +382,14 @@ fn hides_text(body: &[u8]) -> bool {
             {
                 return true
             }
+            // A line break glued to a token (`...for now:\nhf_bhUg...` in a chat export's
+            // JSON): the `n` would join the token's first word, and no rule would see where
+            // it starts. Text after `\n` is words, seldom a 20-character run.
+            Some(b'n' | b't' | b'r')
+                if token_run(&body[p + 2..]) >= 20 || assignment(&body[p + 2..]) =>
+            {
+                return true
+            }
             _ => {}
         }
         at = p + 2;
@@ -389,6 +398,26 @@ fn hides_text(body: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Whether `s` starts with a name assigned a value (`key=...`, `password: ...`): a config
+/// file quoted in a JSON string (`[api]\nemail=...\nkey=...`), where the `n` of the escape
+/// would join the name.
+fn assignment(s: &[u8]) -> bool {
+    let name = token_run(s);
+    (2..=40).contains(&name)
+        && match s.get(name) {
+            Some(b'=') => true,
+            Some(b':') => s.get(name + 1) == Some(&b' '),
+            _ => false,
+        }
+}
+
+/// The length of the run of token bytes (letters, digits, `_`, `-`) at the start of `s`.
+fn token_run(s: &[u8]) -> usize {
+    s.iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        .count()
 }
 
 /// Decodes `data` as one layer of `encoding`, as the scanner does for a candidate span (for
@@ -836,6 +865,17 @@ mod tests {
             decoded(Encoding::Json, found[0].1).unwrap(),
             "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
         );
+        // A line break glued to a token is decoded; one before words is not.
+        let chat = br#"{"text": "use the org token for now:\n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\nthanks"}"#;
+        let found = spans(chat);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, Encoding::Json);
+        let prose = br#"{"text": "first line\nsecond line with words\tand a tab"}"#;
+        assert!(spans(prose).is_empty());
+        let rc = br#"{"content": "My ~/.zuliprc:\n[api]\nemail=nadia@fjordlabs.example\nkey=r0j1X3WSTMysRj77PUa1Glfat2aG7LjV\n"}"#;
+        assert!(spans(rc)
+            .iter()
+            .any(|(e, s)| *e == Encoding::Json && s.contains("key=r0j1")));
         let py = br"key = '\x73\x6b\x5f\x6c\x69\x76\x65\x5f\x61\x62'";
         let found = spans(py);
         assert_eq!(found[0].0, Encoding::Escape);

@@ -256,6 +256,20 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"aendern",
     b"zmienic",
     b"modifier",
+    // The word "password" itself in other languages, as a template's stand-in
+    // (`postgresql://usuario:contrase\u{f1}a@localhost`).
+    "contrase\u{f1}a".as_bytes(),
+    b"contrasena",
+    b"senha",
+    b"passwort",
+    b"kennwort",
+    b"wachtwoord",
+    b"haslo",
+    "has\u{142}o".as_bytes(),
+    b"motdepasse",
+    b"parola",
+    "l\u{f6}senord".as_bytes(),
+    b"salasana",
 ];
 
 /// `Password1!`, `Password@123`, `Kennwort6875!`: the word "password" (in English, German,
@@ -1014,6 +1028,8 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"getHTMLElement"));
 /// assert!(looks_like_password_literal(b"@Mustang607"));
 /// assert!(!looks_like_password_literal(b"@Override"));
+/// assert!(looks_like_password_literal(b"@Welcome_01"));
+/// assert!(!looks_like_password_literal(b"@types_20"));
 /// assert!(!looks_like_password_literal(b"@settings.password"));
 /// ```
 pub fn looks_like_password_literal(secret: &[u8]) -> bool {
@@ -1036,6 +1052,13 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     // A capitalized word and a number after `@` (`@Mustang607`) is a password made to pass a
     // policy; annotations and instance variables (`@Override`, `@user`) end in no number.
     if let [b'@', rest @ ..] = secret {
+        // `@Welcome_01`, `@Atlas-2024`: the word and the number may be joined by `_` or `-`.
+        let joined = rest
+            .iter()
+            .position(|b| matches!(b, b'_' | b'-'))
+            .filter(|&p| rest[p + 1..].len() >= 2 && rest[p + 1..].iter().all(u8::is_ascii_digit))
+            .map(|p| [&rest[..p], &rest[p + 1..]].concat());
+        let rest = joined.as_deref().unwrap_or(rest);
         if capitalized_words_and_number(rest) && !rest.contains(&b'.') {
             return true;
         }
