@@ -365,9 +365,9 @@ fn escape_spans(
 
 /// Whether a string's escapes can hide a secret from the rules: escaped quotes (`\"` around an
 /// assigned value), `\x`/`\u` sequences and `\/` (anything may be behind them), or line
-/// breaks inside a PEM block or glued to a long token. Strings whose only other escapes are
-/// `\n` and `\t` (most of them in source code) read the same to the rules either way, and are
-/// not decoded.
+/// breaks inside a PEM block or glued to a long token or to an assignment (`\nkey=...`).
+/// Strings whose only other escapes are `\n` and `\t` (most of them in source code) read the
+/// same to the rules either way, and are not decoded.
 fn hides_text(body: &[u8]) -> bool {
     let mut at = 0;
     // Looked for once, at the first `\n`.

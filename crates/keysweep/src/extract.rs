@@ -1515,7 +1515,7 @@ fn aligned_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     }
 }
 
-/// The character columns where the runs of a rule line start (`--- ---- --`: 0, 4, 9), if
+/// The character columns where the runs of a rule line start (`--- ---- ---`: 0, 4, 9), if
 /// the line is one: two or more runs of three or more `-` or `=`, parted by spaces.
 fn rule_runs(line: &[u8]) -> Option<Vec<usize>> {
     let mut starts = Vec::new();

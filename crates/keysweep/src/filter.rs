@@ -353,6 +353,9 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// // A reference, and a password that starts with `$`.
 /// assert!(is_placeholder(b"$DbPassword"));
 /// assert!(!is_placeholder(b"$Juniper2021"));
+/// assert!(!is_placeholder(b"$HfPI6XCtdf#"));
+/// assert!(is_placeholder(b"$HOME/.config/token"));
+/// assert!(is_placeholder(b"$env:API_TOKEN"));
 /// assert!(!is_placeholder(b"$P$BriOme8eF6.AyGI8YsR373.Qm8UU3HFU"));
 /// // Substitutions, and a Django key's random punctuation.
 /// assert!(is_placeholder(b"$(cat /run/secrets/db_password)"));
@@ -440,11 +443,15 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     // Shell-style references: `$TOKEN`, `$env:TOKEN`; not a capitalised word and a number
     // behind a `$` (`$Juniper2021`, `$Summer24!`): the shape of a person's password, which
     // variable names do not take.
+    // A byte no reference holds (`$HfPI6XCtdf#`, `$C4p8.s+VD$a`) makes it a password.
     if first == b'$'
         && s.len() > 1
         && (s[1].is_ascii_alphabetic() || s[1] == b'_')
         && !dollar_password(&s[1..])
         && !crypt_hash(s)
+        && s[1..]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"_.:/-${}()[];,'\"\\".contains(&b))
     {
         return true;
     }
