@@ -1010,37 +1010,13 @@ fn table_columns(
 ) {
     let mut cells = Vec::new();
     csv_cells(hay, header_line, header_sep, &mut cells);
-    let accounts = cells
-        .iter()
-        .any(|c| is_account_header(&hay[strip_markup(hay, c.clone())]));
-    let ssids = cells
-        .iter()
-        .any(|c| is_ssid_header(&hay[strip_markup(hay, c.clone())]));
-    let columns: Vec<(usize, Range<usize>, bool)> = cells
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| {
-            let name = strip_markup(hay, c.clone());
-            // A bare `Pass` column of a document is a test result more often than a password.
-            if markdown && hay[name.clone()].eq_ignore_ascii_case(b"pass") {
-                return None;
-            }
-            table_column(column_label(&hay[name.clone()]), accounts)
-                .or_else(|| wifi_key_column(&hay[name.clone()], ssids))
-                .map(|e| (i, name, e))
-        })
-        .collect();
+    let names: Vec<Range<usize>> = cells.iter().map(|c| strip_markup(hay, c.clone())).collect();
+    let columns = credential_columns(hay, &names, markdown);
     // A table of names and values (`| Variable | Value |`): the value of each row whose name
     // names a credential.
-    let value_column = cells
-        .iter()
-        .position(|c| is_value_header(&hay[strip_markup(hay, c.clone())]));
-    let name_column = value_column.and_then(|v| {
-        cells
-            .iter()
-            .position(|c| !strip_markup(hay, c.clone()).is_empty())
-            .filter(|&n| n < v)
-    });
+    let value_column = names.iter().position(|n| is_value_header(&hay[n.clone()]));
+    let name_column =
+        value_column.and_then(|v| names.iter().position(|n| !n.is_empty()).filter(|&n| n < v));
     if columns.is_empty() && name_column.is_none() {
         return;
     }
@@ -1055,6 +1031,7 @@ fn table_columns(
             }
             continue;
         }
+        // MediaWiki's `|-` between rows; no row of the other tables is one.
         if is_mediawiki_row_break(text) {
             continue;
         }
@@ -1322,6 +1299,33 @@ fn table_column(name: &[u8], accounts: bool) -> Option<bool> {
     Some(needs_entropy && !(accounts && bare_secret()))
 }
 
+/// The credential columns among a table's header cells `names` (their text without markup):
+/// each one's index, name and whether its values must look random. A column counts by its own
+/// name and by the others': beside an account column a bare `Secret` holds passwords, beside
+/// an SSID column `Key` holds the Wi-Fi passphrase. `skip_pass`: a bare `Pass` column (in a
+/// document, a test result more often than a password) is not one.
+fn credential_columns(
+    hay: &[u8],
+    names: &[Range<usize>],
+    skip_pass: bool,
+) -> Vec<(usize, Range<usize>, bool)> {
+    let accounts = names.iter().any(|n| is_account_header(&hay[n.clone()]));
+    let ssids = names.iter().any(|n| is_ssid_header(&hay[n.clone()]));
+    names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| {
+            let name = &hay[n.clone()];
+            if skip_pass && name.eq_ignore_ascii_case(b"pass") {
+                return None;
+            }
+            table_column(column_label(name), accounts)
+                .or_else(|| wifi_key_column(name, ssids))
+                .map(|e| (i, n.clone(), e))
+        })
+        .collect()
+}
+
 /// A column headed `Key` (or `Schlüssel`, `Clave`, `Chave`, `Clé`, `Sleutel`, `Klucz`) in a
 /// table that has an SSID column: the Wi-Fi network's passphrase. Elsewhere a `Key` column
 /// holds names (`| Key | Value |`).
@@ -1471,16 +1475,8 @@ fn aligned_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
             .map_or(line.end, |&s| char_offset(hay, line.clone(), s));
         trim(hay, from..to)
     };
-    let accounts = (0..starts.len()).any(|i| is_account_header(&hay[cell(header.clone(), i)]));
-    let ssids = (0..starts.len()).any(|i| is_ssid_header(&hay[cell(header.clone(), i)]));
-    let columns: Vec<(usize, Range<usize>, bool)> = (0..starts.len())
-        .filter_map(|i| {
-            let name = cell(header.clone(), i);
-            table_column(column_label(&hay[name.clone()]), accounts)
-                .or_else(|| wifi_key_column(&hay[name.clone()], ssids))
-                .map(|e| (i, name, e))
-        })
-        .collect();
+    let names: Vec<Range<usize>> = (0..starts.len()).map(|i| cell(header.clone(), i)).collect();
+    let columns = credential_columns(hay, &names, false);
     if columns.is_empty() {
         return;
     }
