@@ -883,18 +883,15 @@ fn direct_keyword_hits(
     }
 }
 
-/// Appends to `scratch.hits` the hits of `patterns` in `range`, numbered from `first` (their
-/// index among all of a scanner's patterns): with `dfa`, built over those patterns, or one
-/// keyword at a time without it.
+/// Appends to `scratch.hits` the hits of `patterns` (the first of a scanner's patterns) in
+/// `range`: with `dfa`, built over those patterns, or one keyword at a time without it.
 fn find_keywords(
     dfa: Option<&KeywordDfa>,
     patterns: &[Vec<u8>],
-    first: usize,
     hay: &[u8],
     range: Range<usize>,
     scratch: &mut Scratch,
 ) {
-    let before = scratch.hits.len();
     match dfa {
         Some(dfa) => dfa.hits(hay, range, &mut scratch.hits),
         None => direct_keyword_hits(
@@ -905,11 +902,6 @@ fn find_keywords(
             &mut scratch.pairs,
             &mut scratch.hits,
         ),
-    }
-    if first > 0 {
-        for hit in &mut scratch.hits[before..] {
-            hit.0 = PatternID::new_unchecked(hit.0.as_usize() + first);
-        }
     }
 }
 
@@ -1147,7 +1139,7 @@ impl ScannerBuilder {
                 window_gates: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 rules,
                 automaton: OnceLock::new(),
-                scoped_automaton: OnceLock::new(),
+                full_automaton: OnceLock::new(),
                 shared,
                 scanned_small: std::sync::atomic::AtomicU64::new(0),
                 direct: patterns.iter().all(|p| !p.is_empty()),
@@ -1468,10 +1460,12 @@ struct Inner {
     /// The automaton of the first `shared` patterns. Built on first use: a scan that never
     /// sees a byte (an empty directory) never pays for it.
     automaton: OnceLock<Option<KeywordDfa>>,
-    /// The automaton of the other patterns, run only where a scoped rule is on: a rule for
-    /// Terraform files keyed on `name`, or one for Hardhat configurations keyed on network
-    /// names, costs other files nothing. Built on first use.
-    scoped_automaton: OnceLock<Option<KeywordDfa>>,
+    /// The automaton of every pattern, run instead of `automaton` where a scoped rule is on:
+    /// a rule for Terraform files keyed on `name`, or one for Hardhat configurations keyed on
+    /// network names, costs other files nothing, and the files it runs on are searched once
+    /// (a second pass over only the scoped patterns cost as much as the first). Built on
+    /// first use.
+    full_automaton: OnceLock<Option<KeywordDfa>>,
     /// Bytes looked at before the DFA was built, so far.
     scanned_small: std::sync::atomic::AtomicU64,
     /// Whether keywords may be looked for one at a time (no keyword is empty).
@@ -1836,18 +1830,14 @@ impl Scanner {
             .as_ref()
     }
 
-    /// The automaton of the patterns only scoped rules have, built the first time a file
-    /// turns one of them on. `None` without such patterns.
-    fn scoped_automaton(&self) -> Option<&KeywordDfa> {
+    /// The automaton of every pattern, the shared ones and those only scoped rules have,
+    /// built the first time a file turns a scoped rule on past the small inputs. `None` when
+    /// it does not build (a size limit); such files are then searched one keyword at a time.
+    fn full_automaton(&self) -> Option<&KeywordDfa> {
         let inner = &*self.inner;
         inner
-            .scoped_automaton
-            .get_or_init(|| {
-                let scoped = &inner.patterns[inner.shared..];
-                (!scoped.is_empty())
-                    .then(|| KeywordDfa::new(scoped))
-                    .flatten()
-            })
+            .full_automaton
+            .get_or_init(|| KeywordDfa::new(&inner.patterns))
             .as_ref()
     }
 
@@ -2281,17 +2271,18 @@ impl Scanner {
                 // before, which owns its start).
                 let look_back = if range.start == 0 { 0 } else { MAX_WINDOW };
                 let from = range.start.saturating_sub(look_back);
+                // Where a scoped rule is on, its keywords too: in the same pass.
+                let all = &inner.patterns;
+                let patterns = match scratch.scoped_on && inner.shared < all.len() {
+                    true => &all[..],
+                    false => &all[..inner.shared],
+                };
                 let dfa = match automaton {
+                    Keywords::Dfa(_) if patterns.len() > inner.shared => self.full_automaton(),
                     Keywords::Dfa(a) => Some(a),
                     Keywords::Direct => None,
                 };
-                let all = &inner.patterns;
-                find_keywords(dfa, &all[..inner.shared], 0, hay, from..range.end, scratch);
-                if scratch.scoped_on && inner.shared < all.len() {
-                    let scoped = &all[inner.shared..];
-                    let dfa = self.scoped_automaton();
-                    find_keywords(dfa, scoped, inner.shared, hay, from..range.end, scratch);
-                }
+                find_keywords(dfa, patterns, hay, from..range.end, scratch);
                 for &(pattern, start) in &scratch.hits {
                     let prefix_len = inner.patterns[pattern.as_usize()].len();
                     for t in &inner.keywords[pattern.as_usize()].triggers {
@@ -3948,7 +3939,7 @@ allow_paths = ['[a&&b]']
     }
 
     /// Keywords that only rules scoped to some files have are looked for only in those files
-    /// (a second automaton), before and after the main automaton is built, and a keyword
+    /// (an automaton of every keyword runs there), before and after the main automaton is built, and a keyword
     /// that a scoped and an unscoped rule share still triggers both where both run.
     #[test]
     fn scoped_only_keywords_are_found_where_their_rules_run() {
@@ -4006,7 +3997,7 @@ pattern = '(?P<secret>apitok_[a-z0-9]{12})'
             scanner.scan_file(&mut scratch, &filler, Some("big.txt"));
         }
         assert!(scanner.inner.automaton.get().is_some());
-        assert!(scanner.inner.scoped_automaton.get().is_some());
+        assert!(scanner.inner.full_automaton.get().is_some());
     }
 
     /// Searching a path only with the patterns its file name or its literals call for
