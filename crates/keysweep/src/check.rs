@@ -9,6 +9,30 @@ pub(crate) fn passes(check: Check, secret: &[u8]) -> bool {
         Check::Jwt => jwt(secret),
         Check::Base58Check => base58check(secret),
         Check::SaslPlain => sasl_plain(secret),
+        Check::BasicAuth => basic_auth(secret),
+        Check::Base64Text => base64_text(secret).is_some(),
+    }
+}
+
+/// Base64 of printable text (no control bytes; UTF-8 beyond ASCII allowed) of at least 4
+/// bytes, as LDIF writes a value that is not plain ASCII or starts with a space, `:` or `<`.
+fn base64_text(secret: &[u8]) -> Option<Vec<u8>> {
+    let bytes = base64_decode(secret)?;
+    (bytes.len() >= 4 && bytes.iter().all(|&b| b >= 0x20 && b != 0x7f) && {
+        std::str::from_utf8(&bytes).is_ok()
+    })
+    .then_some(bytes)
+}
+
+/// The credentials of HTTP Basic authentication (RFC 7617): base64 of printable text
+/// `user-id:password`, a user of at least one byte and a password of at least 4.
+fn basic_auth(secret: &[u8]) -> bool {
+    let Some(bytes) = base64_text(secret) else {
+        return false;
+    };
+    match bytes.iter().position(|&b| b == b':') {
+        Some(colon) => colon > 0 && bytes.len() - colon > 4,
+        None => false,
     }
 }
 
@@ -255,6 +279,21 @@ mod tests {
         assert!(!sasl_plain(b"AABodW50ZXIy"));
         assert!(!sasl_plain(b"AHVzZXIAcHc="));
         assert!(!sasl_plain(b"not base64!"));
+    }
+
+    #[test]
+    fn basic_auth_credentials_and_base64_text() {
+        // "apikey:0f3c9a1b2d4e", "a9d7…:bbeb…" (a Mailjet key pair), "Hudson2022#".
+        assert!(basic_auth(b"YXBpa2V5OjBmM2M5YTFiMmQ0ZQ=="));
+        assert!(basic_auth(b"YTlkNzQ4NjJmNzc4ZGJkOTpiYmViOTlmYWZhOGNkMWI4"));
+        assert!(base64_text(b"SHVkc29uMjAyMiM=").is_some());
+        // No colon, an empty user, a short password, binary bytes, not base64.
+        assert!(!basic_auth(b"SHVkc29uMjAyMiM="));
+        assert!(!basic_auth(b"OnNlY3JldDE="));
+        assert!(!basic_auth(b"dXNlcjpwdw=="));
+        assert!(!basic_auth(b"AAECAwQFBgc6AAECAwQ="));
+        assert!(!basic_auth(b"realm=x"));
+        assert!(base64_text(b"AAECAwQFBgc=").is_none());
     }
 
     #[test]

@@ -1389,7 +1389,7 @@ fn markdown_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) 
     let d = &hay[delimiter.clone()];
     let is_delimiter = memchr::memmem::find(d, b"---").is_some()
         && d.iter()
-            .all(|b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t'));
+            .all(|b| matches!(b, b'|' | b'-' | b':' | b'+' | b' ' | b'\t'));
     if !is_delimiter {
         return;
     }

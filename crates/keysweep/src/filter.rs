@@ -359,6 +359,10 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// assert!(!is_placeholder(b"$P$BriOme8eF6.AyGI8YsR373.Qm8UU3HFU"));
 /// // Substitutions, and a Django key's random punctuation.
 /// assert!(is_placeholder(b"$(cat /run/secrets/db_password)"));
+/// assert!(is_placeholder(b"$($acct.Content)"));
+/// assert!(is_placeholder(b"&&app_pwd"));
+/// assert!(is_placeholder(b"&app_pwd"));
+/// assert!(!is_placeholder(b"&Summer2024"));
 /// assert!(is_placeholder(b"%(db_password)s"));
 /// assert!(is_placeholder(b"##PARTNER_PORTAL_CLIENT_SECRET##"));
 /// assert!(is_placeholder(b"__DbPassword__"));
@@ -431,6 +435,23 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     if has_substitution(s) {
         return true; // `$(cat /run/secrets/db)`, `$(DB_PASSWORD)`, `%(db_password)s`
+    }
+    // SQL*Plus substitution variables: `IDENTIFIED BY "&&app_pwd"`, `&1`, `&app_pwd`, `&pw.`;
+    // not `&Summer2024`, which reads as a password behind one `&`.
+    if first == b'&' {
+        let double = s.starts_with(b"&&");
+        let name = if double { &s[2..] } else { &s[1..] };
+        let (name, dot) = match name.strip_suffix(b".") {
+            Some(n) => (n, true),
+            None => (name, false),
+        };
+        let identifier = name.first().is_some_and(u8::is_ascii_alphabetic)
+            && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+        if (!name.is_empty() && name.iter().all(u8::is_ascii_digit))
+            || (identifier && (double || dot || name.contains(&b'_')))
+        {
+            return true;
+        }
     }
     if has_template_slot(s, b'<', b'>') || has_template_slot(s, b'{', b'}') {
         return true; // `<token>`, `{registry_id}-auth-token`, `{{ .Values.key }}`
@@ -793,6 +814,11 @@ fn url_without_private_host(s: &[u8]) -> Option<&[u8]> {
 /// and the closing. A Django key's random punctuation (`...%(oSYWWJY^XD&G...`) does not close.
 fn has_substitution(s: &[u8]) -> bool {
     let closes = |rest: &[u8], command: bool| {
+        // PowerShell's subexpression of a variable: `$($acct.Content)`.
+        let rest = match rest {
+            [b'$', tail @ ..] if command => tail,
+            _ => rest,
+        };
         if !rest
             .first()
             .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
@@ -1000,6 +1026,9 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"testpass!"));
 /// assert!(!looks_like_password_literal(b"self.password"));
 /// assert!(!looks_like_password_literal(b"config.db.pass2"));
+/// assert!(looks_like_password_literal(b"silver.maple11"));
+/// assert!(!looks_like_password_literal(b"self.secret12"));
+/// assert!(!looks_like_password_literal(b"account.password12"));
 /// assert!(!looks_like_password_literal(b"password_input"));
 /// assert!(!looks_like_password_literal(b"DB_PASSWORD"));
 /// assert!(!looks_like_password_literal(b"user_password2"));
@@ -1088,7 +1117,8 @@ pub fn looks_like_password_literal(secret: &[u8]) -> bool {
         && !secret
             .split(|&b| b == b'.' || b == b':')
             .any(|part| part.first().is_some_and(u8::is_ascii_digit))
-        && !capitalized_words_and_number(secret);
+        && !capitalized_words_and_number(secret)
+        && !dotted_words_and_number(secret);
     let letters = secret.iter().any(u8::is_ascii_alphabetic);
     let digits = secret.iter().any(u8::is_ascii_digit);
     let symbols = secret
@@ -1244,6 +1274,56 @@ fn random_mixed_letters(s: &[u8]) -> bool {
 }
 
 /// A vowel of either case, `y` included: what random letters have few of.
+/// Two lower-case words joined by a dot, the second ending in two or more digits
+/// (`silver.maple11`): a person's password. Member paths put no number of two digits on a
+/// field, and start with an object (`self`, `config`, `this`) or name a credential
+/// (`user.password12`), which this leaves to the member test.
+fn dotted_words_and_number(s: &[u8]) -> bool {
+    const OBJECTS: &[&[u8]] = &[
+        b"self",
+        b"this",
+        b"config",
+        b"conf",
+        b"settings",
+        b"options",
+        b"opts",
+        b"params",
+        b"args",
+        b"request",
+        b"req",
+        b"user",
+        b"env",
+        b"data",
+        b"props",
+        b"state",
+        b"ctx",
+        b"context",
+        b"app",
+        b"credentials",
+        b"creds",
+        b"auth",
+        b"secrets",
+        b"form",
+        b"model",
+    ];
+    const CREDENTIALS: &[&[u8]] = &[b"pass", b"pwd", b"secret", b"key", b"token"];
+    let Some(dot) = s.iter().position(|&b| b == b'.') else {
+        return false;
+    };
+    let (left, right) = (&s[..dot], &s[dot + 1..]);
+    let letters = right.iter().take_while(|b| b.is_ascii_lowercase()).count();
+    let digits = &right[letters..];
+    left.len() >= 4
+        && left.iter().all(u8::is_ascii_lowercase)
+        && letters >= 4
+        && digits.len() >= 2
+        && digits.iter().all(u8::is_ascii_digit)
+        && !OBJECTS.contains(&left)
+        && !CREDENTIALS
+            .iter()
+            .any(|c| memchr::memmem::find(&right[..letters], c).is_some())
+}
+
 fn is_vowel(b: &u8) -> bool {
     b"aeiouyAEIOUY".contains(b)
 }

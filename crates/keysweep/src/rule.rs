@@ -62,15 +62,23 @@ pub enum Check {
     /// `AUTH PLAIN`: it decodes to `[authzid] NUL authcid NUL password`, printable between the
     /// two NULs and a password of at least 4 bytes.
     SaslPlain,
+    /// HTTP Basic credentials (RFC 7617) in base64: `user-id:password`, printable, a user of
+    /// at least one byte and a password of at least 4.
+    BasicAuth,
+    /// Base64 of printable text of at least 4 bytes (UTF-8, no control bytes): a password
+    /// that a format stores base64-encoded (LDIF's `userPassword::`).
+    Base64Text,
 }
 
 impl Check {
     /// Every check, in the order rule-file errors list them.
-    pub const ALL: [Check; 4] = [
+    pub const ALL: [Check; 6] = [
         Check::Base62Crc32,
         Check::Jwt,
         Check::Base58Check,
         Check::SaslPlain,
+        Check::BasicAuth,
+        Check::Base64Text,
     ];
 
     /// The name used in rule files.
@@ -80,16 +88,18 @@ impl Check {
             Check::Jwt => "jwt",
             Check::Base58Check => "base58check",
             Check::SaslPlain => "sasl-plain",
+            Check::BasicAuth => "basic-auth",
+            Check::Base64Text => "base64-text",
         }
     }
 
     /// Whether a secret that fails the check is no secret at all (dropped, as a `reject`
     /// drops one), rather than one reported at low confidence. A Base58Check string that
     /// does not add up is random base58; a GitHub token whose CRC does not match may still
-    /// be someone's mistyped or truncated token. Base64 that is no SASL PLAIN response holds
-    /// no password.
+    /// be someone's mistyped or truncated token. Base64 that is no SASL PLAIN response, no
+    /// `user:password` pair or no text holds no password.
     pub fn required(self) -> bool {
-        matches!(self, Check::Base58Check | Check::SaslPlain)
+        !matches!(self, Check::Base62Crc32 | Check::Jwt)
     }
 
     /// Parses a check name as written in rule files.
