@@ -522,11 +522,28 @@ struct PathPatterns {
     names: NameFilter,
     /// The patterns `names` lists.
     named: Vec<u32>,
-    /// Every other pattern (any file of a directory, `allow_paths`), and the literals (lowercase)
-    /// one of which each of its matches holds; none for a pattern searched on every path.
+    /// The same for `allow_paths` patterns that end with names or name suffixes (compiled
+    /// languages' extensions, `*.example`): kept apart from `names`, which also tells whether
+    /// a file may be one a path-scoped rule runs on ([`Scanner::may_scope_name`]).
+    allow_names: NameFilter,
+    /// The patterns `allow_names` lists.
+    allow_named: Vec<u32>,
+    /// Every other pattern (any file of a directory), and the literals (lowercase) one of
+    /// which each of its matches holds; none for a pattern searched on every path.
     rest: Vec<(u32, Vec<Vec<u8>>)>,
     /// Which patterns of `rest` a path holds a literal of, built on first use.
     rest_gate: OnceLock<RestGate>,
+}
+
+/// Where [`PathPatterns`] lists a pattern, which decides on which paths it is searched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Listed {
+    /// By the names its matches end with, for `paths` ([`PathPatterns::names`]).
+    Names,
+    /// The same for `allow_paths` ([`PathPatterns::allow_names`]).
+    AllowNames,
+    /// By the literals its matches hold, or on every path ([`PathPatterns::rest`]).
+    Rest,
 }
 
 /// An automaton over the literals of the gated `rest` patterns (ASCII case ignored), and the
@@ -691,8 +708,8 @@ fn literals_held(
 impl PathPatterns {
     fn of(rules: &[Rule]) -> Result<PathPatterns, BuildError> {
         let mut table = PathPatterns::default();
-        // (pattern, listed by name) -> index in `patterns`.
-        let mut seen: std::collections::HashMap<(&str, bool), u32> = Default::default();
+        // (pattern, where it is listed) -> index in `patterns`.
+        let mut seen: std::collections::HashMap<(&str, Listed), u32> = Default::default();
         for (i, rule) in rules.iter().enumerate() {
             if rule.paths.is_empty() && rule.allow_paths.is_empty() {
                 continue;
@@ -701,8 +718,14 @@ impl PathPatterns {
             for (list, allow) in [(&rule.paths, false), (&rule.allow_paths, true)] {
                 for p in list {
                     let owner = (i as u32, allow);
-                    let named = !allow && seen.contains_key(&(p.as_str(), true));
-                    if let Some(&k) = seen.get(&(p.as_str(), named)) {
+                    // A pattern listed by name for a `paths` rule serves an `allow_paths` one
+                    // too; one listed for `allow_paths` only is no `paths` pattern's (it would
+                    // be missing from `names`).
+                    let reuse: &[Listed] = match allow {
+                        false => &[Listed::Names, Listed::Rest],
+                        true => &[Listed::Names, Listed::AllowNames, Listed::Rest],
+                    };
+                    if let Some(&k) = reuse.iter().find_map(|&l| seen.get(&(p.as_str(), l))) {
                         table.patterns[k as usize].owners.push(owner);
                         continue;
                     }
@@ -730,17 +753,21 @@ impl PathPatterns {
                         reason: format!("{p:?}: {reason}"),
                     })?;
                     let k = table.patterns.len() as u32;
-                    let named = !allow && table.names.add(&hir, k);
-                    if named {
+                    let listed = if !allow && table.names.add(&hir, k) {
                         table.named.push(k);
+                        Listed::Names
+                    } else if allow && table.allow_names.add(&hir, k) {
+                        table.allow_named.push(k);
+                        Listed::AllowNames
                     } else {
                         // A literal of a byte or two gates nothing worth the lookup.
                         let literals = required_literals(&hir)
                             .filter(|set| set.iter().all(|l| l.len() >= 3))
                             .unwrap_or_default();
                         table.rest.push((k, literals));
-                    }
-                    seen.insert((p.as_str(), named), k);
+                        Listed::Rest
+                    };
+                    seen.insert((p.as_str(), listed), k);
                     table.patterns.push(PathPattern {
                         pattern: p.clone(),
                         owners: vec![owner],
@@ -750,6 +777,7 @@ impl PathPatterns {
             }
         }
         table.names.index();
+        table.allow_names.index();
         Ok(table)
     }
 
@@ -792,9 +820,20 @@ impl PathPatterns {
         if self.patterns.is_empty() {
             return;
         }
-        let mut searched = vec![false; self.patterns.len()];
+        // Which patterns were searched, one bit each: on the stack for up to 512 patterns (the
+        // built-in rules have about 150), as this runs for every file of a scan.
+        let (mut small, mut large) = ([0u64; 8], Vec::new());
+        let words = self.patterns.len().div_ceil(64);
+        let searched: &mut [u64] = if words <= small.len() {
+            &mut small[..words]
+        } else {
+            large.resize(words, 0);
+            &mut large
+        };
         let mut search = |k: u32| {
-            if !std::mem::replace(&mut searched[k as usize], true) {
+            let (word, bit) = (k as usize / 64, 1u64 << (k % 64));
+            if searched[word] & bit == 0 {
+                searched[word] |= bit;
                 self.patterns[k as usize].each_match(path, &mut f);
             }
         };
@@ -803,11 +842,14 @@ impl PathPatterns {
         // then does not tell which patterns end there.
         if path.contains(['\n', '\r']) {
             self.named.iter().for_each(|&k| search(k));
+            self.allow_named.iter().for_each(|&k| search(k));
         } else {
-            self.names.find(name.as_bytes(), |ks| {
-                ks.iter().for_each(|&k| search(k));
-                false
-            });
+            for names in [&self.names, &self.allow_names] {
+                names.find(name.as_bytes(), |ks| {
+                    ks.iter().for_each(|&k| search(k));
+                    false
+                });
+            }
         }
         if self.rest.is_empty() {
             return;
@@ -1525,6 +1567,8 @@ pub struct Scratch {
     owner: u64,
     /// Per rule: off for the current input (scoped to other paths, or its path allowed).
     off: Vec<bool>,
+    /// The rules whose `allow_paths` the current path matches (see [`Scanner::select`]).
+    allowed: Vec<u32>,
     /// Whether any rule is off.
     any_off: bool,
     /// Whether any rule scoped to some files ([`Rule::paths`]) is on.
@@ -1747,6 +1791,7 @@ impl Scanner {
         Scratch {
             owner: self.inner.id,
             off: self.inner.scoped.clone(),
+            allowed: Vec::new(),
             any_off: self.inner.scoped.iter().any(|&o| o),
             scoped_on: false,
             caches: (0..self.inner.rules.len()).map(|_| None).collect(),
@@ -1963,20 +2008,14 @@ impl Scanner {
         if let Some(path) = path {
             // A matching `paths` pattern turns its rule on, an `allow_paths` one off; an
             // allowed path wins, whatever the order the patterns are reported in.
-            let mut allowed = false;
-            inner.paths.each_match(path, |rule, allow| {
-                if allow {
-                    allowed = true;
-                } else {
-                    scratch.off[rule as usize] = false;
-                }
+            let (off, allowed) = (&mut scratch.off, &mut scratch.allowed);
+            allowed.clear();
+            inner.paths.each_match(path, |rule, allow| match allow {
+                true => allowed.push(rule),
+                false => off[rule as usize] = false,
             });
-            if allowed {
-                inner.paths.each_match(path, |rule, allow| {
-                    if allow {
-                        scratch.off[rule as usize] = true;
-                    }
-                });
+            for &rule in allowed.iter() {
+                off[rule as usize] = true;
             }
         }
         let (mut any_off, mut scoped_on) = (false, false);
@@ -4014,6 +4053,9 @@ pattern = '(?P<secret>apitok_[a-z0-9]{12})'
             "{}",
             paths.names.dotless.len()
         );
+        // So do `allow_paths` patterns of extensions and sample names, in a filter of their own.
+        assert!(paths.allow_named.len() >= 2, "{}", paths.allow_named.len());
+        assert!(paths.allow_names.matches(b"conn.go"));
         assert!(paths.rest.len() > 10, "{}", paths.rest.len());
         assert!(
             paths.rest.iter().filter(|(_, l)| !l.is_empty()).count() * 2 > paths.rest.len(),
@@ -4054,6 +4096,12 @@ pattern = '(?P<secret>apitok_[a-z0-9]{12})'
                 "repo/.git/COMMIT_EDITMSG",
                 "notes/.hidden",
                 "dir/",
+                "src/net/Proxy.C",
+                "include/auth.h",
+                "pkg/db/conn.go",
+                "config/settings.EXAMPLE.yml",
+                ".env.sample",
+                "docs/Password-Policy.md",
             ]
             .map(String::from),
         );
