@@ -1397,9 +1397,26 @@ fn markdown_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) 
     // Past the delimiter line's `\n` (its range ends before a `\r`).
     let rows =
         memchr::memchr(b'\n', &hay[delimiter.end..]).map_or(hay.len(), |p| delimiter.end + p + 1);
-    // A table under a heading or line about defaults or examples documents them.
-    let before = &hay[line_start.saturating_sub(300)..line_start];
-    let lower = before.to_ascii_lowercase();
+    // A table under a heading or line about defaults or examples documents them: the text
+    // from the nearest heading above it (at most 300 bytes back), not past a code fence
+    // (`cp .env.example .env` in the setup steps above says nothing of the table).
+    let mut from = line_start;
+    let floor = line_start.saturating_sub(300);
+    while from > floor {
+        let start = hay[..from - 1]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        let line = trim(hay, start.max(floor)..from - 1);
+        if hay[line.clone()].starts_with(b"```") || hay[line.clone()].starts_with(b"~~~") {
+            break;
+        }
+        from = start.max(floor);
+        if hay[line].starts_with(b"#") {
+            break;
+        }
+    }
+    let lower = hay[from..line_start].to_ascii_lowercase();
     if [
         &b"default"[..],
         b"example",
@@ -2126,6 +2143,14 @@ mod tests {
             "| a"
         )
         .is_empty());
+        // A code block above the heading names an example file: the table is no example.
+        let md = "```sh\ncp .env.example .env\n```\n\n## Accounts\n\nThe seed creates an owner:\n\n\
+                  | env | login | password |\n|---|---|---|\n| staging | owner@lumen.test | `Comet88.` |\n";
+        let v = values(Extract::MarkdownColumns, md, "| env");
+        assert_eq!(v.len(), 1, "{v:?}");
+        // Under a heading about examples, it is.
+        let md = "## Example accounts\n\n| env | login | password |\n|---|---|---|\n| staging | owner | `Comet88.` |\n";
+        assert!(values(Extract::MarkdownColumns, md, "| env").is_empty());
         assert_eq!(credential_column("Пароль".as_bytes()), Some(false));
         assert_eq!(credential_column(b"Mot de passe"), Some(false));
         assert_eq!(credential_column(b"Passage"), None);

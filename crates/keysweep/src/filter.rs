@@ -103,6 +103,11 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"not_for_prod",
     b"not-for-production",
     b"not_for_production",
+    b"not-secret",
+    b"not_secret",
+    b"notsecret",
+    b"not-a-secret",
+    b"not_a_secret",
     // Interpolation in Ruby, Python %-formatting and friends: the value is built at run time.
     b"#{",
     b"%{",
@@ -929,6 +934,7 @@ fn starts_with_any(s: &[u8], prefixes: &[&[u8]]) -> bool {
 /// assert!(looks_like_literal(b"QSVBdIeDKJLCKnLcY.d"));
 /// assert!(looks_like_literal(b"LShIQ8R4NgnfVzkrlonWNULthluDhliC"));
 /// assert!(looks_like_literal(b"@JRMtlk4ggMe@VY1Ge2w2eK"));
+/// assert!(looks_like_literal(b"6bvsoRdoxmzpyUoabIK6JywBBAVptxjw"));
 /// assert!(!looks_like_literal(b"HTTP2ServerPushHandler"));
 /// assert!(!looks_like_literal(b"dhSinglePass-stdDH-sha1kdf-scheme"));
 /// assert!(!looks_like_literal(b"XMLHttpRequest.getElementById"));
@@ -966,7 +972,7 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
     if let [b'@' | b':' | b'!' | b'&', rest @ ..] = secret {
         return !rest.is_empty() && looks_like_literal(rest);
     }
-    if is_random_mix(secret) || is_random_case(secret) {
+    if is_random_mix(secret) || is_random_case(secret) || consonant_clusters(secret) >= 2 {
         return true;
     }
     // Random letters have few vowels (about one in five, `LShIQ8R4NgnfVzkrlonWNULthluDhliC`);
@@ -1468,6 +1474,25 @@ fn is_random_mix(s: &[u8]) -> bool {
 /// Letters whose case changes at random (`QSVBdIeDKJLCKnLcY.d`): two or more single lowercase
 /// letters between capitals. Identifiers, acronyms included (`XMLHttpRequest`, `getElementById`),
 /// have a capital start a word of several lowercase letters.
+/// Runs of four or more lower-case consonants (`xmzp`, `ptxjw`) in a token of 20 or more
+/// letters and digits: words have at most one such run (`lengths`, `strengths`), names made
+/// of them rarely two, and random letters have several (`6bvsoRdoxmzpyUoabIK6JywBBAVptxjw`).
+fn consonant_clusters(s: &[u8]) -> usize {
+    if s.len() < 20 || !s.iter().all(u8::is_ascii_alphanumeric) {
+        return 0;
+    }
+    let (mut runs, mut len) = (0, 0);
+    for &b in s.iter().chain([b'a'].iter()) {
+        if b.is_ascii_lowercase() && !is_vowel(&b) {
+            len += 1;
+        } else {
+            runs += usize::from(len >= 4);
+            len = 0;
+        }
+    }
+    runs
+}
+
 fn is_random_case(s: &[u8]) -> bool {
     s.windows(3)
         .filter(|w| {
