@@ -721,9 +721,10 @@ impl PathPatterns {
                     // A pattern listed by name for a `paths` rule serves an `allow_paths` one
                     // too; one listed for `allow_paths` only is no `paths` pattern's (it would
                     // be missing from `names`).
-                    let reuse: &[Listed] = match allow {
-                        false => &[Listed::Names, Listed::Rest],
-                        true => &[Listed::Names, Listed::AllowNames, Listed::Rest],
+                    let reuse: &[Listed] = if allow {
+                        &[Listed::Names, Listed::AllowNames, Listed::Rest]
+                    } else {
+                        &[Listed::Names, Listed::Rest]
                     };
                     if let Some(&k) = reuse.iter().find_map(|&l| seen.get(&(p.as_str(), l))) {
                         table.patterns[k as usize].owners.push(owner);
@@ -2312,12 +2313,14 @@ impl Scanner {
                 let from = range.start.saturating_sub(look_back);
                 // Where a scoped rule is on, its keywords too: in the same pass.
                 let all = &inner.patterns;
-                let patterns = match scratch.scoped_on && inner.shared < all.len() {
-                    true => &all[..],
-                    false => &all[..inner.shared],
+                let scoped = scratch.scoped_on && inner.shared < all.len();
+                let patterns = if scoped {
+                    &all[..]
+                } else {
+                    &all[..inner.shared]
                 };
                 let dfa = match automaton {
-                    Keywords::Dfa(_) if patterns.len() > inner.shared => self.full_automaton(),
+                    Keywords::Dfa(_) if scoped => self.full_automaton(),
                     Keywords::Dfa(a) => Some(a),
                     Keywords::Direct => None,
                 };

@@ -1279,11 +1279,11 @@ fn random_mixed_letters(s: &[u8]) -> bool {
     }
 }
 
-/// A vowel of either case, `y` included: what random letters have few of.
 /// Two lower-case words joined by a dot, the second ending in two or more digits
 /// (`silver.maple11`): a person's password. Member paths put no number of two digits on a
 /// field, and start with an object (`self`, `config`, `this`) or name a credential
-/// (`user.password12`), which this leaves to the member test.
+/// (`account.password12`), which this leaves to the member test. Only words of four letters
+/// or more count, so shorter objects (`env`, `app`) need no entry.
 fn dotted_words_and_number(s: &[u8]) -> bool {
     const OBJECTS: &[&[u8]] = &[
         b"self",
@@ -1296,15 +1296,11 @@ fn dotted_words_and_number(s: &[u8]) -> bool {
         b"params",
         b"args",
         b"request",
-        b"req",
         b"user",
-        b"env",
         b"data",
         b"props",
         b"state",
-        b"ctx",
         b"context",
-        b"app",
         b"credentials",
         b"creds",
         b"auth",
@@ -1330,6 +1326,7 @@ fn dotted_words_and_number(s: &[u8]) -> bool {
             .any(|c| memchr::memmem::find(&right[..letters], c).is_some())
 }
 
+/// A vowel of either case, `y` included: what random letters have few of.
 fn is_vowel(b: &u8) -> bool {
     b"aeiouyAEIOUY".contains(b)
 }
