@@ -3628,10 +3628,20 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         let check = |pattern: &str, keywords: &[&str], case_sensitive: bool| {
             lead(pattern, keywords, case_sensitive) == Some(0)
         };
-        // A one-byte boundary class before the keyword: matches start at most 1 byte before it.
+        // A one-byte boundary class before the keyword, or the escaped line break it also
+        // allows (`\n` in a JSON string): matches start at most 2 bytes before it.
         assert_eq!(
             lead(
                 r"(?:^|[^A-Za-z0-9_-])(?P<secret>ghp_[A-Za-z0-9]{36})",
+                &["ghp_"],
+                true
+            ),
+            Some(2)
+        );
+        // A class that turns a backslash away is left as it is.
+        assert_eq!(
+            lead(
+                r"(?:^|[^A-Za-z0-9_\\-])(?P<secret>ghp_[A-Za-z0-9]{36})",
                 &["ghp_"],
                 true
             ),

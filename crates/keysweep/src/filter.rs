@@ -1033,6 +1033,9 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"self.password"));
 /// assert!(!looks_like_password_literal(b"config.db.pass2"));
 /// assert!(looks_like_password_literal(b"silver.maple11"));
+/// assert!(looks_like_password_literal(b"Maple.umber6906"));
+/// assert!(!looks_like_password_literal(b"Settings.password12"));
+/// assert!(!looks_like_password_literal(b"Config.retries10"));
 /// assert!(!looks_like_password_literal(b"self.secret12"));
 /// assert!(!looks_like_password_literal(b"account.password12"));
 /// assert!(!looks_like_password_literal(b"password_input"));
@@ -1279,11 +1282,12 @@ fn random_mixed_letters(s: &[u8]) -> bool {
     }
 }
 
-/// Two lower-case words joined by a dot, the second ending in two or more digits
-/// (`silver.maple11`): a person's password. Member paths put no number of two digits on a
-/// field, and start with an object (`self`, `config`, `this`) or name a credential
-/// (`account.password12`), which this leaves to the member test. Only words of four letters
-/// or more count, so shorter objects (`env`, `app`) need no entry.
+/// Two words joined by a dot, the first lower-case or capitalized, the second lower-case and
+/// ending in two or more digits (`silver.maple11`, `Maple.umber6906`): a person's password.
+/// Member paths put no number of two digits on a field, and start with an object (`self`,
+/// `config`, `Settings`) or name a credential (`account.password12`), which this leaves to the
+/// member test. Only words of four letters or more count, so shorter objects (`env`, `app`)
+/// need no entry.
 fn dotted_words_and_number(s: &[u8]) -> bool {
     const OBJECTS: &[&[u8]] = &[
         b"self",
@@ -1315,12 +1319,14 @@ fn dotted_words_and_number(s: &[u8]) -> bool {
     let (left, right) = (&s[..dot], &s[dot + 1..]);
     let letters = right.iter().take_while(|b| b.is_ascii_lowercase()).count();
     let digits = &right[letters..];
+    let lower = left.to_ascii_lowercase();
     left.len() >= 4
-        && left.iter().all(u8::is_ascii_lowercase)
+        && left[0].is_ascii_alphabetic()
+        && left[1..].iter().all(u8::is_ascii_lowercase)
         && letters >= 4
         && digits.len() >= 2
         && digits.iter().all(u8::is_ascii_digit)
-        && !OBJECTS.contains(&left)
+        && !OBJECTS.contains(&lower.as_slice())
         && !CREDENTIALS
             .iter()
             .any(|c| memchr::memmem::find(&right[..letters], c).is_some())

@@ -29,13 +29,53 @@ pub(crate) fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
         })
 }
 
-/// `hir` with a leading word boundary (`\bghp_...`) widened to "or an escaped `\n`, `\r` or
-/// `\t`": in a JSON string, a log line or a chat export a token often follows an escaped line
-/// break (`"Current token:\nATATT3x..."`), and the `n` of the escape is a word byte, so the
-/// boundary alone would not hold there.
+/// `hir` with a leading word boundary (`\bghp_...`) or boundary class
+/// (`(?:^|[^A-Za-z0-9_-])SG\.`) widened to "or an escaped `\n`, `\r` or `\t`": in a JSON
+/// string, a log line or a chat export a token often follows an escaped line break
+/// (`"Current token:\nATATT3x..."`), and the `n` of the escape is a word byte, so the
+/// boundary alone would not hold there. A class widens only if it takes a backslash but not
+/// the escape's letters: one that turns a backslash away means it.
 fn escaped_boundaries(hir: regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
     use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, HirKind, Look};
+    let escape = || {
+        Hir::concat(vec![
+            Hir::literal(*b"\\"),
+            Hir::class(Class::Bytes(ClassBytes::new(
+                [b'n', b'r', b't'].map(|b| ClassBytesRange::new(b, b)),
+            ))),
+        ])
+    };
+    let boundary_class = |hir: &Hir| match hir.kind() {
+        HirKind::Alternation(branches) => {
+            branches.iter().all(|b| match b.kind() {
+                HirKind::Look(Look::Start | Look::StartLF | Look::StartCRLF) => true,
+                HirKind::Class(Class::Bytes(class)) => {
+                    let has = |byte: u8| {
+                        class
+                            .ranges()
+                            .iter()
+                            .any(|r| (r.start()..=r.end()).contains(&byte))
+                    };
+                    has(b'\\') && !has(b'n') && !has(b'r') && !has(b't')
+                }
+                _ => false,
+            }) && branches
+                .iter()
+                .any(|b| matches!(b.kind(), HirKind::Class(_)))
+        }
+        _ => false,
+    };
     match hir.kind() {
+        HirKind::Concat(items) if items.first().is_some_and(boundary_class) => {
+            let HirKind::Alternation(branches) = items[0].kind() else {
+                unreachable!("a boundary class is an alternation")
+            };
+            let mut branches = branches.to_vec();
+            branches.push(escape());
+            let mut items = items.to_vec();
+            items[0] = Hir::alternation(branches);
+            Hir::concat(items)
+        }
         HirKind::Concat(items)
             if matches!(
                 items.first().map(Hir::kind),
@@ -44,14 +84,8 @@ fn escaped_boundaries(hir: regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
                 ))
             ) =>
         {
-            let escape = Hir::concat(vec![
-                Hir::literal(*b"\\"),
-                Hir::class(Class::Bytes(ClassBytes::new(
-                    [b'n', b'r', b't'].map(|b| ClassBytesRange::new(b, b)),
-                ))),
-            ]);
             let mut items = items.to_vec();
-            items[0] = Hir::alternation(vec![items[0].clone(), escape]);
+            items[0] = Hir::alternation(vec![items[0].clone(), escape()]);
             Hir::concat(items)
         }
         HirKind::Alternation(branches) => {
