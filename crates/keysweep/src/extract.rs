@@ -1711,12 +1711,16 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     let accounts = cells
         .iter()
         .any(|(th, c)| *th && is_account_header(&hay[c.clone()]));
+    // Beside an SSID column a `Key` column holds the Wi-Fi passphrase (as in Markdown).
+    let ssids = cells
+        .iter()
+        .any(|(th, c)| *th && is_ssid_header(&hay[c.clone()]));
     let names: Vec<Option<bool>> = cells
         .iter()
         .map(|(th, c)| {
             let name = &hay[c.clone()];
             (*th && !name.eq_ignore_ascii_case(b"pass"))
-                .then(|| table_column(name, accounts))
+                .then(|| table_column(name, accounts).or_else(|| wifi_key_column(name, ssids)))
                 .flatten()
         })
         .collect();
@@ -2266,6 +2270,15 @@ mod tests {
                   <tr><td><p>Senha</p></td><td><p>ver cofre</p></td></tr></tbody></table>";
         let v = values(Extract::HtmlTable, nv, "<th>");
         assert_eq!(v, vec![("Senha".into(), "oFh7kjWSxu1A0".into(), false)]);
+        // A `Key` column beside an SSID column; elsewhere a `Key` column holds names.
+        let wifi = "<table><tr><th>SSID</th><th>Security</th><th>Key</th></tr>\n\
+                    <tr><td>Staff</td><td>WPA2-Enterprise</td><td>(AD login)</td></tr>\n\
+                    <tr><td>Guest</td><td>WPA2-PSK</td><td>otter-glacier2671!</td></tr></table>";
+        let v = values(Extract::HtmlTable, wifi, "<th>");
+        assert_eq!(v, vec![("Key".into(), "otter-glacier2671!".into(), false)]);
+        let keys = "<table><tr><th>Key</th><th>Description</th></tr>\n\
+                    <tr><td>otter-glacier2671!</td><td>x</td></tr></table>";
+        assert!(values(Extract::HtmlTable, keys, "<th>").is_empty());
     }
 
     #[test]
