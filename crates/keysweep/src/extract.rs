@@ -724,6 +724,24 @@ fn json_members(
 /// `Some(false)` for a password (any value counts), `Some(true)` for a key or token (the value
 /// must look random: a `token` column may hold words).
 pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
+    // The word for password in the legacy encodings of Japanese, Korean and Chinese files
+    // (Shift_JIS and EUC-JP パスワード, CP949 비밀번호, GBK 密码, Big5 密碼): spreadsheets saved
+    // as CSV on Windows keep them. Compared as bytes: some of theirs are ASCII letters.
+    const LEGACY: &[&[u8]] = &[
+        b"\x83p\x83X\x83\x8f\x81[\x83h",
+        b"\xa5\xd1\xa5\xb9\xa5\xef\xa1\xbc\xa5\xc9",
+        b"\xba\xf1\xb9\xd0\xb9\xf8\xc8\xa3",
+        b"\xc3\xdc\xc2\xeb",
+        b"\xb1K\xbdX",
+    ];
+    let bare = name.trim_ascii();
+    let bare = bare
+        .strip_prefix(b"\"")
+        .and_then(|b| b.strip_suffix(b"\""))
+        .unwrap_or(bare);
+    if LEGACY.contains(&bare) {
+        return Some(false);
+    }
     let n: Vec<u8> = name
         .iter()
         .filter(|b| !matches!(b, b'"' | b'\'' | b'`' | b'[' | b']'))

@@ -128,6 +128,27 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"esempio",
     b"przyklad",
     b"voorbeeld",
+    // "Enter", "insert" and "replace" (with "here") in translated templates: Czech
+    // `zadejte_heslo`, Turkish `BURAYA_SIFRE_GIRIN`, Italian `inserisci_qui`, German
+    // `hier_eintragen`, Spanish `ingrese_su_clave`, Portuguese `digite_a_senha`.
+    b"zadejte",
+    b"buraya",
+    b"_girin",
+    b"-girin",
+    b"inserisci",
+    b"inserire",
+    b"eintragen",
+    b"ersetzen",
+    b"ingrese",
+    b"ingresa",
+    b"reemplazar",
+    b"digite",
+    b"substituir",
+    b"remplacer",
+    b"sostituire",
+    b"wprowadz",
+    b"invullen",
+    b"vervangen",
     // "Your password" and "password" in other scripts (`ваш_пароль`, `你的密码`): a template
     // value in a translated sample config.
     "пароль".as_bytes(),
@@ -316,6 +337,8 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// assert!(is_placeholder(b"<token>"));
 /// assert!(is_placeholder(b"${GITHUB_TOKEN}"));
 /// assert!(is_placeholder(b"changeme"));
+/// assert!(is_placeholder(b"zadejte_heslo"));
+/// assert!(is_placeholder(b"BURAYA_SIFRE_GIRIN"));
 /// assert!(is_placeholder("ваш_пароль".as_bytes()));
 /// assert!(is_placeholder("你的AccessKeySecret".as_bytes()));
 /// assert!(is_placeholder(b"ENC(t2ZZX9eVM0BdY04assAauyFCnrv1WaPH)"));
