@@ -986,6 +986,12 @@ fn is_note(v: &[u8]) -> bool {
     if v.trim_ascii().iter().any(u8::is_ascii_whitespace) {
         return true;
     }
+    // Text in another script, in whatever encoding (`（別途管理）` in Shift_JIS, whose second
+    // bytes may be ASCII letters): a remark when at least half its bytes are not ASCII.
+    // Passwords are mostly ASCII (`Contraseña2024!` has 2 such bytes in 16).
+    if v.iter().filter(|b| !b.is_ascii()).count() * 2 >= v.len() && !v.is_ascii() {
+        return true;
+    }
     // Parenthesised, or in wiki italics (`''deaktiviert''`): a remark.
     let parenthesised = v.first() == Some(&b'(') && v.last() == Some(&b')')
         || v.len() > 4 && v.starts_with(b"''") && v.ends_with(b"''");
@@ -1337,8 +1343,8 @@ fn credential_columns(
             if skip_pass && name.eq_ignore_ascii_case(b"pass") {
                 return None;
             }
-            table_column(column_label(name), accounts)
-                .or_else(|| wifi_key_column(name, ssids))
+            wifi_key_column(name, ssids)
+                .or_else(|| table_column(column_label(name), accounts))
                 .map(|e| (i, n.clone(), e))
         })
         .collect()
@@ -1738,7 +1744,7 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
         .map(|(th, c)| {
             let name = &hay[c.clone()];
             (*th && !name.eq_ignore_ascii_case(b"pass"))
-                .then(|| table_column(name, accounts).or_else(|| wifi_key_column(name, ssids)))
+                .then(|| wifi_key_column(name, ssids).or_else(|| table_column(name, accounts)))
                 .flatten()
         })
         .collect();

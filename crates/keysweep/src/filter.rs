@@ -128,7 +128,8 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"esempio",
     b"przyklad",
     b"voorbeeld",
-    // "Enter", "insert" and "replace" (with "here") in translated templates: Czech
+    // "Enter", "insert" and "replace" (with "here") in translated templates (six letters and
+    // more: one turns up in a random value about once in 10^9 positions): Czech
     // `zadejte_heslo`, Turkish `BURAYA_SIFRE_GIRIN`, Italian `inserisci_qui`, German
     // `hier_eintragen`, Spanish `ingrese_su_clave`, Portuguese `digite_a_senha`.
     b"zadejte",
@@ -1059,6 +1060,7 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(looks_like_password_literal(b"Maple.umber6906"));
 /// assert!(!looks_like_password_literal(b"Settings.password12"));
 /// assert!(!looks_like_password_literal(b"Config.retries10"));
+/// assert!(!looks_like_password_literal(b"Colors.black54"));
 /// assert!(!looks_like_password_literal(b"self.secret12"));
 /// assert!(!looks_like_password_literal(b"account.password12"));
 /// assert!(!looks_like_password_literal(b"password_input"));
@@ -1306,7 +1308,8 @@ fn random_mixed_letters(s: &[u8]) -> bool {
 }
 
 /// Two words joined by a dot, the first lower-case or capitalized, the second lower-case and
-/// ending in two or more digits (`silver.maple11`, `Maple.umber6906`): a person's password.
+/// ending in two or more digits (three after a capitalized word: `silver.maple11`,
+/// `Maple.umber6906`): a person's password.
 /// Member paths put no number of two digits on a field, and start with an object (`self`,
 /// `config`, `Settings`) or name a credential (`account.password12`), which this leaves to the
 /// member test. Only words of four letters or more count, so shorter objects (`env`, `app`)
@@ -1343,11 +1346,13 @@ fn dotted_words_and_number(s: &[u8]) -> bool {
     let letters = right.iter().take_while(|b| b.is_ascii_lowercase()).count();
     let digits = &right[letters..];
     let lower = left.to_ascii_lowercase();
+    // A capitalized first word may be a type's constant (`Colors.black54`): three digits.
+    let capital = left.first().is_some_and(u8::is_ascii_uppercase);
     left.len() >= 4
         && left[0].is_ascii_alphabetic()
         && left[1..].iter().all(u8::is_ascii_lowercase)
         && letters >= 4
-        && digits.len() >= 2
+        && digits.len() >= if capital { 3 } else { 2 }
         && digits.iter().all(u8::is_ascii_digit)
         && !OBJECTS.contains(&lower.as_slice())
         && !CREDENTIALS

@@ -7,9 +7,9 @@
 
 /// Parses a rule pattern as every part of keysweep reads one: bytes, not text (Unicode classes
 /// off, ASCII `\w` and `\b`), `.` matching any byte but `\n`, and `^`/`$` matching at line
-/// boundaries, `\r\n` included. A word boundary that starts the pattern (or one of its
-/// alternatives) also holds after an escaped line break or tab (`\n`, `\r`, `\t` written as
-/// two bytes, [`escaped_boundaries`]). `Err` carries the parser's one-line reason.
+/// boundaries, `\r\n` included. A word boundary or a boundary class (`(?:^|[^A-Za-z0-9])`) that
+/// starts the pattern (or one of its alternatives) also holds after an escaped line break or
+/// tab (`\n`, `\r`, `\t` written as two bytes, [`escaped_boundaries`]). `Err` carries the parser's one-line reason.
 pub(crate) fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
@@ -70,8 +70,10 @@ fn escaped_boundaries(hir: regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
             let HirKind::Alternation(branches) = items[0].kind() else {
                 unreachable!("a boundary class is an alternation")
             };
+            // The escape first: the class takes a backslash too, and leftmost-first would
+            // then start a token that may begin with `n` on the escape's letter.
             let mut branches = branches.to_vec();
-            branches.push(escape());
+            branches.insert(0, escape());
             let mut items = items.to_vec();
             items[0] = Hir::alternation(branches);
             Hir::concat(items)

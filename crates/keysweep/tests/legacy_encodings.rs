@@ -24,6 +24,12 @@ fn csv_headers_in_legacy_cjk_encodings_name_the_password_column() {
         let secrets: Vec<&[u8]> = found.iter().map(|f| &f.secret[..]).collect();
         assert_eq!(secrets, vec![&b"9PN%q6mtK_"[..]], "{header:x?}");
     }
+    // A remark in the column, in the same encoding (`（別途管理）`, managed elsewhere), is none.
+    let mut text = b"No,System,Login,\x83p\x83X\x83\x8f\x81[\x83h,Owner\n".to_vec();
+    text.extend_from_slice(b"4,Microsoft 365,admin,\x81i\x95\xca\x93r\x8a\xc7\x97\x9d\x81j,IT\n");
+    assert!(scanner
+        .scan_file(&mut scanner.scratch(), &text, Some("accounts.csv"))
+        .is_empty());
     let other = b"No,System,Login,Owner\n1,KING OF TIME,kot_admin01,9PN%q6mtK_\n";
     assert!(scanner
         .scan_file(&mut scanner.scratch(), other, Some("accounts.csv"))
