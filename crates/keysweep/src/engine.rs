@@ -2011,9 +2011,12 @@ impl Scanner {
             // allowed path wins, whatever the order the patterns are reported in.
             let (off, allowed) = (&mut scratch.off, &mut scratch.allowed);
             allowed.clear();
-            inner.paths.each_match(path, |rule, allow| match allow {
-                true => allowed.push(rule),
-                false => off[rule as usize] = false,
+            inner.paths.each_match(path, |rule, allow| {
+                if allow {
+                    allowed.push(rule);
+                } else {
+                    off[rule as usize] = false;
+                }
             });
             for &rule in allowed.iter() {
                 off[rule as usize] = true;

@@ -989,7 +989,8 @@ fn is_note(v: &[u8]) -> bool {
     // Text in another script, in whatever encoding (`（別途管理）` in Shift_JIS, whose second
     // bytes may be ASCII letters): a remark when at least half its bytes are not ASCII.
     // Passwords are mostly ASCII (`Contraseña2024!` has 2 such bytes in 16).
-    if v.iter().filter(|b| !b.is_ascii()).count() * 2 >= v.len() && !v.is_ascii() {
+    let other = v.iter().filter(|b| !b.is_ascii()).count();
+    if other > 0 && other * 2 >= v.len() {
         return true;
     }
     // Parenthesised, or in wiki italics (`''deaktiviert''`): a remark.
@@ -1310,8 +1311,12 @@ fn column_label(name: &[u8]) -> &[u8] {
 /// [`header_column`] for a column of a table, which `accounts` says has an account column
 /// ([`is_account_header`]): a header that says only "secret" (`Secret`, `Credentials`) beside
 /// one holds the accounts' passwords, which count whatever they look like, as under a
-/// `Password` header.
-fn table_column(name: &[u8], accounts: bool) -> Option<bool> {
+/// `Password` header. Beside an SSID column (`ssids`) a `Key` column is the Wi-Fi passphrase
+/// ([`wifi_key_column`]).
+fn table_column(name: &[u8], accounts: bool, ssids: bool) -> Option<bool> {
+    if let Some(wifi) = wifi_key_column(name, ssids) {
+        return Some(wifi);
+    }
     let needs_entropy = header_column(name)?;
     let bare_secret = || {
         let n = name.trim_ascii().to_ascii_lowercase();
@@ -1343,9 +1348,7 @@ fn credential_columns(
             if skip_pass && name.eq_ignore_ascii_case(b"pass") {
                 return None;
             }
-            wifi_key_column(name, ssids)
-                .or_else(|| table_column(column_label(name), accounts))
-                .map(|e| (i, n.clone(), e))
+            table_column(column_label(name), accounts, ssids).map(|e| (i, n.clone(), e))
         })
         .collect()
 }
@@ -1354,23 +1357,25 @@ fn credential_columns(
 /// table that has an SSID column: the Wi-Fi network's passphrase. Elsewhere a `Key` column
 /// holds names (`| Key | Value |`).
 fn wifi_key_column(name: &[u8], ssids: bool) -> Option<bool> {
+    if !ssids {
+        return None;
+    }
     let n = String::from_utf8_lossy(name.trim_ascii()).to_lowercase();
-    (ssids
-        && matches!(
-            n.as_str(),
-            "key"
-                | "wifi key"
-                | "wlan key"
-                | "network key"
-                | "schl\u{fc}ssel"
-                | "wlan-schl\u{fc}ssel"
-                | "clave"
-                | "chave"
-                | "cl\u{e9}"
-                | "sleutel"
-                | "klucz"
-                | "chiave"
-        ))
+    matches!(
+        n.as_str(),
+        "key"
+            | "wifi key"
+            | "wlan key"
+            | "network key"
+            | "schl\u{fc}ssel"
+            | "wlan-schl\u{fc}ssel"
+            | "clave"
+            | "chave"
+            | "cl\u{e9}"
+            | "sleutel"
+            | "klucz"
+            | "chiave"
+    )
     .then_some(false)
 }
 
@@ -1744,7 +1749,7 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
         .map(|(th, c)| {
             let name = &hay[c.clone()];
             (*th && !name.eq_ignore_ascii_case(b"pass"))
-                .then(|| wifi_key_column(name, ssids).or_else(|| table_column(name, accounts)))
+                .then(|| table_column(name, accounts, ssids))
                 .flatten()
         })
         .collect();

@@ -1345,7 +1345,6 @@ fn dotted_words_and_number(s: &[u8]) -> bool {
     let (left, right) = (&s[..dot], &s[dot + 1..]);
     let letters = right.iter().take_while(|b| b.is_ascii_lowercase()).count();
     let digits = &right[letters..];
-    let lower = left.to_ascii_lowercase();
     // A capitalized first word may be a type's constant (`Colors.black54`): three digits.
     let capital = left.first().is_some_and(u8::is_ascii_uppercase);
     left.len() >= 4
@@ -1354,7 +1353,7 @@ fn dotted_words_and_number(s: &[u8]) -> bool {
         && letters >= 4
         && digits.len() >= if capital { 3 } else { 2 }
         && digits.iter().all(u8::is_ascii_digit)
-        && !OBJECTS.contains(&lower.as_slice())
+        && !OBJECTS.iter().any(|o| o.eq_ignore_ascii_case(left))
         && !CREDENTIALS
             .iter()
             .any(|c| memchr::memmem::find(&right[..letters], c).is_some())
@@ -1502,9 +1501,6 @@ fn is_random_mix(s: &[u8]) -> bool {
     (lower_next >= 6 && lower_lower * 5 < lower_next * 3) || digit_runs >= 4
 }
 
-/// Letters whose case changes at random (`QSVBdIeDKJLCKnLcY.d`): two or more single lowercase
-/// letters between capitals. Identifiers, acronyms included (`XMLHttpRequest`, `getElementById`),
-/// have a capital start a word of several lowercase letters.
 /// Runs of four or more lower-case consonants (`xmzp`, `ptxjw`) in a token of 20 or more
 /// letters and digits: words have at most one such run (`lengths`, `strengths`), names made
 /// of them rarely two, and random letters have several (`6bvsoRdoxmzpyUoabIK6JywBBAVptxjw`).
@@ -1524,6 +1520,9 @@ fn consonant_clusters(s: &[u8]) -> usize {
     runs
 }
 
+/// Letters whose case changes at random (`QSVBdIeDKJLCKnLcY.d`): two or more single lowercase
+/// letters between capitals. Identifiers, acronyms included (`XMLHttpRequest`, `getElementById`),
+/// have a capital start a word of several lowercase letters.
 fn is_random_case(s: &[u8]) -> bool {
     s.windows(3)
         .filter(|w| {

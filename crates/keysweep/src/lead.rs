@@ -9,7 +9,8 @@
 /// off, ASCII `\w` and `\b`), `.` matching any byte but `\n`, and `^`/`$` matching at line
 /// boundaries, `\r\n` included. A word boundary or a boundary class (`(?:^|[^A-Za-z0-9])`) that
 /// starts the pattern (or one of its alternatives) also holds after an escaped line break or
-/// tab (`\n`, `\r`, `\t` written as two bytes, [`escaped_boundaries`]). `Err` carries the parser's one-line reason.
+/// tab (`\n`, `\r`, `\t` written as two bytes, [`escaped_boundaries`]). `Err` carries the
+/// parser's one-line reason.
 pub(crate) fn parse(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
@@ -45,39 +46,39 @@ fn escaped_boundaries(hir: regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
             ))),
         ])
     };
-    let boundary_class = |hir: &Hir| match hir.kind() {
-        HirKind::Alternation(branches) => {
-            branches.iter().all(|b| match b.kind() {
-                HirKind::Look(Look::Start | Look::StartLF | Look::StartCRLF) => true,
-                HirKind::Class(Class::Bytes(class)) => {
-                    let has = |byte: u8| {
-                        class
-                            .ranges()
-                            .iter()
-                            .any(|r| (r.start()..=r.end()).contains(&byte))
-                    };
-                    has(b'\\') && !has(b'n') && !has(b'r') && !has(b't')
-                }
-                _ => false,
-            }) && branches
-                .iter()
-                .any(|b| matches!(b.kind(), HirKind::Class(_)))
-        }
-        _ => false,
+    // The branches of a boundary class: `^` and byte classes, at least one of them a class.
+    let boundary_class = |hir: &Hir| -> Option<Vec<Hir>> {
+        let HirKind::Alternation(branches) = hir.kind() else {
+            return None;
+        };
+        let boundary = branches.iter().all(|b| match b.kind() {
+            HirKind::Look(Look::Start | Look::StartLF | Look::StartCRLF) => true,
+            HirKind::Class(Class::Bytes(class)) => {
+                let has = |byte: u8| {
+                    class
+                        .ranges()
+                        .iter()
+                        .any(|r| (r.start()..=r.end()).contains(&byte))
+                };
+                has(b'\\') && !has(b'n') && !has(b'r') && !has(b't')
+            }
+            _ => false,
+        }) && branches
+            .iter()
+            .any(|b| matches!(b.kind(), HirKind::Class(_)));
+        boundary.then(|| branches.to_vec())
     };
-    match hir.kind() {
-        HirKind::Concat(items) if items.first().is_some_and(boundary_class) => {
-            let HirKind::Alternation(branches) = items[0].kind() else {
-                unreachable!("a boundary class is an alternation")
-            };
+    if let HirKind::Concat(items) = hir.kind() {
+        if let Some(mut branches) = items.first().and_then(boundary_class) {
             // The escape first: the class takes a backslash too, and leftmost-first would
             // then start a token that may begin with `n` on the escape's letter.
-            let mut branches = branches.to_vec();
             branches.insert(0, escape());
             let mut items = items.to_vec();
             items[0] = Hir::alternation(branches);
-            Hir::concat(items)
+            return Hir::concat(items);
         }
+    }
+    match hir.kind() {
         HirKind::Concat(items)
             if matches!(
                 items.first().map(Hir::kind),
