@@ -290,6 +290,8 @@ enum EncodingSchema {
     Escape,
     Json,
     Utf16,
+    #[serde(rename = "quoted-printable")]
+    QuotedPrintable,
 }
 
 #[cfg(test)]

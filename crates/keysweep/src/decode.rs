@@ -26,21 +26,26 @@ pub enum Encoding {
     /// UTF-16 text (little or big endian), recognised by its byte order mark or by
     /// NUL-interleaved ASCII.
     Utf16,
+    /// The quoted-printable bodies of an e-mail message (`=C3=B6`, `=3D`, lines broken with a
+    /// trailing `=`): text in any language other than English, and long tokens, are cut and
+    /// escaped in them.
+    QuotedPrintable,
 }
 
 impl Encoding {
     /// Every encoding, in a fixed order.
-    pub const ALL: [Encoding; 6] = [
+    pub const ALL: [Encoding; 7] = [
         Encoding::Base64,
         Encoding::Hex,
         Encoding::Percent,
         Encoding::Escape,
         Encoding::Json,
         Encoding::Utf16,
+        Encoding::QuotedPrintable,
     ];
 
     /// The lowercase name used in output: `base64`, `hex`, `percent`, `escape`, `json`,
-    /// `utf16`.
+    /// `utf16`, `quoted-printable`.
     pub fn as_str(self) -> &'static str {
         match self {
             Encoding::Base64 => "base64",
@@ -49,6 +54,7 @@ impl Encoding {
             Encoding::Escape => "escape",
             Encoding::Json => "json",
             Encoding::Utf16 => "utf16",
+            Encoding::QuotedPrintable => "quoted-printable",
         }
     }
 
@@ -434,6 +440,9 @@ pub fn decode_layer(encoding: Encoding, data: &[u8]) -> Option<Vec<u8>> {
         utf16_to_utf8(data, order, &mut out);
         return Some(out);
     }
+    if encoding == Encoding::QuotedPrintable {
+        return quoted_printable_bodies(data, &mut out).map(|_| out);
+    }
     decode(encoding, data, &mut out).then_some(out)
 }
 
@@ -446,7 +455,8 @@ pub(crate) fn decode(encoding: Encoding, span: &[u8], out: &mut Vec<u8>) -> bool
         Encoding::Hex => hex(span, out),
         Encoding::Percent => percent(span, out),
         Encoding::Escape | Encoding::Json => unescape(span, out),
-        Encoding::Utf16 => return false, // whole buffers only: see `utf16`
+        // Whole buffers only: see `utf16_text` and `quoted_printable_bodies`.
+        Encoding::Utf16 | Encoding::QuotedPrintable => return false,
     };
     ok && out.len() >= 8 && out.as_slice() != span && mostly_printable(out)
 }
@@ -887,6 +897,34 @@ mod tests {
     }
 
     #[test]
+    fn quoted_printable_bodies_and_offsets() {
+        let mail = b"Return-Path: <a@b>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n\
+            --b1\nContent-Type: text/plain\nContent-Transfer-Encoding: Quoted-Printable\n\n\
+            Senha provis=C3=B3ria: a=3Db=\nc d=\n=zz\n\
+            --b1\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\nYT0zRA=3D\n--b1--\n";
+        let mut out = Vec::new();
+        let map = quoted_printable_bodies(mail, &mut out).expect("a message with a QP part");
+        assert_eq!(out, "Senha provis\u{f3}ria: a=bc d=zz\n".as_bytes());
+        let body = memchr::memmem::find(mail, b"Senha").unwrap();
+        // Before the first escape, after one (`=C3=B3` is two bytes out, six in), after a soft
+        // break, and the `=` kept as written.
+        assert_eq!(map.offset(0), body);
+        assert_eq!(map.offset(12), body + 12);
+        assert_eq!(map.offset(14), body + 18);
+        let bc = out.iter().position(|&b| b == b'c').unwrap();
+        assert_eq!(mail[map.offset(bc)], b'c');
+        let z = out.iter().position(|&b| b == b'z').unwrap();
+        assert_eq!(&mail[map.offset(z) - 1..map.offset(z) + 2], b"=zz");
+
+        // No MIME headers at the top, or no escape in any QP body: nothing to decode.
+        assert!(quoted_printable_bodies(b"x = a=3Db\n", &mut out).is_none());
+        let plain = b"MIME-Version: 1.0\nContent-Transfer-Encoding: quoted-printable\n\nhello\n";
+        assert!(quoted_printable_bodies(plain, &mut out).is_none());
+        let code = b"import os\nContent-Transfer-Encoding: quoted-printable\n\na=3Db\n";
+        assert!(quoted_printable_bodies(code, &mut out).is_none());
+    }
+
+    #[test]
     fn utf16_detection_and_offsets() {
         let text = "k = é\n";
         let le: Vec<u8> = [0xFF, 0xFE]
@@ -1048,4 +1086,184 @@ mod tests {
         assert!(mostly_printable("héllo wörld".as_bytes()));
         assert!(!mostly_printable(&[0x89, b'P', b'N', b'G', 0, 0, 0, 13]));
     }
+}
+
+/// How far into a buffer [`quoted_printable_bodies`] looks for the headers of an e-mail.
+const MAIL_PROBE: usize = 16 << 10;
+
+/// The first match of `needle` (lowercase ASCII) in `hay`, in any ASCII case.
+fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (first, rest) = needle.split_first()?;
+    let mut at = 0;
+    while let Some(i) = memchr::memchr2(*first, first.to_ascii_uppercase(), &hay[at..]) {
+        let i = at + i;
+        if hay.len() - i > rest.len() && hay[i + 1..i + 1 + rest.len()].eq_ignore_ascii_case(rest) {
+            return Some(i);
+        }
+        at = i + 1;
+    }
+    None
+}
+
+/// Where the bytes of [`quoted_printable_bodies`]' output came from: (output position, input
+/// offset) at the start of each body and after each escape or soft line break; between two,
+/// output and input advance together.
+#[derive(Debug, Default)]
+pub(crate) struct QpMap {
+    points: Vec<(usize, usize)>,
+}
+
+impl QpMap {
+    /// The input offset of output position `at`.
+    pub(crate) fn offset(&self, at: usize) -> usize {
+        let i = self.points.partition_point(|&(out, _)| out <= at);
+        match i.checked_sub(1).map(|i| self.points[i]) {
+            Some((out, input)) => input + (at - out),
+            None => at,
+        }
+    }
+}
+
+/// The quoted-printable bodies of an e-mail message (RFC 2045), decoded one after another
+/// into `out` (cleared first), each ended by a line break, with the map back to `data`; `None`
+/// when `data` does not start like a message ([`starts_with_mime_headers`]) or holds no
+/// quoted-printable part with an escape or a soft line break in it.
+///
+/// A part is quoted-printable when its `Content-Transfer-Encoding` header says so; its body
+/// runs from the blank line after the header to the next boundary line (`--` and no space)
+/// or the end. Escapes with two hex digits (either case) become their byte, `=` and optional
+/// spaces before a line break join the lines, and any other `=` is kept.
+pub(crate) fn quoted_printable_bodies(data: &[u8], out: &mut Vec<u8>) -> Option<QpMap> {
+    out.clear();
+    if !starts_with_mime_headers(data) {
+        return None;
+    }
+    let (mut map, mut changed, mut at) = (QpMap::default(), false, 0);
+    while let Some(h) = find_ascii_ci(&data[at..], b"content-transfer-encoding:") {
+        let value = at + h + b"content-transfer-encoding:".len();
+        at = value;
+        let v = &data[value..];
+        let v = &v[v.iter().take_while(|b| matches!(b, b' ' | b'\t')).count()..];
+        if v.len() < 16 || !v[..16].eq_ignore_ascii_case(b"quoted-printable") {
+            continue;
+        }
+        // The body: after the blank line that ends the part's headers.
+        let Some(blank) = memchr::memmem::find(&data[value..], b"\n\n")
+            .map(|i| value + i + 2)
+            .into_iter()
+            .chain(memchr::memmem::find(&data[value..], b"\n\r\n").map(|i| value + i + 3))
+            .min()
+        else {
+            break;
+        };
+        let end = boundary_after(data, blank);
+        map.points.push((out.len(), blank));
+        changed |= decode_qp(&data[blank..end], blank, out, &mut map);
+        if out.last() != Some(&b'\n') {
+            out.push(b'\n');
+        }
+        at = end;
+    }
+    changed.then_some(map)
+}
+
+/// Whether `data` starts with the header block of a MIME message: header lines (`Name:
+/// value`, folded lines indented) up to a blank line, within the first 16 KiB, one of them
+/// `MIME-Version`, `Content-Type` or `Content-Transfer-Encoding`; an mbox file's `From ` line
+/// may come first. Any other file fails at its first line.
+fn starts_with_mime_headers(data: &[u8]) -> bool {
+    let head = &data[..data.len().min(MAIL_PROBE)];
+    let mut lines = head.split(|&b| b == b'\n');
+    if head.starts_with(b"From ") {
+        lines.next();
+    }
+    let mut mime = false;
+    for line in lines {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return mime;
+        }
+        if matches!(line[0], b' ' | b'\t') {
+            continue;
+        }
+        let Some(colon) = memchr::memchr(b':', line) else {
+            return false;
+        };
+        let name = &line[..colon];
+        if name.is_empty() || !name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-') {
+            return false;
+        }
+        mime |= [
+            &b"mime-version"[..],
+            b"content-type",
+            b"content-transfer-encoding",
+        ]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h));
+    }
+    false
+}
+
+/// The start of the first MIME boundary line (`--` and no space or tab before its line
+/// break: a signature's `-- ` is not one) at or after `from`, or the end of `data`.
+fn boundary_after(data: &[u8], from: usize) -> usize {
+    let mut line = from;
+    while line < data.len() {
+        let end = memchr::memchr(b'\n', &data[line..]).map_or(data.len(), |i| line + i);
+        let text = data[line..end]
+            .strip_suffix(b"\r")
+            .unwrap_or(&data[line..end]);
+        if text.len() > 2
+            && text.starts_with(b"--")
+            && !text.contains(&b' ')
+            && !text.contains(&b'\t')
+        {
+            return line;
+        }
+        line = end + 1;
+    }
+    data.len()
+}
+
+/// Decodes one quoted-printable body (at `base` in the input) onto `out`, adding a map point
+/// after each escape and soft line break. Returns whether there was any.
+fn decode_qp(body: &[u8], base: usize, out: &mut Vec<u8>, map: &mut QpMap) -> bool {
+    let (mut i, mut changed) = (0, false);
+    while let Some(e) = memchr::memchr(b'=', &body[i..]) {
+        let e = i + e;
+        out.extend_from_slice(&body[i..e]);
+        let rest = &body[e + 1..];
+        let spaces = rest
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+        let skip = match &rest[spaces..] {
+            [b'\r', b'\n', ..] => Some(spaces + 2),
+            [b'\n', ..] => Some(spaces + 1),
+            _ => None,
+        };
+        i = if let Some(skip) = skip {
+            e + 1 + skip
+        } else if let [h, l, ..] = rest {
+            match (hex_value(*h), hex_value(*l)) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    e + 3
+                }
+                _ => {
+                    out.push(b'=');
+                    i = e + 1;
+                    continue;
+                }
+            }
+        } else {
+            out.push(b'=');
+            i = e + 1;
+            continue;
+        };
+        changed = true;
+        map.points.push((out.len(), base + i));
+    }
+    out.extend_from_slice(&body[i..]);
+    changed
 }

@@ -2112,13 +2112,19 @@ impl Scanner {
                 self.scan_utf16(scratch, hay, order, depth, out);
             }
         }
-        self.scan_range(scratch, hay, range.clone(), owned_end, out);
-        if depth == 0 || enabled & !Encoding::Utf16.bit() == 0 {
-            return;
+        // An e-mail's quoted-printable bodies are scanned decoded, and as written too (most
+        // of their lines need no escape).
+        if depth > 0 && range.start == 0 && enabled & Encoding::QuotedPrintable.bit() != 0 {
+            self.scan_quoted_printable(scratch, hay, depth, out);
         }
+        let decoded_whole = out.len() > from;
+        self.scan_range(scratch, hay, range.clone(), owned_end, out);
+        let whole_buffer = Encoding::Utf16.bit() | Encoding::QuotedPrintable.bit();
         let mut spans = Vec::new();
-        decode::candidates(hay, range.start..owned_end, enabled, &mut spans);
-        if spans.is_empty() {
+        if depth > 0 && enabled & !whole_buffer != 0 {
+            decode::candidates(hay, range.start..owned_end, enabled, &mut spans);
+        }
+        if spans.is_empty() && !decoded_whole {
             return;
         }
         let inner = &*self.inner;
@@ -2191,6 +2197,40 @@ impl Scanner {
                 p.range = map.offset(hay, p.range.start)..map.offset(hay, p.range.end);
             }
             f.decoded.insert(0, Encoding::Utf16);
+            out.push(f);
+        }
+    }
+
+    /// The quoted-printable bodies of an e-mail ([`decode::quoted_printable_bodies`]):
+    /// decoded, scanned (with their own decoding layers), and each finding mapped back to the
+    /// bytes of its secret in the message. A secret with no escape in it is found as written
+    /// too, and reported once ([`suppress_duplicates`]).
+    fn scan_quoted_printable(
+        &self,
+        scratch: &mut Scratch,
+        hay: &[u8],
+        depth: usize,
+        out: &mut Vec<Finding>,
+    ) {
+        let mut text = Vec::new();
+        let Some(map) = decode::quoted_printable_bodies(hay, &mut text) else {
+            return;
+        };
+        let mut found = Vec::new();
+        self.scan_layers(
+            scratch,
+            &text,
+            0..text.len(),
+            text.len(),
+            depth - 1,
+            &mut found,
+        );
+        for mut f in found {
+            f.range = map.offset(f.range.start)..map.offset(f.range.end);
+            for p in &mut f.parts {
+                p.range = map.offset(p.range.start)..map.offset(p.range.end);
+            }
+            f.decoded.insert(0, Encoding::QuotedPrintable);
             out.push(f);
         }
     }
@@ -2877,8 +2917,11 @@ impl Scanner {
                 min
             }
         });
+        // The floor of a password (see `entropy_floor`): for values taken as passwords above,
+        // and under every rule for passwords, literal test or not.
+        let password_floor = passwords || inner.rules[rule].has_tag("password");
         if dropped.is_none()
-            && min_entropy.is_some_and(|min| entropy < entropy_floor(secret, min, passwords))
+            && min_entropy.is_some_and(|min| entropy < entropy_floor(secret, min, password_floor))
         {
             if !inner.keep_dropped {
                 return None;
@@ -3458,6 +3501,52 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         assert_eq!(found.len(), 1);
         assert!(found[0].decoded.is_empty());
         assert_eq!(found[0].range, 6..27);
+    }
+
+    /// An e-mail's quoted-printable body: a token cut by a soft line break is found whole,
+    /// at the line and column it starts on; one with no escape in it is reported once, as
+    /// written; a file that is no e-mail is not decoded.
+    #[test]
+    fn quoted_printable_mail_bodies() {
+        let s = scanner(ACME);
+        let mail = "From: it@example.org\r\nMIME-Version: 1.0\r\n\
+            Content-Type: text/plain; charset=utf-8\r\n\
+            Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+            Hej,\r\nL=C3=B6senord f=C3=B6r API: acme_q8w7e6r5t=\r\n4y3u2i1\r\n\
+            reserv: acme_z9y8x7w6v5u4t3s2\r\n";
+        let found = s.scan(&mut s.scratch(), mail.as_bytes());
+        let got: Vec<(&[u8], usize, usize, &[Encoding])> = found
+            .iter()
+            .map(|f| (f.secret.as_slice(), f.line, f.column, f.decoded.as_slice()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    &b"acme_q8w7e6r5t4y3u2i1"[..],
+                    7,
+                    29,
+                    &[Encoding::QuotedPrintable][..]
+                ),
+                (&b"acme_z9y8x7w6v5u4t3s2"[..], 9, 9, &[][..]),
+            ]
+        );
+        let start = mail.find("acme_q8").unwrap();
+        // 21 characters and the soft break's three bytes.
+        assert_eq!(found[0].range, start..start + 24);
+
+        // The same body in a file that does not start with MIME headers is left as written.
+        let body = &mail[mail.find("Hej").unwrap()..];
+        let found = s.scan(&mut s.scratch(), body.as_bytes());
+        assert_eq!(found.len(), 1);
+        assert!(found[0].decoded.is_empty());
+
+        // Turned off, the message is scanned as written only.
+        let s = ScannerBuilder::new()
+            .decode(Encoding::QuotedPrintable, false)
+            .build(RuleSet::from_toml(ACME, "test.toml").unwrap())
+            .unwrap();
+        assert_eq!(s.scan(&mut s.scratch(), mail.as_bytes()).len(), 1);
     }
 
     #[test]
