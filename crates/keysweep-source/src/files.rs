@@ -476,9 +476,6 @@ impl PathScan {
                 if buf.len() as u64 != len {
                     self.changed(sink, &location, len, buf.len() as u64);
                 }
-                if is_git_message(path) {
-                    cut_at_scissors(buf);
-                }
                 return Ok(self.scan_whole(scratch, buf, path, &location, sink));
             }
             read_up_to(&mut file, buf, keysweep::BINARY_PROBE)?;
@@ -690,30 +687,11 @@ impl PathScan {
     }
 }
 
-/// Whether `path` is a message git keeps in a `.git` directory while it is being written.
-fn is_git_message(path: &Path) -> bool {
-    path.parent().and_then(Path::file_name) == Some(".git".as_ref())
-        && path
-            .file_name()
-            .is_some_and(|n| GIT_MESSAGES.iter().any(|m| n == *m))
-}
-
 /// The messages git keeps in a `.git` directory while they are being written: a directory
-/// walk reads them, and the directory's `config` (an aborted message is in no commit).
+/// walk reads them, and the directory's `config` (an aborted message is in no commit). Read
+/// whole: with `commit --verbose` the staged diff follows the message, and stays on disk
+/// whether or not that content is ever committed.
 const GIT_MESSAGES: [&str; 4] = ["COMMIT_EDITMSG", "MERGE_MSG", "SQUASH_MSG", "TAG_EDITMSG"];
-
-/// Drops what follows git's scissors line (`# ---- >8 ----`): with `commit --verbose` the
-/// staged diff, whose secrets are in the working tree or in history and not in the message.
-fn cut_at_scissors(buf: &mut Vec<u8>) {
-    const SCISSORS: &[u8] = b"------------------------ >8 ------------------------";
-    if let Some(at) = memchr::memmem::find(buf, SCISSORS) {
-        let line = buf[..at]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        buf.truncate(line);
-    }
-}
 
 /// Reads until `buf` holds `limit` bytes or the reader ends; returns the bytes read.
 fn read_up_to(reader: &mut dyn Read, buf: &mut Vec<u8>, limit: usize) -> io::Result<usize> {

@@ -58,6 +58,8 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"change-me",
     b"placeholder",
     b"redacted",
+    // BFG's replacement of a purged value.
+    b"***removed***",
     b"process.env",
     b"os.environ",
     b"getenv",
