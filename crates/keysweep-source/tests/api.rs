@@ -121,7 +121,8 @@ fn counters_are_shared_with_a_reader_thread() {
 #[test]
 fn of_a_git_directory_only_its_config_and_messages_are_scanned() {
     // A token in a remote URL of `.git/config` and one pasted into a commit message being
-    // written (or in the staged diff below it) are found; objects, hooks and logs are not read (history is what `--git` scans).
+    // written (or in the staged diff below it) are found; objects, hooks and logs are not
+    // read (history is what `--git` scans).
     let dir = tempfile::tempdir().unwrap();
     let git = dir.path().join("repo/.git");
     std::fs::create_dir_all(git.join("logs")).unwrap();

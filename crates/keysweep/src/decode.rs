@@ -915,6 +915,17 @@ mod tests {
         assert_eq!(mail[map.offset(bc)], b'c');
         let z = out.iter().position(|&b| b == b'z').unwrap();
         assert_eq!(&mail[map.offset(z) - 1..map.offset(z) + 2], b"=zz");
+        // A range ending before a soft break ends there; one ending after an escape ends
+        // after its three bytes.
+        let b = out.iter().position(|&x| x == b'b').unwrap();
+        assert_eq!(mail[map.offset(b + 1)], b'c');
+        assert_eq!(map.end_offset(b + 1), map.offset(b) + 1);
+        assert_eq!(map.end_offset(14), body + 18);
+        // A `-----` rule inside a body is text, not a boundary.
+        let ruled = b"MIME-Version: 1.0\nContent-Transfer-Encoding: quoted-printable\n\n\
+            intro\n-----\nkey=3Dvalue\n";
+        quoted_printable_bodies(ruled, &mut out).expect("decoded past the rule");
+        assert!(out.ends_with(b"-----\nkey=value\n"));
 
         // No MIME headers at the top, or no escape in any QP body: nothing to decode.
         assert!(quoted_printable_bodies(b"x = a=3Db\n", &mut out).is_none());
@@ -1106,21 +1117,38 @@ fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Where the bytes of [`quoted_printable_bodies`]' output came from: (output position, input
-/// offset) at the start of each body and after each escape or soft line break; between two,
-/// output and input advance together.
+/// offset, after a soft line break) at the start of each body and after each escape or soft
+/// line break; between two, output and input advance together.
 #[derive(Debug, Default)]
 pub(crate) struct QpMap {
-    points: Vec<(usize, usize)>,
+    points: Vec<(usize, usize, bool)>,
+    /// The input's length: no offset is past it.
+    len: usize,
 }
 
 impl QpMap {
-    /// The input offset of output position `at`.
+    /// The input offset of output position `at` (where the byte there came from).
     pub(crate) fn offset(&self, at: usize) -> usize {
-        let i = self.points.partition_point(|&(out, _)| out <= at);
-        match i.checked_sub(1).map(|i| self.points[i]) {
-            Some((out, input)) => input + (at - out),
-            None => at,
+        let i = self.points.partition_point(|&(out, ..)| out <= at);
+        self.at_point(i, at)
+    }
+
+    /// The input offset just past output position `at - 1` (the end of a range ending at
+    /// `at`): a soft line break right after the range is not part of it.
+    pub(crate) fn end_offset(&self, at: usize) -> usize {
+        let mut i = self.points.partition_point(|&(out, ..)| out <= at);
+        while i > 0 && self.points[i - 1].0 == at && self.points[i - 1].2 {
+            i -= 1;
         }
+        self.at_point(i, at)
+    }
+
+    fn at_point(&self, i: usize, at: usize) -> usize {
+        let offset = match i.checked_sub(1).map(|i| self.points[i]) {
+            Some((out, input, _)) => input + (at - out),
+            None => at,
+        };
+        offset.min(self.len)
     }
 }
 
@@ -1138,7 +1166,11 @@ pub(crate) fn quoted_printable_bodies(data: &[u8], out: &mut Vec<u8>) -> Option<
     if !starts_with_mime_headers(data) {
         return None;
     }
-    let (mut map, mut changed, mut at) = (QpMap::default(), false, 0);
+    let mut map = QpMap {
+        points: Vec::new(),
+        len: data.len(),
+    };
+    let (mut changed, mut at) = (false, 0);
     while let Some(h) = find_ascii_ci(&data[at..], b"content-transfer-encoding:") {
         let value = at + h + b"content-transfer-encoding:".len();
         at = value;
@@ -1148,16 +1180,11 @@ pub(crate) fn quoted_printable_bodies(data: &[u8], out: &mut Vec<u8>) -> Option<
             continue;
         }
         // The body: after the blank line that ends the part's headers.
-        let Some(blank) = memchr::memmem::find(&data[value..], b"\n\n")
-            .map(|i| value + i + 2)
-            .into_iter()
-            .chain(memchr::memmem::find(&data[value..], b"\n\r\n").map(|i| value + i + 3))
-            .min()
-        else {
+        let Some(blank) = body_start(data, value) else {
             break;
         };
         let end = boundary_after(data, blank);
-        map.points.push((out.len(), blank));
+        map.points.push((out.len(), blank, false));
         changed |= decode_qp(&data[blank..end], blank, out, &mut map);
         if out.last() != Some(&b'\n') {
             out.push(b'\n');
@@ -1170,7 +1197,7 @@ pub(crate) fn quoted_printable_bodies(data: &[u8], out: &mut Vec<u8>) -> Option<
 /// Whether `data` starts with the header block of a MIME message: header lines (`Name:
 /// value`, folded lines indented) up to a blank line, within the first 16 KiB, one of them
 /// `MIME-Version`, `Content-Type` or `Content-Transfer-Encoding`; an mbox file's `From ` line
-/// may come first. Any other file fails at its first line.
+/// may come first. Most other files fail at their first line.
 fn starts_with_mime_headers(data: &[u8]) -> bool {
     let head = &data[..data.len().min(MAIL_PROBE)];
     let mut lines = head.split(|&b| b == b'\n');
@@ -1204,8 +1231,25 @@ fn starts_with_mime_headers(data: &[u8]) -> bool {
     false
 }
 
-/// The start of the first MIME boundary line (`--` and no space or tab before its line
-/// break: a signature's `-- ` is not one) at or after `from`, or the end of `data`.
+/// Where the first blank line at or after `from` ends (the first `\n` followed by `\n` or
+/// `\r\n`): one pass, whatever the file's line endings.
+fn body_start(data: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(i) = memchr::memchr(b'\n', &data[at..]) {
+        let nl = at + i;
+        match &data[nl + 1..] {
+            [b'\n', ..] => return Some(nl + 2),
+            [b'\r', b'\n', ..] => return Some(nl + 3),
+            _ => at = nl + 1,
+        }
+    }
+    None
+}
+
+/// The start of the first line at or after `from` that ends a MIME body, or the end of
+/// `data`: a boundary line (`--`, no space or tab, and something other than dashes: a
+/// signature's `-- ` and a `-----` rule are text) or the `From ` line of the next message of
+/// an mbox file.
 fn boundary_after(data: &[u8], from: usize) -> usize {
     let mut line = from;
     while line < data.len() {
@@ -1213,11 +1257,11 @@ fn boundary_after(data: &[u8], from: usize) -> usize {
         let text = data[line..end]
             .strip_suffix(b"\r")
             .unwrap_or(&data[line..end]);
-        if text.len() > 2
+        let boundary = text.len() > 2
             && text.starts_with(b"--")
-            && !text.contains(&b' ')
-            && !text.contains(&b'\t')
-        {
+            && !text.iter().any(|&b| b == b' ' || b == b'\t')
+            && text.iter().any(|&b| b != b'-');
+        if boundary || text.starts_with(b"From ") {
             return line;
         }
         line = end + 1;
@@ -1262,7 +1306,7 @@ fn decode_qp(body: &[u8], base: usize, out: &mut Vec<u8>, map: &mut QpMap) -> bo
             continue;
         };
         changed = true;
-        map.points.push((out.len(), base + i));
+        map.points.push((out.len(), base + i, skip.is_some()));
     }
     out.extend_from_slice(&body[i..]);
     changed

@@ -1159,6 +1159,7 @@ impl ScannerBuilder {
             .partition(|&r| !rules[r as usize].paths.is_empty());
         let generic: Vec<bool> = rules.iter().map(|r| r.has_tag("generic")).collect();
         let structured: Vec<bool> = rules.iter().map(|r| r.extract.is_some()).collect();
+        let password_rule: Vec<bool> = rules.iter().map(|r| r.has_tag("password")).collect();
         let literal = rules
             .iter()
             .zip(&generic)
@@ -1195,6 +1196,7 @@ impl ScannerBuilder {
                 generic,
                 structured,
                 literal,
+                password_rule,
                 prefilter: self.prefilter.unwrap_or(true),
                 fingerprint_key: self.fingerprint_key.clone(),
                 keep_suppressed: self.keep_suppressed,
@@ -1526,6 +1528,8 @@ struct Inner {
     structured: Vec<bool>,
     /// Per rule: how the secret must look like a literal ([`Rule::literal_filter`]).
     literal: Vec<LiteralTest>,
+    /// Per rule: it is tagged `password` (the short-password entropy floor applies).
+    password_rule: Vec<bool>,
     prefilter: bool,
     fingerprint_key: Option<Vec<u8>>,
     keep_suppressed: bool,
@@ -2113,8 +2117,14 @@ impl Scanner {
             }
         }
         // An e-mail's quoted-printable bodies are scanned decoded, and as written too (most
-        // of their lines need no escape).
-        if depth > 0 && range.start == 0 && enabled & Encoding::QuotedPrintable.bit() != 0 {
+        // of their lines need no escape). Only when the whole buffer is one range: chunked
+        // (a mailbox of several MiB), a decoded finding could lie in another chunk, whose lines
+        // and duplicates this range does not see.
+        if depth > 0
+            && range.start == 0
+            && owned_end == hay.len()
+            && enabled & Encoding::QuotedPrintable.bit() != 0
+        {
             self.scan_quoted_printable(scratch, hay, depth, out);
         }
         let decoded_whole = out.len() > from;
@@ -2226,9 +2236,9 @@ impl Scanner {
             &mut found,
         );
         for mut f in found {
-            f.range = map.offset(f.range.start)..map.offset(f.range.end);
+            f.range = map.offset(f.range.start)..map.end_offset(f.range.end);
             for p in &mut f.parts {
-                p.range = map.offset(p.range.start)..map.offset(p.range.end);
+                p.range = map.offset(p.range.start)..map.end_offset(p.range.end);
             }
             f.decoded.insert(0, Encoding::QuotedPrintable);
             out.push(f);
@@ -2919,7 +2929,7 @@ impl Scanner {
         });
         // The floor of a password (see `entropy_floor`): for values taken as passwords above,
         // and under every rule for passwords, literal test or not.
-        let password_floor = passwords || inner.rules[rule].has_tag("password");
+        let password_floor = passwords || inner.password_rule[rule];
         if dropped.is_none()
             && min_entropy.is_some_and(|min| entropy < entropy_floor(secret, min, password_floor))
         {
@@ -3057,7 +3067,15 @@ fn suppress_duplicates(generic: &[bool], structured: &[bool], out: &mut Vec<Find
                 (true, false) | (false, true) => {
                     let (written, decoded) = if a.decoded.is_empty() { (i, j) } else { (j, i) };
                     let (w, d) = (&found[written], &found[decoded]);
-                    if w.fingerprint == d.fingerprint || w.rule_index == d.rule_index {
+                    if w.rule_index == d.rule_index
+                        && w.fingerprint != d.fingerprint
+                        && d.decoded.first() == Some(&Encoding::QuotedPrintable)
+                    {
+                        // In a quoted-printable body the written text is the escaped one
+                        // (`Xk9=3Dq2`, a token cut by a soft break): the decoded value is the
+                        // secret.
+                        keep[written] = false;
+                    } else if w.fingerprint == d.fingerprint || w.rule_index == d.rule_index {
                         // Seen as written: the same value, or the same rule matching the
                         // encoded text itself (a PEM key with its `\n` escapes, a SAS token
                         // with its `%2B`).
@@ -3540,6 +3558,27 @@ pattern = '\b(?P<secret>acme_[a-z0-9]{16})\b'
         let found = s.scan(&mut s.scratch(), body.as_bytes());
         assert_eq!(found.len(), 1);
         assert!(found[0].decoded.is_empty());
+
+        // Under the same rule, the decoded value wins over the escaped text it was written as.
+        let pw = r#"
+[[rule]]
+id = "t.pw"
+name = "pw"
+description = "d"
+keywords = ["pw:"]
+pattern = 'pw:(?P<secret>[^\s]{6,40})'
+"#;
+        let p = scanner(pw);
+        let head = "MIME-Version: 1.0\nContent-Transfer-Encoding: quoted-printable\n\n";
+        let found = p.scan(
+            &mut p.scratch(),
+            format!("{head}pw:Xk9=3Dq2zz\n").as_bytes(),
+        );
+        let got: Vec<(&[u8], &[Encoding])> = found
+            .iter()
+            .map(|f| (f.secret.as_slice(), f.decoded.as_slice()))
+            .collect();
+        assert_eq!(got, [(&b"Xk9=q2zz"[..], &[Encoding::QuotedPrintable][..])]);
 
         // Turned off, the message is scanned as written only.
         let s = ScannerBuilder::new()

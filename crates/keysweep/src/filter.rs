@@ -1572,7 +1572,9 @@ pub(crate) fn entropy_floor(secret: &[u8], min: f64, passwords: bool) -> f64 {
 
 /// Whether `s` holds letters and a digit or a symbol: a password, not a word.
 fn mixes_classes(s: &[u8]) -> bool {
-    s.iter().any(u8::is_ascii_alphabetic) && s.iter().any(|b| !b.is_ascii_alphabetic())
+    s.iter().any(u8::is_ascii_alphabetic)
+        && s.iter()
+            .any(|b| !b.is_ascii_alphabetic() && !b.is_ascii_whitespace())
 }
 
 /// Whether `s` spells "passw" with digits and symbols for letters (`passw0rd`, `P@ssw0rd`): the
