@@ -2192,23 +2192,8 @@ impl Scanner {
     ) {
         let mut text = Vec::new();
         let map = decode::utf16_to_utf8(hay, order, &mut text);
-        let mut found = Vec::new();
-        self.scan_layers(
-            scratch,
-            &text,
-            0..text.len(),
-            text.len(),
-            depth - 1,
-            &mut found,
-        );
-        for mut f in found {
-            f.range = map.offset(hay, f.range.start)..map.offset(hay, f.range.end);
-            for p in &mut f.parts {
-                p.range = map.offset(hay, p.range.start)..map.offset(hay, p.range.end);
-            }
-            f.decoded.insert(0, Encoding::Utf16);
-            out.push(f);
-        }
+        let at = |o| map.offset(hay, o);
+        self.scan_whole_layer(scratch, &text, Encoding::Utf16, at, at, depth, out);
     }
 
     /// The quoted-printable bodies of an e-mail ([`decode::quoted_printable_bodies`]):
@@ -2226,21 +2211,40 @@ impl Scanner {
         let Some(map) = decode::quoted_printable_bodies(hay, &mut text) else {
             return;
         };
+        let (start, end) = (|o| map.offset(o), |o| map.end_offset(o));
+        let qp = Encoding::QuotedPrintable;
+        self.scan_whole_layer(scratch, &text, qp, start, end, depth, out);
+    }
+
+    /// Scans `text`, a whole buffer decoded as `encoding`, with its own layers, and adds its
+    /// findings to `out` with their ranges (and their parts') mapped back to the input by
+    /// `start` and `end` (for a range's start and its end).
+    #[allow(clippy::too_many_arguments)]
+    fn scan_whole_layer(
+        &self,
+        scratch: &mut Scratch,
+        text: &[u8],
+        encoding: Encoding,
+        start: impl Fn(usize) -> usize,
+        end: impl Fn(usize) -> usize,
+        depth: usize,
+        out: &mut Vec<Finding>,
+    ) {
         let mut found = Vec::new();
         self.scan_layers(
             scratch,
-            &text,
+            text,
             0..text.len(),
             text.len(),
             depth - 1,
             &mut found,
         );
         for mut f in found {
-            f.range = map.offset(f.range.start)..map.end_offset(f.range.end);
+            f.range = start(f.range.start)..end(f.range.end);
             for p in &mut f.parts {
-                p.range = map.offset(p.range.start)..map.end_offset(p.range.end);
+                p.range = start(p.range.start)..end(p.range.end);
             }
-            f.decoded.insert(0, Encoding::QuotedPrintable);
+            f.decoded.insert(0, encoding);
             out.push(f);
         }
     }
