@@ -147,6 +147,11 @@ fn a_closed_or_full_standard_output_is_an_error() {
         "{}",
         stderr(&o)
     );
+    // A `/dev/null` opened read-write by the caller (Python's `subprocess.DEVNULL`, Go's
+    // `exec.Cmd`), as the runtime opens it on a closed descriptor, is a chosen sink.
+    let o = sh(dir.path(), "\"$KEYSWEEP\" scan . 1<>/dev/null");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("error"), "{}", stderr(&o));
     let o = sh(dir.path(), "\"$KEYSWEEP\" scan -f json . > /dev/full");
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(

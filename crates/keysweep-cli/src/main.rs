@@ -24,7 +24,6 @@ use clap::Parser;
 use args::{BaselineCommand, Cli, Command, RulesCommand};
 
 fn main() -> ExitCode {
-    stdout::check_open();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

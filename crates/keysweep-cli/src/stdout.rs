@@ -3,26 +3,25 @@
 use std::io::{self, BufWriter, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Set when the process started with standard output closed.
+/// Set when the process started with standard output closed (`keysweep scan . >&-`).
 static CLOSED: AtomicBool = AtomicBool::new(false);
 
-/// Notes whether the process started with standard output closed (`keysweep scan . >&-`).
-/// Rust's runtime puts `/dev/null` on a closed standard descriptor before `main`, so the output
-/// would vanish without an error; the descriptor it opens is `/dev/null` read-write, which a
-/// shell's `> /dev/null` never is (write-only). Linux only (it reads `/proc`).
-pub fn check_open() {
-    let fd_is_null =
-        std::fs::read_link("/proc/self/fd/1").is_ok_and(|p| p == std::path::Path::new("/dev/null"));
-    if !fd_is_null {
-        return;
-    }
-    let read_write = std::fs::read_to_string("/proc/self/fdinfo/1").is_ok_and(|info| {
-        info.lines()
-            .find_map(|l| l.strip_prefix("flags:"))
-            .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
-            .is_some_and(|flags| flags & 0o3 == 0o2)
-    });
-    CLOSED.store(read_write, Ordering::Relaxed);
+/// Notes whether descriptor 1 is open, before Rust's runtime puts `/dev/null` on a closed
+/// standard descriptor (it does so before `main`, and the output would then vanish without an
+/// error): an ELF constructor runs before that. Afterwards a closed descriptor cannot be told
+/// from a `/dev/null` that the parent opened on purpose (Python's `subprocess.DEVNULL` and Go's
+/// `exec.Cmd` open it read-write, as the runtime does). Linux only (it reads `/proc`); where
+/// `/proc` is not mounted nothing is noted.
+#[cfg(target_os = "linux")]
+#[used]
+#[link_section = ".init_array"]
+static NOTE_CLOSED_STDOUT: extern "C" fn() = note_closed_stdout;
+
+#[cfg(target_os = "linux")]
+extern "C" fn note_closed_stdout() {
+    let proc_fds = std::path::Path::new("/proc/self/fd");
+    let closed = proc_fds.is_dir() && std::fs::symlink_metadata(proc_fds.join("1")).is_err();
+    CLOSED.store(closed, Ordering::Relaxed);
 }
 
 /// Runs `write` on a buffered standard output and flushes it. A reader that went away (a
