@@ -786,6 +786,11 @@ pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
         b"consumer_secret",
         b"credential",
         b"credentials",
+        // Azure IoT Hub / DPS device exports: each device's symmetric key (`primary_key`
+        // only in a table of devices: see `credential_columns`).
+        b"symmetric_key",
+        b"primary_symmetric_key",
+        b"device_key",
     ];
     // The word for password in other languages (a header written for its readers).
     const LOCALIZED: &[&str] = &[
@@ -1004,9 +1009,21 @@ fn is_note(v: &[u8]) -> bool {
     parenthesised || words
 }
 
+/// `#` lines before a CSV file's header that are skipped (the rule's pattern allows as many).
+const MAX_CSV_COMMENT_LINES: usize = 5;
+
 fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
-    // The header is the anchor's line; only the first line of the file is a header.
-    let (line_start, line_end) = line_around(hay, anchor.start);
+    // The header is the anchor's line; only the first line of the file is a header, after
+    // the `#` comment lines an export may start with (`# OPC UA users, imported ...`).
+    let (mut line_start, mut line_end) = line_around(hay, anchor.start);
+    let mut commented = false;
+    for _ in 0..MAX_CSV_COMMENT_LINES {
+        if hay.get(line_start) != Some(&b'#') || line_end >= hay.len() {
+            break;
+        }
+        (line_start, line_end) = line_around(hay, line_end + 1);
+        commented = true;
+    }
     let header_line = trim(hay, line_start..line_end);
     let header = &hay[header_line.clone()];
     let sep = [b',', b'\t', b';', b'|']
@@ -1014,6 +1031,16 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
         .max_by_key(|&s| memchr::memchr_iter(s, header).count())
         .unwrap_or(b',');
     if memchr::memchr(sep, header).is_none() {
+        return;
+    }
+    // After comments the first line may be data already (a file whose columns the comment
+    // names): a header names its columns, with no number and no path among them.
+    if commented
+        && header.split(|&b| b == sep).any(|cell| {
+            let cell = cell.trim_ascii();
+            cell.contains(&b'/') || !cell.is_empty() && cell.iter().all(u8::is_ascii_digit)
+        })
+    {
         return;
     }
     let rows = (line_end + 1).min(hay.len());
@@ -1340,6 +1367,15 @@ fn credential_columns(
 ) -> Vec<(usize, Range<usize>, bool)> {
     let accounts = names.iter().any(|n| is_account_header(&hay[n.clone()]));
     let ssids = names.iter().any(|n| is_ssid_header(&hay[n.clone()]));
+    if names.iter().any(|n| judges_examples(&hay[n.clone()])) {
+        return Vec::new();
+    }
+    // A table of devices (Azure IoT Hub and DPS exports): its `primary_key` and
+    // `secondary_key` are the devices' symmetric keys, not a database's key columns.
+    let devices = names.iter().any(|n| {
+        let n = &hay[n.clone()];
+        n.windows(6).any(|w| w.eq_ignore_ascii_case(b"device"))
+    });
     names
         .iter()
         .enumerate()
@@ -1348,9 +1384,49 @@ fn credential_columns(
             if skip_pass && name.eq_ignore_ascii_case(b"pass") {
                 return None;
             }
-            table_column(column_label(name), accounts, ssids).map(|e| (i, n.clone(), e))
+            let label = column_label(name);
+            let device_key = devices
+                && [
+                    &b"primary_key"[..],
+                    b"secondary_key",
+                    b"primarykey",
+                    b"secondarykey",
+                ]
+                .iter()
+                .any(|k| label.eq_ignore_ascii_case(k));
+            if device_key {
+                return Some((i, n.clone(), true));
+            }
+            table_column(label, accounts, ssids).map(|e| (i, n.clone(), e))
         })
         .collect()
+}
+
+/// A header that judges the table's passwords (`Why it is bad`, `Warum schlecht`,
+/// `Strength`, `Time to crack`): a password policy's table of examples, not of accounts.
+fn judges_examples(name: &[u8]) -> bool {
+    const WORDS: [&str; 12] = [
+        "why",
+        "warum",
+        "pourquoi",
+        "por qué",
+        "strength",
+        "stärke",
+        "crack",
+        "entropy",
+        "bewertung",
+        "weakness",
+        "schwäche",
+        "zu schwach",
+    ];
+    let n = String::from_utf8_lossy(name.trim_ascii()).to_lowercase();
+    WORDS.iter().any(|w| {
+        n.match_indices(w).any(|(i, _)| {
+            let before = n[..i].chars().next_back();
+            let after = n[i + w.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphabetic)
+        })
+    })
 }
 
 /// A column headed `Key` (or `Schlüssel`, `Clave`, `Chave`, `Clé`, `Sleutel`, `Klucz`) in a
