@@ -851,9 +851,43 @@ pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
     // Lower-cased once (Unicode: `Senha`, `Schlüssel`); a header cell is not a hot path.
     let lower = std::str::from_utf8(n).ok().map(str::to_lowercase);
     let localized = |words: &[&str]| lower.as_deref().is_some_and(|s| words.contains(&s));
-    if PASSWORD.contains(&n) || localized(LOCALIZED) {
+    // German compounds (`Startpasswort`, `Initialkennwort`, `WLAN-Passwort`) and a few English
+    // ones (`initial_password`, `temp_password`): the account's password all the same.
+    let compound = lower.as_deref().is_some_and(|s| {
+        let s = s.trim_matches('_');
+        ["passwort", "kennwort"].iter().any(|w| {
+            s.strip_suffix(w)
+                .is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_alphabetic() || c == '_'))
+        }) || [
+            "initial",
+            "start",
+            "temp",
+            "temporary",
+            "default",
+            "wifi",
+            "wlan",
+            "admin",
+            "root",
+        ]
+        .iter()
+        .any(|p| {
+            s.strip_prefix(p)
+                .map(|r| r.trim_start_matches('_'))
+                .is_some_and(|r| r == "password" || r == "pw" || r == "pwd")
+        })
+    });
+    // SNMP community strings (`community`, `snmp_ro`, `snmp_v2_rw`).
+    let community = lower.as_deref().is_some_and(|s| {
+        s.contains("community")
+            || s.strip_prefix("snmp").is_some_and(|r| {
+                let r = r.trim_start_matches(|c: char| c == '_' || c == 'v' || c.is_ascii_digit());
+                let r = r.trim_start_matches(['c', '_']);
+                r == "ro" || r == "rw"
+            })
+    });
+    if PASSWORD.contains(&n) || localized(LOCALIZED) || compound {
         Some(false)
-    } else if KEYLIKE.contains(&n) || localized(LOCALIZED_KEYS) {
+    } else if community || KEYLIKE.contains(&n) || localized(LOCALIZED_KEYS) {
         Some(true)
     } else {
         None
@@ -938,6 +972,13 @@ pub(crate) fn header_column(name: &[u8]) -> Option<bool> {
     {
         return Some(false);
     }
+    // `Key / Secret`, `Secret / Token`, `API key / token`: nothing but words for a secret.
+    const SECRET_WORDS: &[&str] = &["key", "secret", "token", "api", "access", "value"];
+    if words.iter().all(|w| SECRET_WORDS.contains(w))
+        && words.iter().any(|w| matches!(*w, "secret" | "token"))
+    {
+        return Some(true);
+    }
     const QUALIFIER: &[&str] = &[
         "api", "access", "secret", "auth", "bearer", "private", "client", "app", "service",
         "personal", "deploy", "bot", "webhook", "signing", "master", "admin", "root", "shared",
@@ -950,8 +991,34 @@ pub(crate) fn header_column(name: &[u8]) -> Option<bool> {
     }
 }
 
-/// Splits one CSV record (no embedded newlines: a quoted cell across lines ends the scan of
-/// that row) into cell ranges without their quotes.
+/// The CSV record that starts with `line`: the line itself, or up to the line that closes a
+/// quoted cell opened in it (RFC 4180: a quoted cell may hold newlines, as LastPass and
+/// Bitwarden exports' notes do), at most [`MAX_RECORD_LINES`] lines and not past `limit`.
+fn quoted_record(hay: &[u8], line: Range<usize>, limit: usize) -> Range<usize> {
+    let quotes = |r: Range<usize>| memchr::memchr_iter(b'"', &hay[r]).count();
+    if quotes(line.clone()) % 2 == 0 {
+        return line;
+    }
+    let mut end = line.end;
+    for _ in 0..MAX_RECORD_LINES {
+        if end >= limit {
+            break;
+        }
+        let next_end = memchr::memchr(b'\n', &hay[end + 1..limit]).map_or(limit, |p| end + 1 + p);
+        let closed = quotes(end..next_end) % 2 == 1;
+        end = next_end;
+        if closed {
+            return line.start..end;
+        }
+    }
+    line
+}
+
+/// Lines a quoted CSV cell may span ([`quoted_record`]).
+const MAX_RECORD_LINES: usize = 50;
+
+/// Splits one CSV record (a quoted cell may hold newlines: see [`quoted_record`]) into cell
+/// ranges without their quotes.
 fn csv_cells(hay: &[u8], line: Range<usize>, sep: u8, cells: &mut Vec<Range<usize>>) {
     cells.clear();
     let mut at = line.start;
@@ -1075,7 +1142,13 @@ fn table_columns(
     let width = cells.len();
     let limit = (rows + MAX_REACH).min(hay.len());
     let mut row = Vec::new();
+    // The end of a record whose quoted cell ran over several lines (a password manager's
+    // note): the lines up to it are that record's, not rows of their own.
+    let mut record_end = 0;
     for line in lines(hay, rows..limit) {
+        if line.start < record_end {
+            continue;
+        }
         let text = &hay[trim(hay, line.clone())];
         if text.is_empty() {
             if markdown {
@@ -1087,9 +1160,15 @@ fn table_columns(
         if is_mediawiki_row_break(text) {
             continue;
         }
+        let line = if markdown {
+            line
+        } else {
+            quoted_record(hay, line, limit)
+        };
+        record_end = line.end;
         csv_cells(hay, line, sep, &mut row);
         if row.len() != width {
-            // Not a row of this table (a quoted newline, another section): stop trusting it.
+            // Not a row of this table (another section): stop trusting it.
             break;
         }
         for (i, key, needs_entropy) in &columns {

@@ -73,6 +73,9 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     // "your" and "issued/enter here" in templates written in Russian, Chinese, Japanese and
     // Korean (`ваш_пароль`, `你的AccessKey`, `あなたのアクセスキー`, `발급받은_키`).
     "ваш".as_bytes(),
+    // The same word in the legacy Cyrillic encodings (KOI8-R, Windows-1251) of old configs.
+    b"\xd7\xc1\xdb",
+    b"\xe2\xe0\xf8",
     "你的".as_bytes(),
     "あなたの".as_bytes(),
     "발급받은".as_bytes(),
@@ -229,6 +232,10 @@ const PUBLIC_PREFIXES: &[&[u8]] = &[
 const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"password",
     b"passwd",
+    // The word in Portuguese, Spanish and Russian (`postgresql://usuario:senha@...`).
+    b"senha",
+    "contraseña".as_bytes(),
+    "пароль".as_bytes(),
     b"secret",
     b"token",
     b"apikey",

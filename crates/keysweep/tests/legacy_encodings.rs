@@ -35,3 +35,30 @@ fn csv_headers_in_legacy_cjk_encodings_name_the_password_column() {
         .scan_file(&mut scanner.scratch(), other, Some("accounts.csv"))
         .is_empty());
 }
+
+/// INI files that Windows programs of Russia, Poland and China write in their code pages
+/// (1C exchange settings in Windows-1251 or KOI8-R, Subiekt exports in Windows-1250, ERP
+/// clients in GBK): the password key is read in those bytes.
+#[test]
+fn ini_password_keys_in_legacy_code_pages() {
+    let scanner = Scanner::new(RuleSet::builtin()).unwrap();
+    let keys: [&[u8]; 4] = [
+        b"\xcf\xe0\xf0\xee\xeb\xfc",
+        b"\xf0\xc1\xd2\xcf\xcc\xd8",
+        b"Has\xb3o",
+        b"\xc3\xdc\xc2\xeb",
+    ];
+    for key in keys {
+        let mut text = b"[Exchange]\r\nUser=exchange_1c\r\n".to_vec();
+        text.extend_from_slice(key);
+        text.extend_from_slice(b"=1q2w900!jupF\r\n");
+        let found = scanner.scan_file(&mut scanner.scratch(), &text, Some("settings.ini"));
+        let secrets: Vec<&[u8]> = found.iter().map(|f| &f.secret[..]).collect();
+        assert_eq!(secrets, vec![&b"1q2w900!jupF"[..]], "{key:x?}");
+    }
+    // The same line in a Markdown file is left to the prose rules.
+    let text = b"\xcf\xe0\xf0\xee\xeb\xfc=1q2w900!jupF\n";
+    assert!(scanner
+        .scan_file(&mut scanner.scratch(), text, Some("notes.md"))
+        .is_empty());
+}
