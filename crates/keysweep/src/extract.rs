@@ -33,8 +33,10 @@ pub enum Extract {
     MediawikiColumns,
     /// Every cell of a credential column of a plain-text table aligned with spaces, its
     /// columns marked by a rule line of dashes or equals signs (`---- ------ -----` under the
-    /// header, as `net user`-style listings and reStructuredText simple tables draw them).
-    /// The pattern matches the rule line.
+    /// header, as `net user`-style listings and reStructuredText simple tables draw them), or
+    /// with no rule line, its cells parted by two spaces or more or a tab (a handover
+    /// document turned into text, an OCR scan). The pattern matches the rule line, or the
+    /// header line of a table without one.
     AlignedColumns,
     /// Every cell of a credential column of an HTML table (`<th>Password</th>` in the header
     /// row), and the value cell of a row headed by a credential (`<th>Password</th><td>...`).
@@ -1662,6 +1664,7 @@ fn aligned_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     let (line_start, line_end) = line_around(hay, anchor.start);
     let rule_line = trim_end(hay, line_start..line_end);
     let Some(starts) = rule_runs(&hay[rule_line.clone()]) else {
+        spaced_columns(hay, rule_line, out);
         return;
     };
     if line_start == 0 {
@@ -1709,6 +1712,87 @@ fn aligned_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
         if out.len() >= MAX_VALUES {
             return;
         }
+    }
+}
+
+/// A plain-text table with no rule line: `header` is its header line (three named columns
+/// or more), its cells (and every row's) parted by two spaces or more or a tab. Rows follow, after at most one blank line,
+/// until a line with another number of cells or a blank line.
+fn spaced_columns(hay: &[u8], header: Range<usize>, out: &mut Vec<Extracted>) {
+    let mut names = Vec::new();
+    spaced_cells(hay, header.clone(), &mut names);
+    // Three columns or more, named: two cells are a key and its value (`password    x`,
+    // `DB password:  ...`), and a cell with a digit or ending in a colon is no column's name.
+    let named = |c: &Range<usize>| {
+        let cell = &hay[c.clone()];
+        !cell.ends_with(b":") && !cell.iter().any(u8::is_ascii_digit)
+    };
+    if names.len() < 3 || !names.iter().all(named) {
+        return;
+    }
+    let columns = credential_columns(hay, &names, false);
+    if columns.is_empty() {
+        return;
+    }
+    let limit = (header.end + MAX_REACH).min(hay.len());
+    let mut row = Vec::new();
+    let mut blank_lines = 0;
+    let mut rows = 0;
+    for line in lines(hay, (header.end + 1).min(hay.len())..limit) {
+        let line = trim_end(hay, line);
+        if hay[line.clone()].iter().all(u8::is_ascii_whitespace) {
+            blank_lines += 1;
+            if rows > 0 || blank_lines > 1 {
+                break;
+            }
+            continue;
+        }
+        spaced_cells(hay, line, &mut row);
+        if row.len() != names.len() {
+            break;
+        }
+        rows += 1;
+        for (i, key, needs_entropy) in &columns {
+            let value = strip_markup(hay, row[*i].clone());
+            if table_value(&hay[value.clone()], *needs_entropy) {
+                out.push(Extracted {
+                    key: key.clone(),
+                    value,
+                    base64: false,
+                    needs_entropy: *needs_entropy,
+                    doubled: None,
+                    claim_only: false,
+                });
+            }
+        }
+        if out.len() >= MAX_VALUES {
+            return;
+        }
+    }
+}
+
+/// The cells of `line` parted by two spaces or more or a tab (a single space stays inside a
+/// cell: `Passwort / Secret`, `iLO esxi-01`).
+fn spaced_cells(hay: &[u8], line: Range<usize>, cells: &mut Vec<Range<usize>>) {
+    cells.clear();
+    let text = &hay[line.clone()];
+    let blank = |b: u8| b == b' ' || b == b'\t';
+    let mut i = text.iter().position(|&b| !blank(b)).unwrap_or(text.len());
+    let mut start = i;
+    while i < text.len() {
+        let gap = text[i] == b'\t' || (text[i] == b' ' && text.get(i + 1) == Some(&b' '));
+        if gap {
+            cells.push(line.start + start..line.start + i);
+            while i < text.len() && blank(text[i]) {
+                i += 1;
+            }
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    if start < text.len() {
+        cells.push(line.start + start..line.start + text.len());
     }
 }
 
@@ -1813,6 +1897,7 @@ fn html_row(
     let close = find_tag(hay, open_end, next.unwrap_or(limit), b"</tr");
     let end = close.or(next).unwrap_or(limit);
     let mut i = open_end;
+    let mut all_bold = true;
     while i < end {
         let Some(c) = find_tag(hay, i, end, b"<t") else {
             break;
@@ -1834,8 +1919,21 @@ fn html_row(
             .filter_map(|n| find_tag(hay, content, end, n))
             .min()
             .unwrap_or(end);
+        let inner = trim(hay, content..close);
+        let bold = [&b"<b>"[..], b"<b ", b"<strong"].iter().any(|t| {
+            hay[inner.clone()].len() >= t.len()
+                && hay[inner.start..inner.start + t.len()].eq_ignore_ascii_case(t)
+        });
+        all_bold &= kind == Some(b'd') && bold;
         cells.push((kind == Some(b'h'), html_text(hay, content..close)));
         i = close + 1;
+    }
+    // A header row written as bold data cells (`<td><b>Host</b></td>`, as OneNote and Word
+    // export tables): its cells are header cells.
+    if cells.len() >= 2 && all_bold {
+        for cell in cells.iter_mut() {
+            cell.0 = true;
+        }
     }
     Some(end)
 }
