@@ -20,7 +20,10 @@ static NOTE_CLOSED_STDOUT: extern "C" fn() = note_closed_stdout;
 #[cfg(target_os = "linux")]
 extern "C" fn note_closed_stdout() {
     let proc_fds = std::path::Path::new("/proc/self/fd");
-    let closed = proc_fds.is_dir() && std::fs::symlink_metadata(proc_fds.join("1")).is_err();
+    // Only a missing entry means closed: a sandbox that denies the lookup proves nothing.
+    let closed = proc_fds.is_dir()
+        && std::fs::symlink_metadata(proc_fds.join("1"))
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
     CLOSED.store(closed, Ordering::Relaxed);
 }
 

@@ -34,9 +34,9 @@ pub enum Extract {
     /// Every cell of a credential column of a plain-text table aligned with spaces, its
     /// columns marked by a rule line of dashes or equals signs (`---- ------ -----` under the
     /// header, as `net user`-style listings and reStructuredText simple tables draw them), or
-    /// with no rule line, its cells parted by two spaces or more or a tab (a handover
-    /// document turned into text, an OCR scan). The pattern matches the rule line, or the
-    /// header line of a table without one.
+    /// with no rule line, three or more named cells parted by two spaces or more or a tab (a
+    /// handover document turned into text, an OCR scan). The pattern matches the rule line,
+    /// or a line that may be the header of a table without one (the extractor decides).
     AlignedColumns,
     /// Every cell of a credential column of an HTML table (`<th>Password</th>` in the header
     /// row), and the value cell of a row headed by a credential (`<th>Password</th><td>...`).
@@ -880,12 +880,14 @@ pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
     });
     // SNMP community strings (`community`, `snmp_ro`, `snmp_v2_rw`).
     let community = lower.as_deref().is_some_and(|s| {
-        s.contains("community")
-            || s.strip_prefix("snmp").is_some_and(|r| {
-                let r = r.trim_start_matches(|c: char| c == '_' || c == 'v' || c.is_ascii_digit());
-                let r = r.trim_start_matches(['c', '_']);
-                r == "ro" || r == "rw"
-            })
+        matches!(
+            s,
+            "community" | "community_string" | "snmp_community" | "ro_community" | "rw_community"
+        ) || s.strip_prefix("snmp").is_some_and(|r| {
+            let r = r.trim_start_matches(|c: char| c == '_' || c == 'v' || c.is_ascii_digit());
+            let r = r.trim_start_matches(['c', '_']);
+            r == "ro" || r == "rw"
+        })
     });
     if PASSWORD.contains(&n) || localized(LOCALIZED) || compound {
         Some(false)
@@ -994,26 +996,63 @@ pub(crate) fn header_column(name: &[u8]) -> Option<bool> {
 }
 
 /// The CSV record that starts with `line`: the line itself, or up to the line that closes a
-/// quoted cell opened in it (RFC 4180: a quoted cell may hold newlines, as LastPass and
-/// Bitwarden exports' notes do), at most [`MAX_RECORD_LINES`] lines and not past `limit`.
-fn quoted_record(hay: &[u8], line: Range<usize>, limit: usize) -> Range<usize> {
-    let quotes = |r: Range<usize>| memchr::memchr_iter(b'"', &hay[r]).count();
-    if quotes(line.clone()) % 2 == 0 {
+/// quoted cell left open at its end (RFC 4180: a quoted cell may hold newlines, as LastPass and
+/// Bitwarden exports' notes do), at most [`MAX_RECORD_LINES`] lines and not past `limit`. A
+/// quote inside an unquoted cell (`24"`, `Pa"ss`) opens nothing.
+fn quoted_record(hay: &[u8], line: Range<usize>, sep: u8, limit: usize) -> Range<usize> {
+    if !open_quote_at_end(&hay[line.clone()], sep) {
         return line;
     }
-    let mut end = line.end;
+    let Some(mut newline) = memchr::memchr(b'\n', &hay[line.end..limit]).map(|p| line.end + p)
+    else {
+        return line;
+    };
     for _ in 0..MAX_RECORD_LINES {
-        if end >= limit {
-            break;
-        }
-        let next_end = memchr::memchr(b'\n', &hay[end + 1..limit]).map_or(limit, |p| end + 1 + p);
-        let closed = quotes(end..next_end) % 2 == 1;
-        end = next_end;
-        if closed {
+        let next_end =
+            memchr::memchr(b'\n', &hay[newline + 1..limit]).map_or(limit, |p| newline + 1 + p);
+        // An odd number of quotes on a line inside the cell closes it (`""` is a quote).
+        if memchr::memchr_iter(b'"', &hay[newline + 1..next_end]).count() % 2 == 1 {
+            let mut end = next_end;
+            if end > newline + 1 && hay[end - 1] == b'\r' {
+                end -= 1;
+            }
             return line.start..end;
         }
+        if next_end >= limit {
+            break;
+        }
+        newline = next_end;
     }
     line
+}
+
+/// Whether a CSV line ends inside a quoted cell: a cell that starts with `"` and is not
+/// closed (`""` is a quote inside it).
+fn open_quote_at_end(text: &[u8], sep: u8) -> bool {
+    let mut in_quotes = false;
+    let mut cell_start = true;
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if in_quotes {
+            if b == b'"' {
+                if text.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    in_quotes = false;
+                }
+            }
+        } else if b == sep {
+            cell_start = true;
+            i += 1;
+            continue;
+        } else if b == b'"' && cell_start {
+            in_quotes = true;
+        }
+        cell_start = false;
+        i += 1;
+    }
+    in_quotes
 }
 
 /// Lines a quoted CSV cell may span ([`quoted_record`]).
@@ -1087,7 +1126,11 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     let (mut line_start, mut line_end) = line_around(hay, anchor.start);
     let mut commented = false;
     for _ in 0..MAX_CSV_COMMENT_LINES {
-        if hay.get(line_start) != Some(&b'#') || line_end >= hay.len() {
+        // `#,Host,User,Password`: a header whose first column is `#`, not a comment.
+        let header_hash = hay
+            .get(line_start + 1)
+            .is_some_and(|b| matches!(b, b',' | b';' | b'\t' | b'|'));
+        if hay.get(line_start) != Some(&b'#') || header_hash || line_end >= hay.len() {
             break;
         }
         (line_start, line_end) = line_around(hay, line_end + 1);
@@ -1165,7 +1208,7 @@ fn table_columns(
         let line = if markdown {
             line
         } else {
-            quoted_record(hay, line, limit)
+            quoted_record(hay, line, sep, limit)
         };
         record_end = line.end;
         csv_cells(hay, line, sep, &mut row);
@@ -1180,6 +1223,9 @@ fn table_columns(
                 row[*i].clone()
             };
             let v = &hay[value.clone()];
+            if is_device_key_column(&hay[key.clone()]) && !is_symmetric_key(v) {
+                continue;
+            }
             if table_value(v, *needs_entropy) {
                 out.push(Extracted {
                     key: key.clone(),
@@ -1466,21 +1512,34 @@ fn credential_columns(
                 return None;
             }
             let label = column_label(name);
-            let device_key = devices
-                && [
-                    &b"primary_key"[..],
-                    b"secondary_key",
-                    b"primarykey",
-                    b"secondarykey",
-                ]
-                .iter()
-                .any(|k| label.eq_ignore_ascii_case(k));
+            let device_key = devices && is_device_key_column(label);
             if device_key {
                 return Some((i, n.clone(), true));
             }
             table_column(label, accounts, ssids).map(|e| (i, n.clone(), e))
         })
         .collect()
+}
+
+/// `primary_key` / `secondary_key`: in a table of devices, their symmetric keys.
+fn is_device_key_column(name: &[u8]) -> bool {
+    [
+        &b"primary_key"[..],
+        b"secondary_key",
+        b"primarykey",
+        b"secondarykey",
+    ]
+    .iter()
+    .any(|k| name.trim_ascii().eq_ignore_ascii_case(k))
+}
+
+/// An Azure IoT symmetric key's shape: base64 of 32 or 64 bytes (44 or 88 characters, `=`
+/// padded), not a row id.
+fn is_symmetric_key(v: &[u8]) -> bool {
+    matches!(v.len(), 44 | 88)
+        && v.ends_with(b"=")
+        && v.iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
 }
 
 /// A header that judges the table's passwords (`Why it is bad`, `Warum schlecht`,
@@ -1719,6 +1778,8 @@ fn aligned_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
 /// or more), its cells (and every row's) parted by two spaces or more or a tab. Rows follow, after at most one blank line,
 /// until a line with another number of cells or a blank line.
 fn spaced_columns(hay: &[u8], header: Range<usize>, out: &mut Vec<Extracted>) {
+    // Rows start after the header's line end (`\r\n`, trailing blanks), not after its text.
+    let (_, line_end) = line_around(hay, header.start);
     let mut names = Vec::new();
     spaced_cells(hay, header.clone(), &mut names);
     // Three columns or more, named: two cells are a key and its value (`password    x`,
@@ -1730,15 +1791,21 @@ fn spaced_columns(hay: &[u8], header: Range<usize>, out: &mut Vec<Extracted>) {
     if names.len() < 3 || !names.iter().all(named) {
         return;
     }
-    let columns = credential_columns(hay, &names, false);
+    // `Pass` is a test report's column (`Suite  Pass  Fail`), not a password's.
+    let columns = credential_columns(hay, &names, true);
     if columns.is_empty() {
         return;
     }
-    let limit = (header.end + MAX_REACH).min(hay.len());
+    let limit = (line_end + MAX_REACH).min(hay.len());
     let mut row = Vec::new();
     let mut blank_lines = 0;
     let mut rows = 0;
-    for line in lines(hay, (header.end + 1).min(hay.len())..limit) {
+    for line in lines(hay, (line_end + 1).min(hay.len())..limit) {
+        // Every line with two blanks near a password word is an anchor: a cap on the rows
+        // each one reads keeps a file of such lines linear.
+        if rows >= MAX_SPACED_ROWS {
+            break;
+        }
         let line = trim_end(hay, line);
         if hay[line.clone()].iter().all(u8::is_ascii_whitespace) {
             blank_lines += 1;
@@ -1770,6 +1837,9 @@ fn spaced_columns(hay: &[u8], header: Range<usize>, out: &mut Vec<Extracted>) {
         }
     }
 }
+
+/// Rows one header of a table without a rule line reads ([`spaced_columns`]).
+const MAX_SPACED_ROWS: usize = 200;
 
 /// The cells of `line` parted by two spaces or more or a tab (a single space stays inside a
 /// cell: `Passwort / Secret`, `iLO esxi-01`).
@@ -1920,10 +1990,14 @@ fn html_row(
             .min()
             .unwrap_or(end);
         let inner = trim(hay, content..close);
-        let bold = [&b"<b>"[..], b"<b ", b"<strong"].iter().any(|t| {
-            hay[inner.clone()].len() >= t.len()
-                && hay[inner.start..inner.start + t.len()].eq_ignore_ascii_case(t)
-        });
+        // Bold around the whole cell, not a bold word in it.
+        let text = &hay[inner.clone()];
+        let starts = |t: &[u8]| text.len() >= t.len() && text[..t.len()].eq_ignore_ascii_case(t);
+        let ends = |t: &[u8]| {
+            text.len() >= t.len() && text[text.len() - t.len()..].eq_ignore_ascii_case(t)
+        };
+        let bold = (starts(b"<b>") || starts(b"<b ")) && ends(b"</b>")
+            || starts(b"<strong") && ends(b"</strong>");
         all_bold &= kind == Some(b'd') && bold;
         cells.push((kind == Some(b'h'), html_text(hay, content..close)));
         i = close + 1;
