@@ -100,6 +100,23 @@ pub(crate) struct Extracted {
 }
 
 impl Extracted {
+    /// A table cell or a value read under `key`: plain text (not base64), reported.
+    fn cell(
+        key: Range<usize>,
+        value: Range<usize>,
+        needs_entropy: bool,
+        doubled: Option<u8>,
+    ) -> Extracted {
+        Extracted {
+            key,
+            value,
+            base64: false,
+            needs_entropy,
+            doubled,
+            claim_only: false,
+        }
+    }
+
     /// The value's bytes, with doubled quotes undone.
     pub(crate) fn unescaped(&self, hay: &[u8]) -> Vec<u8> {
         let v = &hay[self.value.clone()];
@@ -1227,14 +1244,12 @@ fn table_columns(
                 continue;
             }
             if table_value(v, *needs_entropy) {
-                out.push(Extracted {
-                    key: key.clone(),
+                out.push(Extracted::cell(
+                    key.clone(),
                     value,
-                    base64: false,
-                    needs_entropy: *needs_entropy,
-                    doubled: (!markdown).then_some(b'"'),
-                    claim_only: false,
-                });
+                    *needs_entropy,
+                    (!markdown).then_some(b'"'),
+                ));
             }
         }
         if let (Some(n), Some(v)) = (name_column, value_column) {
@@ -1267,14 +1282,7 @@ fn name_value(
         && !names_public_key(name)
         && table_value(cell, needs_entropy)
         && !cell.iter().any(|b| b"{}<>".contains(b)))
-    .then_some(Extracted {
-        key,
-        value,
-        base64: false,
-        needs_entropy,
-        doubled,
-        claim_only: false,
-    })
+    .then(|| Extracted::cell(key, value, needs_entropy, doubled))
 }
 
 /// Whether a header cell heads the value column of a table of names and values (`Value`,
@@ -1758,14 +1766,7 @@ fn aligned_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
                 end > line.start && end < line.end && !hay[end - 1].is_ascii_whitespace()
             });
             if !spills && table_value(&hay[value.clone()], *needs_entropy) {
-                out.push(Extracted {
-                    key: key.clone(),
-                    value,
-                    base64: false,
-                    needs_entropy: *needs_entropy,
-                    doubled: None,
-                    claim_only: false,
-                });
+                out.push(Extracted::cell(key.clone(), value, *needs_entropy, None));
             }
         }
         if out.len() >= MAX_VALUES {
@@ -1775,8 +1776,8 @@ fn aligned_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
 }
 
 /// A plain-text table with no rule line: `header` is its header line (three named columns
-/// or more), its cells (and every row's) parted by two spaces or more or a tab. Rows follow, after at most one blank line,
-/// until a line with another number of cells or a blank line.
+/// or more), its cells (and every row's) parted by two spaces or more or a tab. Rows follow,
+/// after at most one blank line, until a line with another number of cells or a blank line.
 fn spaced_columns(hay: &[u8], header: Range<usize>, out: &mut Vec<Extracted>) {
     // Rows start after the header's line end (`\r\n`, trailing blanks), not after its text.
     let (_, line_end) = line_around(hay, header.start);
@@ -1822,14 +1823,7 @@ fn spaced_columns(hay: &[u8], header: Range<usize>, out: &mut Vec<Extracted>) {
         for (i, key, needs_entropy) in &columns {
             let value = strip_markup(hay, row[*i].clone());
             if table_value(&hay[value.clone()], *needs_entropy) {
-                out.push(Extracted {
-                    key: key.clone(),
-                    value,
-                    base64: false,
-                    needs_entropy: *needs_entropy,
-                    doubled: None,
-                    claim_only: false,
-                });
+                out.push(Extracted::cell(key.clone(), value, *needs_entropy, None));
             }
         }
         if out.len() >= MAX_VALUES {
@@ -2088,14 +2082,12 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
             && password_like_cell(&hay[value.clone()])
             && !is_reference_cell(&hay[value.clone()])
         {
-            out.push(Extracted {
-                key: key.clone(),
-                value: value.clone(),
-                base64: false,
-                needs_entropy: names[0] == Some(true),
-                doubled: None,
-                claim_only: false,
-            });
+            out.push(Extracted::cell(
+                key.clone(),
+                value.clone(),
+                names[0] == Some(true),
+                None,
+            ));
         }
         return;
     }
@@ -2135,14 +2127,12 @@ fn html_table(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
             if !table_value(v, needs_entropy) || memchr::memchr(b'<', v).is_some() {
                 continue;
             }
-            out.push(Extracted {
-                key: cells[i].1.clone(),
+            out.push(Extracted::cell(
+                cells[i].1.clone(),
                 value,
-                base64: false,
                 needs_entropy,
-                doubled: None,
-                claim_only: false,
-            });
+                None,
+            ));
         }
         if let (Some(n), Some(v)) = (name_column, value_column) {
             if !row[v].0 {
@@ -2273,14 +2263,12 @@ fn sql_insert(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
             if let Some((value, true)) = fields.get(*i) {
                 // `!` and `*` in a hash column mark an account without a password.
                 if hay[value.clone()].iter().any(u8::is_ascii_alphanumeric) {
-                    out.push(Extracted {
-                        key: key.clone(),
-                        value: value.clone(),
-                        base64: false,
-                        needs_entropy: *needs_entropy,
-                        doubled: Some(b'\''),
-                        claim_only: false,
-                    });
+                    out.push(Extracted::cell(
+                        key.clone(),
+                        value.clone(),
+                        *needs_entropy,
+                        Some(b'\''),
+                    ));
                 }
             }
         }
