@@ -566,6 +566,12 @@ struct PathPattern {
     /// The error when the pattern does not compile (a size limit: it was parsed), for
     /// [`Scanner::compile_all`]; the pattern then matches nothing.
     regex: OnceLock<Result<Regex, String>>,
+    /// Whether the pattern matches exactly the paths whose file name its [`NameFilter`]
+    /// lists (`\.(?:ya?ml|json)$`, the prose scopes): a name found there needs no search.
+    by_name: bool,
+    /// Whether the pattern matches exactly the paths with a directory named one of its gate
+    /// literals ([`dir_components`]): a literal found there between slashes needs no search.
+    by_dir: bool,
 }
 
 impl PathPattern {
@@ -595,6 +601,43 @@ fn path_regex(pattern: &str) -> Result<Regex, String> {
         )
         .build_from_hir(&hir)
         .map_err(|e| regex_reason(&e))
+}
+
+/// The branches of `hir` as whole patterns: an alternation's, or a concatenation's spread over
+/// its alternation of the most branches (`(?:^|/)(?:a|b)$` is `(?:^|/)a$` or `(?:^|/)b$`).
+fn top_branches(hir: &regex_syntax::hir::Hir) -> Vec<regex_syntax::hir::Hir> {
+    use regex_syntax::hir::{Hir, HirKind};
+    fn alternatives(hir: &Hir) -> Option<&[Hir]> {
+        match hir.kind() {
+            HirKind::Alternation(branches) => Some(branches),
+            HirKind::Capture(c) => alternatives(&c.sub),
+            _ => None,
+        }
+    }
+    match hir.kind() {
+        HirKind::Capture(c) => top_branches(&c.sub),
+        HirKind::Alternation(branches) => branches.clone(),
+        HirKind::Concat(items) => {
+            let widest = items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| alternatives(item).map(|b| (b.len(), i, b)))
+                .max_by_key(|&(n, i, _)| (n, std::cmp::Reverse(i)));
+            match widest {
+                Some((_, i, branches)) => branches
+                    .iter()
+                    .map(|b| {
+                        let mut parts = items[..i].to_vec();
+                        parts.push(b.clone());
+                        parts.extend_from_slice(&items[i + 1..]);
+                        Hir::concat(parts)
+                    })
+                    .collect(),
+                None => vec![hir.clone()],
+            }
+        }
+        _ => vec![hir.clone()],
+    }
 }
 
 /// Literals (lowercase ASCII) one of which every match of `hir` holds, or `None` when no such
@@ -705,6 +748,124 @@ fn literals_held(
     }
 }
 
+/// Whether `hir` matches only a finite set of literals without `/`, each letter in either case
+/// if `folded` (a pattern read without its `(?i)`), none at all otherwise: literals, small
+/// classes of ASCII bytes, alternations, optional parts. The names and directory names that
+/// path patterns list.
+fn pure_literal(hir: &regex_syntax::hir::Hir, folded: bool) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Literal(lit) => {
+            !lit.0.contains(&b'/') && (folded || !lit.0.iter().any(u8::is_ascii_alphabetic))
+        }
+        // A few ASCII bytes (`(?:c|h)`, a letter in either case), which the name
+        // filter's literals spell out.
+        HirKind::Class(Class::Unicode(c)) => {
+            let ranges: Vec<(u32, u32)> = c
+                .ranges()
+                .iter()
+                .map(|r| (r.start().into(), r.end().into()))
+                .collect();
+            small_class(&ranges, folded)
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let ranges: Vec<(u32, u32)> = c
+                .ranges()
+                .iter()
+                .map(|r| (r.start().into(), r.end().into()))
+                .collect();
+            small_class(&ranges, folded)
+        }
+        HirKind::Repetition(r) if r.min == 0 && r.max == Some(1) => pure_literal(&r.sub, folded),
+        HirKind::Concat(items) => items.iter().all(|i| pure_literal(i, folded)),
+        HirKind::Alternation(branches) => branches.iter().all(|b| pure_literal(b, folded)),
+        HirKind::Capture(c) => pure_literal(&c.sub, folded),
+        _ => false,
+    }
+}
+
+/// Whether the class of `ranges` is a few ASCII bytes that [`pure_literal`] accepts.
+fn small_class(ranges: &[(u32, u32)], folded: bool) -> bool {
+    let count: u32 = ranges.iter().map(|&(a, b)| b - a + 1).sum();
+    count <= 16
+        && ranges.iter().all(|&(a, b)| {
+            (a..=b).all(|c| {
+                u8::try_from(c).is_ok_and(|c| {
+                    c.is_ascii() && c != b'/' && (folded || !c.is_ascii_alphabetic())
+                })
+            })
+        })
+}
+
+/// The directory names that path pattern `hir` (read without its `(?i)` if `folded`) matches
+/// exactly: `Some` for a pattern `(?:^|/)(?:a|b|c)/`, which matches a path that has one of
+/// them as a whole directory component (no other pattern is matched by just that).
+fn dir_components(hir: &regex_syntax::hir::Hir, folded: bool) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    use regex_syntax::hir::{Hir, HirKind};
+    static START: OnceLock<Option<Hir>> = OnceLock::new();
+    let start = START.get_or_init(|| crate::prepared::parse("(?:^|/)").ok());
+    let HirKind::Concat(items) = hir.kind() else {
+        return None;
+    };
+    let (first, rest) = items.split_first()?;
+    let (last, middle) = rest.split_last()?;
+    let slash = matches!(last.kind(), HirKind::Literal(l) if &*l.0 == b"/");
+    if Some(first) != start.as_ref()
+        || !slash
+        || middle.is_empty()
+        || !middle.iter().all(|i| pure_literal(i, folded))
+    {
+        return None;
+    }
+    let seq = Extractor::new()
+        .kind(ExtractKind::Prefix)
+        .extract(&Hir::concat(middle.to_vec()));
+    if !seq.is_exact() {
+        return None;
+    }
+    let names: Vec<Vec<u8>> = seq
+        .literals()?
+        .iter()
+        .map(|l| l.as_bytes().to_ascii_lowercase())
+        .collect();
+    (!names.is_empty() && names.iter().all(|n| !n.is_empty())).then_some(names)
+}
+
+/// Whether path pattern `hir` (read without its `(?i)` if `folded`) matches exactly the paths
+/// whose file name ends with one of its literals, or has no dot where it has the branch for
+/// such names ([`NameFilter::add`]): each branch a literal (or alternation of literals, letters
+/// either case if `folded`) that ends the path, with no `/` and no other anchor. Such a pattern
+/// need not be searched on a name that [`NameFilter`] finds for it.
+fn names_exactly(hir: &regex_syntax::hir::Hir, folded: bool) -> bool {
+    use regex_syntax::hir::{Hir, HirKind, Look};
+    fn branch(hir: &Hir, folded: bool) -> bool {
+        static DOTLESS: OnceLock<Option<Hir>> = OnceLock::new();
+        let dotless = DOTLESS.get_or_init(|| crate::prepared::parse(r"(?:^|/)[^/.]+$").ok());
+        if Some(hir) == dotless.as_ref() {
+            return true;
+        }
+        match hir.kind() {
+            HirKind::Concat(items) => match items.split_last() {
+                Some((last, body)) => {
+                    matches!(
+                        last.kind(),
+                        HirKind::Look(Look::End | Look::EndLF | Look::EndCRLF)
+                    ) && !body.is_empty()
+                        && body.iter().all(|i| pure_literal(i, folded))
+                }
+                None => false,
+            },
+            HirKind::Capture(c) => branch(&c.sub, folded),
+            _ => false,
+        }
+    }
+    match hir.kind() {
+        HirKind::Alternation(branches) => branches.iter().all(|b| branch(b, folded)),
+        _ => branch(hir, folded),
+    }
+}
+
 impl PathPatterns {
     fn of(rules: &[Rule]) -> Result<PathPatterns, BuildError> {
         let mut table = PathPatterns::default();
@@ -754,16 +915,25 @@ impl PathPatterns {
                         reason: format!("{p:?}: {reason}"),
                     })?;
                     let k = table.patterns.len() as u32;
+                    // Letters of a pattern read without its `(?i)` stand for either case, as
+                    // the name filter compares them.
+                    let folded = !std::ptr::eq(plain, p.as_str());
+                    let by_name = names_exactly(&hir, folded);
+                    let by_dir = dir_components(&hir, folded);
                     let listed = if !allow && table.names.add(&hir, k) {
                         table.named.push(k);
                         Listed::Names
                     } else if allow && table.allow_names.add(&hir, k) {
                         table.allow_named.push(k);
                         Listed::AllowNames
+                    } else if let Some(dirs) = &by_dir {
+                        table.rest.push((k, dirs.clone()));
+                        Listed::Rest
                     } else {
                         // A literal of a byte or two gates nothing worth the lookup.
                         let literals = required_literals(&hir)
                             .filter(|set| set.iter().all(|l| l.len() >= 3))
+                            .or_else(|| table.gate_branches(&hir, k, allow))
                             .unwrap_or_default();
                         table.rest.push((k, literals));
                         Listed::Rest
@@ -773,6 +943,8 @@ impl PathPatterns {
                         pattern: p.clone(),
                         owners: vec![owner],
                         regex: OnceLock::new(),
+                        by_name: by_name && listed != Listed::Rest,
+                        by_dir: by_dir.is_some() && listed == Listed::Rest,
                     });
                 }
             }
@@ -780,6 +952,51 @@ impl PathPatterns {
         table.names.index();
         table.allow_names.index();
         Ok(table)
+    }
+
+    /// For pattern `k` that neither a file name nor one set of literals gates, a gate branch
+    /// by branch (`(?:^|/)(?:\.env|[\w.-]+\.ini|group_vars/[\w.-]+)$`): the names that the
+    /// branches which end with one end with go to the name filter, and the literals the other
+    /// branches hold are returned. `None` (search on every path) when a branch has neither;
+    /// names added for the others then only cost a search each.
+    fn gate_branches(
+        &mut self,
+        hir: &regex_syntax::hir::Hir,
+        k: u32,
+        allow: bool,
+    ) -> Option<Vec<Vec<u8>>> {
+        let branches = top_branches(hir);
+        if branches.len() < 2 {
+            return None;
+        }
+        let mut literals = Vec::new();
+        let mut named = false;
+        for branch in &branches {
+            let names = if allow {
+                &mut self.allow_names
+            } else {
+                &mut self.names
+            };
+            if names.add(branch, k) {
+                named = true;
+                continue;
+            }
+            // Two bytes gate here: the alternative is every path.
+            let set = literals_held(branch, &|l| l.len() >= 2)?;
+            literals.extend(set);
+        }
+        if named {
+            // A path with a line break is searched with every named pattern.
+            if allow {
+                self.allow_named.push(k);
+            } else {
+                self.named.push(k);
+            }
+        }
+        literals.sort();
+        literals.dedup();
+        // No literal at all would gate the pattern out of every path its names miss.
+        (!literals.is_empty()).then_some(literals)
     }
 
     fn rest_gate(&self) -> &RestGate {
@@ -831,23 +1048,34 @@ impl PathPatterns {
             large.resize(words, 0);
             &mut large
         };
-        let mut search = |k: u32| {
+        // `matched`: the pattern is known to match (its name or directory was found).
+        let mut search = |k: u32, matched: bool| {
             let (word, bit) = (k as usize / 64, 1u64 << (k % 64));
             if searched[word] & bit == 0 {
                 searched[word] |= bit;
-                self.patterns[k as usize].each_match(path, &mut f);
+                let pattern = &self.patterns[k as usize];
+                if !matched {
+                    pattern.each_match(path, &mut f);
+                } else if pattern.built().is_ok() {
+                    pattern
+                        .owners
+                        .iter()
+                        .for_each(|&(rule, allow)| f(rule, allow));
+                }
             }
         };
         let name = path.rsplit('/').next().unwrap_or(path);
         // `$` also matches before a line break, which a path may (absurdly) hold: its name
         // then does not tell which patterns end there.
-        if path.contains(['\n', '\r']) {
-            self.named.iter().for_each(|&k| search(k));
-            self.allow_named.iter().for_each(|&k| search(k));
+        let lines = path.contains(['\n', '\r']);
+        if lines {
+            self.named.iter().for_each(|&k| search(k, false));
+            self.allow_named.iter().for_each(|&k| search(k, false));
         } else {
             for names in [&self.names, &self.allow_names] {
                 names.find(name.as_bytes(), |ks| {
-                    ks.iter().for_each(|&k| search(k));
+                    ks.iter()
+                        .for_each(|&k| search(k, self.patterns[k as usize].by_name));
                     false
                 });
             }
@@ -856,10 +1084,21 @@ impl PathPatterns {
             return;
         }
         let gate = self.rest_gate();
-        gate.always.iter().for_each(|&k| search(k));
+        gate.always.iter().for_each(|&k| search(k, false));
         if let Some(ac) = &gate.literals {
+            let bytes = path.as_bytes();
             for m in ac.find_overlapping_iter(path) {
-                search(gate.pattern_of[m.pattern().as_usize()]);
+                let k = gate.pattern_of[m.pattern().as_usize()];
+                if self.patterns[k as usize].by_dir && !lines {
+                    // The directory name, or a piece of a longer name (not a match).
+                    let whole = (m.start() == 0 || bytes[m.start() - 1] == b'/')
+                        && bytes.get(m.end()) == Some(&b'/');
+                    if whole {
+                        search(k, true);
+                    }
+                } else {
+                    search(k, false);
+                }
             }
         }
     }
@@ -4250,6 +4489,17 @@ pattern = '(?P<secret>apitok_[a-z0-9]{12})'
                 "config/settings.EXAMPLE.yml",
                 ".env.sample",
                 "docs/Password-Policy.md",
+                "src/Tests/models/user_test.rb",
+                "lib/testing/helpers.rb",
+                "contest/spec",
+                "x/test",
+                "TEST/a",
+                "test/",
+                "a/specs/b/tests/c.py",
+                "app/Locales/de.YML",
+                "notes.MD",
+                "deploy/values.Yaml",
+                "README",
             ]
             .map(String::from),
         );
