@@ -838,31 +838,39 @@ fn dir_components(hir: &regex_syntax::hir::Hir, folded: bool) -> Option<Vec<Vec<
 /// either case if `folded`) that ends the path, with no `/` and no other anchor. Such a pattern
 /// need not be searched on a name that [`NameFilter`] finds for it.
 fn names_exactly(hir: &regex_syntax::hir::Hir, folded: bool) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
     use regex_syntax::hir::{Hir, HirKind, Look};
-    fn branch(hir: &Hir, folded: bool) -> bool {
-        static DOTLESS: OnceLock<Option<Hir>> = OnceLock::new();
-        let dotless = DOTLESS.get_or_init(|| crate::prepared::parse(r"(?:^|/)[^/.]+$").ok());
-        if Some(hir) == dotless.as_ref() {
+    static DOTLESS: OnceLock<Option<Hir>> = OnceLock::new();
+    let dotless = DOTLESS.get_or_init(|| crate::prepared::parse(r"(?:^|/)[^/.]+$").ok());
+    fn branch(hir: &Hir, folded: bool, dotless: Option<&Hir>) -> bool {
+        if Some(hir) == dotless {
             return true;
         }
         match hir.kind() {
             HirKind::Concat(items) => match items.split_last() {
                 Some((last, body)) => {
-                    matches!(
-                        last.kind(),
-                        HirKind::Look(Look::End | Look::EndLF | Look::EndCRLF)
-                    ) && !body.is_empty()
+                    matches!(last.kind(), HirKind::Look(Look::End | Look::EndLF | Look::EndCRLF))
+                        && !body.is_empty()
                         && body.iter().all(|i| pure_literal(i, folded))
+                        // The name filter lists the suffix literals the extractor gives, which
+                        // stand for less than the branch when it gave up on a part (a class of
+                        // more than ten bytes, a cross product over its limits).
+                        && Extractor::new()
+                            .kind(ExtractKind::Suffix)
+                            .extract(hir)
+                            .is_exact()
                 }
                 None => false,
             },
-            HirKind::Capture(c) => branch(&c.sub, folded),
+            HirKind::Capture(c) => branch(&c.sub, folded, dotless),
             _ => false,
         }
     }
     match hir.kind() {
-        HirKind::Alternation(branches) => branches.iter().all(|b| branch(b, folded)),
-        _ => branch(hir, folded),
+        HirKind::Alternation(branches) => {
+            branches.iter().all(|b| branch(b, folded, dotless.as_ref()))
+        }
+        _ => branch(hir, folded, dotless.as_ref()),
     }
 }
 
@@ -916,18 +924,23 @@ impl PathPatterns {
                     })?;
                     let k = table.patterns.len() as u32;
                     // Letters of a pattern read without its `(?i)` stand for either case, as
-                    // the name filter compares them.
-                    let folded = !std::ptr::eq(plain, p.as_str());
-                    let by_name = names_exactly(&hir, folded);
+                    // the name filter compares them, unless a group turns case back on
+                    // (`(?-i:PEM)`; any `-i` at all keeps the pattern searched).
+                    let folded = !std::ptr::eq(plain, p.as_str()) && !plain.contains("-i");
                     let by_dir = dir_components(&hir, folded);
-                    let listed = if !allow && table.names.add(&hir, k) {
+                    let named = match allow {
+                        false => table.names.add_exact(&hir, k),
+                        true => table.allow_names.add_exact(&hir, k),
+                    };
+                    let by_name = named == Some(true) && names_exactly(&hir, folded);
+                    let listed = if named.is_some() && !allow {
                         table.named.push(k);
                         Listed::Names
-                    } else if allow && table.allow_names.add(&hir, k) {
+                    } else if named.is_some() {
                         table.allow_named.push(k);
                         Listed::AllowNames
-                    } else if let Some(dirs) = &by_dir {
-                        table.rest.push((k, dirs.clone()));
+                    } else if let Some(dirs) = by_dir.clone() {
+                        table.rest.push((k, dirs));
                         Listed::Rest
                     } else {
                         // A literal of a byte or two gates nothing worth the lookup.
@@ -1582,6 +1595,13 @@ impl NameFilter {
     /// not anchored at the end (`$`), no literal ends every match (`\.kube/[^/]+$`), or one
     /// ends with the `/` of a directory.
     fn add(&mut self, pattern: &regex_syntax::hir::Hir, k: u32) -> bool {
+        self.add_exact(pattern, k).is_some()
+    }
+
+    /// As [`add`](Self::add): `Some(true)` when the names and suffixes added are exactly the
+    /// ends of the pattern's matches (the literal extractor gave up on no part), `Some(false)`
+    /// when they say too much, `None` when nothing was added.
+    fn add_exact(&mut self, pattern: &regex_syntax::hir::Hir, k: u32) -> Option<bool> {
         use regex_syntax::hir::literal::{ExtractKind, Extractor};
         use regex_syntax::hir::{Hir, HirKind, Look};
         // A branch for names without a dot has no suffix literal: it is noted apart, and the
@@ -1594,22 +1614,18 @@ impl NameFilter {
                 branches.iter().partition(|b| Some(*b) == dotless.as_ref());
             if !names.is_empty() && !rest.is_empty() {
                 let rest = Hir::alternation(rest.into_iter().cloned().collect());
-                if !self.add(&rest, k) {
-                    return false;
-                }
+                let exact = self.add_exact(&rest, k)?;
                 self.dotless.push(k);
-                return true;
+                return Some(exact);
             }
         }
         let ends = pattern.properties().look_set_suffix();
         if !(ends.contains(Look::End) || ends.contains(Look::EndLF) || ends.contains(Look::EndCRLF))
         {
-            return false;
+            return None;
         }
         let seq = Extractor::new().kind(ExtractKind::Suffix).extract(pattern);
-        let Some(literals) = seq.literals() else {
-            return false;
-        };
+        let literals = seq.literals()?;
         let mut exact = Vec::new();
         let mut suffixes = Vec::new();
         for lit in literals {
@@ -1617,7 +1633,7 @@ impl NameFilter {
             match bytes.iter().rposition(|&b| b == b'/') {
                 Some(slash) if slash + 1 < bytes.len() => exact.push(bytes[slash + 1..].to_vec()),
                 None if !bytes.is_empty() => suffixes.push(bytes),
-                _ => return false,
+                _ => return None,
             }
         }
         for name in exact {
@@ -1628,7 +1644,7 @@ impl NameFilter {
         }
         self.suffixes
             .extend(suffixes.into_iter().map(|s| (s, vec![k])));
-        true
+        Some(seq.is_exact())
     }
 
     /// Sorts the suffixes, merges the entries of equal ones and indexes them by last byte;
@@ -4362,6 +4378,81 @@ allow_paths = ['[a&&b]']
         assert!(!scanner.path_has_scoped_rules("src/x1"));
         let found = scanner.scan_file(&mut scanner.scratch(), b"tok_abc123def456", Some("x1"));
         assert!(found.is_empty());
+    }
+
+    /// The shortcuts of path selection (a name or a whole directory found stands for a
+    /// match) hold only where they are exact: a class the literal extractor gives up on, a
+    /// group that turns case back on, a prefix of a directory name, a partial name. Selection
+    /// here is compared with every pattern searched alone.
+    #[test]
+    fn path_shortcuts_apply_only_where_exact() {
+        let mut src = String::new();
+        for (i, (paths, allow)) in [
+            (r"(?i)[0-9a-f]\.log$", ""),
+            (r"(?i)[0-9][0-9][0-9]\.log$", ""),
+            (r"(?i)\.(?-i:PEM)$", ""),
+            (r"(?i)(?:^|/)(?-i:Test)/", ""),
+            (r"(?i)(?:^|/)(?:tests?|specs?)/", ""),
+            (
+                r"(?i)\.(?:ya?ml|json)$|(?:^|/)[^/.]+$",
+                r"(?i)[._-](?:example|sample)\.ya?ml$",
+            ),
+            (
+                r"(?i)(?:^|/)(?:\.env(?:\.[\w-]+)*|[\w.-]+\.ini|(?:group|host)_vars/[\w.-]+)$",
+                "",
+            ),
+        ]
+        .iter()
+        .enumerate()
+        {
+            src.push_str(&format!(
+                "[[rule]]\nid = \"t.{i}\"\nname = \"t\"\ndescription = \"t\"\nkeywords = [\"tok_\"]\n\
+                 pattern = '(?P<secret>tok_[a-z0-9]{{12}})'\npaths = ['{paths}']\n"
+            ));
+            if !allow.is_empty() {
+                src.push_str(&format!("allow_paths = ['{allow}']\n"));
+            }
+        }
+        let scanner = Scanner::new(RuleSet::from_toml(&src, "t.toml").unwrap()).unwrap();
+        let paths = &scanner.inner.paths;
+        let sorted = |mut v: Vec<(u32, bool)>| {
+            v.sort();
+            v.dedup();
+            v
+        };
+        let mut selected = 0;
+        for path in [
+            "app/x.log",
+            "app/a.log",
+            "app/x00.log",
+            "app/123.LOG",
+            "k.pem",
+            "k.PEM",
+            "test/a.rb",
+            "Test/a.rb",
+            "a/TESTS/b",
+            "contest/test/x",
+            "specsheet/x",
+            "x/spec",
+            "values.YML",
+            "values.sample.yml",
+            "README",
+            "a.b/README",
+            "dir/",
+            "deploy/.env.prod",
+            "group_vars/all",
+            "my.envrc",
+        ] {
+            let mut fast = Vec::new();
+            paths.each_match(path, |r, a| fast.push((r, a)));
+            let mut every = Vec::new();
+            for pattern in &paths.patterns {
+                pattern.each_match(path, &mut |r, a| every.push((r, a)));
+            }
+            selected += usize::from(!every.is_empty());
+            assert_eq!(sorted(fast), sorted(every), "{path}");
+        }
+        assert!(selected >= 10, "{selected}");
     }
 
     /// Keywords that only rules scoped to some files have are looked for only in those files
