@@ -982,34 +982,36 @@ impl PathPatterns {
         if branches.len() < 2 {
             return None;
         }
+        // Every branch is checked before any name is added: a pattern searched on every path
+        // leaves no names behind (they would make `may_scope_name` say yes for nothing).
         let mut literals = Vec::new();
-        let mut named = false;
+        let mut named = Vec::new();
         for branch in &branches {
-            let names = if allow {
-                &mut self.allow_names
-            } else {
-                &mut self.names
-            };
-            if names.add(branch, k) {
-                named = true;
+            if NameFilter::default().add(branch, k) {
+                named.push(branch);
                 continue;
             }
             // Two bytes gate here: the alternative is every path.
-            let set = literals_held(branch, &|l| l.len() >= 2)?;
-            literals.extend(set);
+            literals.extend(literals_held(branch, &|l| l.len() >= 2)?);
         }
-        if named {
+        // No literal at all would gate the pattern out of every path its names miss.
+        if literals.is_empty() {
+            return None;
+        }
+        let (names, listed) = match allow {
+            false => (&mut self.names, &mut self.named),
+            true => (&mut self.allow_names, &mut self.allow_named),
+        };
+        for branch in &named {
+            names.add(branch, k);
+        }
+        if !named.is_empty() {
             // A path with a line break is searched with every named pattern.
-            if allow {
-                self.allow_named.push(k);
-            } else {
-                self.named.push(k);
-            }
+            listed.push(k);
         }
         literals.sort();
         literals.dedup();
-        // No literal at all would gate the pattern out of every path its names miss.
-        (!literals.is_empty()).then_some(literals)
+        Some(literals)
     }
 
     fn rest_gate(&self) -> &RestGate {
@@ -4380,6 +4382,25 @@ allow_paths = ['[a&&b]']
         assert!(found.is_empty());
     }
 
+    /// Asserts that `path` selects the same rules through [`PathPatterns::each_match`] as with
+    /// every pattern searched alone; whether it selects any.
+    fn selects_as_every_pattern(paths: &PathPatterns, path: &str) -> bool {
+        let sorted = |mut v: Vec<(u32, bool)>| {
+            v.sort();
+            v.dedup();
+            v
+        };
+        let mut fast = Vec::new();
+        paths.each_match(path, |r, a| fast.push((r, a)));
+        let mut every = Vec::new();
+        for pattern in &paths.patterns {
+            pattern.each_match(path, &mut |r, a| every.push((r, a)));
+        }
+        let any = !every.is_empty();
+        assert_eq!(sorted(fast), sorted(every), "{path}");
+        any
+    }
+
     /// The shortcuts of path selection (a name or a whole directory found stands for a
     /// match) hold only where they are exact: a class the literal extractor gives up on, a
     /// group that turns case back on, a prefix of a directory name, a partial name. Selection
@@ -4415,11 +4436,6 @@ allow_paths = ['[a&&b]']
         }
         let scanner = Scanner::new(RuleSet::from_toml(&src, "t.toml").unwrap()).unwrap();
         let paths = &scanner.inner.paths;
-        let sorted = |mut v: Vec<(u32, bool)>| {
-            v.sort();
-            v.dedup();
-            v
-        };
         let mut selected = 0;
         for path in [
             "app/x.log",
@@ -4443,14 +4459,7 @@ allow_paths = ['[a&&b]']
             "group_vars/all",
             "my.envrc",
         ] {
-            let mut fast = Vec::new();
-            paths.each_match(path, |r, a| fast.push((r, a)));
-            let mut every = Vec::new();
-            for pattern in &paths.patterns {
-                pattern.each_match(path, &mut |r, a| every.push((r, a)));
-            }
-            selected += usize::from(!every.is_empty());
-            assert_eq!(sorted(fast), sorted(every), "{path}");
+            selected += usize::from(selects_as_every_pattern(paths, path));
         }
         assert!(selected >= 10, "{selected}");
     }
@@ -4594,21 +4603,9 @@ pattern = '(?P<secret>apitok_[a-z0-9]{12})'
             ]
             .map(String::from),
         );
-        let sorted = |mut v: Vec<(u32, bool)>| {
-            v.sort();
-            v.dedup();
-            v
-        };
         let mut selected = 0;
         for path in &examples {
-            let mut gated = Vec::new();
-            paths.each_match(path, |r, a| gated.push((r, a)));
-            let mut every = Vec::new();
-            for pattern in &paths.patterns {
-                pattern.each_match(path, &mut |r, a| every.push((r, a)));
-            }
-            selected += usize::from(!gated.is_empty());
-            assert_eq!(sorted(gated), sorted(every), "{path}");
+            selected += usize::from(selects_as_every_pattern(paths, path));
         }
         assert!(examples.len() > 200, "{}", examples.len());
         // Most example paths are there for their rule's scope: not a comparison of nothings.
