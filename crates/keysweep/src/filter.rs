@@ -1073,6 +1073,9 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"Settings.password12"));
 /// assert!(!looks_like_password_literal(b"Config.retries10"));
 /// assert!(!looks_like_password_literal(b"Colors.black54"));
+/// assert!(!looks_like_password_literal(b"Spacing.large16"));
+/// assert!(looks_like_password_literal(b"Orchid.vortex13"));
+/// assert!(looks_like_password_literal(b"Falcon.meridian34"));
 /// assert!(!looks_like_password_literal(b"self.secret12"));
 /// assert!(!looks_like_password_literal(b"account.password12"));
 /// assert!(!looks_like_password_literal(b"password_input"));
@@ -1357,8 +1360,32 @@ fn dotted_words_and_number(s: &[u8]) -> bool {
     let (left, right) = (&s[..dot], &s[dot + 1..]);
     let letters = right.iter().take_while(|b| b.is_ascii_lowercase()).count();
     let digits = &right[letters..];
-    // A capitalized first word may be a type's constant (`Colors.black54`): three digits.
-    let capital = left.first().is_some_and(u8::is_ascii_uppercase);
+    // A capitalized first word that names a kind of design constant may be a type's constant
+    // (`Colors.black54`, `Spacing.large16`): three digits. Other capitalized words are
+    // passwords made of two words (`Orchid.vortex13`).
+    const TYPES: &[&[u8]] = &[
+        b"colors",
+        b"color",
+        b"icons",
+        b"fonts",
+        b"font",
+        b"sizes",
+        b"size",
+        b"spacing",
+        b"spacings",
+        b"dimens",
+        b"margins",
+        b"padding",
+        b"radius",
+        b"typography",
+        b"palette",
+        b"shades",
+        b"styles",
+        b"durations",
+        b"duration",
+    ];
+    let capital = left.first().is_some_and(u8::is_ascii_uppercase)
+        && TYPES.iter().any(|t| t.eq_ignore_ascii_case(left));
     left.len() >= 4
         && left[0].is_ascii_alphabetic()
         && left[1..].iter().all(u8::is_ascii_lowercase)
