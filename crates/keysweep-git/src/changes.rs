@@ -475,9 +475,24 @@ fn staged_jobs(repo: &gix::Repository, jobs: &mut Vec<Job>) -> Result<(), String
     let tree = repo
         .head_tree_id()
         .map_err(|e| format!("cannot read HEAD's tree: {e}"))?;
+    match staged_by_cache_tree(repo, &index, tree.detach())? {
+        Some((found, _)) => jobs.extend(found),
+        None => staged_by_comparison(repo, &index, tree.detach(), jobs)?,
+    }
+    Ok(())
+}
+
+/// Staged changes: HEAD's whole tree compared with the index, renames paired with their
+/// source as configured.
+fn staged_by_comparison(
+    repo: &gix::Repository,
+    index: &gix::index::State,
+    tree: ObjectId,
+    jobs: &mut Vec<Job>,
+) -> Result<(), String> {
     repo.tree_index_status(
         &tree,
-        &index,
+        index,
         None,
         gix::status::tree_index::TrackRenames::AsConfigured,
         |change, _, _| {
@@ -520,6 +535,159 @@ fn staged_jobs(repo: &gix::Repository, jobs: &mut Vec<Job>) -> Result<(), String
     Ok(())
 }
 
+/// Staged changes found with the index's cache tree (its `TREE` extension), as git finds
+/// them for `git commit` and `git diff --cached`: a directory whose cache-tree entry is valid,
+/// counts as many entries as the index holds under it and names HEAD's tree for that
+/// directory holds no staged change, and is not read. After `git add` only the directories on
+/// the paths of added files are invalid, so a pre-commit check of a large repository reads a
+/// few trees, not all of HEAD's (which comparing HEAD's whole tree with the index does).
+///
+/// With the jobs, how many of HEAD's trees were read. `None` where this cannot stand for the
+/// full comparison ([`staged_jobs`]): no cache tree, a
+/// sparse index, unmerged entries, or a change that deletes one path and adds another, which
+/// may be a rename (the full comparison pairs it with its source, so that moving a file adds
+/// no line).
+fn staged_by_cache_tree(
+    repo: &gix::Repository,
+    index: &gix::index::State,
+    head_tree: ObjectId,
+) -> Result<Option<(Vec<Job>, usize)>, String> {
+    let Some(cache) = index.tree() else {
+        return Ok(None);
+    };
+    if index.is_sparse() || index.entries().iter().any(|e| e.stage_raw() != 0) {
+        return Ok(None);
+    }
+    // Copies pair an added path with a source that may be unchanged: only the full comparison
+    // finds those.
+    let config = repo.config_snapshot();
+    let copies = ["status.renames", "diff.renames"].iter().any(|key| {
+        config
+            .string(*key)
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with(b"cop"))
+    });
+    let mut walk = CacheTreeWalk {
+        repo,
+        index,
+        jobs: Vec::new(),
+        added: false,
+        deleted: false,
+        trees: 0,
+    };
+    walk.dir(b"", 0..index.entries().len(), Some(head_tree), Some(cache))?;
+    Ok((!(walk.added && (walk.deleted || copies))).then_some((walk.jobs, walk.trees)))
+}
+
+/// The walk of [`staged_by_cache_tree`]: HEAD's trees beside the index's entries, directory
+/// by directory, into the directories the cache tree does not vouch for.
+struct CacheTreeWalk<'a> {
+    repo: &'a gix::Repository,
+    index: &'a gix::index::State,
+    jobs: Vec<Job>,
+    /// A path the index has and HEAD has not.
+    added: bool,
+    /// A path HEAD has and the index has not.
+    deleted: bool,
+    /// HEAD's trees read.
+    trees: usize,
+}
+
+impl CacheTreeWalk<'_> {
+    /// The directory `prefix` (empty, or ending in `/`): the index's entries under it are
+    /// `range`; `head` is its tree in HEAD (if HEAD has it), `cache` its cache-tree entry.
+    fn dir(
+        &mut self,
+        prefix: &[u8],
+        range: std::ops::Range<usize>,
+        head: Option<ObjectId>,
+        cache: Option<&gix::index::extension::Tree>,
+    ) -> Result<(), String> {
+        if let (Some(head), Some(cache)) = (head, cache) {
+            let count = u32::try_from(range.len()).ok();
+            if cache.id == head && cache.num_entries.is_some() && cache.num_entries == count {
+                return Ok(());
+            }
+        }
+        let mut head_entries = std::collections::HashMap::new();
+        if let Some(id) = head {
+            self.trees += 1;
+            let tree = self
+                .repo
+                .find_object(id)
+                .map_err(|e| format!("cannot read tree {id}: {e}"))?
+                .try_into_tree()
+                .map_err(|e| format!("cannot read tree {id}: {e}"))?;
+            let decoded = tree
+                .decode()
+                .map_err(|e| format!("cannot decode tree {id}: {e}"))?;
+            for e in decoded.entries {
+                head_entries.insert(e.filename.to_vec(), (e.mode, e.oid.to_owned(), false));
+            }
+        }
+        let entries = self.index.entries();
+        let mut i = range.start;
+        while i < range.end {
+            let entry = &entries[i];
+            let path = entry.path(self.index);
+            let rel = &path[prefix.len()..];
+            match rel.find_byte(b'/') {
+                None => {
+                    match head_entries.get_mut(rel.as_bytes()) {
+                        Some((mode, id, seen)) if !mode.is_tree() => {
+                            *seen = true;
+                            let same_mode = entry.mode.to_tree_entry_mode() == Some(*mode);
+                            if (*id != entry.id || !same_mode) && is_file(entry.mode) {
+                                self.jobs.push(Job {
+                                    path: path.to_str_lossy().into_owned(),
+                                    change: Change::Staged,
+                                    old: Some(*id),
+                                    new: Source::Blob(entry.id),
+                                });
+                            }
+                        }
+                        _ => {
+                            self.added = true;
+                            if is_file(entry.mode) {
+                                self.jobs.push(Job {
+                                    path: path.to_str_lossy().into_owned(),
+                                    change: Change::Staged,
+                                    old: None,
+                                    new: Source::Blob(entry.id),
+                                });
+                            }
+                        }
+                    }
+                    i += 1;
+                }
+                Some(slash) => {
+                    let name = rel[..slash].to_vec();
+                    let sub_prefix = [prefix, &name, b"/"].concat();
+                    let mut end = i + 1;
+                    while end < range.end && entries[end].path(self.index).starts_with(&sub_prefix)
+                    {
+                        end += 1;
+                    }
+                    let sub_head = match head_entries.get_mut(&name) {
+                        Some((mode, id, seen)) if mode.is_tree() => {
+                            *seen = true;
+                            Some(*id)
+                        }
+                        _ => None,
+                    };
+                    let sub_cache =
+                        cache.and_then(|c| c.children.iter().find(|t| t.name.as_slice() == name));
+                    self.dir(&sub_prefix, i..end, sub_head, sub_cache)?;
+                    i = end;
+                }
+            }
+        }
+        if head_entries.values().any(|(_, _, seen)| !seen) {
+            self.deleted = true;
+        }
+        Ok(())
+    }
+}
+
 /// Which lines of `new` (0-based) a line diff from `old` marks as added. Line ends (`\n`,
 /// `\r\n`) are ignored, so a file whose line endings a checkout filter changed adds nothing.
 pub fn added_lines(old: &[u8], new: &[u8]) -> Vec<bool> {
@@ -536,6 +704,145 @@ pub fn added_lines(old: &[u8], new: &[u8]) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::added_lines;
+
+    /// The cache-tree walk finds the staged changes the full comparison finds, or gives way to
+    /// it (only where a path is added and another deleted): random edits, additions, deletions,
+    /// moves and mode changes, staged in part or in whole, with commits and a soft reset between
+    /// them (a cache tree valid for the index but not for HEAD), in a real repository.
+    #[test]
+    fn cache_tree_walk_finds_what_the_full_comparison_finds() {
+        use std::process::Command;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let git = |args: &[&str]| {
+            let out = Command::new("git")
+                .args([
+                    "-c",
+                    "user.name=t",
+                    "-c",
+                    "user.email=t@t",
+                    "-c",
+                    "commit.gpgsign=false",
+                ])
+                .args(args)
+                .current_dir(root)
+                .output()
+                .expect("the tests need the git binary");
+            assert!(
+                out.status.success(),
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        git(&["init", "-q"]);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let dirs = ["", "a/", "a/b/", "a/b/c/", "d/", "d/e/", "f-g/", "a.b/"];
+        let mut files: Vec<String> = Vec::new();
+        let write = |path: &str, text: &str| {
+            let p = root.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        for i in 0..40 {
+            let path = format!("{}f{i}.txt", dirs[i % dirs.len()]);
+            write(&path, &format!("line {i}\n"));
+            files.push(path);
+        }
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", "base"]);
+        let (mut fast, mut rounds) = (0, 0);
+        for round in 0..40 {
+            for _ in 0..1 + rand(4) {
+                match rand(6) {
+                    0 | 1 if !files.is_empty() => {
+                        let f = &files[rand(files.len())];
+                        write(f, &format!("changed in {round}\n"));
+                    }
+                    2 => {
+                        let path = format!("{}n{round}x{}.txt", dirs[rand(dirs.len())], rand(1000));
+                        write(&path, "new\n");
+                        files.push(path);
+                    }
+                    3 if files.len() > 5 => {
+                        let f = files.swap_remove(rand(files.len()));
+                        std::fs::remove_file(root.join(f)).unwrap();
+                    }
+                    4 if !files.is_empty() => {
+                        use std::os::unix::fs::PermissionsExt;
+                        let f = root.join(&files[rand(files.len())]);
+                        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755))
+                            .unwrap();
+                    }
+                    _ => {
+                        let path = format!("new{round}/deep/x.txt");
+                        write(&path, "deep\n");
+                        files.push(path);
+                    }
+                }
+            }
+            if rand(3) == 0 && !files.is_empty() {
+                // Part of the work staged.
+                let f = files[rand(files.len())].clone();
+                git(&["add", "-A", "--", &f]);
+            } else {
+                git(&["add", "-A"]);
+            }
+            let repo = gix::open(root).unwrap();
+            let index = repo.index_or_empty().unwrap();
+            let tree = repo.head_tree_id().unwrap().detach();
+            let key = |jobs: &[super::Job]| {
+                let mut v: Vec<(String, Option<gix::ObjectId>, gix::ObjectId)> = jobs
+                    .iter()
+                    .map(|j| match j.new {
+                        super::Source::Blob(id) => (j.path.clone(), j.old, id),
+                        super::Source::File(_) => unreachable!("staged jobs are blobs"),
+                    })
+                    .collect();
+                v.sort();
+                v
+            };
+            let mut full = Vec::new();
+            super::staged_by_comparison(&repo, &index, tree, &mut full).unwrap();
+            if let Some((walked, _)) = super::staged_by_cache_tree(&repo, &index, tree).unwrap() {
+                assert_eq!(key(&walked), key(&full), "round {round}");
+                fast += 1;
+            }
+            rounds += 1;
+            match rand(4) {
+                0 => git(&["commit", "-q", "--allow-empty", "-m", &format!("r{round}")]),
+                1 if round > 2 => {
+                    git(&["commit", "-q", "--allow-empty", "-m", &format!("r{round}")]);
+                    git(&["reset", "-q", "--soft", "HEAD~1"]);
+                }
+                _ => {}
+            }
+        }
+        assert!(
+            fast * 4 >= rounds,
+            "the walk stood for the comparison in {fast} of {rounds} rounds"
+        );
+        // After a commit, one staged edit three directories down reads the trees on its path
+        // and no other.
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "--allow-empty", "-m", "last"]);
+        write("a/b/c/f3.txt", "edited\n");
+        git(&["add", "a/b/c/f3.txt"]);
+        let repo = gix::open(root).unwrap();
+        let index = repo.index_or_empty().unwrap();
+        let tree = repo.head_tree_id().unwrap().detach();
+        let (jobs, trees) = super::staged_by_cache_tree(&repo, &index, tree)
+            .unwrap()
+            .unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].path, "a/b/c/f3.txt");
+        assert_eq!(trees, 4, "root, a, a/b and a/b/c");
+    }
 
     #[test]
     fn added_lines_of_a_diff() {
