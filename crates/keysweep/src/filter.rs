@@ -1665,12 +1665,33 @@ pub(crate) fn public_values() -> impl Iterator<Item = (&'static str, &'static st
         })
 }
 
+/// The bytes of a byte-array literal (`0x2b, 0x7e,\n 0x15`: `0x` and two hex digits each, parted
+/// by commas and white space) as lower-case hex, or `None` for anything else.
+fn byte_array_hex(s: &[u8]) -> Option<Vec<u8>> {
+    let mut hex = Vec::new();
+    for item in s.split(|&b| b == b',') {
+        let item = item.trim_ascii();
+        let digits = item
+            .strip_prefix(b"0x")
+            .or_else(|| item.strip_prefix(b"0X"))?;
+        if digits.len() != 2 || !digits.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        hex.extend(digits.iter().map(u8::to_ascii_lowercase));
+    }
+    (hex.len() >= 32).then_some(hex)
+}
+
 /// Whether `s` is, byte for byte, a credential a vendor publishes in its documentation (or a
 /// token carrying the jwt.io debugger's sample claims).
 pub(crate) fn is_public_value(s: &[u8]) -> bool {
     static SET: OnceLock<HashSet<&'static [u8]>> = OnceLock::new();
     let set = SET.get_or_init(|| public_values().map(|(_, v)| v.as_bytes()).collect());
     if set.contains(s) {
+        return true;
+    }
+    // A published key written as a byte array (`0x2b, 0x7e, ...` in C, Java or Rust source).
+    if byte_array_hex(s).is_some_and(|hex| set.contains(hex.as_slice())) {
         return true;
     }
     // The jwt.io debugger's sample claims (`{"sub":"1234567890","name":"John Doe",

@@ -89,3 +89,40 @@ fn a_value_a_specific_rule_rejects_is_not_guessed_at_by_generic_rules() {
     let server = format!("const gemini = new GoogleGenerativeAI({{ apiKey: '{key}' }});\n");
     assert_eq!(verdicts(&server), [("google.api_key".to_string(), None)]);
 }
+
+/// A published key written as a byte array in source (FIPS-197's AES-128 example key, which
+/// RFC 4493 uses for AES-CMAC) is suppressed; one byte changed, it is reported.
+#[test]
+fn a_published_key_written_as_bytes_is_suppressed() {
+    let source = |last: &str| {
+        format!(
+            "static const uint8 rfc4493_key[16] = {{\n    0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6,\n    0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, {last}\n}};\n"
+        )
+    };
+    let scanner = ScannerBuilder::new()
+        .keep_suppressed(true)
+        .build(RuleSet::builtin())
+        .unwrap();
+    let verdicts = |text: &str| -> Vec<(String, Option<Suppression>)> {
+        scanner
+            .scan_file(
+                &mut scanner.scratch(),
+                text.as_bytes(),
+                Some("test/unit/test_cmac.c"),
+            )
+            .into_iter()
+            .map(|f| (f.rule_id.to_string(), f.suppressed))
+            .collect()
+    };
+    assert_eq!(
+        verdicts(&source("0x3c")),
+        [(
+            "generic.secret.key_bytes".to_string(),
+            Some(Suppression::Placeholder)
+        )]
+    );
+    assert_eq!(
+        verdicts(&source("0x3d")),
+        [("generic.secret.key_bytes".to_string(), None)]
+    );
+}
