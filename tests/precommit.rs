@@ -146,6 +146,36 @@ fn a_staged_utf16_file_is_scanned_like_any_file() {
     assert_eq!(rows[0]["path"], "deploy.ps1");
 }
 
+/// Run from a subdirectory, a staged scan covers the whole repository, as `git diff --cached`
+/// does: both when the index's cache tree answers and when HEAD's tree is compared in full
+/// (a staged deletion beside an addition may be a rename), which without a pathspec covered
+/// only the directory the scan ran in.
+#[test]
+fn staged_scan_from_a_subdirectory_covers_the_repository() {
+    let r = Repo::new();
+    r.put("old.txt", "old\n");
+    r.put("sub/a.txt", "a\n");
+    r.commit("base");
+    r.put("root.env", &format!("AWS_ACCESS_KEY_ID={AWS_1}\n"));
+    r.git(&["add", "root.env"]);
+    let sub = r.path.join("sub");
+    let out = scan(&sub, &["--staged"]);
+    assert_eq!(
+        changes(&out),
+        [("root.env".into(), 1, "staged".into())],
+        "{}",
+        stderr(&out)
+    );
+    r.git(&["rm", "-q", "old.txt"]);
+    let out = scan(&sub, &["--staged"]);
+    assert_eq!(
+        changes(&out),
+        [("root.env".into(), 1, "staged".into())],
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn staged_scan_works_before_the_first_commit() {
     let r = Repo::new();
