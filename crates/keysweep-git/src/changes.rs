@@ -111,6 +111,19 @@ struct Job {
     new: Source,
 }
 
+impl Job {
+    /// A staged file: its blob in the index, and the blob it is compared with (HEAD's, or a
+    /// rename's source), if any.
+    fn staged(path: &gix::bstr::BStr, old: Option<ObjectId>, new: ObjectId) -> Job {
+        Job {
+            path: path.to_str_lossy().into_owned(),
+            change: Change::Staged,
+            old,
+            new: Source::Blob(new),
+        }
+    }
+}
+
 enum Source {
     Blob(ObjectId),
     File(PathBuf),
@@ -462,12 +475,7 @@ fn staged_jobs(repo: &gix::Repository, jobs: &mut Vec<Job>) -> Result<(), String
     if head.is_unborn() {
         for entry in index.entries() {
             if entry.stage_raw() == 0 && is_file(entry.mode) {
-                jobs.push(Job {
-                    path: entry.path(&index).to_str_lossy().into_owned(),
-                    change: Change::Staged,
-                    old: None,
-                    new: Source::Blob(entry.id),
-                });
+                jobs.push(Job::staged(entry.path(&index), None, entry.id));
             }
         }
         return Ok(());
@@ -532,12 +540,7 @@ fn staged_by_comparison(
                 ChangeRef::Deletion { .. } => return Ok(std::ops::ControlFlow::Continue(())),
             };
             if is_file(mode) {
-                jobs.push(Job {
-                    path: location.to_str_lossy().into_owned(),
-                    change: Change::Staged,
-                    old,
-                    new: Source::Blob(id.into_owned()),
-                });
+                jobs.push(Job::staged(&location, old, id.into_owned()));
             }
             Ok(std::ops::ControlFlow::Continue(()))
         },
@@ -614,8 +617,8 @@ impl CacheTreeWalk<'_> {
         cache: Option<&gix::index::extension::Tree>,
     ) -> Result<(), String> {
         if let (Some(head), Some(cache)) = (head, cache) {
-            let count = u32::try_from(range.len()).ok();
-            if cache.id == head && cache.num_entries.is_some() && cache.num_entries == count {
+            let count = cache.num_entries.map(|n| n as usize);
+            if cache.id == head && count == Some(range.len()) {
                 return Ok(());
             }
         }
@@ -654,7 +657,8 @@ impl CacheTreeWalk<'_> {
                     i += 1;
                 }
                 None => {
-                    match head_entries.get_mut(rel.as_bytes()) {
+                    i += 1;
+                    let old = match head_entries.get_mut(rel.as_bytes()) {
                         Some((mode, id, seen)) if !mode.is_tree() => {
                             *seen = true;
                             // By kind: a tree may hold a mode such as 100664 from old history,
@@ -663,37 +667,26 @@ impl CacheTreeWalk<'_> {
                                 .mode
                                 .to_tree_entry_mode()
                                 .is_some_and(|m| m.kind() == mode.kind());
-                            if (*id != entry.id || !same_mode) && is_file(entry.mode) {
-                                self.jobs.push(Job {
-                                    path: path.to_str_lossy().into_owned(),
-                                    change: Change::Staged,
-                                    old: Some(*id),
-                                    new: Source::Blob(entry.id),
-                                });
+                            if *id == entry.id && same_mode {
+                                continue;
                             }
+                            Some(*id)
                         }
                         _ => {
                             self.added = true;
-                            if is_file(entry.mode) {
-                                self.jobs.push(Job {
-                                    path: path.to_str_lossy().into_owned(),
-                                    change: Change::Staged,
-                                    old: None,
-                                    new: Source::Blob(entry.id),
-                                });
-                            }
+                            None
                         }
+                    };
+                    if is_file(entry.mode) {
+                        self.jobs.push(Job::staged(path, old, entry.id));
                     }
-                    i += 1;
                 }
                 Some(slash) => {
                     let name = rel[..slash].to_vec();
                     let sub_prefix = [prefix, &name, b"/"].concat();
-                    let mut end = i + 1;
-                    while end < range.end && entries[end].path(self.index).starts_with(&sub_prefix)
-                    {
-                        end += 1;
-                    }
+                    // The entries under it follow each other (the index is sorted by path).
+                    let end = i + entries[i..range.end]
+                        .partition_point(|e| e.path(self.index).starts_with(&sub_prefix));
                     let sub_head = match head_entries.get_mut(&name) {
                         Some((mode, id, seen)) if mode.is_tree() => {
                             *seen = true;

@@ -602,19 +602,8 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     // A byte array of one repeated byte (`0x0b, 0x0b, ...`, the key of RFC 4231's first HMAC
     // test case; `0x00`s of a zeroed buffer): a test vector or filler, not key material.
     if s.len() >= 24 && s.starts_with(b"0x") {
-        let mut items = s
-            .split(|&b| b == b',')
-            .map(|i| i.trim_ascii())
-            .filter(|i| !i.is_empty());
-        if let Some(first) = items.next() {
-            let mut n = 1;
-            if first.len() == 4
-                && items.all(|i| {
-                    n += 1;
-                    i.eq_ignore_ascii_case(first)
-                })
-                && n >= 8
-            {
+        if let Some(hex) = byte_array_hex(s) {
+            if hex.len() >= 16 && hex.chunks(2).all(|byte| byte == &hex[..2]) {
                 return true;
             }
         }
@@ -1671,6 +1660,9 @@ fn byte_array_hex(s: &[u8]) -> Option<Vec<u8>> {
     let mut hex = Vec::new();
     for item in s.split(|&b| b == b',') {
         let item = item.trim_ascii();
+        if item.is_empty() {
+            continue;
+        }
         let digits = item
             .strip_prefix(b"0x")
             .or_else(|| item.strip_prefix(b"0X"))?;
@@ -1679,7 +1671,7 @@ fn byte_array_hex(s: &[u8]) -> Option<Vec<u8>> {
         }
         hex.extend(digits.iter().map(u8::to_ascii_lowercase));
     }
-    (hex.len() >= 32).then_some(hex)
+    (!hex.is_empty()).then_some(hex)
 }
 
 /// Whether `s` is, byte for byte, a credential a vendor publishes in its documentation (or a
