@@ -217,6 +217,9 @@ struct Shape {
     first_bytes: Option<[u64; 4]>,
     /// The gate DFA, as `gate_table` writes it.
     gate: Option<Vec<u8>>,
+    /// With a gate: per keyword (in the rule's order), the bytes that may follow a hit of it
+    /// ([`follow_sets`]), as four 64-bit words.
+    follow: Vec<[u64; 4]>,
 }
 
 /// A gate larger than this is not kept (the rule is then compiled at its first hit, as a rule
@@ -241,6 +244,18 @@ fn shape(r: &Table) -> Option<Shape> {
         .unwrap_or(false);
     let hir = lead::parse(pattern).ok()?;
     let lead = lead::keyword_lead(&hir, &keywords, case_sensitive);
+    // A rule whose matches start next to its keywords has a gate searched anchored at
+    // those few starts, where it dies within a few bytes of most hits. A rule searched in
+    // windows has one when its matches go on from a keyword at a point of the pattern
+    // ([`suffix_at_keyword`]): searched anchored at a hit, it tells whether a match can
+    // go on from there, and a window it turns away is not searched.
+    let gate = match lead {
+        Some(_) => gate(&hir),
+        None => suffix_at_keyword(&hir, &keywords, case_sensitive).and_then(|s| gate(&s)),
+    };
+    let follow = gate.as_deref().map_or_else(Vec::new, |g| {
+        follow_sets(g, lead.unwrap_or(0), &keywords, case_sensitive)
+    });
     Some(Shape {
         key: lead::shape_key(pattern, &keywords, case_sensitive),
         lead,
@@ -255,16 +270,103 @@ fn shape(r: &Table) -> Option<Shape> {
                 }
                 words
             }),
-        // A rule whose matches start next to its keywords has a gate searched anchored at
-        // those few starts, where it dies within a few bytes of most hits. A rule searched in
-        // windows has one when its matches go on from a keyword at a point of the pattern
-        // ([`suffix_at_keyword`]): searched anchored at a hit, it tells whether a match can
-        // go on from there, and a window it turns away is not searched.
-        gate: match lead {
-            Some(_) => gate(&hir),
-            None => suffix_at_keyword(&hir, &keywords, case_sensitive).and_then(|s| gate(&s)),
-        },
+        gate,
+        follow,
     })
+}
+
+/// Per keyword of a rule, the bytes that may follow a hit of it, read off the rule's gate (a
+/// table of [`gate_table`]), searched anchored up to `lead` bytes before the hit: the states
+/// the gate can be in after any `lead` bytes or fewer from one of its starts, then the
+/// keyword's bytes (either case unless `case_sensitive`), and a byte may follow where one of
+/// them does not die on it. A hit followed by another byte is one where the gate turns away
+/// every start, so the scan skips it without walking the gate. Where the gate can match or
+/// give up on the way, every byte may follow.
+fn follow_sets(
+    gate: &[u8],
+    lead: usize,
+    keywords: &[String],
+    case_sensitive: bool,
+) -> Vec<[u64; 4]> {
+    const ANY: [u64; 4] = [u64::MAX; 4];
+    let word = |i: usize| usize::from(u16::from_le_bytes([gate[2 * i], gate[2 * i + 1]]));
+    let (states, narrow, columns, first_plain) =
+        (word(0), word(1) & 0x8000 != 0, word(1) & 0x7fff, word(2));
+    let classes = &gate[16..16 + 256];
+    let table = &gate[16 + 256..];
+    let next = |s: usize, class: u8| -> usize {
+        let i = s * columns + usize::from(class);
+        if narrow {
+            usize::from(table[i])
+        } else {
+            usize::from(u16::from_le_bytes([table[2 * i], table[2 * i + 1]]))
+        }
+    };
+    // The states after `lead` bytes or fewer; `None` if a match or a quit comes first.
+    let mut live = vec![false; states];
+    let mut set: Vec<usize> = (3..8).map(word).collect();
+    set.sort_unstable();
+    set.dedup();
+    for &s in &set {
+        live[s] = true;
+    }
+    let mut frontier = set.clone();
+    for _ in 0..lead {
+        let mut grown = Vec::new();
+        for &s in &frontier {
+            if s < first_plain {
+                return vec![ANY; keywords.len()];
+            }
+            for class in 0..columns - 1 {
+                let t = next(s, class as u8);
+                if t != 0 && !live[t] {
+                    live[t] = true;
+                    grown.push(t);
+                }
+            }
+        }
+        if grown.is_empty() {
+            break;
+        }
+        set.extend_from_slice(&grown);
+        frontier = grown;
+    }
+    if set.iter().any(|&s| s < first_plain) {
+        return vec![ANY; keywords.len()];
+    }
+    keywords
+        .iter()
+        .map(|kw| {
+            let mut at = set.clone();
+            for &b in kw.as_bytes() {
+                let mut after: Vec<usize> = Vec::new();
+                let cases = if case_sensitive {
+                    [b, b]
+                } else {
+                    [b.to_ascii_lowercase(), b.to_ascii_uppercase()]
+                };
+                for &s in &at {
+                    for c in cases {
+                        let t = next(s, classes[usize::from(c)]);
+                        if t != 0 && !after.contains(&t) {
+                            after.push(t);
+                        }
+                    }
+                }
+                if after.iter().any(|&s| s < first_plain) {
+                    return ANY;
+                }
+                at = after;
+            }
+            let mut words = [0u64; 4];
+            for b in 0..=255u8 {
+                if at.iter().any(|&s| next(s, classes[usize::from(b)]) != 0) {
+                    words[usize::from(b >> 6)] |= 1 << (b & 63);
+                }
+            }
+            words
+        })
+        .collect()
 }
 
 /// The gate of a pattern: an anchored DFA for a language that holds every match of the
@@ -506,6 +608,7 @@ fn write_shapes(mut shapes: Vec<Shape>, out: &Path) -> String {
     shapes.sort_by_key(|s| s.key);
     shapes.dedup_by_key(|s| s.key);
     let mut gates = Vec::new();
+    let mut follows = Vec::new();
     let mut src = String::from(
         "/// The shape of each built-in rule, sorted by key.\n\
          static SHAPES: &[Entry] = &[\n",
@@ -518,11 +621,19 @@ fn write_shapes(mut shapes: Vec<Shape>, out: &Path) -> String {
             }
             None => (0, 0),
         };
+        let follow_off = follows.len() / 32;
+        for set in &s.follow {
+            for w in set {
+                follows.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+        let follow_len = s.follow.len();
         let fb = s.first_bytes.unwrap_or([u64::MAX; 4]);
         let n = |v: Option<usize>| v.map_or(u32::MAX, |v| u32::try_from(v).unwrap_or(u32::MAX - 1));
         writeln!(
             src,
             "    Entry {{ key: {:#x}, lead: {}, max_len: {}, off: {off}, len: {len}, \
+             follow_off: {follow_off}, follow_len: {follow_len}, \
              first_bytes: [{:#x}, {:#x}, {:#x}, {:#x}] }},",
             s.key,
             n(s.lead),
@@ -536,9 +647,12 @@ fn write_shapes(mut shapes: Vec<Shape>, out: &Path) -> String {
     }
     src.push_str(
         "];\n/// The gates of [`SHAPES`], one after another.\n\
-         static GATES: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/gates.bin\"));\n",
+         static GATES: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/gates.bin\"));\n\
+         /// The follow sets of [`SHAPES`], 32 bytes each (four little-endian u64 words).\n\
+         static FOLLOWS: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/follows.bin\"));\n",
     );
     std::fs::write(out.join("gates.bin"), gates).expect("write to OUT_DIR");
+    std::fs::write(out.join("follows.bin"), follows).expect("write to OUT_DIR");
     src
 }
 

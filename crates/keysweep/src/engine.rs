@@ -416,11 +416,18 @@ const LONG_ANCHORED_WINDOW: usize = 256;
 #[derive(Debug, Default)]
 struct Keyword {
     triggers: Vec<Trigger>,
+    /// Per trigger, the bytes that may follow a hit ([`Shape::follow_set`]), one bit each:
+    /// read from the rules' shapes at the keyword's first hit, and kept side by side, so that
+    /// the hits of a keyword many rules share (`password`) skip most of its triggers for one
+    /// load each.
+    follow: OnceLock<Box<[[u64; 4]]>>,
 }
 
 #[derive(Debug)]
 struct Trigger {
     rule: u32,
+    /// The keyword's place in the rule's keywords (its follow set, [`prepared::Shape`]).
+    keyword: u16,
     /// For a keyword longer than its automaton pattern ([`KEYWORD_PREFIX`], [`pattern_len`]):
     /// the whole keyword (lowercase), which a hit of its prefix must go on to.
     full: Option<Box<[u8]>>,
@@ -462,7 +469,7 @@ fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>, usize
             keywordless.push(i as u32);
             continue;
         }
-        for kw in &rule.keywords {
+        for (k, kw) in rule.keywords.iter().enumerate() {
             let lower = kw.as_bytes().to_ascii_lowercase();
             let cut = pattern_len(&lower);
             let prefix = lower[..cut].to_vec();
@@ -482,6 +489,7 @@ fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>, usize
             {
                 triggers.push(Trigger {
                     rule: i as u32,
+                    keyword: u16::try_from(k).unwrap_or(u16::MAX),
                     full,
                     exact,
                 });
@@ -2641,17 +2649,28 @@ impl Scanner {
                 find_keywords(dfa, patterns, hay, from..range.end, scratch);
                 for &(pattern, start) in &scratch.hits {
                     let prefix_len = inner.patterns[pattern.as_usize()].len();
-                    for t in &inner.keywords[pattern.as_usize()].triggers {
-                        let len = match &t.full {
-                            Some(full) => {
-                                let whole = hay.get(start..start + full.len());
-                                if !whole.is_some_and(|w| w.eq_ignore_ascii_case(full)) {
-                                    continue;
-                                }
-                                full.len()
-                            }
-                            None => prefix_len,
+                    let keyword = &inner.keywords[pattern.as_usize()];
+                    let follow = keyword.follow.get_or_init(|| {
+                        let set = |t: &Trigger| {
+                            self.shape(t.rule as usize)
+                                .map_or([u64::MAX; 4], |s| s.follow_set(t.keyword.into()))
                         };
+                        keyword.triggers.iter().map(set).collect()
+                    });
+                    for (t, follow) in keyword.triggers.iter().zip(follow.iter()) {
+                        let len = t.full.as_ref().map_or(prefix_len, |full| full.len());
+                        // A byte after the hit that no match of the rule can have there.
+                        if let Some(&b) = hay.get(start + len) {
+                            if follow[usize::from(b >> 6)] & (1 << (b & 63)) == 0 {
+                                continue;
+                            }
+                        }
+                        if let Some(full) = &t.full {
+                            let whole = hay.get(start..start + full.len());
+                            if !whole.is_some_and(|w| w.eq_ignore_ascii_case(full)) {
+                                continue;
+                            }
+                        }
                         if let Some(exact) = &t.exact {
                             if hay[start..start + len] != **exact {
                                 continue;

@@ -34,6 +34,10 @@ struct Entry {
     /// Where its gate is in [`GATES`], and its length (0: no gate).
     off: u32,
     len: u32,
+    /// Where its follow sets are in [`FOLLOWS`] (in sets of 32 bytes), and how many (one per
+    /// keyword; 0: none).
+    follow_off: u32,
+    follow_len: u32,
     /// The bytes its matches can begin with, one bit each (all set: any byte).
     first_bytes: [u64; 4],
 }
@@ -63,6 +67,26 @@ pub(crate) struct Shape {
     /// When its lead is more than 0: the bytes its matches can begin with
     /// ([`first_bytes`](crate::lead::first_bytes)), or `None` for any byte.
     pub(crate) first_bytes: Option<Box<[bool; 256]>>,
+    /// Per keyword of the rule (in its order), the bytes that may follow a hit, 32 bytes each
+    /// (empty without a gate).
+    follow: &'static [u8],
+}
+
+impl Shape {
+    /// The bytes that may follow a hit of the rule's keyword number `keyword`, one bit each
+    /// (byte `b` is bit `b % 64` of word `b / 64`): the build script read off the rule's gate
+    /// which bytes may follow each keyword (`follow_sets` in `build.rs`); at a hit followed by
+    /// another byte the gate would turn away every start the hit allows, so the hit is dropped
+    /// without walking it. Every byte for a keyword without a set.
+    pub(crate) fn follow_set(&self, keyword: usize) -> [u64; 4] {
+        let mut set = [u64::MAX; 4];
+        if let Some(bytes) = self.follow.get(keyword * 32..keyword * 32 + 32) {
+            for (w, b) in set.iter_mut().zip(bytes.chunks_exact(8)) {
+                *w = u64::from_le_bytes(b.try_into().expect("eight bytes"));
+            }
+        }
+        set
+    }
 }
 
 /// A rule's gate automaton, searched anchored at the starts a keyword hit allows.
@@ -210,6 +234,8 @@ pub(crate) fn lookup(rule: &Rule) -> Option<Shape> {
         max_len,
         off,
         len,
+        follow_off,
+        follow_len,
         first_bytes,
         ..
     } = SHAPES[i];
@@ -227,6 +253,9 @@ pub(crate) fn lookup(rule: &Rule) -> Option<Shape> {
         lead: bound(lead),
         max_len: bound(max_len),
         gate,
+        follow: FOLLOWS
+            .get(follow_off as usize * 32..(follow_off as usize + follow_len as usize) * 32)
+            .unwrap_or_default(),
         first_bytes: (!any).then(|| {
             Box::new(std::array::from_fn(|b| {
                 first_bytes[b >> 6] & (1 << (b & 63)) != 0
@@ -406,6 +435,92 @@ mod tests {
         }
         assert!(checked > 1000, "{checked}");
         assert!(windowed > 50, "{windowed}");
+    }
+
+    /// The follow sets (`follow_sets` in `build.rs`) let through the byte after every keyword
+    /// hit a match of its rule holds where the scan looks for it: in a rule with a lead, each
+    /// keyword within the lead of the match's start; in a rule searched in windows, one keyword
+    /// of the match at least, where the gate lets it through. And they turn most bytes away
+    /// after the keyword of a rule that needs a separator there (`.netrc`'s `password `).
+    #[test]
+    fn follow_sets_let_every_match_of_their_rule_through() {
+        let mut checked = 0;
+        for rule in RuleSet::builtin_with_examples().rules() {
+            let Some(shape) = lookup(rule) else {
+                continue;
+            };
+            let Some(gate) = &shape.gate else {
+                continue;
+            };
+            let regex = Regex::builder()
+                .syntax(regex_automata::util::syntax::Config::new().utf8(false))
+                .build(&rule.pattern);
+            let Ok(regex) = regex else {
+                continue;
+            };
+            let texts = rule.examples.iter().map(|e| &e.text);
+            for text in texts.chain(rule.negative_examples.iter().map(|e| &e.text)) {
+                let hay = text.as_bytes();
+                for m in regex.find_iter(hay) {
+                    // (keyword number, where it is) of each keyword in the match.
+                    let hits: Vec<(usize, usize)> = (m.start()..m.end())
+                        .flat_map(|at| {
+                            rule.keywords.iter().enumerate().filter_map(move |(i, k)| {
+                                let w = hay.get(at..at + k.len())?;
+                                let same = if rule.case_sensitive {
+                                    w == k.as_bytes()
+                                } else {
+                                    w.eq_ignore_ascii_case(k.as_bytes())
+                                };
+                                (same && at + k.len() <= m.end()).then_some((i, at))
+                            })
+                        })
+                        .collect();
+                    let follows = |&(i, at): &(usize, usize)| {
+                        let set = shape.follow_set(i);
+                        hay.get(at + rule.keywords[i].len())
+                            .is_none_or(|&b| set[usize::from(b >> 6)] & (1 << (b & 63)) != 0)
+                    };
+                    match shape.lead {
+                        Some(lead) => {
+                            for hit in hits.iter().filter(|h| h.1 <= m.start() + lead) {
+                                assert!(
+                                    follows(hit),
+                                    "{}: keyword {} at {}",
+                                    rule.id,
+                                    hit.0,
+                                    hit.1
+                                );
+                                checked += 1;
+                            }
+                        }
+                        None => {
+                            let through = hits.iter().any(|h| {
+                                follows(h) && gate.may_match_from(hay, h.1..=h.1, m.end() - h.1)
+                            });
+                            assert!(
+                                through,
+                                "{}: no keyword of the match at {}",
+                                rule.id,
+                                m.start()
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+        let netrc = RuleSet::builtin();
+        let netrc = netrc
+            .rules()
+            .iter()
+            .find(|r| &*r.id == "netrc.password")
+            .unwrap();
+        let set = lookup(netrc).unwrap().follow_set(0);
+        let allows = |b: u8| set[usize::from(b >> 6)] & (1 << (b & 63)) != 0;
+        assert!(allows(b' ') && allows(b'\t'));
+        assert!(!allows(b'_') && !allows(b'=') && !allows(b's'));
     }
 
     /// A gate turns hits away: after a rule's keyword, control bytes (which no rule's
