@@ -4086,6 +4086,24 @@ pattern = 'pw:(?P<secret>[^\s]{6,40})'
             lead(r"(?i)\b[a-z]{2,20}://[^\s:@/]{1,64}@", &["://"], false),
             None
         );
+        // A line's indentation before a case-insensitive keyword (a class per letter): up to
+        // 8 bytes; 40 are too many.
+        assert_eq!(
+            lead(
+                r"(?im)^[ \t]{0,8}user[ \t]{1,4}(?P<user>\S{1,64})",
+                &["user"],
+                false
+            ),
+            Some(8)
+        );
+        assert_eq!(
+            lead(
+                r"(?im)^[ \t]{0,40}user[ \t]{1,4}(?P<user>\S{1,64})",
+                &["user"],
+                false
+            ),
+            None
+        );
         assert_eq!(
             lead(r"\b(?P<secret>ghp_[A-Za-z0-9]{36})\b", &["ghp_"], true),
             Some(2)

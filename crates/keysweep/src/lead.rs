@@ -151,8 +151,12 @@ pub(crate) fn keyword_lead(
         if lead > MAX_LEAD {
             return None;
         }
+        // A keyword of a case-insensitive pattern is a class per letter (`(?i)user`), not a
+        // literal: a class is tried too, and a line's indentation (`(?m)^[ \t]{0,8}user`)
+        // becomes the lead.
         let literal = matches!(item.kind(), HirKind::Literal(_));
-        if (k == 1 || literal)
+        let class = matches!(item.kind(), HirKind::Class(_));
+        if (k == 1 || literal || class)
             && starts_with_keyword(&Hir::concat(items[k..].to_vec()), keywords, case_sensitive)
         {
             return Some(lead);
