@@ -302,7 +302,8 @@ fn follow_sets(
             usize::from(u16::from_le_bytes([table[2 * i], table[2 * i + 1]]))
         }
     };
-    // The states after `lead` bytes or fewer; `None` if a match or a quit comes first.
+    // The states after `lead` bytes or fewer; every byte may follow where a match or a quit
+    // comes first.
     let mut live = vec![false; states];
     let mut set: Vec<usize> = (3..8).map(word).collect();
     set.sort_unstable();

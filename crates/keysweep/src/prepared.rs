@@ -389,15 +389,44 @@ mod tests {
     #[test]
     fn gates_let_every_match_of_their_rule_through() {
         let (mut checked, mut windowed) = (0, 0);
+        each_gated_example_match(|rule, shape, gate, hay, m| {
+            let through = if shape.lead.is_some() {
+                gate.may_match_from(hay, m.start()..=m.start(), m.end() - m.start())
+            } else {
+                windowed += 1;
+                (m.start()..m.end()).any(|at| {
+                    rule.keywords.iter().any(|k| {
+                        hay[at..].len() >= k.len()
+                            && hay[at..at + k.len()].eq_ignore_ascii_case(k.as_bytes())
+                    }) && gate.may_match_from(hay, at..=at, m.end() - at)
+                })
+            };
+            assert!(
+                through,
+                "{}: the gate turns away a match at {}",
+                rule.id,
+                m.start()
+            );
+            checked += 1;
+        });
+        assert!(checked > 1000, "{checked}");
+        assert!(windowed > 50, "{windowed}");
+    }
+
+    /// Calls `f` with each match of each gated built-in rule in its examples and negative
+    /// examples (the regex's matches, before any entropy or placeholder check). A pattern too
+    /// large to compile as written is searched relaxed: its matches are a superset, and the
+    /// gate's language holds them too.
+    fn each_gated_example_match(
+        mut f: impl FnMut(&crate::rule::Rule, &Shape, &Gate, &[u8], regex_automata::Match),
+    ) {
         for rule in RuleSet::builtin_with_examples().rules() {
             let Some(shape) = lookup(rule) else {
                 continue;
             };
-            let Some(gate) = shape.gate else {
+            let Some(gate) = &shape.gate else {
                 continue;
             };
-            // A pattern too large to compile as written is tested relaxed: its matches are a
-            // superset, and the gate's language holds them too.
             let hir = parse(&rule.pattern).unwrap();
             let build = |hir: &regex_syntax::hir::Hir| {
                 Regex::builder()
@@ -412,29 +441,10 @@ mod tests {
             for text in texts.chain(rule.negative_examples.iter().map(|e| &e.text)) {
                 let hay = text.as_bytes();
                 for m in regex.find_iter(hay) {
-                    let through = if shape.lead.is_some() {
-                        gate.may_match_from(hay, m.start()..=m.start(), m.end() - m.start())
-                    } else {
-                        windowed += 1;
-                        (m.start()..m.end()).any(|at| {
-                            rule.keywords.iter().any(|k| {
-                                hay[at..].len() >= k.len()
-                                    && hay[at..at + k.len()].eq_ignore_ascii_case(k.as_bytes())
-                            }) && gate.may_match_from(hay, at..=at, m.end() - at)
-                        })
-                    };
-                    assert!(
-                        through,
-                        "{}: the gate turns away a match at {}",
-                        rule.id,
-                        m.start()
-                    );
-                    checked += 1;
+                    f(rule, &shape, gate, hay, m);
                 }
             }
         }
-        assert!(checked > 1000, "{checked}");
-        assert!(windowed > 50, "{windowed}");
     }
 
     /// The follow sets (`follow_sets` in `build.rs`) let through the byte after every keyword
@@ -445,71 +455,47 @@ mod tests {
     #[test]
     fn follow_sets_let_every_match_of_their_rule_through() {
         let mut checked = 0;
-        for rule in RuleSet::builtin_with_examples().rules() {
-            let Some(shape) = lookup(rule) else {
-                continue;
+        each_gated_example_match(|rule, shape, gate, hay, m| {
+            // (keyword number, where it is) of each keyword in the match.
+            let hits: Vec<(usize, usize)> = (m.start()..m.end())
+                .flat_map(|at| {
+                    rule.keywords.iter().enumerate().filter_map(move |(i, k)| {
+                        let w = hay.get(at..at + k.len())?;
+                        let same = if rule.case_sensitive {
+                            w == k.as_bytes()
+                        } else {
+                            w.eq_ignore_ascii_case(k.as_bytes())
+                        };
+                        (same && at + k.len() <= m.end()).then_some((i, at))
+                    })
+                })
+                .collect();
+            let follows = |&(i, at): &(usize, usize)| {
+                let set = shape.follow_set(i);
+                hay.get(at + rule.keywords[i].len())
+                    .is_none_or(|&b| set[usize::from(b >> 6)] & (1 << (b & 63)) != 0)
             };
-            let Some(gate) = &shape.gate else {
-                continue;
-            };
-            let regex = Regex::builder()
-                .syntax(regex_automata::util::syntax::Config::new().utf8(false))
-                .build(&rule.pattern);
-            let Ok(regex) = regex else {
-                continue;
-            };
-            let texts = rule.examples.iter().map(|e| &e.text);
-            for text in texts.chain(rule.negative_examples.iter().map(|e| &e.text)) {
-                let hay = text.as_bytes();
-                for m in regex.find_iter(hay) {
-                    // (keyword number, where it is) of each keyword in the match.
-                    let hits: Vec<(usize, usize)> = (m.start()..m.end())
-                        .flat_map(|at| {
-                            rule.keywords.iter().enumerate().filter_map(move |(i, k)| {
-                                let w = hay.get(at..at + k.len())?;
-                                let same = if rule.case_sensitive {
-                                    w == k.as_bytes()
-                                } else {
-                                    w.eq_ignore_ascii_case(k.as_bytes())
-                                };
-                                (same && at + k.len() <= m.end()).then_some((i, at))
-                            })
-                        })
-                        .collect();
-                    let follows = |&(i, at): &(usize, usize)| {
-                        let set = shape.follow_set(i);
-                        hay.get(at + rule.keywords[i].len())
-                            .is_none_or(|&b| set[usize::from(b >> 6)] & (1 << (b & 63)) != 0)
-                    };
-                    match shape.lead {
-                        Some(lead) => {
-                            for hit in hits.iter().filter(|h| h.1 <= m.start() + lead) {
-                                assert!(
-                                    follows(hit),
-                                    "{}: keyword {} at {}",
-                                    rule.id,
-                                    hit.0,
-                                    hit.1
-                                );
-                                checked += 1;
-                            }
-                        }
-                        None => {
-                            let through = hits.iter().any(|h| {
-                                follows(h) && gate.may_match_from(hay, h.1..=h.1, m.end() - h.1)
-                            });
-                            assert!(
-                                through,
-                                "{}: no keyword of the match at {}",
-                                rule.id,
-                                m.start()
-                            );
-                            checked += 1;
-                        }
+            match shape.lead {
+                Some(lead) => {
+                    for hit in hits.iter().filter(|h| h.1 <= m.start() + lead) {
+                        assert!(follows(hit), "{}: keyword {} at {}", rule.id, hit.0, hit.1);
+                        checked += 1;
                     }
                 }
+                None => {
+                    let through = hits
+                        .iter()
+                        .any(|h| follows(h) && gate.may_match_from(hay, h.1..=h.1, m.end() - h.1));
+                    assert!(
+                        through,
+                        "{}: no keyword of the match at {}",
+                        rule.id,
+                        m.start()
+                    );
+                    checked += 1;
+                }
             }
-        }
+        });
         assert!(checked > 1000, "{checked}");
         let netrc = RuleSet::builtin();
         let netrc = netrc
