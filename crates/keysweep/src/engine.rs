@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::keyword_dfa::KeywordDfa;
 use crate::lead::{first_bytes, keyword_lead};
-use crate::prepared::Shape;
+use crate::prepared::{has_byte, Shape};
 use crate::relax::relax_repeats;
 use aho_corasick::PatternID;
 use regex_automata::meta::{self, Regex};
@@ -2660,10 +2660,8 @@ impl Scanner {
                     for (t, follow) in keyword.triggers.iter().zip(follow.iter()) {
                         let len = t.full.as_ref().map_or(prefix_len, |full| full.len());
                         // A byte after the hit that no match of the rule can have there.
-                        if let Some(&b) = hay.get(start + len) {
-                            if follow[usize::from(b >> 6)] & (1 << (b & 63)) == 0 {
-                                continue;
-                            }
+                        if hay.get(start + len).is_some_and(|&b| !has_byte(follow, b)) {
+                            continue;
                         }
                         if let Some(full) = &t.full {
                             let whole = hay.get(start..start + full.len());

@@ -115,6 +115,13 @@ pub(crate) struct Gate {
     first_bytes: [u64; 4],
 }
 
+/// Whether byte `b` is in `set`, a set of bytes as four 64-bit words (byte `b` is bit `b % 64`
+/// of word `b / 64`), as the build script writes a rule's first bytes and follow sets.
+#[inline(always)]
+pub(crate) fn has_byte(set: &[u64; 4], b: u8) -> bool {
+    set[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+}
+
 /// The dead state of a gate table; 1 is its quit state.
 const DEAD: u16 = 0;
 
@@ -216,7 +223,7 @@ impl Gate {
     ) -> bool {
         starts.into_iter().any(|at| {
             if let Some(&b) = hay.get(at) {
-                if self.first_bytes[usize::from(b >> 6)] & (1 << (b & 63)) == 0 {
+                if !has_byte(&self.first_bytes, b) {
                     return false;
                 }
             }
@@ -256,11 +263,8 @@ pub(crate) fn lookup(rule: &Rule) -> Option<Shape> {
         follow: FOLLOWS
             .get(follow_off as usize * 32..(follow_off as usize + follow_len as usize) * 32)
             .unwrap_or_default(),
-        first_bytes: (!any).then(|| {
-            Box::new(std::array::from_fn(|b| {
-                first_bytes[b >> 6] & (1 << (b & 63)) != 0
-            }))
-        }),
+        first_bytes: (!any)
+            .then(|| Box::new(std::array::from_fn(|b| has_byte(&first_bytes, b as u8)))),
     })
 }
 
@@ -473,7 +477,7 @@ mod tests {
             let follows = |&(i, at): &(usize, usize)| {
                 let set = shape.follow_set(i);
                 hay.get(at + rule.keywords[i].len())
-                    .is_none_or(|&b| set[usize::from(b >> 6)] & (1 << (b & 63)) != 0)
+                    .is_none_or(|&b| has_byte(&set, b))
             };
             match shape.lead {
                 Some(lead) => {
@@ -504,7 +508,7 @@ mod tests {
             .find(|r| &*r.id == "netrc.password")
             .unwrap();
         let set = lookup(netrc).unwrap().follow_set(0);
-        let allows = |b: u8| set[usize::from(b >> 6)] & (1 << (b & 63)) != 0;
+        let allows = |b: u8| has_byte(&set, b);
         assert!(allows(b' ') && allows(b'\t'));
         assert!(!allows(b'_') && !allows(b'=') && !allows(b's'));
     }
