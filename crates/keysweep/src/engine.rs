@@ -496,6 +496,12 @@ fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>, usize
             }
         }
     }
+    // A pattern's triggers that name the same longer keyword side by side (`password` starts
+    // `password ist`, `password es`, ... of one rule, 30 of them): a hit compares each such
+    // keyword with the input once ([`Scanner::scan_range`]).
+    for k in &mut keywords {
+        k.triggers.sort_by(|a, b| a.full.cmp(&b.full));
+    }
     // Stable: the patterns of unscoped rules first, in the order the rules name them.
     let unscoped = |k: &Keyword| {
         k.triggers
@@ -1413,7 +1419,8 @@ impl ScannerBuilder {
         let (paths, (patterns, keywords, all_keywordless, shared)) =
             (PathPatterns::of(&rules), keyword_table(&rules));
         let paths = paths?;
-        let scoped = rules.iter().map(|r| !r.paths.is_empty()).collect();
+        let scoped: Vec<bool> = rules.iter().map(|r| !r.paths.is_empty()).collect();
+        let scoped_count = scoped.iter().filter(|&&s| s).count();
         // Keyword-less rules scoped to some files are confirmed over the whole input when
         // their path matches; the others share one multi-pattern pass.
         let (scoped_keywordless, keywordless): (Vec<u32>, Vec<u32>) = all_keywordless
@@ -1440,6 +1447,7 @@ impl ScannerBuilder {
                 min_confidence: self.min_confidence.unwrap_or(Confidence::Low),
                 paths,
                 scoped,
+                scoped_count,
                 compiled: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 shapes: (0..rules.len()).map(|_| OnceLock::new()).collect(),
                 window_gates: (0..rules.len()).map(|_| OnceLock::new()).collect(),
@@ -1753,6 +1761,8 @@ struct Inner {
     paths: PathPatterns,
     /// Per rule: it has `paths`, so it runs only where a path matches.
     scoped: Vec<bool>,
+    /// How many rules have `paths`.
+    scoped_count: usize,
     rules: Vec<Rule>,
     /// Each rule's pattern, compiled on first use (an error is kept for `compile_all`).
     compiled: Vec<OnceLock<Result<Compiled, String>>>,
@@ -1839,6 +1849,8 @@ pub struct Scratch {
     off: Vec<bool>,
     /// The rules whose `allow_paths` the current path matches (see [`Scanner::select`]).
     allowed: Vec<u32>,
+    /// The rules scoped to some files that a `paths` pattern of the current path turned on.
+    turned_on: Vec<u32>,
     /// Whether any rule is off.
     any_off: bool,
     /// Whether any rule scoped to some files ([`Rule::paths`]) is on.
@@ -2062,6 +2074,7 @@ impl Scanner {
             owner: self.inner.id,
             off: self.inner.scoped.clone(),
             allowed: Vec::new(),
+            turned_on: Vec::new(),
             any_off: self.inner.scoped.iter().any(|&o| o),
             scoped_on: false,
             caches: (0..self.inner.rules.len()).map(|_| None).collect(),
@@ -2272,32 +2285,37 @@ impl Scanner {
         if inner.paths.rules.is_empty() {
             return;
         }
-        for &r in &inner.paths.rules {
-            scratch.off[r as usize] = inner.scoped[r as usize];
-        }
+        // Every rule back to its default, scoped rules off and the others on, in one copy:
+        // this runs for every file, and a loop over the hundreds of path-scoped rules (twice,
+        // for the flags below) was a microsecond a file.
+        scratch.off.copy_from_slice(&inner.scoped);
+        let (off, allowed, turned_on) = (
+            &mut scratch.off,
+            &mut scratch.allowed,
+            &mut scratch.turned_on,
+        );
+        allowed.clear();
+        turned_on.clear();
         if let Some(path) = path {
             // A matching `paths` pattern turns its rule on, an `allow_paths` one off; an
             // allowed path wins, whatever the order the patterns are reported in.
-            let (off, allowed) = (&mut scratch.off, &mut scratch.allowed);
-            allowed.clear();
             inner.paths.each_match(path, |rule, allow| {
                 if allow {
                     allowed.push(rule);
-                } else {
+                } else if off[rule as usize] {
                     off[rule as usize] = false;
+                    turned_on.push(rule);
                 }
             });
             for &rule in allowed.iter() {
                 off[rule as usize] = true;
             }
         }
-        let (mut any_off, mut scoped_on) = (false, false);
-        for &r in &inner.paths.rules {
-            let off = scratch.off[r as usize];
-            any_off |= off;
-            scoped_on |= inner.scoped[r as usize] && !off;
-        }
-        (scratch.any_off, scratch.scoped_on) = (any_off, scoped_on);
+        // Only the rules named above left their defaults: a scoped rule is on if one of them
+        // still is, and some rule is off if a path was allowed or a scoped rule stayed off.
+        let still_on = turned_on.iter().filter(|&&r| !off[r as usize]).count();
+        scratch.scoped_on = still_on > 0;
+        scratch.any_off = !allowed.is_empty() || still_on < inner.scoped_count;
     }
 
     /// Like [`scan`](Scanner::scan), appending to `out` (which is not cleared).
@@ -2657,15 +2675,34 @@ impl Scanner {
                         };
                         keyword.triggers.iter().map(set).collect()
                     });
+                    // The last longer keyword compared at this hit, and whether the input holds it
+                    // (triggers naming the same one are side by side).
+                    let mut compared: Option<(&[u8], bool)> = None;
                     for (t, follow) in keyword.triggers.iter().zip(follow.iter()) {
+                        // A rule off for this input (scoped to other paths) is neither
+                        // compiled nor confirmed.
+                        if scratch.any_off && scratch.off[t.rule as usize] {
+                            continue;
+                        }
+                        if let (Some(full), Some((last, found))) = (&t.full, compared) {
+                            if !found && **full == *last {
+                                continue;
+                            }
+                        }
                         let len = t.full.as_ref().map_or(prefix_len, |full| full.len());
                         // A byte after the hit that no match of the rule can have there.
                         if hay.get(start + len).is_some_and(|&b| !has_byte(follow, b)) {
                             continue;
                         }
                         if let Some(full) = &t.full {
-                            let whole = hay.get(start..start + full.len());
-                            if !whole.is_some_and(|w| w.eq_ignore_ascii_case(full)) {
+                            let found = match compared {
+                                Some((last, found)) if *last == **full => found,
+                                _ => hay
+                                    .get(start..start + full.len())
+                                    .is_some_and(|w| w.eq_ignore_ascii_case(full)),
+                            };
+                            compared = Some((full, found));
+                            if !found {
                                 continue;
                             }
                         }
@@ -2673,11 +2710,6 @@ impl Scanner {
                             if hay[start..start + len] != **exact {
                                 continue;
                             }
-                        }
-                        // A rule off for this input (scoped to other paths) is neither
-                        // compiled nor confirmed.
-                        if scratch.any_off && scratch.off[t.rule as usize] {
-                            continue;
                         }
                         // Where the rule's matches may start, from its shape (a built-in
                         // rule's, known without compiling it) or its compiled pattern.
