@@ -887,6 +887,12 @@ pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
             "wlan",
             "admin",
             "root",
+            "local_admin",
+            "local",
+            "bios",
+            "device",
+            "service",
+            "svc",
         ]
         .iter()
         .any(|p| {
@@ -2677,6 +2683,9 @@ mod tests {
         assert_eq!(credential_column(b"\"Password\""), Some(false));
         assert_eq!(credential_column(b"api-key"), Some(true));
         assert_eq!(credential_column(b"password_reset_sent_at"), None);
+        assert_eq!(credential_column(b"local_admin_pw"), Some(false));
+        assert_eq!(credential_column(b"BIOS Password"), Some(false));
+        assert_eq!(credential_column(b"local_admin"), None);
         assert_eq!(credential_column(b"token_count"), None);
     }
 

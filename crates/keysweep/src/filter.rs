@@ -1105,6 +1105,8 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(looks_like_password_literal(b"@Welcome_01"));
 /// assert!(!looks_like_password_literal(b"@types_20"));
 /// assert!(!looks_like_password_literal(b"@settings.password"));
+/// assert!(looks_like_password_literal(b"WalkIn.Skillet243"));
+/// assert!(!looks_like_password_literal(b"AppSettings.DbPassword"));
 /// ```
 pub fn looks_like_password_literal(secret: &[u8]) -> bool {
     // A call: `getPassword()`, `env("DB_PASSWORD")`.
@@ -1393,15 +1395,21 @@ fn is_vowel(b: &u8) -> bool {
 }
 
 /// Capitalized words joined by dots, the last one ending in a number of two digits or more (`Lotus.Orbit80`,
-/// `Pelican.Lotus35`): a password made of words, not a member path (`Settings.Default`).
+/// `Pelican.Lotus35`, `WalkIn.Skillet243`: a word before the last may be two run together):
+/// a password made of words, not a member path (`Settings.Default`).
 fn capitalized_words_and_number(s: &[u8]) -> bool {
     // Two digits or more: `Resources.Strings1` is a member with an index.
+    let parts = s.split(|&b| b == b'.').count();
     s.iter().rev().take_while(|b| b.is_ascii_digit()).count() >= 2
-        && s.split(|&b| b == b'.').all(|part| {
+        && s.split(|&b| b == b'.').enumerate().all(|(i, part)| {
             let letters = part.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+            let last = i + 1 == parts;
             letters >= 3
                 && part[0].is_ascii_uppercase()
-                && part[1..letters].iter().all(u8::is_ascii_lowercase)
+                && part[1].is_ascii_lowercase()
+                && part[1..letters]
+                    .iter()
+                    .all(|b| b.is_ascii_lowercase() || !last && b.is_ascii_uppercase())
                 && part[letters..].iter().all(u8::is_ascii_digit)
         })
 }
@@ -1576,8 +1584,17 @@ pub(crate) fn entropy_floor(secret: &[u8], min: f64, passwords: bool) -> f64 {
             || secret
                 .iter()
                 .all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F')));
+    // Hex in dash-separated groups of four (`6A9D-5A7F-E44A-BA5F-...`, as integration and
+    // licence keys are shown): the dashes carry no randomness, the digits are judged as hex.
+    let grouped = secret.len() >= 19
+        && secret
+            .split(|&b| b == b'-')
+            .all(|g| g.len() == 4 && g.iter().all(u8::is_ascii_hexdigit));
     if hex {
         min.min(4.0 - 30.0 / secret.len() as f64)
+    } else if grouped {
+        let digits = secret.iter().filter(|&&b| b != b'-').count();
+        min.min(4.0 - 30.0 / digits as f64)
     } else if passwords && is_passphrase(secret) {
         min.min(2.5)
     } else if passwords
