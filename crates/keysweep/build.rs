@@ -380,6 +380,49 @@ fn gate(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
     GATE_KEEP
         .iter()
         .find_map(|&(keep, max)| gate_keeping(hir, keep).filter(|g| g.len() <= max))
+        .or_else(|| {
+            // Too large even loosened (the wide alternations of the prose and table rules):
+            // the gate of the pattern's first few items ([`truncate`]), most items first.
+            // Every match of the rule begins with a match of its first items, so the gate
+            // still lets every match through; it turns away the hits where even those fail.
+            GATE_ITEMS.iter().find_map(|&items| {
+                gate_keeping(&truncate(hir, items), 1)
+                    .filter(|g| g.len() <= TRUNCATED_GATE_MAX_BYTES)
+            })
+        })
+}
+
+/// How many items of each concatenation a truncated gate keeps, tried in this order.
+const GATE_ITEMS: [usize; 5] = [8, 6, 4, 3, 2];
+
+/// A truncated gate is kept within this size: it is walked at every hit of its rule's
+/// keywords that its follow set lets through.
+const TRUNCATED_GATE_MAX_BYTES: usize = 32 << 10;
+
+/// The first `items` items of `hir` (after captures and nested concatenations are flattened),
+/// and of each branch of an alternation the same. Each string `hir` matches begins with one
+/// this matches.
+fn truncate(hir: &regex_syntax::hir::Hir, items: usize) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Hir, HirKind};
+    let mut all = Vec::new();
+    flatten(hir, &mut all);
+    if let [only] = &all[..] {
+        if let HirKind::Alternation(branches) = only.kind() {
+            return Hir::alternation(branches.iter().map(|b| truncate(b, items)).collect());
+        }
+    }
+    all.truncate(items);
+    Hir::concat(all)
+}
+
+/// The items of `hir` as one concatenation: captures and nested concatenations opened up.
+fn flatten(h: &regex_syntax::hir::Hir, out: &mut Vec<regex_syntax::hir::Hir>) {
+    use regex_syntax::hir::HirKind;
+    match h.kind() {
+        HirKind::Concat(items) => items.iter().for_each(|i| flatten(i, out)),
+        HirKind::Capture(c) => flatten(&c.sub, out),
+        _ => out.push(h.clone()),
+    }
 }
 
 /// Counted occurrences a gate keeps and the size it may have then, most first: the first
@@ -536,13 +579,6 @@ fn suffix_at_keyword(
     case_sensitive: bool,
 ) -> Option<regex_syntax::hir::Hir> {
     use regex_syntax::hir::{Hir, HirKind};
-    fn flatten(h: &Hir, out: &mut Vec<Hir>) {
-        match h.kind() {
-            HirKind::Concat(items) => items.iter().for_each(|i| flatten(i, out)),
-            HirKind::Capture(c) => flatten(&c.sub, out),
-            _ => out.push(h.clone()),
-        }
-    }
     let mut items = Vec::new();
     flatten(hir, &mut items);
     for k in 0..items.len() {
