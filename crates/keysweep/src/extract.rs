@@ -1144,9 +1144,19 @@ fn is_note(v: &[u8]) -> bool {
 const MAX_CSV_COMMENT_LINES: usize = 5;
 
 fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
-    // The header is the anchor's line; only the first line of the file is a header, after
-    // the `#` comment lines an export may start with (`# OPC UA users, imported ...`).
+    // The header is the first line of the file, or of a section of it after an empty line
+    // (or one of separators alone, as spreadsheets export an empty row), after the `#`
+    // comment lines an export may start with (`# OPC UA users, imported ...`); or the line
+    // after that one, when it names no credential (a sheet's title row: `Job,2024-031,Site,
+    // ...` above its table).
     let (mut line_start, mut line_end) = line_around(hay, anchor.start);
+    while line_end < hay.len()
+        && hay[line_start..line_end]
+            .iter()
+            .all(|b| matches!(b, b' ' | b'\t' | b',' | b';' | b'|' | b'\r'))
+    {
+        (line_start, line_end) = line_around(hay, line_end + 1);
+    }
     let mut commented = false;
     for _ in 0..MAX_CSV_COMMENT_LINES {
         // `#,Host,User,Password`: a header whose first column is `#`, not a comment.
@@ -1179,13 +1189,33 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
         return;
     }
     let rows = (line_end + 1).min(hay.len());
-    table_columns(hay, header_line, sep, rows, sep, false, out);
+    if table_columns(hay, header_line, sep, rows, sep, false, out) || commented || rows >= hay.len()
+    {
+        return;
+    }
+    // A title row above a table has another number of cells than the table (a first row of
+    // data has as many as its header).
+    let (next_start, next_end) = line_around(hay, rows);
+    let title_cells = memchr::memchr_iter(sep, header).count();
+    let header_line = trim(hay, next_start..next_end);
+    let header = &hay[header_line.clone()];
+    let sep = [b',', b'\t', b';', b'|']
+        .into_iter()
+        .max_by_key(|&s| memchr::memchr_iter(s, header).count())
+        .unwrap_or(b',');
+    if memchr::memchr(sep, header).is_some()
+        && memchr::memchr_iter(sep, header).count() != title_cells
+    {
+        let rows = (next_end + 1).min(hay.len());
+        table_columns(hay, header_line, sep, rows, sep, false, out);
+    }
 }
 
 /// The cells of a table's credential columns, row by row from `rows` until a line that is not
 /// a row of the table (another number of cells). The header's cells are parted by
 /// `header_sep`, the rows' by `sep` (they differ in DokuWiki tables). `markdown`: cells may be
-/// wrapped in backticks, which are not part of the value.
+/// wrapped in backticks, which are not part of the value. Whether the header names a credential
+/// column (or is a table of names and values).
 fn table_columns(
     hay: &[u8],
     header_line: Range<usize>,
@@ -1194,7 +1224,7 @@ fn table_columns(
     sep: u8,
     markdown: bool,
     out: &mut Vec<Extracted>,
-) {
+) -> bool {
     let mut cells = Vec::new();
     csv_cells(hay, header_line, header_sep, &mut cells);
     let names: Vec<Range<usize>> = cells.iter().map(|c| strip_markup(hay, c.clone())).collect();
@@ -1205,7 +1235,7 @@ fn table_columns(
     let name_column =
         value_column.and_then(|v| names.iter().position(|n| !n.is_empty()).filter(|&n| n < v));
     if columns.is_empty() && name_column.is_none() {
-        return;
+        return false;
     }
     let width = cells.len();
     let limit = (rows + MAX_REACH).min(hay.len());
@@ -1213,15 +1243,21 @@ fn table_columns(
     // The end of a record whose quoted cell ran over several lines (a password manager's
     // note): the lines up to it are that record's, not rows of their own.
     let mut record_end = 0;
+    // After an empty row (or one of separators alone): the next row may be the header of
+    // another section, which names some of the same columns (`Device,Model,IP,...` then
+    // `Intruder,Model,IP,...`); the table ends there.
+    let mut after_empty = false;
     for line in lines(hay, rows..limit) {
         if line.start < record_end {
             continue;
         }
         let text = &hay[trim(hay, line.clone())];
-        if text.is_empty() {
-            if markdown {
+        if text.is_empty() || !markdown && text.iter().all(|&b| b == sep || b == b' ' || b == b'\t')
+        {
+            if markdown && text.is_empty() {
                 break;
             }
+            after_empty = true;
             continue;
         }
         // MediaWiki's `|-` between rows; no row of the other tables is one.
@@ -1237,6 +1273,17 @@ fn table_columns(
         csv_cells(hay, line, sep, &mut row);
         if row.len() != width {
             // Not a row of this table (another section): stop trusting it.
+            break;
+        }
+        if std::mem::take(&mut after_empty)
+            && row.iter().any(|cell| {
+                let cell = hay[cell.clone()].trim_ascii();
+                !cell.is_empty()
+                    && names
+                        .iter()
+                        .any(|n| hay[n.clone()].trim_ascii().eq_ignore_ascii_case(cell))
+            })
+        {
             break;
         }
         for (i, key, needs_entropy) in &columns {
@@ -1268,9 +1315,10 @@ fn table_columns(
             out.extend(name_value(hay, key, value, (!markdown).then_some(b'"')));
         }
         if out.len() >= MAX_VALUES {
-            return;
+            return true;
         }
     }
+    true
 }
 
 /// The value of a row of a table of names and values whose name names a credential
