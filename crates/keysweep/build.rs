@@ -374,8 +374,9 @@ fn follow_sets(
 /// pattern, determinized with no capture groups and every counted repetition loosened
 /// ([`loosen`]: `{20,40}` becomes `{8,}` while the gate stays within 32 KiB, else `{1,}`;
 /// counting is what makes a rule's DFA big), so that it turns away hits where no value of
-/// the rule's least length follows. `None` when even the loosest is larger than
-/// [`GATE_MAX_BYTES`].
+/// the rule's least length follows. When even the loosest is larger than [`GATE_MAX_BYTES`],
+/// the gate of the pattern's first items ([`truncate`]) within [`TRUNCATED_GATE_MAX_BYTES`];
+/// `None` when that is too large as well.
 fn gate(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
     GATE_KEEP
         .iter()
@@ -400,8 +401,9 @@ const GATE_ITEMS: [usize; 5] = [8, 6, 4, 3, 2];
 const TRUNCATED_GATE_MAX_BYTES: usize = 32 << 10;
 
 /// The first `items` items of `hir` (after captures and nested concatenations are flattened),
-/// and of each branch of an alternation the same. Each string `hir` matches begins with one
-/// this matches.
+/// and of each branch of an alternation the same; a run of literals and one-byte classes is
+/// one item (under `(?i)` a keyword is a class per letter, and a gate of its letters alone
+/// turns nothing away). Each string `hir` matches begins with one this matches.
 fn truncate(hir: &regex_syntax::hir::Hir, items: usize) -> regex_syntax::hir::Hir {
     use regex_syntax::hir::{Hir, HirKind};
     let mut all = Vec::new();
@@ -411,8 +413,21 @@ fn truncate(hir: &regex_syntax::hir::Hir, items: usize) -> regex_syntax::hir::Hi
             return Hir::alternation(branches.iter().map(|b| truncate(b, items)).collect());
         }
     }
-    all.truncate(items);
-    Hir::concat(all)
+    let (mut kept, mut runs, mut in_run) = (Vec::new(), 0, false);
+    for item in all {
+        let p = item.properties();
+        let fixed = matches!(item.kind(), HirKind::Literal(_))
+            || (p.minimum_len() == Some(1) && p.maximum_len() == Some(1));
+        if !(fixed && in_run) {
+            runs += 1;
+        }
+        if runs > items {
+            break;
+        }
+        in_run = fixed;
+        kept.push(item);
+    }
+    Hir::concat(kept)
 }
 
 /// The items of `hir` as one concatenation: captures and nested concatenations opened up.

@@ -2281,6 +2281,7 @@ impl Scanner {
 
     /// Turns the rules scoped by path on or off for the next input.
     fn select(&self, scratch: &mut Scratch, path: Option<&str>) {
+        self.check_owner(scratch);
         let inner = &*self.inner;
         if inner.paths.rules.is_empty() {
             return;
@@ -2328,12 +2329,18 @@ impl Scanner {
         self.scan_selected(scratch, haystack, out);
     }
 
-    /// [`scan_into`](Self::scan_into) with the rules [`select`](Self::select)ed already.
-    fn scan_selected(&self, scratch: &mut Scratch, haystack: &[u8], out: &mut Vec<Finding>) {
+    /// Panics unless `scratch` was made by this scanner (its per-rule arrays are this rule
+    /// set's).
+    fn check_owner(&self, scratch: &Scratch) {
         assert_eq!(
             scratch.owner, self.inner.id,
             "keysweep: a Scratch must be used with the Scanner that made it"
         );
+    }
+
+    /// [`scan_into`](Self::scan_into) with the rules [`select`](Self::select)ed already.
+    fn scan_selected(&self, scratch: &mut Scratch, haystack: &[u8], out: &mut Vec<Finding>) {
+        self.check_owner(scratch);
         let from = out.len();
         let depth = self.inner.decode_depth;
         if haystack.len() <= 2 * SERIAL_CHUNK {
@@ -2684,16 +2691,6 @@ impl Scanner {
                         if scratch.any_off && scratch.off[t.rule as usize] {
                             continue;
                         }
-                        if let (Some(full), Some((last, found))) = (&t.full, compared) {
-                            if !found && **full == *last {
-                                continue;
-                            }
-                        }
-                        let len = t.full.as_ref().map_or(prefix_len, |full| full.len());
-                        // A byte after the hit that no match of the rule can have there.
-                        if hay.get(start + len).is_some_and(|&b| !has_byte(follow, b)) {
-                            continue;
-                        }
                         if let Some(full) = &t.full {
                             let found = match compared {
                                 Some((last, found)) if *last == **full => found,
@@ -2705,6 +2702,11 @@ impl Scanner {
                             if !found {
                                 continue;
                             }
+                        }
+                        let len = t.full.as_ref().map_or(prefix_len, |full| full.len());
+                        // A byte after the hit that no match of the rule can have there.
+                        if hay.get(start + len).is_some_and(|&b| !has_byte(follow, b)) {
+                            continue;
                         }
                         if let Some(exact) = &t.exact {
                             if hay[start..start + len] != **exact {

@@ -1147,8 +1147,7 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     // The header is the first line of the file, or of a section of it after an empty line
     // (or one of separators alone, as spreadsheets export an empty row), after the `#`
     // comment lines an export may start with (`# OPC UA users, imported ...`); or the line
-    // after that one, when it names no credential (a sheet's title row: `Job,2024-031,Site,
-    // ...` above its table).
+    // after that one, when it is a title row (`Job,2024-031,Site,...` above its table).
     let (mut line_start, mut line_end) = line_around(hay, anchor.start);
     while line_end < hay.len()
         && hay[line_start..line_end]
@@ -1171,44 +1170,59 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     }
     let header_line = trim(hay, line_start..line_end);
     let header = &hay[header_line.clone()];
-    let sep = [b',', b'\t', b';', b'|']
-        .into_iter()
-        .max_by_key(|&s| memchr::memchr_iter(s, header).count())
-        .unwrap_or(b',');
-    if memchr::memchr(sep, header).is_none() {
-        return;
-    }
-    // After comments the first line may be data already (a file whose columns the comment
-    // names): a header names its columns, with no number and no path among them.
-    if commented
-        && header.split(|&b| b == sep).any(|cell| {
-            let cell = cell.trim_ascii();
-            cell.contains(&b'/') || !cell.is_empty() && cell.iter().all(u8::is_ascii_digit)
-        })
-    {
-        return;
-    }
     let rows = (line_end + 1).min(hay.len());
-    if table_columns(hay, header_line, sep, rows, sep, false, out) || commented || rows >= hay.len()
-    {
+    if let Some(sep) = csv_separator(header) {
+        // After comments the first line may be data already (a file whose columns the
+        // comment names): a header names its columns, with no number and no path among them.
+        if commented && !names_columns(header, sep) {
+            return;
+        }
+        if table_columns(hay, header_line, sep, rows, sep, false, out) || commented {
+            return;
+        }
+    }
+    if rows >= hay.len() {
         return;
     }
-    // A title row above a table has another number of cells than the table (a first row of
-    // data has as many as its header).
+    // A title row (one cell, or fewer than the table below it once the empty cells a
+    // spreadsheet pads rows with are left out) above a header that names its columns; the
+    // first row of data under a header has as many cells as the header.
     let (next_start, next_end) = line_around(hay, rows);
-    let title_cells = memchr::memchr_iter(sep, header).count();
-    let header_line = trim(hay, next_start..next_end);
-    let header = &hay[header_line.clone()];
-    let sep = [b',', b'\t', b';', b'|']
+    let next_line = trim(hay, next_start..next_end);
+    let next = &hay[next_line.clone()];
+    let Some(sep) = csv_separator(next) else {
+        return;
+    };
+    let cells = |line: &[u8]| {
+        let mut n = line.split(|&b| b == sep).count();
+        n -= line
+            .split(|&b| b == sep)
+            .rev()
+            .take_while(|cell| cell.trim_ascii().is_empty())
+            .count();
+        n
+    };
+    if cells(header) < cells(next) && names_columns(next, sep) {
+        let rows = (next_end + 1).min(hay.len());
+        table_columns(hay, next_line, sep, rows, sep, false, out);
+    }
+}
+
+/// Whether a CSV line reads as a header: no cell of it is a number or a path.
+fn names_columns(line: &[u8], sep: u8) -> bool {
+    !line.split(|&b| b == sep).any(|cell| {
+        let cell = cell.trim_ascii();
+        cell.contains(&b'/') || !cell.is_empty() && cell.iter().all(u8::is_ascii_digit)
+    })
+}
+
+/// The separator of a CSV header line: the most frequent of `,`, tab, `;` and `|`, if it
+/// holds any.
+fn csv_separator(header: &[u8]) -> Option<u8> {
+    [b',', b'\t', b';', b'|']
         .into_iter()
         .max_by_key(|&s| memchr::memchr_iter(s, header).count())
-        .unwrap_or(b',');
-    if memchr::memchr(sep, header).is_some()
-        && memchr::memchr_iter(sep, header).count() != title_cells
-    {
-        let rows = (next_end + 1).min(hay.len());
-        table_columns(hay, header_line, sep, rows, sep, false, out);
-    }
+        .filter(|&s| memchr::memchr(s, header).is_some())
 }
 
 /// The cells of a table's credential columns, row by row from `rows` until a line that is not
@@ -1244,8 +1258,8 @@ fn table_columns(
     // note): the lines up to it are that record's, not rows of their own.
     let mut record_end = 0;
     // After an empty row (or one of separators alone): the next row may be the header of
-    // another section, which names some of the same columns (`Device,Model,IP,...` then
-    // `Intruder,Model,IP,...`); the table ends there.
+    // another section, which names some of the same columns in the same places
+    // (`Device,Model,IP,...` then `Intruder,Model,IP,...`); the table ends there.
     let mut after_empty = false;
     for line in lines(hay, rows..limit) {
         if line.start < record_end {
@@ -1276,13 +1290,15 @@ fn table_columns(
             break;
         }
         if std::mem::take(&mut after_empty)
-            && row.iter().any(|cell| {
-                let cell = hay[cell.clone()].trim_ascii();
-                !cell.is_empty()
-                    && names
-                        .iter()
-                        .any(|n| hay[n.clone()].trim_ascii().eq_ignore_ascii_case(cell))
-            })
+            && row
+                .iter()
+                .zip(&names)
+                .filter(|(cell, name)| {
+                    let cell = hay[(*cell).clone()].trim_ascii();
+                    !cell.is_empty() && hay[(*name).clone()].trim_ascii().eq_ignore_ascii_case(cell)
+                })
+                .count()
+                >= 2
         {
             break;
         }
@@ -2403,6 +2419,33 @@ mod tests {
             .map(|e| &doc[e.key.clone()])
             .collect();
         assert_eq!(claimed, ["ca.crt", "username"]);
+    }
+
+    /// A sheet's header below a title row, and the sections of a sheet of several tables.
+    #[test]
+    fn csv_title_rows_and_sections() {
+        let cells = |text: &str| -> Vec<String> {
+            values(Extract::CsvColumns, text, &text[..1])
+                .into_iter()
+                .map(|(_, v, _)| v)
+                .collect()
+        };
+        // A title row of one cell, or of fewer cells once a spreadsheet's padding is left out.
+        let one_cell =
+            "Commissioning sheet\nDevice,IP,User,Password\nnvr,10.0.0.2,admin,Qw7!rT2#pL\n";
+        assert_eq!(cells(one_cell), ["Qw7!rT2#pL"]);
+        let padded = "Job,2024-031,Site,Harbour,,\nDevice,Model,IP,Username,Password,Notes\n\
+                      NVR,DS,10.0.0.2,admin,Qw7!rT2#pL,\n";
+        assert_eq!(cells(padded), ["Qw7!rT2#pL"]);
+        // A first row of data is no header, however it ends.
+        assert!(cells("id,word\n1,password,\n2,hunter2,\n").is_empty());
+        // After an empty row, a row starts the next section only where it repeats cells of
+        // the header in their places.
+        let rows = "Username,Password,Admin\nbob,Xk2#9vLm!,no\n\nadmin,Qw7!rT2#pL,yes\n";
+        assert_eq!(cells(rows), ["Xk2#9vLm!", "Qw7!rT2#pL"]);
+        let sections = "Device,Model,IP,User,Password\nnvr,DS,10.0.0.2,admin,Xk2#9vLm!\n\n\
+                        Panel,Model,IP,Code,Notes\np1,Neo,10.0.0.40,1234,x\n";
+        assert_eq!(cells(sections), ["Xk2#9vLm!"]);
     }
 
     #[test]

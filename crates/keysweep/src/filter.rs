@@ -1106,6 +1106,8 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"@types_20"));
 /// assert!(!looks_like_password_literal(b"@settings.password"));
 /// assert!(looks_like_password_literal(b"WalkIn.Skillet243"));
+/// assert!(!looks_like_password_literal(b"KeySize.Bits256"));
+/// assert!(!looks_like_password_literal(b"SslProtocols.Tls12"));
 /// assert!(!looks_like_password_literal(b"AppSettings.DbPassword"));
 /// ```
 pub fn looks_like_password_literal(secret: &[u8]) -> bool {
@@ -1395,21 +1397,26 @@ fn is_vowel(b: &u8) -> bool {
 }
 
 /// Capitalized words joined by dots, the last one ending in a number of two digits or more (`Lotus.Orbit80`,
-/// `Pelican.Lotus35`, `WalkIn.Skillet243`: a word before the last may be two run together):
-/// a password made of words, not a member path (`Settings.Default`).
+/// `Pelican.Lotus35`, `WalkIn.Skillet243`: a word before the last may be two run together
+/// when the last word is a long one; enum members such as `KeySize.Bits256` and
+/// `SslProtocols.Tls12` end in a short one): a password made of words, not a member path
+/// (`Settings.Default`).
 fn capitalized_words_and_number(s: &[u8]) -> bool {
     // Two digits or more: `Resources.Strings1` is a member with an index.
+    let last_letters = s.rsplit(|&b| b == b'.').next().map_or(0, |p| {
+        p.iter().take_while(|b| b.is_ascii_alphabetic()).count()
+    });
     let parts = s.split(|&b| b == b'.').count();
     s.iter().rev().take_while(|b| b.is_ascii_digit()).count() >= 2
         && s.split(|&b| b == b'.').enumerate().all(|(i, part)| {
             let letters = part.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-            let last = i + 1 == parts;
+            let camel = i + 1 < parts && last_letters >= 5;
             letters >= 3
                 && part[0].is_ascii_uppercase()
                 && part[1].is_ascii_lowercase()
                 && part[1..letters]
                     .iter()
-                    .all(|b| b.is_ascii_lowercase() || !last && b.is_ascii_uppercase())
+                    .all(|b| b.is_ascii_lowercase() || camel && b.is_ascii_uppercase())
                 && part[letters..].iter().all(u8::is_ascii_digit)
         })
 }
@@ -1575,7 +1582,8 @@ fn is_random_case(s: &[u8]) -> bool {
 /// earlier `4 - 23 / len` still one in 70 (three API keys of a held-out set); counters and
 /// patterns of few distinct digits stay below this floor. Under a rule for `passwords`, a
 /// passphrase of words (`breeze-pepper-43`, see [`is_passphrase`]) needs 2.5 bits, and a
-/// password of 8 or 9 characters mixing letters with digits or symbols 2.7.
+/// password of 8 or 9 characters mixing letters with digits or symbols 2.7. Hex in groups of
+/// four joined by dashes is judged by its digits, the dashes' share of the entropy added.
 pub(crate) fn entropy_floor(secret: &[u8], min: f64, passwords: bool) -> f64 {
     let hex = secret.len() >= 16
         && (secret
@@ -1585,16 +1593,25 @@ pub(crate) fn entropy_floor(secret: &[u8], min: f64, passwords: bool) -> f64 {
                 .iter()
                 .all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F')));
     // Hex in dash-separated groups of four (`6A9D-5A7F-E44A-BA5F-...`, as integration and
-    // licence keys are shown): the dashes carry no randomness, the digits are judged as hex.
+    // licence keys are shown), in one case and with a letter among the digits: judged as hex,
+    // the floor of its digits plus what the dashes add to the whole string's entropy (their
+    // share `p` of it: `h(p) + (1 - p) * floor`), so `1111-2222-3333-4444` stays below.
     let grouped = secret.len() >= 19
         && secret
             .split(|&b| b == b'-')
-            .all(|g| g.len() == 4 && g.iter().all(u8::is_ascii_hexdigit));
+            .all(|g| g.len() == 4 && g.iter().all(u8::is_ascii_hexdigit))
+        && secret
+            .iter()
+            .any(|b| matches!(b, b'a'..=b'f' | b'A'..=b'F'))
+        && !(secret.iter().any(u8::is_ascii_lowercase)
+            && secret.iter().any(u8::is_ascii_uppercase));
     if hex {
         min.min(4.0 - 30.0 / secret.len() as f64)
     } else if grouped {
-        let digits = secret.iter().filter(|&&b| b != b'-').count();
-        min.min(4.0 - 30.0 / digits as f64)
+        let digits = secret.iter().filter(|&&b| b != b'-').count() as f64;
+        let p = 1.0 - digits / secret.len() as f64;
+        let h = -p * p.log2() - (1.0 - p) * (1.0 - p).log2();
+        min.min(h + (1.0 - p) * (4.0 - 30.0 / digits))
     } else if passwords && is_passphrase(secret) {
         min.min(2.5)
     } else if passwords
