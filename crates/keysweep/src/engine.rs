@@ -2075,7 +2075,7 @@ impl Scanner {
             off: self.inner.scoped.clone(),
             allowed: Vec::new(),
             turned_on: Vec::new(),
-            any_off: self.inner.scoped.iter().any(|&o| o),
+            any_off: self.inner.scoped_count > 0,
             scoped_on: false,
             caches: (0..self.inner.rules.len()).map(|_| None).collect(),
             exact_caches: (0..self.inner.rules.len()).map(|_| None).collect(),

@@ -1149,11 +1149,7 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
     // comment lines an export may start with (`# OPC UA users, imported ...`); or the line
     // after that one, when it is a title row (`Job,2024-031,Site,...` above its table).
     let (mut line_start, mut line_end) = line_around(hay, anchor.start);
-    while line_end < hay.len()
-        && hay[line_start..line_end]
-            .iter()
-            .all(|b| matches!(b, b' ' | b'\t' | b',' | b';' | b'|' | b'\r'))
-    {
+    while line_end < hay.len() && is_empty_row(&hay[line_start..line_end]) {
         (line_start, line_end) = line_around(hay, line_end + 1);
     }
     let mut commented = false;
@@ -1206,6 +1202,13 @@ fn csv_columns(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
         let rows = (next_end + 1).min(hay.len());
         table_columns(hay, next_line, sep, rows, sep, false, out);
     }
+}
+
+/// Whether a CSV line is an empty row: blanks and separators alone, as spreadsheets export a
+/// row with nothing in it.
+fn is_empty_row(line: &[u8]) -> bool {
+    line.iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b',' | b';' | b'|' | b'\r'))
 }
 
 /// Whether a CSV line reads as a header: no cell of it is a number or a path.
@@ -1266,8 +1269,7 @@ fn table_columns(
             continue;
         }
         let text = &hay[trim(hay, line.clone())];
-        if text.is_empty() || !markdown && text.iter().all(|&b| b == sep || b == b' ' || b == b'\t')
-        {
+        if text.is_empty() || !markdown && is_empty_row(text) {
             if markdown && text.is_empty() {
                 break;
             }
