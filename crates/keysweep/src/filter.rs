@@ -960,6 +960,7 @@ fn starts_with_any(s: &[u8], prefixes: &[&[u8]]) -> bool {
 /// assert!(looks_like_literal(b"LShIQ8R4NgnfVzkrlonWNULthluDhliC"));
 /// assert!(looks_like_literal(b"@JRMtlk4ggMe@VY1Ge2w2eK"));
 /// assert!(looks_like_literal(b"6bvsoRdoxmzpyUoabIK6JywBBAVptxjw"));
+/// assert!(looks_like_literal(b"gocngfrmxhk03hobc23qdmiieufdekv6"));
 /// assert!(!looks_like_literal(b"HTTP2ServerPushHandler"));
 /// assert!(!looks_like_literal(b"dhSinglePass-stdDH-sha1kdf-scheme"));
 /// assert!(!looks_like_literal(b"XMLHttpRequest.getElementById"));
@@ -1522,7 +1523,9 @@ fn is_word_passphrase(s: &[u8]) -> bool {
 /// random mixed-case text by one in two or fewer (`GkTOuRHS0faysXAszGGuSWvOVvinfuIL`); and
 /// code has few separate runs of digits, where a random token of letters and digits has many
 /// (`k3j9x2m8q1w7e5r4`). Random tokens whose short words by chance average three characters
-/// are then still literals.
+/// are then still literals. A token of three digit runs with six lower-case consonants in a
+/// row (`gocngfrmxhk03hobc23qdmiieufdekv6`) is random too: words and the abbreviations code
+/// strings together break such a run with a vowel sooner.
 fn is_random_mix(s: &[u8]) -> bool {
     // Only for letters and digits alone: constants and paths (`TLS13_CHACHA20_POLY1305_SHA256`)
     // have separators and many digit runs.
@@ -1530,10 +1533,17 @@ fn is_random_mix(s: &[u8]) -> bool {
         return false;
     }
     let (mut lower_next, mut lower_lower, mut digit_runs) = (0usize, 0usize, 0usize);
+    let (mut consonants, mut longest) = (0usize, 0usize);
     for (i, &b) in s.iter().enumerate() {
         if b.is_ascii_digit() && (i == 0 || !s[i - 1].is_ascii_digit()) {
             digit_runs += 1;
         }
+        consonants = if b.is_ascii_lowercase() && !is_vowel(&b) {
+            consonants + 1
+        } else {
+            0
+        };
+        longest = longest.max(consonants);
         if let Some(&next) = s.get(i + 1) {
             if b.is_ascii_lowercase() && next.is_ascii_alphanumeric() {
                 lower_next += 1;
@@ -1541,7 +1551,9 @@ fn is_random_mix(s: &[u8]) -> bool {
             }
         }
     }
-    (lower_next >= 6 && lower_lower * 5 < lower_next * 3) || digit_runs >= 4
+    (lower_next >= 6 && lower_lower * 5 < lower_next * 3)
+        || digit_runs >= 4
+        || (digit_runs >= 3 && longest >= 6 && s.len() >= 20)
 }
 
 /// Runs of four or more lower-case consonants (`xmzp`, `ptxjw`) in a token of 20 or more
