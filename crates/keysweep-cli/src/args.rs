@@ -284,8 +284,8 @@ pub struct ScanOptions {
     /// 0 scans only the bytes as written [default: 2].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=keysweep::MAX_DECODE_DEPTH as i64))]
     pub decode_depth: Option<u8>,
-    /// Do not decode this layer: base64, hex, percent, escape, json, utf16 or
-    /// quoted-printable (repeatable, or comma-separated).
+    /// Do not decode this layer: base64, hex, percent, escape, json, utf16,
+    /// quoted-printable or joined (repeatable, or comma-separated).
     #[arg(long, value_name = "LAYER", value_delimiter = ',', value_parser = parse_layer)]
     pub no_decode: Vec<keysweep::Encoding>,
     /// Report only findings in files of these contexts (comma-separated): config, deployment,

@@ -292,6 +292,7 @@ enum EncodingSchema {
     Utf16,
     #[serde(rename = "quoted-printable")]
     QuotedPrintable,
+    Joined,
 }
 
 #[cfg(test)]

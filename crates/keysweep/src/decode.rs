@@ -30,11 +30,16 @@ pub enum Encoding {
     /// trailing `=`): text in any language other than English, and long tokens, are cut and
     /// escaped in them.
     QuotedPrintable,
+    /// String literals a value is split across, one per line, joined by the language's
+    /// concatenation or by none (`("SG.Sf…"` on one line, `"KE6Q…")` on the next: Python and
+    /// C join adjacent literals; `+`, `.`, `&` elsewhere): decoded to the first line with
+    /// the pieces joined into one literal.
+    Joined,
 }
 
 impl Encoding {
     /// Every encoding, in a fixed order.
-    pub const ALL: [Encoding; 7] = [
+    pub const ALL: [Encoding; 8] = [
         Encoding::Base64,
         Encoding::Hex,
         Encoding::Percent,
@@ -42,10 +47,11 @@ impl Encoding {
         Encoding::Json,
         Encoding::Utf16,
         Encoding::QuotedPrintable,
+        Encoding::Joined,
     ];
 
     /// The lowercase name used in output: `base64`, `hex`, `percent`, `escape`, `json`,
-    /// `utf16`, `quoted-printable`.
+    /// `utf16`, `quoted-printable`, `joined`.
     pub fn as_str(self) -> &'static str {
         match self {
             Encoding::Base64 => "base64",
@@ -55,6 +61,7 @@ impl Encoding {
             Encoding::Json => "json",
             Encoding::Utf16 => "utf16",
             Encoding::QuotedPrintable => "quoted-printable",
+            Encoding::Joined => "joined",
         }
     }
 
@@ -124,7 +131,10 @@ pub(crate) fn candidates(
         percent_spans(hay, range.clone(), out);
     }
     if enabled & (Encoding::Escape.bit() | Encoding::Json.bit()) != 0 {
-        escape_spans(hay, range, enabled, out);
+        escape_spans(hay, range.clone(), enabled, out);
+    }
+    if enabled & Encoding::Joined.bit() != 0 {
+        joined_spans(hay, range, out);
     }
 }
 
@@ -369,6 +379,202 @@ fn escape_spans(
     }
 }
 
+/// Longest piece of a joined value (its characters between the quotes).
+const MAX_PIECE: usize = 256;
+/// Most pieces joined into one value.
+const MAX_PIECES: usize = 8;
+
+/// A byte of a value split into pieces: printable ASCII but a space, a quote or a backslash
+/// (tokens and passwords; words of prose and SQL split across lines hold spaces).
+fn is_piece_byte(b: u8) -> bool {
+    b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'`' | b'\\')
+}
+
+/// The string literal that ends the line ending at `nl` (a `\n`), before a joiner: its
+/// opening quote's position and its quote byte. The line may end `"…"`, `"…" +`, `'…' .`,
+/// `"…" & _` or `"…" \`; the literal holds 6 to [`MAX_PIECE`] token bytes.
+fn literal_before(hay: &[u8], nl: usize) -> Option<(usize, u8)> {
+    let mut i = nl;
+    let blank = |b: u8| b == b' ' || b == b'\t' || b == b'\r';
+    while i > 0 && blank(hay[i - 1]) {
+        i -= 1;
+    }
+    // A joiner: `+`, `.`, `&`, a line continuation `\`, Visual Basic's `& _`.
+    if i > 1 && hay[i - 1] == b'_' && blank(hay[i - 2]) {
+        i -= 2;
+        while i > 0 && blank(hay[i - 1]) {
+            i -= 1;
+        }
+        if i == 0 || hay[i - 1] != b'&' {
+            return None;
+        }
+        i -= 1;
+    } else {
+        // `+`, `.`, `&` or `\`, or `+ \` (a joiner and a line continuation).
+        for _ in 0..2 {
+            if i > 0 && matches!(hay[i - 1], b'+' | b'.' | b'&' | b'\\') {
+                i -= 1;
+                while i > 0 && blank(hay[i - 1]) {
+                    i -= 1;
+                }
+            }
+        }
+    }
+    while i > 0 && blank(hay[i - 1]) {
+        i -= 1;
+    }
+    let close = i.checked_sub(1)?;
+    let quote = hay[close];
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let mut open = close;
+    while open > 0 && close - open <= MAX_PIECE && is_piece_byte(hay[open - 1]) {
+        open -= 1;
+    }
+    let open = open.checked_sub(1)?;
+    (hay[open] == quote && close - open > 6).then_some((open, quote))
+}
+
+/// The string literal that starts the line after `nl`, after an optional joiner (`+ "…"`):
+/// its contents' range, of 4 to [`MAX_PIECE`] token bytes.
+fn literal_after(hay: &[u8], nl: usize) -> Option<Range<usize>> {
+    let mut j = nl + 1;
+    let blank = |b: u8| b == b' ' || b == b'\t';
+    while j < hay.len() && blank(hay[j]) {
+        j += 1;
+    }
+    if j < hay.len() && matches!(hay[j], b'+' | b'.' | b'&') {
+        j += 1;
+        while j < hay.len() && blank(hay[j]) {
+            j += 1;
+        }
+    }
+    let quote = *hay.get(j)?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let start = j + 1;
+    let mut end = start;
+    while end < hay.len() && end - start <= MAX_PIECE && is_piece_byte(hay[end]) {
+        end += 1;
+    }
+    if hay.get(end) != Some(&quote) || end - start < 4 {
+        return None;
+    }
+    // A name, not a piece: `"zone" = "…"` (a map's next entry), `"b": …`.
+    let mut k = end + 1;
+    while k < hay.len() && (hay[k] == b' ' || hay[k] == b'\t') {
+        k += 1;
+    }
+    (!matches!(hay.get(k), Some(b'=' | b':'))).then_some(start..end)
+}
+
+/// The line break ending the line that goes on after a literal closing at `close` (its quote),
+/// if nothing but a joiner follows it there.
+fn joint_after(hay: &[u8], close: usize) -> Option<usize> {
+    let mut i = close + 1;
+    let blank = |b: u8| b == b' ' || b == b'\t' || b == b'\r';
+    while i < hay.len() && blank(hay[i]) {
+        i += 1;
+    }
+    for _ in 0..2 {
+        if i < hay.len() && matches!(hay[i], b'+' | b'.' | b'&' | b'\\' | b'_') {
+            i += 1;
+            while i < hay.len() && blank(hay[i]) {
+                i += 1;
+            }
+        }
+    }
+    (hay.get(i) == Some(&b'\n')).then_some(i)
+}
+
+/// Values split across string literals on consecutive lines ([`Encoding::Joined`]), walking
+/// every line of `hay[range]` (the scanner finds the line ends to look at in its keyword pass
+/// instead, [`joined_spans_at`]): where one ends in a quote or a joiner.
+fn joined_spans(hay: &[u8], range: Range<usize>, out: &mut Vec<(Encoding, Range<usize>)>) {
+    let end = range.end.min(hay.len());
+    let ends = memchr::memchr_iter(b'\n', &hay[range.start..end]).map(|p| range.start + p);
+    joined_spans_at(hay, ends, out);
+}
+
+/// [`Encoding::Joined`] spans whose first line ends at one of `ends` (positions of `\n`, in
+/// increasing order): from the start of the first literal's line to the last literal's
+/// closing quote. A span belongs to the range holding its first line break; the line breaks
+/// inside a span are not looked at again.
+pub(crate) fn joined_spans_at(
+    hay: &[u8],
+    ends: impl IntoIterator<Item = usize>,
+    out: &mut Vec<(Encoding, Range<usize>)>,
+) {
+    let mut after = 0;
+    for nl in ends {
+        if nl < after || nl >= hay.len() {
+            continue;
+        }
+        // Most lines end in a letter, a digit or a bracket: one byte tells.
+        let last = match hay[..nl] {
+            [.., b'\r'] if nl >= 2 => hay[nl - 2],
+            [.., b] => b,
+            [] => continue,
+        };
+        if !matches!(
+            last,
+            b'"' | b'\'' | b'+' | b'.' | b'&' | b'\\' | b'_' | b' ' | b'\t'
+        ) {
+            continue;
+        }
+        let Some((open, _)) = literal_before(hay, nl) else {
+            continue;
+        };
+        let mut joint = nl;
+        let mut last = None;
+        for _ in 1..MAX_PIECES {
+            let Some(piece) = literal_after(hay, joint) else {
+                break;
+            };
+            last = Some(piece.end);
+            match joint_after(hay, piece.end) {
+                Some(next) => joint = next,
+                None => break,
+            }
+        }
+        let Some(close) = last else {
+            continue;
+        };
+        let line = memchr::memrchr(b'\n', &hay[..open]).map_or(0, |p| p + 1);
+        out.push((Encoding::Joined, line..close + 1));
+        after = close + 1;
+    }
+}
+
+/// [`Encoding::Joined`]: the first line of `span` up to its first literal's last byte, then
+/// the contents of the literals after it, and a closing quote.
+fn join_literals(span: &[u8], out: &mut Vec<u8>) -> bool {
+    let Some(nl) = memchr::memchr(b'\n', span) else {
+        return false;
+    };
+    let Some((open, quote)) = literal_before(span, nl) else {
+        return false;
+    };
+    // The first literal, up to (not including) its closing quote.
+    let mut close = open + 1;
+    while close < span.len() && span[close] != quote {
+        close += 1;
+    }
+    out.extend_from_slice(&span[..close]);
+    let mut joint = nl;
+    while let Some(piece) = literal_after(span, joint) {
+        out.extend_from_slice(&span[piece.clone()]);
+        match joint_after(span, piece.end) {
+            Some(next) => joint = next,
+            None => break,
+        }
+    }
+    out.push(quote);
+    true
+}
+
 /// Whether a string's escapes can hide a secret from the rules: escaped quotes (`\"` around an
 /// assigned value), `\x`/`\u` sequences and `\/` (anything may be behind them), or line
 /// breaks inside a PEM block or glued to a long token or to an assignment (`\nkey=...`).
@@ -455,6 +661,7 @@ pub(crate) fn decode(encoding: Encoding, span: &[u8], out: &mut Vec<u8>) -> bool
         Encoding::Hex => hex(span, out),
         Encoding::Percent => percent(span, out),
         Encoding::Escape | Encoding::Json => unescape(span, out),
+        Encoding::Joined => join_literals(span, out),
         // Whole buffers only: see `utf16_text` and `quoted_printable_bodies`.
         Encoding::Utf16 | Encoding::QuotedPrintable => return false,
     };
@@ -762,6 +969,66 @@ pub(crate) fn utf16_to_utf8(data: &[u8], order: Utf16, out: &mut Vec<u8>) -> Utf
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Values split across literals on consecutive lines are joined, in the syntaxes of
+    /// Python and C (adjacent literals), JavaScript, Java and Go (`+`), PHP (`.`), Visual
+    /// Basic (`& _`) and a shell-like `\` continuation; lists, prose and single literals are
+    /// not.
+    #[test]
+    fn literals_split_across_lines_are_joined() {
+        let joined = |text: &str| -> Vec<String> {
+            let mut spans = Vec::new();
+            candidates(
+                text.as_bytes(),
+                0..text.len(),
+                Encoding::Joined.bit(),
+                &mut spans,
+            );
+            spans
+                .into_iter()
+                .map(|(e, span)| {
+                    assert_eq!(e, Encoding::Joined);
+                    let mut out = Vec::new();
+                    assert!(decode(e, &text.as_bytes()[span], &mut out));
+                    String::from_utf8(out).unwrap()
+                })
+                .collect()
+        };
+        assert_eq!(
+            joined("x = 1\nKEY = (\"SG.SfXXAZqUOpjPfMQ\"\n       \"KE6QKMD.LIKc0F\")\nend\n"),
+            ["KEY = (\"SG.SfXXAZqUOpjPfMQKE6QKMD.LIKc0F\""]
+        );
+        assert_eq!(
+            joined("const t = \"ghp_R2d5QyYz8m\" +\r\n  \"vW7xN1bT4cL6\" +\n  \"fH9gD2sA\";\n"),
+            ["const t = \"ghp_R2d5QyYz8mvW7xN1bT4cL6fH9gD2sA\""]
+        );
+        assert_eq!(
+            joined("$k = 'q8Xv2LmZ7pRt' .\n     '4YwK9sNb3Jd6';\n"),
+            ["$k = 'q8Xv2LmZ7pRt4YwK9sNb3Jd6'"]
+        );
+        assert_eq!(
+            joined("Const K = \"q8Xv2LmZ7pRt\" & _\n    \"4YwK9sNb3Jd6\"\n"),
+            ["Const K = \"q8Xv2LmZ7pRt4YwK9sNb3Jd6\""]
+        );
+        assert_eq!(
+            joined("API_KEY = \"q8Xv2LmZ7pRt\" + \\\n    \"4YwK9sNb3Jd6\"\n"),
+            ["API_KEY = \"q8Xv2LmZ7pRt4YwK9sNb3Jd6\""]
+        );
+        assert_eq!(
+            joined("PW = (\"Tundra!561d\"\n      \"ocketBliHN3\")  # split\n"),
+            ["PW = (\"Tundra!561docketBliHN3\""]
+        );
+        // A list (commas), words with spaces, a literal alone, a short first piece.
+        for text in [
+            "hosts = [\n  \"alpha.example.com\",\n  \"beta.example.com\"\n]\n",
+            "msg = (\"the quick brown\"\n       \"fox jumps over\")\n",
+            "KEY = \"q8Xv2LmZ7pRt4YwK9sNb3Jd6\"\nOTHER = 1\n",
+            "x = (\"ab\"\n     \"q8Xv2LmZ7pRt4YwK9sNb3Jd6\")\n",
+            "  ~ \"token\" = \"vrhOi5H1CxnhUi5meZo5D1b0\"\n    \"zone\"  = \"kestrel.dev\"\n",
+        ] {
+            assert!(joined(text).is_empty(), "{text:?}");
+        }
+    }
 
     /// A run longer than any decodable span (a megabyte of `A`, a line of base64 without
     /// newlines) is no candidate, and chunks of it give what the whole gives: each chunk walks
