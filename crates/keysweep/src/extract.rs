@@ -905,6 +905,21 @@ pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
                 .map(|r| r.trim_start_matches('_'))
                 .is_some_and(|r| r == "password" || r == "pw" || r == "pwd")
         })
+            // What the password is for, run together with it (`folderPassword` of a copier's
+            // address book, `smtpPassword`), not a flag or an action about one.
+            || s.strip_suffix("password").is_some_and(|p| {
+                let p = p.trim_end_matches('_');
+                (2..=16).contains(&p.len())
+                    && p.chars().all(|c| c.is_ascii_lowercase())
+                    && ![
+                        "has", "needs", "need", "reset", "forgot", "forget", "show", "hide",
+                        "require", "required", "requires", "change", "must", "use", "uses",
+                        "expire", "expired", "expires", "set", "no", "is", "with", "without",
+                        "masked", "hidden", "confirm", "verify", "validate", "check", "save",
+                        "remember", "store", "stored",
+                    ]
+                    .contains(&p)
+            })
     });
     // SNMP community strings (`community`, `snmp_ro`, `snmp_v2_rw`).
     let community = lower.as_deref().is_some_and(|s| {
@@ -1110,7 +1125,14 @@ fn csv_cells(hay: &[u8], line: Range<usize>, sep: u8, cells: &mut Vec<Range<usiz
                 .map_or(line.end + 1, |p| i + p + 1);
         } else {
             let end = memchr::memchr(sep, &hay[at..line.end]).map_or(line.end, |p| at + p);
-            cells.push(trim(hay, at..end));
+            let cell = trim(hay, at..end);
+            // Ricoh's address-book export wraps every cell in brackets (`[svc-scan]`).
+            let inner = cell.start + 1..cell.end.saturating_sub(1);
+            let bracketed = cell.len() >= 2
+                && hay[cell.start] == b'['
+                && hay[cell.end - 1] == b']'
+                && !hay[inner.clone()].iter().any(|&b| b == b'[' || b == b']');
+            cells.push(if bracketed { inner } else { cell });
             at = end + 1;
         }
         if at > line.end {
@@ -2481,6 +2503,13 @@ mod tests {
         assert_eq!(v[0].1, "Rk3vT9qLm2Xw8zNp");
         assert_eq!(column_label(b"Password:String(64)"), b"Password");
         assert_eq!(column_label(b"Protocol:Pass"), b"Protocol:Pass");
+        // A Ricoh address book: a format line, a header naming `folderPassword`, cells in
+        // brackets.
+        let ricoh = "# Format Version:4.1.0.0\nindex,name,folderUser,folderPassword,mail\n\
+                     [00001],[Scans],[WHS\\svc-scan],[Gavel2024#],[]\n";
+        let v = values(Extract::CsvColumns, ricoh, "index");
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].1, "Gavel2024#");
     }
 
     #[test]
@@ -2784,6 +2813,10 @@ mod tests {
         assert_eq!(credential_column(b"local_admin_pw"), Some(false));
         assert_eq!(credential_column(b"BIOS Password"), Some(false));
         assert_eq!(credential_column(b"local_admin"), None);
+        assert_eq!(credential_column(b"folderPassword"), Some(false));
+        assert_eq!(credential_column(b"smtp_password"), Some(false));
+        assert_eq!(credential_column(b"hasPassword"), None);
+        assert_eq!(credential_column(b"resetPassword"), None);
         assert_eq!(credential_column(b"token_count"), None);
     }
 
