@@ -463,10 +463,12 @@ fn pattern_len(lower: &[u8]) -> usize {
 /// some files ([`Rule::paths`]) and are looked for only in those files.
 /// Line ends after which a value split across string literals may go on
 /// ([`Encoding::Joined`]): a quote, or a joiner (`+`, a `\\` continuation, Visual Basic's
-/// `_`), before `\n` or `\r`. They are searched with the keywords, in the same pass, rather
-/// than in a walk over every line of the input (which cost 4 % of a scan).
-const JOINTS: [&[u8]; 10] = [
-    b"\"\n", b"'\n", b"\"\r", b"'\r", b"+\n", b"+\r", b"\\\n", b"\\\r", b"_\n", b"_\r",
+/// `_`, PHP's `.` after a quote), before `\n` or `\r`. They are searched with the keywords,
+/// in the same pass, rather than in a walk over every line of the input (which cost 4 % of a
+/// scan).
+const JOINTS: [&[u8]; 18] = [
+    b"\"\n", b"'\n", b"\"\r", b"'\r", b"+\n", b"+\r", b"\\\n", b"\\\r", b"_\n", b"_\r", b"\".\n",
+    b"'.\n", b"\" .\n", b"' .\n", b"\".\r", b"'.\r", b"\" .\r", b"' .\r",
 ];
 
 fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>, usize) {
@@ -1893,8 +1895,8 @@ pub struct Scratch {
     in_decoded: bool,
     /// Keyword hits of the current range: (pattern, start).
     hits: Vec<(PatternID, usize)>,
-    /// Where the current range's hits of [`JOINTS`] start: line ends after which a value
-    /// split across string literals may go on, for the decoding layers.
+    /// Where the current range's hits of [`JOINTS`] end (their `\n` or `\r`): line ends after
+    /// which a value split across string literals may go on, for the decoding layers.
     joints: Vec<usize>,
     /// The range lower-cased, and which byte pairs occur in it ([`direct_keyword_hits`]).
     lower: Vec<u8>,
@@ -2467,9 +2469,9 @@ impl Scanner {
                 let mut ends: Vec<usize> = scratch
                     .joints
                     .iter()
-                    .filter_map(|&at| match (hay.get(at + 1), hay.get(at + 2)) {
-                        (Some(b'\n'), _) => Some(at + 1),
-                        (Some(b'\r'), Some(b'\n')) => Some(at + 2),
+                    .filter_map(|&at| match (hay.get(at), hay.get(at + 1)) {
+                        (Some(b'\n'), _) => Some(at),
+                        (Some(b'\r'), Some(b'\n')) => Some(at + 1),
                         _ => None,
                     })
                     .filter(|nl| owned.contains(nl))
@@ -2731,7 +2733,10 @@ impl Scanner {
                 for &(pattern, start) in &scratch.hits {
                     let keyword = &inner.keywords[pattern.as_usize()];
                     if keyword.joint {
-                        scratch.joints.push(start);
+                        // Its last byte: the `\n`, or the `\r` of a `\r\n`.
+                        scratch
+                            .joints
+                            .push(start + inner.patterns[pattern.as_usize()].len() - 1);
                     }
                     if keyword.triggers.is_empty() {
                         continue;
@@ -3972,6 +3977,7 @@ pattern = 'pw:(?P<secret>[^\s]{6,40})'
     #[test]
     fn values_split_across_string_literals() {
         let text = "x = 1\nKEY = (\"acme_q8w7e6\"\n       \"r5t4y3u2i1\")\n";
+        let php = "x = 1\n$key = 'acme_q8w7e6' .\n       'r5t4y3u2i1';\n";
         let got = |s: &Scanner, hay: &str| -> Vec<(usize, Vec<u8>, Vec<Encoding>)> {
             s.scan(&mut s.scratch(), hay.as_bytes())
                 .into_iter()
@@ -3982,6 +3988,8 @@ pattern = 'pw:(?P<secret>[^\s]{6,40})'
         let s = scanner(ACME);
         assert_eq!(got(&s, text), want);
         assert_eq!(got(&s, &text.replace('\n', "\r\n")), want);
+        assert_eq!(got(&s, php), want);
+        assert_eq!(got(&s, &php.replace('\n', "\r\n")), want);
         let rules = || RuleSet::from_toml(ACME, "test.toml").unwrap();
         let walk = ScannerBuilder::new()
             .prefilter(false)
