@@ -524,38 +524,117 @@ pub(crate) fn joined_spans_at(
         ) {
             continue;
         }
-        let Some((open, _)) = literal_before(hay, nl) else {
-            continue;
-        };
-        let mut joint = nl;
-        let mut last = None;
-        for _ in 1..MAX_PIECES {
-            let Some(piece) = literal_after(hay, joint) else {
-                break;
-            };
-            last = Some(piece.end);
-            match joint_after(hay, piece.end) {
-                Some(next) => joint = next,
-                None => break,
+        let (open, close) = if let Some((open, _)) = literal_before(hay, nl) {
+            let mut joint = nl;
+            let mut last = None;
+            for _ in 1..MAX_PIECES {
+                let Some(piece) = literal_after(hay, joint) else {
+                    break;
+                };
+                last = Some(piece.end + 1);
+                match joint_after(hay, piece.end) {
+                    Some(next) => joint = next,
+                    None => break,
+                }
             }
-        }
-        let Some(close) = last else {
+            match last {
+                Some(close) => (open, close),
+                None => continue,
+            }
+        } else if let Some(open) = continued_value_before(hay, nl) {
+            let mut joint = nl;
+            let mut last = None;
+            for _ in 1..MAX_PIECES {
+                let Some((piece, next)) = continued_piece_after(hay, joint) else {
+                    break;
+                };
+                last = Some(piece.end);
+                match next {
+                    Some(next) => joint = next,
+                    None => break,
+                }
+            }
+            match last {
+                Some(close) => (open, close),
+                None => continue,
+            }
+        } else {
             continue;
         };
         let line = memchr::memrchr(b'\n', &hay[..open]).map_or(0, |p| p + 1);
-        out.push((Encoding::Joined, line..close + 1));
-        after = close + 1;
+        out.push((Encoding::Joined, line..close));
+        after = close;
+    }
+}
+
+/// The value of a `key=value\` line (a Java properties file's continuation: the value goes
+/// on after the line break and the next line's indentation, `here.apiKey=61-lWmeh…\` then
+/// `    b67FJ…`): where it starts. 8 to [`MAX_PIECE`] bytes of no space or quote before the
+/// backslash, after `=` or `:`.
+fn continued_value_before(hay: &[u8], nl: usize) -> Option<usize> {
+    let mut i = nl;
+    if i > 0 && hay[i - 1] == b'\r' {
+        i -= 1;
+    }
+    let backslash = i.checked_sub(1).filter(|&b| hay[b] == b'\\')?;
+    let mut open = backslash;
+    while open > 0
+        && backslash - open <= MAX_PIECE
+        && is_piece_byte(hay[open - 1])
+        && !matches!(hay[open - 1], b'=' | b':')
+    {
+        open -= 1;
+    }
+    let sep = open.checked_sub(1)?;
+    (matches!(hay[sep], b'=' | b':') && backslash - open >= 8).then_some(open)
+}
+
+/// The piece of a continued value on the line after `nl`: the line's bytes after its
+/// indentation, 4 to [`MAX_PIECE`] of no space or quote, and the line break ending it when
+/// the value goes on again (a `\\` before it).
+fn continued_piece_after(hay: &[u8], nl: usize) -> Option<(Range<usize>, Option<usize>)> {
+    let mut j = nl + 1;
+    while j < hay.len() && (hay[j] == b' ' || hay[j] == b'\t') {
+        j += 1;
+    }
+    let start = j;
+    while j < hay.len() && j - start <= MAX_PIECE && is_piece_byte(hay[j]) {
+        j += 1;
+    }
+    if j - start < 4 {
+        return None;
+    }
+    let piece = start..j;
+    match hay.get(j..).unwrap_or_default() {
+        [] | [b'\n', ..] | [b'\r', b'\n', ..] => Some((piece, None)),
+        [b'\\', b'\n', ..] => Some((piece, Some(j + 1))),
+        [b'\\', b'\r', b'\n', ..] => Some((piece, Some(j + 2))),
+        _ => None,
     }
 }
 
 /// [`Encoding::Joined`]: the first line of `span` up to its first literal's last byte, then
-/// the contents of the literals after it, and a closing quote.
+/// the contents of the literals after it, and a closing quote; or, for a continued
+/// properties value, the first line up to its backslash, then the pieces after it.
 fn join_literals(span: &[u8], out: &mut Vec<u8>) -> bool {
     let Some(nl) = memchr::memchr(b'\n', span) else {
         return false;
     };
     let Some((open, quote)) = literal_before(span, nl) else {
-        return false;
+        let Some(open) = continued_value_before(span, nl) else {
+            return false;
+        };
+        let backslash = memchr::memchr(b'\\', &span[open..]).map_or(nl, |p| open + p);
+        out.extend_from_slice(&span[..backslash]);
+        let mut joint = nl;
+        while let Some((piece, next)) = continued_piece_after(span, joint) {
+            out.extend_from_slice(&span[piece]);
+            match next {
+                Some(next) => joint = next,
+                None => break,
+            }
+        }
+        return true;
     };
     // The first literal, up to (not including) its closing quote.
     let mut close = open + 1;
@@ -1017,6 +1096,11 @@ mod tests {
         assert_eq!(
             joined("PW = (\"Tundra!561d\"\n      \"ocketBliHN3\")  # split\n"),
             ["PW = (\"Tundra!561docketBliHN3\""]
+        );
+        // A Java properties value continued with a backslash.
+        assert_eq!(
+            joined("here.url=https://x\nhere.apiKey=61-lWmehBjMdmG_2mCHwfb\\\n    b67FJPxwwZ3lRCLa6X4sk\nnext=1\n"),
+            ["here.apiKey=61-lWmehBjMdmG_2mCHwfbb67FJPxwwZ3lRCLa6X4sk"]
         );
         // A list (commas), words with spaces, a literal alone, a short first piece.
         for text in [
