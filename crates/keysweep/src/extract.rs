@@ -358,6 +358,40 @@ pub(crate) fn url_with_userinfo(v: &[u8]) -> bool {
     }
 }
 
+/// Whether `v` is a URL whose query string holds a key, token, signature or password
+/// (`https://ads.example/vast?zone=1&key=e8su…`): a credential under a key that names an
+/// address too.
+pub(crate) fn url_with_secret_param(v: &[u8]) -> bool {
+    const NAMES: &[&[u8]] = &[
+        b"key",
+        b"apikey",
+        b"api_key",
+        b"api-key",
+        b"token",
+        b"access_token",
+        b"auth",
+        b"auth_token",
+        b"secret",
+        b"client_secret",
+        b"sig",
+        b"signature",
+        b"password",
+        b"pwd",
+        b"pass",
+    ];
+    let Some(q) = memchr::memchr(b'?', v) else {
+        return false;
+    };
+    memchr::memmem::find(&v[..q], b"://").is_some()
+        && v[q + 1..].split(|&b| b == b'&').any(|param| {
+            let (name, value) = match memchr::memchr(b'=', param) {
+                Some(e) => (&param[..e], &param[e + 1..]),
+                None => return false,
+            };
+            value.len() >= 8 && NAMES.iter().any(|n| name.eq_ignore_ascii_case(n))
+        })
+}
+
 /// Keys of a Kubernetes Secret whose values are not secret: certificates and CA bundles are
 /// public, and names, hosts and ports identify rather than authenticate. A connection URL or
 /// a private key under any key is still found by its own rule, through the base64 decoder.
@@ -547,7 +581,8 @@ fn kubernetes_secret(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>)
             continue;
         }
         let claim_only = public_secret_key(&hay[key.clone()]);
-        if claim_only && !*is_data && url_with_userinfo(&hay[value.clone()]) {
+        let url = &hay[value.clone()];
+        if claim_only && !*is_data && (url_with_userinfo(url) || url_with_secret_param(url)) {
             continue; // `DATABASE_URL: postgres://app:…@db`: the URL rules read it
         }
         out.push(Extracted {
@@ -608,7 +643,8 @@ fn kubernetes_secret_json(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extrac
                 return;
             }
             let claim_only = public_secret_key(&hay[key.clone()]);
-            if claim_only && !is_data && url_with_userinfo(&hay[inner.clone()]) {
+            let url = &hay[inner.clone()];
+            if claim_only && !is_data && (url_with_userinfo(url) || url_with_secret_param(url)) {
                 return; // the URL rules read it
             }
             out.push(Extracted {
@@ -2887,6 +2923,16 @@ mod tests {
             "https://u:@host/",
         ] {
             assert!(!url_with_userinfo(v.as_bytes()), "{v}");
+        }
+        assert!(url_with_secret_param(
+            b"https://ads.example.co.uk/vast/v4?zone=tv1&key=e8subq5k4yke51vk1anc&cb=[CB]"
+        ));
+        for v in [
+            "https://ads.example.co.uk/vast/v4?zone=tv1&cb=1",
+            "https://example.com/?key=abc",
+            "key=e8subq5k4yke51vk1anc",
+        ] {
+            assert!(!url_with_secret_param(v.as_bytes()), "{v}");
         }
     }
 
