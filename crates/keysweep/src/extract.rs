@@ -879,6 +879,11 @@ pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
         "비밀번호",
         "mật_khẩu",
         "kata_sandi",
+        "nenosiri",
+        "كلمة_المرور",
+        "كلمة_السر",
+        "পাসওয়ার্ড",
+        "cyfrinair",
     ];
     // The word for key or token (`Schlüssel`, `Clé API`): values that look random count.
     const LOCALIZED_KEYS: &[&str] = &[
@@ -2850,6 +2855,8 @@ mod tests {
         assert_eq!(credential_column(b"BIOS Password"), Some(false));
         assert_eq!(credential_column(b"local_admin"), None);
         assert_eq!(credential_column(b"folderPassword"), Some(false));
+        assert_eq!(credential_column("Nenosiri".as_bytes()), Some(false));
+        assert_eq!(credential_column("كلمة المرور".as_bytes()), Some(false));
         assert_eq!(credential_column(b"smtp_password"), Some(false));
         assert_eq!(credential_column(b"hasPassword"), None);
         assert_eq!(credential_column(b"resetPassword"), None);
