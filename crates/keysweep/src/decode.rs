@@ -548,7 +548,8 @@ pub(crate) fn joined_spans_at(
                 let Some((piece, next)) = continued_piece_after(hay, joint) else {
                     break;
                 };
-                last = Some(piece.end);
+                // A quoted scalar's closing quote belongs to the span.
+                last = Some(piece.end + usize::from(hay.get(piece.end) == Some(&b'"')));
                 match next {
                     Some(next) => joint = next,
                     None => break,
@@ -585,7 +586,14 @@ fn continued_value_before(hay: &[u8], nl: usize) -> Option<usize> {
     {
         open -= 1;
     }
-    let sep = open.checked_sub(1)?;
+    let mut sep = open.checked_sub(1)?;
+    // A double-quoted YAML scalar broken with an escaped line break (`api-key: "mL6j…\`).
+    if hay[sep] == b'"' {
+        sep = sep.checked_sub(1)?;
+        while sep > 0 && (hay[sep] == b' ' || hay[sep] == b'\t') {
+            sep -= 1;
+        }
+    }
     (matches!(hay[sep], b'=' | b':') && backslash - open >= 8).then_some(open)
 }
 
@@ -606,7 +614,7 @@ fn continued_piece_after(hay: &[u8], nl: usize) -> Option<(Range<usize>, Option<
     }
     let piece = start..j;
     match hay.get(j..).unwrap_or_default() {
-        [] | [b'\n', ..] | [b'\r', b'\n', ..] => Some((piece, None)),
+        [] | [b'\n', ..] | [b'\r', b'\n', ..] | [b'"', ..] => Some((piece, None)),
         [b'\\', b'\n', ..] => Some((piece, Some(j + 1))),
         [b'\\', b'\r', b'\n', ..] => Some((piece, Some(j + 2))),
         _ => None,
@@ -628,10 +636,16 @@ fn join_literals(span: &[u8], out: &mut Vec<u8>) -> bool {
         out.extend_from_slice(&span[..backslash]);
         let mut joint = nl;
         while let Some((piece, next)) = continued_piece_after(span, joint) {
+            let closing = span.get(piece.end) == Some(&b'"');
             out.extend_from_slice(&span[piece]);
             match next {
                 Some(next) => joint = next,
-                None => break,
+                None => {
+                    if closing {
+                        out.push(b'"');
+                    }
+                    break;
+                }
             }
         }
         return true;
@@ -1096,6 +1110,11 @@ mod tests {
         assert_eq!(
             joined("PW = (\"Tundra!561d\"\n      \"ocketBliHN3\")  # split\n"),
             ["PW = (\"Tundra!561docketBliHN3\""]
+        );
+        // A double-quoted YAML scalar broken with an escaped line break.
+        assert_eq!(
+            joined("ils:\n  api-key: \"mL6jqSEan8mKPFrBDRX4\\\n    JqX7QbAzWqQlTyUc3H8a\"\n"),
+            ["  api-key: \"mL6jqSEan8mKPFrBDRX4JqX7QbAzWqQlTyUc3H8a\""]
         );
         // A Java properties value continued with a backslash.
         assert_eq!(
