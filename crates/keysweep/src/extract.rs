@@ -502,7 +502,11 @@ fn public_secret_key(key: &[u8]) -> bool {
             b"timezone",
             b"locale",
             b"language",
-            // Feature switches (`FEATURE_FLAGS: eta_v2=true,...`), not credentials.
+            // Feature switches (`FEATURE_FLAGS: eta_v2=true,...`) and schedules
+            // (`PUBLISH_CRON: "*/15 * * * *"`), not credentials.
+            b"cron",
+            b"schedule",
+            b"interval",
             b"flags",
             b"flag",
             b"features",
@@ -2463,7 +2467,7 @@ mod tests {
                    apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: prod\n\
                    type: Opaque\ndata:\n  DB_PASSWORD: aHVudGVyMg==   # comment\n  \"api-key\": 'c2VjcmV0'\n\
                    \x20 ca.crt: LS0tLS1CRUdJTg==\n  username: YWRtaW4=\n  FEATURE_FLAGS: ZXRhX3YyPXRydWU=\n  config: |\n    nested: 1\n\
-                   stringData:\n  token: \"s3cr3t-t0ken\"\n  # a comment\n  empty: \"\"\n---\n\
+                   stringData:\n  token: \"s3cr3t-t0ken\"\n  PUBLISH_CRON: \"*/15 * * * *\"\n  # a comment\n  empty: \"\"\n---\n\
                    kind: Secret\ndata:\n  other: b3RoZXI=\n";
         let v = values(Extract::KubernetesSecret, doc, "kind: Secret");
         assert_eq!(
@@ -2488,7 +2492,10 @@ mod tests {
             .filter(|e| e.claim_only)
             .map(|e| &doc[e.key.clone()])
             .collect();
-        assert_eq!(claimed, ["ca.crt", "username", "FEATURE_FLAGS"]);
+        assert_eq!(
+            claimed,
+            ["ca.crt", "username", "FEATURE_FLAGS", "PUBLISH_CRON"]
+        );
     }
 
     /// A sheet's header below a title row, and the sections of a sheet of several tables.
