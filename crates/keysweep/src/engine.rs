@@ -457,12 +457,8 @@ fn pattern_len(lower: &[u8]) -> usize {
     lower.len().min(cut)
 }
 
-/// The automaton's patterns (distinct lowercased keywords, cut by [`pattern_len`]), what each
-/// triggers, the rules without keywords, and how many patterns come first because a rule
-/// that runs on every file has them; the others, after them, belong only to rules scoped to
-/// some files ([`Rule::paths`]) and are looked for only in those files.
 /// Line ends after which a value split across string literals may go on
-/// ([`Encoding::Joined`]): a quote, or a joiner (`+`, a `\\` continuation, Visual Basic's
+/// ([`Encoding::Joined`]): a quote, or a joiner (`+`, a `\` continuation, Visual Basic's
 /// `_`, PHP's `.` after a quote), before `\n` or `\r`. They are searched with the keywords,
 /// in the same pass, rather than in a walk over every line of the input (which cost 4 % of a
 /// scan).
@@ -471,6 +467,10 @@ const JOINTS: [&[u8]; 18] = [
     b"'.\n", b"\" .\n", b"' .\n", b"\".\r", b"'.\r", b"\" .\r", b"' .\r",
 ];
 
+/// The automaton's patterns (distinct lowercased keywords, cut by [`pattern_len`]), what each
+/// triggers, the rules without keywords, and how many patterns come first because a rule
+/// that runs on every file has them; the others, after them, belong only to rules scoped to
+/// some files ([`Rule::paths`]) and are looked for only in those files.
 fn keyword_table(rules: &[Rule]) -> (Vec<Vec<u8>>, Vec<Keyword>, Vec<u32>, usize) {
     let mut patterns: Vec<Vec<u8>> = Vec::new();
     let mut keywords: Vec<Keyword> = Vec::new();
