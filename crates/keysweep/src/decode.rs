@@ -390,10 +390,10 @@ fn is_piece_byte(b: u8) -> bool {
     b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'`' | b'\\')
 }
 
-/// The string literal that ends the line ending at `nl` (a `\n`), before a joiner: its
-/// opening quote's position and its quote byte. The line may end `"…"`, `"…" +`, `'…' .`,
+/// The string literal that ends the line ending at `nl` (a `\n`), before a joiner: the
+/// positions of its opening and closing quotes, and its quote byte. The line may end `"…"`, `"…" +`, `'…' .`,
 /// `"…" & _` or `"…" \`; the literal holds 6 to [`MAX_PIECE`] token bytes.
-fn literal_before(hay: &[u8], nl: usize) -> Option<(usize, u8)> {
+fn literal_before(hay: &[u8], nl: usize) -> Option<(usize, usize, u8)> {
     let mut i = nl;
     let blank = |b: u8| b == b' ' || b == b'\t' || b == b'\r';
     while i > 0 && blank(hay[i - 1]) {
@@ -433,7 +433,7 @@ fn literal_before(hay: &[u8], nl: usize) -> Option<(usize, u8)> {
         open -= 1;
     }
     let open = open.checked_sub(1)?;
-    (hay[open] == quote && close - open > 6).then_some((open, quote))
+    (hay[open] == quote && close - open > 6).then_some((open, close, quote))
 }
 
 /// The string literal that starts the line after `nl`, after an optional joiner (`+ "…"`):
@@ -524,55 +524,75 @@ pub(crate) fn joined_spans_at(
         ) {
             continue;
         }
-        let (open, close) = if let Some((open, _)) = literal_before(hay, nl) {
-            let mut joint = nl;
-            let mut last = None;
-            for _ in 1..MAX_PIECES {
-                let Some(piece) = literal_after(hay, joint) else {
-                    break;
-                };
-                last = Some(piece.end + 1);
-                match joint_after(hay, piece.end) {
-                    Some(next) => joint = next,
-                    None => break,
-                }
-            }
-            match last {
-                Some(close) => (open, close),
-                None => continue,
-            }
-        } else if let Some(open) = continued_value_before(hay, nl) {
-            let mut joint = nl;
-            let mut last = None;
-            for _ in 1..MAX_PIECES {
-                let Some((piece, next)) = continued_piece_after(hay, joint) else {
-                    break;
-                };
-                // A quoted scalar's closing quote belongs to the span.
-                last = Some(piece.end + usize::from(hay.get(piece.end) == Some(&b'"')));
-                match next {
-                    Some(next) => joint = next,
-                    None => break,
-                }
-            }
-            match last {
-                Some(close) => (open, close),
-                None => continue,
-            }
-        } else {
+        let Some(span) = join_at(hay, nl, None) else {
             continue;
         };
-        let line = memchr::memrchr(b'\n', &hay[..open]).map_or(0, |p| p + 1);
-        out.push((Encoding::Joined, line..close));
-        after = close;
+        after = span.end;
+        out.push((Encoding::Joined, span));
     }
+}
+
+/// The value split across lines whose first line ends at `nl` (see [`Encoding::Joined`]): its
+/// span, from the start of that line to the end of the last piece (past a closing quote); and,
+/// into `out` if given, the first line up to the end of the first piece's contents, then the
+/// contents of the pieces after it, then the closing quote. `None` when no literal or
+/// continued value ends the line, or no piece goes on after it. The scan (which finds the
+/// spans) and the decoder (which joins a span) walk the pieces alike through this one walk.
+fn join_at(hay: &[u8], nl: usize, mut out: Option<&mut Vec<u8>>) -> Option<Range<usize>> {
+    let mut push = |bytes: &[u8]| {
+        if let Some(out) = out.as_deref_mut() {
+            out.extend_from_slice(bytes);
+        }
+    };
+    let mut joint = nl;
+    let mut end = None;
+    let line = |open: usize| memchr::memrchr(b'\n', &hay[..open]).map_or(0, |p| p + 1);
+    if let Some((open, close, quote)) = literal_before(hay, nl) {
+        let line = line(open);
+        push(&hay[line..close]);
+        for _ in 1..MAX_PIECES {
+            let Some(piece) = literal_after(hay, joint) else {
+                break;
+            };
+            push(&hay[piece.clone()]);
+            end = Some(piece.end + 1);
+            match joint_after(hay, piece.end) {
+                Some(next) => joint = next,
+                None => break,
+            }
+        }
+        push(&[quote]);
+        return end.map(|end| line..end);
+    }
+    let (open, backslash) = continued_value_before(hay, nl)?;
+    let line = line(open);
+    push(&hay[line..backslash]);
+    for _ in 1..MAX_PIECES {
+        let Some((piece, next)) = continued_piece_after(hay, joint) else {
+            break;
+        };
+        push(&hay[piece.clone()]);
+        // A quoted scalar's closing quote belongs to the span.
+        let quoted = hay.get(piece.end) == Some(&b'"');
+        end = Some(piece.end + usize::from(quoted));
+        match next {
+            Some(next) => joint = next,
+            None => {
+                if quoted {
+                    push(b"\"");
+                }
+                break;
+            }
+        }
+    }
+    end.map(|end| line..end)
 }
 
 /// The value of a `key=value\` line (a Java properties file's continuation: the value goes
 /// on after the line break and the next line's indentation, `here.apiKey=61-lWmeh…\` then
-/// `    b67FJ…`): where it starts. 8 to [`MAX_PIECE`] bytes of no space or quote before the
-/// backslash, after `=` or `:`.
-fn continued_value_before(hay: &[u8], nl: usize) -> Option<usize> {
+/// `    b67FJ…`): where it starts, and where its backslash is. 8 to [`MAX_PIECE`] bytes of no
+/// space or quote before the backslash, after `=` or `:`.
+fn continued_value_before(hay: &[u8], nl: usize) -> Option<(usize, usize)> {
     let mut i = nl;
     if i > 0 && hay[i - 1] == b'\r' {
         i -= 1;
@@ -594,7 +614,7 @@ fn continued_value_before(hay: &[u8], nl: usize) -> Option<usize> {
             sep -= 1;
         }
     }
-    (matches!(hay[sep], b'=' | b':') && backslash - open >= 8).then_some(open)
+    (matches!(hay[sep], b'=' | b':') && backslash - open >= 8).then_some((open, backslash))
 }
 
 /// The piece of a continued value on the line after `nl`: the line's bytes after its
@@ -621,51 +641,10 @@ fn continued_piece_after(hay: &[u8], nl: usize) -> Option<(Range<usize>, Option<
     }
 }
 
-/// [`Encoding::Joined`]: the first line of `span` up to its first literal's last byte, then
-/// the contents of the literals after it, and a closing quote; or, for a continued
-/// properties value, the first line up to its backslash, then the pieces after it.
+/// [`Encoding::Joined`]: `span` (from [`joined_spans_at`]) with its pieces joined
+/// ([`join_at`] from its first line break).
 fn join_literals(span: &[u8], out: &mut Vec<u8>) -> bool {
-    let Some(nl) = memchr::memchr(b'\n', span) else {
-        return false;
-    };
-    let Some((open, quote)) = literal_before(span, nl) else {
-        let Some(open) = continued_value_before(span, nl) else {
-            return false;
-        };
-        let backslash = memchr::memchr(b'\\', &span[open..]).map_or(nl, |p| open + p);
-        out.extend_from_slice(&span[..backslash]);
-        let mut joint = nl;
-        while let Some((piece, next)) = continued_piece_after(span, joint) {
-            let closing = span.get(piece.end) == Some(&b'"');
-            out.extend_from_slice(&span[piece]);
-            match next {
-                Some(next) => joint = next,
-                None => {
-                    if closing {
-                        out.push(b'"');
-                    }
-                    break;
-                }
-            }
-        }
-        return true;
-    };
-    // The first literal, up to (not including) its closing quote.
-    let mut close = open + 1;
-    while close < span.len() && span[close] != quote {
-        close += 1;
-    }
-    out.extend_from_slice(&span[..close]);
-    let mut joint = nl;
-    while let Some(piece) = literal_after(span, joint) {
-        out.extend_from_slice(&span[piece.clone()]);
-        match joint_after(span, piece.end) {
-            Some(next) => joint = next,
-            None => break,
-        }
-    }
-    out.push(quote);
-    true
+    memchr::memchr(b'\n', span).is_some_and(|nl| join_at(span, nl, Some(out)).is_some())
 }
 
 /// Whether a string's escapes can hide a secret from the rules: escaped quotes (`\"` around an

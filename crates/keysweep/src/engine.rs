@@ -2465,20 +2465,18 @@ impl Scanner {
             };
             decode::candidates(hay, range.start..owned_end, walk, &mut spans);
             if enabled & joined != 0 && found_joints {
+                // The hits' last bytes become their line breaks (the `\n` after a `\r`), in
+                // place: no allocation per file.
                 let owned = range.start..owned_end;
-                let mut ends: Vec<usize> = scratch
-                    .joints
-                    .iter()
-                    .filter_map(|&at| match (hay.get(at), hay.get(at + 1)) {
-                        (Some(b'\n'), _) => Some(at),
-                        (Some(b'\r'), Some(b'\n')) => Some(at + 1),
-                        _ => None,
-                    })
-                    .filter(|nl| owned.contains(nl))
-                    .collect();
-                ends.sort_unstable();
-                ends.dedup();
-                decode::joined_spans_at(hay, ends, &mut spans);
+                scratch.joints.retain_mut(|at| {
+                    if hay.get(*at) == Some(&b'\r') {
+                        *at += 1;
+                    }
+                    hay.get(*at) == Some(&b'\n') && owned.contains(at)
+                });
+                scratch.joints.sort_unstable();
+                scratch.joints.dedup();
+                decode::joined_spans_at(hay, scratch.joints.iter().copied(), &mut spans);
             }
         }
         if spans.is_empty() && !decoded_whole {
