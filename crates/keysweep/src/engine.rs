@@ -3136,6 +3136,7 @@ impl Scanner {
             Vec::new(),
             password_key,
             quoted_literal,
+            false,
         )?;
         if dropped.is_some() {
             // Rejected before any other gate: that is why it is no finding.
@@ -3234,6 +3235,7 @@ impl Scanner {
                 layers,
                 password_key,
                 false,
+                password_key && !v.needs_entropy,
             ) {
                 out.push(f);
             }
@@ -3244,7 +3246,10 @@ impl Scanner {
     /// baseline) and the finding it becomes. `password_key`: the value is assigned to a name
     /// that says password (a generic rule's value is then tested as a password literal).
     /// `quoted_literal`: the syntax makes the value a literal ([`Compiled::secret_groups`]),
-    /// so it is not tested for code.
+    /// so it is not tested for code. `set_password`: the value is one an extractor read as a
+    /// password set for an account (a credential column's cell, a Secret's `password`), where
+    /// a capitalised policy word with digits (`Password1`) is the weak password someone chose,
+    /// not a placeholder.
     #[allow(clippy::too_many_arguments)]
     fn gate(
         &self,
@@ -3257,6 +3262,7 @@ impl Scanner {
         decoded: Vec<Encoding>,
         password_key: bool,
         quoted_literal: bool,
+        set_password: bool,
     ) -> Option<Finding> {
         let c = self.compiled(rule)?;
         let spec = &self.inner.rules[rule];
@@ -3321,6 +3327,7 @@ impl Scanner {
         let placeholder = || {
             if spec.placeholder_filter {
                 is_placeholder(secret)
+                    && !(set_password && crate::filter::is_policy_word_with_digits(secret))
             } else {
                 let s = trim_quotes(secret);
                 is_public_value(s)
@@ -3501,9 +3508,11 @@ fn suppress_duplicates(generic: &[bool], structured: &[bool], out: &mut Vec<Find
                 (ra, rb) if ra < rb => keep[i] = false,
                 (ra, rb) if ra > rb => keep[j] = false,
                 // Two rules, one secret (a Paystack key is also shaped like a Stripe key):
-                // report it once, under the more confident rule, or the first one loaded.
+                // report it once, under the more confident rule, then the one that found more
+                // of the credential (a block of WordPress salts over one salt of it), or the
+                // first one loaded.
                 _ if a.range == b.range => {
-                    if b.confidence > a.confidence {
+                    if (b.confidence, b.parts.len()) > (a.confidence, a.parts.len()) {
                         keep[i] = false;
                     } else {
                         keep[j] = false;

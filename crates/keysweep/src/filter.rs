@@ -90,6 +90,15 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"fillme",
     b"replace_me",
     b"replaceme",
+    // Filled in by a pipeline: `REPLACED_AT_DEPLOY`, `injected-at-build`, `SET_BY_RELEASE`.
+    b"replaced_",
+    b"replaced-",
+    b"_at_deploy",
+    b"-at-deploy",
+    b"injected_at",
+    b"injected-at",
+    b"set_by_",
+    b"set-by-",
     b"dummy",
     // Values that say what they are: `fake-password`, `do-not-use-in-prod`.
     b"fake-",
@@ -333,6 +342,26 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
         && rest.iter().any(u8::is_ascii_digit)
         && rest.iter().any(symbol))
     .then_some(rest)
+}
+
+/// `Password1`, `Passwort2024`: a password policy's word capitalised, then one to eight
+/// digits. A placeholder in code and samples (`password: "Password123"` in a test), but the
+/// weak password somebody set where a value is read as one set for an account: a credential
+/// column of an export, a Kubernetes Secret's `password`.
+pub(crate) fn is_policy_word_with_digits(s: &[u8]) -> bool {
+    [
+        &b"Password"[..],
+        b"Passwort",
+        b"Kennwort",
+        b"Wachtwoord",
+        b"Contrasena",
+        b"Motdepasse",
+        b"Welcome",
+        b"Changeme",
+    ]
+    .iter()
+    .find_map(|w| s.strip_prefix(*w))
+    .is_some_and(|rest| (1..=8).contains(&rest.len()) && rest.iter().all(u8::is_ascii_digit))
 }
 
 /// Whether `secret` is a placeholder rather than a secret: a documentation example
@@ -1904,6 +1933,20 @@ mod tests {
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
+        // Read as a password set for an account (a credential column), the policy word with
+        // digits alone is the weak password somebody chose; with anything else it is not.
+        for p in ["Password1", "Passwort2024", "Welcome123", "Changeme1"] {
+            assert!(is_policy_word_with_digits(p.as_bytes()), "{p}");
+        }
+        for p in [
+            "Password",
+            "password1",
+            "Password1!",
+            "Password_1",
+            "Password123456789",
+        ] {
+            assert!(!is_policy_word_with_digits(p.as_bytes()), "{p}");
+        }
     }
 
     #[test]
@@ -1931,6 +1974,8 @@ mod tests {
             "1234567890abcdef",
             "********",
             "[REDACTED]",
+            "REPLACED_AT_DEPLOY",
+            "secret-injected-at-build",
             "password",
             "42password",
             "#{params[:password]}",
