@@ -572,14 +572,17 @@ fn join_at(hay: &[u8], nl: usize, mut out: Option<&mut Vec<u8>>) -> Option<Range
             break;
         };
         push(&hay[piece.clone()]);
-        // A quoted scalar's closing quote belongs to the span.
-        let quoted = hay.get(piece.end) == Some(&b'"');
-        end = Some(piece.end + usize::from(quoted));
+        // A quoted scalar's closing quote belongs to the span (the first of a triple quote's).
+        let quote = hay
+            .get(piece.end)
+            .copied()
+            .filter(|&q| q == b'"' || q == b'\'');
+        end = Some(piece.end + usize::from(quote.is_some()));
         match next {
             Some(next) => joint = next,
             None => {
-                if quoted {
-                    push(b"\"");
+                if let Some(q) = quote {
+                    push(&[q]);
                 }
                 break;
             }
@@ -607,9 +610,19 @@ fn continued_value_before(hay: &[u8], nl: usize) -> Option<(usize, usize)> {
         open -= 1;
     }
     let mut sep = open.checked_sub(1)?;
-    // A double-quoted YAML scalar broken with an escaped line break (`api-key: "mL6j…\`).
-    if hay[sep] == b'"' {
-        sep = sep.checked_sub(1)?;
+    // A double-quoted YAML scalar broken with an escaped line break (`api-key: "mL6j…\`), or
+    // a TOML or Python triple-quoted string (`token = """xkLg…\`), where a backslash ends
+    // the line and the string goes on after the next line's indentation.
+    if matches!(hay[sep], b'"' | b'\'') {
+        let quote = hay[sep];
+        let mut quotes = 0;
+        while quotes < 3 && hay[sep] == quote {
+            quotes += 1;
+            sep = sep.checked_sub(1)?;
+        }
+        if !(quotes == 3 || quotes == 1 && quote == b'"') {
+            return None;
+        }
         while sep > 0 && (hay[sep] == b' ' || hay[sep] == b'\t') {
             sep -= 1;
         }
@@ -634,7 +647,7 @@ fn continued_piece_after(hay: &[u8], nl: usize) -> Option<(Range<usize>, Option<
     }
     let piece = start..j;
     match hay.get(j..).unwrap_or_default() {
-        [] | [b'\n', ..] | [b'\r', b'\n', ..] | [b'"', ..] => Some((piece, None)),
+        [] | [b'\n', ..] | [b'\r', b'\n', ..] | [b'"' | b'\'', ..] => Some((piece, None)),
         [b'\\', b'\n', ..] => Some((piece, Some(j + 1))),
         [b'\\', b'\r', b'\n', ..] => Some((piece, Some(j + 2))),
         _ => None,
@@ -1094,6 +1107,17 @@ mod tests {
         assert_eq!(
             joined("ils:\n  api-key: \"mL6jqSEan8mKPFrBDRX4\\\n    JqX7QbAzWqQlTyUc3H8a\"\n"),
             ["  api-key: \"mL6jqSEan8mKPFrBDRX4JqX7QbAzWqQlTyUc3H8a\""]
+        );
+        // A TOML (or Python) triple-quoted string continued with a backslash.
+        assert_eq!(
+            joined(
+                "provider = \"spire\"\ntoken = \"\"\"xkLguakV9XX9hEmJ\\\nZbpxYT3G6IWkQ4SF\"\"\"\n"
+            ),
+            ["token = \"\"\"xkLguakV9XX9hEmJZbpxYT3G6IWkQ4SF\""]
+        );
+        assert_eq!(
+            joined("KEY = '''q8Xv2LmZ7pRt4Ywk\\\n    K9sNb3Jd6'''\n"),
+            ["KEY = '''q8Xv2LmZ7pRt4YwkK9sNb3Jd6'"]
         );
         // A Java properties value continued with a backslash.
         assert_eq!(

@@ -221,6 +221,16 @@ pub(crate) fn plainly_public(value: &[u8]) -> bool {
 /// and `-`, and a country-code or common top-level domain. A password may read alike
 /// (`meadow.river.lake`), so this only judges values under keys that name no credential.
 pub(crate) fn host_name(v: &[u8]) -> bool {
+    // With its port, as a client's setting names a server (`memcached.ils.svc:11211`).
+    let v = match memchr::memrchr(b':', v) {
+        Some(colon)
+            if (2..=6).contains(&(v.len() - colon))
+                && v[colon + 1..].iter().all(u8::is_ascii_digit) =>
+        {
+            &v[..colon]
+        }
+        _ => v,
+    };
     let Some(dot) = memchr::memrchr(b'.', v) else {
         return false;
     };
@@ -236,6 +246,8 @@ pub(crate) fn host_name(v: &[u8]) -> bool {
         b"cloud",
         b"ai",
         b"internal",
+        // A Kubernetes service's name in its cluster (`redis.cache.svc`).
+        b"svc",
         b"local",
         b"lan",
         b"corp",
@@ -2956,6 +2968,8 @@ mod tests {
             "tyrell.us.auth0.com",
             "db.prod.internal",
             "cache-01.eu.example.de",
+            "db.prod.internal:5432",
+            "memcached.ils.svc:11211",
         ] {
             assert!(host_name(v.as_bytes()), "{v}");
         }
@@ -2963,7 +2977,8 @@ mod tests {
         for v in [
             "quiet.river.stone.lamp",
             "Tyrell.us.auth0.com",
-            "db.prod.internal:5432",
+            "db.prod.internal:5432a",
+            "db.prod.internal:1234567",
             "localhost",
             ".com",
             "a..com",
