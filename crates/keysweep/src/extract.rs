@@ -1371,7 +1371,18 @@ fn table_columns(
         };
         record_end = line.end;
         csv_cells(hay, line, sep, &mut row);
-        if row.len() != width {
+        // A free-text last column with an unquoted comma in it (`deployers, antennas`): the
+        // row is longer than the header, a cell after the last column's start begins with a
+        // space as prose does, and none before it does; the cells before the last column are
+        // still the table's (a comma in an earlier cell, `Acme, Inc`, would shift them).
+        let spaced = |c: &Range<usize>| c.start > 0 && hay[c.start - 1] == b' ';
+        let prose_tail = !markdown
+            && width > 1
+            && row.len() > width
+            && row.len() <= width + 8
+            && row[width..].iter().any(spaced)
+            && !row[..width].iter().any(spaced);
+        if row.len() != width && !prose_tail {
             // Not a row of this table (another section): stop trusting it.
             break;
         }
@@ -1389,6 +1400,9 @@ fn table_columns(
             break;
         }
         for (i, key, needs_entropy) in &columns {
+            if prose_tail && *i >= width - 1 {
+                continue;
+            }
             let value = if markdown {
                 strip_markup(hay, row[*i].clone())
             } else {
@@ -1407,7 +1421,11 @@ fn table_columns(
                 ));
             }
         }
-        if let (Some(n), Some(v)) = (name_column, value_column) {
+        let name_value_columns = match (name_column, value_column) {
+            (Some(n), Some(v)) if !prose_tail || n < width - 1 && v < width - 1 => Some((n, v)),
+            _ => None,
+        };
+        if let Some((n, v)) = name_value_columns {
             let key = strip_markup(hay, row[n].clone());
             let value = if markdown {
                 strip_markup(hay, row[v].clone())
@@ -2535,6 +2553,21 @@ mod tests {
         let sections = "Device,Model,IP,User,Password\nnvr,DS,10.0.0.2,admin,Xk2#9vLm!\n\n\
                         Panel,Model,IP,Code,Notes\np1,Neo,10.0.0.40,1234,x\n";
         assert_eq!(cells(sections), ["Xk2#9vLm!"]);
+    }
+
+    #[test]
+    fn csv_rows_with_a_comma_in_their_last_column() {
+        let csv = "vendor,url,username,password,notes\n\
+                   A,https://a.example,ops,\"tVega!64\",LEOP\n\
+                   B,https://b.example,ops@b.example,\"Kestrel.magellan137\",deployers, antennas\n\
+                   Acme, Inc,https://c.example,ops,Qx7!vLm2pR,no\n\
+                   D,https://d.example,ops,\"tAndes!11\",x\n";
+        let v: Vec<String> = values(Extract::CsvColumns, csv, "password")
+            .into_iter()
+            .map(|(_, value, _)| value)
+            .collect();
+        // The row with a comma in its first cell shifts every column: the table ends there.
+        assert_eq!(v, ["tVega!64", "Kestrel.magellan137"]);
     }
 
     #[test]
