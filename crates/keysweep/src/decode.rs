@@ -548,7 +548,15 @@ fn join_at(hay: &[u8], nl: usize, mut out: Option<&mut Vec<u8>>) -> Option<Range
     let mut end = None;
     let line = |open: usize| memchr::memrchr(b'\n', &hay[..open]).map_or(0, |p| p + 1);
     if let Some((open, close, quote)) = literal_before(hay, nl) {
-        let line = line(open);
+        let mut line = line(open);
+        // A value opened on the line after its name (`API_KEY = (` then the pieces, one a
+        // line): the span starts at the name's line.
+        if line > 0 && hay[line..open].iter().all(|&b| b == b' ' || b == b'\t') {
+            let before = hay[..line - 1].trim_ascii_end();
+            if before.last() == Some(&b'(') {
+                line = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
+            }
+        }
         push(&hay[line..close]);
         for _ in 1..MAX_PIECES {
             let Some(piece) = literal_after(hay, joint) else {
@@ -657,7 +665,20 @@ fn continued_piece_after(hay: &[u8], nl: usize) -> Option<(Range<usize>, Option<
 /// [`Encoding::Joined`]: `span` (from [`joined_spans_at`]) with its pieces joined
 /// ([`join_at`] from its first line break).
 fn join_literals(span: &[u8], out: &mut Vec<u8>) -> bool {
-    memchr::memchr(b'\n', span).is_some_and(|nl| join_at(span, nl, Some(out)).is_some())
+    // The pieces start at the span's first line break, or at its second when the span starts
+    // at the name's line above them (`API_KEY = (`).
+    let (len, mut from) = (out.len(), 0);
+    for _ in 0..2 {
+        let Some(nl) = memchr::memchr(b'\n', &span[from..]).map(|p| from + p) else {
+            return false;
+        };
+        if join_at(span, nl, Some(out)).is_some() {
+            return true;
+        }
+        out.truncate(len);
+        from = nl + 1;
+    }
+    false
 }
 
 /// Whether a string's escapes can hide a secret from the rules: escaped quotes (`\"` around an
@@ -1107,6 +1128,11 @@ mod tests {
         assert_eq!(
             joined("ils:\n  api-key: \"mL6jqSEan8mKPFrBDRX4\\\n    JqX7QbAzWqQlTyUc3H8a\"\n"),
             ["  api-key: \"mL6jqSEan8mKPFrBDRX4JqX7QbAzWqQlTyUc3H8a\""]
+        );
+        // The pieces start on the line after the name.
+        assert_eq!(
+            joined("# split for the linter\nSAFESEND_API_KEY = (\n    \"EJFhXqTrqQqjJhzc\"\n    \"AuZzNyZCoOfsr0ss\"\n)\n"),
+            ["SAFESEND_API_KEY = (\n    \"EJFhXqTrqQqjJhzcAuZzNyZCoOfsr0ss\""]
         );
         // A TOML (or Python) triple-quoted string continued with a backslash.
         assert_eq!(

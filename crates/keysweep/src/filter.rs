@@ -90,6 +90,8 @@ const PLACEHOLDER_NEEDLES: &[&[u8]] = &[
     b"fillme",
     b"replace_me",
     b"replaceme",
+    // GitHub's fixed password for a token given as the user name (`.netrc`, Basic auth).
+    b"x-oauth-basic",
     // Filled in by a pipeline: `REPLACED_AT_DEPLOY`, `injected-at-build`, `SET_BY_RELEASE`.
     b"replaced_",
     b"replaced-",
@@ -1975,6 +1977,7 @@ mod tests {
             "********",
             "[REDACTED]",
             "REPLACED_AT_DEPLOY",
+            "x-oauth-basic",
             "secret-injected-at-build",
             "password",
             "42password",
