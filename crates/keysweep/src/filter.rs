@@ -322,22 +322,24 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"salasana",
 ];
 
+/// The word "password" capitalised in English, German, Dutch, Spanish and French, as password
+/// policies make people start a password.
+const POLICY_WORDS: &[&[u8]] = &[
+    b"Password",
+    b"Passwort",
+    b"Kennwort",
+    b"Wachtwoord",
+    b"Contrasena",
+    b"Motdepasse",
+];
+
 /// `Password1!`, `Password@123`, `Kennwort6875!`: the word "password" (in English, German,
 /// Dutch, Spanish or French) capitalised, then digits and a symbol, as password policies
 /// demand. Samples spell the word plainly (`password`, `mypassword`, `password123`); this
 /// shape is the weak password people really set, so the placeholder word in it does not excuse
 /// it. Returns the part after the word.
 fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
-    let rest = [
-        &b"Password"[..],
-        b"Passwort",
-        b"Kennwort",
-        b"Wachtwoord",
-        b"Contrasena",
-        b"Motdepasse",
-    ]
-    .iter()
-    .find_map(|w| s.strip_prefix(*w))?;
+    let rest = POLICY_WORDS.iter().find_map(|w| s.strip_prefix(*w))?;
     let symbol = |b: &u8| b"!@#$%^&*?+".contains(b);
     ((2..=8).contains(&rest.len())
         && rest.iter().all(|b| b.is_ascii_digit() || symbol(b))
@@ -351,19 +353,11 @@ fn policy_password_rest(s: &[u8]) -> Option<&[u8]> {
 /// weak password somebody set where a value is read as one set for an account: a credential
 /// column of an export, a Kubernetes Secret's `password`.
 pub(crate) fn is_policy_word_with_digits(s: &[u8]) -> bool {
-    [
-        &b"Password"[..],
-        b"Passwort",
-        b"Kennwort",
-        b"Wachtwoord",
-        b"Contrasena",
-        b"Motdepasse",
-        b"Welcome",
-        b"Changeme",
-    ]
-    .iter()
-    .find_map(|w| s.strip_prefix(*w))
-    .is_some_and(|rest| (1..=8).contains(&rest.len()) && rest.iter().all(u8::is_ascii_digit))
+    POLICY_WORDS
+        .iter()
+        .chain(&[&b"Welcome"[..], b"Changeme"])
+        .find_map(|w| s.strip_prefix(*w))
+        .is_some_and(|rest| (1..=8).contains(&rest.len()) && rest.iter().all(u8::is_ascii_digit))
 }
 
 /// Whether `secret` is a placeholder rather than a secret: a documentation example
