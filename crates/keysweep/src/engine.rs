@@ -3136,7 +3136,10 @@ impl Scanner {
             Vec::new(),
             password_key,
             quoted_literal,
-            false,
+            // A literal the syntax makes one under a password's name (`PGPASSWORD=Password1
+            // psql`) or in a password rule's place for one (`net use ... /user:x Password1`) is
+            // the password someone set, as an extractor's cell is.
+            quoted_literal && (password_key || self.inner.password_rule[rule]),
         )?;
         if dropped.is_some() {
             // Rejected before any other gate: that is why it is no finding.
@@ -3278,7 +3281,10 @@ impl Scanner {
         let literal = match inner.literal[rule] {
             LiteralTest::None => true,
             _ if quoted_literal => true,
-            _ if passwords => looks_like_password_literal(secret),
+            _ if passwords => {
+                looks_like_password_literal(secret)
+                    || set_password && crate::filter::is_policy_word_with_digits(secret)
+            }
             _ => looks_like_literal(secret),
         };
         if !literal {
@@ -3565,6 +3571,14 @@ fn absorb_parts(out: &mut Vec<Finding>, from: usize) {
                 p.range.start <= b.range.start + slack
                     && b.range.end <= p.range.end + slack
                     && b.range.start < p.range.end
+                    // The part inside a longer string decoded whole (a notebook's source
+                    // line holding a key file's `"private_key": "-----BEGIN ...`): the same
+                    // key if it begins as the part does.
+                    || slack > 0
+                        && b.range.start <= p.range.start
+                        && p.range.end <= b.range.end
+                        && b.secret.len() >= 16
+                        && p.value.starts_with(&b.secret[..16])
             });
             if let Some(k) = inside {
                 let id = b.rule_id.clone();

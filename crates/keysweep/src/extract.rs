@@ -977,6 +977,12 @@ pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
                     ]
                     .contains(&p)
             })
+            // A Wi-Fi or VPN pre-shared key (`wifi_psk`, `wpa2_psk`): the network's password.
+            || matches!(s, "psk" | "pre_shared_key" | "preshared_key")
+            || s.strip_suffix("psk").is_some_and(|p| {
+                ["wifi", "wlan", "wpa", "wpa2", "wpa3", "ipsec", "vpn"]
+                    .contains(&p.trim_end_matches(['_', '-']))
+            })
     });
     // SNMP community strings (`community`, `snmp_ro`, `snmp_v2_rw`).
     let community = lower.as_deref().is_some_and(|s| {
