@@ -986,6 +986,7 @@ fn starts_with_any(s: &[u8], prefixes: &[&[u8]]) -> bool {
 /// assert!(looks_like_literal(b"@JRMtlk4ggMe@VY1Ge2w2eK"));
 /// assert!(looks_like_literal(b"6bvsoRdoxmzpyUoabIK6JywBBAVptxjw"));
 /// assert!(looks_like_literal(b"gocngfrmxhk03hobc23qdmiieufdekv6"));
+/// assert!(looks_like_literal(b"5_UVKsl3ZAasrWYInp7IJgESWfzUPSvjbJ282XqpsEc"));
 /// assert!(!looks_like_literal(b"HTTP2ServerPushHandler"));
 /// assert!(!looks_like_literal(b"dhSinglePass-stdDH-sha1kdf-scheme"));
 /// assert!(!looks_like_literal(b"XMLHttpRequest.getElementById"));
@@ -1024,6 +1025,16 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
         return !rest.is_empty() && looks_like_literal(rest);
     }
     if is_random_mix(secret) || is_random_case(secret) || consonant_clusters(secret) >= 2 {
+        return true;
+    }
+    // A random run of 24 or more letters and digits after a short prefix or before a short
+    // suffix (`5_UVKsl3ZAasrWYInp7IJgESWfzUPSvjbJ282XqpsEc`): constants and paths are made of
+    // short words.
+    let mut runs = secret.split(|&b| b == b'_' || b == b'-');
+    if secret.len() >= 32
+        && secret.iter().filter(|&&b| b == b'_' || b == b'-').count() <= 2
+        && runs.any(|run| run.len() >= 24 && is_random_mix(run))
+    {
         return true;
     }
     // Random letters have few vowels (about one in five, `LShIQ8R4NgnfVzkrlonWNULthluDhliC`);
@@ -1091,6 +1102,9 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
 /// assert!(!looks_like_password_literal(b"Spacing.large16"));
 /// assert!(looks_like_password_literal(b"Orchid.vortex13"));
 /// assert!(looks_like_password_literal(b"Falcon.meridian34"));
+/// assert!(looks_like_password_literal(b"osprey.Willow20"));
+/// assert!(!looks_like_password_literal(b"self.Secret12"));
+/// assert!(!looks_like_password_literal(b"settings.Password12"));
 /// assert!(!looks_like_password_literal(b"self.secret12"));
 /// assert!(!looks_like_password_literal(b"account.password12"));
 /// assert!(!looks_like_password_literal(b"password_input"));
@@ -1377,7 +1391,13 @@ fn dotted_words_and_number(s: &[u8]) -> bool {
         return false;
     };
     let (left, right) = (&s[..dot], &s[dot + 1..]);
-    let letters = right.iter().take_while(|b| b.is_ascii_lowercase()).count();
+    // The second word may be capitalized (`osprey.Willow20`, `comet.Cedar99`).
+    let capitalized = usize::from(right.first().is_some_and(u8::is_ascii_uppercase));
+    let letters = capitalized
+        + right[capitalized..]
+            .iter()
+            .take_while(|b| b.is_ascii_lowercase())
+            .count();
     let digits = &right[letters..];
     // A capitalized first word that names a kind of design constant may be a type's constant
     // (`Colors.black54`, `Spacing.large16`): three digits. Other capitalized words are
@@ -1414,7 +1434,7 @@ fn dotted_words_and_number(s: &[u8]) -> bool {
         && !OBJECTS.iter().any(|o| o.eq_ignore_ascii_case(left))
         && !CREDENTIALS
             .iter()
-            .any(|c| memchr::memmem::find(&right[..letters], c).is_some())
+            .any(|c| memchr::memmem::find(&right[..letters].to_ascii_lowercase(), c).is_some())
 }
 
 /// A vowel of either case, `y` included: what random letters have few of.
