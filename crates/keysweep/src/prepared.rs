@@ -631,7 +631,7 @@ mod tests {
                     }) {
                         let first = at.saturating_sub(lead);
                         let each = (first..=at).any(|p| {
-                            !hay.get(p).is_some_and(|&b| !has_byte(&gate.first_bytes, b))
+                            hay.get(p).is_none_or(|&b| has_byte(&gate.first_bytes, b))
                                 && gate.matches_at(hay, p, (p + window).min(hay.len()))
                         });
                         let lockstep = gate.may_match_from(hay, first..=at, window);
