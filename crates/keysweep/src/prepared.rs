@@ -234,9 +234,9 @@ impl Gate {
             return false;
         }
         if first == last {
-            return !hay
+            return hay
                 .get(first)
-                .is_some_and(|&b| !has_byte(&self.first_bytes, b))
+                .is_none_or(|&b| has_byte(&self.first_bytes, b))
                 && self.matches_at(hay, first, (first + window).min(hay.len()));
         }
         if self.narrow {
