@@ -156,10 +156,9 @@ impl Gate {
         })
     }
 
-    /// Whether a match of the gate starts at `at` and ends by `end`: walked until a match, the
-    /// dead state or `end`, then over the byte after `end` (or the end of input) for a match
-    /// that needs to see it (`\b`, `$`).
-    fn matches_at(&self, hay: &[u8], at: usize, end: usize) -> bool {
+    /// The start state of a walk from `at`: after no byte, `\n`, `\r`, a word byte or another
+    /// byte (what `^`, `$` and `\b` at the start need to know).
+    fn start_state(&self, hay: &[u8], at: usize) -> u16 {
         let start = match at.checked_sub(1).map(|i| hay[i]) {
             None => 0,
             Some(b'\n') => 1,
@@ -167,7 +166,14 @@ impl Gate {
             Some(b) if b.is_ascii_alphanumeric() || b == b'_' => 3,
             Some(_) => 4,
         };
-        let state = self.starts[start];
+        self.starts[start]
+    }
+
+    /// Whether a match of the gate starts at `at` and ends by `end`: walked until a match, the
+    /// dead state or `end`, then over the byte after `end` (or the end of input) for a match
+    /// that needs to see it (`\b`, `$`).
+    fn matches_at(&self, hay: &[u8], at: usize, end: usize) -> bool {
+        let state = self.start_state(hay, at);
         // One loop per cell width, each reading its cells directly: the walk is most of a
         // gate's cost, and a width test per byte was a fifth of it.
         if self.narrow {
@@ -274,14 +280,7 @@ impl Gate {
         let mut states: Vec<u16> = Vec::new();
         for at in first..=end {
             if at <= last && hay.get(at).is_none_or(|&b| has_byte(&self.first_bytes, b)) {
-                let start = match at.checked_sub(1).map(|i| hay[i]) {
-                    None => 0,
-                    Some(b'\n') => 1,
-                    Some(b'\r') => 2,
-                    Some(b) if b.is_ascii_alphanumeric() || b == b'_' => 3,
-                    Some(_) => 4,
-                };
-                let state = self.starts[start];
+                let state = self.start_state(hay, at);
                 if state < first_plain {
                     if state != DEAD {
                         return true;
