@@ -118,6 +118,12 @@ fn rule_examples_prepare_or_say_what_is_missing() {
             "gcp.service_account.key_file",
             Err("missing part private_key"),
         ),
+        // The same key file written into a notebook's source lines: the private key is still
+        // a part of the one finding (and still a truncated fake).
+        (
+            "gcp.service_account.key_file",
+            Err("part private_key is not a usable RSA private key"),
+        ),
         (
             "azure.storage.connection_string",
             Ok("GET https://acmelogs749.blob.core.windows.net"),

@@ -3137,8 +3137,8 @@ impl Scanner {
             password_key,
             quoted_literal,
             // A literal the syntax makes one under a password's name (`PGPASSWORD=Password1
-            // psql`) or in a password rule's place for one (`net use ... /user:x Password1`) is
-            // the password someone set, as an extractor's cell is.
+            // psql`) or in a password rule's place for one (`net use \\srv\share Password1
+            // /user:x`) is the password someone set, as an extractor's cell is.
             quoted_literal && (password_key || self.inner.password_rule[rule]),
         )?;
         if dropped.is_some() {
