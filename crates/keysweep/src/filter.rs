@@ -1432,9 +1432,11 @@ fn dotted_words_and_number(s: &[u8]) -> bool {
         && digits.len() >= if capital { 3 } else { 2 }
         && digits.iter().all(u8::is_ascii_digit)
         && !OBJECTS.iter().any(|o| o.eq_ignore_ascii_case(left))
-        && !CREDENTIALS
-            .iter()
-            .any(|c| memchr::memmem::find(&right[..letters].to_ascii_lowercase(), c).is_some())
+        && !CREDENTIALS.iter().any(|c| {
+            right[..letters]
+                .windows(c.len())
+                .any(|w| w.eq_ignore_ascii_case(c))
+        })
 }
 
 /// A vowel of either case, `y` included: what random letters have few of.

@@ -122,6 +122,9 @@ pub(crate) fn has_byte(set: &[u64; 4], b: u8) -> bool {
     set[usize::from(b >> 6)] & (1 << (b & 63)) != 0
 }
 
+/// How many distinct states a lockstep walk ([`Gate::may_match_from`]) keeps on the stack.
+const LOCKSTEP_STATES: usize = 32;
+
 /// The dead state of a gate table; 1 is its quit state.
 const DEAD: u16 = 0;
 
@@ -276,8 +279,10 @@ impl Gate {
         let next = |state: u16, column: usize| cell(usize::from(state) * columns + column);
         let last = last.min(hay.len());
         let end = (last + window).min(hay.len());
-        // The distinct states of the live walks (a few: they meet fast).
-        let mut states: Vec<u16> = Vec::new();
+        // The distinct states of the live walks, on the stack (a few: they meet fast). More
+        // than fit lets the hit through, as a gate may.
+        let mut buf = [0u16; LOCKSTEP_STATES];
+        let mut len = 0;
         for at in first..=end {
             if at <= last && hay.get(at).is_none_or(|&b| has_byte(&self.first_bytes, b)) {
                 let state = self.start_state(hay, at);
@@ -285,8 +290,12 @@ impl Gate {
                     if state != DEAD {
                         return true;
                     }
-                } else if !states.contains(&state) {
-                    states.push(state);
+                } else if !buf[..len].contains(&state) {
+                    if len == LOCKSTEP_STATES {
+                        return true;
+                    }
+                    buf[len] = state;
+                    len += 1;
                 }
             }
             if at == end {
@@ -294,21 +303,21 @@ impl Gate {
             }
             let column = usize::from(self.classes[usize::from(hay[at])]);
             let mut i = 0;
-            while i < states.len() {
-                let state = next(states[i], column);
-                if state < first_plain {
-                    if state != DEAD {
-                        return true;
-                    }
-                    states.swap_remove(i);
-                } else if states[..i].contains(&state) {
-                    states.swap_remove(i);
+            while i < len {
+                let state = next(buf[i], column);
+                if state < first_plain && state != DEAD {
+                    return true;
+                }
+                if state < first_plain || buf[..i].contains(&state) {
+                    // Dead, or met another walk: drop it (the last walk takes its place).
+                    len -= 1;
+                    buf[i] = buf[len];
                 } else {
-                    states[i] = state;
+                    buf[i] = state;
                     i += 1;
                 }
             }
-            if states.is_empty() && at >= last {
+            if len == 0 && at >= last {
                 return false;
             }
         }
@@ -317,7 +326,7 @@ impl Gate {
             Some(&b) => usize::from(self.classes[usize::from(b)]),
             None => columns - 1,
         };
-        states.iter().any(|&s| {
+        buf[..len].iter().any(|&s| {
             let state = next(s, column);
             state != DEAD && state < first_plain
         })
