@@ -549,11 +549,11 @@ fn join_at(hay: &[u8], nl: usize, mut out: Option<&mut Vec<u8>>) -> Option<Range
     let line = |open: usize| memchr::memrchr(b'\n', &hay[..open]).map_or(0, |p| p + 1);
     if let Some((open, close, quote)) = literal_before(hay, nl) {
         let mut line = line(open);
-        // A value opened on the line after its name (`API_KEY = (` then the pieces, one a
-        // line): the span starts at the name's line.
+        // A value opened on the line after its name (`API_KEY = (` or Java's `SECRET =`, then
+        // the pieces, one a line): the span starts at the name's line.
         if line > 0 && hay[line..open].iter().all(|&b| b == b' ' || b == b'\t') {
             let before = hay[..line - 1].trim_ascii_end();
-            if before.last() == Some(&b'(') {
+            if matches!(before.last(), Some(b'(' | b'=')) {
                 line = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
             }
         }
@@ -1128,6 +1128,10 @@ mod tests {
         assert_eq!(
             joined("ils:\n  api-key: \"mL6jqSEan8mKPFrBDRX4\\\n    JqX7QbAzWqQlTyUc3H8a\"\n"),
             ["  api-key: \"mL6jqSEan8mKPFrBDRX4JqX7QbAzWqQlTyUc3H8a\""]
+        );
+        assert_eq!(
+            joined("    private static final String CLIENT_SECRET =\n        \"nfBf54WNFHJ5\" +\n        \"5IkOYLtE9q\";\n"),
+            ["    private static final String CLIENT_SECRET =\n        \"nfBf54WNFHJ55IkOYLtE9q\""]
         );
         // The pieces start on the line after the name.
         assert_eq!(

@@ -413,6 +413,20 @@ fn public_secret_key(key: &[u8]) -> bool {
     if k.ends_with(b"known_hosts") || k.ends_with(b"known-hosts") {
         return true;
     }
+    // The public half of a key pair (`LANGFUSE_PUBLIC_KEY`, `JWT_PUBLIC_KEY`) or a key made
+    // for browsers (`STRIPE_PUBLISHABLE_KEY`): the word before `key` decides.
+    if [
+        &b"public_key"[..],
+        b"public-key",
+        b"publickey",
+        b"publishable_key",
+        b"publishablekey",
+    ]
+    .iter()
+    .any(|p| k.ends_with(p))
+    {
+        return true;
+    }
     // The last word of the key decides: `SMTP_HOST`, `db-user`, `redis.port`.
     let k = k
         .rsplit(|b| matches!(b, b'_' | b'-' | b'.'))
@@ -3074,6 +3088,8 @@ mod tests {
             "krb5.conf.realm",
             "identity.pub",
             "project",
+            "LANGFUSE_PUBLIC_KEY",
+            "jwtPublicKey",
         ] {
             assert!(public_secret_key(k.as_bytes()), "{k}");
         }
@@ -3084,6 +3100,8 @@ mod tests {
             "ACCESS_KEY",
             "id_rsa",
             "ca-key",
+            "LANGFUSE_SECRET_KEY",
+            "PRIVATE_KEY",
         ] {
             assert!(!public_secret_key(k.as_bytes()), "{k}");
         }

@@ -447,6 +447,8 @@ pub(crate) fn is_policy_word_with_digits(s: &[u8]) -> bool {
 /// assert!(is_placeholder(b"env(RESEND_API_KEY)"));
 /// assert!(is_placeholder(b"os.environ/REDIS_PASSWORD"));
 /// assert!(is_placeholder(b"(.+)"));
+/// assert!(is_placeholder(br"^(?=.*[A-Z])(?=.*[a-z])(?=.*\d)(?=.*[^\w]).{24,}$"));
+/// assert!(!is_placeholder(b"Tr0ub4(?=dor"));
 /// assert!(is_placeholder(b" & pwd & "));
 /// assert!(!is_placeholder(b"(Tr0ub4dor&3)"));
 /// assert!(!is_placeholder(b"(Passw0rd+)"));
@@ -594,6 +596,12 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         {
             return true;
         }
+    }
+    // A password policy's regex (`^(?=.*[A-Z])(?=.*\d).{12,}$`): lookaheads are regex syntax
+    // that a password would hold only by chance, and never together with `.*` or a class.
+    let token = |t: &[u8]| memchr::memmem::find(s, t).is_some();
+    if (token(b"(?=") || token(b"(?!")) && (token(b".*") || token(b".{") || token(b"[")) {
+        return true;
     }
     // A string concatenated around a variable, as VBScript and Basic write it, cut at the
     // quotes: `" & pwd & "` of `"...;Password=" & pwd & ";"`.
@@ -1671,7 +1679,7 @@ pub(crate) fn entropy_floor(secret: &[u8], min: f64, passwords: bool) -> f64 {
         let p = 1.0 - digits / secret.len() as f64;
         let h = -p * p.log2() - (1.0 - p) * (1.0 - p).log2();
         min.min(h + (1.0 - p) * (4.0 - 30.0 / digits))
-    } else if passwords && is_passphrase(secret) {
+    } else if passwords && (is_passphrase(secret) || is_word_and_year(secret)) {
         min.min(2.5)
     } else if passwords
         && (8..=9).contains(&secret.len())
@@ -1684,6 +1692,32 @@ pub(crate) fn entropy_floor(secret: &[u8], min: f64, passwords: bool) -> f64 {
     } else {
         min
     }
+}
+
+/// The password people make most: a capitalized word, a year or other number of two to four
+/// digits and at most two symbols, before or after the number (`Otter2022!`, `Cargo2022*`,
+/// `Harbor!24`). Its repeated digits keep it under the usual floor (`Otter2022!` has 2.65
+/// bits a byte), though it is a real password, not a word.
+fn is_word_and_year(s: &[u8]) -> bool {
+    let symbol = |b: &u8| b"!@#$%^&*?.+_-~=".contains(b);
+    let letters = s.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    if !(3..=12).contains(&letters)
+        || !s[0].is_ascii_uppercase()
+        || !s[1..letters].iter().all(u8::is_ascii_lowercase)
+    {
+        return false;
+    }
+    let rest = &s[letters..];
+    let before = rest.iter().take_while(|b| symbol(b)).count();
+    let digits = rest[before..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let after = &rest[before + digits..];
+    (2..=4).contains(&digits)
+        && before + after.len() <= 2
+        && after.iter().all(symbol)
+        && s.len() >= 8
 }
 
 /// Whether `s` holds letters and a digit or a symbol: a password, not a word.
@@ -1864,6 +1898,22 @@ mod tests {
         }
         // Words, the sample password in disguise, longer values: the rule's own bar.
         for v in ["required", "passw0rd", "P@ssw0rd", "manager1x2"] {
+            assert_eq!(entropy_floor(v.as_bytes(), 2.8, true), 2.8, "{v}");
+        }
+        // A capitalized word and a year, a symbol or two around it: under 2.8 for its repeats.
+        for v in ["Otter2022!", "Harbor!22"] {
+            let s = v.as_bytes();
+            assert!(shannon_entropy(s) < 2.8, "{v}");
+            assert!(shannon_entropy(s) >= entropy_floor(s, 2.8, true), "{v}");
+        }
+        // Not that shape: a word with a long number, lower case, code.
+        for v in [
+            "Build20221108",
+            "otter2022!",
+            "OTTER2022!",
+            "Ab2022",
+            "Otter2022!!!",
+        ] {
             assert_eq!(entropy_floor(v.as_bytes(), 2.8, true), 2.8, "{v}");
         }
     }

@@ -68,17 +68,21 @@ pub enum Check {
     /// Base64 of printable text of at least 4 bytes (UTF-8, no control bytes): a password
     /// that a format stores base64-encoded (LDIF's `userPassword::`).
     Base64Text,
+    /// A BitLocker recovery password: eight groups of six digits, each a multiple of 11 below
+    /// 720,896 (each group stores 16 bits of the key, times 11).
+    BitlockerRecovery,
 }
 
 impl Check {
     /// Every check, in the order rule-file errors list them.
-    pub const ALL: [Check; 6] = [
+    pub const ALL: [Check; 7] = [
         Check::Base62Crc32,
         Check::Jwt,
         Check::Base58Check,
         Check::SaslPlain,
         Check::BasicAuth,
         Check::Base64Text,
+        Check::BitlockerRecovery,
     ];
 
     /// The name used in rule files.
@@ -90,6 +94,7 @@ impl Check {
             Check::SaslPlain => "sasl-plain",
             Check::BasicAuth => "basic-auth",
             Check::Base64Text => "base64-text",
+            Check::BitlockerRecovery => "bitlocker-recovery",
         }
     }
 
@@ -97,9 +102,13 @@ impl Check {
     /// drops one), rather than one reported at low confidence. A Base58Check string that
     /// does not add up is random base58; a GitHub token whose CRC does not match may still
     /// be someone's mistyped or truncated token. Base64 that is no SASL PLAIN response, no
-    /// `user:password` pair or no text holds no password.
+    /// `user:password` pair or no text holds no password. A BitLocker recovery password under
+    /// its label is reported whatever its digits (a copy may be mistyped).
     pub fn required(self) -> bool {
-        !matches!(self, Check::Base62Crc32 | Check::Jwt)
+        !matches!(
+            self,
+            Check::Base62Crc32 | Check::Jwt | Check::BitlockerRecovery
+        )
     }
 
     /// Parses a check name as written in rule files.
