@@ -3181,6 +3181,11 @@ impl Scanner {
             {
                 continue;
             }
+            // So is a JAAS configuration (`...ScramLoginModule required username="avl"
+            // password="...";`): the rules that read its fields report its password.
+            if !v.base64 && memchr::memmem::find(&hay[v.value.clone()], b"LoginModule").is_some() {
+                continue;
+            }
             claimed.push(v.value.clone());
             // A value under a key that names an address or a user is no secret. A URL with a
             // password in it is left to the URL rules, which read it decoded from base64 too
