@@ -447,6 +447,9 @@ pub(crate) fn is_policy_word_with_digits(s: &[u8]) -> bool {
 /// assert!(is_placeholder(b"env(RESEND_API_KEY)"));
 /// assert!(is_placeholder(b"os.environ/REDIS_PASSWORD"));
 /// assert!(is_placeholder(b"(.+)"));
+/// assert!(is_placeholder(b"UkVQTEFDRV9NRQ=="));
+/// assert!(is_placeholder(b"Y2hhbmdlbWU="));
+/// assert!(!is_placeholder(b"S3E4I3ZMbTJYejlw"));
 /// assert!(is_placeholder(br"^(?=.*[A-Z])(?=.*[a-z])(?=.*\d)(?=.*[^\w]).{24,}$"));
 /// assert!(!is_placeholder(b"Tr0ub4(?=dor"));
 /// assert!(is_placeholder(b" & pwd & "));
@@ -595,6 +598,17 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         if inner.iter().all(regex) && (token(b".+") || token(b".*") || token(b"\\") || token(b"["))
         {
             return true;
+        }
+    }
+    // A placeholder written in base64, as Secret templates hold them (`UkVQTEFDRV9NRQ==` is
+    // `REPLACE_ME`, `Y2hhbmdlbWU=` is `changeme`).
+    if s.len() >= 8 && s.len().is_multiple_of(4) {
+        if let Some(text) = crate::check::base64_decode(s) {
+            // A word or name (`REPLACE_ME`), not a document (`{"UserID": ...}` of a token).
+            let word = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+            if (4..=64).contains(&text.len()) && text.iter().all(word) && is_placeholder(&text) {
+                return true;
+            }
         }
     }
     // A password policy's regex (`^(?=.*[A-Z])(?=.*\d).{12,}$`): lookaheads are regex syntax
