@@ -3216,7 +3216,10 @@ impl Scanner {
             // A short value counts under a key that names a credential (a six-letter
             // password); elsewhere it is a setting, encoded or not (`LOG_LEVEL: aW5mbw==`,
             // `NODE_ENV: "staging"`).
-            if secret.len() < 8 && !crate::extract::names_credential(&hay[v.key.clone()]) {
+            if secret.len() < 8
+                && !v.user_key
+                && !crate::extract::names_credential(&hay[v.key.clone()])
+            {
                 continue;
             }
             if crate::extract::plainly_public(&secret)
@@ -3227,12 +3230,12 @@ impl Scanner {
                 continue;
             }
             let part = Part {
-                name: Arc::from("key"),
+                name: Arc::from(if v.user_key { "user" } else { "key" }),
                 range: v.key.clone(),
                 value: hay[v.key.clone()].to_vec(),
                 rule_id: None,
             };
-            let password_key = names_password(&hay[..v.key.end], v.key.start);
+            let password_key = v.user_key || names_password(&hay[..v.key.end], v.key.start);
             if let Some(f) = self.gate(
                 rule,
                 v.value,

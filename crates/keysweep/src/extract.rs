@@ -46,11 +46,15 @@ pub enum Extract {
     /// credential column. The pattern matches up to `VALUES`, with the column list as the
     /// group `columns`.
     SqlInsert,
+    /// Every string member of a JSON object that maps user names to passwords (Orthanc's
+    /// `"RegisteredUsers": { "admin": "...", ... }`): the name is the user, the value the
+    /// password. The pattern's match ends at the object's `{`.
+    JsonUserMap,
 }
 
 impl Extract {
     /// Every extractor, in the order rule-file errors list them.
-    pub const ALL: [Extract; 8] = [
+    pub const ALL: [Extract; 9] = [
         Extract::KubernetesSecret,
         Extract::CsvColumns,
         Extract::MarkdownColumns,
@@ -59,6 +63,7 @@ impl Extract {
         Extract::AlignedColumns,
         Extract::HtmlTable,
         Extract::SqlInsert,
+        Extract::JsonUserMap,
     ];
 
     /// The name used in rule files.
@@ -72,6 +77,7 @@ impl Extract {
             Extract::AlignedColumns => "aligned-columns",
             Extract::HtmlTable => "html-table",
             Extract::SqlInsert => "sql-insert",
+            Extract::JsonUserMap => "json-user-map",
         }
     }
 
@@ -97,6 +103,9 @@ pub(crate) struct Extracted {
     /// Not a secret (a Secret's `username`), but the extractor knows what the value is: a
     /// generic `key = value` rule does not report it either.
     pub claim_only: bool,
+    /// The key is the user whose password the value is (a map of users to passwords): the
+    /// value counts whatever its length, and the key is reported as the `user` part.
+    pub user_key: bool,
 }
 
 impl Extracted {
@@ -114,6 +123,7 @@ impl Extracted {
             needs_entropy,
             doubled,
             claim_only: false,
+            user_key: false,
         }
     }
 
@@ -288,6 +298,7 @@ pub(crate) fn run(kind: Extract, hay: &[u8], anchor: Range<usize>, out: &mut Vec
         Extract::AlignedColumns => aligned_columns(hay, anchor, out),
         Extract::HtmlTable => html_table(hay, anchor, out),
         Extract::SqlInsert => sql_insert(hay, anchor, out),
+        Extract::JsonUserMap => json_user_map(hay, anchor, out),
     }
 }
 
@@ -622,6 +633,7 @@ fn kubernetes_secret(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>)
             needs_entropy: false,
             doubled: None,
             claim_only,
+            user_key: false,
         });
         if out.len() >= MAX_VALUES {
             return;
@@ -684,7 +696,39 @@ fn kubernetes_secret_json(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extrac
                 needs_entropy: false,
                 doubled: None,
                 claim_only,
+                user_key: false,
             });
+        });
+    });
+}
+
+/// [`Extract::JsonUserMap`]: the string members of the object whose `{` ends the anchor (or
+/// follows it after white space), each a user and its password.
+fn json_user_map(hay: &[u8], anchor: Range<usize>, out: &mut Vec<Extracted>) {
+    let limit = (anchor.end + MAX_REACH).min(hay.len());
+    let open = match anchor.end.checked_sub(1).map(|i| hay[i]) {
+        Some(b'{') => anchor.end - 1,
+        _ => skip_ws(hay, anchor.end, limit),
+    };
+    if hay.get(open) != Some(&b'{') {
+        return;
+    }
+    json_members(hay, open, limit, &mut |key, value| {
+        if out.len() >= MAX_VALUES || key.is_empty() || hay.get(value.start) != Some(&b'"') {
+            return;
+        }
+        let inner = value.start + 1..value.end - 1;
+        if inner.is_empty() {
+            return;
+        }
+        out.push(Extracted {
+            key,
+            value: inner,
+            base64: false,
+            needs_entropy: false,
+            doubled: None,
+            claim_only: false,
+            user_key: true,
         });
     });
 }
@@ -2869,6 +2913,30 @@ mod tests {
         let keys = "<table><tr><th>Key</th><th>Description</th></tr>\n\
                     <tr><td>otter-glacier2671!</td><td>x</td></tr></table>";
         assert!(values(Extract::HtmlTable, keys, "<th>").is_empty());
+    }
+
+    #[test]
+    fn json_user_map_members() {
+        let json = "  \"RegisteredUsers\" : {\n    \"admin\" : \"Cobalt@2537\",\n    \"research_ro\" : \"qDA*m9ryRGx+Dum-\",\n    \"viewer\" : { \"nested\": 1 }\n  },\n  \"Other\": \"x\"";
+        let anchor_end = json.find('{').unwrap() + 1;
+        let mut out = Vec::new();
+        run(
+            Extract::JsonUserMap,
+            json.as_bytes(),
+            0..anchor_end,
+            &mut out,
+        );
+        let got: Vec<(&str, &str, bool)> = out
+            .iter()
+            .map(|e| (&json[e.key.clone()], &json[e.value.clone()], e.user_key))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("admin", "Cobalt@2537", true),
+                ("research_ro", "qDA*m9ryRGx+Dum-", true),
+            ]
+        );
     }
 
     #[test]
