@@ -543,6 +543,8 @@ fn public_secret_key(key: &[u8]) -> bool {
             // (`PUBLISH_CRON: "*/15 * * * *"`), not credentials.
             b"cron",
             b"schedule",
+            // A framework's settings module (`DJANGO_SETTINGS_MODULE: app.settings.prod`).
+            b"module",
             b"interval",
             b"flags",
             b"flag",
@@ -925,6 +927,10 @@ pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
         b"symmetric_key",
         b"primary_symmetric_key",
         b"device_key",
+        // SIM card batch files (the `.out` file a SIM vendor returns): each card's
+        // authentication key and operator variant, which clone the card.
+        b"ki",
+        b"opc",
     ];
     // The word for password in other languages (a header written for its readers).
     const LOCALIZED: &[&str] = &[
@@ -3158,6 +3164,7 @@ mod tests {
             "project",
             "LANGFUSE_PUBLIC_KEY",
             "jwtPublicKey",
+            "DJANGO_SETTINGS_MODULE",
         ] {
             assert!(public_secret_key(k.as_bytes()), "{k}");
         }

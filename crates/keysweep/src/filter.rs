@@ -448,6 +448,7 @@ pub(crate) fn is_policy_word_with_digits(s: &[u8]) -> bool {
 /// assert!(is_placeholder(b"os.environ/REDIS_PASSWORD"));
 /// assert!(is_placeholder(b"(.+)"));
 /// assert!(is_placeholder(b"UkVQTEFDRV9NRQ=="));
+/// assert!(is_placeholder(b"%%env_DD_PG_PASSWORD%%"));
 /// assert!(is_placeholder(b"Y2hhbmdlbWU="));
 /// assert!(!is_placeholder(b"S3E4I3ZMbTJYejlw"));
 /// assert!(is_placeholder(br"^(?=.*[A-Z])(?=.*[a-z])(?=.*\d)(?=.*[^\w]).{24,}$"));
@@ -599,6 +600,11 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         {
             return true;
         }
+    }
+    // Datadog Autodiscovery's template variables (`%%env_DD_PG_PASSWORD%%`, `%%host%%`):
+    // the agent fills them in.
+    if s.len() > 4 && s.starts_with(b"%%") && s.ends_with(b"%%") {
+        return true;
     }
     // A placeholder written in base64, as Secret templates hold them (`UkVQTEFDRV9NRQ==` is
     // `REPLACE_ME`, `Y2hhbmdlbWU=` is `changeme`).
