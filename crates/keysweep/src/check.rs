@@ -19,15 +19,14 @@ pub(crate) fn passes(check: Check, secret: &[u8]) -> bool {
 /// is 16 bits of the recovery key times 11, so a multiple of 11 below 65,536 * 11. Random
 /// digits pass one group in eleven, all eight about once in 200 million.
 fn bitlocker_recovery(secret: &[u8]) -> bool {
-    let groups: Vec<&[u8]> = secret.split(|&b| b == b'-').collect();
-    groups.len() == 8
-        && groups.iter().all(|g| {
-            g.len() == 6
-                && g.iter().all(u8::is_ascii_digit)
-                && std::str::from_utf8(g)
-                    .ok()
-                    .and_then(|t| t.parse::<u32>().ok())
-                    .is_some_and(|n| n % 11 == 0 && n < 65_536 * 11)
+    // Eight groups of six and seven dashes: 55 bytes that split into six-digit groups are
+    // eight of them.
+    secret.len() == 55
+        && secret.split(|&b| b == b'-').all(|g| {
+            g.len() == 6 && g.iter().all(u8::is_ascii_digit) && {
+                let n = g.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'));
+                n % 11 == 0 && n < 65_536 * 11
+            }
         })
 }
 

@@ -607,8 +607,9 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         return true;
     }
     // A placeholder written in base64, as Secret templates hold them (`UkVQTEFDRV9NRQ==` is
-    // `REPLACE_ME`, `Y2hhbmdlbWU=` is `changeme`).
-    if s.len() >= 8 && s.len().is_multiple_of(4) {
+    // `REPLACE_ME`, `Y2hhbmdlbWU=` is `changeme`). Only short values are decoded: the words
+    // sought are 64 bytes at most, and longer keys need not pay for a decode.
+    if (8..=88).contains(&s.len()) && s.len().is_multiple_of(4) {
         if let Some(text) = crate::check::base64_decode(s) {
             // A word or name (`REPLACE_ME`), not a document (`{"UserID": ...}` of a token).
             let word = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
