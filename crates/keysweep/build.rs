@@ -15,6 +15,7 @@
 //! that tells at a keyword hit whether the rule can match there at all. A scan compiles such
 //! a rule only when its gate lets a hit through.
 
+use regex_automata::Anchored;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -220,6 +221,9 @@ struct Shape {
     /// With a gate: per keyword (in the rule's order), the bytes that may follow a hit of it
     /// ([`follow_sets`]), as four 64-bit words.
     follow: Vec<[u64; 4]>,
+    /// For a rule with no lead (searched in windows): its sweep, the gate of its whole
+    /// pattern searched unanchored over a window ([`gate`]), as `gate_table` writes it.
+    sweep: Option<Vec<u8>>,
 }
 
 /// A gate larger than this is not kept (the rule is then compiled at its first hit, as a rule
@@ -250,8 +254,17 @@ fn shape(r: &Table) -> Option<Shape> {
     // ([`suffix_at_keyword`]): searched anchored at a hit, it tells whether a match can
     // go on from there, and a window it turns away is not searched.
     let gate = match lead {
-        Some(_) => gate(&hir),
-        None => suffix_at_keyword(&hir, &keywords, case_sensitive).and_then(|s| gate(&s)),
+        Some(_) => gate(&hir, Anchored::Yes),
+        None => {
+            suffix_at_keyword(&hir, &keywords, case_sensitive).and_then(|s| gate(&s, Anchored::Yes))
+        }
+    };
+    // A window is searched only where its rule's sweep matches in it: most windows of most
+    // such rules hold no match (a scan of rails' sources compiled 84 rules that never
+    // matched, most of them searched in windows).
+    let sweep = match lead {
+        Some(_) => None,
+        None => self::gate(&hir, Anchored::No),
     };
     let follow = gate.as_deref().map_or_else(Vec::new, |g| {
         follow_sets(g, lead.unwrap_or(0), &keywords, case_sensitive)
@@ -272,6 +285,7 @@ fn shape(r: &Table) -> Option<Shape> {
             }),
         gate,
         follow,
+        sweep,
     })
 }
 
@@ -377,21 +391,34 @@ fn follow_sets(
 /// the rule's least length follows. When even the loosest is larger than [`GATE_MAX_BYTES`],
 /// the gate of the pattern's first items ([`truncate`]) within [`TRUNCATED_GATE_MAX_BYTES`];
 /// `None` when that is too large as well.
-fn gate(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
+///
+/// With `Anchored::No`, a sweep: the same DFA searched unanchored, which matches in a window
+/// that holds a match of the pattern.
+fn gate(hir: &regex_syntax::hir::Hir, anchored: Anchored) -> Option<Vec<u8>> {
+    let limit = match anchored {
+        Anchored::No => SWEEP_MAX_BYTES,
+        _ => GATE_MAX_BYTES,
+    };
     GATE_KEEP
         .iter()
-        .find_map(|&(keep, max)| gate_keeping(hir, keep).filter(|g| g.len() <= max))
+        .find_map(|&(keep, max)| {
+            gate_keeping(hir, keep, anchored).filter(|g| g.len() <= max.min(limit))
+        })
         .or_else(|| {
             // Too large even loosened (the wide alternations of the prose and table rules):
             // the gate of the pattern's first few items ([`truncate`]), most items first.
             // Every match of the rule begins with a match of its first items, so the gate
             // still lets every match through; it turns away the hits where even those fail.
             GATE_ITEMS.iter().find_map(|&items| {
-                gate_keeping(&truncate(hir, items), 1)
+                gate_keeping(&truncate(hir, items), 1, anchored)
                     .filter(|g| g.len() <= TRUNCATED_GATE_MAX_BYTES)
             })
         })
 }
+
+/// A sweep larger than this is not kept: an unanchored DFA grows faster than an anchored one,
+/// and the largest (a tenth of them) were over half the bytes of all sweeps.
+const SWEEP_MAX_BYTES: usize = 64 << 10;
 
 /// How many items of each concatenation a truncated gate keeps, tried in this order.
 const GATE_ITEMS: [usize; 5] = [8, 6, 4, 3, 2];
@@ -444,7 +471,7 @@ fn flatten(h: &regex_syntax::hir::Hir, out: &mut Vec<regex_syntax::hir::Hir>) {
 /// that gives a gate within its size is taken.
 const GATE_KEEP: [(u32, usize); 2] = [(8, 32 << 10), (1, GATE_MAX_BYTES)];
 
-fn gate_keeping(hir: &regex_syntax::hir::Hir, keep: u32) -> Option<Vec<u8>> {
+fn gate_keeping(hir: &regex_syntax::hir::Hir, keep: u32, anchored: Anchored) -> Option<Vec<u8>> {
     use regex_automata::dfa::{dense, StartKind};
     use regex_automata::nfa::thompson;
     let nfa = thompson::Compiler::new()
@@ -458,14 +485,17 @@ fn gate_keeping(hir: &regex_syntax::hir::Hir, keep: u32) -> Option<Vec<u8>> {
     let dfa = dense::Builder::new()
         .configure(
             dense::Config::new()
-                .start_kind(StartKind::Anchored)
+                .start_kind(match anchored {
+                    Anchored::No => StartKind::Unanchored,
+                    _ => StartKind::Anchored,
+                })
                 .minimize(false)
                 .dfa_size_limit(Some(4 << 20))
                 .determinize_size_limit(Some(8 << 20)),
         )
         .build_from_nfa(&nfa)
         .ok()?;
-    let bytes = gate_table(&dfa)?;
+    let bytes = gate_table(&dfa, anchored)?;
     (bytes.len() <= GATE_MAX_BYTES).then_some(bytes)
 }
 
@@ -476,10 +506,12 @@ fn gate_keeping(hir: &regex_syntax::hir::Hir, keep: u32) -> Option<Vec<u8>> {
 /// per class and last the state after the end of input. State 0 is dead, 1 quits (the search
 /// gives up, which lets the hit through), then come the match states (a match ends before the
 /// byte that led there, as in regex-automata's DFAs). `None` past 65,536 states.
-fn gate_table(dfa: &regex_automata::dfa::dense::DFA<Vec<u32>>) -> Option<Vec<u8>> {
+fn gate_table(
+    dfa: &regex_automata::dfa::dense::DFA<Vec<u32>>,
+    anchored: Anchored,
+) -> Option<Vec<u8>> {
     use regex_automata::dfa::Automaton;
     use regex_automata::util::{primitives::StateID, start};
-    use regex_automata::Anchored;
     use std::collections::{HashMap, HashSet};
     let classes = dfa.byte_classes();
     let mut reps: Vec<Option<u8>> = vec![None; classes.alphabet_len() - 1];
@@ -490,7 +522,7 @@ fn gate_table(dfa: &regex_automata::dfa::dense::DFA<Vec<u32>>) -> Option<Vec<u8>
     let starts: Vec<StateID> = [None, Some(b'\n'), Some(b'\r'), Some(b'a'), Some(b' ')]
         .into_iter()
         .map(|lb| {
-            let config = start::Config::new().anchored(Anchored::Yes).look_behind(lb);
+            let config = start::Config::new().anchored(anchored).look_behind(lb);
             dfa.start_state(&config).ok()
         })
         .collect::<Option<_>>()?;
@@ -666,13 +698,15 @@ fn write_shapes(mut shapes: Vec<Shape>, out: &Path) -> String {
          static SHAPES: &[Entry] = &[\n",
     );
     for s in &shapes {
-        let (off, len) = match &s.gate {
+        let mut put = |gate: &Option<Vec<u8>>| match gate {
             Some(bytes) => {
                 gates.extend_from_slice(bytes);
                 (gates.len() - bytes.len(), bytes.len())
             }
             None => (0, 0),
         };
+        let (off, len) = put(&s.gate);
+        let (sweep_off, sweep_len) = put(&s.sweep);
         let follow_off = follows.len() / 32;
         for set in &s.follow {
             for w in set {
@@ -685,6 +719,7 @@ fn write_shapes(mut shapes: Vec<Shape>, out: &Path) -> String {
         writeln!(
             src,
             "    Entry {{ key: {:#x}, lead: {}, max_len: {}, off: {off}, len: {len}, \
+             sweep_off: {sweep_off}, sweep_len: {sweep_len}, \
              follow_off: {follow_off}, follow_len: {follow_len}, \
              first_bytes: [{:#x}, {:#x}, {:#x}, {:#x}] }},",
             s.key,
@@ -698,7 +733,7 @@ fn write_shapes(mut shapes: Vec<Shape>, out: &Path) -> String {
         .unwrap();
     }
     src.push_str(
-        "];\n/// The gates of [`SHAPES`], one after another.\n\
+        "];\n/// The gates and sweeps of [`SHAPES`], one after another.\n\
          static GATES: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/gates.bin\"));\n\
          /// The follow sets of [`SHAPES`], 32 bytes each (four little-endian u64 words).\n\
          static FOLLOWS: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/follows.bin\"));\n",

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use crate::keyword_dfa::KeywordDfa;
 use crate::lead::{first_bytes, keyword_lead};
 use crate::prepared::{has_byte, Shape};
-use crate::relax::relax_repeats;
+use crate::relax::{relax_repeats, relaxed_bounds};
 use aho_corasick::PatternID;
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::captures::Captures;
@@ -74,7 +74,7 @@ struct Compiled {
     /// pattern as written, compiled on the first match to confirm (matches are rare; most
     /// rules never match in a given run and never pay for it). None for a rule with an
     /// extractor, whose match is only where its reader starts.
-    exact: Option<LazyRegex>,
+    exact: Option<Exact>,
     /// `Some(n)` when every match starts at most `n` bytes before one of the rule's keywords: a
     /// keyword hit then needs `n + 1` anchored searches, not a search of a window around it.
     keyword_lead: Option<usize>,
@@ -236,9 +236,21 @@ fn compile(rule: &Rule, shape: Option<&Shape>) -> Result<Compiled, String> {
                 (None, Some(stored)) => LazySource::Stored(stored.encoded()),
                 (None, None) => unreachable!("parsed above when not stored"),
             };
-            LazyRegex::new(source, config.hybrid(false))
+            Exact {
+                regex: LazyRegex::new(source, config.hybrid(false)),
+                bounds: OnceLock::new(),
+            }
         }),
     })
+}
+
+/// A relaxed rule's pattern as written ([`Compiled::exact`]).
+#[derive(Debug)]
+struct Exact {
+    regex: LazyRegex,
+    /// [`relaxed_bounds`] of the pattern, worked out at the first relaxed match: a match within
+    /// them needs no search of `regex`, which is then never compiled.
+    bounds: OnceLock<Option<Vec<(usize, usize)>>>,
 }
 
 /// Whether the key `text[start..]` names a password (`password`, `db_pass`, `PWD`): a generic
@@ -322,7 +334,9 @@ fn window(max_len: Option<usize>) -> usize {
 impl Compiled {
     /// For a rule compiled relaxed: whether the pattern as written matches at `start` (within
     /// `..end`), its captures then in `caps` in place of the relaxed regex's. Always true for
-    /// other rules.
+    /// other rules, and for a relaxed match within the pattern's [`relaxed_bounds`] (most
+    /// values are far shorter than their bound): the pattern as written finds that same match
+    /// and is neither compiled nor searched.
     fn exact_match(
         &self,
         cache: &mut Option<Box<meta::Cache>>,
@@ -331,7 +345,19 @@ impl Compiled {
         start: usize,
         end: usize,
     ) -> bool {
-        let Some(exact) = self.exact.as_ref().and_then(LazyRegex::get) else {
+        let Some(exact) = self.exact.as_ref() else {
+            return true;
+        };
+        let bounds = exact
+            .bounds
+            .get_or_init(|| relaxed_bounds(&*exact.regex.hir()?));
+        let within = |&(group, bytes): &(usize, usize)| {
+            caps.get_group(group).map_or(0, |m| m.len()) <= bytes
+        };
+        if bounds.as_ref().is_some_and(|b| b.iter().all(within)) {
+            return true;
+        }
+        let Some(exact) = exact.regex.get() else {
             return true;
         };
         let cache = cache.get_or_insert_with(|| Box::new(exact.create_cache()));
@@ -375,24 +401,22 @@ impl LazyRegex {
     fn get(&self) -> Option<&Regex> {
         self.regex
             .get_or_init(|| {
-                let parsed;
-                let hir = match &self.source {
-                    LazySource::Parsed(hir) => hir,
-                    LazySource::Stored(bytes) => {
-                        parsed = crate::hir_codec::decode(bytes)?;
-                        &parsed
-                    }
-                    LazySource::Text(pattern) => {
-                        parsed = crate::prepared::parse(pattern).ok()?;
-                        &parsed
-                    }
-                };
                 Regex::builder()
                     .configure(self.config.clone())
-                    .build_from_hir(hir)
+                    .build_from_hir(&*self.hir()?)
                     .ok()
             })
             .as_ref()
+    }
+
+    /// The parsed pattern (decoded or parsed now, unless it is parsed already).
+    fn hir(&self) -> Option<std::borrow::Cow<'_, regex_syntax::hir::Hir>> {
+        use std::borrow::Cow;
+        match &self.source {
+            LazySource::Parsed(hir) => Some(Cow::Borrowed(hir)),
+            LazySource::Stored(bytes) => crate::hir_codec::decode(bytes).map(Cow::Owned),
+            LazySource::Text(pattern) => crate::prepared::parse(pattern).ok().map(Cow::Owned),
+        }
     }
 
     fn is_match(&self, haystack: &[u8]) -> bool {
@@ -2849,6 +2873,12 @@ impl Scanner {
 
         for ci in 0..scratch.candidates.len() {
             let (rule, start, end) = scratch.candidates[ci];
+            // A window its rule's sweep turns away holds no match: the rule is neither
+            // compiled nor searched there (see `crate::prepared`).
+            let sweep = self.shape(rule as usize).and_then(|s| s.sweep.as_ref());
+            if inner.prefilter && sweep.is_some_and(|s| !s.matches_in(hay, start, end)) {
+                continue;
+            }
             self.confirm(
                 scratch,
                 hay,
