@@ -462,12 +462,14 @@ fn literal_after(hay: &[u8], nl: usize) -> Option<Range<usize>> {
     if hay.get(end) != Some(&quote) || end - start < 4 {
         return None;
     }
-    // A name, not a piece: `"zone" = "…"` (a map's next entry), `"b": …`.
+    // A name, not a piece: `"zone" = "…"` (a map's next entry), `"b": …`, and a Valve
+    // KeyValues entry's `"port"<tab>"3306"` (SourceMod's databases.cfg).
     let mut k = end + 1;
     while k < hay.len() && (hay[k] == b' ' || hay[k] == b'\t') {
         k += 1;
     }
-    (!matches!(hay.get(k), Some(b'=' | b':'))).then_some(start..end)
+    let tabbed_value = hay[end + 1..k].contains(&b'\t') && hay.get(k) == Some(&b'"');
+    (!matches!(hay.get(k), Some(b'=' | b':')) && !tabbed_value).then_some(start..end)
 }
 
 /// The line break ending the line that goes on after a literal closing at `close` (its quote),

@@ -456,6 +456,11 @@ pub(crate) fn is_policy_word_with_digits(s: &[u8]) -> bool {
 /// assert!(is_placeholder(b" & pwd & "));
 /// assert!(!is_placeholder(b"(Tr0ub4dor&3)"));
 /// assert!(!is_placeholder(b"(Passw0rd+)"));
+/// // Dots inside a whole crypt hash are its alphabet; a hash cut short with `...` is no hash.
+/// let sha512 = b"$6$cg1XqiVF5cqHlXP5$GPveys82IjoZsywafBuna9IvAE8UI4pygXUm7hBN...\
+///     uEgYLRGsQ0E1R7LaUN.oEbNxj4tkn5CYgdV1VAq5I6L";
+/// assert!(!is_placeholder(sha512));
+/// assert!(is_placeholder(b"$6$cg1XqiVF5cqHlXP5$GPveys82IjoZsywa..."));
 /// ```
 pub fn is_placeholder(secret: &[u8]) -> bool {
     let s = trim_quotes(secret);
@@ -477,7 +482,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     {
         return true;
     }
-    if needles().is_match(s) {
+    if needles().is_match(s) && !dots_of_whole_crypt_hash(s) {
         // The policy shape excuses its word only: the rest must hold no needle either
         // (`Password****1` is masked). So does a URL's host that is not one reserved for
         // documentation: `chat.example.dev` is somebody's server.
@@ -920,6 +925,25 @@ fn has_substitution(s: &[u8]) -> bool {
     };
     memchr::memmem::find_iter(s, b"$(").any(|i| closes(&s[i + 2..], true))
         || memchr::memmem::find_iter(s, b"%(").any(|i| closes(&s[i + 2..], false))
+}
+
+/// Whether every needle in `s` is made of the dots of a whole hash in the modular crypt format
+/// (`$6$salt$` and the 86 characters of a SHA-512 crypt): its alphabet has `.` and `/`, so
+/// `...` turns up in about one hash in forty, and a hash that long was not cut short.
+fn dots_of_whole_crypt_hash(s: &[u8]) -> bool {
+    let Some(last) = s.rsplit(|&b| b == b'$').next() else {
+        return false;
+    };
+    let whole = s[0] == b'$'
+        && crypt_hash(s)
+        // MD5, SHA-256 (and yescrypt), SHA-512 crypt; bcrypt's 22-byte salt and 31-byte hash.
+        && matches!(last.len(), 22 | 43 | 53 | 86)
+        && last.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/');
+    let undotted: Vec<u8> = s
+        .iter()
+        .map(|&b| if b == b'.' { b'A' } else { b })
+        .collect();
+    whole && !needles().is_match(&undotted)
 }
 
 /// A hash in the modular crypt format: `$id$` and more (`$P$B...` of phpass, `$apr1$...`,
