@@ -1040,6 +1040,10 @@ fn starts_with_any(s: &[u8], prefixes: &[&[u8]]) -> bool {
 /// assert!(looks_like_literal(b"6bvsoRdoxmzpyUoabIK6JywBBAVptxjw"));
 /// assert!(looks_like_literal(b"gocngfrmxhk03hobc23qdmiieufdekv6"));
 /// assert!(looks_like_literal(b"5_UVKsl3ZAasrWYInp7IJgESWfzUPSvjbJ282XqpsEc"));
+/// assert!(looks_like_literal(b"xoxp-4055515051-9859979925-5kQ8fZ2xW9mN3pL7rT4vB1yH"));
+/// assert!(looks_like_literal(b"KQWHT7RZMXBNCV4PADSE"));
+/// assert!(looks_like_literal(b"QZTRN3XVCGKWWLPAMDSH"));
+/// assert!(!looks_like_literal(b"SHA256WITHRSAENCRYPTION"));
 /// assert!(!looks_like_literal(b"HTTP2ServerPushHandler"));
 /// assert!(!looks_like_literal(b"dhSinglePass-stdDH-sha1kdf-scheme"));
 /// assert!(!looks_like_literal(b"XMLHttpRequest.getElementById"));
@@ -1081,11 +1085,11 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
         return true;
     }
     // A random run of 24 or more letters and digits after a short prefix or before a short
-    // suffix (`5_UVKsl3ZAasrWYInp7IJgESWfzUPSvjbJ282XqpsEc`): constants and paths are made of
-    // short words.
+    // suffix (`5_UVKsl3ZAasrWYInp7IJgESWfzUPSvjbJ282XqpsEc`, a Slack token's
+    // `xoxp-405…-985…-5kQ8…`): constants and paths are made of short words.
     let mut runs = secret.split(|&b| b == b'_' || b == b'-');
     if secret.len() >= 32
-        && secret.iter().filter(|&&b| b == b'_' || b == b'-').count() <= 2
+        && secret.iter().filter(|&&b| b == b'_' || b == b'-').count() <= 4
         && runs.any(|run| run.len() >= 24 && is_random_mix(run))
     {
         return true;
@@ -1659,13 +1663,17 @@ fn is_random_mix(s: &[u8]) -> bool {
 /// Runs of four or more lower-case consonants (`xmzp`, `ptxjw`) in a token of 20 or more
 /// letters and digits: words have at most one such run (`lengths`, `strengths`), names made
 /// of them rarely two, and random letters have several (`6bvsoRdoxmzpyUoabIK6JywBBAVptxjw`).
+/// In a token of capitals and digits, runs of capitals count alike
+/// (`KQWHT7RZMXBNCV4PADSE`, a key; constants join their words with `_`).
 fn consonant_clusters(s: &[u8]) -> usize {
     if s.len() < 20 || !s.iter().all(u8::is_ascii_alphanumeric) {
         return 0;
     }
+    let capitals = !s.iter().any(u8::is_ascii_lowercase) && s.iter().any(u8::is_ascii_digit);
     let (mut runs, mut len) = (0, 0);
     for &b in s.iter().chain([b'a'].iter()) {
-        if b.is_ascii_lowercase() && !is_vowel(&b) {
+        let letter = b.is_ascii_lowercase() || capitals && b.is_ascii_uppercase();
+        if letter && !is_vowel(&b) {
             len += 1;
         } else {
             runs += usize::from(len >= 4);
