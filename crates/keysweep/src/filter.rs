@@ -939,11 +939,14 @@ fn dots_of_whole_crypt_hash(s: &[u8]) -> bool {
         // MD5, SHA-256 (and yescrypt), SHA-512 crypt; bcrypt's 22-byte salt and 31-byte hash.
         && matches!(last.len(), 22 | 43 | 53 | 86)
         && last.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/');
+    if !whole {
+        return false;
+    }
     let undotted: Vec<u8> = s
         .iter()
         .map(|&b| if b == b'.' { b'A' } else { b })
         .collect();
-    whole && !needles().is_match(&undotted)
+    !needles().is_match(&undotted)
 }
 
 /// A hash in the modular crypt format: `$id$` and more (`$P$B...` of phpass, `$apr1$...`,

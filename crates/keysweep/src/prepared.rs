@@ -375,7 +375,7 @@ pub(crate) fn lookup(rule: &Rule) -> Option<Shape> {
         .flatten();
     let sweep = (sweep_len > 0)
         .then(|| {
-            let bytes = GATES.get(sweep_off as usize..(sweep_off + sweep_len) as usize)?;
+            let bytes = GATES.get(sweep_off as usize..sweep_off as usize + sweep_len as usize)?;
             Gate::new(bytes, [u64::MAX; 4])
         })
         .flatten();
