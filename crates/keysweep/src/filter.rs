@@ -287,8 +287,6 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"rabbitmq",
     b"mongo",
     b"mypass",
-    b"letmein",
-    b"qwerty",
     // MinIO's documented default root user and password, and the GreenMail test mail
     // server's default account.
     b"minioadmin",
@@ -1043,6 +1041,8 @@ fn starts_with_any(s: &[u8], prefixes: &[&[u8]]) -> bool {
 /// assert!(looks_like_literal(b"6bvsoRdoxmzpyUoabIK6JywBBAVptxjw"));
 /// assert!(looks_like_literal(b"gocngfrmxhk03hobc23qdmiieufdekv6"));
 /// assert!(looks_like_literal(b"5_UVKsl3ZAasrWYInp7IJgESWfzUPSvjbJ282XqpsEc"));
+/// assert!(looks_like_literal(b"id4JJVOX-YsDGONLsiTuhWfuu_0atGZysie4"));
+/// assert!(looks_like_literal(b"BWTNgb5BIqrynmjWBNNNTVRcmpZem69B"));
 /// assert!(looks_like_literal(b"xoxp-4055515051-9859979925-5kQ8fZ2xW9mN3pL7rT4vB1yH"));
 /// assert!(looks_like_literal(b"KQWHT7RZMXBNCV4PADSE"));
 /// assert!(looks_like_literal(b"QZTRN3XVCGKWWLPAMDSH"));
@@ -1087,13 +1087,13 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
     if is_random_mix(secret) || is_random_case(secret) || consonant_clusters(secret) >= 2 {
         return true;
     }
-    // A random run of 24 or more letters and digits after a short prefix or before a short
-    // suffix (`5_UVKsl3ZAasrWYInp7IJgESWfzUPSvjbJ282XqpsEc`, a Slack token's
-    // `xoxp-405…-985…-5kQ8…`): constants and paths are made of short words.
+    // A random run of 16 or more letters and digits among a few `_`/`-` separated parts
+    // (`5_UVKsl3ZAasrWYInp7IJgESWfzUPSvjbJ282XqpsEc`, a Slack token's `xoxp-405…-985…-5kQ8…`,
+    // `id4JJVOX-YsDGONLsiTuhWfuu_0atGZysie4`): constants and paths are made of short words.
     let mut runs = secret.split(|&b| b == b'_' || b == b'-');
     if secret.len() >= 32
         && secret.iter().filter(|&&b| b == b'_' || b == b'-').count() <= 4
-        && runs.any(|run| run.len() >= 24 && is_random_mix(run))
+        && runs.any(|run| run.len() >= 16 && is_random_mix(run))
     {
         return true;
     }
@@ -1109,6 +1109,11 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
         && vowels * 4 < letters
         && secret.iter().any(u8::is_ascii_digit)
         && secret.iter().all(u8::is_ascii_alphanumeric);
+    // Almost no vowels at all (under one letter in eight, `BWTNgb5BIqrynmjWBNNNTVRcmpZem69B`):
+    // no run of words, abbreviated or not, spells that few.
+    if letters >= 16 && vowels * 8 < letters && secret.iter().all(u8::is_ascii_alphanumeric) {
+        return true;
+    }
     // Words: maximal runs of `[A-Z]?[a-z]+`, `[A-Z]+` or `[0-9]+`.
     let (mut words, mut chars) = (0usize, 0usize);
     let mut prev: Option<u8> = None;
