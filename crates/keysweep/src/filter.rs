@@ -424,6 +424,7 @@ pub(crate) fn is_policy_word_with_digits(s: &[u8]) -> bool {
 /// // Substitutions, and a Django key's random punctuation.
 /// assert!(is_placeholder(b"$(cat /run/secrets/db_password)"));
 /// assert!(is_placeholder(b"$($acct.Content)"));
+/// assert!(!is_placeholder(b"w($(fnnu1d)(1vsuys3^_!rbt@%bhum#cu8k^jcf8!syrq$_5_"));
 /// assert!(is_placeholder(b"&&app_pwd"));
 /// assert!(is_placeholder(b"&app_pwd"));
 /// assert!(!is_placeholder(b"&Summer2024"));
@@ -918,8 +919,20 @@ fn has_substitution(s: &[u8]) -> bool {
                 b.is_ascii_alphanumeric() || b == b'_' || command && b" ./:-=~'\"|".contains(&b)
             })
             .count();
+        // A command has words (`cat /run/secrets/db`), a variable is a name in one case
+        // (`DB_PASSWORD`, `password`); letters and digits in lower case alone (`$(fnnu1d)` in
+        // a Django key's random punctuation) are neither.
+        let word = &rest[..name];
+        let named = word.iter().any(|b| b" ./:=~'\"|$".contains(b))
+            || word
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
+            || word
+                .iter()
+                .all(|b| b.is_ascii_alphabetic() || *b == b'_' || *b == b'-');
         rest.get(name) == Some(&b')')
-            && (command || rest.get(name + 1).is_some_and(|b| b"sdifr".contains(b)))
+            && (command && named
+                || !command && rest.get(name + 1).is_some_and(|b| b"sdifr".contains(b)))
     };
     memchr::memmem::find_iter(s, b"$(").any(|i| closes(&s[i + 2..], true))
         || memchr::memmem::find_iter(s, b"%(").any(|i| closes(&s[i + 2..], false))
