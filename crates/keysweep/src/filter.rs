@@ -424,6 +424,8 @@ pub(crate) fn is_policy_word_with_digits(s: &[u8]) -> bool {
 /// // Substitutions, and a Django key's random punctuation.
 /// assert!(is_placeholder(b"$(cat /run/secrets/db_password)"));
 /// assert!(is_placeholder(b"$($acct.Content)"));
+/// assert!(is_placeholder(b"$($pw2)"));
+/// assert!(is_placeholder(b"$(DB_PASS2)"));
 /// assert!(!is_placeholder(b"w($(fnnu1d)(1vsuys3^_!rbt@%bhum#cu8k^jcf8!syrq$_5_"));
 /// assert!(is_placeholder(b"&&app_pwd"));
 /// assert!(is_placeholder(b"&app_pwd"));
@@ -903,9 +905,9 @@ fn url_without_private_host(s: &[u8]) -> Option<&[u8]> {
 fn has_substitution(s: &[u8]) -> bool {
     let closes = |rest: &[u8], command: bool| {
         // PowerShell's subexpression of a variable: `$($acct.Content)`.
-        let rest = match rest {
-            [b'$', tail @ ..] if command => tail,
-            _ => rest,
+        let (rest, variable) = match rest {
+            [b'$', tail @ ..] if command => (tail, true),
+            _ => (rest, false),
         };
         if !rest
             .first()
@@ -920,10 +922,11 @@ fn has_substitution(s: &[u8]) -> bool {
             })
             .count();
         // A command has words (`cat /run/secrets/db`), a variable is a name in one case
-        // (`DB_PASSWORD`, `password`); letters and digits in lower case alone (`$(fnnu1d)` in
-        // a Django key's random punctuation) are neither.
+        // (`DB_PASSWORD`, `password`) or PowerShell's `$($pw2)`; letters and digits in lower
+        // case alone (`$(fnnu1d)` in a Django key's random punctuation) are neither.
         let word = &rest[..name];
-        let named = word.iter().any(|b| b" ./:=~'\"|$".contains(b))
+        let named = variable
+            || word.iter().any(|b| b" ./:=~'\"|".contains(b))
             || word
                 .iter()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
