@@ -1041,6 +1041,24 @@ pub(crate) fn credential_column(name: &[u8]) -> Option<bool> {
                     ]
                     .contains(&p)
             })
+            // The word in another language with what kind of password it is
+            // (`mot_de_passe_provisoire`, `contraseña_temporal`, `senha_inicial`), not a
+            // hash of one or a rule about one.
+            || LOCALIZED.iter().any(|w| {
+                s.strip_prefix(w)
+                    .and_then(|r| r.strip_prefix('_'))
+                    .is_some_and(|r| {
+                        (2..=16).contains(&r.chars().count())
+                            && r.chars().all(char::is_alphabetic)
+                            && ![
+                                "hash", "hashe", "hashed", "chiffre", "chiffré", "crypte",
+                                "crypté", "oublie", "oublié", "expire", "expiré", "expiration",
+                                "date", "longueur", "politique", "indice", "hint", "length",
+                                "policy", "reset", "cifrada", "cifrado", "criptografada",
+                            ]
+                            .contains(&r)
+                    })
+            })
             // A Wi-Fi or VPN pre-shared key (`wifi_psk`, `wpa2_psk`): the network's password.
             || matches!(s, "psk" | "pre_shared_key" | "preshared_key")
             || s.strip_suffix("psk").is_some_and(|p| {
