@@ -921,21 +921,24 @@ fn has_substitution(s: &[u8]) -> bool {
                 b.is_ascii_alphanumeric() || b == b'_' || command && b" ./:-=~'\"|".contains(&b)
             })
             .count();
+        if rest.get(name) != Some(&b')') {
+            return false;
+        }
+        if !command {
+            return rest.get(name + 1).is_some_and(|b| b"sdifr".contains(b));
+        }
         // A command has words (`cat /run/secrets/db`), a variable is a name in one case
         // (`DB_PASSWORD`, `password`) or PowerShell's `$($pw2)`; letters and digits in lower
         // case alone (`$(fnnu1d)` in a Django key's random punctuation) are neither.
         let word = &rest[..name];
-        let named = variable
+        variable
             || word.iter().any(|b| b" ./:=~'\"|".contains(b))
             || word
                 .iter()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
             || word
                 .iter()
-                .all(|b| b.is_ascii_alphabetic() || *b == b'_' || *b == b'-');
-        rest.get(name) == Some(&b')')
-            && (command && named
-                || !command && rest.get(name + 1).is_some_and(|b| b"sdifr".contains(b)))
+                .all(|b| b.is_ascii_alphabetic() || *b == b'_' || *b == b'-')
     };
     memchr::memmem::find_iter(s, b"$(").any(|i| closes(&s[i + 2..], true))
         || memchr::memmem::find_iter(s, b"%(").any(|i| closes(&s[i + 2..], false))
@@ -1121,13 +1124,12 @@ pub fn looks_like_literal(secret: &[u8]) -> bool {
     });
     // Only for letters and digits alone: names joined by separators
     // (`dhSinglePass-stdDH-sha1kdf-scheme`) abbreviate their words.
-    let sparse_vowels = letters >= 12
-        && vowels * 4 < letters
-        && secret.iter().any(u8::is_ascii_digit)
-        && secret.iter().all(u8::is_ascii_alphanumeric);
+    let alnum = secret.iter().all(u8::is_ascii_alphanumeric);
+    let sparse_vowels =
+        letters >= 12 && vowels * 4 < letters && secret.iter().any(u8::is_ascii_digit) && alnum;
     // Almost no vowels at all (under one letter in eight, `BWTNgb5BIqrynmjWBNNNTVRcmpZem69B`):
     // no run of words, abbreviated or not, spells that few.
-    if letters >= 16 && vowels * 8 < letters && secret.iter().all(u8::is_ascii_alphanumeric) {
+    if letters >= 16 && vowels * 8 < letters && alnum {
         return true;
     }
     // Words: maximal runs of `[A-Z]?[a-z]+`, `[A-Z]+` or `[0-9]+`.
